@@ -1,0 +1,51 @@
+/**
+ * The loaded configuration, after environment substitution, defaults and
+ * validation. Durations are milliseconds, sizes are bytes, paths are absolute.
+ * The file format is described by schema/herald.config.schema.json.
+ */
+import type { ProviderId } from './event.js';
+
+export type SignedPayload = 'timestamp.body' | 'body';
+export type SignatureEncoding = 'hex' | 'base64';
+
+export interface SourceConfig {
+  name: string;
+  provider: ProviderId;
+  /** HMAC secrets; several during a rotation. Empty for FACEIO. */
+  secrets: string[];
+  /** FACEIO webhook tokens; several during a rotation. Empty for the HMAC providers. */
+  tokens: string[];
+  /** FACEIO: accept a token sent without the `Bearer ` prefix. */
+  allowBareToken: boolean;
+  /** Largest accepted distance between a signed timestamp and now. */
+  toleranceMs: number;
+  /** LegalTalent: what the HMAC covers. */
+  signedPayload: SignedPayload;
+  /** Owl Eyes: how the signature is written. */
+  signatureEncoding: SignatureEncoding;
+  /** How long a dedupe key is remembered. */
+  dedupeWindowMs: number;
+  /** Whether rules and templates see personal fields (issue 4 applies it everywhere). */
+  pii: 'redact' | 'include';
+}
+
+export interface DestinationConfig {
+  name: string;
+  type: 'slack' | 'email' | 'webhook';
+  /** The rest of the destination's block, checked by its channel. */
+  options: Record<string, unknown>;
+}
+
+export interface HeraldConfig {
+  /** Absolute path of the config file; other paths are relative to its folder. */
+  file: string;
+  server: { port: number; host: string; bodyLimitBytes: number };
+  /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
+  store: string;
+  rulesDir: string;
+  templatesDir: string;
+  retentionMs: number;
+  sources: Record<string, SourceConfig>;
+  destinations: Record<string, DestinationConfig>;
+  delivery: { timeoutMs: number; retryMs: number[]; maxAgeMs: number };
+}

@@ -1,0 +1,74 @@
+/**
+ * herald's error classes. Messages say what was expected and what to do, and
+ * never contain a secret or a personal value.
+ */
+
+/** One problem in a config, rule or template file, located by file and path. */
+export interface ConfigIssue {
+  file: string;
+  /** Dotted path inside the file, e.g. `sources.kyc.secrets[0]`; empty for the whole file. */
+  path: string;
+  message: string;
+  /** 1-based line and column when known. */
+  line?: number;
+  column?: number;
+}
+
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line ? `${issue.file}:${issue.line}:${issue.column ?? 1}` : issue.file;
+  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+/** Every problem found in one check of the configuration, reported together. */
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(
+      `${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` +
+        issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Why an incoming webhook was refused. `status` is the HTTP reply; `reason` is
+ * for logs and metrics only: the reply never says which check failed.
+ */
+export type RejectionReason =
+  | 'signature-missing'
+  | 'signature-malformed'
+  | 'signature-mismatch'
+  | 'timestamp-outside-tolerance'
+  | 'token-mismatch'
+  | 'header-mismatch'
+  | 'malformed-json'
+  | 'invalid-payload'
+  | 'unsupported-media-type'
+  | 'body-too-large';
+
+export class RequestRejectedError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 413 | 415 | 422,
+    readonly reason: RejectionReason,
+    detail?: string,
+  ) {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = 'RequestRejectedError';
+  }
+}
+
+/** A webhook that failed its provider's signature, token or timestamp check (401). */
+export class VerificationError extends RequestRejectedError {
+  constructor(reason: RejectionReason, detail?: string) {
+    super(401, reason, detail);
+    this.name = 'VerificationError';
+  }
+}
+
+/** The store could not durably write or read; the provider should retry (503). */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

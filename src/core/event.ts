@@ -1,0 +1,55 @@
+/**
+ * The normalized event: the one shape every provider's webhook becomes, and
+ * what rules and templates see. Attribute names follow CloudEvents 1.0 where
+ * they fit (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md).
+ */
+
+export const PROVIDER_IDS = ['facesign', 'faceio', 'legaltalent', 'owleyes'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+export const CATEGORIES = ['verification', 'identity', 'media', 'analysis', 'settings', 'watchlist'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const OUTCOMES = [
+  'started', 'completed', 'approved', 'rejected', 'review', 'failed', 'expired',
+  'abandoned', 'enrolled', 'authenticated', 'deleted', 'match',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface EventMedia {
+  id: string;
+  url: string;
+  contentType: string | null;
+  /** RFC 3339; FaceSign media URLs expire 15 minutes after generation. */
+  expires: string | null;
+}
+
+export interface NormalizedEvent {
+  specversion: '1.0';
+  /** herald's own id: a UUIDv7, so ids sort by the time herald received them. */
+  id: string;
+  /** The name of the configured source the request came in on. */
+  source: string;
+  provider: ProviderId;
+  /** The provider's own event type, verbatim (FACEIO: eventName). */
+  type: string;
+  category: Category;
+  outcome: Outcome | null;
+  /** The session / facial / verification id the event is about. */
+  subject: string | null;
+  /** When the provider says it happened (RFC 3339). */
+  time: string;
+  receivedAt: string;
+  /** The provider's event id; null where the provider has none (FACEIO). */
+  providerEventId: string | null;
+  media?: EventMedia;
+  datacontenttype: 'application/json';
+  /** The verified payload as received. */
+  data: Record<string, unknown>;
+}
+
+/** What a provider adapter derives from a payload; the pipeline adds the rest. */
+export type ProviderFacts = Pick<
+  NormalizedEvent,
+  'type' | 'category' | 'outcome' | 'subject' | 'time' | 'providerEventId' | 'media'
+>;

@@ -1,0 +1,43 @@
+/**
+ * The contract every provider adapter implements. An adapter knows one
+ * provider's signature scheme, payload shape and event types (providers.md);
+ * it imports nothing of herald's but `core`.
+ */
+import type { SourceConfig } from '../core/config.js';
+import type { Category, Outcome, ProviderFacts, ProviderId } from '../core/event.js';
+
+/** A request as it arrived: the raw bytes, before any parsing, and lower-cased headers. */
+export interface IncomingWebhook {
+  body: Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface TypeClass {
+  category: Category;
+  outcome: Outcome | null;
+}
+
+export interface Provider {
+  id: ProviderId;
+  /** JSON Schema of the payload; extra fields are allowed, providers add them. */
+  payloadSchema: object;
+  /** Every event type the provider documents, with its category and outcome. */
+  knownTypes: Record<string, TypeClass>;
+  /** Category of a type this adapter does not know, when its prefix says nothing. */
+  defaultCategory: Category;
+  /** Dotted paths of personal fields in the payload, redacted unless a source opts in. */
+  personalFields: string[];
+  /**
+   * Checks the request's signature or token over the raw bytes; throws a
+   * VerificationError. Checks run cheapest first: headers, timestamp, HMAC.
+   */
+  verify(req: IncomingWebhook, source: SourceConfig, nowMs: number): void;
+  /** The headers the provider would send with `body`: what `herald send` and the tests use. */
+  sign(body: Buffer, source: SourceConfig, nowMs: number): Record<string, string>;
+  /** The dedupe key of a verified, schema-valid payload. */
+  dedupeKey(payload: Record<string, unknown>, req: IncomingWebhook): string;
+  /** Derives the normalized facts; throws RequestRejectedError(400) when headers contradict the payload. */
+  normalize(payload: Record<string, unknown>, req: IncomingWebhook, receivedAtMs: number): ProviderFacts;
+  /** Gives a shipped sample fresh ids and timestamps, so that each send is a new event. */
+  freshenSample(payload: Record<string, unknown>, nowMs: number): Record<string, unknown>;
+}

@@ -1,0 +1,27 @@
+/**
+ * Sample payloads shipped in samples/<provider>/<type>.json: one for every event
+ * type each provider documents. `herald send --sample`, the tests and (later)
+ * `herald check`'s template rendering use them.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProviderId } from '../core/event.js';
+import { PACKAGE_ROOT } from '../core/paths.js';
+
+export const SAMPLES_DIR = path.join(PACKAGE_ROOT, 'samples');
+
+/** The event types that have a shipped sample for this provider, sorted. */
+export function sampleTypes(provider: ProviderId): string[] {
+  return readdirSync(path.join(SAMPLES_DIR, provider))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+export function loadSample(provider: ProviderId, type: string): Record<string, unknown> {
+  const types = sampleTypes(provider);
+  if (!types.includes(type)) {
+    throw new Error(`no sample of type "${type}" for ${provider}; samples exist for: ${types.join(', ')}`);
+  }
+  return JSON.parse(readFileSync(path.join(SAMPLES_DIR, provider, `${type}.json`), 'utf8')) as Record<string, unknown>;
+}
