@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/** The `herald` command. Every command takes --config (default ./herald.config.yaml). */
+import { Command } from 'commander';
+import { checkCommand } from './commands/check.js';
+import { migrateCommand } from './commands/migrate.js';
+import { sendCommand } from './commands/send.js';
+import { serveCommand } from './commands/serve.js';
+
+const program = new Command('herald')
+  .description('Self-hosted router for identity-verification webhooks')
+  .option('-c, --config <file>', 'config file', './herald.config.yaml')
+  .showHelpAfterError();
+
+program.addCommand(serveCommand());
+program.addCommand(checkCommand());
+program.addCommand(migrateCommand());
+program.addCommand(sendCommand());
+
+await program.parseAsync();

@@ -1,0 +1,74 @@
+/**
+ * Group commit: writes queued during one turn of the event loop share one
+ * transaction, so a burst of concurrent requests costs one fsync, not one each.
+ * Each write runs in its own savepoint, so a write that throws is undone alone;
+ * when the commit itself fails (disk full, file read-only, database locked),
+ * every write of the batch is rejected and nothing of it is kept.
+ */
+import type { Database } from 'better-sqlite3';
+
+interface PendingWrite<T> {
+  run: () => T;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Upper bound on one transaction, so one huge burst does not stall the event loop. */
+const MAX_BATCH = 512;
+
+export class GroupCommit {
+  private queue: Array<PendingWrite<unknown>> = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly onCommitError: (error: unknown) => unknown = (error) => error,
+  ) {}
+
+  /** Queues `run` for the next shared transaction; resolves with its result once committed. */
+  write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject } as PendingWrite<unknown>);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Runs what is queued now. Called by the scheduler, and by close() to drain. */
+  flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.commit(batch);
+    }
+  }
+
+  private commit(batch: Array<PendingWrite<unknown>>): void {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const write of batch) {
+          // SQLite rolls the whole transaction back on some errors (disk full, I/O):
+          // then nothing more may run outside it, or it would commit on its own.
+          if (!this.db.inTransaction) throw new Error('the shared transaction was rolled back');
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(write.run)() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }).immediate();
+    } catch (error) {
+      const failure = this.onCommitError(error);
+      for (const write of batch) write.reject(failure);
+      return;
+    }
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+  }
+}

@@ -1,0 +1,51 @@
+/** Configs for tests, built in code (no YAML), with distinctive test secrets. */
+import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
+import type { ProviderId } from '../../src/core/event.js';
+
+export const TEST_SECRETS = {
+  facesign: 'fs-test-secret-7Hq2',
+  faceio: 'fio-test-token-9Lm4',
+  legaltalent: 'lt-test-secret-3Kd8',
+  owleyes: 'oe-test-secret-5Wz1',
+} as const satisfies Record<ProviderId, string>;
+
+export function testSource(name: string, provider: ProviderId, overrides: Partial<SourceConfig> = {}): SourceConfig {
+  return {
+    name,
+    provider,
+    secrets: provider === 'faceio' ? [] : [TEST_SECRETS[provider]],
+    tokens: provider === 'faceio' ? [TEST_SECRETS.faceio] : [],
+    allowBareToken: false,
+    toleranceMs: 300_000,
+    signedPayload: 'timestamp.body',
+    signatureEncoding: 'hex',
+    dedupeWindowMs: provider === 'faceio' ? 600_000 : 30 * 86_400_000,
+    pii: 'redact',
+    ...overrides,
+  };
+}
+
+/** One source per provider, named after it. */
+export function testSources(): Record<ProviderId, SourceConfig> {
+  return {
+    facesign: testSource('facesign', 'facesign'),
+    faceio: testSource('faceio', 'faceio'),
+    legaltalent: testSource('legaltalent', 'legaltalent'),
+    owleyes: testSource('owleyes', 'owleyes'),
+  };
+}
+
+export function testConfig(store: string, overrides: Partial<HeraldConfig> = {}): HeraldConfig {
+  return {
+    file: '/dev/null',
+    server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024 },
+    store,
+    rulesDir: '/nonexistent/rules',
+    templatesDir: '/nonexistent/templates',
+    retentionMs: 30 * 86_400_000,
+    sources: testSources(),
+    destinations: {},
+    delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 3 * 86_400_000 },
+    ...overrides,
+  };
+}

@@ -1,0 +1,59 @@
+/** Starts herald in-process on a random port with a fresh SQLite file, and signs requests for it. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
+import { silentLogger } from '../../src/core/log.js';
+import { startHerald, type RunningHerald } from '../../src/main.js';
+import { PROVIDERS } from '../../src/providers/registry.js';
+import { testConfig } from './config.js';
+
+export interface TestHerald extends RunningHerald {
+  url: string;
+  config: HeraldConfig;
+  /** Posts a body to /webhooks/<source> with the given headers. */
+  post(source: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
+  /** Posts a payload signed for the source, as its provider would. */
+  postSigned(source: SourceConfig, payload: unknown, nowMs?: number): Promise<{ status: number; body: string }>;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = 'herald-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function signedRequest(source: SourceConfig, payload: unknown, nowMs = Date.now()) {
+  const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+  const headers = { 'content-type': 'application/json', ...PROVIDERS[source.provider].sign(body, source, nowMs) };
+  return { body, headers };
+}
+
+export async function startTestHerald(overrides: Partial<HeraldConfig> = {}): Promise<TestHerald> {
+  const dir = tempDir();
+  const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, overrides);
+  const herald = await startHerald(config, silentLogger());
+  const url = `http://127.0.0.1:${herald.port}`;
+
+  const post: TestHerald['post'] = async (source, body, headers = { 'content-type': 'application/json' }) => {
+    const response = await fetch(`${url}/webhooks/${source}`, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+    });
+    return { status: response.status, body: await response.text() };
+  };
+  return {
+    ...herald,
+    url,
+    config,
+    post,
+    postSigned: (source, payload, nowMs) => {
+      const request = signedRequest(source, payload, nowMs);
+      return post(source.name, request.body, request.headers);
+    },
+    async stop() {
+      await herald.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
