@@ -11,7 +11,8 @@ import { classifyType } from './classify.js';
 import type { Provider } from './provider.js';
 
 const AUTH_HEADER = 'www-authenticate';
-const BEARER = /^Bearer[ ]+(.+)$/;
+/** The auth scheme is case-insensitive (RFC 7235 §2.1). */
+const BEARER = /^Bearer[ ]+(.+)$/i;
 
 function tokenFrom(header: string, allowBare: boolean): string {
   const bearer = BEARER.exec(header.trim());

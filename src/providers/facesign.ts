@@ -12,6 +12,8 @@ import type { IncomingWebhook, Provider } from './provider.js';
 const SIGNATURE_HEADER = 'x-facesign-signature';
 const TIMESTAMP_HEADER = 'x-facesign-timestamp';
 const MEDIA_URL_LIFETIME_MS = 15 * 60_000;
+/** Ms since the epoch up to 9999-12-31T23:59:59.999Z: later times have no RFC 3339 form (nor, past 8.64e15, a Date). */
+const EPOCH_MS = { type: 'integer', minimum: 0, maximum: 253_402_300_799_999 } as const;
 
 function parseSignatureHeader(value: string): { t: string; v1: Buffer[] } {
   let t: string | undefined;
@@ -54,16 +56,16 @@ export const facesign: Provider = {
     properties: {
       id: { type: 'string', minLength: 1, maxLength: 200 },
       type: { type: 'string', minLength: 1, maxLength: 200 },
-      createdAt: { type: 'integer', minimum: 0 },
+      createdAt: EPOCH_MS,
       sessionId: { type: 'string', minLength: 1, maxLength: 200 },
       media: {
         type: 'object',
         required: ['id', 'url'],
         properties: {
           id: { type: 'string' },
-          createdAt: { type: 'integer' },
+          createdAt: EPOCH_MS,
           url: { type: 'string', format: 'uri' },
-          expires: { type: 'integer' },
+          expires: EPOCH_MS,
           contentType: { type: 'string' },
         },
       },

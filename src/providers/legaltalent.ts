@@ -22,6 +22,9 @@ const DECISION_OUTCOMES: Record<string, Outcome> = {
   REVIEW: 'review',
 };
 
+/** Watchlist type names are not public: a last segment such as `match`, `new_match` or `match_found` is a match. */
+const WATCHLIST_MATCH = /\.(new_)?match(ed|_found)?$/;
+
 function signedParts(source: SourceConfig, timestamp: string, body: Buffer): Array<string | Buffer> {
   return source.signedPayload === 'body' ? [body] : [`${timestamp}.`, body];
 }
@@ -31,7 +34,7 @@ function classify(type: string, data: Record<string, unknown>): TypeClass {
   if (type === 'kyc.session.processed') {
     return { ...base, outcome: DECISION_OUTCOMES[String(data.status ?? '').toUpperCase()] ?? 'completed' };
   }
-  if (base.category === 'watchlist' && base.outcome === null && /match/.test(type)) return { ...base, outcome: 'match' };
+  if (base.category === 'watchlist' && base.outcome === null && WATCHLIST_MATCH.test(type)) return { ...base, outcome: 'match' };
   return base;
 }
 
@@ -53,7 +56,8 @@ export const legaltalent: Provider = {
     properties: {
       id: { type: 'string', minLength: 1, maxLength: 200 },
       type: { type: 'string', minLength: 1, maxLength: 200 },
-      created: { type: 'integer', minimum: 0 },
+      // Unix seconds, up to 9999-12-31T23:59:59Z: later times have no RFC 3339 form.
+      created: { type: 'integer', minimum: 0, maximum: 253_402_300_799 },
       data: { type: 'object' },
     },
   },

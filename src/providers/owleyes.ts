@@ -25,6 +25,12 @@ function decodeSignature(value: string, source: SourceConfig): Buffer {
   throw new VerificationError('signature-malformed');
 }
 
+/**
+ * RFC 3339 (and ajv's date-time format) allow a leap second, `23:59:60`, which a
+ * JavaScript Date cannot hold (it parses as NaN): read it as 23:59:59.999.
+ */
+const LEAP_SECOND = /:60(\.[0-9]+)?(?=([Zz]|[+-][0-9]{2}:[0-9]{2})$)/;
+
 const signedParts = (timestamp: string, body: Buffer): Array<string | Buffer> => [`${timestamp}.`, body];
 
 export const owleyes: Provider = {
@@ -91,7 +97,7 @@ export const owleyes: Provider = {
       category: base.category,
       outcome,
       subject: typeof data.verification_id === 'string' ? data.verification_id : null,
-      time: new Date(String(payload.created_at)).toISOString(),
+      time: new Date(String(payload.created_at).replace(LEAP_SECOND, ':59.999')).toISOString(),
       providerEventId: typeof payload.id === 'string' ? payload.id : null,
     };
   },

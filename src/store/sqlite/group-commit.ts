@@ -19,6 +19,8 @@ const MAX_BATCH = 512;
 export class GroupCommit {
   private queue: Array<PendingWrite<unknown>> = [];
   private scheduled = false;
+  /** Committed transactions and the writes they carried, for tests and metrics. */
+  readonly stats = { commits: 0, writes: 0 };
 
   constructor(
     private readonly db: Database,
@@ -65,6 +67,8 @@ export class GroupCommit {
       for (const write of batch) write.reject(failure);
       return;
     }
+    this.stats.commits++;
+    this.stats.writes += batch.length;
     batch.forEach((write, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) write.resolve(outcome.value);

@@ -98,6 +98,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** How many commits carried how many writes: group commit at work. */
+  commitStats(): { commits: number; writes: number } {
+    return { ...this.writes.stats };
+  }
+
   async close(): Promise<void> {
     this.writes.flush();
     this.db.close();

@@ -1,0 +1,106 @@
+/**
+ * Checks the schema cannot express: values that must parse (URLs, webhook
+ * secrets), settings that must agree with each other, and the environment
+ * overrides. They run on the validated tree even when the schema found
+ * problems, so each check first makes sure its inputs have the right shape.
+ */
+import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
+import { DEFAULTS } from './defaults.js';
+import type { Env } from './env.js';
+import type { PathIssue } from './path.js';
+import { configSchema } from './schema.js';
+
+const DURATION = new RegExp(DURATION_PATTERN);
+
+/** Every problem the schema could not see, in the tree and in the overrides in `env`. */
+export function crossCheck(tree: unknown, env: Env): PathIssue[] {
+  const config = asRecord(tree);
+  return [...checkOverrides(env), ...checkDestinations(config), ...checkAgainstRetention(config)];
+}
+
+/** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */
+function checkOverrides(env: Env): PathIssue[] {
+  const issues: PathIssue[] = [];
+  if (env.PORT && !(/^[0-9]+$/.test(env.PORT) && Number(env.PORT) >= 1 && Number(env.PORT) <= 65535)) {
+    issues.push({ path: ['server', 'port'], message: `is overridden by PORT, which must be a port number from 1 to 65535, not "${env.PORT}"` });
+  }
+  // The store URL may hold a password: never echoed.
+  if (env.HERALD_STORE && !new RegExp(configSchema().properties.store.pattern).test(env.HERALD_STORE)) {
+    issues.push({ path: ['store'], message: 'is overridden by HERALD_STORE, which must be "sqlite:<path>" or a "postgres://" URL' });
+  }
+  return issues;
+}
+
+function checkDestinations(config: Record<string, unknown>): PathIssue[] {
+  const issues: PathIssue[] = [];
+  for (const [name, value] of Object.entries(asRecord(config.destinations))) {
+    const destination = asRecord(value);
+    const at = (key: string) => ['destinations', name, key];
+    // The schema's "uri" format accepts URLs fetch cannot use, such as "http://".
+    if (typeof destination.url === 'string' && !parsesWithHost(destination.url, ['http:', 'https:'])) {
+      issues.push({ path: at('url'), message: 'must be an http:// or https:// URL with a host' });
+    }
+    if (typeof destination.smtp === 'string' && !parsesWithHost(destination.smtp, ['smtp:', 'smtps:'])) {
+      issues.push({ path: at('smtp'), message: 'must be an smtp:// or smtps:// URL with a host' });
+    }
+    if (destination.type === 'webhook' && typeof destination.secret === 'string' && !isStandardWebhooksSecret(destination.secret)) {
+      issues.push({
+        path: at('secret'),
+        message:
+          'must be "whsec_" and the base64 of 24 to 64 random bytes (Standard Webhooks); make one with: ' +
+          `node -e "console.log('whsec_' + require('crypto').randomBytes(32).toString('base64'))"`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Events are deleted after the retention, and their dedupe keys with them;
+ * a longer dedupe window or delivery age would silently be cut short.
+ */
+function checkAgainstRetention(config: Record<string, unknown>): PathIssue[] {
+  const retention = config.retention ?? DEFAULTS.retention;
+  if (!isDuration(retention)) return [];
+  const retentionMs = parseDuration(retention);
+  const issues: PathIssue[] = [];
+  const check = (value: unknown, path: (string | number)[], why: string) => {
+    if (isDuration(value) && parseDuration(value) > retentionMs) {
+      issues.push({ path, message: `${value} is longer than the retention (${retention}): ${why}` });
+    }
+  };
+  for (const [name, source] of Object.entries(asRecord(config.sources))) {
+    check(asRecord(source).dedupeWindow, ['sources', name, 'dedupeWindow'], 'dedupe keys are deleted with their events');
+  }
+  const stillRetried = 'events would be deleted while their deliveries are still retried';
+  check(asRecord(config.delivery).maxAge, ['delivery', 'maxAge'], stillRetried);
+  for (const [name, destination] of Object.entries(asRecord(config.destinations))) {
+    check(asRecord(asRecord(destination).delivery).maxAge, ['destinations', name, 'delivery', 'maxAge'], stillRetried);
+  }
+  return issues;
+}
+
+function parsesWithHost(text: string, protocols: string[]): boolean {
+  try {
+    const url = new URL(text);
+    return protocols.includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** https://www.standardwebhooks.com: `whsec_` + base64 of 24 to 64 bytes. */
+function isStandardWebhooksSecret(secret: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!match) return false;
+  const length = Buffer.from(match[1]!, 'base64').length;
+  return length >= 24 && length <= 64;
+}
+
+function isDuration(value: unknown): value is string {
+  return typeof value === 'string' && DURATION.test(value);
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}

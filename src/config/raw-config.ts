@@ -1,0 +1,45 @@
+/**
+ * herald.config.yaml as written, once it has passed the schema: strings for
+ * durations and sizes, relative paths, optional blocks. The loader turns it
+ * into a HeraldConfig (src/core/config.ts).
+ */
+import type { SignatureEncoding, SignedPayload } from '../core/config.js';
+import type { ProviderId } from '../core/event.js';
+
+export interface RawDelivery {
+  timeout?: string;
+  retry?: string[];
+  maxAge?: string;
+}
+
+export interface RawSource {
+  provider: ProviderId;
+  secrets?: string[];
+  token?: string | string[];
+  allowBareToken?: boolean;
+  tolerance?: string;
+  signedPayload?: SignedPayload;
+  signatureEncoding?: SignatureEncoding;
+  dedupeWindow?: string;
+  pii?: 'redact' | 'include';
+}
+
+export interface RawDestination {
+  type: 'slack' | 'email' | 'webhook';
+  url?: string;
+  smtp?: string;
+  secret?: string;
+  delivery?: RawDelivery;
+  [option: string]: unknown;
+}
+
+export interface RawConfig {
+  server?: { port?: number; host?: string; bodyLimit?: string };
+  store?: string;
+  rules?: string;
+  templates?: string;
+  retention?: string;
+  sources?: Record<string, RawSource>;
+  destinations?: Record<string, RawDestination>;
+  delivery?: RawDelivery;
+}

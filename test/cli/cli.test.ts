@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { freePort, runHerald, serveHerald } from '../helpers/cli.js';
+import { tempDir } from '../helpers/herald.js';
+
+const SHIPPED_CONFIG = path.join(PACKAGE_ROOT, 'herald.config.yaml');
+/** The README's quick start copies .env.example to .env: these are those values. */
+const EXAMPLE_ENV = parseEnv(readFileSync(path.join(PACKAGE_ROOT, '.env.example'), 'utf8'));
+
+describe('herald CLI', function () {
+  this.timeout(30_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('herald send', () => {
+    it('signs a shipped sample like the provider and posts it to a running herald, which stores it', async () => {
+      const port = await freePort();
+      const store = `sqlite:${path.join(dir, 'herald.db')}`;
+      const env = { ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: store };
+      const herald = await serveHerald(['--config', SHIPPED_CONFIG], port, env);
+      try {
+        const sent = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', '--sample', 'session.status'], env);
+        assert.equal(sent.code, 0, sent.stderr);
+        assert.match(sent.stdout, /^200 OK \{"status":"accepted"\}/);
+        for (const [source, type] of [['faceio', 'ENROLL'], ['kyc', 'kyc.session.rejected'], ['owleyes', 'verification.failed']]) {
+          const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', source!, '--sample', type!], env);
+          assert.equal(result.code, 0, `${source}: ${result.stdout}${result.stderr}`);
+        }
+      } finally {
+        herald.child.kill('SIGTERM');
+        assert.equal((await herald.exited).code, 0, herald.stderr());
+      }
+      const stored = new SqliteStore(store.slice('sqlite:'.length));
+      try {
+        const events = await stored.listEvents();
+        assert.deepEqual(events.map((e) => `${e.source}:${e.type}`), [
+          'facesign:session.status', 'faceio:ENROLL', 'kyc:kyc.session.rejected', 'owleyes:verification.failed',
+        ]);
+      } finally {
+        await stored.close();
+      }
+    });
+
+    it('sends a payload file byte for byte, and exits 1 when herald refuses it', async () => {
+      const port = await freePort();
+      const env = { ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: `sqlite:${path.join(dir, 'herald.db')}` };
+      const herald = await serveHerald(['--config', SHIPPED_CONFIG], port, env);
+      try {
+        const file = path.join(dir, 'payload.json');
+        writeFileSync(file, '{"not": "a facesign payload"}');
+        const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', file], env);
+        assert.equal(result.code, 1);
+        assert.match(result.stdout, /^422 /);
+      } finally {
+        herald.child.kill('SIGTERM');
+        await herald.exited;
+      }
+    });
+  });
+
+  describe('herald check', () => {
+    it('accepts the shipped config', async () => {
+      const result = await runHerald(['--config', SHIPPED_CONFIG, 'check'], EXAMPLE_ENV);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /OK/);
+    });
+
+    it('prints every mistake of a config, with its path, and exits non-zero', async () => {
+      const file = path.join(dir, 'herald.config.yaml');
+      writeFileSync(
+        file,
+        [
+          'server: { port: 8080 }',
+          'sources:',
+          '  a: { provider: facesing, secrets: ["x"] }',
+          '  b: { provider: owleyes, secrets: ["${NOT_SET_ANYWHERE}"] }',
+          '  c: { provider: facesign, secrets: ["y"], tolerance: 5 minutes }',
+          '',
+        ].join('\n'),
+      );
+      const result = await runHerald(['--config', file, 'check'], {});
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /sources\.a\.provider.*facesing/);
+      assert.match(result.stderr, /sources\.b\.secrets\[0\].*NOT_SET_ANYWHERE/);
+      assert.match(result.stderr, /sources\.c\.tolerance/);
+      assert.match(result.stderr, new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    });
+
+    it('says so when the config file does not exist', async () => {
+      const result = await runHerald(['--config', path.join(dir, 'missing.yaml'), 'check'], {});
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /missing\.yaml/);
+    });
+  });
+
+  describe('herald migrate', () => {
+    it('creates the schema, and running it again changes nothing', async () => {
+      const env = { ...EXAMPLE_ENV, HERALD_STORE: `sqlite:${path.join(dir, 'herald.db')}` };
+      const first = await runHerald(['--config', SHIPPED_CONFIG, 'migrate'], env);
+      const second = await runHerald(['--config', SHIPPED_CONFIG, 'migrate'], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(second.stdout, first.stdout);
+      assert.match(first.stdout, /version 1/);
+    });
+  });
+});
