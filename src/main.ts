@@ -2,13 +2,19 @@
  * The composition root: the only place that knows every concrete class. It
  * builds the store, the pipeline and the HTTP server from a loaded config.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HeraldConfig } from './core/config.js';
+import { hostname } from 'node:os';
+import { createChannel } from './channels/channel.js';
 import type { Logger } from './core/log.js';
 import { createApp } from './http/app.js';
+import { DeliverStage } from './pipeline/deliver.js';
+import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
+import { RouteStage } from './pipeline/route.js';
 import { PROVIDERS } from './providers/registry.js';
+import type { HeraldSetup } from './setup.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -24,16 +30,37 @@ export function openStore(url: string): Store {
 export interface RunningHerald {
   server: Server;
   store: Store;
+  route: RouteStage;
+  deliver: DeliverStage;
   /** The port actually bound (useful with port 0). */
   port: number;
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
   close(): Promise<void>;
 }
 
-export async function startHerald(config: HeraldConfig, log: Logger): Promise<RunningHerald> {
+export interface StartOptions {
+  /** Start the route and deliver stages (default true); off for ingest-only runs. */
+  stages?: boolean;
+}
+
+export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
+  const { config } = setup;
   const store = openStore(config.store);
   await store.migrate();
-  const ingest = new Ingest({ sources: config.sources, providers: PROVIDERS, store });
+  // One process owns an SQLite file: claims left by a previous run of it are void.
+  await store.releaseClaims();
+
+  const destinations = Object.values(config.destinations);
+  const channels = Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)]));
+  const deliver = new DeliverStage({
+    store,
+    channels,
+    policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
+    log,
+    claimant: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+  });
+  const route = new RouteStage({ store, routing: () => setup.routing, providers: PROVIDERS, log, onRouted: () => deliver.wake() });
+  const ingest = new Ingest({ sources: config.sources, providers: PROVIDERS, store, onStored: () => route.wake() });
   const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log });
 
   const server = createServer(app.callback());
@@ -47,16 +74,25 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<Ru
     server.listen(config.server.port, config.server.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  if (options.stages !== false) {
+    route.start();
+    deliver.start();
+  }
 
   return {
     server,
     store,
+    route,
+    deliver,
     port,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await route.stop();
+      await deliver.stop();
+      await Promise.allSettled(Object.values(channels).map((channel) => channel.close()));
       await store.close();
     },
   };

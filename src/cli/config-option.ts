@@ -1,14 +1,18 @@
-/** Shared by the commands: the --config option and printing config errors for people. */
+/** Shared by the commands: the --config option, and printing config errors for people. */
 import type { Command } from 'commander';
 import type { HeraldConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
+import { loadSetup, type HeraldSetup } from '../setup.js';
 
-/** Loads the config named by the global --config option; on errors prints them all and exits 1. */
-export function loadConfigOrExit(command: Command): HeraldConfig {
-  const file = (command.optsWithGlobals() as { config: string }).config;
+function configFile(command: Command): string {
+  return (command.optsWithGlobals() as { config: string }).config;
+}
+
+/** Runs `load`; on a ConfigError prints every problem and exits 1. */
+function orExit<T>(load: () => T): T {
   try {
-    return loadConfig(file);
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -16,4 +20,14 @@ export function loadConfigOrExit(command: Command): HeraldConfig {
     }
     throw error;
   }
+}
+
+/** The config file alone (for commands that need no rules or templates). */
+export function loadConfigOrExit(command: Command): HeraldConfig {
+  return orExit(() => loadConfig(configFile(command)));
+}
+
+/** The config with its rules and templates. */
+export function loadSetupOrExit(command: Command): HeraldSetup {
+  return orExit(() => loadSetup(configFile(command)));
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
+import { rulesCommand } from './commands/rules-test.js';
 import { sendCommand } from './commands/send.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -15,5 +16,6 @@ program.addCommand(serveCommand());
 program.addCommand(checkCommand());
 program.addCommand(migrateCommand());
 program.addCommand(sendCommand());
+program.addCommand(rulesCommand());
 
 await program.parseAsync();

@@ -21,8 +21,8 @@ export function crossCheck(tree: unknown, env: Env): PathIssue[] {
 /** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */
 function checkOverrides(env: Env): PathIssue[] {
   const issues: PathIssue[] = [];
-  if (env.PORT && !(/^[0-9]+$/.test(env.PORT) && Number(env.PORT) >= 1 && Number(env.PORT) <= 65535)) {
-    issues.push({ path: ['server', 'port'], message: `is overridden by PORT, which must be a port number from 1 to 65535, not "${env.PORT}"` });
+  if (env.PORT && !(/^[0-9]+$/.test(env.PORT) && Number(env.PORT) <= 65535)) {
+    issues.push({ path: ['server', 'port'], message: `is overridden by PORT, which must be a port number from 0 to 65535, not "${env.PORT}"` });
   }
   // The store URL may hold a password: never echoed.
   if (env.HERALD_STORE && !new RegExp(configSchema().properties.store.pattern).test(env.HERALD_STORE)) {

@@ -74,15 +74,18 @@ type PatternProblems = Map<string, PatternProblem>;
 
 /** What each of the schema's patterns means, keyed by the pattern itself. */
 function patternProblems(schema: SchemaObject): PatternProblems {
-  const patternOf = (definition: string): string => schema.definitions[definition].pattern;
-  return new Map<string, PatternProblem>([
+  // Other schemas (the rules file's) define only some of these, or none.
+  const patternOf = (definition: string): string | undefined => schema.definitions?.[definition]?.pattern;
+  const entries: Array<[string | undefined, PatternProblem]> = [
     [patternOf('duration'), (value) => durationProblem(String(value))],
     [patternOf('size'), (value, path) => `${show(value, path)} is not a size: write a whole number and a unit (b, kb, mb), e.g. "256kb"`],
     [patternOf('rate'), (value, path) => `${show(value, path)} is not a rate: write a count, "/" and a unit (s, m, h), e.g. "1/s" or "30/m"`],
     [patternOf('httpUrl'), () => 'must be an http:// or https:// URL'],
     [patternOf('smtpUrl'), () => 'must be an smtp:// or smtps:// URL'],
-    [schema.properties.store.pattern, () => 'must be "sqlite:<path>" or a "postgres://" URL'],
-  ]);
+    [schema.properties?.store?.pattern, () => 'must be "sqlite:<path>" or a "postgres://" URL'],
+    [patternOf('ruleName'), (value, path) => `${show(value, path)} is not a rule name: use letters, digits, "-", "_" and "."`],
+  ];
+  return new Map(entries.filter((entry): entry is [string, PatternProblem] => entry[0] !== undefined));
 }
 
 /** parseDuration's own message, so the schema and the parser explain a bad duration alike. */

@@ -72,3 +72,36 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * Why a delivery attempt failed, for the attempt record and metrics labels
+ * (after Alertmanager's notify reasons).
+ */
+export type DeliveryFailureReason =
+  | 'client-error'
+  | 'server-error'
+  | 'rate-limited'
+  | 'auth-error'
+  | 'timeout'
+  | 'network'
+  | 'refused-address'
+  | 'render-failed'
+  | 'exhausted'
+  | 'expired';
+
+/**
+ * A failed delivery attempt, with the retry decision: `retryable` failures are
+ * tried again on the schedule (no sooner than `retryAfterMs`), the others go
+ * straight to the dead letters. `message` never holds a secret or a URL.
+ */
+export class DeliveryError extends Error {
+  constructor(
+    readonly retryable: boolean,
+    readonly reason: DeliveryFailureReason,
+    message: string,
+    readonly details: { status?: number; retryAfterMs?: number; excerpt?: string } = {},
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}

@@ -8,11 +8,10 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { SourceConfig } from '../core/config.js';
-import type { NormalizedEvent } from '../core/event.js';
 import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
-import { newEventId } from '../core/ids.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
+import { normalizeEvent } from './normalize.js';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -22,6 +21,8 @@ export interface IngestDeps {
   providers: Record<string, Provider>;
   store: Store;
   now?: () => number;
+  /** Called after a new event was stored: wakes the route stage. */
+  onStored?: () => void;
 }
 
 export class Ingest {
@@ -58,18 +59,10 @@ export class Ingest {
     if (!this.validators.get(provider.id)!(payload)) {
       throw new RequestRejectedError(422, 'invalid-payload');
     }
-    const event: NormalizedEvent = {
-      specversion: '1.0',
-      id: newEventId(),
-      source: source.name,
-      provider: provider.id,
-      ...provider.normalize(payload, req, receivedAtMs),
-      receivedAt: new Date(receivedAtMs).toISOString(),
-      datacontenttype: 'application/json',
-      data: payload,
-    };
+    const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
+    let result: InsertResult;
     try {
-      return await this.deps.store.insertEvent({
+      result = await this.deps.store.insertEvent({
         event,
         dedupeKey: provider.dedupeKey(payload, req),
         dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
@@ -77,6 +70,8 @@ export class Ingest {
     } catch (error) {
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
     }
+    if (result.status === 'stored') this.deps.onStored?.();
+    return result;
   }
 }
 

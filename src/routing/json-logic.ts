@@ -24,16 +24,16 @@ export const OPERATORS: ReadonlySet<string> = new Set<string>([...BUILT_IN, 'glo
 
 export type Logic = jsonLogic.RulesLogic<jsonLogic.AdditionalOperation>;
 
-/** Dotted paths (`when.and[0]`) of every operator in `logic` that is not in the dialect. */
-export function unknownOperators(logic: unknown, path = 'when'): Array<{ path: string; operator: string }> {
-  if (Array.isArray(logic)) return logic.flatMap((item, i) => unknownOperators(item, `${path}[${i}]`));
+/** Where (path below the expression) every operator in `logic` that is not in the dialect is. */
+export function unknownOperators(logic: unknown, path: Array<string | number> = []): Array<{ path: Array<string | number>; operator: string }> {
+  if (Array.isArray(logic)) return logic.flatMap((item, i) => unknownOperators(item, [...path, i]));
   if (logic === null || typeof logic !== 'object') return [];
   const keys = Object.keys(logic);
   // A JSON-logic operation is an object with exactly one key; anything else is data.
   if (keys.length !== 1) return [];
   const operator = keys[0]!;
-  const own = OPERATORS.has(operator) ? [] : [{ path, operator }];
-  return [...own, ...unknownOperators((logic as Record<string, unknown>)[operator], `${path}.${operator}`)];
+  const own = OPERATORS.has(operator) ? [] : [{ path: [...path, operator], operator }];
+  return [...own, ...unknownOperators((logic as Record<string, unknown>)[operator], [...path, operator])];
 }
 
 export function evaluate(logic: Logic, data: unknown): boolean {

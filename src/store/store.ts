@@ -3,7 +3,9 @@
  * events here and replies 2xx only once the write has committed. Every
  * implementation (sqlite/, and postgres/ later) passes the same contract tests.
  */
+import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
+import type { RenderedMessage } from '../core/message.js';
 
 /** An event ready to be stored, with the key that makes a provider's retry a duplicate. */
 export interface NewEvent {
@@ -25,6 +27,80 @@ export interface EventFilter {
   limit?: number;
 }
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+/** A delivery created when an event is routed: one per fired rule and notify entry. */
+export interface NewDelivery {
+  id: string;
+  rule: string;
+  destination: string;
+  template: string;
+  /** Null when the template failed to render: the delivery is then created dead. */
+  message: RenderedMessage | null;
+  status: 'pending' | 'dead';
+  /** Why it is dead from the start (a render failure). */
+  error?: string;
+}
+
+/** The outcome of routing one event, written in the transaction that marks it routed. */
+export interface EventRouting {
+  eventId: string;
+  rulesVersion: string;
+  deliveries: NewDelivery[];
+}
+
+export interface Delivery {
+  id: string;
+  eventId: string;
+  rule: string;
+  destination: string;
+  template: string;
+  message: RenderedMessage | null;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  updatedAt: number;
+  lastError: string | null;
+}
+
+/** One try at sending a delivery, as recorded. */
+export interface Attempt {
+  deliveryId: string;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: 'delivered' | 'retry' | 'dead';
+  /** HTTP status or SMTP reply code, when there was one. */
+  status: number | null;
+  reason: DeliveryFailureReason | null;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+/** What happens to a delivery after an attempt. */
+export type AttemptVerdict =
+  | { status: 'delivered' }
+  | { status: 'pending'; nextAttemptAt: number }
+  | { status: 'dead' };
+
+export interface ClaimRequest {
+  destination: string;
+  limit: number;
+  /** Who claims: only the claimant may complete the attempt. */
+  claimant: string;
+  /** After this long an unfinished claim (a crashed process) may be taken over. */
+  claimTtlMs: number;
+  now: number;
+}
+
+export interface DeliveryFilter {
+  eventId?: string;
+  status?: DeliveryStatus;
+  destination?: string;
+  limit?: number;
+}
+
 export interface Store {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
@@ -38,6 +114,30 @@ export interface Store {
   /** Events in the order herald received them. */
   listEvents(filter?: EventFilter): Promise<NormalizedEvent[]>;
   countEvents(): Promise<number>;
+  /** Events not yet routed, oldest first. */
+  unroutedEvents(limit: number): Promise<NormalizedEvent[]>;
+  /**
+   * Marks events routed and creates their deliveries, all in one transaction;
+   * an event already routed (by an earlier run) is skipped with its deliveries.
+   */
+  markRouted(routings: EventRouting[]): Promise<void>;
+  /** Claims up to `limit` due, unclaimed pending deliveries of one destination, oldest due first. */
+  claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]>;
+  /**
+   * Records an attempt and what follows it, and releases the claim. Ignored
+   * (returns false) when the claim is no longer the claimant's.
+   */
+  completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean>;
+  /** Gives up the claimant's claims (shutdown), or every claim when no claimant is named (start-up of the single owner). */
+  releaseClaims(claimant?: string): Promise<void>;
+  /**
+   * When the earliest pending, unclaimed delivery of these destinations falls
+   * due (ms; a claimed one falls due when its claim expires), or undefined.
+   */
+  nextDueAt(destinations: readonly string[]): Promise<number | undefined>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  listDeliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
+  listAttempts(deliveryId: string): Promise<Attempt[]>;
   /** Resolves when the store can be read and written; for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -109,7 +109,7 @@ describe('herald CLI', function () {
       const second = await runHerald(['--config', SHIPPED_CONFIG, 'migrate'], env);
       assert.equal(first.code, 0, first.stderr);
       assert.equal(second.stdout, first.stdout);
-      assert.match(first.stdout, /version 1/);
+      assert.match(first.stdout, /version [0-9]+/);
     });
   });
 });

@@ -110,7 +110,7 @@ describe('loadConfig', () => {
     it('rejects a PORT or HERALD_STORE the file could not hold', () => {
       const error = loadError(testdata('defaults.yaml'), { PORT: 'eighty', HERALD_STORE: 'mysql://herald:pw-9f2k@db/herald' });
       assert.deepEqual(error.issues.map((issue) => issue.path), ['server.port', 'store']);
-      assert.match(error.message, /PORT, which must be a port number from 1 to 65535, not "eighty"/);
+      assert.match(error.message, /PORT, which must be a port number from 0 to 65535, not "eighty"/);
       assert.match(error.message, /HERALD_STORE, which must be "sqlite:<path>" or a "postgres:\/\/" URL/);
       assert.doesNotMatch(error.message, /pw-9f2k/);
     });

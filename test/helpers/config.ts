@@ -1,6 +1,12 @@
 /** Configs for tests, built in code (no YAML), with distinctive test secrets. */
+import path from 'node:path';
 import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
 import type { ProviderId } from '../../src/core/event.js';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+
+export const NO_RULES_DIR = path.join(PACKAGE_ROOT, 'test/fixtures/no-rules');
+export const SHIPPED_RULES_DIR = path.join(PACKAGE_ROOT, 'rules');
+export const SHIPPED_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 
 export const TEST_SECRETS = {
   facesign: 'fs-test-secret-7Hq2',
@@ -40,8 +46,8 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     file: '/dev/null',
     server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024 },
     store,
-    rulesDir: '/nonexistent/rules',
-    templatesDir: '/nonexistent/templates',
+    rulesDir: NO_RULES_DIR,
+    templatesDir: SHIPPED_TEMPLATES_DIR,
     retentionMs: 30 * 86_400_000,
     sources: testSources(),
     destinations: {},

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/log.js';
-import { startHerald, type RunningHerald } from '../../src/main.js';
+import { startHerald, type RunningHerald, type StartOptions } from '../../src/main.js';
+import { loadRouting } from '../../src/setup.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { testConfig } from './config.js';
 
@@ -28,10 +29,10 @@ export function signedRequest(source: SourceConfig, payload: unknown, nowMs = Da
   return { body, headers };
 }
 
-export async function startTestHerald(overrides: Partial<HeraldConfig> = {}): Promise<TestHerald> {
+export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, options: StartOptions = {}): Promise<TestHerald> {
   const dir = tempDir();
   const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, overrides);
-  const herald = await startHerald(config, silentLogger());
+  const herald = await startHerald(loadRouting(config), silentLogger(), options);
   const url = `http://127.0.0.1:${herald.port}`;
 
   const post: TestHerald['post'] = async (source, body, headers = { 'content-type': 'application/json' }) => {

@@ -1,17 +1,20 @@
-/** `herald serve`: runs the receiver until SIGTERM or SIGINT (a second signal exits at once). */
+/** `herald serve`: receives, routes and delivers until SIGTERM or SIGINT (a second signal exits at once). */
 import { Command } from 'commander';
 import { createLogger } from '../../core/log.js';
 import { startHerald } from '../../main.js';
-import { loadConfigOrExit } from '../config-option.js';
+import { loadSetupOrExit } from '../config-option.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('receive, verify and store webhooks')
+    .description('receive webhooks, route them by the rules and deliver the notifications')
     .action(async (_options, command: Command) => {
-      const config = loadConfigOrExit(command);
+      const setup = loadSetupOrExit(command);
       const log = createLogger();
-      const herald = await startHerald(config, log);
-      log.info({ port: herald.port, sources: Object.keys(config.sources) }, 'herald is listening');
+      const herald = await startHerald(setup, log);
+      log.info(
+        { port: herald.port, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
+        'herald is listening',
+      );
 
       let stopping = false;
       const stop = (signal: string) => {

@@ -33,4 +33,38 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (source, dedupe_key)
   ) WITHOUT ROWID;
   `,
+  /* 2: deliveries and their attempts */ `
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,               -- UUIDv7; also the outbound webhook-id
+    event_id TEXT NOT NULL REFERENCES events (id),
+    rule TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    template TEXT NOT NULL,
+    message TEXT,                      -- the rendered message, JSON; null when rendering failed
+    status TEXT NOT NULL,              -- pending | delivered | dead
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,  -- ms since epoch
+    claimed_by TEXT,
+    claim_expires_at INTEGER,          -- ms since epoch
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_error TEXT
+  );
+  -- What the deliver stage asks for: due, unclaimed work of one destination.
+  CREATE INDEX deliveries_due ON deliveries (destination, next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_event ON deliveries (event_id);
+  CREATE INDEX deliveries_dead ON deliveries (updated_at) WHERE status = 'dead';
+  CREATE TABLE attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries (id),
+    attempt INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,       -- ms since epoch
+    duration_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL,             -- delivered | retry | dead
+    status INTEGER,                    -- HTTP status or SMTP reply code
+    reason TEXT,
+    error TEXT,
+    response_excerpt TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreUnavailableError } from '../../core/errors.js';
-import type { EventFilter, InsertResult, NewEvent, Store } from '../store.js';
+import type {
+  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRouting, InsertResult, NewEvent, Store,
+} from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -90,6 +92,115 @@ export class SqliteStore implements Store {
     return (this.statement('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
   }
 
+  async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
+    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{ body: string }>;
+    return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
+  }
+
+  markRouted(routings: EventRouting[]): Promise<void> {
+    const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ? WHERE id = ? AND routed_at IS NULL');
+    const insert = this.statement(
+      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                               created_at, updated_at, last_error)
+       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
+    );
+    return this.writes.write(() => {
+      const now = Date.now();
+      for (const routing of routings) {
+        // Already routed (by an earlier run that crashed before acknowledging): keep what it made.
+        if (mark.run(new Date(now).toISOString(), routing.rulesVersion, routing.eventId).changes === 0) continue;
+        for (const d of routing.deliveries) {
+          insert.run({
+            id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,
+            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
+          });
+        }
+      }
+    });
+  }
+
+  claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now }: ClaimRequest): Promise<Delivery[]> {
+    const claim = this.statement(
+      `UPDATE deliveries SET claimed_by = @claimant, claim_expires_at = @expires
+       WHERE id IN (SELECT id FROM deliveries
+                    WHERE status = 'pending' AND destination = @destination AND next_attempt_at <= @now
+                      AND (claim_expires_at IS NULL OR claim_expires_at <= @now)
+                    ORDER BY next_attempt_at, id LIMIT @limit)
+       RETURNING *`,
+    );
+    return this.writes.write(() =>
+      (claim.all({ claimant, expires: now + claimTtlMs, destination, now, limit }) as DeliveryRow[])
+        .map(toDelivery)
+        .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1)),
+    );
+  }
+
+  completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
+    const update = this.statement(
+      `UPDATE deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = COALESCE(@next, next_attempt_at),
+              claimed_by = NULL, claim_expires_at = NULL, updated_at = @now, last_error = @error
+       WHERE id = @id AND claimed_by = @claimant AND status = 'pending'`,
+    );
+    const record = this.statement(
+      `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status, reason, error, response_excerpt)
+       VALUES (@deliveryId, @attempt, @startedAt, @durationMs, @outcome, @status, @reason, @error, @responseExcerpt)`,
+    );
+    return this.writes.write(() => {
+      const changed = update.run({
+        id: attempt.deliveryId, claimant, status: verdict.status, now: Date.now(),
+        next: verdict.status === 'pending' ? verdict.nextAttemptAt : null,
+        error: attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
+      }).changes;
+      if (changed === 0) return false;
+      record.run(attempt);
+      return true;
+    });
+  }
+
+  releaseClaims(claimant?: string): Promise<void> {
+    const release = this.statement(
+      `UPDATE deliveries SET claimed_by = NULL, claim_expires_at = NULL
+       WHERE claimed_by IS NOT NULL AND (@claimant IS NULL OR claimed_by = @claimant)`,
+    );
+    return this.writes.write(() => {
+      release.run({ claimant: claimant ?? null });
+    });
+  }
+
+  async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
+    const row = this.statement(
+      `SELECT MIN(MAX(next_attempt_at, COALESCE(claim_expires_at, 0))) AS due FROM deliveries
+       WHERE status = 'pending' AND destination IN (SELECT value FROM json_each(?))`,
+    ).get(JSON.stringify(destinations)) as { due: number | null };
+    return row.due ?? undefined;
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    const row = this.statement('SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+    return row && toDelivery(row);
+  }
+
+  async listDeliveries(filter: DeliveryFilter = {}): Promise<Delivery[]> {
+    const rows = this.statement(
+      `SELECT * FROM deliveries
+       WHERE (@eventId IS NULL OR event_id = @eventId) AND (@status IS NULL OR status = @status)
+         AND (@destination IS NULL OR destination = @destination)
+       ORDER BY id LIMIT @limit`,
+    ).all({
+      eventId: filter.eventId ?? null, status: filter.status ?? null, destination: filter.destination ?? null,
+      limit: filter.limit ?? 100,
+    }) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  async listAttempts(deliveryId: string): Promise<Attempt[]> {
+    const rows = this.statement('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt').all(deliveryId) as AttemptRow[];
+    return rows.map((r) => ({
+      deliveryId: r.delivery_id, attempt: r.attempt, startedAt: r.started_at, durationMs: r.duration_ms,
+      outcome: r.outcome, status: r.status, reason: r.reason, error: r.error, responseExcerpt: r.response_excerpt,
+    }));
+  }
+
   async ping(): Promise<void> {
     try {
       this.statement('SELECT 1').get();
@@ -118,4 +229,40 @@ export class SqliteStore implements Store {
     }
     return stmt;
   }
+}
+
+interface DeliveryRow {
+  id: string;
+  event_id: string;
+  rule: string;
+  destination: string;
+  template: string;
+  message: string | null;
+  status: Delivery['status'];
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  updated_at: number;
+  last_error: string | null;
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: Attempt['outcome'];
+  status: number | null;
+  reason: Attempt['reason'];
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
+    message: row.message === null ? null : (JSON.parse(row.message) as Delivery['message']),
+    status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
+    updatedAt: row.updated_at, lastError: row.last_error,
+  };
 }

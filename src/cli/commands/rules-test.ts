@@ -1,0 +1,74 @@
+/**
+ * `herald rules test <event.json | --sample SOURCE:TYPE>`: which rules fire for
+ * an event and every message they would send, rendered; sends nothing, stores
+ * nothing. The file is a normalized event, or a provider payload with --source.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { NormalizedEvent } from '../../core/event.js';
+import { normalizeEvent } from '../../pipeline/normalize.js';
+import { planNotifications } from '../../pipeline/route.js';
+import { sampleEvent } from '../../pipeline/sample-events.js';
+import { PROVIDERS } from '../../providers/registry.js';
+import type { HeraldSetup } from '../../setup.js';
+import { loadSetupOrExit } from '../config-option.js';
+import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
+
+interface RulesTestOptions {
+  sample?: string;
+  source?: string;
+  json?: boolean;
+}
+
+function eventFrom(setup: HeraldSetup, file: string | undefined, options: RulesTestOptions, command: Command): NormalizedEvent {
+  const { sources } = setup.config;
+  if (options.sample) {
+    const [sourceName, type] = options.sample.split(/:(.*)/s);
+    const source = sources[sourceName ?? ''];
+    if (!source || !type) command.error(`--sample takes SOURCE:TYPE with a source from the config (${Object.keys(sources).join(', ')})`);
+    return sampleEvent(source, PROVIDERS[source.provider], type);
+  }
+  if (!file) command.error('give an event file or --sample SOURCE:TYPE');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (json.specversion === '1.0') return json as unknown as NormalizedEvent;
+  const source = sources[options.source ?? ''];
+  if (!source) command.error(`${file} is a provider payload, not a normalized event: say which source it came in on with --source NAME`);
+  return normalizeEvent(source, PROVIDERS[source.provider], json, { body: Buffer.from(JSON.stringify(json)), headers: {} }, Date.now());
+}
+
+export function rulesCommand(): Command {
+  const rules = new Command('rules').description('work with the rule files');
+  rules
+    .command('test')
+    .description('show which rules fire for an event and every message they would send; sends nothing')
+    .argument('[event]', 'a normalized event (JSON), or a provider payload with --source')
+    .option('-s, --sample <source:type>', 'use the shipped sample of this type, as received on this source')
+    .option('--source <name>', 'the source a provider payload came in on')
+    .option('--json', 'print JSON for scripts')
+    .action((file: string | undefined, options: RulesTestOptions, command: Command) => {
+      const setup = loadSetupOrExit(command);
+      const event = eventFrom(setup, file, options, command);
+      const provider = PROVIDERS[event.provider];
+      if (!provider) command.error(`unknown provider "${String(event.provider)}" in the event`);
+      const planned = planNotifications(event, setup.routing, provider);
+      const report: RulesTestReport = {
+        event,
+        rulesVersion: setup.routing.rules.version,
+        rulesTotal: setup.routing.rules.rules.length,
+        fired: [...new Set(planned.map((p) => p.rule))].map((rule) => ({
+          rule: rule.name,
+          file: rule.file,
+          notifications: planned.filter((p) => p.rule === rule).map(({ delivery }) => ({
+            destination: delivery.destination,
+            channel: setup.routing.destinations[delivery.destination]!.type,
+            template: delivery.template,
+            message: delivery.message,
+            ...(delivery.error && { error: delivery.error }),
+          })),
+        })),
+      };
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderRulesTest(report));
+      if (report.fired.some((f) => f.notifications.some((n) => n.error))) process.exitCode = 1;
+    });
+  return rules;
+}

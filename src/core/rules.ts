@@ -1,0 +1,24 @@
+/** A rule as written in a rules/*.yaml file, after schema validation (defaults filled). */
+
+export interface NotifyDefinition {
+  /** A destination name from the config. */
+  to: string;
+  /** A template folder name under templates/. */
+  template: string;
+}
+
+export interface RuleDefinition {
+  /** The rule file it came from, and its index in that file. */
+  file: string;
+  index: number;
+  name: string;
+  description?: string;
+  /** Field -> value, list of values, or `prefix*` glob. */
+  match?: Record<string, string | null | Array<string | null>>;
+  /** Any JSON-logic expression. */
+  when?: unknown;
+  notify: NotifyDefinition[];
+  stop: boolean;
+  enabled: boolean;
+  pii?: 'redact' | 'include';
+}

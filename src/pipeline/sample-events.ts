@@ -1,0 +1,31 @@
+/**
+ * The shipped sample payloads as normalized events of the configured sources:
+ * what `herald check` renders every template against, and what
+ * `herald rules test --sample` routes.
+ */
+import type { SourceConfig } from '../core/config.js';
+import type { NormalizedEvent } from '../core/event.js';
+import type { Provider } from '../providers/provider.js';
+import { loadSample, sampleTypes } from '../providers/samples.js';
+import { normalizeEvent } from './normalize.js';
+
+export interface SampleEvent {
+  /** e.g. `kyc legaltalent kyc.session.rejected` */
+  label: string;
+  event: NormalizedEvent;
+}
+
+export function sampleEvent(source: SourceConfig, provider: Provider, type: string, nowMs = Date.now()): NormalizedEvent {
+  const payload = loadSample(provider.id, type);
+  return normalizeEvent(source, provider, payload, { body: Buffer.from(JSON.stringify(payload)), headers: {} }, nowMs);
+}
+
+/** One event per shipped sample per configured source. */
+export function sampleEvents(sources: Record<string, SourceConfig>, providers: Record<string, Provider>): SampleEvent[] {
+  return Object.values(sources).flatMap((source) =>
+    sampleTypes(source.provider).map((type) => ({
+      label: `${source.name} (${source.provider}) ${type}`,
+      event: sampleEvent(source, providers[source.provider]!, type),
+    })),
+  );
+}

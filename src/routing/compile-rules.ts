@@ -1,0 +1,68 @@
+/**
+ * Turns rule definitions into compiled rules, checking what a schema cannot:
+ * unique names, known destinations and templates (with the files the
+ * destination's channel needs), and JSON-logic operators that exist.
+ */
+import type { ChannelType } from '../core/message.js';
+import type { RuleDefinition } from '../core/rules.js';
+import type { Logic } from './json-logic.js';
+import { unknownOperators } from './json-logic.js';
+import { compileCondition } from './match.js';
+import type { MatchField, MatchValue, Rule } from './rule.js';
+
+/** What the rules may refer to. */
+export interface RuleReferences {
+  /** Destination name -> its channel type. */
+  destinations: ReadonlyMap<string, ChannelType>;
+  /** Template name -> the channels it has files for. */
+  templates: ReadonlyMap<string, readonly ChannelType[]>;
+}
+
+export interface RuleProblem {
+  rule: RuleDefinition;
+  /** Path inside the rule, e.g. ['notify', 0, 'to']. */
+  path: Array<string | number>;
+  message: string;
+}
+
+const known = (names: Iterable<string>) => [...names].sort().join(', ') || 'none';
+
+export function compileRules(definitions: readonly RuleDefinition[], refs: RuleReferences): { rules: Rule[]; problems: RuleProblem[] } {
+  const problems: RuleProblem[] = [];
+  const seen = new Map<string, RuleDefinition>();
+  const rules: Rule[] = [];
+
+  definitions.forEach((def, order) => {
+    const first = seen.get(def.name);
+    if (first) {
+      problems.push({ rule: def, path: ['name'], message: `rule "${def.name}" is already defined (${first.file}, rule ${first.index + 1}): rule names must be unique` });
+    } else {
+      seen.set(def.name, def);
+    }
+
+    def.notify.forEach((notify, i) => {
+      const channel = refs.destinations.get(notify.to);
+      if (channel === undefined) {
+        problems.push({ rule: def, path: ['notify', i, 'to'], message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}` });
+      }
+      const channels = refs.templates.get(notify.template);
+      if (channels === undefined) {
+        problems.push({ rule: def, path: ['notify', i, 'template'], message: `unknown template "${notify.template}": templates/ has ${known(refs.templates.keys())}` });
+      } else if (channel !== undefined && !channels.includes(channel)) {
+        problems.push({ rule: def, path: ['notify', i, 'template'], message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"` });
+      }
+    });
+
+    for (const { path, operator } of unknownOperators(def.when)) {
+      problems.push({ rule: def, path: ['when', ...path], message: `unknown JSON-logic operator "${operator}"` });
+    }
+
+    const match = (def.match ?? {}) as Partial<Record<MatchField, MatchValue>>;
+    const when = def.when as Logic | undefined;
+    rules.push({
+      name: def.name, file: def.file, index: def.index, order, match, when, notify: def.notify,
+      stop: def.stop, enabled: def.enabled, pii: def.pii, condition: compileCondition(match, when),
+    });
+  });
+  return { rules, problems };
+}

@@ -1,0 +1,99 @@
+/**
+ * Loads and checks everything herald runs on: the config, the rule files and
+ * the templates, cross-checked against each other. Every problem in every file
+ * is reported in one ConfigError. Used at start-up, by `herald check` and by
+ * `herald rules test`.
+ */
+import type { HeraldConfig } from './core/config.js';
+import { ConfigError, type ConfigIssue } from './core/errors.js';
+import type { ChannelType } from './core/message.js';
+import { loadConfig } from './config/load.js';
+import { formatPath } from './config/path.js';
+import { loadRules } from './config/load-rules.js';
+import { eventView } from './pipeline/event-view.js';
+import type { RoutingSet } from './pipeline/route.js';
+import { sampleEvents } from './pipeline/sample-events.js';
+import { PROVIDERS } from './providers/registry.js';
+import { checkTemplates } from './render/check.js';
+import { loadTemplates, type TemplateSet } from './render/templates.js';
+import { compileRules } from './routing/compile-rules.js';
+import { evaluate } from './routing/json-logic.js';
+import { compileCondition } from './routing/match.js';
+import { RuleSet } from './routing/rule-set.js';
+
+export interface HeraldSetup {
+  config: HeraldConfig;
+  routing: RoutingSet;
+}
+
+/** Loads the config, rules and templates; throws one ConfigError listing every problem. */
+export function loadSetup(configFile: string, env: NodeJS.ProcessEnv = process.env): HeraldSetup {
+  const config = loadConfig(configFile, env);
+  return loadRouting(config);
+}
+
+/** Loads the rules and templates a config names, checked against its destinations. */
+export function loadRouting(config: HeraldConfig): HeraldSetup {
+  const issues: ConfigIssue[] = [];
+  const rules = loadRules(config.rulesDir);
+  issues.push(...rules.issues);
+
+  let templates: TemplateSet | undefined;
+  try {
+    templates = loadTemplates(config.templatesDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
+
+  const destinations = new Map(Object.values(config.destinations).map((d) => [d.name, d.type as ChannelType]));
+  const templateChannels = new Map((templates?.names() ?? []).map((name) => [name, templates!.channels(name)]));
+  const compiled = compileRules(rules.definitions, { destinations, templates: templateChannels });
+  // Without templates every template name would look unknown: report only the templates' own errors.
+  const problems = templates ? compiled.problems : compiled.problems.filter((p) => p.path[2] !== 'template');
+  issues.push(...problems.map((p) => rules.locate(p.rule, p.path, p.message, p.path.at(-1) === 'name')));
+
+  if (issues.length > 0 || !templates) throw new ConfigError(issues);
+  return {
+    config,
+    routing: {
+      rules: new RuleSet(compiled.rules, rules.version),
+      templates,
+      destinations: config.destinations,
+      sources: config.sources,
+    },
+  };
+}
+
+/**
+ * Renders every template a rule uses, strictly, against the shipped samples of
+ * the events the rule's `match` accepts, so a misspelt variable fails here and
+ * not in production. Returns the problems found.
+ */
+export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: ConfigIssue[]; renders: number } {
+  const { routing } = setup;
+  const samples = sampleEvents(routing.sources, PROVIDERS);
+  const issues: ConfigIssue[] = [];
+  let renders = 0;
+  for (const rule of routing.rules.rules) {
+    const matching = samples.filter((s) => evaluate(compileCondition(rule.match, undefined), s.event));
+    if (matching.length === 0) continue;
+    const views = matching.map((s) => ({
+      label: s.label,
+      event: eventView(s.event, PROVIDERS[s.event.provider], routing.sources[s.event.source], rule.pii),
+    }));
+    const usages = rule.notify.map((notify, i) => {
+      const destination = routing.destinations[notify.to]!;
+      return {
+        template: notify.template,
+        channel: destination.type as ChannelType,
+        ruleFile: rule.file,
+        rulePath: `rule "${rule.name}" ${formatPath([rule.index, 'notify', i, 'template'])}`,
+        destination: { name: destination.name, type: destination.type as ChannelType },
+      };
+    });
+    renders += usages.length * views.length;
+    issues.push(...checkTemplates(routing.templates, usages, views));
+  }
+  return { issues, renders };
+}

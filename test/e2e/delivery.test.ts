@@ -1,0 +1,126 @@
+/**
+ * Delivery end to end: signed requests in, notifications out to real local
+ * peers, with the retry schedule, Retry-After, dead letters and time-outs.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import type { DestinationConfig } from '../../src/core/config.js';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { loadSample } from '../../src/providers/samples.js';
+import type { Delivery } from '../../src/store/store.js';
+import { testSources } from '../helpers/config.js';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+
+const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
+
+function hook(url: string, delivery: Record<string, unknown> = {}): DestinationConfig {
+  return { name: 'hook', type: 'webhook', options: { url, secret: WEBHOOK_SECRET, format: 'standard', delivery } };
+}
+
+async function deliveriesSettled(herald: TestHerald, count: number): Promise<Delivery[]> {
+  let deliveries: Delivery[] = [];
+  await waitUntil(() => {
+    void herald.store.listDeliveries().then((d) => (deliveries = d));
+    return deliveries.length >= count && deliveries.every((d) => d.status !== 'pending');
+  }, 15_000, `${count} settled deliveries`);
+  return deliveries;
+}
+
+describe('delivery to an outbound webhook', function () {
+  this.timeout(30_000);
+  let herald: TestHerald | undefined;
+  let sink: HttpSink;
+  const sources = testSources();
+
+  afterEach(async () => {
+    await herald?.stop();
+    await sink.close();
+  });
+
+  async function start(reply: HttpSink['reply'], delivery: Record<string, unknown>): Promise<TestHerald> {
+    sink = await startHttpSink(reply);
+    herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/crm`, delivery) } });
+    const reply1 = await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'));
+    assert.equal(reply1.status, 200);
+    return herald;
+  }
+
+  it('signs with Standard Webhooks, verifiable by the official library', async () => {
+    await start(() => ({ status: 204 }), {});
+    await sink.waitFor(1);
+    const [request] = sink.requests;
+    const headers = request!.headers as Record<string, string>;
+    const verified = new Webhook(WEBHOOK_SECRET).verify(request!.body, headers) as { type: string; data: { subject: string } };
+    assert.equal(verified.type, 'kyc.session.rejected');
+    assert.equal(verified.data.subject, 'kyc_sess_5c1d9e');
+    assert.equal(headers['content-type'], 'application/json');
+  });
+
+  it('retries 500s on the schedule and delivers on the fourth attempt, keeping one webhook-id', async () => {
+    const script = [500, 500, 500, 200];
+    await start((_req, i) => ({ status: script[i] ?? 200 }), { retry: ['300ms', '600ms', '900ms'] });
+    await sink.waitFor(4, 10_000);
+    const [delivery] = await deliveriesSettled(herald!, 1);
+    assert.equal(delivery!.status, 'delivered');
+    const times = sink.requests.map((r) => r.at);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    [300, 600, 900].forEach((scheduled, i) => {
+      assert.ok(gaps[i]! >= scheduled - 5, `attempt ${i + 2} came ${gaps[i]} ms after the previous one, scheduled ${scheduled} ms`);
+      assert.ok(gaps[i]! <= scheduled * 1.1 + 250, `attempt ${i + 2} came ${gaps[i]} ms after the previous one, scheduled ${scheduled} ms`);
+    });
+    assert.equal(new Set(sink.requests.map((r) => r.headers['webhook-id'])).size, 1);
+    const attempts = await herald!.store.listAttempts(delivery!.id);
+    assert.deepEqual(attempts.map((a) => [a.outcome, a.status, a.reason]), [
+      ['retry', 500, 'server-error'], ['retry', 500, 'server-error'], ['retry', 500, 'server-error'], ['delivered', 200, null],
+    ]);
+  });
+
+  it('waits no less than Retry-After after a 429', async () => {
+    await start((_req, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }), { retry: ['100ms'] });
+    await sink.waitFor(2, 10_000);
+    const [first, second] = sink.requests;
+    assert.ok(second!.at - first!.at >= 2000, `retried after ${second!.at - first!.at} ms`);
+  });
+
+  it('dead-letters a 400 after one attempt, with the reason', async () => {
+    await start(() => ({ status: 400, body: 'bad request: field x' }), { retry: ['100ms'] });
+    const [delivery] = await deliveriesSettled(herald!, 1);
+    assert.equal(delivery!.status, 'dead');
+    assert.equal(delivery!.attempts, 1);
+    assert.match(delivery!.lastError ?? '', /client-error/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(sink.requests.length, 1);
+    const [attempt] = await herald!.store.listAttempts(delivery!.id);
+    assert.equal(attempt!.status, 400);
+    assert.match(attempt!.responseExcerpt ?? '', /field x/);
+  });
+
+  it('cuts a receiver that never answers at the time-out, and retries', async () => {
+    await start((_req, i) => (i === 0 ? { status: 200, hang: true } : { status: 200 }), { timeout: '300ms', retry: ['100ms'] });
+    const [delivery] = await deliveriesSettled(herald!, 1);
+    assert.equal(delivery!.status, 'delivered');
+    const attempts = await herald!.store.listAttempts(delivery!.id);
+    assert.deepEqual(attempts.map((a) => [a.outcome, a.reason]), [['retry', 'timeout'], ['delivered', null]]);
+    assert.ok(attempts[0]!.durationMs >= 290 && attempts[0]!.durationMs < 2000, `first attempt took ${attempts[0]!.durationMs} ms`);
+  });
+
+  it('gives a receiver that dedupes on webhook-id each message once across retries', async () => {
+    const seen = new Set<string>();
+    let processed = 0;
+    // Accepts the message but the reply is lost the first time (a 503 after processing).
+    await start((req, i) => {
+      const id = String(req.headers['webhook-id']);
+      if (!seen.has(id)) {
+        seen.add(id);
+        processed++;
+      }
+      return { status: i === 0 ? 503 : 200 };
+    }, { retry: ['100ms'] });
+    await deliveriesSettled(herald!, 1);
+    assert.equal(sink.requests.length, 2);
+    assert.equal(processed, 1);
+  });
+});

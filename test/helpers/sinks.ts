@@ -1,0 +1,116 @@
+/**
+ * Real peers for delivery tests: an HTTP server that records what it receives
+ * and answers as scripted (standing in for Slack or a webhook receiver), and an
+ * SMTP server that parses what it receives with mailparser.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface SinkRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export interface SinkReply {
+  status: number;
+  body?: string;
+  headers?: Record<string, string>;
+  /** Never answer (the client must time out). */
+  hang?: boolean;
+}
+
+export type Replier = (request: SinkRequest, index: number) => SinkReply;
+
+/** Resolves once `check()` holds, polling; rejects after `timeoutMs`. */
+export async function waitUntil(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface HttpSink {
+  url: string;
+  requests: SinkRequest[];
+  /** Changes how later requests are answered. */
+  reply: Replier;
+  waitFor(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHttpSink(reply: Replier = () => ({ status: 200, body: 'ok' })): Promise<HttpSink> {
+  const requests: SinkRequest[] = [];
+  const hanging = new Set<import('node:http').ServerResponse>();
+  const sink: HttpSink = {
+    url: '',
+    requests,
+    reply,
+    waitFor: (count, timeoutMs) => waitUntil(() => requests.length >= count, timeoutMs, `${count} requests`),
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const request: SinkRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      requests.push(request);
+      const answer = sink.reply(request, requests.length - 1);
+      if (answer.hang) {
+        hanging.add(res);
+        return;
+      }
+      res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
+      res.end(answer.body ?? '');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return sink;
+}
+
+export interface SmtpSink {
+  url: string;
+  mails: ParsedMail[];
+  waitFor(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const mails: ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then(
+        (mail) => {
+          mails.push(mail);
+          callback();
+        },
+        (error: Error) => callback(error),
+      );
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    waitFor: (count, timeoutMs) => waitUntil(() => mails.length >= count, timeoutMs, `${count} mails`),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
