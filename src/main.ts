@@ -41,6 +41,8 @@ export interface RunningHerald {
 export interface StartOptions {
   /** Start the route and deliver stages (default true); off for ingest-only runs. */
   stages?: boolean;
+  /** The receiver's clock (tests pin it to make receive times reproducible). */
+  now?: () => number;
 }
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
@@ -60,7 +62,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     claimant: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   });
   const route = new RouteStage({ store, routing: () => setup.routing, providers: PROVIDERS, log, onRouted: () => deliver.wake() });
-  const ingest = new Ingest({ sources: config.sources, providers: PROVIDERS, store, onStored: () => route.wake() });
+  const ingest = new Ingest({ sources: config.sources, providers: PROVIDERS, store, now: options.now, onStored: () => route.wake() });
   const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log });
 
   const server = createServer(app.callback());

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { TEST_SECRETS, testSource } from '../helpers/config.js';
+import { NO_RULES_DIR, SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/config.js';
 import { freePort, serveHerald } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 
@@ -32,6 +32,7 @@ describe('crash safety (SIGKILL under load)', function () {
     writeFileSync(
       configFile,
       `server: { port: ${port}, host: 127.0.0.1 }\nstore: sqlite:./herald.db\n` +
+        `rules: ${JSON.stringify(NO_RULES_DIR)}\ntemplates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}\n` +
         `sources:\n  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }\n`,
     );
     const herald = await serveHerald(['--config', configFile], port);

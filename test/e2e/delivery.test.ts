@@ -124,3 +124,51 @@ describe('delivery to an outbound webhook', function () {
     assert.equal(processed, 1);
   });
 });
+
+describe('delivery to Slack', function () {
+  this.timeout(30_000);
+  let herald: TestHerald;
+  let slack: HttpSink;
+  const sources = testSources();
+
+  async function start(reply: HttpSink['reply'], options: Record<string, unknown> = {}): Promise<void> {
+    slack = await startHttpSink(reply);
+    herald = await startTestHerald({
+      rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-slack-rule'),
+      destinations: { ops: { name: 'ops', type: 'slack', options: { url: `${slack.url}/services/T0/B0/secret`, ...options } } },
+    });
+  }
+  afterEach(async () => {
+    await herald.stop();
+    await slack.close();
+  });
+
+  async function postSessions(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const reply = await herald.postSigned(sources.facesign, { ...loadSample('facesign', 'session.status'), id: `evt_rate_${i}` });
+      assert.equal(reply.status, 200);
+    }
+  }
+
+  it('sends at most one message per second per webhook URL by default', async () => {
+    await start(() => ({ status: 200, body: 'ok' }));
+    await postSessions(3);
+    await slack.waitFor(3, 10_000);
+    const times = slack.requests.map((r) => r.at);
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i]! - times[i - 1]! >= 950, `messages ${i} and ${i + 1} were ${times[i]! - times[i - 1]!} ms apart`);
+    }
+  });
+
+  it("dead-letters Slack's permanent errors (channel_is_archived) after one attempt, with Slack's reason", async () => {
+    await start(() => ({ status: 410, body: 'channel_is_archived' }), { rate: '100/s' });
+    await postSessions(1);
+    const [delivery] = await deliveriesSettled(herald, 1);
+    assert.equal(delivery!.status, 'dead');
+    assert.equal(delivery!.attempts, 1);
+    const [attempt] = await herald.store.listAttempts(delivery!.id);
+    assert.equal(attempt!.status, 410);
+    assert.match(`${attempt!.error} ${attempt!.responseExcerpt}`, /channel_is_archived/);
+    assert.doesNotMatch(JSON.stringify(attempt), /secret/);
+  });
+});

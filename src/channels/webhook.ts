@@ -1,0 +1,81 @@
+/**
+ * Outbound webhooks, signed with Standard Webhooks so receivers can check them
+ * with the official libraries (providers.md, "Outbound: Standard Webhooks").
+ * Every attempt of a delivery carries the same `webhook-id` (the receiver's
+ * dedupe key) and a fresh `webhook-timestamp` (receivers allow 5 minutes).
+ *
+ * Sent with Node's built-in fetch, which already pools keep-alive connections
+ * per origin (undici's global dispatcher), so no agent is configured here.
+ */
+import type { DestinationConfig } from '../core/config.js';
+import type { RenderedMessage } from '../core/message.js';
+import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
+import type { AttemptContext, Channel, SendResult } from './channel.js';
+import { httpFailureError, readExcerpt, requestFailureError } from './http-status.js';
+import { signStandardWebhook, standardWebhooksKey } from './standard-webhooks.js';
+
+/** The `webhook` block of a destination, as the config schema checked it. */
+interface WebhookOptions {
+  url: string;
+  secret: string;
+  headers?: Record<string, string>;
+}
+
+const PEER = 'the webhook receiver';
+
+export class WebhookChannel implements Channel {
+  readonly type = 'webhook' as const;
+  private readonly url: string;
+  private readonly secret: string;
+  /** The destination's extra headers, lower-cased, without the ones herald sets itself. */
+  private readonly extraHeaders: Record<string, string>;
+  private readonly secrets: string[];
+
+  constructor(destination: DestinationConfig) {
+    const options = destination.options as unknown as WebhookOptions;
+    standardWebhooksKey(options.secret); // fail at start-up, not at the first delivery
+    this.url = options.url;
+    this.secret = options.secret;
+    this.secrets = [...urlSecrets(options.url), options.secret, options.secret.replace(/^whsec_/, '')];
+    // Header names are case-insensitive: lower-case them, or a configured
+    // "Content-Type" would be sent beside ours instead of losing to it.
+    this.extraHeaders = Object.fromEntries(
+      Object.entries(options.headers ?? {})
+        .map(([name, value]) => [name.toLowerCase(), value])
+        .filter(([name]) => name !== 'content-type' && !name!.startsWith('webhook-')),
+    );
+  }
+
+  send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult> {
+    return guardAttempt(this.secrets, async () => {
+      if (message.channel !== 'webhook') throw wrongMessageError(this.type, message);
+      const body = JSON.stringify(message.body);
+      const timestamp = Math.floor(Date.now() / 1000);
+      const headers = {
+        ...this.extraHeaders,
+        'content-type': message.contentType,
+        'webhook-id': ctx.messageId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signStandardWebhook(this.secret, ctx.messageId, timestamp, body),
+      };
+      let response: Response;
+      try {
+        response = await fetch(this.url, {
+          method: 'POST',
+          headers,
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(ctx.timeoutMs),
+        });
+      } catch (error) {
+        throw requestFailureError(PEER, error, ctx.timeoutMs);
+      }
+      const excerpt = await readExcerpt(response);
+      if (response.ok) return { status: response.status, excerpt };
+      throw httpFailureError(PEER, response.status, { excerpt, retryAfter: response.headers.get('retry-after') });
+    });
+  }
+
+  /** Nothing to release: fetch's connection pool is process-wide. */
+  async close(): Promise<void> {}
+}

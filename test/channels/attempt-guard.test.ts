@@ -1,0 +1,37 @@
+/**
+ * The one exit of every attempt: only DeliveryError leaves it, and no secret
+ * leaves with it, whatever the underlying library put in its message.
+ */
+import assert from 'node:assert/strict';
+import { guardAttempt, urlSecrets } from '../../src/channels/attempt-guard.js';
+import { DeliveryError } from '../../src/core/errors.js';
+import { SLACK_TOKEN, SMTP_PASSWORD, SMTP_PASSWORD_IN_URL, assertNoSecrets, expectFailure } from './helpers.js';
+
+const SMTP_URL = `smtps://herald:${SMTP_PASSWORD_IN_URL}@smtp.example.com:465`;
+const SLACK_URL = `https://hooks.slack.com/services/T0/B0/${SLACK_TOKEN}`;
+const SECRETS = [...urlSecrets(SMTP_URL), ...urlSecrets(SLACK_URL)];
+
+describe('guardAttempt', () => {
+  it('turns anything else thrown into a retryable DeliveryError, scrubbed', async () => {
+    const attempt = guardAttempt(SECRETS, async () => {
+      throw new TypeError(`Failed to parse URL from ${SLACK_URL} (login ${SMTP_PASSWORD})`);
+    });
+    const error = await expectFailure(attempt, { retryable: true, reason: 'network' });
+    assert.equal(error.message, 'unexpected failure: Failed to parse URL from [redacted] (login [redacted])');
+  });
+
+  it('scrubs the message and excerpt of a DeliveryError and keeps its decision and details', async () => {
+    const attempt = guardAttempt(SECRETS, async () => {
+      throw new DeliveryError(false, 'client-error', `refused ${SMTP_URL}`, { status: 404, retryAfterMs: 5, excerpt: `Cannot POST /services/T0/B0/${SLACK_TOKEN}` });
+    });
+    const error = await expectFailure(attempt, { retryable: false, reason: 'client-error', status: 404 });
+    assert.equal(error.message, 'refused [redacted]');
+    assert.deepEqual(error.details, { status: 404, retryAfterMs: 5, excerpt: 'Cannot POST [redacted]' });
+  });
+
+  it('scrubs the excerpt of a success', async () => {
+    const result = await guardAttempt(SECRETS, async () => ({ status: 200, excerpt: `ok ${SMTP_PASSWORD_IN_URL}` }));
+    assert.deepEqual(result, { status: 200, excerpt: 'ok [redacted]' });
+    assertNoSecrets(result.excerpt!);
+  });
+});

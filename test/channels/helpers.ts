@@ -1,0 +1,65 @@
+/**
+ * Shared pieces of the channel tests: distinctive secrets that must never show
+ * up in an error or excerpt, an attempt context, and the assertion every
+ * failure case goes through (which also checks for those secrets).
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import type { AttemptContext } from '../../src/channels/channel.js';
+import { DeliveryError, type DeliveryFailureReason } from '../../src/core/errors.js';
+
+/** The secret part of the Slack webhook URL (the whole URL is a secret). */
+export const SLACK_TOKEN = 'slackTokenZq7Xk29LmQ';
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('herald-test-webhook-secret-0123456789').toString('base64')}`;
+/** Written percent-encoded in the SMTP URL. */
+export const SMTP_PASSWORD = 'smtp!Pw-Qx81vR';
+export const SMTP_PASSWORD_IN_URL = encodeURIComponent(SMTP_PASSWORD);
+
+const SECRETS = [SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL];
+
+export function assertNoSecrets(text: string): void {
+  for (const secret of SECRETS) assert.ok(!text.includes(secret), `a secret leaked into: ${text}`);
+}
+
+export function attemptContext(overrides: Partial<AttemptContext> = {}): AttemptContext {
+  return { deliveryId: 'dlv_1', messageId: 'msg_2f9c1', attempt: 1, timeoutMs: 5000, ...overrides };
+}
+
+export interface ExpectedFailure {
+  retryable: boolean;
+  reason: DeliveryFailureReason;
+  status?: number;
+}
+
+/** Awaits a send that must fail; checks the decision, and that no secret is in the message or excerpt. */
+export async function expectFailure(sending: Promise<unknown>, expected: ExpectedFailure): Promise<DeliveryError> {
+  const error = await sending.then(
+    () => assert.fail('expected the send to fail'),
+    (thrown: unknown) => thrown,
+  );
+  assert.ok(error instanceof DeliveryError, `expected a DeliveryError, got ${String(error)}`);
+  const actual: ExpectedFailure = { retryable: error.retryable, reason: error.reason };
+  if ('status' in expected) actual.status = error.details.status;
+  assert.deepEqual(actual, expected, error.message);
+  assertNoSecrets(`${error.message}\n${error.details.excerpt ?? ''}`);
+  return error;
+}
+
+/** A loopback port nobody listens on (connections to it are refused). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Milliseconds `promise` took to settle, whatever the outcome. */
+export async function timed(promise: Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await promise.catch(() => undefined);
+  return Date.now() - started;
+}

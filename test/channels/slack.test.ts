@@ -1,0 +1,127 @@
+/**
+ * The Slack channel against a local server that answers like Slack's incoming
+ * webhooks (https://api.slack.com/messaging/webhooks#handling_errors): 200 `ok`,
+ * or an error code in the body. The message text picks the answer.
+ */
+import assert from 'node:assert/strict';
+import { SlackChannel } from '../../src/channels/slack.js';
+import type { SlackMessage } from '../../src/core/message.js';
+import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import { SLACK_TOKEN, attemptContext, closedPort, expectFailure, timed } from './helpers.js';
+
+const RETRY_AT = new Date(Date.now() + 120_000).toUTCString();
+
+/** What Slack answers, by the text of the message posted. */
+const ANSWERS: Record<string, SinkReply> = {
+  invalid_payload: { status: 400, body: 'invalid_payload' },
+  action_prohibited: { status: 403, body: 'action_prohibited' },
+  no_service: { status: 404, body: 'no_service' },
+  channel_is_archived: { status: 410, body: 'channel_is_archived' },
+  rate_limited: { status: 429, body: 'rate_limited', headers: { 'retry-after': '7' } },
+  rate_limited_until: { status: 429, body: 'rate_limited', headers: { 'retry-after': RETRY_AT } },
+  rollup_error: { status: 500, body: 'rollup_error' },
+  moved: { status: 302, headers: { location: 'http://127.0.0.1:9/elsewhere' } },
+  not_slack: { status: 200, body: '<html>Welcome to the hotel wifi</html>' },
+  hang: { status: 200, hang: true },
+};
+
+function slackLike(request: SinkRequest): SinkReply {
+  const { text } = JSON.parse(request.body) as { text: string };
+  if (text === 'echo_path') return { status: 404, body: `Cannot POST ${request.path}` };
+  return ANSWERS[text] ?? { status: 200, body: 'ok' };
+}
+
+const say = (text: string): SlackMessage => ({ channel: 'slack', payload: { text } });
+
+describe('slack channel', () => {
+  let slack: HttpSink;
+  let channel: SlackChannel;
+  beforeEach(async () => {
+    slack = await startHttpSink(slackLike);
+    const url = `${slack.url}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    channel = new SlackChannel({ name: 'compliance-slack', type: 'slack', options: { url, allowPrivateNetwork: true } });
+  });
+  afterEach(async () => {
+    await channel.close();
+    await slack.close();
+  });
+
+  it('posts the payload as JSON and succeeds on 200 ok', async () => {
+    const message: SlackMessage = {
+      channel: 'slack',
+      payload: { text: 'Verification failed for evt_1', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*failed*' } }] },
+    };
+    assert.deepEqual(await channel.send(message, attemptContext()), { status: 200, excerpt: 'ok' });
+    const [request] = slack.requests;
+    assert.equal(request?.path, `/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`);
+    assert.equal(request?.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(request!.body), message.payload);
+  });
+
+  const permanent: Array<[string, number, 'client-error' | 'auth-error']> = [
+    ['invalid_payload', 400, 'client-error'],
+    ['action_prohibited', 403, 'auth-error'],
+    ['no_service', 404, 'client-error'],
+    ['channel_is_archived', 410, 'client-error'],
+  ];
+  for (const [code, status, reason] of permanent) {
+    it(`fails ${status} ${code} permanently and names Slack's code`, async () => {
+      const error = await expectFailure(channel.send(say(code), attemptContext()), { retryable: false, reason, status });
+      assert.match(error.message, new RegExp(`^Slack answered HTTP ${status} ${code}`));
+      assert.equal(error.details.excerpt, code);
+    });
+  }
+
+  it('retries a 500', async () => {
+    await expectFailure(channel.send(say('rollup_error'), attemptContext()), { retryable: true, reason: 'server-error', status: 500 });
+  });
+
+  it('retries a 429 no sooner than Retry-After, in seconds or as a date', async () => {
+    const inSeconds = await expectFailure(channel.send(say('rate_limited'), attemptContext()), { retryable: true, reason: 'rate-limited', status: 429 });
+    assert.equal(inSeconds.details.retryAfterMs, 7000);
+    const untilDate = await expectFailure(channel.send(say('rate_limited_until'), attemptContext()), { retryable: true, reason: 'rate-limited', status: 429 });
+    const wait = untilDate.details.retryAfterMs!;
+    assert.ok(wait > 100_000 && wait <= 120_000, `waits ${wait} ms`);
+  });
+
+  it('keeps each attempt\'s Retry-After to itself when attempts overlap', async () => {
+    const [inSeconds, untilDate] = await Promise.all([
+      expectFailure(channel.send(say('rate_limited'), attemptContext()), { retryable: true, reason: 'rate-limited' }),
+      expectFailure(channel.send(say('rate_limited_until'), attemptContext()), { retryable: true, reason: 'rate-limited' }),
+    ]);
+    assert.equal(inSeconds.details.retryAfterMs, 7000);
+    assert.ok(untilDate.details.retryAfterMs! > 100_000);
+  });
+
+  it('fails a 2xx that is not "ok" permanently: the URL is not Slack', async () => {
+    const error = await expectFailure(channel.send(say('not_slack'), attemptContext()), { retryable: false, reason: 'client-error', status: 200 });
+    assert.equal(error.details.excerpt, '<html>Welcome to the hotel wifi</html>');
+  });
+
+  it('does not follow a redirect, and fails it permanently', async () => {
+    await expectFailure(channel.send(say('moved'), attemptContext()), { retryable: false, reason: 'client-error', status: 302 });
+    assert.equal(slack.requests.length, 1);
+  });
+
+  it('cuts a Slack that never answers at the attempt\'s time-out', async () => {
+    const sending = channel.send(say('hang'), attemptContext({ timeoutMs: 300 }));
+    const ms = await timed(expectFailure(sending, { retryable: true, reason: 'timeout' }));
+    assert.ok(ms >= 290 && ms < 2000, `took ${ms} ms`);
+  });
+
+  it('retries a refused connection as a network error', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    const unreachable = new SlackChannel({ name: 'gone', type: 'slack', options: { url, allowPrivateNetwork: true } });
+    await expectFailure(unreachable.send(say('hello'), attemptContext()), { retryable: true, reason: 'network' });
+  });
+
+  it('keeps the webhook URL out of an excerpt that echoes it', async () => {
+    const error = await expectFailure(channel.send(say('echo_path'), attemptContext()), { retryable: false, reason: 'client-error', status: 404 });
+    assert.equal(error.details.excerpt, 'Cannot POST [redacted]');
+  });
+
+  it('refuses a message rendered for another channel', async () => {
+    await expectFailure(channel.send({ channel: 'email', subject: 's', text: 't' }, attemptContext()), { retryable: false, reason: 'render-failed' });
+    assert.equal(slack.requests.length, 0);
+  });
+});

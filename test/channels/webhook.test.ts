@@ -1,0 +1,141 @@
+/**
+ * The webhook channel against a real receiver that checks every request with
+ * the official `standardwebhooks` library, the way a customer's service would
+ * (providers.md, "Outbound: Standard Webhooks").
+ */
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Webhook } from 'standardwebhooks';
+import { WebhookChannel } from '../../src/channels/webhook.js';
+import type { RenderedMessage, WebhookMessage } from '../../src/core/message.js';
+import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import { WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, timed } from './helpers.js';
+
+const MESSAGE: WebhookMessage = {
+  channel: 'webhook',
+  body: { id: 'evt_1', type: 'verification.completed', data: { name: 'Zoë', score: 0.97 } },
+  contentType: 'application/json',
+};
+
+/** Answers like a receiver built on standardwebhooks: 401 unless the signature verifies. */
+function verifyingReceiver(otherwise: (request: SinkRequest) => SinkReply = () => ({ status: 204 })) {
+  return (request: SinkRequest): SinkReply => {
+    try {
+      new Webhook(WEBHOOK_SECRET).verify(request.body, flat(request.headers));
+    } catch {
+      return { status: 401, body: 'bad signature' };
+    }
+    return otherwise(request);
+  };
+}
+
+function flat(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)]));
+}
+
+function channelTo(url: string, headers?: Record<string, string>): WebhookChannel {
+  const options = { url, secret: WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true, ...(headers && { headers }) };
+  return new WebhookChannel({ name: 'crm', type: 'webhook', options });
+}
+
+describe('webhook channel', () => {
+  let receiver: HttpSink;
+  beforeEach(async () => {
+    receiver = await startHttpSink(verifyingReceiver());
+  });
+  afterEach(() => receiver.close());
+
+  it('posts the body exactly as signed, with the content type and the extra headers', async () => {
+    receiver.reply = verifyingReceiver(() => ({ status: 200, body: 'accepted' }));
+    const channel = channelTo(`${receiver.url}/hooks`, { 'X-Tenant': 'acme', Authorization: 'Bearer crm-token' });
+    const result = await channel.send(MESSAGE, attemptContext());
+    assert.deepEqual(result, { status: 200, excerpt: 'accepted' });
+    const [request] = receiver.requests;
+    assert.equal(request?.method, 'POST');
+    assert.equal(request?.path, '/hooks');
+    assert.equal(request?.body, JSON.stringify(MESSAGE.body));
+    assert.equal(request?.headers['content-type'], 'application/json');
+    assert.equal(request?.headers['x-tenant'], 'acme');
+    assert.equal(request?.headers['authorization'], 'Bearer crm-token');
+    assert.equal(request?.headers['webhook-id'], 'msg_2f9c1');
+    assert.ok(Math.abs(Number(request?.headers['webhook-timestamp']) - Date.now() / 1000) < 5);
+    assert.deepEqual(new Webhook(WEBHOOK_SECRET).verify(request!.body, flat(request!.headers)), MESSAGE.body);
+  });
+
+  it('keeps the webhook-id across attempts, each attempt signed on its own', async () => {
+    const channel = channelTo(receiver.url);
+    await channel.send(MESSAGE, attemptContext({ attempt: 1 }));
+    await channel.send(MESSAGE, attemptContext({ attempt: 2 }));
+    const ids = receiver.requests.map((request) => request.headers['webhook-id']);
+    assert.deepEqual(ids, ['msg_2f9c1', 'msg_2f9c1']);
+    for (const request of receiver.requests) new Webhook(WEBHOOK_SECRET).verify(request.body, flat(request.headers));
+  });
+
+  it('lets no configured header replace the signature headers or the content type', async () => {
+    const channel = channelTo(receiver.url, { 'Content-Type': 'text/plain', 'Webhook-Id': 'forged', 'webhook-signature': 'v1,forged' });
+    const cloudEvent: RenderedMessage = { ...MESSAGE, contentType: 'application/cloudevents+json' };
+    await channel.send(cloudEvent, attemptContext());
+    const headers = receiver.requests[0]!.headers;
+    assert.equal(headers['content-type'], 'application/cloudevents+json');
+    assert.equal(headers['webhook-id'], 'msg_2f9c1');
+    assert.match(String(headers['webhook-signature']), /^v1,[A-Za-z0-9+/]+=*$/);
+  });
+
+  it('retries a 503, honouring Retry-After, and dead-letters a 400', async () => {
+    receiver.reply = verifyingReceiver(() => ({ status: 503, body: 'maintenance', headers: { 'retry-after': '45' } }));
+    const unavailable = await expectFailure(channelTo(receiver.url).send(MESSAGE, attemptContext()), { retryable: true, reason: 'server-error', status: 503 });
+    assert.equal(unavailable.details.retryAfterMs, 45_000);
+    assert.equal(unavailable.details.excerpt, 'maintenance');
+
+    receiver.reply = verifyingReceiver(() => ({ status: 400, body: '{"error":"unknown event type"}' }));
+    const refused = await expectFailure(channelTo(receiver.url).send(MESSAGE, attemptContext()), { retryable: false, reason: 'client-error', status: 400 });
+    assert.equal(refused.details.excerpt, '{"error":"unknown event type"}');
+  });
+
+  it('takes 410 Gone as "disable this endpoint" and a refused signature as an auth error', async () => {
+    receiver.reply = () => ({ status: 410 });
+    await expectFailure(channelTo(receiver.url).send(MESSAGE, attemptContext()), { retryable: false, reason: 'client-error', status: 410 });
+    // A receiver holding another secret refuses ours with 401.
+    receiver.reply = (request) => {
+      try {
+        new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(request.body, flat(request.headers));
+        return { status: 204 };
+      } catch {
+        return { status: 401 };
+      }
+    };
+    await expectFailure(channelTo(receiver.url).send(MESSAGE, attemptContext()), { retryable: false, reason: 'auth-error', status: 401 });
+  });
+
+  it('does not follow a redirect, and fails it permanently', async () => {
+    receiver.reply = (request) => (request.path === '/old' ? { status: 302, headers: { location: `${receiver.url}/new` } } : { status: 204 });
+    await expectFailure(channelTo(`${receiver.url}/old`).send(MESSAGE, attemptContext()), { retryable: false, reason: 'client-error', status: 302 });
+    assert.deepEqual(receiver.requests.map((request) => request.path), ['/old']);
+  });
+
+  it('cuts a receiver that never answers at the time-out', async () => {
+    receiver.reply = () => ({ status: 200, hang: true });
+    const sending = channelTo(receiver.url).send(MESSAGE, attemptContext({ timeoutMs: 300 }));
+    const ms = await timed(expectFailure(sending, { retryable: true, reason: 'timeout' }));
+    assert.ok(ms >= 290 && ms < 2000, `took ${ms} ms`);
+  });
+
+  it('retries a refused connection as a network error', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/hooks`;
+    const error = await expectFailure(channelTo(url).send(MESSAGE, attemptContext()), { retryable: true, reason: 'network' });
+    assert.match(error.message, /ECONNREFUSED/);
+  });
+
+  it('keeps the secret and the URL out of messages and excerpts, even when the receiver echoes them', async () => {
+    receiver.reply = (request) => ({ status: 500, body: `failed ${request.path} with ${WEBHOOK_SECRET}` });
+    const error = await expectFailure(channelTo(`${receiver.url}/hooks/crm-7f3a`).send(MESSAGE, attemptContext()), { retryable: true, reason: 'server-error', status: 500 });
+    assert.equal(error.details.excerpt, 'failed [redacted] with [redacted]');
+  });
+
+  it('refuses a malformed secret when built, without repeating it', () => {
+    assert.throws(
+      () => new WebhookChannel({ name: 'crm', type: 'webhook', options: { url: receiver.url, secret: 'not-a-whsec-secret' } }),
+      (error: Error) => /whsec_/.test(error.message) && !error.message.includes('not-a-whsec-secret'),
+    );
+  });
+});

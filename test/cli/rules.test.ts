@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { runHerald } from '../helpers/cli.js';
+import { tempDir } from '../helpers/herald.js';
+
+const SHIPPED_CONFIG = path.join(PACKAGE_ROOT, 'herald.config.yaml');
+const EXAMPLE_ENV = parseEnv(readFileSync(path.join(PACKAGE_ROOT, '.env.example'), 'utf8'));
+const EXPECTED = path.join(PACKAGE_ROOT, 'test/cli/expected/rules-test-kyc-rejected.txt');
+
+/** herald's event ids differ per run; the rules version changes with every edit of a rule file. */
+const scrub = (text: string) =>
+  text
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<event id>')
+    .replace(/^Rules [0-9a-f]{12}:/m, 'Rules <version>:');
+
+describe('herald rules test', function () {
+  this.timeout(20_000);
+
+  it('prints the rules that fire for a shipped sample and every rendered message, as in the checked-in file', async () => {
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'kyc:kyc.session.rejected'], EXAMPLE_ENV);
+    assert.equal(result.code, 0, result.stderr);
+    if (process.env.UPDATE_EXPECTED === '1') writeFileSync(EXPECTED, scrub(result.stdout));
+    assert.equal(scrub(result.stdout), readFileSync(EXPECTED, 'utf8'));
+  });
+
+  it('prints JSON with --json, and sends nothing', async () => {
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'owleyes:verification.failed', '--json'], EXAMPLE_ENV);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { fired: Array<{ rule: string; notifications: Array<{ destination: string; message: { channel: string } }> }> };
+    assert.deepEqual(report.fired.map((f) => f.rule), ['verification-failed']);
+    assert.deepEqual(report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`), [
+      'compliance-slack:slack', 'compliance-email:email', 'crm:webhook',
+    ]);
+  });
+
+  it('says when no rule fires', async () => {
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:settings.langs'], EXAMPLE_ENV);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /0 of \d+ fire; nothing would be sent/);
+  });
+
+  it('normalizes a provider payload file given with --source', async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'payload.json');
+      writeFileSync(file, readFileSync(path.join(PACKAGE_ROOT, 'samples/faceio/ENROLL.json')));
+      const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', file, '--source', 'faceio'], EXAMPLE_ENV);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /face-enrolled/);
+      // Personal fields stay redacted: no shipped rule opts in.
+      assert.doesNotMatch(result.stdout, /203\.0\.113\.42/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('herald check: rules and templates', function () {
+  this.timeout(20_000);
+  let dir: string;
+
+  beforeEach(() => {
+    dir = tempDir();
+    cpSync(path.join(PACKAGE_ROOT, 'templates'), path.join(dir, 'templates'), { recursive: true });
+    mkdirSync(path.join(dir, 'rules'));
+    writeFileSync(
+      path.join(dir, 'herald.config.yaml'),
+      [
+        'sources:',
+        '  kyc: { provider: legaltalent, secrets: ["s"] }',
+        'destinations:',
+        '  ops: { type: slack, url: "https://hooks.slack.example/services/x" }',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fails on a template that uses an undefined variable, naming the template file and the sample', async () => {
+    mkdirSync(path.join(dir, 'templates', 'typo'));
+    writeFileSync(path.join(dir, 'templates', 'typo', 'slack.yaml'), 'text: "Session {{ event.data.data.sesion_id }}"\n');
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: r\n  match: { provider: legaltalent }\n  notify: [{ to: ops, template: typo }]\n');
+    const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stderr, /typo[/\\]slack\.yaml/);
+    assert.match(result.stderr, /sesion_id/);
+    assert.match(result.stderr, /kyc\.session\.\w+/);
+  });
+
+  it('fails on a rule naming an unknown template or destination, with file, line and path', async () => {
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: r\n  notify:\n    - { to: ops, template: kyc-rejectd }\n    - { to: opz, template: kyc-rejected }\n');
+    const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stderr, /r\.yaml:3:\d+ \[0\]\.notify\[0\]\.template: unknown template "kyc-rejectd"/);
+    assert.match(result.stderr, /r\.yaml:4:\d+ \[0\]\.notify\[1\]\.to: unknown destination "opz"/);
+  });
+});
