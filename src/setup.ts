@@ -8,7 +8,7 @@ import type { HeraldConfig } from './core/config.js';
 import { ConfigError, type ConfigIssue } from './core/errors.js';
 import type { ChannelType } from './core/message.js';
 import { loadConfig } from './config/load.js';
-import { formatPath } from './config/path.js';
+import { formatPath } from './core/config-path.js';
 import { loadRules } from './config/load-rules.js';
 import { eventView } from './pipeline/event-view.js';
 import type { RoutingSet } from './pipeline/route.js';
@@ -87,6 +87,7 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
       return {
         template: notify.template,
         channel: destination.type as ChannelType,
+        ruleName: rule.name,
         ruleFile: rule.file,
         rulePath: `rule "${rule.name}" ${formatPath([rule.index, 'notify', i, 'template'])}`,
         destination: { name: destination.name, type: destination.type as ChannelType },
@@ -95,5 +96,7 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
     renders += usages.length * views.length;
     issues.push(...checkTemplates(routing.templates, usages, views));
   }
-  return { issues, renders };
+  // A template used by several rules would report the same mistake once per rule.
+  const unique = [...new Map(issues.map((issue) => [`${issue.file}:${issue.line}:${issue.path}:${issue.message.split(' (used by')[0]}`, issue])).values()];
+  return { issues: unique, renders };
 }

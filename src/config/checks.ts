@@ -7,7 +7,7 @@
 import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
-import type { PathIssue } from './path.js';
+import type { PathIssue } from '../core/config-path.js';
 import { configSchema } from './schema.js';
 
 const DURATION = new RegExp(DURATION_PATTERN);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { ConfigIssue } from '../core/errors.js';
-import type { ConfigPath, PathIssue } from './path.js';
+import type { ConfigPath, PathIssue } from '../core/config-path.js';
 
 export type Env = NodeJS.ProcessEnv;
 

@@ -11,9 +11,9 @@ import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
 import type { ConfigIssue } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import type { RuleDefinition } from '../core/rules.js';
-import type { ConfigPath } from './path.js';
+import type { ConfigPath } from '../core/config-path.js';
 import { describeSchemaErrors } from './schema-messages.js';
-import { parseYamlFile, type YamlFile } from './yaml-file.js';
+import { parseYamlFile, type YamlFile } from '../core/yaml-file.js';
 
 export const RULES_SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schema', 'herald.rules.schema.json');
 

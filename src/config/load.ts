@@ -10,11 +10,11 @@ import type { HeraldConfig } from '../core/config.js';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { crossCheck } from './checks.js';
 import { readDotEnv, substituteEnv, type Env } from './env.js';
-import { formatPath, type PathIssue } from './path.js';
+import { formatPath, type PathIssue } from '../core/config-path.js';
 import type { RawConfig } from './raw-config.js';
 import { resolveConfig } from './resolve.js';
 import { validateConfigShape } from './schema.js';
-import { parseYamlFile } from './yaml-file.js';
+import { parseYamlFile } from '../core/yaml-file.js';
 
 /**
  * Reads, checks and resolves a config file. Variables come from `env`, then

@@ -4,8 +4,8 @@
  */
 import type { ErrorObject, SchemaObject } from 'ajv';
 import { parseDuration } from '../core/duration.js';
-import { closestMatch } from './closest.js';
-import { holdsSecret, valueAt, type ConfigPath, type PathIssue } from './path.js';
+import { closestMatch } from '../core/closest.js';
+import { holdsSecret, valueAt, type ConfigPath, type PathIssue } from '../core/config-path.js';
 
 /** Describes every error worth reporting; `tree` is the data that was validated. */
 export function describeSchemaErrors(errors: ErrorObject[], tree: unknown, schema: SchemaObject): PathIssue[] {

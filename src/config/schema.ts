@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { PACKAGE_ROOT } from '../core/paths.js';
-import type { PathIssue } from './path.js';
+import type { PathIssue } from '../core/config-path.js';
 import { describeSchemaErrors } from './schema-messages.js';
 
 export const CONFIG_SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schema', 'herald.config.schema.json');

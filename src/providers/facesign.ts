@@ -64,7 +64,8 @@ export const facesign: Provider = {
         properties: {
           id: { type: 'string' },
           createdAt: EPOCH_MS,
-          url: { type: 'string', format: 'uri' },
+          // Shown as a link in emails: only http(s), never javascript: or data:.
+          url: { type: 'string', format: 'uri', pattern: '^https?://' },
           expires: EPOCH_MS,
           contentType: { type: 'string' },
         },

@@ -4,8 +4,8 @@
  * line and column. Shared by every YAML file herald reads.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { ConfigIssue } from '../core/errors.js';
-import { formatPath, type ConfigPath, type PathIssue } from './path.js';
+import type { ConfigIssue } from './errors.js';
+import { formatPath, type ConfigPath, type PathIssue } from './config-path.js';
 
 export interface YamlFile {
   file: string;

@@ -1,0 +1,87 @@
+/**
+ * One template folder, `templates/<name>/`, read and compiled once: which files
+ * it has, each file parsed, every problem in every file collected.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ConfigIssue } from '../core/errors.js';
+import { closestMatch } from '../core/closest.js';
+import { parseYamlFile } from '../core/yaml-file.js';
+import { CompiledLiquid } from './compiled-liquid.js';
+import type { EmailTemplate } from './email-template.js';
+import type { OutputKind } from './liquid.js';
+import { compileSlackTemplate, type SlackTemplate } from './slack-template.js';
+import { compileWebhookTemplate, type WebhookTemplate } from './webhook-template.js';
+
+/** The files a template folder may hold. Files starting with `.` (editor swap files) are ignored. */
+export const TEMPLATE_FILES = ['slack.yaml', 'email.subject.liquid', 'email.text.liquid', 'email.html.liquid', 'webhook.yaml'] as const;
+type TemplateFile = (typeof TEMPLATE_FILES)[number];
+
+export interface CompiledTemplate {
+  name: string;
+  folder: string;
+  slack?: SlackTemplate;
+  email?: EmailTemplate;
+  webhook?: WebhookTemplate;
+}
+
+const isTemplateFile = (name: string): name is TemplateFile => (TEMPLATE_FILES as readonly string[]).includes(name);
+
+/** Reads and compiles `folder`; the template, or every problem found in it. */
+export function compileTemplateFolder(folder: string, name: string): { template?: CompiledTemplate; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const files = new Map<TemplateFile, string>();
+  for (const entry of readdirSync(folder).sort()) {
+    if (entry.startsWith('.')) continue;
+    const file = path.join(folder, entry);
+    if (isTemplateFile(entry) && statSync(file, { throwIfNoEntry: false })?.isFile()) files.set(entry, readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    else issues.push({ file, path: '', message: unknownFileMessage(name, entry) });
+  }
+  if (files.size === 0 && issues.length === 0) {
+    return { issues: [{ file: folder, path: '', message: `template "${name}" is empty; a template folder holds ${TEMPLATE_FILES.join(', ')}` }] };
+  }
+
+  const template: CompiledTemplate = { name, folder };
+  const collect = <T>(result: T | ConfigIssue[]): T | undefined => {
+    if (Array.isArray(result)) {
+      issues.push(...result);
+      return undefined;
+    }
+    return result;
+  };
+  const yamlFile = (entry: 'slack.yaml' | 'webhook.yaml') => {
+    const yaml = parseYamlFile(path.join(folder, entry), files.get(entry)!);
+    issues.push(...yaml.syntaxIssues);
+    return yaml.syntaxIssues.length > 0 ? undefined : yaml;
+  };
+  const liquidFile = (entry: TemplateFile, kind: OutputKind) =>
+    files.has(entry) ? collect(CompiledLiquid.compile(kind, files.get(entry)!, { file: path.join(folder, entry), path: '' })) : undefined;
+
+  if (files.has('slack.yaml')) {
+    const yaml = yamlFile('slack.yaml');
+    if (yaml) template.slack = collect(compileSlackTemplate(yaml));
+  }
+  if (files.has('webhook.yaml')) {
+    const yaml = yamlFile('webhook.yaml');
+    if (yaml) template.webhook = collect(compileWebhookTemplate(yaml));
+  }
+
+  const email = (['email.subject.liquid', 'email.text.liquid', 'email.html.liquid'] as const).filter((f) => files.has(f));
+  if (email.length > 0) {
+    const missing = (['email.subject.liquid', 'email.text.liquid'] as const).filter((f) => !files.has(f));
+    for (const absent of missing) {
+      issues.push({ file: path.join(folder, email[0]!), path: '', message: `${absent} is missing: an email needs a subject and a text body (the HTML body is optional)` });
+    }
+    const subject = liquidFile('email.subject.liquid', 'none');
+    const text = liquidFile('email.text.liquid', 'none');
+    const html = liquidFile('email.html.liquid', 'html');
+    if (subject && text) template.email = { subject, text, ...(html && { html }) };
+  }
+
+  return issues.length > 0 ? { issues } : { template, issues };
+}
+
+function unknownFileMessage(template: string, entry: string): string {
+  const guess = closestMatch(entry, TEMPLATE_FILES, 3);
+  return `unknown file in template "${template}"${guess ? ` (did you mean ${guess}?)` : ''}; a template folder holds ${TEMPLATE_FILES.join(', ')}`;
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ProviderId } from '../../src/core/event.js';
+import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
+import { checkTemplates } from '../../src/render/check.js';
+import { loadTemplates } from '../../src/render/templates.js';
+import { sampleEvent, scopeFor, SHIPPED_TEMPLATES } from './helpers.js';
+
+/** Each shipped template and the sample events it is meant for (as the shipped rules route them). */
+const MEANT_FOR: Record<string, Array<[ProviderId, string]>> = {
+  'kyc-rejected': [
+    ['legaltalent', 'kyc.session.rejected'],
+    ['legaltalent', 'kyc.session.manual_review'],
+    ['legaltalent', 'kyc.session.processed'],
+  ],
+  'watchlist-match': [['legaltalent', 'watchlist.match']],
+  'verification-failed': [
+    ['owleyes', 'verification.failed'],
+    ['owleyes', 'verification.review_required'],
+  ],
+  'face-enrolled': [['faceio', 'ENROLL']],
+  'face-deleted': [['faceio', 'DELETION']],
+  'session-finished': [['facesign', 'session.status']],
+  'media-available': [
+    ['facesign', 'media.user_photo'],
+    ['facesign', 'media.document_photo'],
+    ['facesign', 'media.user_video'],
+  ],
+};
+
+const set = loadTemplates(SHIPPED_TEMPLATES);
+
+/** Every string in a rendered message, to look for traces of a broken template. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(strings);
+  return [];
+}
+
+function slackText(message: SlackMessage): string {
+  return strings(message.payload).join('\n');
+}
+
+describe('the shipped templates', () => {
+  it('are the ones the tests know, each with Slack, email (HTML too) and webhook', () => {
+    assert.deepEqual(set.names(), Object.keys(MEANT_FOR).sort());
+    for (const name of set.names()) {
+      assert.deepEqual(set.channels(name), ['slack', 'email', 'webhook'], name);
+      const files = readdirSync(path.join(SHIPPED_TEMPLATES, name));
+      assert.ok(files.includes('email.html.liquid'), `${name} has an HTML body`);
+    }
+  });
+
+  it('render strictly against every sample they are meant for, in every channel and format', () => {
+    const usages = set.names().flatMap((template) =>
+      set.channels(template).map((channel) => ({
+        template,
+        channel,
+        ruleFile: 'test',
+        rulePath: template,
+        ruleName: template,
+        destination: { name: `test-${channel}`, type: channel },
+      })),
+    );
+    for (const usage of usages) {
+      const samples = MEANT_FOR[usage.template]!.map(([provider, type]) => ({ label: `${provider} ${type}`, event: sampleEvent(provider, type) }));
+      assert.deepEqual(checkTemplates(set, [usage], samples), [], `${usage.template} ${usage.channel}`);
+      for (const { event } of samples) {
+        const cloudevent = set.render(usage.template, 'webhook', scopeFor(event, 'webhook'), { strict: true, format: 'cloudevents' });
+        assert.equal((cloudevent as WebhookMessage).contentType, 'application/cloudevents+json');
+      }
+    }
+  });
+
+  for (const [name, samples] of Object.entries(MEANT_FOR)) {
+    for (const [provider, type] of samples) {
+      it(`${name}: ${provider} ${type} reads as it should`, () => {
+        const event = sampleEvent(provider, type);
+        const slack = set.render(name, 'slack', scopeFor(event, 'slack', name), { strict: true }) as SlackMessage;
+        const email = set.render(name, 'email', scopeFor(event, 'email', name), { strict: true }) as EmailMessage;
+        const webhook = set.render(name, 'webhook', scopeFor(event, 'webhook', name), { strict: true }) as WebhookMessage;
+        const all = [...strings(slack), ...strings(email), ...strings(webhook.body)].join('\n');
+        assert.doesNotMatch(all, /undefined|\[object Object\]|NaN|Liquid|\{\{|\{%/);
+        assert.doesNotMatch(email.subject, /\n/);
+        assert.ok(email.html!.startsWith('<!doctype html>'));
+        assert.ok(slack.payload.blocks!.length > 0);
+        assert.match(slackText(slack), / UTC/, 'times are shown in UTC');
+        CONTENT[name]!(event as never, slackText(slack), email, webhook);
+      });
+    }
+  }
+});
+
+type Check = (event: { subject: string; data: any; media?: any }, slack: string, email: EmailMessage, webhook: WebhookMessage) => void;
+const includesAll = (text: string, parts: string[]) => parts.forEach((part) => assert.ok(text.includes(part), `missing "${part}" in:\n${text}`));
+
+/** What a compliance team needs to read in each template, per template. */
+const CONTENT: Record<string, Check> = {
+  'kyc-rejected': (event, slack, email) => {
+    const facts = [event.subject, 'cust-10442', String(event.data.data.risk_score)];
+    includesAll(slack, facts);
+    includesAll(email.text, facts);
+    includesAll(email.html!, facts);
+    const reason = event.data.data.reason ? (event.data.data.reason as string).replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : 'No reason given';
+    includesAll(email.text, [reason]);
+    assert.doesNotMatch(`${slack}${email.text}`, /Erika|Mustermann|C01X00T47/, 'extracted personal data stays redacted');
+  },
+  'watchlist-match': (_event, slack, email, webhook) => {
+    includesAll(slack, ['Example Person', 'OFAC', '0.93', 'cust-10442']);
+    includesAll(email.subject, ['Example Person', 'OFAC']);
+    assert.deepEqual((webhook.body as { data: { lists: string[] } }).data.lists, ['ofac']);
+  },
+  'verification-failed': (event, slack, email) => {
+    const wording: Record<string, string> = { document_expired: 'the document has expired', face_mismatch: 'the face does not match the photo on the document' };
+    includesAll(slack, [event.subject, wording[event.data.data.reason as string]!]);
+    includesAll(email.text, [wording[event.data.data.reason as string]!, 'u-2231']);
+  },
+  'face-enrolled': (event, slack, email, webhook) => {
+    includesAll(slack, ['•2b3c', 'app_9f8e7d', '[redacted]']);
+    assert.ok(!slack.includes(event.subject) && !email.text.includes(event.subject), 'the facial id is masked for people');
+    assert.equal((webhook.body as { data: { facial_id: string } }).data.facial_id, event.subject);
+    assert.doesNotMatch(slack + email.text, /203\.0\.113/);
+  },
+  'face-deleted': (event, slack, email) => {
+    includesAll(slack, ['deleted', '•2b3c', 'app_9f8e7d']);
+    assert.ok(!email.text.includes(event.subject));
+  },
+  'session-finished': (event, slack, email, webhook) => {
+    includesAll(slack, [event.subject, 'api.facesign.ai/sessions/']);
+    includesAll(email.subject, [event.subject]);
+    assert.deepEqual((webhook.body as { data: unknown }).data, event, 'no webhook.yaml: the event is the body');
+  },
+  'media-available': (event, slack, email) => {
+    includesAll(slack, [event.media.url, event.media.contentType, '15 minutes', '11:21:40 UTC']);
+    includesAll(email.text, [event.media.url, '15 minutes', '2026-11-18 11:21:40 UTC']);
+    includesAll(email.html!, [`href="${event.media.url}"`]);
+  },
+};
