@@ -7,7 +7,9 @@
  * retried, honouring Retry-After; other 4xx are permanent. Standard Webhooks
  * (providers.md): 410 Gone means "disable this endpoint".
  */
+import type { Response } from 'undici';
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
+import { RefusedAddressError } from './private-address.js';
 
 /** Longest response excerpt kept with an attempt. */
 export const EXCERPT_CHARS = 500;
@@ -74,9 +76,11 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_
 
 /**
  * The failure for a request that got no answer: a time-out, or a network error
- * (ECONNREFUSED, ECONNRESET, ENOTFOUND, EAI_AGAIN, TLS ...), both retryable.
- * fetch wraps the cause ("fetch failed", cause: "connect ECONNREFUSED ..."),
- * and @slack/webhook wraps that again, so the whole `cause` chain is read.
+ * (ECONNREFUSED, ECONNRESET, ENOTFOUND, EAI_AGAIN, TLS ...), both retryable;
+ * or a connection the private-address guard refused, which is permanent: the
+ * destination's url and allowPrivateNetwork are config, which a retry does not
+ * change. fetch wraps the cause ("fetch failed", cause: "connect ECONNREFUSED
+ * ..."), and @slack/webhook wraps that again, so the whole `cause` chain is read.
  */
 export function requestFailureError(peer: string, thrown: unknown, timeoutMs: number): DeliveryError {
   const chain = [thrown];
@@ -84,6 +88,8 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
     error = error.cause;
     chain.push(error);
   }
+  const refused = chain.find((error): error is RefusedAddressError => error instanceof RefusedAddressError);
+  if (refused) return new DeliveryError(false, 'refused-address', refused.message);
   const timedOut = chain.some((error) => {
     const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
     return TIMEOUT_NAMES.has(String(name)) || TIMEOUT_CODES.has(String(code));
@@ -98,7 +104,7 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
  * The first EXCERPT_CHARS characters of a response body, reading no more of it
  * than that; '' when the body cannot be read (the status decides the outcome).
  */
-export async function readExcerpt(response: Response): Promise<string> {
+export async function readExcerpt(response: Pick<Response, 'body'>): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

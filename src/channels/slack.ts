@@ -13,8 +13,10 @@
  * - its `timeout` is fixed per instance, so our fetch sets the attempt's own
  *   time limit instead (and we pass it none).
  * It also posts with `redirect: 'error'`, which would make a redirect look like
- * a retryable network error; our fetch sends `redirect: 'manual'`, so a 3xx
- * comes back as an HTTP error and is classified permanent like anywhere else.
+ * a retryable network error; our fetch is the destination's OutboundHttp, which
+ * sends `redirect: 'manual'`, so a 3xx comes back as an HTTP error and is
+ * classified permanent like anywhere else, and which refuses private addresses
+ * unless the destination sets `allowPrivateNetwork: true`.
  * Attempts run concurrently (a destination's `concurrency`), hence the
  * AsyncLocalStorage: each call of our fetch finds its own attempt's record.
  */
@@ -31,6 +33,7 @@ import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
 import { EXCERPT_CHARS, httpFailureError, requestFailureError } from './http-status.js';
+import { OutboundHttp } from './outbound-http.js';
 
 const PEER = 'Slack';
 
@@ -47,10 +50,12 @@ export class SlackChannel implements Channel {
   /** The whole URL is a secret: whoever has it can post to the channel. */
   private readonly secrets: string[];
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
+  private readonly http: OutboundHttp;
 
   constructor(destination: DestinationConfig) {
-    const { url } = destination.options as { url: string };
+    const { url, allowPrivateNetwork } = destination.options as { url: string; allowPrivateNetwork?: boolean };
     this.secrets = urlSecrets(url);
+    this.http = new OutboundHttp(allowPrivateNetwork === true);
     this.webhook = new IncomingWebhook(url, { retryConfig: { retries: 0 }, fetch: this.fetchForAttempt });
   }
 
@@ -82,16 +87,20 @@ export class SlackChannel implements Channel {
     });
   }
 
-  /** Nothing to release: fetch's connection pool is process-wide. */
-  async close(): Promise<void> {}
+  /** Closes this destination's connections once the sends in flight finish. */
+  close(): Promise<void> {
+    return this.http.close();
+  }
 
   /** The library's fetch, bound to the attempt running it (see the file comment). */
   private readonly fetchForAttempt: FetchFunction = async (url, init) => {
     const record = this.attempts.getStore();
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      ...(record && { signal: AbortSignal.timeout(record.timeoutMs) }),
+    const { method = 'POST', headers, body } = init ?? {};
+    const response = await this.http.fetch(url, {
+      method,
+      headers,
+      body: body as string | undefined, // the library posts JSON.stringify(payload), never FormData
+      signal: record && AbortSignal.timeout(record.timeoutMs),
     });
     if (record) {
       record.status = response.status;

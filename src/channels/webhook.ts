@@ -4,14 +4,16 @@
  * Every attempt of a delivery carries the same `webhook-id` (the receiver's
  * dedupe key) and a fresh `webhook-timestamp` (receivers allow 5 minutes).
  *
- * Sent with Node's built-in fetch, which already pools keep-alive connections
- * per origin (undici's global dispatcher), so no agent is configured here.
+ * Sent through the destination's own OutboundHttp: keep-alive connections,
+ * no redirects, and no private addresses unless `allowPrivateNetwork: true`.
  */
+import type { Response } from 'undici';
 import type { DestinationConfig } from '../core/config.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
 import { httpFailureError, readExcerpt, requestFailureError } from './http-status.js';
+import { OutboundHttp } from './outbound-http.js';
 import { signStandardWebhook, standardWebhooksKey } from './standard-webhooks.js';
 
 /** The `webhook` block of a destination, as the config schema checked it. */
@@ -19,6 +21,7 @@ interface WebhookOptions {
   url: string;
   secret: string;
   headers?: Record<string, string>;
+  allowPrivateNetwork?: boolean;
 }
 
 const PEER = 'the webhook receiver';
@@ -30,6 +33,7 @@ export class WebhookChannel implements Channel {
   /** The destination's extra headers, lower-cased, without the ones herald sets itself. */
   private readonly extraHeaders: Record<string, string>;
   private readonly secrets: string[];
+  private readonly http: OutboundHttp;
 
   constructor(destination: DestinationConfig) {
     const options = destination.options as unknown as WebhookOptions;
@@ -37,6 +41,7 @@ export class WebhookChannel implements Channel {
     this.url = options.url;
     this.secret = options.secret;
     this.secrets = [...urlSecrets(options.url), options.secret, options.secret.replace(/^whsec_/, '')];
+    this.http = new OutboundHttp(options.allowPrivateNetwork === true);
     // Header names are case-insensitive: lower-case them, or a configured
     // "Content-Type" would be sent beside ours instead of losing to it.
     this.extraHeaders = Object.fromEntries(
@@ -60,13 +65,7 @@ export class WebhookChannel implements Channel {
       };
       let response: Response;
       try {
-        response = await fetch(this.url, {
-          method: 'POST',
-          headers,
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(ctx.timeoutMs),
-        });
+        response = await this.http.fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.timeoutMs) });
       } catch (error) {
         throw requestFailureError(PEER, error, ctx.timeoutMs);
       }
@@ -76,6 +75,8 @@ export class WebhookChannel implements Channel {
     });
   }
 
-  /** Nothing to release: fetch's connection pool is process-wide. */
-  async close(): Promise<void> {}
+  /** Closes this destination's connections once the sends in flight finish. */
+  close(): Promise<void> {
+    return this.http.close();
+  }
 }

@@ -4,7 +4,7 @@
  * and ajv fills them into blocks that are present); a test keeps the two in step.
  */
 export const DEFAULTS = {
-  server: { port: 8080, host: '0.0.0.0', bodyLimit: '256kb' },
+  server: { port: 8080, host: '0.0.0.0', bodyLimit: '256kb', requestTimeout: '15s', shutdownGrace: '30s' },
   store: 'sqlite:./data/herald.db',
   rules: './rules',
   templates: './templates',

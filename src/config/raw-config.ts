@@ -34,7 +34,7 @@ export interface RawDestination {
 }
 
 export interface RawConfig {
-  server?: { port?: number; host?: string; bodyLimit?: string };
+  server?: { port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string };
   store?: string;
   rules?: string;
   templates?: string;

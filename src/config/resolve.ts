@@ -23,6 +23,8 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       host: raw.server?.host ?? DEFAULTS.server.host,
       // bytes counts a "kb" as 1024 bytes; the schema has already checked the form.
       bodyLimitBytes: bytes.parse(raw.server?.bodyLimit ?? DEFAULTS.server.bodyLimit) ?? 0,
+      requestTimeoutMs: parseDuration(raw.server?.requestTimeout ?? DEFAULTS.server.requestTimeout),
+      shutdownGraceMs: parseDuration(raw.server?.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
     },
     store: resolveStore(env.HERALD_STORE || (raw.store ?? DEFAULTS.store), folder),
     rulesDir: path.resolve(folder, raw.rules ?? DEFAULTS.rules),

@@ -39,7 +39,15 @@ export interface DestinationConfig {
 export interface HeraldConfig {
   /** Absolute path of the config file; other paths are relative to its folder. */
   file: string;
-  server: { port: number; host: string; bodyLimitBytes: number };
+  server: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    /** A whole request (headers and body) must arrive within this. */
+    requestTimeoutMs: number;
+    /** How long shutdown waits for work in flight. */
+    shutdownGraceMs: number;
+  };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
   store: string;
   rulesDir: string;

@@ -8,8 +8,17 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * Defence in depth: should a secret-bearing field ever be logged by mistake,
+ * pino censors it (URLs too: a Slack webhook URL is a secret).
+ */
+export const LOG_REDACTIONS = ['*.headers', '*.secret', '*.secrets', '*.token', '*.tokens', '*.password', '*.url', '*.smtp', '*.authorization'];
+
 export function createLogger(level = process.env.HERALD_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: { service: 'herald' } }, pino.destination({ sync: false, minLength: 4096 }));
+  return pino(
+    { level, base: { service: 'herald' }, redact: { paths: LOG_REDACTIONS, censor: '[redacted]' } },
+    pino.destination({ sync: false, minLength: 4096 }),
+  );
 }
 
 /** A logger that writes nothing: for tests and one-shot CLI commands. */

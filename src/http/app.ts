@@ -7,14 +7,20 @@ import type { Store } from '../store/store.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
+/** Shared with the process: set when shutdown begins. */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
 export interface AppDeps {
   ingest: Ingest;
   store: Store;
   bodyLimitBytes: number;
   log: Logger;
+  lifecycle: Lifecycle;
 }
 
-export function createApp({ ingest, store, bodyLimitBytes, log }: AppDeps): Koa {
+export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle }: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -25,8 +31,13 @@ export function createApp({ ingest, store, bodyLimitBytes, log }: AppDeps): Koa 
     ctx.body = { status: 'ok' };
   });
 
-  /** Readiness: the store can be reached. */
+  /** Readiness: the store can be reached, and the process is not shutting down. */
   router.get('/readyz', async (ctx) => {
+    if (lifecycle.shuttingDown) {
+      ctx.status = 503;
+      ctx.body = { status: 'shutting-down' };
+      return;
+    }
     try {
       await store.ping();
       ctx.body = { status: 'ready' };
@@ -37,6 +48,9 @@ export function createApp({ ingest, store, bodyLimitBytes, log }: AppDeps): Koa 
   });
 
   app.use(async (ctx, next) => {
+    // While shutting down, every reply closes its connection, so no client
+    // sends another request on a socket that is about to go away.
+    if (lifecycle.shuttingDown) ctx.set('Connection', 'close');
     try {
       await next();
     } catch (error) {
@@ -44,7 +58,12 @@ export function createApp({ ingest, store, bodyLimitBytes, log }: AppDeps): Koa 
       ctx.status = 500;
       ctx.body = REPLY_BODIES[500];
     }
-    if (ctx.body === undefined && REPLY_BODIES[ctx.status]) ctx.body = REPLY_BODIES[ctx.status];
+    if (ctx.body === undefined && REPLY_BODIES[ctx.status]) {
+      // Koa turns an implicit 404 into a 200 when a body is set: keep the status.
+      const status = ctx.status;
+      ctx.body = REPLY_BODIES[status];
+      ctx.status = status;
+    }
   });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -11,7 +11,8 @@ import { RequestRejectedError, StoreUnavailableError, type RejectionReason } fro
 import type { Ingest } from '../pipeline/ingest.js';
 import { REPLY_BODIES } from './replies.js';
 
-const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
+/** JSON in UTF-8 (RFC 8259 §8.1): `application/json`, optionally with `charset=utf-8`, nothing else. */
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 export interface ReceiverOptions {
   ingest: Ingest;

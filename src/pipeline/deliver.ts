@@ -8,6 +8,7 @@ import { DeliveryError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { verdictAfterFailure, type DeliveryPolicy } from './delivery-policy.js';
 import { RateLimiter } from './rate-limiter.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
@@ -34,6 +35,9 @@ export class DeliverStage {
   private readonly inFlight = new Map<string, number>();
   private readonly sending = new Set<Promise<void>>();
   private readonly limiters = new Map<string, RateLimiter>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Breaker transitions per destination, for metrics. */
+  readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
 
   constructor(private readonly deps: DeliverDeps) {
@@ -67,19 +71,29 @@ export class DeliverStage {
     for (const [destination, policy] of Object.entries(policies)) {
       const free = policy.concurrency - (this.inFlight.get(destination) ?? 0);
       if (free <= 0) continue; // a finishing attempt wakes the loop
-      const limiter = this.limiter(policy);
       const now = this.now();
+      const breaker = this.breaker(destination, policy);
+      const permit = breaker.permit(now);
+      if (permit === 'wait') {
+        // Open: wait for the probe time. Probing: the probe's end wakes the loop.
+        if (breaker.state === 'open') sleepMs = Math.min(sleepMs, breaker.msUntilProbe(now));
+        continue;
+      }
+      const limiter = this.limiter(policy);
       const allowed = limiter ? Math.min(free, limiter.available(now)) : free;
       if (allowed <= 0) {
+        if (permit === 'probe') breaker.probeSkipped();
         sleepMs = Math.min(sleepMs, limiter!.msUntilNext(now));
         continue;
       }
       open.push(destination);
       const claimTtlMs = policy.timeoutMs * 2 + 30_000;
-      const claimed = await store.claimDueDeliveries({ destination, limit: Math.min(allowed, MAX_CLAIM), claimant, claimTtlMs, now });
+      const limit = permit === 'probe' ? 1 : Math.min(allowed, MAX_CLAIM);
+      const claimed = await store.claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now });
+      if (permit === 'probe' && claimed.length === 0) breaker.probeSkipped();
       for (const delivery of claimed) {
         limiter?.take(this.now());
-        this.track(destination, this.send(delivery, policy));
+        this.track(destination, this.send(delivery, policy, breaker, permit === 'probe'));
       }
     }
     if (open.length > 0) {
@@ -87,6 +101,30 @@ export class DeliverStage {
       if (due !== undefined) sleepMs = Math.min(sleepMs, due - this.now());
     }
     return { again: false, sleepMs };
+  }
+
+  private breaker(destination: string, policy: DeliveryPolicy): CircuitBreaker {
+    let breaker = this.breakers.get(destination);
+    if (!breaker) {
+      const counts = { opened: 0, closed: 0 };
+      this.breakerTransitions.set(destination, counts);
+      breaker = new CircuitBreaker(policy.breaker, (state: BreakerState, detail) => {
+        if (state === 'open') {
+          counts.opened++;
+          this.deps.log.warn({ destination, ...detail }, 'circuit breaker open: pausing deliveries to this destination');
+        } else {
+          counts.closed++;
+          this.deps.log.info({ destination }, 'circuit breaker closed: deliveries resume');
+        }
+      });
+      this.breakers.set(destination, breaker);
+    }
+    return breaker;
+  }
+
+  /** The breaker state of each destination that has one. */
+  breakerStates(): Record<string, BreakerState> {
+    return Object.fromEntries([...this.breakers].map(([name, breaker]) => [name, breaker.state]));
   }
 
   private limiter(policy: DeliveryPolicy): RateLimiter | undefined {
@@ -110,7 +148,7 @@ export class DeliverStage {
   }
 
   /** One attempt: send, then record it with its verdict. Never throws. */
-  private async send(delivery: Delivery, policy: DeliveryPolicy): Promise<void> {
+  private async send(delivery: Delivery, policy: DeliveryPolicy, breaker: CircuitBreaker, probe: boolean): Promise<void> {
     const { store, channels, log, claimant } = this.deps;
     const number = delivery.attempts + 1;
     const startedAt = this.now();
@@ -125,20 +163,29 @@ export class DeliverStage {
         attempt: number,
         timeoutMs: policy.timeoutMs,
       });
+      breaker.succeeded();
       verdict = { status: 'delivered' };
       attempt = this.attempt(delivery, number, startedAt, 'delivered', { status: result.status, excerpt: result.excerpt });
     } catch (thrown) {
       const error = thrown instanceof DeliveryError
         ? thrown
         : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
-      const decided = verdictAfterFailure(delivery, number, error, policy, this.now(), this.deps.random);
-      verdict = decided.verdict;
-      attempt = this.attempt(delivery, number, startedAt, verdict.status === 'dead' ? 'dead' : 'retry', {
-        status: error.details.status,
-        excerpt: error.details.excerpt,
-        reason: error.reason,
-        error: decided.note ? `${error.message}; ${decided.note}` : error.message,
-      });
+      const now = this.now();
+      breaker.failed(error.reason, now);
+      const details = { status: error.details.status, excerpt: error.details.excerpt, reason: error.reason };
+      if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - delivery.createdAt <= policy.maxAgeMs) {
+        // A failed probe waits for the breaker like the rest, and spends none of the schedule.
+        verdict = { status: 'pending', nextAttemptAt: now + breaker.msUntilProbe(now) };
+        attempt = this.attempt(delivery, number, startedAt, 'probe', { ...details, error: `${error.message}; the destination stays paused` });
+      } else {
+        const scheduled = number - (await this.probesOf(delivery));
+        const decided = verdictAfterFailure(delivery, scheduled, error, policy, now, this.deps.random);
+        verdict = decided.verdict;
+        attempt = this.attempt(delivery, number, startedAt, verdict.status === 'dead' ? 'dead' : 'retry', {
+          ...details,
+          error: decided.note ? `${error.message}; ${decided.note}` : error.message,
+        });
+      }
     }
     log.info(
       { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.destination, attempt: number,
@@ -151,6 +198,12 @@ export class DeliverStage {
       // The claim expires and the delivery is tried again: at least once, never lost.
       log.error({ deliveryId: delivery.id, err: error instanceof Error ? error.message : String(error) }, 'could not record an attempt');
     }
+  }
+
+  /** Failed probes of this delivery so far: they do not count against its retry schedule. */
+  private async probesOf(delivery: Delivery): Promise<number> {
+    if (delivery.attempts === 0) return 0;
+    return (await this.deps.store.listAttempts(delivery.id)).filter((a) => a.outcome === 'probe').length;
   }
 
   private attempt(

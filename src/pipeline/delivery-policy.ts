@@ -7,6 +7,7 @@ import { DeliveryError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Delivery } from '../store/store.js';
 import type { AttemptVerdict } from '../store/store.js';
+import { DEFAULT_BREAKER, type BreakerSettings } from './circuit-breaker.js';
 import { parseRate } from './rate-limiter.js';
 
 export interface DeliveryPolicy {
@@ -17,6 +18,7 @@ export interface DeliveryPolicy {
   rate?: { count: number; perMs: number };
   /** Destinations with the same key share one rate limit (Slack: per webhook URL). */
   rateKey: string;
+  breaker: BreakerSettings;
 }
 
 const DEFAULT_CONCURRENCY = { slack: 1, email: 4, webhook: 16 } as const;
@@ -31,6 +33,7 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
     concurrency?: number;
     rate?: string;
     url?: string;
+    breaker?: { failures?: number; probe?: string[] };
   };
   const own = options.delivery ?? {};
   const rate = options.rate ?? DEFAULT_RATE[destination.type];
@@ -41,6 +44,10 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY[destination.type],
     ...(rate && { rate: parseRate(rate) }),
     rateKey: destination.type === 'slack' && options.url ? `slack:${options.url}` : `destination:${destination.name}`,
+    breaker: {
+      failures: options.breaker?.failures ?? DEFAULT_BREAKER.failures,
+      probeMs: options.breaker?.probe?.map(parseDuration) ?? DEFAULT_BREAKER.probeMs,
+    },
   };
 }
 
@@ -51,6 +58,7 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
  */
 export function verdictAfterFailure(
   delivery: Delivery,
+  /** How many attempts of the schedule this one is (probes of an open breaker do not count). */
   attempt: number,
   error: DeliveryError,
   policy: DeliveryPolicy,

@@ -11,10 +11,12 @@ import type { SourceConfig } from '../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { normalizeEvent } from './normalize.js';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8: invalid bytes are an error, and a BOM is kept (so JSON.parse refuses it: RFC 8259 §8.1). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface IngestDeps {
   sources: Record<string, SourceConfig>;
@@ -56,6 +58,8 @@ export class Ingest {
 
     provider.verify(req, source, receivedAtMs);
     const payload = parseJsonObject(req.body);
+    const shapeProblem = jsonShapeProblem(payload);
+    if (shapeProblem) throw new RequestRejectedError(422, 'invalid-payload', shapeProblem);
     if (!this.validators.get(provider.id)!(payload)) {
       throw new RequestRejectedError(422, 'invalid-payload');
     }

@@ -1,7 +1,8 @@
 /**
  * The Store: where each stage hands work to the next, durably. Ingest writes
  * events here and replies 2xx only once the write has committed. Every
- * implementation (sqlite/, and postgres/ later) passes the same contract tests.
+ * implementation (sqlite/, postgres/) passes the same contract tests
+ * (test/store/contract.ts).
  */
 import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
@@ -70,7 +71,8 @@ export interface Attempt {
   attempt: number;
   startedAt: number;
   durationMs: number;
-  outcome: 'delivered' | 'retry' | 'dead';
+  /** `probe`: a failed probe of an open circuit breaker, which spends none of the retry schedule. */
+  outcome: 'delivered' | 'retry' | 'dead' | 'probe';
   /** HTTP status or SMTP reply code, when there was one. */
   status: number | null;
   reason: DeliveryFailureReason | null;
@@ -114,11 +116,16 @@ export interface Store {
   /** Events in the order herald received them. */
   listEvents(filter?: EventFilter): Promise<NormalizedEvent[]>;
   countEvents(): Promise<number>;
-  /** Events not yet routed, oldest first. */
+  /**
+   * Events not yet routed, oldest first. A store shared by several processes
+   * reserves the events it returns to this instance for a while, so that the
+   * others route other events meanwhile; markRouted stays the guarantee.
+   */
   unroutedEvents(limit: number): Promise<NormalizedEvent[]>;
   /**
-   * Marks events routed and creates their deliveries, all in one transaction;
-   * an event already routed (by an earlier run) is skipped with its deliveries.
+   * Marks events routed and creates their deliveries, atomically per event: an
+   * event already routed (by an earlier run, or by another process) is skipped
+   * with its deliveries, so no event is ever routed twice.
    */
   markRouted(routings: EventRouting[]): Promise<void>;
   /** Claims up to `limit` due, unclaimed pending deliveries of one destination, oldest due first. */
@@ -128,8 +135,15 @@ export interface Store {
    * (returns false) when the claim is no longer the claimant's.
    */
   completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean>;
-  /** Gives up the claimant's claims (shutdown), or every claim when no claimant is named (start-up of the single owner). */
+  /** Gives up the claimant's claims (shutdown), or every claim when no claimant is named. */
   releaseClaims(claimant?: string): Promise<void>;
+  /**
+   * Called once when herald starts. A store owned by one process (SQLite)
+   * releases every claim, since they can only be a previous run's; a shared
+   * store (PostgreSQL) keeps them, since other processes hold live claims that
+   * expire by themselves if their owner died.
+   */
+  recoverClaimsAtStartup(): Promise<void>;
   /**
    * When the earliest pending, unclaimed delivery of these destinations falls
    * due (ms; a claimed one falls due when its claim expires), or undefined.
@@ -138,6 +152,15 @@ export interface Store {
   getDelivery(id: string): Promise<Delivery | undefined>;
   listDeliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
   listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * Deletes up to `batchSize` events received before `receivedBeforeMs` (the
+   * retention), with their deliveries and attempts; returns how many events it
+   * deleted, so the caller repeats until fewer than `batchSize` come back.
+   * Events not yet routed, or with a delivery still pending, are kept.
+   */
+  pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number>;
+  /** Deletes up to `batchSize` dedupe keys that expired before `expiredBeforeMs`; returns how many. */
+  pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number>;
   /** Resolves when the store can be read and written; for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

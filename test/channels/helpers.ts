@@ -57,6 +57,31 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A loopback listener that only counts the TCP connections made to it (and drops them). */
+export interface ConnectionCounter {
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}
+
+export async function startConnectionCounter(): Promise<ConnectionCounter> {
+  const server = createServer((socket) => {
+    counter.connections++;
+    socket.destroy();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const counter: ConnectionCounter = {
+    port: (server.address() as AddressInfo).port,
+    connections: 0,
+    async close() {
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  return counter;
+}
+
 /** Milliseconds `promise` took to settle, whatever the outcome. */
 export async function timed(promise: Promise<unknown>): Promise<number> {
   const started = Date.now();

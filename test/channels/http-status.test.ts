@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { classifyHttpFailure, httpFailureError, MAX_RETRY_AFTER_MS, parseRetryAfter, requestFailureError } from '../../src/channels/http-status.js';
+import { RefusedAddressError } from '../../src/channels/private-address.js';
 import type { DeliveryFailureReason } from '../../src/core/errors.js';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -85,6 +86,14 @@ describe('requestFailureError', () => {
       const error = requestFailureError('the webhook receiver', wrapped(cause), 300);
       assert.deepEqual([error.retryable, error.reason], [true, 'network'], code);
       assert.equal(error.message, `could not reach the webhook receiver: connect ${code} 10.0.0.1:443`);
+    }
+  });
+
+  it('makes a refused private address permanent, wherever it is in the chain', () => {
+    const refused = new RefusedAddressError('10.0.0.1');
+    for (const thrown of [refused, wrapped(refused), new Error('A request error occurred', { cause: wrapped(refused) })]) {
+      const error = requestFailureError('Slack', thrown, 300);
+      assert.deepEqual([error.retryable, error.reason, error.message], [false, 'refused-address', refused.message]);
     }
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { SlackChannel } from '../../src/channels/slack.js';
 import type { SlackMessage } from '../../src/core/message.js';
 import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { SLACK_TOKEN, attemptContext, closedPort, expectFailure, timed } from './helpers.js';
+import { SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, timed } from './helpers.js';
 
 const RETRY_AT = new Date(Date.now() + 120_000).toUTCString();
 
@@ -123,5 +123,47 @@ describe('slack channel', () => {
   it('refuses a message rendered for another channel', async () => {
     await expectFailure(channel.send({ channel: 'email', subject: 's', text: 't' }, attemptContext()), { retryable: false, reason: 'render-failed' });
     assert.equal(slack.requests.length, 0);
+  });
+});
+
+describe('slack channel to a private address', () => {
+  const slackAt = (host: string, port: number, allowPrivateNetwork?: boolean) => new SlackChannel({
+    name: 'compliance-slack',
+    type: 'slack',
+    options: { url: `http://${host}:${port}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`, allowPrivateNetwork },
+  });
+
+  for (const [host, address] of [['127.0.0.1', '127.0.0.1'], ['localhost', '127.0.0.1'], ['[::ffff:127.0.0.1]', '::ffff:7f00:1']] as const) {
+    it(`refuses ${host} permanently, without connecting, and without the URL in the message`, async () => {
+      const listener = await startConnectionCounter();
+      const channel = slackAt(host, listener.port);
+      try {
+        const error = await expectFailure(channel.send(say('hello'), attemptContext()), { retryable: false, reason: 'refused-address' });
+        assert.equal(
+          error.message,
+          `refused to connect to a private or loopback address (${address}): set allowPrivateNetwork: true on this destination if it is meant to be internal`,
+        );
+        assert.equal(listener.connections, 0);
+      } finally {
+        await channel.close();
+        await listener.close();
+      }
+    });
+  }
+
+  it('posts there only when the destination sets allowPrivateNetwork: true', async () => {
+    const slack = await startHttpSink(slackLike);
+    const port = Number(new URL(slack.url).port);
+    const closed = slackAt('127.0.0.1', port);
+    const open = slackAt('127.0.0.1', port, true);
+    try {
+      await expectFailure(closed.send(say('hello'), attemptContext()), { retryable: false, reason: 'refused-address' });
+      assert.equal(slack.requests.length, 0);
+      assert.deepEqual(await open.send(say('hello'), attemptContext()), { status: 200, excerpt: 'ok' });
+      assert.equal(slack.requests.length, 1);
+    } finally {
+      await Promise.all([closed.close(), open.close()]);
+      await slack.close();
+    }
   });
 });

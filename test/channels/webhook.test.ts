@@ -9,7 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { WebhookChannel } from '../../src/channels/webhook.js';
 import type { RenderedMessage, WebhookMessage } from '../../src/core/message.js';
 import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, timed } from './helpers.js';
+import { WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, timed, type ConnectionCounter } from './helpers.js';
 
 const MESSAGE: WebhookMessage = {
   channel: 'webhook',
@@ -137,5 +137,61 @@ describe('webhook channel', () => {
       () => new WebhookChannel({ name: 'crm', type: 'webhook', options: { url: receiver.url, secret: 'not-a-whsec-secret' } }),
       (error: Error) => /whsec_/.test(error.message) && !error.message.includes('not-a-whsec-secret'),
     );
+  });
+});
+
+describe('webhook channel to a private address', () => {
+  const refusedHosts: Array<[host: string, address: string, what: string]> = [
+    ['127.0.0.1', '127.0.0.1', 'a loopback address'],
+    ['localhost', '127.0.0.1', 'a name that resolves to loopback'],
+    ['[::ffff:127.0.0.1]', '::ffff:7f00:1', 'an IPv4-mapped loopback address'],
+    ['[::1]', '::1', 'the IPv6 loopback address'],
+    ['0.0.0.0', '0.0.0.0', 'the unspecified address'],
+    ['2130706433', '127.0.0.1', '127.0.0.1 written as one number'],
+  ];
+  let listener: ConnectionCounter;
+  beforeEach(async () => {
+    listener = await startConnectionCounter();
+  });
+  afterEach(() => listener.close());
+
+  for (const [host, address, what] of refusedHosts) {
+    it(`refuses ${what} (${host}) permanently, without connecting`, async () => {
+      const url = `http://${host}:${listener.port}/hooks/crm-7f3a`;
+      const channel = new WebhookChannel({ name: 'crm', type: 'webhook', options: { url, secret: WEBHOOK_SECRET } });
+      const error = await expectFailure(channel.send(MESSAGE, attemptContext()), { retryable: false, reason: 'refused-address' });
+      assert.equal(
+        error.message,
+        `refused to connect to a private or loopback address (${address}): set allowPrivateNetwork: true on this destination if it is meant to be internal`,
+      );
+      assert.equal(listener.connections, 0);
+      await channel.close();
+    });
+  }
+
+  it('refuses a name that resolves to loopback over https too (TLS connects through the same lookup)', async () => {
+    const url = `https://localhost:${listener.port}/hooks`;
+    const channel = new WebhookChannel({ name: 'crm', type: 'webhook', options: { url, secret: WEBHOOK_SECRET } });
+    await expectFailure(channel.send(MESSAGE, attemptContext()), { retryable: false, reason: 'refused-address' });
+    assert.equal(listener.connections, 0);
+    await channel.close();
+  });
+
+  it('delivers there only when the destination sets allowPrivateNetwork: true', async () => {
+    const receiver = await startHttpSink(verifyingReceiver());
+    try {
+      for (const allowPrivateNetwork of [undefined, false]) {
+        const closed = new WebhookChannel({ name: 'crm', type: 'webhook', options: { url: receiver.url, secret: WEBHOOK_SECRET, allowPrivateNetwork } });
+        await expectFailure(closed.send(MESSAGE, attemptContext()), { retryable: false, reason: 'refused-address' });
+        await closed.close();
+      }
+      assert.equal(receiver.requests.length, 0);
+      const open = new WebhookChannel({ name: 'crm', type: 'webhook', options: { url: receiver.url, secret: WEBHOOK_SECRET, allowPrivateNetwork: true } });
+      assert.equal((await open.send(MESSAGE, attemptContext())).status, 204);
+      assert.equal(receiver.requests.length, 1);
+      await open.close();
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       assert.deepEqual(config.destinations.crm, {
         name: 'crm',
         type: 'webhook',
-        options: { url: env.CRM_URL, secret: env.CRM_WEBHOOK_SECRET, format: 'standard' },
+        options: { url: env.CRM_URL, secret: env.CRM_WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true },
       });
       assert.equal(config.store, `sqlite:${path.join(PACKAGE_ROOT, 'data', 'herald.db')}`);
       assert.equal(config.rulesDir, path.join(PACKAGE_ROOT, 'rules'));
@@ -135,7 +135,7 @@ describe('loadConfig', () => {
     it('fills every setting the file leaves out', () => {
       const config = loadConfig(testdata('defaults.yaml'), {});
 
-      assert.deepEqual(config.server, { port: 8080, host: '0.0.0.0', bodyLimitBytes: 256 * 1024 });
+      assert.deepEqual(config.server, { port: 8080, host: '0.0.0.0', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 30_000 });
       assert.equal(config.retentionMs, 30 * DAY);
       assert.deepEqual(config.delivery, {
         timeoutMs: 10_000,
@@ -268,6 +268,8 @@ describe('schema/herald.config.schema.json', () => {
           port: properties.server.properties.port.default,
           host: properties.server.properties.host.default,
           bodyLimit: properties.server.properties.bodyLimit.default,
+          requestTimeout: properties.server.properties.requestTimeout.default,
+          shutdownGrace: properties.server.properties.shutdownGrace.default,
         },
         store: properties.store.default,
         rules: properties.rules.default,

@@ -11,6 +11,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { NO_RULES_DIR, SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/config.js';
 import { freePort, serveHerald } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
+import { serveUntilDelivered, writeHookConfig } from '../helpers/herald-process.js';
+import { startHttpSink } from '../helpers/sinks.js';
 
 const CONCURRENCY = 16;
 const KILL_AFTER_ACKS = 400;
@@ -82,6 +84,50 @@ describe('crash safety (SIGKILL under load)', function () {
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
+    }
+  });
+
+  it('delivers every acknowledged event at least once across three SIGKILLs under load, with few duplicates', async () => {
+    const sink = await startHttpSink(() => ({ status: 200, delayMs: 20 }));
+    const port = await freePort();
+    const config = writeHookConfig(dir, port, sink.url);
+    const source = testSource('facesign', 'facesign');
+    const sample = loadSample('facesign', 'session.status');
+    const acknowledged: string[] = [];
+    const CONCURRENCY_PER_DESTINATION = 16;
+    try {
+      for (let kill = 0; kill < 3; kill++) {
+        const herald = await serveHerald(['--config', config], port);
+        const target = acknowledged.length + 150;
+        let killed = false;
+        const sender = async () => {
+          while (!killed) {
+            const payload = PROVIDERS.facesign.freshenSample(sample, Date.now());
+            const { body, headers } = signedRequest(source, payload);
+            try {
+              const response = await fetch(`${herald.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
+              await response.arrayBuffer();
+              if (response.status === 200) acknowledged.push(String(payload.id));
+            } catch {
+              // reset by the kill: never acknowledged
+            }
+            // Kill once enough is acknowledged and deliveries are flowing.
+            if (acknowledged.length >= target && sink.requests.length > 0 && !killed) {
+              killed = true;
+              herald.child.kill('SIGKILL');
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: 8 }, sender));
+        assert.equal((await herald.exited).signal, 'SIGKILL');
+      }
+      await serveUntilDelivered(config, port, sink, acknowledged);
+      // A delivery sent twice was in flight at a kill: at most a destination's concurrency per kill.
+      const sent = sink.requests.map((r) => String(r.headers['webhook-id']));
+      const duplicates = sent.length - new Set(sent).size;
+      assert.ok(duplicates <= 3 * CONCURRENCY_PER_DESTINATION, `${duplicates} deliveries were sent twice`);
+    } finally {
+      await sink.close();
     }
   });
 });

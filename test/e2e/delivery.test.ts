@@ -17,7 +17,7 @@ const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 
 function hook(url: string, delivery: Record<string, unknown> = {}): DestinationConfig {
-  return { name: 'hook', type: 'webhook', options: { url, secret: WEBHOOK_SECRET, format: 'standard', delivery } };
+  return { name: 'hook', type: 'webhook', options: { url, secret: WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true, delivery } };
 }
 
 async function deliveriesSettled(herald: TestHerald, count: number): Promise<Delivery[]> {
@@ -135,7 +135,7 @@ describe('delivery to Slack', function () {
     slack = await startHttpSink(reply);
     herald = await startTestHerald({
       rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-slack-rule'),
-      destinations: { ops: { name: 'ops', type: 'slack', options: { url: `${slack.url}/services/T0/B0/secret`, ...options } } },
+      destinations: { ops: { name: 'ops', type: 'slack', options: { url: `${slack.url}/services/T0/B0/secret`, allowPrivateNetwork: true, ...options } } },
     });
   }
   afterEach(async () => {
@@ -170,5 +170,29 @@ describe('delivery to Slack', function () {
     assert.equal(attempt!.status, 410);
     assert.match(`${attempt!.error} ${attempt!.responseExcerpt}`, /channel_is_archived/);
     assert.doesNotMatch(JSON.stringify(attempt), /secret/);
+  });
+});
+
+describe('delivery to a private address', function () {
+  this.timeout(30_000);
+
+  it('is refused without allowPrivateNetwork, dead-lettered at once with a clear reason, and nothing is sent', async () => {
+    const sink = await startHttpSink(() => ({ status: 200 }));
+    const herald = await startTestHerald({
+      rulesDir: ONE_WEBHOOK_RULE,
+      destinations: { hook: { name: 'hook', type: 'webhook', options: { url: `${sink.url}/crm`, secret: WEBHOOK_SECRET, format: 'standard' } } },
+    });
+    try {
+      assert.equal((await herald.postSigned(testSources().legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
+      const [delivery] = await deliveriesSettled(herald, 1);
+      assert.equal(delivery!.status, 'dead');
+      assert.equal(delivery!.attempts, 1);
+      assert.match(delivery!.lastError ?? '', /refused-address/);
+      assert.match(delivery!.lastError ?? '', /allowPrivateNetwork: true/);
+      assert.equal(sink.requests.length, 0);
+    } finally {
+      await herald.stop();
+      await sink.close();
+    }
   });
 });

@@ -53,12 +53,12 @@ describe('each provider to Slack, email and a webhook, through the shipped rules
     herald = await startTestHerald({
       rulesDir: SHIPPED_RULES_DIR,
       destinations: {
-        'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s' } },
+        'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s', allowPrivateNetwork: true } },
         'compliance-email': {
           name: 'compliance-email', type: 'email',
           options: { smtp: smtp.url, from: 'herald <herald@example.com>', to: ['compliance@example.com'], cc: ['audit@example.com'] },
         },
-        crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: CRM_SECRET, format: 'standard' } },
+        crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: CRM_SECRET, format: 'standard', allowPrivateNetwork: true } },
       },
     }, { now: () => RECEIVED_AT });
   });

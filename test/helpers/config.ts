@@ -44,7 +44,7 @@ export function testSources(): Record<ProviderId, SourceConfig> {
 export function testConfig(store: string, overrides: Partial<HeraldConfig> = {}): HeraldConfig {
   return {
     file: '/dev/null',
-    server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024 },
+    server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 30_000 },
     store,
     rulesDir: NO_RULES_DIR,
     templatesDir: SHIPPED_TEMPLATES_DIR,

@@ -23,6 +23,8 @@ export interface SinkReply {
   headers?: Record<string, string>;
   /** Never answer (the client must time out). */
   hang?: boolean;
+  /** Answer after this long. */
+  delayMs?: number;
 }
 
 export type Replier = (request: SinkRequest, index: number) => SinkReply;
@@ -45,7 +47,8 @@ export interface HttpSink {
   close(): Promise<void>;
 }
 
-export async function startHttpSink(reply: Replier = () => ({ status: 200, body: 'ok' })): Promise<HttpSink> {
+/** Starts the sink on `port` (0: any free port). */
+export async function startHttpSink(reply: Replier = () => ({ status: 200, body: 'ok' }), port = 0): Promise<HttpSink> {
   const requests: SinkRequest[] = [];
   const hanging = new Set<import('node:http').ServerResponse>();
   const sink: HttpSink = {
@@ -71,11 +74,15 @@ export async function startHttpSink(reply: Replier = () => ({ status: 200, body:
         hanging.add(res);
         return;
       }
-      res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
-      res.end(answer.body ?? '');
+      const respond = () => {
+        res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
+        res.end(answer.body ?? '');
+      };
+      if (answer.delayMs) setTimeout(respond, answer.delayMs);
+      else respond();
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return sink;

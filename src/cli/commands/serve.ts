@@ -1,4 +1,10 @@
-/** `herald serve`: receives, routes and delivers until SIGTERM or SIGINT (a second signal exits at once). */
+/**
+ * `herald serve`: receives, routes and delivers until SIGTERM or SIGINT. Then it
+ * stops accepting connections, lets requests and delivery attempts in flight
+ * finish, and exits; past `server.shutdownGrace`, or on a second signal, it
+ * exits at once (nothing acknowledged is lost either way: events are stored
+ * before their 2xx, and unfinished claims expire and are taken over).
+ */
 import { Command } from 'commander';
 import { createLogger } from '../../core/log.js';
 import { startHerald } from '../../main.js';
@@ -17,18 +23,26 @@ export function serveCommand(): Command {
       );
 
       let stopping = false;
+      const exit = (code: number) => log.flush(() => process.exit(code));
       const stop = (signal: string) => {
-        if (stopping) process.exit(1);
+        if (stopping) {
+          log.warn({ signal }, 'second signal: exiting now');
+          return exit(1);
+        }
         stopping = true;
-        log.info({ signal }, 'shutting down: finishing requests in flight');
+        log.info({ signal, graceMs: setup.config.server.shutdownGraceMs }, 'shutting down: finishing requests and deliveries in flight');
+        setTimeout(() => {
+          log.warn('shutdown grace period over: exiting now');
+          exit(1);
+        }, setup.config.server.shutdownGraceMs).unref();
         herald.close().then(
           () => {
             log.info('stopped');
-            log.flush(() => process.exit(0));
+            exit(0);
           },
           (error: unknown) => {
-            log.error({ err: String(error) }, 'shutdown failed');
-            process.exit(1);
+            log.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+            exit(1);
           },
         );
       };

@@ -67,4 +67,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   ) WITHOUT ROWID;
   `,
+  /* 3: what retention pruning looks up */ `
+  CREATE INDEX events_received ON events (received_at);
+  CREATE INDEX event_dedupe_expires ON event_dedupe (expires_at);
+  `,
 ];

@@ -46,7 +46,7 @@ export class SqliteStore implements Store {
     return SQLITE_MIGRATIONS.length;
   }
 
-  insertEvent({ event, dedupeKey, dedupeUntilMs }: NewEvent): Promise<InsertResult> {
+  async insertEvent({ event, dedupeKey, dedupeUntilMs }: NewEvent): Promise<InsertResult> {
     const claimKey = this.statement(
       `INSERT INTO event_dedupe (source, dedupe_key, event_id, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (source, dedupe_key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at
@@ -97,7 +97,7 @@ export class SqliteStore implements Store {
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
-  markRouted(routings: EventRouting[]): Promise<void> {
+  async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ? WHERE id = ? AND routed_at IS NULL');
     const insert = this.statement(
       `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
@@ -119,7 +119,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now }: ClaimRequest): Promise<Delivery[]> {
+  async claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now }: ClaimRequest): Promise<Delivery[]> {
     const claim = this.statement(
       `UPDATE deliveries SET claimed_by = @claimant, claim_expires_at = @expires
        WHERE id IN (SELECT id FROM deliveries
@@ -135,7 +135,7 @@ export class SqliteStore implements Store {
     );
   }
 
-  completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
+  async completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
     const update = this.statement(
       `UPDATE deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = COALESCE(@next, next_attempt_at),
               claimed_by = NULL, claim_expires_at = NULL, updated_at = @now, last_error = @error
@@ -157,7 +157,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  releaseClaims(claimant?: string): Promise<void> {
+  async releaseClaims(claimant?: string): Promise<void> {
     const release = this.statement(
       `UPDATE deliveries SET claimed_by = NULL, claim_expires_at = NULL
        WHERE claimed_by IS NOT NULL AND (@claimant IS NULL OR claimed_by = @claimant)`,
@@ -165,6 +165,40 @@ export class SqliteStore implements Store {
     return this.writes.write(() => {
       release.run({ claimant: claimant ?? null });
     });
+  }
+
+  /** One process owns the file: claims left by a previous run of it are void. */
+  async recoverClaimsAtStartup(): Promise<void> {
+    return this.releaseClaims();
+  }
+
+  async pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number> {
+    const pick = this.statement(
+      `SELECT id FROM events e
+       WHERE received_at < ? AND routed_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+       ORDER BY received_at LIMIT ?`,
+    );
+    const deleteAttempts = this.statement(
+      'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))',
+    );
+    const deleteDeliveries = this.statement('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))');
+    const deleteEvents = this.statement('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))');
+    return this.writes.write(() => {
+      // received_at is an ISO-8601 UTC string: it sorts and compares as text.
+      const ids = JSON.stringify((pick.all(new Date(receivedBeforeMs).toISOString(), batchSize) as Array<{ id: string }>).map((r) => r.id));
+      deleteAttempts.run(ids);
+      deleteDeliveries.run(ids);
+      return deleteEvents.run(ids).changes;
+    });
+  }
+
+  async pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number> {
+    const prune = this.statement(
+      `DELETE FROM event_dedupe WHERE (source, dedupe_key) IN
+         (SELECT source, dedupe_key FROM event_dedupe WHERE expires_at < ? LIMIT ?)`,
+    );
+    return this.writes.write(() => prune.run(expiredBeforeMs, batchSize).changes);
   }
 
   async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
@@ -224,7 +258,12 @@ export class SqliteStore implements Store {
   private statement(sql: string): Database.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
+      try {
+        stmt = this.db.prepare(sql);
+      } catch (error) {
+        // A closed database (shutdown) or an unreadable file: the caller gets a 503, not a crash.
+        throw new StoreUnavailableError(error);
+      }
       this.statements.set(sql, stmt);
     }
     return stmt;

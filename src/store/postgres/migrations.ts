@@ -1,0 +1,128 @@
+/**
+ * PostgreSQL schema migrations, applied in order; each runs once and its number
+ * is recorded in schema_migrations. Never edit a shipped one: append a new one.
+ *
+ * Several herald processes may start at the same instant against an empty
+ * schema: the pending migrations run in ONE transaction under an advisory lock,
+ * so the first process applies them and the others, once they get the lock,
+ * find them applied. A role without CREATE rights can run herald against a
+ * schema an owner migrated (`herald migrate`): nothing is locked or created
+ * when the schema is already up to date.
+ */
+import type pg from 'pg';
+import { StoreUnavailableError } from '../../core/errors.js';
+
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  /* 1: events, their dedupe keys, and claims for routing */ `
+  CREATE TABLE events (
+    id text COLLATE "C" PRIMARY KEY,      -- UUIDv7: sorts by time received
+    source text NOT NULL,
+    provider text NOT NULL,
+    type text NOT NULL,
+    category text NOT NULL,
+    outcome text,
+    subject text,
+    time text NOT NULL,
+    received_at timestamptz NOT NULL,
+    provider_event_id text,
+    dedupe_key text NOT NULL,
+    body json NOT NULL,                   -- the normalized event; json keeps the text exactly as written
+    routed_at timestamptz,
+    rules_version text,
+    -- Which process is routing the event, until when (ms since epoch): the
+    -- others skip it meanwhile, and take it over if that process died.
+    route_claimed_by text,
+    route_claim_expires_at bigint
+  );
+  CREATE INDEX events_source ON events (source, id);
+  CREATE INDEX events_unrouted ON events (id) WHERE routed_at IS NULL;
+  CREATE INDEX events_received ON events (received_at);
+  -- One row per (source, key) while the key is remembered; an expired row is
+  -- taken over by the next event with that key.
+  CREATE TABLE event_dedupe (
+    source text COLLATE "C" NOT NULL,
+    dedupe_key text COLLATE "C" NOT NULL,
+    event_id text COLLATE "C" NOT NULL,
+    expires_at bigint NOT NULL,           -- ms since epoch
+    PRIMARY KEY (source, dedupe_key)
+  );
+  CREATE INDEX event_dedupe_expires ON event_dedupe (expires_at);
+  `,
+  /* 2: deliveries and their attempts */ `
+  CREATE TABLE deliveries (
+    id text COLLATE "C" PRIMARY KEY,      -- UUIDv7; also the outbound webhook-id
+    event_id text COLLATE "C" NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    rule text NOT NULL,
+    destination text NOT NULL,
+    template text NOT NULL,
+    message json,                         -- the rendered message; null when rendering failed
+    status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at bigint NOT NULL,      -- ms since epoch
+    claimed_by text,
+    claim_expires_at bigint,              -- ms since epoch
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    last_error text
+  );
+  -- What the deliver stage asks for: due, unclaimed work of one destination.
+  CREATE INDEX deliveries_due ON deliveries (destination, next_attempt_at) WHERE status = 'pending';
+  -- The few deliveries claimed right now: for nextDueAt and releasing claims, without scanning a backlog.
+  CREATE INDEX deliveries_claimed ON deliveries (destination) WHERE status = 'pending' AND claim_expires_at IS NOT NULL;
+  CREATE INDEX deliveries_event ON deliveries (event_id);
+  CREATE INDEX deliveries_dead ON deliveries (updated_at) WHERE status = 'dead';
+  CREATE TABLE attempts (
+    delivery_id text COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    attempt integer NOT NULL,
+    started_at bigint NOT NULL,           -- ms since epoch
+    duration_ms integer NOT NULL,
+    outcome text NOT NULL,                -- delivered | retry | dead
+    status integer,                       -- HTTP status or SMTP reply code
+    reason text,
+    error text,
+    response_excerpt text,
+    PRIMARY KEY (delivery_id, attempt)
+  );
+  `,
+];
+
+/** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */
+const MIGRATION_LOCK = 'herald:migrate';
+
+/** Brings the schema up to date; returns its version. `schema` is created when missing. */
+export async function migratePostgres(pool: pg.Pool, schema: string | undefined): Promise<number> {
+  const latest = POSTGRES_MIGRATIONS.length;
+  let client: pg.PoolClient | undefined;
+  try {
+    if ((await appliedVersion(pool)) >= latest) return latest;
+    client = await pool.connect();
+    await client.query('BEGIN');
+    // A migration may rewrite a big table: not bound by the queue's statement_timeout.
+    await client.query('SET LOCAL statement_timeout = 0');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [MIGRATION_LOCK]);
+    // Under the lock, look again: another process may have migrated meanwhile.
+    if (schema && (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 0) {
+      await client.query(`CREATE SCHEMA ${schema}`); // checked against a plain-identifier pattern
+    }
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const applied = await appliedVersion(client);
+    for (let version = applied + 1; version <= latest; version++) {
+      await client.query(POSTGRES_MIGRATIONS[version - 1]!);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+    }
+    await client.query('COMMIT');
+    return latest;
+  } catch (error) {
+    await client?.query('ROLLBACK').catch(() => {});
+    throw new StoreUnavailableError(error);
+  } finally {
+    client?.release();
+  }
+}
+
+async function appliedVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
+  const table = await db.query<{ exists: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`);
+  if (!table.rows[0]!.exists) return 0;
+  const row = await db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int AS v FROM schema_migrations');
+  return row.rows[0]!.v;
+}

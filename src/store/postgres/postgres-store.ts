@@ -1,0 +1,159 @@
+/**
+ * The shared store: PostgreSQL, for several herald processes (on several
+ * machines) working one queue. Each queue operation is one statement in its
+ * own file under queries/; claims use `FOR UPDATE SKIP LOCKED`, so each event
+ * is routed once and each delivery is sent by one process at a time, and a
+ * crashed process's claims expire and are taken over.
+ *
+ * `store: postgres://user@host/db?schema=NAME` puts herald's tables in schema
+ * NAME (created by migrate() when missing); without it, the role's default.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import type { NormalizedEvent } from '../../core/event.js';
+import type {
+  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRouting, InsertResult, NewEvent, Store,
+} from '../store.js';
+import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
+import { migratePostgres } from './migrations.js';
+import { claimDeliveries } from './queries/claim-deliveries.js';
+import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
+import { completeAttempt } from './queries/complete-attempt.js';
+import { insertEvents } from './queries/insert-events.js';
+import { markRouted } from './queries/mark-routed.js';
+import { nextDueAt } from './queries/next-due-at.js';
+import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { WriteBatcher } from './write-batcher.js';
+
+export interface PostgresStoreOptions extends PoolOptions {
+  /**
+   * How long events handed out by unroutedEvents() stay reserved to this
+   * instance (default 30 s). Routing a batch takes milliseconds; the claim
+   * only matters when a process dies mid-way.
+   */
+  routeClaimTtlMs?: number;
+}
+
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private readonly db: Db;
+  private readonly schema: string | undefined;
+  private readonly inserts: WriteBatcher<NewEvent, InsertResult>;
+  /** This instance's name on its routing claims. */
+  private readonly routeClaimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly routeClaimTtlMs: number;
+  private closed = false;
+
+  constructor(url: string, options: PostgresStoreOptions = {}) {
+    const target = parsePostgresUrl(url);
+    this.schema = target.schema;
+    this.pool = createPool(target, options);
+    this.db = new Db(this.pool);
+    this.routeClaimTtlMs = options.routeClaimTtlMs ?? 30_000;
+    this.inserts = new WriteBatcher((batch) => insertEvents(this.db, batch, Date.now()));
+  }
+
+  migrate(): Promise<number> {
+    return migratePostgres(this.pool, this.schema);
+  }
+
+  /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts). */
+  insertEvent(event: NewEvent): Promise<InsertResult> {
+    return this.inserts.add(event);
+  }
+
+  async getEvent(id: string): Promise<NormalizedEvent | undefined> {
+    const [row] = await this.db.rows<{ body: NormalizedEvent }>('SELECT body FROM events WHERE id = $1', [id]);
+    return row?.body;
+  }
+
+  async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
+    const rows = await this.db.rows<{ body: NormalizedEvent }>(
+      `SELECT body FROM events WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR id > $2)
+       ORDER BY id LIMIT $3`,
+      [filter.source ?? null, filter.after ?? null, filter.limit ?? 100],
+    );
+    return rows.map((r) => r.body);
+  }
+
+  async countEvents(): Promise<number> {
+    return (await this.db.rows<{ n: number }>('SELECT count(*) AS n FROM events'))[0]!.n;
+  }
+
+  unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
+    return claimUnroutedEvents(this.db, { claimant: this.routeClaimant, limit, claimTtlMs: this.routeClaimTtlMs, now: Date.now() });
+  }
+
+  markRouted(routings: EventRouting[]): Promise<void> {
+    return markRouted(this.db, routings, Date.now());
+  }
+
+  claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+    return claimDeliveries(this.db, request);
+  }
+
+  completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
+    return completeAttempt(this.db, claimant, attempt, verdict, Date.now());
+  }
+
+  async releaseClaims(claimant?: string): Promise<void> {
+    // A claim sets claimed_by and claim_expires_at together; the partial index deliveries_claimed finds them.
+    await this.db.query(
+      `UPDATE deliveries SET claimed_by = NULL, claim_expires_at = NULL
+       WHERE status = 'pending' AND claim_expires_at IS NOT NULL AND ($1::text IS NULL OR claimed_by = $1)`,
+      [claimant ?? null],
+    );
+  }
+
+  /** Other processes hold live claims: leave them to expire by themselves. */
+  async recoverClaimsAtStartup(): Promise<void> {}
+
+  nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
+    return nextDueAt(this.db, destinations);
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    const [row] = await this.db.rows<DeliveryRow>('SELECT * FROM deliveries WHERE id = $1', [id]);
+    return row && toDelivery(row);
+  }
+
+  async listDeliveries(filter: DeliveryFilter = {}): Promise<Delivery[]> {
+    const rows = await this.db.rows<DeliveryRow>(
+      `SELECT * FROM deliveries
+       WHERE ($1::text IS NULL OR event_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR destination = $3)
+       ORDER BY id LIMIT $4`,
+      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.limit ?? 100],
+    );
+    return rows.map(toDelivery);
+  }
+
+  async listAttempts(deliveryId: string): Promise<Attempt[]> {
+    const rows = await this.db.rows<AttemptRow>('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
+    return rows.map(toAttempt);
+  }
+
+  pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number> {
+    return pruneEvents(this.db, receivedBeforeMs, batchSize);
+  }
+
+  pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number> {
+    return pruneDedupeKeys(this.db, expiredBeforeMs, batchSize);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
+  /** Writes what is queued, hands this instance's routing claims back to the others, and closes the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.inserts.drain();
+    await this.db
+      .query('UPDATE events SET route_claimed_by = NULL, route_claim_expires_at = NULL WHERE routed_at IS NULL AND route_claimed_by = $1', [this.routeClaimant])
+      .catch(() => {}); // the claims expire anyway
+    await this.pool.end();
+  }
+}

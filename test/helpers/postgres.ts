@@ -1,0 +1,73 @@
+/**
+ * PostgreSQL for tests. The database comes from HERALD_TEST_POSTGRES_URL
+ * (default: this machine's postgres://postgres@127.0.0.1:5432/test, as .ci/run
+ * sets it). An unreachable database FAILS the tests with a message naming the
+ * variable: they are never skipped. Every test gets its own schema
+ * `herald_test_<random>`, dropped afterwards, so runs never see each other's rows.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const TEST_POSTGRES_URL = process.env.HERALD_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestSchema {
+  name: string;
+  /** The store URL of this schema: TEST_POSTGRES_URL with `?schema=<name>`. */
+  url: string;
+  /** Runs SQL in the schema (for assertions a Store cannot make). */
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<R[]>;
+  /** Drops the schema with everything in it. */
+  drop(): Promise<void>;
+}
+
+/** The URL with any password hidden, for error messages. */
+function printable(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** Connects to the test database, or throws an error that says how to point the tests at one. */
+export async function connectTestDatabase(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw new Error(
+      `PostgreSQL is unreachable at ${printable(TEST_POSTGRES_URL)} (${error instanceof Error ? error.message : String(error)}). ` +
+        'The PostgreSQL tests need a database: start one, or set HERALD_TEST_POSTGRES_URL to a reachable postgres:// URL ' +
+        '(a role that may CREATE schemas).',
+    );
+  }
+  return client;
+}
+
+/**
+ * Creates a fresh schema. With `create: false` only the name is reserved, so
+ * herald itself creates the schema on migrate (the "empty database" case).
+ */
+export async function createTestSchema(options: { create?: boolean } = {}): Promise<TestSchema> {
+  const name = `herald_test_${randomBytes(6).toString('hex')}`;
+  const client = await connectTestDatabase();
+  if (options.create !== false) await client.query(`CREATE SCHEMA ${name}`);
+  await client.query(`SET search_path = ${name}`);
+  const url = new URL(TEST_POSTGRES_URL);
+  url.searchParams.set('schema', name);
+  return {
+    name,
+    url: url.toString(),
+    query: async (sql, values) => (await client.query(sql, values)).rows,
+    async drop() {
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/** The SQLite store: the shared contract, plus what only an embedded, single-owner file does. */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { tempDir } from '../helpers/herald.js';
+import { newEvent, storeContract } from './contract.js';
+
+let contractDir: string | undefined;
+let contractStore: SqliteStore | undefined;
+storeContract('SqliteStore', {
+  shared: false,
+  async open() {
+    contractDir = tempDir();
+    contractStore = new SqliteStore(path.join(contractDir, 'herald.db'));
+    await contractStore.migrate();
+    return contractStore;
+  },
+  async dispose() {
+    await contractStore?.close();
+    if (contractDir) rmSync(contractDir, { recursive: true, force: true });
+    contractStore = contractDir = undefined;
+  },
+});
+
+describe('SqliteStore', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    file = path.join(dir, 'herald.db');
+    store = new SqliteStore(file);
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records each migration once in schema_migrations', async () => {
+    assert.equal(await store.migrate(), SQLITE_MIGRATIONS.length);
+    const db = new Database(file, { readonly: true });
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all(), SQLITE_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+    db.close();
+  });
+
+  it('commits concurrent writes together (group commit), not one transaction each', async () => {
+    const before = store.commitStats();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.insertEvent(newEvent(`k${i}`))));
+    assert.equal(results.filter((r) => r.status === 'stored').length, 200);
+    assert.equal(await store.countEvents(), 200);
+    const commits = store.commitStats().commits - before.commits;
+    assert.ok(commits >= 1 && commits <= 2, `expected 200 writes in at most 2 commits, got ${commits}`);
+  });
+
+  it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {
+    const other = new Database(file);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const writes = Array.from({ length: 5 }, (_, i) => store.insertEvent(newEvent(`locked${i}`)));
+      for (const write of writes) await assert.rejects(write, StoreUnavailableError);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    assert.equal(await store.countEvents(), 0);
+    // And it recovers by itself once the lock is gone.
+    const after = await store.insertEvent(newEvent('locked0'));
+    assert.equal(after.status, 'stored');
+  });
+});
