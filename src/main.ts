@@ -7,12 +7,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from './channels/channel.js';
+import type { HeraldConfig } from './core/config.js';
+import { ConfigError, formatConfigIssue } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
+import { HeraldMetrics } from './pipeline/metrics.js';
 import { RouteStage } from './pipeline/route.js';
 import { PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
@@ -34,6 +37,17 @@ export interface RunningHerald {
   deliver: DeliverStage;
   /** The port actually bound (useful with port 0). */
   port: number;
+  /**
+   * Swaps in a new, already checked setup (rules, templates, sources,
+   * destinations) at once; deliveries already created keep their rendered
+   * messages. Returns the changed settings that only a restart applies.
+   */
+  reload(next: HeraldSetup): string[];
+  /**
+   * Loads a new setup with `load` and swaps it in; when it fails its checks,
+   * the running setup stays, the errors are logged, counted and shown by /readyz.
+   */
+  reloadWith(load: () => HeraldSetup): { applied: boolean; errors: string[] };
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
   close(): Promise<void>;
 }
@@ -52,20 +66,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // Claims left by a previous run: void for a store one process owns, live for a shared one.
   await store.recoverClaimsAtStartup();
 
+  const metrics = new HeraldMetrics();
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const destinations = Object.values(config.destinations);
-  const channels = Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)]));
-  const deliver = new DeliverStage({
-    store,
-    channels,
-    policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
-    log,
-    claimant,
+  // What a config reload swaps, as one unit: the setup and the senders built from it.
+  let current = { setup, destinations: buildDestinations(setup) };
+  const deliver = new DeliverStage({ store, destinations: () => current.destinations, log, claimant, metrics });
+  const route = new RouteStage({ store, routing: () => current.setup.routing, providers: PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const ingest = new Ingest({
+    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
   });
-  const route = new RouteStage({ store, routing: () => setup.routing, providers: PROVIDERS, log, onRouted: () => deliver.wake() });
-  const ingest = new Ingest({ sources: config.sources, providers: PROVIDERS, store, now: options.now, onStored: () => route.wake() });
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle });
+  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics });
   const server = createHttpServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -77,12 +88,40 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     deliver.start();
   }
 
-  return {
+  const running: RunningHerald = {
     server,
     store,
     route,
     deliver,
     port,
+    reload(next: HeraldSetup): string[] {
+      const previous = current;
+      current = { setup: next, destinations: buildDestinations(next) };
+      // Attempts in flight keep their channel; closing waits for them.
+      void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
+      route.wake();
+      deliver.wake();
+      return settingsNeedingRestart(previous.setup.config, next.config);
+    },
+    reloadWith(load) {
+      try {
+        const restart = running.reload(load());
+        lifecycle.reloadErrors = undefined;
+        metrics.reloads.inc({ result: 'applied' });
+        metrics.configValid.set(1);
+        log.info({ rulesVersion: current.setup.routing.rules.version }, 'config reloaded');
+        if (restart.length > 0) log.warn({ settings: restart }, 'these settings changed and apply only after a restart');
+        return { applied: true, errors: [] };
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const errors = error.issues.map(formatConfigIssue);
+        lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
+        metrics.reloads.inc({ result: 'rejected' });
+        metrics.configValid.set(0);
+        for (const message of errors) log.error({ error: message }, 'config reload rejected; the previous config stays in force');
+        return { applied: false, errors };
+      }
+    },
     async close() {
       lifecycle.shuttingDown = true;
       // Stop accepting connections; requests in flight finish (their events are stored).
@@ -97,8 +136,26 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       await store.releaseClaims(claimant).catch((error: unknown) =>
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
       );
-      await Promise.allSettled(Object.values(channels).map((channel) => channel.close()));
+      await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
       await store.close();
     },
   };
+  return running;
+}
+
+/** The channel and delivery policy of every destination of a setup. */
+function buildDestinations({ config }: HeraldSetup) {
+  const destinations = Object.values(config.destinations);
+  return {
+    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)])),
+    policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
+  };
+}
+
+/** Settings a running process cannot change: where it listens and what it stores in. */
+function settingsNeedingRestart(before: HeraldConfig, after: HeraldConfig): string[] {
+  const changed: string[] = [];
+  if (JSON.stringify(before.server) !== JSON.stringify(after.server)) changed.push('server');
+  if (before.store !== after.store) changed.push('store');
+  return changed;
 }

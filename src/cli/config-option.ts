@@ -5,7 +5,8 @@ import { ConfigError } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import { loadSetup, type HeraldSetup } from '../setup.js';
 
-function configFile(command: Command): string {
+/** The --config file named on the command line. */
+export function configFile(command: Command): string {
   return (command.optsWithGlobals() as { config: string }).config;
 }
 

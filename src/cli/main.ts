@@ -6,6 +6,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { rulesCommand } from './commands/rules-test.js';
 import { sendCommand } from './commands/send.js';
 import { serveCommand } from './commands/serve.js';
+import { storeCommand } from './commands/store.js';
 
 const program = new Command('herald')
   .description('Self-hosted router for identity-verification webhooks')
@@ -17,5 +18,6 @@ program.addCommand(checkCommand());
 program.addCommand(migrateCommand());
 program.addCommand(sendCommand());
 program.addCommand(rulesCommand());
+program.addCommand(storeCommand());
 
 await program.parseAsync();

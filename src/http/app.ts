@@ -3,13 +3,15 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Ingest } from '../pipeline/ingest.js';
+import type { HeraldMetrics } from '../pipeline/metrics.js';
 import type { Store } from '../store/store.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
-/** Shared with the process: set when shutdown begins. */
+/** Shared with the process: shutdown, and the last rejected config reload. */
 export interface Lifecycle {
   shuttingDown: boolean;
+  reloadErrors?: { at: string; errors: string[] };
 }
 
 export interface AppDeps {
@@ -18,17 +20,24 @@ export interface AppDeps {
   bodyLimitBytes: number;
   log: Logger;
   lifecycle: Lifecycle;
+  metrics: HeraldMetrics;
 }
 
-export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle }: AppDeps): Koa {
+export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metrics }: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
-  router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log }));
+  router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));
 
   /** Liveness: the process answers. */
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
+  });
+
+  /** Prometheus metrics, text format. */
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
   });
 
   /** Readiness: the store can be reached, and the process is not shutting down. */
@@ -40,7 +49,8 @@ export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle }: App
     }
     try {
       await store.ping();
-      ctx.body = { status: 'ready' };
+      // A rejected reload leaves the previous config running: still ready, but say so.
+      ctx.body = lifecycle.reloadErrors ? { status: 'ready', configReload: { rejected: lifecycle.reloadErrors } } : { status: 'ready' };
     } catch {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', store: 'unreachable' };

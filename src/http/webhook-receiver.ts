@@ -9,6 +9,7 @@ import getRawBody from 'raw-body';
 import type { Logger } from 'pino';
 import { RequestRejectedError, StoreUnavailableError, type RejectionReason } from '../core/errors.js';
 import type { Ingest } from '../pipeline/ingest.js';
+import type { HeraldMetrics } from '../pipeline/metrics.js';
 import { REPLY_BODIES } from './replies.js';
 
 /** JSON in UTF-8 (RFC 8259 §8.1): `application/json`, optionally with `charset=utf-8`, nothing else. */
@@ -18,6 +19,7 @@ export interface ReceiverOptions {
   ingest: Ingest;
   bodyLimitBytes: number;
   log: Logger;
+  metrics?: HeraldMetrics;
 }
 
 function reply(ctx: Context, status: number): void {
@@ -36,7 +38,7 @@ async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   }
 }
 
-export function webhookReceiver({ ingest, bodyLimitBytes, log }: ReceiverOptions) {
+export function webhookReceiver({ ingest, bodyLimitBytes, log, metrics }: ReceiverOptions) {
   return async function receiveWebhook(ctx: Context): Promise<void> {
     const source = (ctx.params as { source: string }).source;
     const started = performance.now();
@@ -67,6 +69,8 @@ export function webhookReceiver({ ingest, bodyLimitBytes, log }: ReceiverOptions
       }
       throw error;
     } finally {
+      // Only configured names become label values: a stranger cannot grow the label set.
+      metrics?.requests.inc({ source: ingest.hasSource(source) ? source : 'unknown', status: String(ctx.status) });
       log.info(
         { source, status: ctx.status, reason, eventId, ms: Math.round(performance.now() - started) },
         'webhook',

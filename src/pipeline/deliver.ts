@@ -10,14 +10,15 @@ import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { verdictAfterFailure, type DeliveryPolicy } from './delivery-policy.js';
+import type { HeraldMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 export interface DeliverDeps {
   store: Store;
   /** By destination name. */
-  channels: Record<string, Channel>;
-  policies: Record<string, DeliveryPolicy>;
+  /** The destinations' channels and policies by name; a function, so a config reload swaps them. */
+  destinations: () => { channels: Record<string, Channel>; policies: Record<string, DeliveryPolicy> };
   log: Logger;
   /** This process's name on its claims. */
   claimant: string;
@@ -25,6 +26,7 @@ export interface DeliverDeps {
   random?: () => number;
   /** Longest sleep between looks at the queue (other processes' work, expired claims). */
   pollMs?: number;
+  metrics?: HeraldMetrics;
 }
 
 const MAX_CLAIM = 100;
@@ -64,7 +66,8 @@ export class DeliverStage {
   }
 
   private async claimAndSend(): Promise<WorkResult> {
-    const { store, policies, claimant } = this.deps;
+    const { store, claimant } = this.deps;
+    const { policies } = this.deps.destinations();
     const pollMs = this.deps.pollMs ?? 1000;
     let sleepMs = pollMs;
     const open: string[] = [];
@@ -109,6 +112,8 @@ export class DeliverStage {
       const counts = { opened: 0, closed: 0 };
       this.breakerTransitions.set(destination, counts);
       breaker = new CircuitBreaker(policy.breaker, (state: BreakerState, detail) => {
+        this.deps.metrics?.breakerTransitions.inc({ destination, state });
+        this.deps.metrics?.breakerState.set({ destination }, state === 'open' ? 1 : 0);
         if (state === 'open') {
           counts.opened++;
           this.deps.log.warn({ destination, ...detail }, 'circuit breaker open: pausing deliveries to this destination');
@@ -129,10 +134,12 @@ export class DeliverStage {
 
   private limiter(policy: DeliveryPolicy): RateLimiter | undefined {
     if (!policy.rate) return undefined;
-    let limiter = this.limiters.get(policy.rateKey);
+    // Keyed by the rate too: after a reload that changes it, a new bucket applies.
+    const key = `${policy.rateKey}:${policy.rate.count}/${policy.rate.perMs}`;
+    let limiter = this.limiters.get(key);
     if (!limiter) {
       limiter = new RateLimiter(policy.rate.count, policy.rate.perMs, this.now());
-      this.limiters.set(policy.rateKey, limiter);
+      this.limiters.set(key, limiter);
     }
     return limiter;
   }
@@ -149,7 +156,8 @@ export class DeliverStage {
 
   /** One attempt: send, then record it with its verdict. Never throws. */
   private async send(delivery: Delivery, policy: DeliveryPolicy, breaker: CircuitBreaker, probe: boolean): Promise<void> {
-    const { store, channels, log, claimant } = this.deps;
+    const { store, log, claimant } = this.deps;
+    const { channels } = this.deps.destinations();
     const number = delivery.attempts + 1;
     const startedAt = this.now();
     let attempt: Attempt;
@@ -187,6 +195,8 @@ export class DeliverStage {
         });
       }
     }
+    this.deps.metrics?.attempts.inc({ destination: delivery.destination, outcome: attempt.outcome });
+    this.deps.metrics?.attemptSeconds.observe({ destination: delivery.destination }, attempt.durationMs / 1000);
     log.info(
       { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.destination, attempt: number,
         outcome: attempt.outcome, status: attempt.status, reason: attempt.reason, ms: attempt.durationMs },

@@ -12,6 +12,7 @@ import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
 import { jsonShapeProblem } from './json-shape.js';
+import type { HeraldMetrics } from './metrics.js';
 import { normalizeEvent } from './normalize.js';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -19,12 +20,14 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface IngestDeps {
-  sources: Record<string, SourceConfig>;
+  /** The configured sources; a function, so a config reload swaps them (a secret rotation goes live). */
+  sources: () => Record<string, SourceConfig>;
   providers: Record<string, Provider>;
   store: Store;
   now?: () => number;
   /** Called after a new event was stored: wakes the route stage. */
   onStored?: () => void;
+  metrics?: HeraldMetrics;
 }
 
 export class Ingest {
@@ -42,7 +45,7 @@ export class Ingest {
   }
 
   hasSource(name: string): boolean {
-    return Object.hasOwn(this.deps.sources, name);
+    return Object.hasOwn(this.deps.sources(), name);
   }
 
   /**
@@ -51,7 +54,7 @@ export class Ingest {
    * or recognised as a duplicate.
    */
   async receive(sourceName: string, req: IncomingWebhook): Promise<InsertResult> {
-    const source = this.deps.sources[sourceName];
+    const source = this.deps.sources()[sourceName];
     if (!source) throw new Error(`unknown source "${sourceName}": check hasSource() first`);
     const provider = this.deps.providers[source.provider]!;
     const receivedAtMs = this.now();
@@ -65,6 +68,7 @@ export class Ingest {
     }
     const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
     let result: InsertResult;
+    const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
     try {
       result = await this.deps.store.insertEvent({
         event,
@@ -74,6 +78,8 @@ export class Ingest {
     } catch (error) {
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
     }
+    endWrite?.();
+    this.deps.metrics?.events.inc({ source: source.name, result: result.status });
     if (result.status === 'stored') this.deps.onStored?.();
     return result;
   }

@@ -16,6 +16,7 @@ import type { Rule } from '../routing/rule.js';
 import type { RuleSet } from '../routing/rule-set.js';
 import type { EventRouting, NewDelivery, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
+import type { HeraldMetrics } from './metrics.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 /** What routing runs on; swapped as a whole when the config is reloaded. */
@@ -36,6 +37,7 @@ export interface RouteDeps {
   batchSize?: number;
   /** How often to look for events when nobody wakes the stage (other processes' events). */
   pollMs?: number;
+  metrics?: HeraldMetrics;
 }
 
 export interface RoutedNotification {
@@ -101,6 +103,7 @@ export class RouteStage {
     const routing = this.deps.routing();
     const routings: EventRouting[] = events.map((event) => {
       const planned = planNotifications(event, routing, providers[event.provider]!);
+      for (const rule of new Set(planned.map((p) => p.rule))) this.deps.metrics?.ruleMatches.inc({ rule: rule.name });
       for (const { delivery } of planned) {
         if (delivery.status === 'dead') log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
       }

@@ -103,6 +103,21 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+/**
+ * Everything a store keeps about one event, for copying it to another store
+ * (`herald store copy`). Claims are not part of it: they belong to processes.
+ */
+export interface EventRecord {
+  event: NormalizedEvent;
+  dedupeKey: string;
+  /** When the event's dedupe key is forgotten (ms); null when the key names another event now, or is gone. */
+  dedupeUntilMs: number | null;
+  /** When the event was routed (RFC 3339), or null while it waits to be. */
+  routedAt: string | null;
+  rulesVersion: string | null;
+  deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
+}
+
 export interface Store {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
@@ -161,6 +176,14 @@ export interface Store {
   pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number>;
   /** Deletes up to `batchSize` dedupe keys that expired before `expiredBeforeMs`; returns how many. */
   pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number>;
+  /** Up to `limit` events in id order after `after`, with all the store keeps about them (copying). */
+  exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]>;
+  /**
+   * Writes events exported from another store, in one transaction; whatever
+   * already exists (same event, delivery or attempt id) is kept as it is, so
+   * a copy can be run again. Returns how many events were new.
+   */
+  importEvents(records: EventRecord[]): Promise<number>;
   /** Resolves when the store can be read and written; for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -163,7 +163,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     const answers = new Map<string, string[]>(); // event id -> the statuses herald answered ("accepted" | "duplicate")
 
     /** Sends one request, to its process or, when that one is down, to the next one alive: what a load balancer does. */
-    async function deliver(payload: Record<string, unknown>, target: number): Promise<void> {
+    async function sendEvent(payload: Record<string, unknown>, target: number): Promise<void> {
       for (let tries = 0; ; tries++) {
         const index = alive.has(target) ? target : [...alive][tries % alive.size]!;
         const { body, headers } = signedRequest(source, payload);
@@ -205,7 +205,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
       while (next < plan.length) {
         const request = plan[next++]!;
         const following = plan[next]?.together ? plan[next++] : undefined;
-        await Promise.all([request, following].filter((r) => r !== undefined).map((r) => deliver(r.payload, r.target)));
+        await Promise.all([request, following].filter((r) => r !== undefined).map((r) => sendEvent(r.payload, r.target)));
         acknowledged += following ? 2 : 1;
       }
     };

@@ -1,5 +1,8 @@
 /**
- * `herald serve`: receives, routes and delivers until SIGTERM or SIGINT. Then it
+ * `herald serve`: receives, routes and delivers until SIGTERM or SIGINT. On
+ * SIGHUP, or when the config, a rule file or a template changes, it checks
+ * everything again and swaps the new setup in, or keeps the old one and says
+ * why. On SIGTERM or SIGINT it
  * stops accepting connections, lets requests and delivery attempts in flight
  * finish, and exits; past `server.shutdownGrace`, or on a second signal, it
  * exits at once (nothing acknowledged is lost either way: events are stored
@@ -8,7 +11,9 @@
 import { Command } from 'commander';
 import { createLogger } from '../../core/log.js';
 import { startHerald } from '../../main.js';
-import { loadSetupOrExit } from '../config-option.js';
+import { loadSetup } from '../../setup.js';
+import { configFile, loadSetupOrExit } from '../config-option.js';
+import { watchConfig } from '../config-watch.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -22,6 +27,12 @@ export function serveCommand(): Command {
         'herald is listening',
       );
 
+      // Live reload: on SIGHUP and whenever the config, a rule file or a template changes.
+      const reload = () => herald.reloadWith(() => loadSetup(configFile(command)));
+      process.on('SIGHUP', reload);
+      const { config } = setup;
+      const unwatch = watchConfig({ configFile: config.file, rulesDir: config.rulesDir, templatesDir: config.templatesDir }, reload);
+
       let stopping = false;
       const exit = (code: number) => log.flush(() => process.exit(code));
       const stop = (signal: string) => {
@@ -30,6 +41,7 @@ export function serveCommand(): Command {
           return exit(1);
         }
         stopping = true;
+        unwatch();
         log.info({ signal, graceMs: setup.config.server.shutdownGraceMs }, 'shutting down: finishing requests and deliveries in flight');
         setTimeout(() => {
           log.warn('shutdown grace period over: exiting now');

@@ -84,6 +84,30 @@ export class Db {
   async rows<R extends pg.QueryResultRow>(text: string, values: Param[] = [], name?: string): Promise<R[]> {
     return (await this.query<R>(text, values, name)).rows;
   }
+
+  /** Runs `work` in one transaction on one connection of the pool (for the rare multi-statement writes). */
+  async transaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    const pool = this.client;
+    if (!(pool instanceof pg.Pool)) throw new Error('transaction() is for the pool: this Db is already one transaction');
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+    const tx = new Db(client);
+    try {
+      await tx.query('BEGIN');
+      const result = await work(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
 }
 
 /**

@@ -13,13 +13,15 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRouting, InsertResult, NewEvent, Store,
+  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent,
+  Store,
 } from '../store.js';
 import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
 import { migratePostgres } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
 import { completeAttempt } from './queries/complete-attempt.js';
+import { exportEventRecords, importEventRecords } from './queries/event-records.js';
 import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
@@ -140,6 +142,14 @@ export class PostgresStore implements Store {
 
   pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number> {
     return pruneDedupeKeys(this.db, expiredBeforeMs, batchSize);
+  }
+
+  exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]> {
+    return exportEventRecords(this.db, after, limit);
+  }
+
+  importEvents(records: EventRecord[]): Promise<number> {
+    return importEventRecords(this.db, records);
   }
 
   async ping(): Promise<void> {

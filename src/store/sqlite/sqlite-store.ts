@@ -9,10 +9,13 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type {
-  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRouting, InsertResult, NewEvent, Store,
+  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent,
+  Store,
 } from '../store.js';
+import { exportEventRecords, importEventRecords } from './event-records.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
 
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
@@ -229,10 +232,15 @@ export class SqliteStore implements Store {
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {
     const rows = this.statement('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt').all(deliveryId) as AttemptRow[];
-    return rows.map((r) => ({
-      deliveryId: r.delivery_id, attempt: r.attempt, startedAt: r.started_at, durationMs: r.duration_ms,
-      outcome: r.outcome, status: r.status, reason: r.reason, error: r.error, responseExcerpt: r.response_excerpt,
-    }));
+    return rows.map(toAttempt);
+  }
+
+  async exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]> {
+    return exportEventRecords(this.db, after, limit);
+  }
+
+  async importEvents(records: EventRecord[]): Promise<number> {
+    return this.writes.write(() => importEventRecords(this.db, records));
   }
 
   async ping(): Promise<void> {
@@ -268,40 +276,4 @@ export class SqliteStore implements Store {
     }
     return stmt;
   }
-}
-
-interface DeliveryRow {
-  id: string;
-  event_id: string;
-  rule: string;
-  destination: string;
-  template: string;
-  message: string | null;
-  status: Delivery['status'];
-  attempts: number;
-  next_attempt_at: number;
-  created_at: number;
-  updated_at: number;
-  last_error: string | null;
-}
-
-interface AttemptRow {
-  delivery_id: string;
-  attempt: number;
-  started_at: number;
-  duration_ms: number;
-  outcome: Attempt['outcome'];
-  status: number | null;
-  reason: Attempt['reason'];
-  error: string | null;
-  response_excerpt: string | null;
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
-    message: row.message === null ? null : (JSON.parse(row.message) as Delivery['message']),
-    status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
-    updatedAt: row.updated_at, lastError: row.last_error,
-  };
 }

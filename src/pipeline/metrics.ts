@@ -1,0 +1,123 @@
+/**
+ * herald's Prometheus metrics (prom-client), one registry per running herald.
+ * Labels carry only bounded values: configured source, destination and rule
+ * names, statuses and outcomes; never an event or delivery id.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface QueueSnapshot {
+  /** Pending deliveries, and when the oldest due one fell due (ms), by destination. */
+  byDestination: Record<string, { pending: number; oldestDueAt: number | null }>;
+  dead: number;
+}
+
+export class HeraldMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'herald_webhook_requests_total',
+    help: 'Webhook requests received, by source and HTTP status.',
+    labelNames: ['source', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly events = new Counter({
+    name: 'herald_events_total',
+    help: 'Events accepted, by source and result (stored, duplicate).',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storeWriteSeconds = new Histogram({
+    name: 'herald_store_write_seconds',
+    help: 'Time from handing an event to the store until it was durable.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly ruleMatches = new Counter({
+    name: 'herald_rule_matches_total',
+    help: 'Rules that fired, by rule.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attempts = new Counter({
+    name: 'herald_delivery_attempts_total',
+    help: 'Delivery attempts, by destination and outcome (delivered, retry, dead, probe).',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly attemptSeconds = new Histogram({
+    name: 'herald_delivery_attempt_seconds',
+    help: 'Duration of delivery attempts, by destination.',
+    labelNames: ['destination'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'herald_breaker_open',
+    help: '1 while the destination\'s circuit breaker is open (deliveries paused, probing), 0 when closed.',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: 'herald_breaker_transitions_total',
+    help: 'Circuit breaker transitions, by destination and new state.',
+    labelNames: ['destination', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reloads = new Counter({
+    name: 'herald_config_reloads_total',
+    help: 'Config reloads, by result (applied, rejected).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly configValid = new Gauge({
+    name: 'herald_config_last_reload_ok',
+    help: '1 when the last config reload was applied, 0 when it was rejected (the previous config runs on).',
+    registers: [this.registry],
+  });
+
+  /**
+   * @param queue read at each scrape: queue depth, age of the oldest due delivery, dead letters
+   */
+  constructor(queue?: () => Promise<QueueSnapshot>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });
+    this.configValid.set(1);
+    if (!queue) return;
+    const depth = new Gauge({
+      name: 'herald_queue_pending',
+      help: 'Pending deliveries, by destination.',
+      labelNames: ['destination'] as const,
+      registers: [this.registry],
+    });
+    const oldest = new Gauge({
+      name: 'herald_queue_oldest_due_age_seconds',
+      help: 'How long the oldest due delivery has been waiting, by destination (0 when none is due).',
+      labelNames: ['destination'] as const,
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'herald_dead_letters',
+      help: 'Dead deliveries kept for inspection and replay.',
+      registers: [this.registry],
+      async collect() {
+        const snapshot = await queue();
+        this.set(snapshot.dead);
+        const now = Date.now();
+        depth.reset();
+        oldest.reset();
+        for (const [destination, { pending, oldestDueAt }] of Object.entries(snapshot.byDestination)) {
+          depth.set({ destination }, pending);
+          oldest.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (now - oldestDueAt) / 1000));
+        }
+      },
+    });
+  }
+}

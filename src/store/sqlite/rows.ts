@@ -1,0 +1,45 @@
+/** Rows of the deliveries and attempts tables as better-sqlite3 returns them, and their mapping. */
+import type { Attempt, Delivery } from '../store.js';
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  rule: string;
+  destination: string;
+  template: string;
+  message: string | null;
+  status: Delivery['status'];
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  updated_at: number;
+  last_error: string | null;
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  outcome: Attempt['outcome'];
+  status: number | null;
+  reason: Attempt['reason'];
+  error: string | null;
+  response_excerpt: string | null;
+}
+
+export function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
+    message: row.message === null ? null : (JSON.parse(row.message) as Delivery['message']),
+    status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
+    updatedAt: row.updated_at, lastError: row.last_error,
+  };
+}
+
+export function toAttempt(row: AttemptRow): Attempt {
+  return {
+    deliveryId: row.delivery_id, attempt: row.attempt, startedAt: row.started_at, durationMs: row.duration_ms,
+    outcome: row.outcome, status: row.status, reason: row.reason, error: row.error, responseExcerpt: row.response_excerpt,
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Live reload: editing a rule file while herald runs changes routing within
+ * 2 s; an invalid rule file keeps the previous rules routing, and /readyz and
+ * /metrics report the rejected reload.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROVIDERS } from '../../src/providers/registry.js';
+import { loadSample } from '../../src/providers/samples.js';
+import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/config.js';
+import { freePort, serveHerald } from '../helpers/cli.js';
+import { signedRequest, tempDir } from '../helpers/herald.js';
+import { HOOK_SECRET } from '../helpers/herald-process.js';
+import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+
+const rule = (name: string) => `- name: ${name}\n  notify: [{ to: hook, template: face-enrolled }]\n`;
+
+describe('live reload', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let sink: HttpSink;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    sink = await startHttpSink(() => ({ status: 200 }));
+  });
+  afterEach(async () => {
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('routes by an edited rule file within 2 s, and keeps the last good rules when a file is invalid', async () => {
+    const port = await freePort();
+    mkdirSync(path.join(dir, 'rules'));
+    const ruleFile = path.join(dir, 'rules', 'r.yaml');
+    writeFileSync(ruleFile, rule('first'));
+    const config = path.join(dir, 'herald.config.yaml');
+    writeFileSync(config, [
+      `server: { port: ${port}, host: 127.0.0.1 }`,
+      'store: sqlite:./herald.db',
+      'rules: ./rules',
+      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+      `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
+      `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
+      '',
+    ].join('\n'));
+    const herald = await serveHerald(['--config', config], port);
+    const source = testSource('facesign', 'facesign');
+    /** Sends one event and returns the name of the rule that delivered it. */
+    const routedBy = async (): Promise<string> => {
+      const before = sink.requests.length;
+      const { body, headers } = signedRequest(source, PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()));
+      const response = await fetch(`${herald.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
+      assert.equal(response.status, 200);
+      await sink.waitFor(before + 1, 5000);
+      return (JSON.parse(sink.requests[before]!.body) as { data: { rule: string } }).data.rule;
+    };
+
+    try {
+      assert.equal(await routedBy(), 'first');
+
+      writeFileSync(ruleFile, rule('second'));
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await routedBy(), 'second');
+
+      writeFileSync(ruleFile, `${rule('third')}  when: { regex: [1, 2] }\n`);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await routedBy(), 'second', 'an invalid rule file must not replace the running rules');
+      const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { status: string; configReload?: { rejected: { errors: string[] } } };
+      assert.equal(ready.status, 'ready');
+      assert.match(ready.configReload?.rejected.errors.join('\n') ?? '', /r\.yaml:\d+:\d+ \[0\]\.when\.regex: unknown JSON-logic operator "regex"/);
+      const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+      assert.match(metrics, /^herald_config_last_reload_ok 0$/m);
+      assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [1-9]/m);
+
+      writeFileSync(ruleFile, rule('fourth'));
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await routedBy(), 'fourth');
+      assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' });
+    } finally {
+      herald.child.kill('SIGTERM');
+      await herald.exited;
+    }
+  });
+});
