@@ -16,6 +16,7 @@ import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
+import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
 import { PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
@@ -83,9 +84,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     server.listen(config.server.port, config.server.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  let stopPruning = () => {};
   if (options.stages !== false) {
     route.start();
     deliver.start();
+    stopPruning = schedulePruning(store, config.retentionMs, log);
   }
 
   const running: RunningHerald = {
@@ -124,6 +127,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
     async close() {
       lifecycle.shuttingDown = true;
+      stopPruning();
       // Stop accepting connections; requests in flight finish (their events are stored).
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
