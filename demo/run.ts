@@ -13,7 +13,8 @@ import { startHerald } from '../src/main.js';
 import { PROVIDERS } from '../src/providers/registry.js';
 import { loadSample } from '../src/providers/samples.js';
 import { loadSetup } from '../src/setup.js';
-import { startHttpSink, startSmtpSink, waitUntil } from '../test/helpers/sinks.js';
+import { settledDeliveries } from '../test/helpers/herald.js';
+import { startHttpSink, startSmtpSink } from '../test/helpers/sinks.js';
 
 const CONFIG = path.join(PACKAGE_ROOT, 'demo/herald.demo.yaml');
 const EVENTS: Array<[source: string, type: string]> = [
@@ -42,11 +43,7 @@ async function main(): Promise<void> {
       });
       console.log(`sent ${sourceName} ${type}: ${response.status} ${await response.text()}`);
     }
-    let settled = false;
-    await waitUntil(() => {
-      void herald.store.listDeliveries({ limit: 1000 }).then((all) => (settled = all.length > 0 && all.every((d) => d.status !== 'pending')));
-      return settled;
-    }, 30_000, 'every delivery to settle');
+    await settledDeliveries(herald.store, 1, undefined, 30_000);
 
     const crmSecret = (setup.config.destinations.crm!.options as { secret: string }).secret;
     console.log(`\ncompliance-slack (Slack stand-in) received ${slack.requests.length} messages:`);

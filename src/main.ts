@@ -56,8 +56,14 @@ export interface RunningHerald {
 export interface StartOptions {
   /** Start the route and deliver stages (default true); off for ingest-only runs. */
   stages?: boolean;
+  /** Start the route stage (default: as `stages`); off, stored events wait unrouted (`serve --no-route`). */
+  route?: boolean;
+  /** Start the deliver stage (default: as `stages`); off, deliveries wait in the queue (`serve --no-deliver`). */
+  deliver?: boolean;
   /** The receiver's clock (tests pin it to make receive times reproducible). */
   now?: () => number;
+  /** The admin API's bearer token (default: $HERALD_ADMIN_TOKEN); without one, /api is off. */
+  adminToken?: string;
 }
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
@@ -67,7 +73,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // Claims left by a previous run: void for a store one process owns, live for a shared one.
   await store.recoverClaimsAtStartup();
 
-  const metrics = new HeraldMetrics();
+  const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
@@ -77,7 +83,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics });
+  const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
+  const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: PROVIDERS } : undefined;
+  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin });
   const server = createHttpServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -85,9 +93,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   const port = (server.address() as AddressInfo).port;
   let stopPruning = () => {};
-  if (options.stages !== false) {
-    route.start();
-    deliver.start();
+  const stages = options.stages !== false;
+  if (options.route ?? stages) route.start();
+  if (options.deliver ?? stages) deliver.start();
+  if (stages) {
     stopPruning = schedulePruning(store, config.retentionMs, log);
   }
 

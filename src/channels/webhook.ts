@@ -7,13 +7,12 @@
  * Sent through the destination's own OutboundHttp: keep-alive connections,
  * no redirects, and no private addresses unless `allowPrivateNetwork: true`.
  */
-import type { Response } from 'undici';
 import type { DestinationConfig } from '../core/config.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
-import { httpFailureError, readExcerpt, requestFailureError } from './http-status.js';
-import { OutboundHttp } from './outbound-http.js';
+import { httpFailureError, requestFailureError } from './http-status.js';
+import { OutboundHttp, type OutboundAnswer } from './outbound-http.js';
 import { signStandardWebhook, standardWebhooksKey } from './standard-webhooks.js';
 
 /** The `webhook` block of a destination, as the config schema checked it. */
@@ -63,15 +62,15 @@ export class WebhookChannel implements Channel {
         'webhook-timestamp': String(timestamp),
         'webhook-signature': signStandardWebhook(this.secret, ctx.messageId, timestamp, body),
       };
-      let response: Response;
+      let answer: OutboundAnswer;
       try {
-        response = await this.http.fetch(this.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.timeoutMs) });
+        answer = await this.http.send(this.url, { method: 'POST', headers, body, timeoutMs: ctx.timeoutMs });
       } catch (error) {
         throw requestFailureError(PEER, error, ctx.timeoutMs);
       }
-      const excerpt = await readExcerpt(response);
-      if (response.ok) return { status: response.status, excerpt };
-      throw httpFailureError(PEER, response.status, { excerpt, retryAfter: response.headers.get('retry-after') });
+      const { status, excerpt, retryAfter } = answer;
+      if (status >= 200 && status < 300) return { status, excerpt };
+      throw httpFailureError(PEER, status, { excerpt, retryAfter });
     });
   }
 

@@ -2,7 +2,10 @@
 /** The `herald` command. Every command takes --config (default ./herald.config.yaml). */
 import { Command } from 'commander';
 import { checkCommand } from './commands/check.js';
+import { dlqCommand } from './commands/dlq.js';
+import { eventsCommand } from './commands/events.js';
 import { migrateCommand } from './commands/migrate.js';
+import { replayCommand } from './commands/replay.js';
 import { rulesCommand } from './commands/rules-test.js';
 import { sendCommand } from './commands/send.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,5 +22,8 @@ program.addCommand(migrateCommand());
 program.addCommand(sendCommand());
 program.addCommand(rulesCommand());
 program.addCommand(storeCommand());
+program.addCommand(eventsCommand());
+program.addCommand(dlqCommand());
+program.addCommand(replayCommand());
 
 await program.parseAsync();

@@ -1,10 +1,11 @@
-/** The Koa application: webhook receiver and health endpoints. */
+/** The Koa application: webhook receiver, health endpoints, metrics and the admin API. */
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Ingest } from '../pipeline/ingest.js';
 import type { HeraldMetrics } from '../pipeline/metrics.js';
 import type { Store } from '../store/store.js';
+import { adminApi, type AdminDeps } from './admin-api.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
@@ -21,9 +22,11 @@ export interface AppDeps {
   log: Logger;
   lifecycle: Lifecycle;
   metrics: HeraldMetrics;
+  /** The admin API under /api/; absent (404) when no admin token is set. */
+  admin?: AdminDeps;
 }
 
-export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metrics }: AppDeps): Koa {
+export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metrics, admin }: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
 
@@ -75,6 +78,7 @@ export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metri
       ctx.status = status;
     }
   });
+  if (admin) app.use(adminApi(admin));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

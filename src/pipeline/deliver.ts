@@ -38,6 +38,8 @@ export class DeliverStage {
   private readonly sending = new Set<Promise<void>>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Destinations paused by an operator: in memory, per process (a restart resumes them). */
+  private readonly pausedDestinations = new Set<string>();
   /** Breaker transitions per destination, for metrics. */
   readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
@@ -59,6 +61,20 @@ export class DeliverStage {
     this.loop.wake();
   }
 
+  /** Stops sending to a destination, like an open breaker, until resume(); its deliveries wait in the queue. */
+  pause(destination: string): void {
+    this.pausedDestinations.add(destination);
+  }
+
+  resume(destination: string): void {
+    if (this.pausedDestinations.delete(destination)) this.loop.wake();
+  }
+
+  /** The paused destinations, by name. */
+  paused(): string[] {
+    return [...this.pausedDestinations].sort();
+  }
+
   /** Stops claiming and waits for the attempts in flight to finish and be recorded. */
   async stop(): Promise<void> {
     await this.loop.stop();
@@ -72,6 +88,7 @@ export class DeliverStage {
     let sleepMs = pollMs;
     const open: string[] = [];
     for (const [destination, policy] of Object.entries(policies)) {
+      if (this.pausedDestinations.has(destination)) continue; // resume() wakes the loop
       const free = policy.concurrency - (this.inFlight.get(destination) ?? 0);
       if (free <= 0) continue; // a finishing attempt wakes the loop
       const now = this.now();

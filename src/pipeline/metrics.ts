@@ -4,12 +4,9 @@
  * names, statuses and outcomes; never an event or delivery id.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueSnapshot } from '../store/store.js';
 
-export interface QueueSnapshot {
-  /** Pending deliveries, and when the oldest due one fell due (ms), by destination. */
-  byDestination: Record<string, { pending: number; oldestDueAt: number | null }>;
-  dead: number;
-}
+export type { QueueSnapshot };
 
 export class HeraldMetrics {
   readonly registry = new Registry();
@@ -91,32 +88,41 @@ export class HeraldMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });
     this.configValid.set(1);
     if (!queue) return;
-    const depth = new Gauge({
+    // A scrape collects every metric at once: the three gauges share one
+    // snapshot, read by whichever collects first, while it is in flight.
+    let reading: Promise<QueueSnapshot> | undefined;
+    const snapshot = () => (reading ??= queue().finally(() => (reading = undefined)));
+    new Gauge({
       name: 'herald_queue_pending',
       help: 'Pending deliveries, by destination.',
       labelNames: ['destination'] as const,
       registers: [this.registry],
+      async collect() {
+        const { byDestination } = await snapshot();
+        this.reset();
+        for (const [destination, { pending }] of Object.entries(byDestination)) this.set({ destination }, pending);
+      },
     });
-    const oldest = new Gauge({
+    new Gauge({
       name: 'herald_queue_oldest_due_age_seconds',
       help: 'How long the oldest due delivery has been waiting, by destination (0 when none is due).',
       labelNames: ['destination'] as const,
       registers: [this.registry],
+      async collect() {
+        const { byDestination } = await snapshot();
+        const now = Date.now();
+        this.reset();
+        for (const [destination, { oldestDueAt }] of Object.entries(byDestination)) {
+          this.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (now - oldestDueAt) / 1000));
+        }
+      },
     });
     new Gauge({
       name: 'herald_dead_letters',
       help: 'Dead deliveries kept for inspection and replay.',
       registers: [this.registry],
       async collect() {
-        const snapshot = await queue();
-        this.set(snapshot.dead);
-        const now = Date.now();
-        depth.reset();
-        oldest.reset();
-        for (const [destination, { pending, oldestDueAt }] of Object.entries(snapshot.byDestination)) {
-          depth.set({ destination }, pending);
-          oldest.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (now - oldestDueAt) / 1000));
-        }
+        this.set((await snapshot()).dead);
       },
     });
   }

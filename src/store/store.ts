@@ -23,9 +23,58 @@ export type InsertResult =
 
 export interface EventFilter {
   source?: string;
-  /** Events received strictly after this event id (ids are time-ordered). */
+  provider?: string;
+  type?: string;
+  outcome?: string;
+  subject?: string;
+  /** Received at or after this time (RFC 3339). */
+  since?: string;
+  /** Received before this time (RFC 3339). */
+  until?: string;
+  /** Events received strictly after this event id (ids are time-ordered): the cursor. */
   after?: string;
+  /** At most this many (default 100). */
   limit?: number;
+}
+
+/** One page of a listing, and the cursor (`after`) for the next one, or null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Reads one page through `list` by asking for one item more than `limit`. */
+export async function pageOf<T extends { id: string }, F extends { after?: string; limit?: number }>(
+  list: (filter: F) => Promise<T[]>,
+  filter: F,
+): Promise<Page<T>> {
+  const limit = filter.limit ?? 100;
+  const items = await list({ ...filter, limit: limit + 1 });
+  const more = items.length > limit;
+  if (more) items.length = limit;
+  return { items, nextCursor: more ? items.at(-1)!.id : null };
+}
+
+/** Which dead deliveries to retry at once. */
+export interface DeadLetterFilter {
+  destination?: string;
+  rule?: string;
+  /** Dead since this time (ms since epoch): last updated at or after it. */
+  sinceMs?: number;
+}
+
+/** New deliveries for an event already routed (a replay): its earlier deliveries are kept. */
+export interface AddedDeliveries {
+  eventId: string;
+  deliveries: NewDelivery[];
+}
+
+/** The queue at one moment, for the metrics (see pipeline/metrics.ts). */
+export interface QueueSnapshot {
+  /** Pending deliveries, and when the oldest due one fell due (ms; null when none is due yet), by destination. */
+  byDestination: Record<string, { pending: number; oldestDueAt: number | null }>;
+  /** Dead deliveries. */
+  dead: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -100,6 +149,9 @@ export interface DeliveryFilter {
   eventId?: string;
   status?: DeliveryStatus;
   destination?: string;
+  rule?: string;
+  /** Deliveries strictly after this delivery id (ids are time-ordered): the cursor. */
+  after?: string;
   limit?: number;
 }
 
@@ -128,9 +180,10 @@ export interface Store {
    */
   insertEvent(event: NewEvent): Promise<InsertResult>;
   getEvent(id: string): Promise<NormalizedEvent | undefined>;
-  /** Events in the order herald received them. */
+  /** Events matching every field of the filter, in the order herald received them. */
   listEvents(filter?: EventFilter): Promise<NormalizedEvent[]>;
-  countEvents(): Promise<number>;
+  /** How many events match the filter (its `after` and `limit` are ignored). */
+  countEvents(filter?: EventFilter): Promise<number>;
   /**
    * Events not yet routed, oldest first. A store shared by several processes
    * reserves the events it returns to this instance for a while, so that the
@@ -167,6 +220,18 @@ export interface Store {
   getDelivery(id: string): Promise<Delivery | undefined>;
   listDeliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
   listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * Makes a dead or pending delivery pending and due now, keeping its attempts
+   * (a claimed one stays with its claimant). Returns false for an unknown or
+   * delivered delivery, or one without a message (its template failed: replay the event).
+   */
+  retryDelivery(id: string, now: number): Promise<boolean>;
+  /** retryDelivery for every dead delivery matching the filter; returns how many. */
+  retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
+  /** Inserts new deliveries for events already routed (a replay), in one transaction; earlier ones are kept. */
+  addDeliveries(additions: AddedDeliveries[], now: number): Promise<void>;
+  /** Pending deliveries by destination with the oldest due, and the dead count: one query each. */
+  queueSnapshot(now: number): Promise<QueueSnapshot>;
   /**
    * Deletes up to `batchSize` events received before `receivedBeforeMs` (the
    * retention), with their deliveries and attempts; returns how many events it

@@ -8,10 +8,9 @@ import { Webhook } from 'standardwebhooks';
 import type { DestinationConfig } from '../../src/core/config.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { loadSample } from '../../src/providers/samples.js';
-import type { Delivery } from '../../src/store/store.js';
 import { testSources } from '../helpers/config.js';
-import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
 
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
@@ -20,14 +19,7 @@ function hook(url: string, delivery: Record<string, unknown> = {}): DestinationC
   return { name: 'hook', type: 'webhook', options: { url, secret: WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true, delivery } };
 }
 
-async function deliveriesSettled(herald: TestHerald, count: number): Promise<Delivery[]> {
-  let deliveries: Delivery[] = [];
-  await waitUntil(() => {
-    void herald.store.listDeliveries().then((d) => (deliveries = d));
-    return deliveries.length >= count && deliveries.every((d) => d.status !== 'pending');
-  }, 15_000, `${count} settled deliveries`);
-  return deliveries;
-}
+const deliveriesSettled = (herald: TestHerald, count: number) => settledDeliveries(herald.store, count);
 
 describe('delivery to an outbound webhook', function () {
   this.timeout(30_000);

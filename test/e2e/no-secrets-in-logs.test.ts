@@ -9,14 +9,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { DestinationConfig } from '../../src/core/config.js';
-import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { startHerald } from '../../src/main.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { loadRouting } from '../../src/setup.js';
 import { startSmtpPeer, type SmtpPeer } from '../channels/smtp-peer.js';
 import { testConfig, testSource, SHIPPED_RULES_DIR } from '../helpers/config.js';
-import { signedRequest, tempDir } from '../helpers/herald.js';
+import { settledDeliveries, signedRequest, tempDir } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const SECRETS = {
@@ -84,11 +83,7 @@ describe('no secret or personal value in logs, errors, attempts or notifications
       }
       // Every delivery settles: Slack and the CRM after a retry, email partly refused.
       await waitUntil(() => slack.requests.length >= 2 && crm.requests.length >= 2 && smtp.mails.length >= 1, 20_000);
-      let settled = false;
-      await waitUntil(() => {
-        void herald.store.listDeliveries({ limit: 100 }).then((all) => (settled = all.length > 0 && all.every((d) => d.status !== 'pending')));
-        return settled;
-      }, 20_000, 'deliveries to settle');
+      await settledDeliveries(herald.store, 1, undefined, 20_000);
 
       const stored: string[] = [];
       for (const d of await herald.store.listDeliveries({ limit: 100 })) {

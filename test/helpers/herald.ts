@@ -7,7 +7,9 @@ import { silentLogger } from '../../src/core/log.js';
 import { startHerald, type RunningHerald, type StartOptions } from '../../src/main.js';
 import { loadRouting } from '../../src/setup.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
+import type { Delivery, Store } from '../../src/store/store.js';
 import { testConfig } from './config.js';
+import { waitUntil } from './sinks.js';
 
 export interface TestHerald extends RunningHerald {
   url: string;
@@ -57,4 +59,19 @@ export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, opt
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits until at least `count` deliveries (those `filter` keeps) exist and none of them is pending; returns them. */
+export async function settledDeliveries(
+  store: Store,
+  count: number,
+  filter: (delivery: Delivery) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<Delivery[]> {
+  let deliveries: Delivery[] = [];
+  await waitUntil(async () => {
+    deliveries = (await store.listDeliveries({ limit: 10_000 })).filter(filter);
+    return deliveries.length >= count && deliveries.every((d) => d.status !== 'pending');
+  }, timeoutMs, `${count} settled deliveries`);
+  return deliveries;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
-import type { Attempt, NewDelivery, NewEvent, Store } from '../../src/store/store.js';
+import { pageOf, type Attempt, type DeliveryFilter, type EventFilter, type NewDelivery, type NewEvent, type Store } from '../../src/store/store.js';
 
 export interface StoreHarness {
   /** A fresh, migrated, empty store; disposed of after each test by `dispose`. */
@@ -329,6 +329,122 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(await store.insertEvent(newEvent('live')), { status: 'duplicate', id: live.id });
         assert.equal((await store.insertEvent(newEvent('old0'))).status, 'stored');
         assert.equal(await store.countEvents(), 5, 'pruning keys deletes no event');
+      });
+    });
+    describe('operations (admin API and CLI)', () => {
+      /** Claims and fails the delivery for good: a dead letter with one attempt. */
+      async function kill(id: string, destination = 'hook'): Promise<void> {
+        const [claimed] = await claim('w', Date.now(), 1, 1000, destination);
+        assert.equal(claimed?.id, id);
+        assert.ok(await store.completeAttempt('w', { ...attempt(id), outcome: 'dead', status: 500, error: 'boom' }, { status: 'dead' }));
+      }
+
+      it('filters events by source, provider, type, outcome, subject and receive time, and pages by id', async () => {
+        const base = Date.parse('2026-01-01T00:00:00Z');
+        const ids: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          const receivedAt = new Date(base + i * 60_000).toISOString();
+          const e = event(i % 2 === 0 ? 'facesign' : 'kyc', {
+            type: i % 3 === 0 ? 'a' : 'b', outcome: i % 5 === 0 ? 'rejected' : 'approved', subject: `s${i % 4}`, receivedAt,
+            provider: i % 2 === 0 ? 'facesign' : 'legaltalent',
+          });
+          ids.push(e.id);
+          await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        }
+        const expect = (pick: (i: number) => boolean) => ids.filter((_, i) => pick(i));
+        const list = async (filter: EventFilter) => (await store.listEvents({ limit: 1000, ...filter })).map((e) => e.id);
+        assert.deepEqual(await list({ source: 'kyc' }), expect((i) => i % 2 === 1));
+        assert.deepEqual(await list({ provider: 'facesign' }), expect((i) => i % 2 === 0));
+        assert.deepEqual(await list({ type: 'a', outcome: 'rejected' }), expect((i) => i % 3 === 0 && i % 5 === 0));
+        assert.deepEqual(await list({ subject: 's1' }), expect((i) => i % 4 === 1));
+        const since = new Date(base + 10 * 60_000).toISOString();
+        const until = new Date(base + 20 * 60_000).toISOString();
+        assert.deepEqual(await list({ since, until }), expect((i) => i >= 10 && i < 20));
+        assert.equal(await store.countEvents({ since, until, source: 'facesign' }), 5);
+        const pages: string[][] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await pageOf((f: EventFilter) => store.listEvents(f), { limit: 7, after: cursor ?? undefined });
+          pages.push(page.items.map((e) => e.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        assert.deepEqual(pages.map((p) => p.length), [7, 7, 7, 7, 2]);
+        assert.deepEqual(pages.flat(), ids);
+      });
+
+      it('retries a dead delivery: pending and due now, attempts kept; unknown and delivered ones are refused', async () => {
+        const dead = delivery();
+        const done = delivery();
+        await routedEvent(dead, done);
+        await kill(dead.id);
+        const [claimed] = await claim('w');
+        assert.ok(await store.completeAttempt('w', attempt(claimed!.id), { status: 'delivered' }));
+        const now = Date.now();
+        assert.equal(await store.retryDelivery(dead.id, now), true);
+        const retried = await store.getDelivery(dead.id);
+        assert.equal(retried?.status, 'pending');
+        assert.equal(retried?.nextAttemptAt, now);
+        assert.equal(retried?.attempts, 1);
+        assert.equal((await store.listAttempts(dead.id)).length, 1);
+        assert.equal(await store.retryDelivery(done.id, now), false);
+        assert.equal(await store.retryDelivery(newEventId(), now), false);
+        assert.deepEqual((await claim('w2', now)).map((d) => d.id), [dead.id]);
+      });
+
+      it('does not retry a delivery whose template failed: it has no message', async () => {
+        const failed: NewDelivery = { ...delivery(), message: null, status: 'dead', error: 'render-failed: x' };
+        await routedEvent(failed);
+        assert.equal(await store.retryDelivery(failed.id, Date.now()), false);
+        assert.equal(await store.retryDeadLetters({}, Date.now()), 0);
+      });
+
+      it('retries the dead letters matching a filter, and counts them', async () => {
+        const a = { ...delivery('hook'), rule: 'r1' };
+        const b = { ...delivery('hook'), rule: 'r2' };
+        const c = { ...delivery('other'), rule: 'r1' };
+        await routedEvent(a, b, c);
+        await kill(a.id);
+        await kill(b.id);
+        await kill(c.id, 'other');
+        assert.equal(await store.retryDeadLetters({ destination: 'hook', rule: 'r1' }, Date.now()), 1);
+        assert.equal((await store.getDelivery(a.id))?.status, 'pending');
+        assert.equal(await store.retryDeadLetters({ sinceMs: Date.now() + 60_000 }, Date.now()), 0);
+        assert.equal(await store.retryDeadLetters({}, Date.now()), 2);
+        assert.deepEqual((await store.listDeliveries({ status: 'dead' })).length, 0);
+      });
+
+      it('lists dead letters by destination and rule, paged by id', async () => {
+        const made = Array.from({ length: 5 }, (_, i) => ({ ...delivery(), rule: i < 3 ? 'r1' : 'r2' }));
+        await routedEvent(...made);
+        for (const d of made) await kill(d.id);
+        const page = await pageOf((f: DeliveryFilter) => store.listDeliveries(f), { status: 'dead', rule: 'r1', limit: 2 });
+        assert.deepEqual(page.items.map((d) => d.id), made.slice(0, 2).map((d) => d.id));
+        const next = await store.listDeliveries({ status: 'dead', rule: 'r1', after: page.nextCursor!, limit: 2 });
+        assert.deepEqual(next.map((d) => d.id), [made[2]!.id]);
+        assert.equal((await store.listDeliveries({ status: 'dead', destination: 'nowhere' })).length, 0);
+      });
+
+      it('adds deliveries to a routed event, keeping the earlier ones', async () => {
+        const first = delivery();
+        const id = await routedEvent(first);
+        const replayed = delivery();
+        await store.addDeliveries([{ eventId: id, deliveries: [replayed] }], Date.now());
+        assert.deepEqual((await store.listDeliveries({ eventId: id })).map((d) => d.id), [first.id, replayed.id]);
+        assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
+      });
+
+      it('takes a snapshot of the queue: pending and the oldest due per destination, and the dead count', async () => {
+        const now = Date.now();
+        await routedEvent(delivery('hook'), delivery('hook'), delivery('other'), delivery('doomed'));
+        const [doomed] = await claim('w', now + 1000, 1, 1000, 'doomed');
+        await store.completeAttempt('w', { ...attempt(doomed!.id), outcome: 'dead' }, { status: 'dead' });
+        const snapshot = await store.queueSnapshot(now + 1000);
+        assert.deepEqual(Object.keys(snapshot.byDestination).sort(), ['hook', 'other']);
+        assert.equal(snapshot.byDestination.hook!.pending, 2);
+        assert.ok(snapshot.byDestination.hook!.oldestDueAt! <= now + 1000);
+        assert.equal(snapshot.dead, 1);
+        const early = await store.queueSnapshot(now - 60_000);
+        assert.equal(early.byDestination.hook!.oldestDueAt, null, 'nothing is due yet');
       });
     });
   });

@@ -18,12 +18,15 @@ import { watchConfig } from '../config-watch.js';
 export function serveCommand(): Command {
   return new Command('serve')
     .description('receive webhooks, route them by the rules and deliver the notifications')
-    .action(async (_options, command: Command) => {
+    // For benchmarks and maintenance: work left undone waits in the store for a later serve.
+    .option('--no-route', 'only receive and store events; they wait unrouted')
+    .option('--no-deliver', 'send nothing; deliveries wait in the queue')
+    .action(async (options: { route: boolean; deliver: boolean }, command: Command) => {
       const setup = loadSetupOrExit(command);
       const log = createLogger();
-      const herald = await startHerald(setup, log);
+      const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver });
       log.info(
-        { port: herald.port, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
+        { port: herald.port, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
         'herald is listening',
       );
 

@@ -13,9 +13,12 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent,
-  Store,
+  AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, Store,
 } from '../store.js';
+import { addDeliveries } from './queries/add-deliveries.js';
+import { queueSnapshot } from './queries/queue-snapshot.js';
+import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
 import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
 import { migratePostgres } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
@@ -28,6 +31,18 @@ import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
 import { WriteBatcher } from './write-batcher.js';
+
+/** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
+const EVENT_FILTER = `($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR provider = $2) AND ($3::text IS NULL OR type = $3)
+  AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR subject = $5)
+  AND ($6::timestamptz IS NULL OR received_at >= $6) AND ($7::timestamptz IS NULL OR received_at < $7)`;
+
+function eventFilterParams(filter: EventFilter): Array<string | null> {
+  return [
+    filter.source ?? null, filter.provider ?? null, filter.type ?? null, filter.outcome ?? null, filter.subject ?? null,
+    filter.since ?? null, filter.until ?? null,
+  ];
+}
 
 export interface PostgresStoreOptions extends PoolOptions {
   /**
@@ -73,15 +88,14 @@ export class PostgresStore implements Store {
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
     const rows = await this.db.rows<{ body: NormalizedEvent }>(
-      `SELECT body FROM events WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR id > $2)
-       ORDER BY id LIMIT $3`,
-      [filter.source ?? null, filter.after ?? null, filter.limit ?? 100],
+      `SELECT body FROM events WHERE ${EVENT_FILTER} AND ($8::text IS NULL OR id > $8) ORDER BY id LIMIT $9`,
+      [...eventFilterParams(filter), filter.after ?? null, filter.limit ?? 100],
     );
     return rows.map((r) => r.body);
   }
 
-  async countEvents(): Promise<number> {
-    return (await this.db.rows<{ n: number }>('SELECT count(*) AS n FROM events'))[0]!.n;
+  async countEvents(filter: EventFilter = {}): Promise<number> {
+    return (await this.db.rows<{ n: number }>(`SELECT count(*) AS n FROM events WHERE ${EVENT_FILTER}`, eventFilterParams(filter)))[0]!.n;
   }
 
   unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
@@ -125,10 +139,28 @@ export class PostgresStore implements Store {
     const rows = await this.db.rows<DeliveryRow>(
       `SELECT * FROM deliveries
        WHERE ($1::text IS NULL OR event_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR destination = $3)
-       ORDER BY id LIMIT $4`,
-      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.limit ?? 100],
+         AND ($4::text IS NULL OR rule = $4) AND ($5::text IS NULL OR id > $5)
+       ORDER BY id LIMIT $6`,
+      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.rule ?? null, filter.after ?? null,
+        filter.limit ?? 100],
     );
     return rows.map(toDelivery);
+  }
+
+  retryDelivery(id: string, now: number): Promise<boolean> {
+    return retryDelivery(this.db, id, now);
+  }
+
+  retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
+    return retryDeadLetters(this.db, filter, now);
+  }
+
+  addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
+    return addDeliveries(this.db, additions, now);
+  }
+
+  queueSnapshot(now: number): Promise<QueueSnapshot> {
+    return queueSnapshot(this.db, now);
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

@@ -9,13 +9,29 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type {
-  Attempt, AttemptVerdict, ClaimRequest, Delivery, DeliveryFilter, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent,
-  Store,
+  AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+
+/** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
+const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
+  AND (@type IS NULL OR type = @type) AND (@outcome IS NULL OR outcome = @outcome) AND (@subject IS NULL OR subject = @subject)
+  AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)`;
+
+function eventFilterParams(filter: EventFilter) {
+  return {
+    source: filter.source ?? null, provider: filter.provider ?? null, type: filter.type ?? null, outcome: filter.outcome ?? null,
+    subject: filter.subject ?? null, since: isoOrNull(filter.since), until: isoOrNull(filter.until),
+  };
+}
+
+function isoOrNull(time: string | undefined): string | null {
+  return time === undefined ? null : new Date(time).toISOString();
+}
 
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
@@ -83,16 +99,13 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = this.statement(
-      `SELECT body FROM events
-       WHERE (@source IS NULL OR source = @source) AND (@after IS NULL OR id > @after)
-       ORDER BY id LIMIT @limit`,
-    ).all({ source: filter.source ?? null, after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
+    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`)
+      .all({ ...eventFilterParams(filter), after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
-  async countEvents(): Promise<number> {
-    return (this.statement('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  async countEvents(filter: EventFilter = {}): Promise<number> {
+    return (this.statement(`SELECT COUNT(*) AS n FROM events WHERE ${EVENT_FILTER}`).get(eventFilterParams(filter)) as { n: number }).n;
   }
 
   async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
@@ -205,11 +218,26 @@ export class SqliteStore implements Store {
   }
 
   async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
-    const row = this.statement(
-      `SELECT MIN(MAX(next_attempt_at, COALESCE(claim_expires_at, 0))) AS due FROM deliveries
-       WHERE status = 'pending' AND destination IN (SELECT value FROM json_each(?))`,
-    ).get(JSON.stringify(destinations)) as { due: number | null };
-    return row.due ?? undefined;
+    // Both read a few entries of deliveries_due, never the whole queue (the deliver
+    // loop asks after every claim; a scan made draining a large backlog quadratic).
+    // An unclaimed delivery is due at next_attempt_at; the first one bounds the answer,
+    // so only the claimed ones before it (in flight: few) can fall due sooner.
+    const firstUnclaimed = this.statement(
+      `SELECT next_attempt_at AS due FROM deliveries
+       WHERE status = 'pending' AND destination = ? AND claim_expires_at IS NULL
+       ORDER BY next_attempt_at LIMIT 1`,
+    );
+    const claimedBefore = this.statement(
+      `SELECT MIN(MAX(next_attempt_at, claim_expires_at)) AS due FROM deliveries
+       WHERE status = 'pending' AND destination = ? AND next_attempt_at < ? AND claim_expires_at IS NOT NULL`,
+    );
+    let due = Infinity;
+    for (const destination of new Set(destinations)) {
+      const unclaimed = (firstUnclaimed.get(destination) as { due: number } | undefined)?.due ?? Infinity;
+      const claimed = (claimedBefore.get(destination, Math.min(unclaimed, Number.MAX_SAFE_INTEGER)) as { due: number | null }).due ?? Infinity;
+      due = Math.min(due, unclaimed, claimed);
+    }
+    return due === Infinity ? undefined : due;
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {
@@ -221,13 +249,63 @@ export class SqliteStore implements Store {
     const rows = this.statement(
       `SELECT * FROM deliveries
        WHERE (@eventId IS NULL OR event_id = @eventId) AND (@status IS NULL OR status = @status)
-         AND (@destination IS NULL OR destination = @destination)
+         AND (@destination IS NULL OR destination = @destination) AND (@rule IS NULL OR rule = @rule)
+         AND (@after IS NULL OR id > @after)
        ORDER BY id LIMIT @limit`,
     ).all({
       eventId: filter.eventId ?? null, status: filter.status ?? null, destination: filter.destination ?? null,
-      limit: filter.limit ?? 100,
+      rule: filter.rule ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
     }) as DeliveryRow[];
     return rows.map(toDelivery);
+  }
+
+  async retryDelivery(id: string, now: number): Promise<boolean> {
+    const retry = this.statement(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+       WHERE id = @id AND status IN ('pending', 'dead') AND message IS NOT NULL`,
+    );
+    return this.writes.write(() => retry.run({ id, now }).changes === 1);
+  }
+
+  async retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
+    const retry = this.statement(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+       WHERE status = 'dead' AND message IS NOT NULL AND (@destination IS NULL OR destination = @destination)
+         AND (@rule IS NULL OR rule = @rule) AND (@since IS NULL OR updated_at >= @since)`,
+    );
+    return this.writes.write(() => retry.run({
+      now, destination: filter.destination ?? null, rule: filter.rule ?? null, since: filter.sinceMs ?? null,
+    }).changes);
+  }
+
+  async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
+    const insert = this.statement(
+      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                               created_at, updated_at, last_error)
+       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
+    );
+    return this.writes.write(() => {
+      for (const { eventId, deliveries } of additions) {
+        for (const d of deliveries) {
+          insert.run({
+            id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
+            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
+          });
+        }
+      }
+    });
+  }
+
+  async queueSnapshot(now: number): Promise<QueueSnapshot> {
+    const pending = this.statement(
+      `SELECT destination, COUNT(*) AS pending, MIN(CASE WHEN next_attempt_at <= ? THEN next_attempt_at END) AS oldest
+       FROM deliveries WHERE status = 'pending' GROUP BY destination`,
+    ).all(now) as Array<{ destination: string; pending: number; oldest: number | null }>;
+    const dead = this.statement(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'dead'`).get() as { n: number };
+    return {
+      byDestination: Object.fromEntries(pending.map((r) => [r.destination, { pending: r.pending, oldestDueAt: r.oldest }])),
+      dead: dead.n,
+    };
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

@@ -1,0 +1,68 @@
+/** `herald events list|show`: stored events, their deliveries and attempts, read from the store. */
+import { Command, Option } from 'commander';
+import { pageOf, type EventFilter } from '../../store/store.js';
+import { parseLimit, parseSince, printJson, withConfigStore } from '../store-access.js';
+import { isoTime, renderTable } from '../table.js';
+
+interface ListOptions {
+  source?: string; provider?: string; type?: string; outcome?: string; subject?: string;
+  since?: string; until?: string; after?: string; limit: number; json?: boolean;
+}
+
+export function eventsCommand(): Command {
+  const events = new Command('events').description('list and show stored events (directly on the store; no running herald needed)');
+  events
+    .command('list')
+    .description('events in the order received, filtered')
+    .option('--source <name>', 'configured source')
+    .option('--provider <id>', 'provider (facesign, faceio, legaltalent, owleyes)')
+    .option('--type <type>', "the provider's event type")
+    .option('--outcome <outcome>', 'normalized outcome, e.g. rejected')
+    .option('--subject <id>', 'the session, face or verification id')
+    .option('--since <time>', 'received at or after: RFC 3339, or a duration back from now (24h)')
+    .option('--until <time>', 'received before: RFC 3339, or a duration back from now')
+    .option('--after <id>', 'the cursor printed by the previous page')
+    .addOption(new Option('--limit <n>', 'page size, 1 to 1000').default(100).argParser(parseLimit))
+    .option('--json', 'print JSON for scripts')
+    .action(async (options: ListOptions, command: Command) => {
+      const filter: EventFilter = {
+        source: options.source, provider: options.provider, type: options.type, outcome: options.outcome, subject: options.subject,
+        since: options.since === undefined ? undefined : parseSince(options.since, command),
+        until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
+        after: options.after, limit: options.limit,
+      };
+      const page = await withConfigStore(command, (store) => pageOf((f: EventFilter) => store.listEvents(f), filter));
+      if (options.json) return printJson({ events: page.items, nextCursor: page.nextCursor });
+      process.stdout.write(renderTable(
+        ['ID', 'RECEIVED', 'SOURCE', 'TYPE', 'OUTCOME', 'SUBJECT'],
+        page.items.map((e) => [e.id, e.receivedAt, e.source, e.type, e.outcome, e.subject]),
+      ));
+      if (page.nextCursor) process.stdout.write(`more: --after ${page.nextCursor}\n`);
+    });
+  events
+    .command('show')
+    .description('one event with its deliveries and every attempt')
+    .argument('<id>', 'event id')
+    .option('--json', 'print JSON for scripts')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const found = await withConfigStore(command, async (store) => {
+        const event = await store.getEvent(id);
+        if (!event) return undefined;
+        const deliveries = await store.listDeliveries({ eventId: id, limit: 10_000 });
+        return { event, deliveries: await Promise.all(deliveries.map(async (delivery) => ({ delivery, attempts: await store.listAttempts(delivery.id) }))) };
+      });
+      if (!found) command.error(`no event ${id} in the store`);
+      if (options.json) return printJson({ ...found, matchedRules: [...new Set(found.deliveries.map((d) => d.delivery.rule))] });
+      const { event, deliveries } = found;
+      process.stdout.write(`${event.id}  ${event.source}  ${event.type}  outcome ${event.outcome ?? '-'}  subject ${event.subject ?? '-'}  received ${event.receivedAt}\n\n`);
+      if (deliveries.length === 0) process.stdout.write('no deliveries\n');
+      for (const { delivery: d, attempts } of deliveries) {
+        process.stdout.write(`delivery ${d.id}  rule ${d.rule} -> ${d.destination}  ${d.status}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${d.lastError}` : ''}\n`);
+        if (attempts.length > 0) {
+          process.stdout.write(renderTable(['  #', 'STARTED', 'MS', 'OUTCOME', 'STATUS', 'ERROR'],
+            attempts.map((a) => [`  ${a.attempt}`, isoTime(a.startedAt), Math.round(a.durationMs), a.outcome, a.status, a.error])));
+        }
+      }
+    });
+  return events;
+}

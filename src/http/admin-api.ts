@@ -1,0 +1,167 @@
+/**
+ * The admin API under /api/: events with their deliveries and attempts, dead
+ * letters, retry, replay, and pausing destinations. JSON in and out, behind
+ * `Authorization: Bearer $HERALD_ADMIN_TOKEN`; without a token it is not
+ * mounted at all (404). The routes are documented in schema/openapi.json,
+ * which test/http/admin-api.test.ts checks against this router.
+ */
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../core/paths.js';
+import type { Provider } from '../providers/provider.js';
+import { replayEvents } from '../pipeline/replay.js';
+import type { RoutingSet } from '../pipeline/route.js';
+import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
+import { requireBearer } from './admin-auth.js';
+import { AdminInputError, bodyString, jsonBody, queryLimit, queryString, timeValue } from './admin-query.js';
+
+export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
+
+/** What the API acts on: pausing, resuming and waking the deliver stage. */
+export interface DeliveryControl {
+  pause(destination: string): void;
+  resume(destination: string): void;
+  paused(): string[];
+  wake(): void;
+}
+
+export interface AdminDeps {
+  token: string;
+  store: Store;
+  deliver: DeliveryControl;
+  /** The routing in force now (a config reload swaps it): replay goes through it. */
+  routing: () => RoutingSet;
+  providers: Record<string, Provider>;
+}
+
+const notFound = (what: string) => ({ error: `${what} not found` });
+
+/** The routes, without authentication (exported for the OpenAPI check). */
+export function createAdminRouter({ store, deliver, routing, providers }: Omit<AdminDeps, 'token'>): Router {
+  const router = new Router({ prefix: '/api' });
+  let openapi: string | undefined;
+
+  router.get('/openapi.json', (ctx) => {
+    openapi ??= readFileSync(OPENAPI_FILE, 'utf8');
+    ctx.type = 'application/json';
+    ctx.body = openapi;
+  });
+
+  router.get('/events', async (ctx) => {
+    const filter: EventFilter = {
+      source: queryString(ctx, 'source'), provider: queryString(ctx, 'provider'), type: queryString(ctx, 'type'),
+      outcome: queryString(ctx, 'outcome'), subject: queryString(ctx, 'subject'),
+      since: timeValue('since', queryString(ctx, 'since')), until: timeValue('until', queryString(ctx, 'until')),
+      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+    };
+    const page = await pageOf((f: EventFilter) => store.listEvents(f), filter);
+    ctx.body = { events: page.items, nextCursor: page.nextCursor };
+  });
+
+  router.get('/events/:id', async (ctx) => {
+    const event = await store.getEvent(ctx.params.id!);
+    if (!event) {
+      ctx.status = 404;
+      ctx.body = notFound('event');
+      return;
+    }
+    // An event has few deliveries (one per fired rule and notify entry, plus replays).
+    const deliveries = await store.listDeliveries({ eventId: event.id, limit: 10_000 });
+    ctx.body = {
+      event,
+      matchedRules: [...new Set(deliveries.map((d) => d.rule))],
+      deliveries: await Promise.all(deliveries.map(async (delivery) => ({ delivery, attempts: await store.listAttempts(delivery.id) }))),
+    };
+  });
+
+  router.post('/events/:id/replay', async (ctx) => {
+    const body = await jsonBody(ctx);
+    const dryRun = body.dryRun === true;
+    const rule = bodyString(body, 'rule');
+    const event = await store.getEvent(ctx.params.id!);
+    if (!event) {
+      ctx.status = 404;
+      ctx.body = notFound('event');
+      return;
+    }
+    const [replayed] = await replayEvents(store, [event], routing(), providers, { dryRun, rule });
+    if (!dryRun && replayed!.deliveries.length > 0) deliver.wake();
+    ctx.body = { dryRun, deliveries: replayed!.deliveries };
+  });
+
+  router.get('/dead-letters', async (ctx) => {
+    const filter: DeliveryFilter = {
+      status: 'dead', destination: queryString(ctx, 'destination'), rule: queryString(ctx, 'rule'),
+      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+    };
+    const page = await pageOf((f: DeliveryFilter) => store.listDeliveries(f), filter);
+    ctx.body = { deadLetters: page.items, nextCursor: page.nextCursor };
+  });
+
+  router.post('/dead-letters/retry', async (ctx) => {
+    const body = await jsonBody(ctx);
+    const since = timeValue('since', body.since);
+    const retried = await store.retryDeadLetters({
+      destination: bodyString(body, 'destination'), rule: bodyString(body, 'rule'), sinceMs: since === undefined ? undefined : Date.parse(since),
+    }, Date.now());
+    if (retried > 0) deliver.wake();
+    ctx.body = { retried };
+  });
+
+  router.post('/deliveries/:id/retry', async (ctx) => {
+    const id = ctx.params.id!;
+    if (!(await store.retryDelivery(id, Date.now()))) {
+      const delivery = await store.getDelivery(id);
+      ctx.status = delivery ? 409 : 404;
+      ctx.body = delivery
+        ? { error: delivery.status === 'delivered' ? 'the delivery was delivered already' : 'the delivery has no message (its template failed): replay its event' }
+        : notFound('delivery');
+      return;
+    }
+    deliver.wake();
+    ctx.body = { delivery: await store.getDelivery(id) };
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    router.post(`/destinations/:name/${action}`, (ctx) => {
+      const name = ctx.params.name!;
+      if (!routing().destinations[name]) {
+        ctx.status = 404;
+        ctx.body = notFound('destination');
+        return;
+      }
+      deliver[action](name);
+      ctx.body = { destination: name, paused: deliver.paused().includes(name), pausedDestinations: deliver.paused() };
+    });
+  }
+  return router;
+}
+
+/** The API as one middleware: token check, then the routes; bad input is a 400 that says what to send. */
+export function adminApi(deps: AdminDeps): Middleware {
+  const router = createAdminRouter(deps);
+  // Mounted by hand (behind the token and the path check): the router adds params to the context itself.
+  const routes = router.routes() as unknown as Middleware;
+  const allowedMethods = router.allowedMethods() as unknown as Middleware;
+  const authorized = requireBearer(deps.token);
+  return (ctx, next) => {
+    if (ctx.path !== '/api' && !ctx.path.startsWith('/api/')) return next();
+    return authorized(ctx, async () => {
+      try {
+        await routes(ctx, () => allowedMethods(ctx, next));
+      } catch (error) {
+        if (error instanceof AdminInputError) {
+          ctx.status = 400;
+          ctx.body = { error: error.message };
+        } else if ((error as { type?: string }).type === 'entity.too.large') {
+          ctx.status = 413;
+          ctx.body = { error: 'the body is larger than 64 kB' };
+        } else {
+          throw error;
+        }
+      }
+    });
+  };
+}

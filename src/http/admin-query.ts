@@ -1,0 +1,54 @@
+/** Reading the admin API's inputs: query strings and JSON bodies, with 400s that say what was expected. */
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+
+/** A request input that does not fit: replied as 400 with the message. */
+export class AdminInputError extends Error {}
+
+const MAX_LIMIT = 1000;
+
+/** A single query parameter, or undefined; a repeated one is an error. */
+export function queryString(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) throw new AdminInputError(`give "${name}" once`);
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** `limit`: 1 to 1000, 100 when absent. */
+export function queryLimit(ctx: Context): number {
+  const text = queryString(ctx, 'limit');
+  if (text === undefined) return 100;
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new AdminInputError(`"limit" is a whole number from 1 to ${MAX_LIMIT}`);
+  return limit;
+}
+
+/** A time (RFC 3339) from a query or body field, normalized to UTC. */
+export function timeValue(name: string, text: unknown): string | undefined {
+  if (text === undefined || text === null) return undefined;
+  const ms = typeof text === 'string' ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) throw new AdminInputError(`"${name}" is a time, e.g. 2026-01-31T12:00:00Z`);
+  return new Date(ms).toISOString();
+}
+
+/** The JSON object in the body; an empty body is `{}`. */
+export async function jsonBody(ctx: Context): Promise<Record<string, unknown>> {
+  const text = await getRawBody(ctx.req, { limit: '64kb', encoding: 'utf8' });
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AdminInputError('the body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AdminInputError('the body is a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** An optional string field of a body. */
+export function bodyString(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new AdminInputError(`"${name}" is a string`);
+  return value;
+}

@@ -1,0 +1,336 @@
+/**
+ * The admin API against a real in-process herald: authentication, filtering
+ * and pagination over 1,000 events, retry, replay and pause; every response
+ * is checked against schema/openapi.json, and every route against it too.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { DestinationConfig } from '../../src/core/config.js';
+import type { NormalizedEvent } from '../../src/core/event.js';
+import { newEventId } from '../../src/core/ids.js';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { createAdminRouter, OPENAPI_FILE } from '../../src/http/admin-api.js';
+import { loadSample } from '../../src/providers/samples.js';
+import type { Delivery } from '../../src/store/store.js';
+import { testSources } from '../helpers/config.js';
+import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+
+const TOKEN = 'admin-test-token-Qx81';
+const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
+
+interface OpenApiDoc {
+  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>;
+}
+const openapi = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDoc;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema(openapi, 'openapi.json');
+
+const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+/** The documented path a concrete path matches, e.g. /api/events/{id} for /api/events/0190... */
+function documentedPath(concrete: string): string | undefined {
+  return Object.keys(openapi.paths).find((template) =>
+    new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replaceAll('.', '\\.')}$`).test(concrete));
+}
+
+/** Asserts a response is documented for its route and status, and that its body fits the documented schema. */
+function assertDocumented(method: string, url: string, status: number, body: unknown): void {
+  const route = documentedPath(new URL(url, 'http://x').pathname);
+  assert.ok(route, `${url} is not in the OpenAPI document`);
+  const response = openapi.paths[route]![method.toLowerCase()]?.responses[String(status)];
+  assert.ok(response, `${method} ${route} does not document status ${status}`);
+  const at = response.$ref ?? `#/${pointer('paths', route, method.toLowerCase(), 'responses', String(status))}`;
+  const validate = ajv.getSchema(`openapi.json${at}/${pointer('content', 'application/json', 'schema')}`);
+  assert.ok(validate, `no schema for ${method} ${route} ${status}`);
+  assert.ok(validate(body), `${method} ${url} ${status}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+}
+
+interface ApiReply<T> {
+  status: number;
+  body: T;
+}
+
+/** Calls the API with the test token (or `token`), and checks the reply against the document. */
+async function api<T = Record<string, unknown>>(
+  herald: TestHerald, method: string, url: string, body?: unknown, token: string | null = TOKEN,
+): Promise<ApiReply<T>> {
+  const response = await fetch(`${herald.url}${url}`, {
+    method,
+    headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await response.json()) as T;
+  assertDocumented(method, url, response.status, json);
+  return { status: response.status, body: json };
+}
+
+function hook(url: string): DestinationConfig {
+  return { name: 'hook', type: 'webhook', options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true, delivery: { retry: ['1s'] } } };
+}
+
+/** Sets HERALD_ADMIN_TOKEN (or removes it) for one block of tests, restoring what was there. */
+function withAdminToken(token: string | undefined): void {
+  let saved: string | undefined;
+  let had = false;
+  before(() => {
+    had = 'HERALD_ADMIN_TOKEN' in process.env;
+    saved = process.env.HERALD_ADMIN_TOKEN;
+    if (token === undefined) delete process.env.HERALD_ADMIN_TOKEN;
+    else process.env.HERALD_ADMIN_TOKEN = token;
+  });
+  after(() => {
+    if (had) process.env.HERALD_ADMIN_TOKEN = saved;
+    else delete process.env.HERALD_ADMIN_TOKEN;
+  });
+}
+
+/** One request per documented route and method, with made-up ids. */
+const EVERY_ROUTE: Array<[string, string]> = Object.entries(openapi.paths).flatMap(([route, methods]) =>
+  Object.keys(methods).map((method): [string, string] => [method.toUpperCase(), route.replace(/\{[^}]+\}/g, 'hook')]));
+
+describe('admin API', function () {
+  this.timeout(60_000);
+  const sources = testSources();
+
+  it('routes exactly the paths and methods the OpenAPI document lists', () => {
+    const router = createAdminRouter({
+      store: undefined as never, deliver: undefined as never, routing: undefined as never, providers: {},
+    });
+    const routed = router.stack.flatMap((layer) =>
+      layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`)).sort();
+    const documented = Object.entries(openapi.paths).flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${route}`)).sort();
+    assert.deepEqual(routed, documented);
+  });
+
+  describe('without HERALD_ADMIN_TOKEN', () => {
+    withAdminToken(undefined);
+    let herald: TestHerald;
+    before(async () => {
+      herald = await startTestHerald({}, { stages: false });
+    });
+    after(() => herald.stop());
+
+    it('is off: every route answers 404, with or without a token', async () => {
+      for (const [method, url] of EVERY_ROUTE) {
+        for (const headers of [{}, { authorization: `Bearer ${TOKEN}` }, { authorization: 'Bearer ' }] as Array<Record<string, string>>) {
+          const response = await fetch(`${herald.url}${url}`, { method, headers });
+          assert.equal(response.status, 404, `${method} ${url}`);
+        }
+      }
+    });
+  });
+
+  describe('with HERALD_ADMIN_TOKEN', () => {
+    withAdminToken(TOKEN);
+
+    describe('authentication and listing', () => {
+      let herald: TestHerald;
+      const events: NormalizedEvent[] = [];
+      const base = Date.parse('2026-03-01T00:00:00Z');
+      before(async () => {
+        // Stages off: the events stay as inserted, and nothing is sent.
+        herald = await startTestHerald({}, { stages: false });
+        const sourceNames = ['facesign', 'faceio', 'legaltalent', 'owleyes'] as const;
+        for (let i = 0; i < 1000; i++) {
+          const source = sourceNames[i % 4]!;
+          events.push({
+            specversion: '1.0', id: newEventId(), source, provider: source, type: i % 3 === 0 ? 'session.rejected' : 'session.status',
+            category: 'verification', outcome: i % 5 === 0 ? 'rejected' : 'approved', subject: `subj_${i % 7}`,
+            time: new Date(base + i * 1000).toISOString(), receivedAt: new Date(base + i * 1000).toISOString(),
+            providerEventId: `evt_${i}`, datacontenttype: 'application/json', data: { i },
+          });
+        }
+        // Group commit: concurrent inserts share transactions.
+        await Promise.all(events.map((event) => herald.store.insertEvent({ event, dedupeKey: event.id, dedupeUntilMs: Date.now() + 60_000 })));
+      });
+      after(() => herald.stop());
+
+      it('answers 401 on every route without the token, with a wrong one, or with another scheme', async () => {
+        for (const [method, url] of EVERY_ROUTE) {
+          for (const token of [null, 'wrong-token', `${TOKEN}x`, TOKEN.slice(0, -1), '']) {
+            const reply = await api(herald, method, url, undefined, token);
+            assert.equal(reply.status, 401, `${method} ${url} with ${String(token)}`);
+            assert.deepEqual(reply.body, { error: 'unauthorized' });
+          }
+          const basic = await fetch(`${herald.url}${url}`, { method, headers: { authorization: `Basic ${TOKEN}` } });
+          assert.equal(basic.status, 401);
+          assert.equal(basic.headers.get('www-authenticate'), 'Bearer realm="herald admin"');
+        }
+      });
+
+      it('serves its OpenAPI document', async () => {
+        const reply = await api<OpenApiDoc>(herald, 'GET', '/api/openapi.json');
+        assert.deepEqual(reply.body, openapi);
+      });
+
+      it('pages through 1,000 events in order with the cursor', async () => {
+        const seen: string[] = [];
+        let url = '/api/events?limit=300';
+        for (;;) {
+          const reply = await api<{ events: NormalizedEvent[]; nextCursor: string | null }>(herald, 'GET', url);
+          assert.equal(reply.status, 200);
+          seen.push(...reply.body.events.map((e) => e.id));
+          if (!reply.body.nextCursor) break;
+          url = `/api/events?limit=300&after=${reply.body.nextCursor}`;
+        }
+        assert.deepEqual(seen, events.map((e) => e.id));
+        const first = await api<{ events: NormalizedEvent[] }>(herald, 'GET', '/api/events');
+        assert.equal(first.body.events.length, 100, 'the default page size');
+      });
+
+      it('filters by source, provider, type, outcome, subject and receive time, together with pagination', async () => {
+        const cases: Array<[string, (e: NormalizedEvent, i: number) => boolean]> = [
+          ['source=legaltalent', (e) => e.source === 'legaltalent'],
+          ['provider=faceio&outcome=rejected', (e) => e.provider === 'faceio' && e.outcome === 'rejected'],
+          ['type=session.rejected&subject=subj_3', (e) => e.type === 'session.rejected' && e.subject === 'subj_3'],
+          [`since=${new Date(base + 100_000).toISOString()}&until=${encodeURIComponent('2026-03-01T00:05:00+00:00')}`, (_, i) => i >= 100 && i < 300],
+        ];
+        for (const [query, expected] of cases) {
+          const ids: string[] = [];
+          let cursor: string | null = null;
+          do {
+            const url: string = `/api/events?${query}&limit=37${cursor ? `&after=${cursor}` : ''}`;
+            const reply = await api<{ events: NormalizedEvent[]; nextCursor: string | null }>(herald, 'GET', url);
+            assert.equal(reply.status, 200, url);
+            ids.push(...reply.body.events.map((e) => e.id));
+            cursor = reply.body.nextCursor;
+          } while (cursor);
+          const want = events.filter(expected).map((e) => e.id);
+          assert.ok(want.length > 0);
+          assert.deepEqual(ids, want, query);
+        }
+      });
+
+      it('refuses a bad limit or time with a 400 that says what to send', async () => {
+        for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'since=yesterday', 'source=a&source=b']) {
+          const reply = await api<{ error: string }>(herald, 'GET', `/api/events?${query}`);
+          assert.equal(reply.status, 400, query);
+        }
+        const bad = await api<{ error: string }>(herald, 'POST', '/api/dead-letters/retry', { since: 'then' });
+        assert.equal(bad.status, 400);
+        assert.match(bad.body.error, /"since" is a time/);
+      });
+
+      it('answers 404 for an unknown event, delivery or destination', async () => {
+        const unknown = newEventId();
+        assert.equal((await api(herald, 'GET', `/api/events/${unknown}`)).status, 404);
+        assert.equal((await api(herald, 'POST', `/api/events/${unknown}/replay`)).status, 404);
+        assert.equal((await api(herald, 'POST', `/api/deliveries/${unknown}/retry`)).status, 404);
+        assert.equal((await api(herald, 'POST', '/api/destinations/nowhere/pause')).status, 404);
+      });
+    });
+
+    describe('retry, replay and pause', () => {
+      let herald: TestHerald;
+      let sink: HttpSink;
+      beforeEach(async () => {
+        sink = await startHttpSink(() => ({ status: 200 }));
+        herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/crm`) } });
+      });
+      afterEach(async () => {
+        await herald?.stop();
+        await sink.close();
+      });
+
+      async function settled(filter: (d: Delivery) => boolean, count: number): Promise<Delivery[]> {
+        return settledDeliveries(herald.store, count, filter);
+      }
+
+      /** Posts `count` events that the sink refuses for good (400): dead letters. */
+      async function deadLetters(count: number): Promise<Delivery[]> {
+        sink.reply = () => ({ status: 400, body: 'no' });
+        for (let i = 0; i < count; i++) {
+          const payload = { ...loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>, id: `evt_dead_${i}` };
+          assert.equal((await herald.postSigned(sources.legaltalent, payload)).status, 200);
+        }
+        const dead = await settled(() => true, count);
+        assert.ok(dead.every((d) => d.status === 'dead'));
+        sink.reply = () => ({ status: 200 });
+        return dead;
+      }
+
+      it('shows an event with its matched rules, deliveries and every attempt', async () => {
+        const [dead] = await deadLetters(1);
+        const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+        assert.match(metrics, /^herald_dead_letters 1$/m, 'the queue gauges read the store');
+        const reply = await api<{ matchedRules: string[]; deliveries: Array<{ delivery: Delivery; attempts: unknown[] }> }>(
+          herald, 'GET', `/api/events/${dead!.eventId}`);
+        assert.equal(reply.status, 200);
+        assert.deepEqual(reply.body.matchedRules, ['everything-to-hook']);
+        assert.equal(reply.body.deliveries.length, 1);
+        assert.equal(reply.body.deliveries[0]!.attempts.length, 1);
+      });
+
+      it('lists dead letters by destination and rule, and retries one: it is sent again, its attempts kept', async () => {
+        const dead = await deadLetters(3);
+        const listed = await api<{ deadLetters: Delivery[]; nextCursor: string | null }>(herald, 'GET', '/api/dead-letters?destination=hook&rule=everything-to-hook&limit=2');
+        assert.deepEqual(listed.body.deadLetters.map((d) => d.id), dead.map((d) => d.id).sort().slice(0, 2));
+        assert.ok(listed.body.nextCursor);
+        const none = await api<{ deadLetters: Delivery[] }>(herald, 'GET', '/api/dead-letters?rule=another');
+        assert.deepEqual(none.body.deadLetters, []);
+
+        const requestsBefore = sink.requests.length;
+        const retried = await api<{ delivery: Delivery }>(herald, 'POST', `/api/deliveries/${dead[0]!.id}/retry`);
+        assert.equal(retried.status, 200);
+        assert.equal(retried.body.delivery.status, 'pending');
+        await sink.waitFor(requestsBefore + 1);
+        const [delivered] = await settled((d) => d.id === dead[0]!.id && d.status === 'delivered', 1);
+        assert.equal(delivered!.attempts, 2);
+        assert.deepEqual((await herald.store.listAttempts(delivered!.id)).map((a) => a.outcome), ['dead', 'delivered']);
+        const again = await api<{ error: string }>(herald, 'POST', `/api/deliveries/${dead[0]!.id}/retry`);
+        assert.equal(again.status, 409, 'a delivered delivery is not sent again');
+      });
+
+      it('retries every dead letter matching a filter and says how many', async () => {
+        await deadLetters(3);
+        const other = await api<{ retried: number }>(herald, 'POST', '/api/dead-letters/retry', { destination: 'elsewhere' });
+        assert.deepEqual(other.body, { retried: 0 });
+        const reply = await api<{ retried: number }>(herald, 'POST', '/api/dead-letters/retry', { destination: 'hook', rule: 'everything-to-hook', since: '2020-01-01T00:00:00Z' });
+        assert.deepEqual(reply.body, { retried: 3 });
+        const delivered = await settled((d) => d.status === 'delivered', 3);
+        assert.equal(delivered.length, 3);
+        assert.equal((await api<{ deadLetters: Delivery[] }>(herald, 'GET', '/api/dead-letters')).body.deadLetters.length, 0);
+      });
+
+      it('replays an event through the current rules: new deliveries sent, the old ones kept; a dry run stores nothing', async () => {
+        assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
+        const [first] = await settled((d) => d.status === 'delivered', 1);
+        const dry = await api<{ dryRun: boolean; deliveries: Array<{ id: string; destination: string }> }>(
+          herald, 'POST', `/api/events/${first!.eventId}/replay`, { dryRun: true });
+        assert.equal(dry.body.dryRun, true);
+        assert.equal(dry.body.deliveries.length, 1);
+        assert.equal(dry.body.deliveries[0]!.destination, 'hook');
+        assert.equal((await herald.store.listDeliveries({ eventId: first!.eventId })).length, 1, 'a dry run stores nothing');
+
+        const replayed = await api<{ dryRun: boolean; deliveries: Array<{ id: string }> }>(herald, 'POST', `/api/events/${first!.eventId}/replay`);
+        assert.equal(replayed.body.dryRun, false);
+        await sink.waitFor(2);
+        const all = await settled((d) => d.eventId === first!.eventId && d.status === 'delivered', 2);
+        assert.deepEqual(all.map((d) => d.id).sort(), [first!.id, replayed.body.deliveries[0]!.id].sort());
+        const norule = await api<{ deliveries: unknown[] }>(herald, 'POST', `/api/events/${first!.eventId}/replay`, { dryRun: true, rule: 'nope' });
+        assert.deepEqual(norule.body.deliveries, []);
+      });
+
+      it('pauses a destination (deliveries wait) and resumes it (they are sent)', async () => {
+        const paused = await api<{ paused: boolean; pausedDestinations: string[] }>(herald, 'POST', '/api/destinations/hook/pause');
+        assert.deepEqual(paused.body, { destination: 'hook', paused: true, pausedDestinations: ['hook'] });
+        assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
+        await waitUntil(() => herald.deliver.paused().length === 1);
+        await waitUntil(async () => (await herald.store.listDeliveries({ status: 'pending' })).length === 1, 5000, 'a pending delivery');
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(sink.requests.length, 0, 'nothing is sent to a paused destination');
+        const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+        assert.match(metrics, /^herald_queue_pending\{destination="hook"\} 1$/m);
+        const age = Number(/^herald_queue_oldest_due_age_seconds\{destination="hook"\} (\S+)$/m.exec(metrics)?.[1]);
+        assert.ok(age >= 0.3 && age < 10, `the oldest due delivery has waited ${age} s`);
+        const resumed = await api(herald, 'POST', '/api/destinations/hook/resume');
+        assert.deepEqual(resumed.body, { destination: 'hook', paused: false, pausedDestinations: [] });
+        await sink.waitFor(1);
+      });
+    });
+  });
+});
