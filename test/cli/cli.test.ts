@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
@@ -13,6 +13,11 @@ const EXAMPLE_ENV = parseEnv(readFileSync(path.join(PACKAGE_ROOT, '.env.example'
 
 describe('herald CLI', function () {
   this.timeout(30_000);
+
+  it('is an executable bin, so `npx herald` runs it', () => {
+    const bin = path.join(PACKAGE_ROOT, (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { bin: { herald: string } }).bin.herald);
+    assert.doesNotThrow(() => accessSync(bin, constants.X_OK));
+  });
   let dir: string;
   beforeEach(() => {
     dir = tempDir();
