@@ -31,8 +31,12 @@ const DUPLICATE_EVERY = 10; // every 10th request repeats an event, sent to anot
 const SENDERS = 48;
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-/** The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/deliver.ts): 32 s here. */
-const DELIVERY_TIMEOUT = '1s';
+/**
+ * The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/deliver.ts): 36 s here. Not
+ * shorter: on a loaded machine a 1 s time-out cut sends the sink had not yet seen end, which looked
+ * like overlapping sends.
+ */
+const DELIVERY_TIMEOUT = '3s';
 const verbose = process.env.HERALD_TEST_VERBOSE === '1';
 
 /** One webhook-id's visit to the sink: from arrival until the exchange ended (answered, or cut by the sender). */
