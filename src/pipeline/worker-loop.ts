@@ -7,6 +7,7 @@ export type WorkResult = { again: true } | { again: false; sleepMs: number };
 
 export class WorkerLoop {
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private wakeRequested = false;
   private stopped = true;
@@ -30,8 +31,7 @@ export class WorkerLoop {
       this.wakeRequested = true;
       return;
     }
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer();
     this.running = this.runOnce().finally(() => {
       this.running = undefined;
     });
@@ -39,8 +39,14 @@ export class WorkerLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelTimer();
     await this.running;
+  }
+
+  private cancelTimer(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
+    this.timer = this.immediate = undefined;
   }
 
   private async runOnce(): Promise<void> {
@@ -54,9 +60,12 @@ export class WorkerLoop {
     if (this.stopped) return;
     const delay = result.again || this.wakeRequested ? 0 : Math.max(0, result.sleepMs);
     this.wakeRequested = false;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    const next = () => {
+      this.timer = this.immediate = undefined;
       this.wake();
-    }, delay);
+    };
+    // Not setTimeout(0): that waits at least a millisecond, in every stage an event passes through.
+    if (delay === 0) this.immediate = setImmediate(next);
+    else this.timer = setTimeout(next, delay);
   }
 }

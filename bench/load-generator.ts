@@ -1,0 +1,149 @@
+/**
+ * The load generator, a process of its own (forked by the bench) so that it
+ * never shares an event loop with herald or the sink. It takes one job over
+ * IPC, signs every request it may need before the clock starts, runs the job,
+ * sends back the result and exits.
+ *
+ * Closed loop: autocannon with keep-alive connections, each sending its next
+ * request when the last is answered (throughput and ack latency).
+ * Open loop: requests leave on a fixed schedule whatever the answers (an
+ * undici Pool of keep-alive connections); latency is counted from the time a
+ * request was due, so a stalled server cannot hide its stall (no coordinated
+ * omission).
+ */
+import autocannon from 'autocannon';
+import { Pool } from 'undici';
+import {
+  clock, percentile, signedRequests, type ClosedLoadJob, type ClosedLoadResult, type LoadJob, type LoadProgress, type LoadResult,
+  type PacedLoadJob, type PacedLoadResult,
+} from './common.js';
+
+function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
+  const pool = signedRequests(job.tag, job.poolSize);
+  const path = new URL(job.url).pathname;
+  let next = 0;
+  let exhausted = false;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: job.url,
+        connections: job.connections,
+        duration: job.durationS,
+        pipelining: 1,
+        timeout: 10,
+        requests: [{
+          method: 'POST',
+          path,
+          // One shared counter: every connection takes the next unused signed request.
+          setupRequest: (request) => {
+            if (next === pool.length) {
+              // Out of distinct requests: stop rather than send duplicates (herald answers those without storing).
+              exhausted = true;
+              instance.stop();
+              next = 0;
+            }
+            const signed = pool[next++]!;
+            return { ...request, method: 'POST', path, headers: signed.headers, body: signed.body };
+          },
+        }],
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        const failed = result.non2xx + result.errors + result.timeouts;
+        resolve({
+          kind: 'closed',
+          durationS: result.duration,
+          ok: result['2xx'],
+          failed,
+          rps: result['2xx'] / result.duration,
+          latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+          exhausted,
+        });
+      },
+    );
+  });
+}
+
+async function runPaced(job: PacedLoadJob): Promise<PacedLoadResult> {
+  const total = Math.max(1, Math.round(job.rate * job.durationS));
+  const requests = signedRequests(job.tag, total);
+  const url = new URL(job.url);
+  const pool = new Pool(url.origin, { connections: job.connections, pipelining: 1 });
+  const interval = 1000 / job.rate;
+  const ackLatencies = new Float64Array(total).fill(NaN);
+  let sent = 0;
+  let ok = 0;
+  let failed = 0;
+  let lastAnswerAt = 0;
+  let maxLagMs = 0;
+  const answered = new Set<Promise<void>>();
+
+  const send = (index: number, dueAt: number) => {
+    const { body, headers } = requests[index]!;
+    const answer = pool.request({ method: 'POST', path: url.pathname, headers, body }).then(
+      async (response) => {
+        await response.body.dump();
+        lastAnswerAt = clock();
+        ackLatencies[index] = lastAnswerAt - dueAt;
+        if (response.statusCode >= 200 && response.statusCode < 300) ok++;
+        else failed++;
+      },
+      () => {
+        failed++;
+      },
+    );
+    answered.add(answer);
+    void answer.finally(() => answered.delete(answer));
+  };
+
+  const report = setInterval(() => process.send?.({ progress: { sent, ok, failed } } satisfies LoadProgress), 1000);
+  const startAt = clock() + 50;
+  try {
+    while (sent < total) {
+      const now = clock();
+      const due = Math.min(total, Math.floor((now - startAt) / interval) + 1);
+      if (due > sent) maxLagMs = Math.max(maxLagMs, now - (startAt + sent * interval));
+      while (sent < due) {
+        send(sent, startAt + sent * interval);
+        sent++;
+      }
+      const untilNext = startAt + sent * interval - clock();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, untilNext)));
+    }
+    const settleBy = Date.now() + job.settleS * 1000;
+    while (answered.size > 0 && Date.now() < settleBy) await Promise.race([...answered, sleep(100)]);
+  } finally {
+    clearInterval(report);
+  }
+  await pool.destroy();
+  const durationS = Math.max((lastAnswerAt - startAt) / 1000, (total * interval) / 1000);
+  const latencies = ackLatencies.filter((v) => !Number.isNaN(v)).sort();
+  return {
+    kind: 'paced',
+    startAt,
+    rate: job.rate,
+    sent,
+    ok,
+    failed: failed + answered.size,
+    durationS,
+    // Over the time to the last answer: a server that falls behind the schedule shows a lower rate.
+    ackRate: ok / durationS,
+    ackLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
+    maxLagMs,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+process.once('message', (job: LoadJob) => {
+  const run: Promise<LoadResult> = job.kind === 'closed' ? runClosed(job) : runPaced(job);
+  run.then(
+    (result) => process.send!(result, () => process.exit(0)),
+    (error: unknown) => {
+      process.stderr.write(`load generator failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,0 +1,314 @@
+/**
+ * The scenarios, one function per run of one scenario. Each starts a fresh
+ * herald on its own SQLite file, drives it from a separate load-generator
+ * process, and reads what it needs from the sink, from /proc and from the
+ * queue in the SQLite file.
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  percentile, type ClosedLoadJob, type ClosedLoadResult, type LoadProgress, type PacedLoadJob, type PacedLoadResult,
+} from './common.js';
+import { QueueReader, writeHeraldSetup, type QueueDepth } from './fixtures.js';
+import { cpuSeconds, freePort, memoryMb, runLoad, startHeraldProcess, type HeraldProcess, type SinkProcess } from './processes.js';
+
+/** How long and how much: the full run, or the quick one that only checks the bench works. */
+export interface Plan {
+  runs: number;
+  /** Closed-loop runs (baseline, ingest, scale), seconds. */
+  closedS: number;
+  /**
+   * Load sent to each fresh process before it is measured, seconds: its first
+   * second runs cold (code not yet optimized, connections not yet open) and
+   * would otherwise decide the tail latencies.
+   */
+  warmupS: number;
+  connections: number;
+  sustainS: number;
+  /** Most the sustained scenario offers per second, whatever the baseline (the quick run keeps it small). */
+  sustainMaxRate: number;
+  latencyRate: number;
+  latencyS: number;
+  /** Deliveries queued for the backlog drain; the big backlog is drained this far too. */
+  backlog: number;
+  bigBacklog: number;
+  /** Rule counts compared by the scale scenario; the first is also what every other herald run loads. */
+  rules: [number, number];
+}
+
+export interface Bench {
+  /** The snapshot of the build that every process runs from. */
+  root: string;
+  benchDir: string;
+  /** Scratch folder for herald's configs and SQLite files. */
+  work: string;
+  sink: SinkProcess;
+  plan: Plan;
+  /** Write a CPU profile of every herald process here. */
+  cpuProfileDir?: string;
+}
+
+/** Distinct requests signed per second of a closed-loop run: more than the fastest server here answers. */
+const POOL_RATE = 25_000;
+
+let heralds = 0;
+let tags = 0;
+const newTag = () => `r${Date.now().toString(36)}${(tags++).toString(36)}`;
+
+interface BenchHerald extends HeraldProcess {
+  dbFile: string;
+}
+
+/** Starts herald on a fresh folder: `ruleCount` rules, `flags` for serve, optionally a copy of a seeded SQLite file. */
+async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?: string[]; seededDb?: string } = {}): Promise<BenchHerald> {
+  const dir = path.join(bench.work, `herald-${++heralds}`);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const files = writeHeraldSetup(dir, { port, sinkUrl: bench.sink.url, templatesDir: path.join(bench.root, 'templates'), ruleCount: opts.ruleCount ?? bench.plan.rules[0] });
+  if (opts.seededDb) copyFileSync(opts.seededDb, files.dbFile);
+  const herald = await startHeraldProcess(bench.root, files.configFile, port, { flags: opts.flags, cpuProfileDir: bench.cpuProfileDir });
+  return { ...herald, dbFile: files.dbFile };
+}
+
+/** A closed-loop run against `url`, after a warm-up of the same kind. */
+async function closedLoad(bench: Bench, url: string): Promise<ClosedLoadResult> {
+  const { closedS, warmupS, connections } = bench.plan;
+  const job = (durationS: number): ClosedLoadJob =>
+    ({ kind: 'closed', url: `${url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE) });
+  await runLoad(bench.benchDir, job(warmupS));
+  return runLoad(bench.benchDir, job(closedS)) as Promise<ClosedLoadResult>;
+}
+
+/** Paced load at `rate` for the warm-up time, then waits until the sink has it all and forgets it. */
+async function pacedWarmUp(bench: Bench, url: string, rate: number): Promise<void> {
+  const { warmupS, connections } = bench.plan;
+  const load = (await runLoad(bench.benchDir, {
+    kind: 'paced', url: `${url}/webhooks/facesign`, connections, rate, durationS: warmupS, tag: newTag(), settleS: 30,
+  })) as PacedLoadResult;
+  await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+  await bench.sink.reset();
+}
+
+/** Polls `check` every 50 ms until it holds; false after `timeoutMs`. */
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+export interface ClosedRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  exhausted: boolean;
+}
+
+function closedRun(load: ClosedLoadResult): ClosedRun {
+  return { rps: load.rps, p50: load.latencyMs.p50, p99: load.latencyMs.p99, failed: load.failed, exhausted: load.exhausted };
+}
+
+export interface BaselineRun extends ClosedRun {
+  cpuUsPerRequest: number;
+}
+
+/** The baseline: the bare Koa app under the same closed-loop load. */
+export async function baselineRun(bench: Bench, koa: { url: string; pid: number }): Promise<BaselineRun> {
+  const cpuBefore = cpuSeconds(koa.pid);
+  const load = await closedLoad(bench, koa.url);
+  return { ...closedRun(load), cpuUsPerRequest: ((cpuSeconds(koa.pid) - cpuBefore) * 1e6) / load.ok };
+}
+
+export interface IngestRun extends ClosedRun {
+  cpuUsPerEvent: number;
+  peakMb: number;
+}
+
+/** 1. Ingest only: herald with routing and delivery paused, closed loop. */
+export async function ingestOnlyRun(bench: Bench): Promise<IngestRun> {
+  const herald = await startBenchHerald(bench, { flags: ['--no-route', '--no-deliver'] });
+  try {
+    const cpuBefore = cpuSeconds(herald.pid);
+    const load = await closedLoad(bench, herald.url);
+    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    return { ...closedRun(load), cpuUsPerEvent: (cpuS * 1e6) / load.ok, peakMb: memoryMb(herald.pid).peak };
+  } finally {
+    await herald.stop();
+  }
+}
+
+export interface SustainedRun {
+  offered: number;
+  ackRate: number;
+  ackP99: number;
+  ok: number;
+  failed: number;
+  delivered: number;
+  /** Acknowledged events the sink never saw. */
+  missing: number;
+  /** Unrouted events plus pending deliveries, halfway through and at the end of sending. */
+  queueMiddle: number;
+  queueEnd: number;
+  /** After the last request, until the sink had every acknowledged event. */
+  drainS: number;
+  /** herald's CPU time per event, ingest to delivery. */
+  cpuUsPerEvent: number;
+  badSignatures: number;
+  peakMb: number;
+}
+
+/** 2. Sustained end to end at a fixed rate: ingest, route, deliver to the sink. */
+export async function sustainedRun(bench: Bench, rate: number): Promise<SustainedRun> {
+  await bench.sink.reset();
+  const herald = await startBenchHerald(bench);
+  const queue = new QueueReader(herald.dbFile);
+  const depths: QueueDepth[] = [];
+  try {
+    await pacedWarmUp(bench, herald.url, rate);
+    const cpuBefore = cpuSeconds(herald.pid);
+    const tag = newTag();
+    const job: PacedLoadJob = { kind: 'paced', url: `${herald.url}/webhooks/facesign`, connections: bench.plan.connections, rate, durationS: bench.plan.sustainS, tag, settleS: 30 };
+    // A progress message comes once a second: look at the queue then, while requests are still being sent.
+    const total = Math.round(rate * bench.plan.sustainS);
+    const load = (await runLoad(bench.benchDir, job, (progress: LoadProgress['progress']) => {
+      if (progress.sent < total) depths.push(queue.depth());
+    })) as PacedLoadResult;
+    const sendingDone = Date.now();
+    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+    const drainS = (Date.now() - sendingDone) / 1000;
+    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const arrivals = await bench.sink.arrivals(tag, load.sent);
+    const delivered = arrivals.filter((at) => at >= 0).length;
+    const stats = await bench.sink.stats();
+    const queued = (d: QueueDepth | undefined) => (d ? d.unrouted + d.pending : NaN);
+    return {
+      offered: rate,
+      ackRate: load.ackRate,
+      ackP99: load.ackLatencyMs.p99,
+      ok: load.ok,
+      failed: load.failed,
+      delivered,
+      missing: Math.max(0, load.ok - delivered),
+      queueMiddle: queued(depths[Math.floor((depths.length - 1) / 2)]),
+      queueEnd: queued(depths.at(-1)),
+      drainS,
+      cpuUsPerEvent: (cpuS * 1e6) / Math.max(1, delivered),
+      badSignatures: stats.badSignatures,
+      peakMb: memoryMb(herald.pid).peak,
+    };
+  } finally {
+    queue.close();
+    await herald.stop();
+  }
+}
+
+export interface LatencyRun {
+  sent: number;
+  delivered: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** How far behind its schedule the load generator fell, at worst (would inflate the latencies). */
+  senderLagMs: number;
+  peakMb: number;
+}
+
+/** 3. Latency at a fixed rate: from the scheduled send of each request to the sink receiving its delivery. */
+export async function latencyRun(bench: Bench): Promise<LatencyRun> {
+  await bench.sink.reset();
+  const herald = await startBenchHerald(bench);
+  try {
+    const { latencyRate: rate, latencyS, connections } = bench.plan;
+    await pacedWarmUp(bench, herald.url, rate);
+    const tag = newTag();
+    const load = (await runLoad(bench.benchDir, {
+      kind: 'paced', url: `${herald.url}/webhooks/facesign`, connections, rate, durationS: latencyS, tag, settleS: 30,
+    })) as PacedLoadResult;
+    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 30_000);
+    const arrivals = await bench.sink.arrivals(tag, load.sent);
+    const latencies = Float64Array.from(
+      arrivals.flatMap((at, i) => (at < 0 ? [] : [at - (load.startAt + (i * 1000) / rate)])),
+    ).sort();
+    return {
+      sent: load.sent,
+      delivered: latencies.length,
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: percentile(latencies, 100),
+      senderLagMs: load.maxLagMs,
+      peakMb: memoryMb(herald.pid).peak,
+    };
+  } finally {
+    await herald.stop();
+  }
+}
+
+export interface BacklogRun {
+  /** Deliveries that were waited for. */
+  count: number;
+  delivered: number;
+  /** Deliveries per second, from the first to the count-th arriving at the sink. */
+  rate: number;
+  /** herald's CPU time per delivery (from just after start-up). */
+  cpuUsPerDelivery: number;
+  peakMb: number;
+}
+
+/**
+ * 4 and 6. Starts herald on a copy of a seeded SQLite file and waits until the
+ * sink has `count` distinct deliveries (all of a 100,000 backlog; the first
+ * 100,000 of a 1,000,000 one), then reads herald's peak RSS.
+ */
+export async function backlogRun(bench: Bench, seededDb: string, count: number): Promise<BacklogRun> {
+  await bench.sink.reset();
+  const herald = await startBenchHerald(bench, { seededDb });
+  try {
+    const cpuBefore = cpuSeconds(herald.pid);
+    await waitFor(async () => (await bench.sink.stats()).unique >= count, Math.max(60_000, count * 2));
+    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const stats = await bench.sink.stats();
+    const spanS = ((stats.lastAt ?? 0) - (stats.firstAt ?? 0)) / 1000;
+    return {
+      count, delivered: stats.unique, rate: spanS > 0 ? (stats.unique - 1) / spanS : NaN,
+      cpuUsPerDelivery: (cpuS * 1e6) / Math.max(1, stats.unique), peakMb: memoryMb(herald.pid).peak,
+    };
+  } finally {
+    await herald.stop();
+  }
+}
+
+export interface ScaleRun {
+  ruleCount: number;
+  rps: number;
+  p99: number;
+  failed: number;
+  /** herald's CPU time per event, ingest and routing both (until every event was routed). */
+  cpuUsPerEvent: number;
+  /** Deliveries routing created: one per acknowledged event when the one rule fired for each. */
+  deliveries: number;
+  ok: number;
+}
+
+/** 5. Ingest with routing on (delivery paused) under `ruleCount` rules. */
+export async function scaleRun(bench: Bench, ruleCount: number): Promise<ScaleRun> {
+  const herald = await startBenchHerald(bench, { ruleCount, flags: ['--no-deliver'] });
+  const queue = new QueueReader(herald.dbFile);
+  try {
+    const cpuBefore = cpuSeconds(herald.pid);
+    const load = await closedLoad(bench, herald.url);
+    await waitFor(() => queue.depth().unrouted === 0, 120_000);
+    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    return {
+      ruleCount, rps: load.rps, p99: load.latencyMs.p99, failed: load.failed, cpuUsPerEvent: (cpuS * 1e6) / load.ok,
+      deliveries: queue.depth().pending, ok: load.ok,
+    };
+  } finally {
+    queue.close();
+    await herald.stop();
+  }
+}
