@@ -139,10 +139,11 @@ export function growBacklog(dbFile: string, count: number): void {
   }
 }
 
-/** Work herald has not finished: events not yet routed, deliveries still pending. */
+/** Work herald has not finished (events not yet routed, deliveries still pending), and every event stored. */
 export interface QueueDepth {
   unrouted: number;
   pending: number;
+  events: number;
 }
 
 /** Reads herald's queue from its SQLite file while it runs (WAL: readers never block the writer). */
@@ -154,7 +155,8 @@ export class QueueReader {
     this.db = new Database(dbFile, { readonly: true, fileMustExist: true });
     this.query = this.db.prepare(
       `SELECT (SELECT COUNT(*) FROM events WHERE routed_at IS NULL) AS unrouted,
-              (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending`,
+              (SELECT COUNT(*) FROM deliveries WHERE status = 'pending') AS pending,
+              (SELECT COUNT(*) FROM events) AS events`,
     );
   }
 

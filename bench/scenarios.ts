@@ -70,13 +70,25 @@ async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?
   return { ...herald, dbFile: files.dbFile };
 }
 
-/** A closed-loop run against `url`, after a warm-up of the same kind. */
-async function closedLoad(bench: Bench, url: string): Promise<ClosedLoadResult> {
+/**
+ * A closed-loop run against `url`, after a warm-up of the same kind; `cpuS`
+ * is the CPU time process `pid` spent from the end of the warm-up on (the
+ * warm-up's own work must not count against the measured requests).
+ * `settled` is awaited after the warm-up and after the run, before CPU time
+ * is read: work the requests leave behind (routing) counts with them.
+ */
+async function closedLoad(
+  bench: Bench, url: string, pid: number, settled: () => Promise<unknown> = async () => {},
+): Promise<{ load: ClosedLoadResult; cpuS: number }> {
   const { closedS, warmupS, connections } = bench.plan;
   const job = (durationS: number): ClosedLoadJob =>
     ({ kind: 'closed', url: `${url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE) });
   await runLoad(bench.benchDir, job(warmupS));
-  return runLoad(bench.benchDir, job(closedS)) as Promise<ClosedLoadResult>;
+  await settled();
+  const cpuBefore = cpuSeconds(pid);
+  const load = (await runLoad(bench.benchDir, job(closedS))) as ClosedLoadResult;
+  await settled();
+  return { load, cpuS: cpuSeconds(pid) - cpuBefore };
 }
 
 /** Paced load at `rate` for the warm-up time, then waits until the sink has it all and forgets it. */
@@ -117,9 +129,8 @@ export interface BaselineRun extends ClosedRun {
 
 /** The baseline: the bare Koa app under the same closed-loop load. */
 export async function baselineRun(bench: Bench, koa: { url: string; pid: number }): Promise<BaselineRun> {
-  const cpuBefore = cpuSeconds(koa.pid);
-  const load = await closedLoad(bench, koa.url);
-  return { ...closedRun(load), cpuUsPerRequest: ((cpuSeconds(koa.pid) - cpuBefore) * 1e6) / load.ok };
+  const { load, cpuS } = await closedLoad(bench, koa.url, koa.pid);
+  return { ...closedRun(load), cpuUsPerRequest: (cpuS * 1e6) / load.ok };
 }
 
 export interface IngestRun extends ClosedRun {
@@ -131,9 +142,7 @@ export interface IngestRun extends ClosedRun {
 export async function ingestOnlyRun(bench: Bench): Promise<IngestRun> {
   const herald = await startBenchHerald(bench, { flags: ['--no-route', '--no-deliver'] });
   try {
-    const cpuBefore = cpuSeconds(herald.pid);
-    const load = await closedLoad(bench, herald.url);
-    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid);
     return { ...closedRun(load), cpuUsPerEvent: (cpuS * 1e6) / load.ok, peakMb: memoryMb(herald.pid).peak };
   } finally {
     await herald.stop();
@@ -289,8 +298,9 @@ export interface ScaleRun {
   failed: number;
   /** herald's CPU time per event, ingest and routing both (until every event was routed). */
   cpuUsPerEvent: number;
-  /** Deliveries routing created: one per acknowledged event when the one rule fired for each. */
+  /** Deliveries routing created, and events stored (warm-up included): equal when the one rule fired for each. */
   deliveries: number;
+  events: number;
   ok: number;
 }
 
@@ -299,13 +309,12 @@ export async function scaleRun(bench: Bench, ruleCount: number): Promise<ScaleRu
   const herald = await startBenchHerald(bench, { ruleCount, flags: ['--no-deliver'] });
   const queue = new QueueReader(herald.dbFile);
   try {
-    const cpuBefore = cpuSeconds(herald.pid);
-    const load = await closedLoad(bench, herald.url);
-    await waitFor(() => queue.depth().unrouted === 0, 120_000);
-    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const allRouted = () => waitFor(() => queue.depth().unrouted === 0, 120_000);
+    const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid, allRouted);
+    const depth = queue.depth();
     return {
       ruleCount, rps: load.rps, p99: load.latencyMs.p99, failed: load.failed, cpuUsPerEvent: (cpuS * 1e6) / load.ok,
-      deliveries: queue.depth().pending, ok: load.ok,
+      deliveries: depth.pending, events: depth.events, ok: load.ok,
     };
   } finally {
     queue.close();
