@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/herald.js';
-import { newEvent, storeContract } from './contract.js';
+import { attempt, delivery, event, newEvent, storeContract } from './contract.js';
 
 let contractDir: string | undefined;
 let contractStore: SqliteStore | undefined;
@@ -56,6 +56,27 @@ describe('SqliteStore', () => {
     assert.equal(await store.countEvents(), 200);
     const commits = store.commitStats().commits - before.commits;
     assert.ok(commits >= 1 && commits <= 2, `expected 200 writes in at most 2 commits, got ${commits}`);
+  });
+
+  it('waits for the disk when storing events and routing them, not when claiming or recording attempts', async () => {
+    const e = event();
+    const durableWrites = async (write: () => Promise<unknown>) => {
+      const before = store.commitStats();
+      await write();
+      const after = store.commitStats();
+      assert.equal(after.commits - before.commits, 1);
+      return after.durableCommits - before.durableCommits;
+    };
+    assert.equal(await durableWrites(() => store.insertEvent({ event: e, dedupeKey: 'd1', dedupeUntilMs: Date.now() + 60_000 })), 1);
+    const d = delivery();
+    assert.equal(await durableWrites(() => store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [d] }])), 1);
+    const claim = () => store.claimDueDeliveries({ destination: 'hook', limit: 10, claimant: 'me', claimTtlMs: 60_000, now: Date.now() });
+    assert.equal(await durableWrites(claim), 0);
+    assert.equal(await durableWrites(() => store.completeAttempt('me', attempt(d.id), { status: 'delivered' })), 0);
+    assert.equal((await store.getDelivery(d.id))?.status, 'delivered');
+    // A batch that mixes both waits for the disk: the event in it is acknowledged as stored.
+    const other = event();
+    assert.equal(await durableWrites(() => Promise.all([claim(), store.insertEvent({ event: other, dedupeKey: 'd2', dedupeUntilMs: Date.now() + 60_000 })])), 1);
   });
 
   it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {

@@ -33,6 +33,14 @@ function isoOrNull(time: string | undefined): string | null {
   return time === undefined ? null : new Date(time).toISOString();
 }
 
+/**
+ * Claims and attempt records commit without waiting for the disk (see
+ * GroupCommit): a power cut that loses the last of them makes a delivery go
+ * out again, which at-least-once delivery allows; events and the deliveries
+ * routing creates are always durable.
+ */
+const NOT_DURABLE = { durable: false };
+
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
 
@@ -45,7 +53,6 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.writes = new GroupCommit(this.db, (error) => new StoreUnavailableError(error));
   }
@@ -148,6 +155,7 @@ export class SqliteStore implements Store {
       (claim.all({ claimant, expires: now + claimTtlMs, destination, now, limit }) as DeliveryRow[])
         .map(toDelivery)
         .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1)),
+      NOT_DURABLE,
     );
   }
 
@@ -170,7 +178,7 @@ export class SqliteStore implements Store {
       if (changed === 0) return false;
       record.run(attempt);
       return true;
-    });
+    }, NOT_DURABLE);
   }
 
   async releaseClaims(claimant?: string): Promise<void> {
@@ -180,7 +188,7 @@ export class SqliteStore implements Store {
     );
     return this.writes.write(() => {
       release.run({ claimant: claimant ?? null });
-    });
+    }, NOT_DURABLE);
   }
 
   /** One process owns the file: claims left by a previous run of it are void. */
@@ -330,7 +338,7 @@ export class SqliteStore implements Store {
   }
 
   /** How many commits carried how many writes: group commit at work. */
-  commitStats(): { commits: number; writes: number } {
+  commitStats(): { commits: number; writes: number; durableCommits: number } {
     return { ...this.writes.stats };
   }
 
