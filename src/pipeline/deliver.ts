@@ -30,6 +30,8 @@ export interface DeliverDeps {
 }
 
 const MAX_CLAIM = 100;
+/** With attempts in flight, claim again once 1/CLAIM_WHEN_FREE of a destination's concurrency is free. */
+const CLAIM_WHEN_FREE = 4;
 const EXCERPT_CHARS = 500;
 
 export class DeliverStage {
@@ -89,8 +91,12 @@ export class DeliverStage {
     const open: string[] = [];
     for (const [destination, policy] of Object.entries(policies)) {
       if (this.pausedDestinations.has(destination)) continue; // resume() wakes the loop
-      const free = policy.concurrency - (this.inFlight.get(destination) ?? 0);
-      if (free <= 0) continue; // a finishing attempt wakes the loop
+      const inFlight = this.inFlight.get(destination) ?? 0;
+      const free = policy.concurrency - inFlight;
+      // A finishing attempt wakes the loop. While attempts are in flight, wait
+      // until a quarter of the slots are free: one claim (a query and a write)
+      // per finished attempt cost more than the attempts when draining a backlog.
+      if (free <= 0 || (inFlight > 0 && free < Math.ceil(policy.concurrency / CLAIM_WHEN_FREE))) continue;
       const now = this.now();
       const breaker = this.breaker(destination, policy);
       const permit = breaker.permit(now);
