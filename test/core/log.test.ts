@@ -1,0 +1,92 @@
+/**
+ * The logger as herald builds it, writing to real destinations: JSON lines by
+ * default, pretty lines with HERALD_LOG_FORMAT=pretty, secrets censored in
+ * both, and buffered lines flushed when asked (shutdown).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { pino } from 'pino';
+import { createLogger, LOG_FORMATS, logSettingsFromEnv, LogSettingsError, type LogDestination } from '../../src/core/log.js';
+import { tempDir } from '../helpers/herald.js';
+
+const SECRETS = ['hooks.slack.com/services/T0/B0/SLACKxyz', 'whsec_TOPsecret', 'Bearer adminTOKEN', 'SMTPpass', 'tokenABC'];
+
+/** Collects what the logger writes. */
+function collector(): LogDestination & { text(): string } {
+  const chunks: string[] = [];
+  return { write: (chunk: string) => void chunks.push(chunk), text: () => chunks.join('') };
+}
+
+/** Logs what herald must never show, the way a careless caller could. */
+function logSecrets(log: ReturnType<typeof createLogger>): void {
+  log.warn({
+    destination: { name: 'crm', url: `https://${SECRETS[0]}`, secret: SECRETS[1] },
+    request: { headers: { authorization: SECRETS[2] }, authorization: SECRETS[2] },
+    smtp: { password: SECRETS[3] }, source: { token: SECRETS[4], tokens: [SECRETS[4]], secrets: [SECRETS[1]] },
+  }, 'breaker open');
+}
+
+describe('logger', () => {
+  it('reads its level and format from the environment, refusing what it cannot use', () => {
+    assert.deepEqual(logSettingsFromEnv({}), { level: 'info', format: 'json' });
+    assert.deepEqual(logSettingsFromEnv({ HERALD_LOG_LEVEL: 'debug', HERALD_LOG_FORMAT: 'pretty' }), { level: 'debug', format: 'pretty' });
+    assert.throws(() => logSettingsFromEnv({ HERALD_LOG_FORMAT: 'fancy' }),
+      (error: Error) => error instanceof LogSettingsError && error.message === 'HERALD_LOG_FORMAT is "json" (the default) or "pretty", not "fancy"');
+    assert.throws(() => logSettingsFromEnv({ HERALD_LOG_LEVEL: 'loud' }), /^LogSettingsError: HERALD_LOG_LEVEL is one of trace, debug, info, warn, error, fatal, silent, not "loud"$/);
+  });
+
+  it('writes JSON lines by default', () => {
+    const out = collector();
+    const log = createLogger({ level: 'info', format: 'json' }, out);
+    log.info({ source: 'kyc', status: 200 }, 'request');
+    log.debug('below the level');
+    const lines = out.text().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(lines.length, 1);
+    assert.deepEqual({ ...lines[0], time: 0, pid: 0, hostname: '' }, { level: 30, time: 0, pid: 0, hostname: '', service: 'herald', source: 'kyc', status: 200, msg: 'request' });
+  });
+
+  it('writes one readable line per entry in pretty mode: time, level, message, fields', () => {
+    const out = collector();
+    const log = createLogger({ level: 'info', format: 'pretty' }, out);
+    log.info({ source: 'kyc', status: 401, reason: 'signature-mismatch' }, 'request');
+    log.error({ destination: 'crm' }, 'shutdown failed');
+    const lines = stripVTControlCharacters(out.text()).split('\n');
+    assert.equal(lines.length, 3, out.text());
+    assert.match(lines[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO: request \{"source":"kyc","status":401,"reason":"signature-mismatch"\}$/);
+    assert.match(lines[1]!, /\] ERROR: shutdown failed \{"destination":"crm"\}$/);
+    assert.throws(() => JSON.parse(lines[0]!), 'not JSON');
+    assert.ok(!lines[0]!.includes('service'), 'the constant service field is left out');
+  });
+
+  for (const format of LOG_FORMATS) {
+    it(`censors secret-bearing fields in ${format} lines`, () => {
+      const out = collector();
+      logSecrets(createLogger({ level: 'info', format }, out));
+      const text = out.text();
+      assert.match(text, /breaker open/);
+      assert.match(text, /\[redacted\]/);
+      for (const secret of SECRETS) assert.ok(!text.includes(secret), `${secret} in: ${text}`);
+    });
+  }
+
+  it('flushes buffered pretty lines when asked, as shutdown does', async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'herald.log');
+      // Buffered like herald's JSON lines: nothing reaches the file below 4 KiB unless flushed.
+      const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+      await new Promise((resolve) => destination.once('ready', resolve));
+      const log = createLogger({ level: 'info', format: 'pretty' }, destination);
+      log.info('stopped');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(readFileSync(file, 'utf8'), '', 'still buffered');
+      await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
+      assert.match(stripVTControlCharacters(readFileSync(file, 'utf8')), /INFO: stopped\n$/);
+      destination.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
