@@ -2,6 +2,7 @@
 /** The `herald` command. Every command takes --config (default ./herald.config.yaml). */
 import { Command } from 'commander';
 import { checkCommand } from './commands/check.js';
+import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
 import { eventsCommand } from './commands/events.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -25,5 +26,6 @@ program.addCommand(storeCommand());
 program.addCommand(eventsCommand());
 program.addCommand(dlqCommand());
 program.addCommand(replayCommand());
+program.addCommand(destinationsCommand());
 
 await program.parseAsync();

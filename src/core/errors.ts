@@ -105,3 +105,11 @@ export class DeliveryError extends Error {
     this.name = 'DeliveryError';
   }
 }
+
+/** A replay asked for a rule that the rules in force do not have. */
+export class UnknownRuleError extends Error {
+  constructor(readonly rule: string, known: readonly string[]) {
+    super(`no rule "${rule}" in the rule files (${known.join(', ') || 'there are none'})`);
+    this.name = 'UnknownRuleError';
+  }
+}

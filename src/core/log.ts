@@ -1,10 +1,13 @@
 /**
- * herald's logger: JSON lines (pino), written asynchronously so logging never
- * blocks the request path. HERALD_LOG_LEVEL sets the level (default info).
- * Never log a secret, a request body or a header value: callers log ids,
- * names, statuses and reasons.
+ * herald's logger (pino), set by the environment: HERALD_LOG_LEVEL (default
+ * info) and HERALD_LOG_FORMAT, `json` (the default: one JSON object per line,
+ * for log shippers) or `pretty` (one human-readable line per entry, colored
+ * on a terminal, by pino-pretty). Lines are written asynchronously so logging
+ * never blocks the request path. Never log a secret, a request body or a
+ * header value: callers log ids, names, statuses and reasons.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
@@ -51,11 +54,72 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface LogSettings {
+  level: string;
+  format: LogFormat;
+}
+
+/** A log setting in the environment that herald cannot use. */
+export class LogSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LogSettingsError';
+  }
+}
+
+/** Reads HERALD_LOG_LEVEL and HERALD_LOG_FORMAT; a LogSettingsError names a value that is neither. */
+export function logSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): LogSettings {
+  const level = env.HERALD_LOG_LEVEL || 'info';
+  const levels = [...Object.keys(pino.levels.values), 'silent'];
+  if (!levels.includes(level)) throw new LogSettingsError(`HERALD_LOG_LEVEL is one of ${levels.join(', ')}, not "${level}"`);
+  const format = env.HERALD_LOG_FORMAT || 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new LogSettingsError(`HERALD_LOG_FORMAT is "json" (the default) or "pretty", not "${format}"`);
+  }
+  return { level, format: format as LogFormat };
+}
+
+/** Somewhere to write lines; `flush` (a pino destination has it) lets shutdown wait for what is buffered. */
+export interface LogDestination extends DestinationStream {
+  flush?(callback: (error?: Error) => void): void;
+}
+
+/**
+ * The logger; by default on stdout. JSON lines are buffered up to 4 KiB per
+ * write; pretty lines are written at once, since someone is watching them.
+ */
 export function createLogger(
-  level = process.env.HERALD_LOG_LEVEL ?? 'info',
-  destination: DestinationStream = pino.destination({ sync: false, minLength: 4096 }),
+  { level, format }: LogSettings = logSettingsFromEnv(),
+  destination: LogDestination = pino.destination({ sync: false, minLength: format === 'pretty' ? 0 : 4096 }),
 ): Logger {
-  return pino({ level, base: { service: 'herald' }, formatters: { log: censorSecrets } }, destination);
+  // Censoring runs before a line is serialized, so the pretty lines are made from censored ones.
+  const options = { level, base: { service: 'herald' }, formatters: { log: censorSecrets } };
+  return pino(options, format === 'pretty' ? prettyLines(destination) : destination);
+}
+
+/**
+ * Turns each JSON line into a pretty one where it is logged, on the main
+ * thread, and writes it to `destination`. The simplest of pino-pretty's
+ * three ways (a pino transport runs it in a worker thread, its stream adds a
+ * chain of Node streams): there is nothing in between to drain, so flushing
+ * at shutdown, and pino's flush on exit, are the destination's own, as for
+ * JSON lines. Formatting costs some tens of microseconds a line, which pretty output
+ * (for people, not for log shippers) can afford.
+ */
+function prettyLines(destination: LogDestination): LogDestination {
+  const prettify = prettyFactory({
+    // Colored when stdout is a terminal (pino-pretty's default; NO_COLOR and FORCE_COLOR are honoured).
+    ignore: 'service',
+    singleLine: true,
+    translateTime: 'SYS:standard',
+  });
+  return {
+    write: (line: string) => destination.write(prettify(line)),
+    flush: (callback) => (destination.flush ? destination.flush(callback) : callback()),
+  };
 }
 
 /** A logger that writes nothing: for tests and one-shot CLI commands. */

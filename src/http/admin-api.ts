@@ -10,12 +10,15 @@ import type { Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
+import { UnknownRuleError } from '../core/errors.js';
 import type { Provider } from '../providers/provider.js';
-import { replayEvents } from '../pipeline/replay.js';
+import { eventDetail } from '../pipeline/event-detail.js';
+import { replayEvents, replayPage } from '../pipeline/replay.js';
+import { retryOneDelivery } from '../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../pipeline/route.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
-import { AdminInputError, bodyString, jsonBody, queryLimit, queryString, timeValue } from './admin-query.js';
+import { AdminInputError, bodyLimit, bodyString, jsonBody, queryLimit, queryString, timeValue } from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
@@ -61,19 +64,33 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
   });
 
   router.get('/events/:id', async (ctx) => {
-    const event = await store.getEvent(ctx.params.id!);
-    if (!event) {
+    const detail = await eventDetail(store, ctx.params.id!);
+    if (!detail) {
       ctx.status = 404;
       ctx.body = notFound('event');
       return;
     }
-    // An event has few deliveries (one per fired rule and notify entry, plus replays).
-    const deliveries = await store.listDeliveries({ eventId: event.id, limit: 10_000 });
-    ctx.body = {
-      event,
-      matchedRules: [...new Set(deliveries.map((d) => d.rule))],
-      deliveries: await Promise.all(deliveries.map(async (delivery) => ({ delivery, attempts: await store.listAttempts(delivery.id) }))),
+    ctx.body = detail;
+  });
+
+  // Replays a time range a page at a time: one store read and one write per
+  // page, where a route per event would cost a request and a write per event.
+  router.post('/events/replay', async (ctx) => {
+    const body = await jsonBody(ctx);
+    const since = timeValue('since', body.since);
+    if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
+    const request = {
+      since, until: timeValue('until', body.until), rule: bodyString(body, 'rule'), dryRun: body.dryRun === true,
+      after: bodyString(body, 'after'), limit: bodyLimit(body, 500),
     };
+    try {
+      const page = await replayPage(store, routing(), providers, request);
+      if (!page.dryRun && page.deliveries > 0) deliver.wake();
+      ctx.body = page;
+    } catch (error) {
+      if (error instanceof UnknownRuleError) throw new AdminInputError(error.message);
+      throw error;
+    }
   });
 
   router.post('/events/:id/replay', async (ctx) => {
@@ -111,17 +128,19 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
   });
 
   router.post('/deliveries/:id/retry', async (ctx) => {
-    const id = ctx.params.id!;
-    if (!(await store.retryDelivery(id, Date.now()))) {
-      const delivery = await store.getDelivery(id);
-      ctx.status = delivery ? 409 : 404;
-      ctx.body = delivery
-        ? { error: delivery.status === 'delivered' ? 'the delivery was delivered already' : 'the delivery has no message (its template failed): replay its event' }
-        : notFound('delivery');
+    const retry = await retryOneDelivery(store, ctx.params.id!, Date.now());
+    if (retry.status === 'unknown') {
+      ctx.status = 404;
+      ctx.body = notFound('delivery');
+      return;
+    }
+    if (retry.status === 'refused') {
+      ctx.status = 409;
+      ctx.body = { error: retry.reason };
       return;
     }
     deliver.wake();
-    ctx.body = { delivery: await store.getDelivery(id) };
+    ctx.body = { delivery: retry.delivery };
   });
 
   for (const action of ['pause', 'resume'] as const) {

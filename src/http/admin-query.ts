@@ -23,6 +23,16 @@ export function queryLimit(ctx: Context): number {
   return limit;
 }
 
+/** `limit` in a body: 1 to 1000, `fallback` when absent. */
+export function bodyLimit(body: Record<string, unknown>, fallback: number): number {
+  const limit = body.limit;
+  if (limit === undefined || limit === null) return fallback;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new AdminInputError(`"limit" is a whole number from 1 to ${MAX_LIMIT}`);
+  }
+  return limit;
+}
+
 /** A time (RFC 3339) from a query or body field, normalized to UTC. */
 export function timeValue(name: string, text: unknown): string | undefined {
   if (text === undefined || text === null) return undefined;

@@ -37,19 +37,30 @@ export interface ServeProcess {
   url: string;
   /** Everything the process wrote to stderr so far (for failure messages). */
   stderr(): string;
+  /** Everything it wrote to stdout so far: its logs (with `captureStdout`; else empty). */
+  stdout(): string;
   /** Waits for the process to exit and returns its exit code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `herald serve` and resolves once /readyz answers 200. */
-export async function serveHerald(args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+/**
+ * Starts `herald serve` and resolves once /readyz answers 200. Its logs
+ * (stdout) are dropped unless `captureStdout`: a pipe nobody reads would
+ * fill and stall the process.
+ */
+export async function serveHerald(
+  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false } = {},
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, [HERALD_BIN, ...args, 'serve'], {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  child.stdout?.on('data', (chunk) => (stdout += chunk.toString()));
+  // 'close', not 'exit': by then everything the process wrote has been read.
+  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -65,5 +76,5 @@ export async function serveHerald(args: string[], port: number, env: NodeJS.Proc
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, url, stderr: () => stderr, exited };
+  return { child, url, stderr: () => stderr, stdout: () => stdout, exited };
 }

@@ -1,11 +1,10 @@
-/** `herald dlq list|retry`: dead deliveries, and sending them again (directly on the store; a running herald picks them up). */
+/** `herald dlq list|retry`: dead deliveries, and sending them again (on the store, or through a running herald's API). */
 import { Command, Option } from 'commander';
-import { pageOf, type DeliveryFilter } from '../../store/store.js';
-import { parseLimit, parseSince, printJson, withConfigStore } from '../store-access.js';
+import { apiOption, parseLimit, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { isoTime, renderTable } from '../table.js';
 
 export function dlqCommand(): Command {
-  const dlq = new Command('dlq').description('dead letters: deliveries that failed for good (directly on the store)');
+  const dlq = new Command('dlq').description('dead letters: deliveries that failed for good (on the store, or with --api through a running herald)');
   dlq
     .command('list')
     .description('dead deliveries, oldest first')
@@ -14,9 +13,10 @@ export function dlqCommand(): Command {
     .option('--after <id>', 'the cursor printed by the previous page')
     .addOption(new Option('--limit <n>', 'page size, 1 to 1000').default(100).argParser(parseLimit))
     .option('--json', 'print JSON for scripts')
+    .addOption(apiOption())
     .action(async (options: { destination?: string; rule?: string; after?: string; limit: number; json?: boolean }, command: Command) => {
-      const filter: DeliveryFilter = { status: 'dead', destination: options.destination, rule: options.rule, after: options.after, limit: options.limit };
-      const page = await withConfigStore(command, (store) => pageOf((f: DeliveryFilter) => store.listDeliveries(f), filter));
+      const { destination, rule, after, limit } = options;
+      const page = await withOpsBackend(command, (ops) => ops.listDeadLetters({ destination, rule, after, limit }));
       if (options.json) return printJson({ deadLetters: page.items, nextCursor: page.nextCursor });
       process.stdout.write(renderTable(
         ['ID', 'EVENT', 'RULE', 'DESTINATION', 'ATTEMPTS', 'DIED', 'LAST ERROR'],
@@ -32,15 +32,13 @@ export function dlqCommand(): Command {
     .option('--rule <name>', 'only this rule')
     .option('--since <time>', 'dead since: RFC 3339, or a duration back from now (24h)')
     .option('--json', 'print JSON for scripts')
+    .addOption(apiOption())
     .action(async (id: string | undefined, options: { destination?: string; rule?: string; since?: string; json?: boolean }, command: Command) => {
-      const sinceMs = options.since === undefined ? undefined : Date.parse(parseSince(options.since, command));
-      const retried = await withConfigStore(command, async (store) => {
-        if (id === undefined) return store.retryDeadLetters({ destination: options.destination, rule: options.rule, sinceMs }, Date.now());
-        if (await store.retryDelivery(id, Date.now())) return 1;
-        const delivery = await store.getDelivery(id);
-        command.error(delivery
-          ? `delivery ${id} is ${delivery.status === 'delivered' ? 'delivered already' : 'without a message (its template failed): replay its event'}`
-          : `no delivery ${id} in the store`);
+      const since = options.since === undefined ? undefined : parseSince(options.since, command);
+      const retried = await withOpsBackend(command, async (ops) => {
+        if (id === undefined) return ops.retryDeadLetters({ destination: options.destination, rule: options.rule, since });
+        await ops.retryDelivery(id);
+        return 1;
       });
       if (options.json) return printJson({ retried });
       process.stdout.write(`${retried} dead ${retried === 1 ? 'delivery' : 'deliveries'} made pending; a running herald sends them within a second\n`);

@@ -1,7 +1,8 @@
-/** `herald events list|show`: stored events, their deliveries and attempts, read from the store. */
+/** `herald events list|show`: stored events, their deliveries and attempts, from the store or a running herald's API. */
 import { Command, Option } from 'commander';
-import { pageOf, type EventFilter } from '../../store/store.js';
-import { parseLimit, parseSince, printJson, withConfigStore } from '../store-access.js';
+import type { EventFilter } from '../../store/store.js';
+import { OpsError } from '../ops/backend.js';
+import { apiOption, parseLimit, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { isoTime, renderTable } from '../table.js';
 
 interface ListOptions {
@@ -10,7 +11,7 @@ interface ListOptions {
 }
 
 export function eventsCommand(): Command {
-  const events = new Command('events').description('list and show stored events (directly on the store; no running herald needed)');
+  const events = new Command('events').description('list and show stored events (on the store, or with --api through a running herald)');
   events
     .command('list')
     .description('events in the order received, filtered')
@@ -24,6 +25,7 @@ export function eventsCommand(): Command {
     .option('--after <id>', 'the cursor printed by the previous page')
     .addOption(new Option('--limit <n>', 'page size, 1 to 1000').default(100).argParser(parseLimit))
     .option('--json', 'print JSON for scripts')
+    .addOption(apiOption())
     .action(async (options: ListOptions, command: Command) => {
       const filter: EventFilter = {
         source: options.source, provider: options.provider, type: options.type, outcome: options.outcome, subject: options.subject,
@@ -31,7 +33,7 @@ export function eventsCommand(): Command {
         until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
         after: options.after, limit: options.limit,
       };
-      const page = await withConfigStore(command, (store) => pageOf((f: EventFilter) => store.listEvents(f), filter));
+      const page = await withOpsBackend(command, (ops) => ops.listEvents(filter));
       if (options.json) return printJson({ events: page.items, nextCursor: page.nextCursor });
       process.stdout.write(renderTable(
         ['ID', 'RECEIVED', 'SOURCE', 'TYPE', 'OUTCOME', 'SUBJECT'],
@@ -44,15 +46,14 @@ export function eventsCommand(): Command {
     .description('one event with its deliveries and every attempt')
     .argument('<id>', 'event id')
     .option('--json', 'print JSON for scripts')
+    .addOption(apiOption())
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
-      const found = await withConfigStore(command, async (store) => {
-        const event = await store.getEvent(id);
-        if (!event) return undefined;
-        const deliveries = await store.listDeliveries({ eventId: id, limit: 10_000 });
-        return { event, deliveries: await Promise.all(deliveries.map(async (delivery) => ({ delivery, attempts: await store.listAttempts(delivery.id) }))) };
+      const found = await withOpsBackend(command, async (ops) => {
+        const detail = await ops.eventDetail(id);
+        if (!detail) throw new OpsError(`no event ${id} ${ops.where}`);
+        return detail;
       });
-      if (!found) command.error(`no event ${id} in the store`);
-      if (options.json) return printJson({ ...found, matchedRules: [...new Set(found.deliveries.map((d) => d.delivery.rule))] });
+      if (options.json) return printJson(found);
       const { event, deliveries } = found;
       process.stdout.write(`${event.id}  ${event.source}  ${event.type}  outcome ${event.outcome ?? '-'}  subject ${event.subject ?? '-'}  received ${event.receivedAt}\n\n`);
       if (deliveries.length === 0) process.stdout.write('no deliveries\n');

@@ -1,21 +1,19 @@
 /**
  * `herald replay --since <time> [--rule <name>] [--dry-run]`: routes the
  * events received since then through the current rules again, adding new
- * deliveries next to the old ones, directly on the store; a running herald
- * sends them within its poll interval (a second). A dry run counts what would
- * be sent and stores nothing. Progress goes to stderr when it is a terminal
- * (or with --progress), so stdout stays clean for --json.
+ * deliveries next to the old ones, a page of 500 events at a time: on the
+ * store (a running herald sends them within its poll interval, a second), or
+ * with --api through a running herald, which replays with the rules it has in
+ * force and sends at once. A dry run counts what would be sent and stores
+ * nothing. Progress goes to stderr when it is a terminal (or with
+ * --progress), so stdout stays clean for --json.
  */
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { replayEvents } from '../../pipeline/replay.js';
-import { PROVIDERS } from '../../providers/registry.js';
-import type { EventFilter } from '../../store/store.js';
-import { loadSetupOrExit } from '../config-option.js';
-import { parseSince, printJson, withConfigStore } from '../store-access.js';
+import { apiOption, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { renderTable } from '../table.js';
 
-/** Events read and replayed per store round trip (one write each). */
+/** Events replayed per page: one store read and one write each (and one API request through --api). */
 const BATCH = 500;
 
 interface ReplayCommandOptions {
@@ -29,53 +27,58 @@ interface ReplayCommandOptions {
 
 export function replayCommand(): Command {
   return new Command('replay')
-    .description('route stored events again through the current rules: new deliveries, the old ones kept (directly on the store)')
+    .description('route stored events again through the current rules: new deliveries, the old ones kept (on the store, or with --api through a running herald)')
     .requiredOption('--since <time>', 'events received at or after: RFC 3339, or a duration back from now (24h, 7d)')
     .option('--until <time>', 'events received before: RFC 3339, or a duration back from now')
     .option('--rule <name>', "only this rule's notifications")
     .option('--dry-run', 'count what would be sent; store nothing')
     .option('--json', 'print JSON for scripts')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .addOption(apiOption())
     .action(async (options: ReplayCommandOptions, command: Command) => {
-      const setup = loadSetupOrExit(command);
-      const { routing } = setup;
-      if (options.rule !== undefined && !routing.rules.rules.some((r) => r.name === options.rule)) {
-        command.error(`no rule "${options.rule}" in the rule files (${routing.rules.rules.map((r) => r.name).join(', ')})`);
-      }
-      const filter: EventFilter = {
+      const request = {
         since: parseSince(options.since, command),
         until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
+        rule: options.rule,
+        dryRun: options.dryRun === true,
+        limit: BATCH,
       };
       const byRule = new Map<string, number>();
       let events = 0;
-      await withConfigStore(command, async (store) => {
-        const total = await store.countEvents(filter);
-        const bar = process.stderr.isTTY || options.progress
-          ? new SingleBar({
-            stream: process.stderr,
-            format: `${options.dryRun ? 'planning' : 'replaying'} [{bar}] {percentage}% | {value}/{total} events | {deliveries} deliveries`,
-            noTTYOutput: !process.stderr.isTTY,
-            notTTYSchedule: 250,
-            hideCursor: true,
-          })
-          : undefined;
-        bar?.start(total, 0, { deliveries: 0 });
+      let deliveries = 0;
+      await withOpsBackend(command, async (ops) => {
+        let bar: SingleBar | undefined;
         let after: string | undefined;
-        for (;;) {
-          const batch = await store.listEvents({ ...filter, after, limit: BATCH });
-          if (batch.length === 0) break;
-          const replayed = await replayEvents(store, batch, routing, PROVIDERS, { rule: options.rule, dryRun: options.dryRun });
-          for (const d of replayed.flatMap((r) => r.deliveries)) byRule.set(d.rule, (byRule.get(d.rule) ?? 0) + 1);
-          events += batch.length;
-          after = batch.at(-1)!.id;
-          bar?.update(events, { deliveries: [...byRule.values()].reduce((a, b) => a + b, 0) });
-          if (batch.length < BATCH) break;
+        try {
+          do {
+            const page = await ops.replayPage({ ...request, after });
+            // The first page carries the total.
+            if (page.total !== undefined && (process.stderr.isTTY || options.progress)) bar = startProgress(page.total, request.dryRun);
+            for (const [rule, n] of Object.entries(page.byRule)) byRule.set(rule, (byRule.get(rule) ?? 0) + n);
+            events += page.events;
+            deliveries += page.deliveries;
+            bar?.update(events, { deliveries });
+            after = page.nextCursor ?? undefined;
+          } while (after !== undefined);
+        } finally {
+          bar?.stop();
         }
-        bar?.stop();
       });
-      const deliveries = [...byRule.values()].reduce((a, b) => a + b, 0);
-      if (options.json) return printJson({ dryRun: options.dryRun === true, events, deliveries, byRule: Object.fromEntries(byRule) });
-      process.stdout.write(`${events} events ${options.dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${options.dryRun ? 'would be created (dry run: nothing stored)' : 'created'}\n`);
+      if (options.json) return printJson({ dryRun: request.dryRun, events, deliveries, byRule: Object.fromEntries(byRule) });
+      process.stdout.write(`${events} events ${request.dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${request.dryRun ? 'would be created (dry run: nothing stored)' : 'created'}\n`);
       if (byRule.size > 0) process.stdout.write(renderTable(['RULE', 'DELIVERIES'], [...byRule].sort().map(([rule, n]) => [rule, n])));
     });
+}
+
+/** The progress bar on stderr (drawn every 250 ms when stderr is not a terminal, for --progress in logs). */
+function startProgress(total: number, dryRun: boolean): SingleBar {
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format: `${dryRun ? 'planning' : 'replaying'} [{bar}] {percentage}% | {value}/{total} events | {deliveries} deliveries`,
+    noTTYOutput: !process.stderr.isTTY,
+    notTTYSchedule: 250,
+    hideCursor: true,
+  });
+  bar.start(total, 0, { deliveries: 0 });
+  return bar;
 }

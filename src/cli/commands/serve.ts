@@ -9,7 +9,7 @@
  * before their 2xx, and unfinished claims expire and are taken over).
  */
 import { Command } from 'commander';
-import { createLogger } from '../../core/log.js';
+import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../main.js';
 import { loadSetup } from '../../setup.js';
 import { configFile, loadSetupOrExit } from '../config-option.js';
@@ -23,7 +23,7 @@ export function serveCommand(): Command {
     .option('--no-deliver', 'send nothing; deliveries wait in the queue')
     .action(async (options: { route: boolean; deliver: boolean }, command: Command) => {
       const setup = loadSetupOrExit(command);
-      const log = createLogger();
+      const log = createLogger(logSettingsOrExit(command));
       const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver });
       log.info(
         { port: herald.port, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
@@ -64,4 +64,14 @@ export function serveCommand(): Command {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** HERALD_LOG_LEVEL and HERALD_LOG_FORMAT; a value herald cannot use is printed, exit 1. */
+function logSettingsOrExit(command: Command): LogSettings {
+  try {
+    return logSettingsFromEnv();
+  } catch (error) {
+    if (error instanceof LogSettingsError) command.error(error.message);
+    throw error;
+  }
 }

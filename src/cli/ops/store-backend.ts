@@ -1,0 +1,81 @@
+/**
+ * The operations commands directly on the store the config names: no running
+ * herald is needed. With PostgreSQL any number of processes share it; a
+ * SQLite file is owned by one running herald, but WAL mode lets these
+ * commands read it and write short transactions meanwhile (a write waits up
+ * to a second for the herald's lock), and the herald picks up what they made
+ * pending within its poll interval.
+ */
+import type { Command } from 'commander';
+import { UnknownRuleError } from '../../core/errors.js';
+import { openStore } from '../../main.js';
+import { eventDetail } from '../../pipeline/event-detail.js';
+import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
+import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
+import type { RoutingSet } from '../../pipeline/route.js';
+import { PROVIDERS } from '../../providers/registry.js';
+import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
+import { loadConfigOrExit, loadSetupOrExit } from '../config-option.js';
+import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
+
+export class StoreBackend implements OpsBackend {
+  readonly where = 'in the store';
+  private routing: RoutingSet | undefined;
+
+  private constructor(private readonly store: Store, private readonly command: Command) {}
+
+  /** Opens the config's store and brings its schema up to date (a config error is printed, exit 1). */
+  static async open(command: Command): Promise<StoreBackend> {
+    const store = openStore(loadConfigOrExit(command).store);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return new StoreBackend(store, command);
+  }
+
+  listEvents(filter: EventFilter) {
+    return pageOf((f: EventFilter) => this.store.listEvents(f), filter);
+  }
+
+  eventDetail(id: string) {
+    return eventDetail(this.store, id);
+  }
+
+  listDeadLetters(query: DeadLetterQuery) {
+    return pageOf((f: DeliveryFilter) => this.store.listDeliveries(f), { status: 'dead', ...query });
+  }
+
+  retryDeadLetters({ destination, rule, since }: DeadLetterRetry) {
+    return this.store.retryDeadLetters({ destination, rule, sinceMs: since === undefined ? undefined : Date.parse(since) }, Date.now());
+  }
+
+  async retryDelivery(id: string) {
+    const retry = await retryOneDelivery(this.store, id, Date.now());
+    if (retry.status === 'unknown') throw new OpsError(`no delivery ${id} ${this.where}`);
+    if (retry.status === 'refused') throw new OpsError(`cannot retry delivery ${id}: ${retry.reason}`);
+  }
+
+  async replayPage(request: ReplayPageRequest) {
+    // Replay renders with the rules and templates in the config's folder; read them once, when first needed.
+    this.routing ??= loadSetupOrExit(this.command).routing;
+    try {
+      return await replayPage(this.store, this.routing, PROVIDERS, request);
+    } catch (error) {
+      if (error instanceof UnknownRuleError) throw new OpsError(error.message);
+      throw error;
+    }
+  }
+
+  setPaused(): Promise<never> {
+    return Promise.reject(new OpsError(
+      'a pause lives in the memory of a running herald, not in the store: give --api <url> (or HERALD_API_URL) with HERALD_ADMIN_TOKEN',
+    ));
+  }
+
+  close() {
+    return this.store.close();
+  }
+}
