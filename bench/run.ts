@@ -9,6 +9,7 @@
  * --only      scenarios to run (1-6; the baseline always runs)
  * --out DIR   where results.json and results.md go (default bench/out)
  * --cpu-prof  write a CPU profile of every herald process to DIR/profiles
+ * --record    also put the report into bench/RESULTS.md, between its "latest run" markers
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
  * delivers to, the Koa baseline, and a fresh load generator per measurement.
@@ -46,6 +47,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench/out') },
     'cpu-prof': { type: 'boolean', default: false },
+    record: { type: 'boolean', default: false },
   },
 });
 
@@ -165,7 +167,20 @@ async function main(): Promise<void> {
   });
   writeFileSync(path.join(args.out!, 'results.md'), report);
   writeFileSync(path.join(args.out!, 'results.json'), `${JSON.stringify({ plan, machine: described, runs, verdicts: checked }, null, 2)}\n`);
+  if (args.record) recordInResults(path.join(PACKAGE_ROOT, 'bench/RESULTS.md'), report);
   process.stdout.write(report);
+}
+
+const LATEST_BEGIN = '<!-- latest run: written by npm run bench -- --record -->';
+const LATEST_END = '<!-- end of latest run -->';
+
+/** Replaces what is between the markers of RESULTS.md with `report`; the rest of the file is written by people. */
+function recordInResults(file: string, report: string): void {
+  const text = readFileSync(file, 'utf8');
+  const begin = text.indexOf(LATEST_BEGIN);
+  const end = text.indexOf(LATEST_END);
+  if (begin < 0 || end < begin) throw new Error(`${file} has no "${LATEST_BEGIN}" ... "${LATEST_END}" markers`);
+  writeFileSync(file, `${text.slice(0, begin + LATEST_BEGIN.length)}\n${report}\n${text.slice(end)}`);
 }
 
 main().then(
