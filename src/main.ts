@@ -21,12 +21,12 @@ import { RouteStage } from './pipeline/route.js';
 import { PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
-import { ThreadedSqliteStore } from './store/sqlite/threaded-sqlite-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
-/** Opens the store a config names (SQLite in a thread of its own: threaded-sqlite-store.ts says why). */
+/** Opens the store a config names. */
 export function openStore(url: string): Store {
-  if (url.startsWith('sqlite:')) return new ThreadedSqliteStore(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length));
   if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
   throw new Error(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
 }

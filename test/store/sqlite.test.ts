@@ -2,11 +2,10 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-sqlite-store.js';
 import { tempDir } from '../helpers/herald.js';
 import { attempt, delivery, event, newEvent, storeContract } from './contract.js';
 
@@ -25,56 +24,6 @@ storeContract('SqliteStore', {
     if (contractDir) rmSync(contractDir, { recursive: true, force: true });
     contractStore = contractDir = undefined;
   },
-});
-
-// The same store in its own thread, as `herald serve` runs it.
-let threadedDir: string | undefined;
-let threadedStore: ThreadedSqliteStore | undefined;
-storeContract('ThreadedSqliteStore', {
-  shared: false,
-  async open() {
-    threadedDir = tempDir();
-    threadedStore = new ThreadedSqliteStore(path.join(threadedDir, 'herald.db'));
-    await threadedStore.migrate();
-    return threadedStore;
-  },
-  async dispose() {
-    await threadedStore?.close();
-    if (threadedDir) rmSync(threadedDir, { recursive: true, force: true });
-    threadedStore = threadedDir = undefined;
-  },
-});
-
-describe('ThreadedSqliteStore', () => {
-  it('rejects with StoreUnavailableError, as the store itself does, when the database stays locked', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'herald.db');
-    const store = new ThreadedSqliteStore(file);
-    await store.migrate();
-    const other = new Database(file);
-    other.prepare('BEGIN IMMEDIATE').run();
-    try {
-      await assert.rejects(store.insertEvent(newEvent('locked')), (error: unknown) =>
-        error instanceof StoreUnavailableError && /the store is unavailable: database is locked/.test(error.message));
-    } finally {
-      other.prepare('ROLLBACK').run();
-      other.close();
-    }
-    assert.equal((await store.insertEvent(newEvent('locked'))).status, 'stored');
-    await store.close();
-    await assert.rejects(store.countEvents(), /closed/);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('fails every call with the reason when the file cannot be opened', async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'blocker'), 'a file where the folder should be');
-    const store = new ThreadedSqliteStore(path.join(dir, 'blocker', 'herald.db'));
-    await assert.rejects(store.migrate(), /EEXIST|ENOTDIR/);
-    await assert.rejects(store.ping(), /EEXIST|ENOTDIR/);
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 });
 
 describe('SqliteStore', () => {

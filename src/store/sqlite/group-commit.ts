@@ -5,16 +5,18 @@
  * when the commit itself fails (disk full, file read-only, database locked),
  * every write of the batch is rejected and nothing of it is kept.
  *
- * A write is durable (the default: the commit waits for the disk, fsync) or
- * not: a batch of only non-durable writes commits with `synchronous = NORMAL`,
- * which in WAL mode survives a crash of the process but may be rolled back by
- * a power cut, and never out of order: the next durable commit makes every
- * earlier one durable too. Claims and attempt records are non-durable: losing
- * the last ones to a power cut means a delivery is sent again (at least once,
- * with the same webhook-id), and draining a backlog no longer waits for the
- * disk after every few attempts.
+ * A write is durable (the default) or not. A durable write is answered once
+ * its transaction is on disk: the connection commits without waiting
+ * (`synchronous = NORMAL`) and WalSync fsyncs the WAL off the event loop, one
+ * fsync for every batch committed in that turn. A non-durable write is
+ * answered at its COMMIT: it survives a crash of the process (WAL) but a
+ * power cut may take it back, never out of order (the WAL is written in
+ * order, so the next fsync makes every earlier commit durable too). Claims and
+ * attempt records are non-durable: losing the last ones to a power cut means a
+ * delivery is sent again (at least once, with the same webhook-id).
  */
 import type { Database } from 'better-sqlite3';
+import type { WalSync } from './wal-sync.js';
 
 interface PendingWrite<T> {
   run: () => T;
@@ -29,8 +31,6 @@ const MAX_BATCH = 512;
 export class GroupCommit {
   private queue: Array<PendingWrite<unknown>> = [];
   private scheduled = false;
-  /** The connection's `synchronous` setting: FULL (true) or NORMAL. */
-  private syncFull: boolean;
   /** Committed transactions and the writes they carried, for tests and metrics. */
   readonly stats = { commits: 0, writes: 0, durableCommits: 0 };
   /**
@@ -42,11 +42,11 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Database,
+    private readonly wal: WalSync,
     private readonly onCommitError: (error: unknown) => unknown = (error) => error,
   ) {
     this.inSavepoint = db.transaction((run: () => unknown) => run());
-    db.pragma('synchronous = FULL');
-    this.syncFull = true;
+    db.pragma('synchronous = NORMAL');
   }
 
   /**
@@ -66,20 +66,30 @@ export class GroupCommit {
   /** Runs what is queued now. Called by the scheduler, and by close() to drain. */
   flush(): void {
     this.scheduled = false;
+    const waitingForDisk: Array<(syncError?: unknown) => void> = [];
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      this.commit(batch);
+      if (this.commit(batch, waitingForDisk)) this.stats.durableCommits++;
     }
+    if (waitingForDisk.length === 0) return;
+    this.wal.sync().then(
+      () => waitingForDisk.forEach((answer) => answer()),
+      (error: unknown) => {
+        // Committed but perhaps not on disk: refuse (the provider retries and gets "duplicate").
+        const failure = this.onCommitError(error);
+        waitingForDisk.forEach((answer) => answer(failure));
+      },
+    );
   }
 
-  private commit(batch: Array<PendingWrite<unknown>>): void {
+  /**
+   * Commits one batch; answers its non-durable writes, and adds the durable
+   * ones' answers to `waitingForDisk` (called with an error if the sync fails).
+   * Returns whether any write waits for the disk.
+   */
+  private commit(batch: Array<PendingWrite<unknown>>, waitingForDisk: Array<(syncError?: unknown) => void>): boolean {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      const durable = batch.some((write) => write.durable);
-      if (durable !== this.syncFull) {
-        this.db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
-        this.syncFull = durable;
-      }
       this.db.transaction(() => {
         for (const write of batch) {
           // SQLite rolls the whole transaction back on some errors (disk full, I/O):
@@ -95,15 +105,24 @@ export class GroupCommit {
     } catch (error) {
       const failure = this.onCommitError(error);
       for (const write of batch) write.reject(failure);
-      return;
+      return false;
     }
     this.stats.commits++;
-    if (this.syncFull) this.stats.durableCommits++;
     this.stats.writes += batch.length;
+    let durable = false;
     batch.forEach((write, i) => {
       const outcome = outcomes[i]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
+      if (!outcome.ok) return write.reject(outcome.error);
+      if (!write.durable) return write.resolve(outcome.value);
+      durable = true;
+      waitingForDisk.push((syncError?: unknown) => (syncError === undefined ? write.resolve(outcome.value) : write.reject(syncError)));
     });
+    return durable;
+  }
+
+  /** Commits what is queued and waits until every durable write is answered. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.wal.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The embedded store: one SQLite file in WAL mode, owned by one herald process.
- * `synchronous = FULL` makes each commit durable (an acknowledged event survives
- * a crash of the process or of the machine); group commit keeps that affordable.
+ * Every write that asks for it is on disk before it resolves (an acknowledged
+ * event survives a crash of the process or of the machine); group commit keeps
+ * that affordable, and WalSync keeps the fsync off the event loop.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type {
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { GroupCommit } from './group-commit.js';
+import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
 
@@ -54,7 +56,7 @@ export class SqliteStore implements Store {
     this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
-    this.writes = new GroupCommit(this.db, (error) => new StoreUnavailableError(error));
+    this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
   }
 
   async migrate(): Promise<number> {
@@ -343,7 +345,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.writes.flush();
+    await this.writes.close();
     this.db.close();
   }
 
