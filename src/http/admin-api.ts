@@ -10,7 +10,7 @@ import type { Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderProfile } from '../providers/provider.js';
 import { replayEvents } from '../pipeline/replay.js';
 import type { RoutingSet } from '../pipeline/route.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
@@ -33,7 +33,7 @@ export interface AdminDeps {
   deliver: DeliveryControl;
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
-  providers: Record<string, Provider>;
+  providers: Record<string, ProviderProfile>;
 }
 
 const notFound = (what: string) => ({ error: `${what} not found` });

@@ -5,7 +5,7 @@
  * `herald replay`.
  */
 import type { NormalizedEvent } from '../core/event.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderProfile } from '../providers/provider.js';
 import type { NewDelivery, Store } from '../store/store.js';
 import { planNotifications, type RoutingSet } from './route.js';
 
@@ -27,7 +27,7 @@ export async function replayEvents(
   store: Store,
   events: readonly NormalizedEvent[],
   routing: RoutingSet,
-  providers: Record<string, Provider>,
+  providers: Record<string, ProviderProfile>,
   options: ReplayOptions = {},
 ): Promise<ReplayedEvent[]> {
   const replayed = events.map((event) => {

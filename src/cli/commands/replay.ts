@@ -9,7 +9,7 @@
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { replayEvents } from '../../pipeline/replay.js';
-import { PROVIDERS } from '../../providers/registry.js';
+import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import type { EventFilter } from '../../store/store.js';
 import { loadSetupOrExit } from '../config-option.js';
 import { parseSince, printJson, withConfigStore } from '../store-access.js';
@@ -64,7 +64,7 @@ export function replayCommand(): Command {
         for (;;) {
           const batch = await store.listEvents({ ...filter, after, limit: BATCH });
           if (batch.length === 0) break;
-          const replayed = await replayEvents(store, batch, routing, PROVIDERS, { rule: options.rule, dryRun: options.dryRun });
+          const replayed = await replayEvents(store, batch, routing, EVENT_PROVIDERS, { rule: options.rule, dryRun: options.dryRun });
           for (const d of replayed.flatMap((r) => r.deliveries)) byRule.set(d.rule, (byRule.get(d.rule) ?? 0) + 1);
           events += batch.length;
           after = batch.at(-1)!.id;
