@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       assert.equal(config.store, `sqlite:${path.join(PACKAGE_ROOT, 'data', 'herald.db')}`);
       assert.equal(config.rulesDir, path.join(PACKAGE_ROOT, 'rules'));
       assert.equal(config.delivery.retryMs.length, 10);
+      assert.deepEqual(config.alerts, { enabled: true, everyMs: 3_600_000, queueAgeMs: 900_000, checkEveryMs: 30_000 });
     });
 
     it('starts with the $schema comment that editors use', () => {
