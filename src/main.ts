@@ -39,8 +39,6 @@ export interface RunningHerald {
   store: Store;
   route: RouteStage;
   deliver: DeliverStage;
-  /** The periodic alert checks (queue age, dead letters); tests call checkOnce(). */
-  alertMonitor: AlertMonitor;
   /** The port actually bound (useful with port 0). */
   port: number;
   /**
@@ -122,7 +120,6 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     store,
     route,
     deliver,
-    alertMonitor: monitor,
     port,
     reload(next: HeraldSetup): string[] {
       const previous = current;

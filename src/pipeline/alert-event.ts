@@ -23,8 +23,7 @@ const ERROR_CHARS = 300;
 /** An alert about one destination, ready to be raised. */
 export interface Alert {
   type: AlertType;
-  destination: string;
-  /** The event's `data`: `destination` and `summary` (one line for people) first, then the type's own fields. */
+  /** The event's `data`: the destination it is about and a `summary` (one line for people), then the type's own fields. */
   data: { destination: string; summary: string; [field: string]: unknown };
 }
 
@@ -43,7 +42,6 @@ export interface BreakerOpening {
 export function breakerOpenedAlert(destination: string, opening: BreakerOpening): Alert {
   return {
     type: ALERT_TYPES.breakerOpened,
-    destination,
     data: {
       destination,
       summary: `Deliveries to ${destination} are paused after ${opening.failures} failed attempts in a row (${opening.reason}); ` +
@@ -60,7 +58,6 @@ export function breakerOpenedAlert(destination: string, opening: BreakerOpening)
 export function deadLettersAlert(destination: string, dead: RecentDeadLetters, sinceMs: number, nowMs: number): Alert {
   return {
     type: ALERT_TYPES.deadLetters,
-    destination,
     data: {
       destination,
       summary: `${deliveries(dead.count)} to ${destination} went to the dead letters in the last ${duration(nowMs - sinceMs)}.`,
@@ -76,7 +73,6 @@ export function queueStaleAlert(destination: string, queue: { pending: number; o
   const waitedMs = nowMs - queue.oldestDueAt;
   return {
     type: ALERT_TYPES.queueStale,
-    destination,
     data: {
       destination,
       summary: `${deliveries(queue.pending)} to ${destination} waiting; the oldest has been due for ${duration(waitedMs)} ` +

@@ -54,8 +54,9 @@ export class AlertRaiser {
 
   private async tryRaise(alert: Alert): Promise<RaiseOutcome> {
     const { store, log, metrics } = this.deps;
-    const key = `${alert.type}:${alert.destination}`;
-    const labels = { type: alert.type, destination: alert.destination };
+    const { destination } = alert.data;
+    const key = `${alert.type}:${destination}`;
+    const labels = { type: alert.type, destination };
     const now = this.now();
     const everyMs = this.deps.everyMs();
     if ((this.quietUntil.get(key) ?? -Infinity) > now) {
@@ -69,7 +70,7 @@ export class AlertRaiser {
       stored = await store.insertEvent({ event, dedupeKey: key, dedupeUntilMs: now + everyMs });
     } catch (error) {
       this.quietUntil.delete(key);
-      log.error({ alert: alert.type, destination: alert.destination, err: error instanceof Error ? error.message : String(error) },
+      log.error({ alert: alert.type, destination, err: error instanceof Error ? error.message : String(error) },
         'could not store an operational alert; the next occasion tries again');
       return 'failed';
     }
@@ -82,7 +83,7 @@ export class AlertRaiser {
     }
     this.quietUntil.set(key, now + everyMs);
     metrics?.alertsRaised.inc(labels);
-    log.warn({ alert: alert.type, destination: alert.destination, eventId: event.id }, 'operational alert raised');
+    log.warn({ alert: alert.type, destination, eventId: event.id }, 'operational alert raised');
     this.deps.onRaised?.();
     return 'raised';
   }
