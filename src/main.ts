@@ -12,13 +12,16 @@ import { ConfigError, formatConfigIssue } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
+import { breakerOpenedAlert } from './pipeline/alert-event.js';
+import { AlertMonitor } from './pipeline/alert-monitor.js';
+import { AlertRaiser } from './pipeline/alert-raiser.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
 import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
-import { PROVIDERS } from './providers/registry.js';
+import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -77,14 +80,22 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
-  const deliver = new DeliverStage({ store, destinations: () => current.destinations, log, claimant, metrics });
-  const route = new RouteStage({ store, routing: () => current.setup.routing, providers: PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const alertSettings = () => current.setup.config.alerts;
+  const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
+  const deliver = new DeliverStage({
+    store, destinations: () => current.destinations, log, claimant, metrics,
+    onBreakerOpened: (destination, opening) => {
+      if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
+    },
+  });
+  const route = new RouteStage({ store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
-  const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: PROVIDERS } : undefined;
+  const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS } : undefined;
   const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin });
   const server = createHttpServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
@@ -95,7 +106,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   let stopPruning = () => {};
   const stages = options.stages !== false;
   if (options.route ?? stages) route.start();
-  if (options.deliver ?? stages) deliver.start();
+  // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
+  if (options.deliver ?? stages) {
+    deliver.start();
+    monitor.start();
+  }
   if (stages) {
     stopPruning = schedulePruning(store, config.retentionMs, log);
   }
@@ -145,6 +160,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       await route.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();
+      await monitor.stop();
+      await alerts.drain();
       // With the store gone, the claims simply expire and are taken over later.
       await store.releaseClaims(claimant).catch((error: unknown) =>
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),

@@ -12,8 +12,8 @@ import { formatPath } from './core/config-path.js';
 import { loadRules } from './config/load-rules.js';
 import { eventView } from './pipeline/event-view.js';
 import type { RoutingSet } from './pipeline/route.js';
-import { sampleEvents } from './pipeline/sample-events.js';
-import { PROVIDERS } from './providers/registry.js';
+import { sampleAlertEvents, sampleEvents } from './pipeline/sample-events.js';
+import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
 import { checkTemplates } from './render/check.js';
 import { loadTemplates, type TemplateSet } from './render/templates.js';
 import { compileRules } from './routing/compile-rules.js';
@@ -67,12 +67,13 @@ export function loadRouting(config: HeraldConfig): HeraldSetup {
 
 /**
  * Renders every template a rule uses, strictly, against the shipped samples of
- * the events the rule's `match` accepts, so a misspelt variable fails here and
- * not in production. Returns the problems found.
+ * the events the rule's `match` accepts (herald's own alerts among them, when
+ * alerts are on), so a misspelt variable fails here and not in production.
+ * Returns the problems found.
  */
 export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: ConfigIssue[]; renders: number } {
   const { routing } = setup;
-  const samples = sampleEvents(routing.sources, PROVIDERS);
+  const samples = [...sampleEvents(routing.sources, PROVIDERS), ...(setup.config.alerts.enabled ? sampleAlertEvents() : [])];
   const issues: ConfigIssue[] = [];
   let renders = 0;
   for (const rule of routing.rules.rules) {
@@ -80,7 +81,7 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
     if (matching.length === 0) continue;
     const views = matching.map((s) => ({
       label: s.label,
-      event: eventView(s.event, PROVIDERS[s.event.provider], routing.sources[s.event.source], rule.pii),
+      event: eventView(s.event, EVENT_PROVIDERS[s.event.provider], routing.sources[s.event.source], rule.pii),
     }));
     const usages = rule.notify.map((notify, i) => {
       const destination = routing.destinations[notify.to]!;

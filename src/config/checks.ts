@@ -5,6 +5,7 @@
  * problems, so each check first makes sure its inputs have the right shape.
  */
 import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
+import { HERALD } from '../core/event.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
 import type { PathIssue } from '../core/config-path.js';
@@ -15,7 +16,33 @@ const DURATION = new RegExp(DURATION_PATTERN);
 /** Every problem the schema could not see, in the tree and in the overrides in `env`. */
 export function crossCheck(tree: unknown, env: Env): PathIssue[] {
   const config = asRecord(tree);
-  return [...checkOverrides(env), ...checkDestinations(config), ...checkAgainstRetention(config)];
+  return [
+    ...checkOverrides(env), ...checkReservedSource(config), ...checkDestinations(config), ...checkAgainstRetention(config),
+    ...checkAlerts(config),
+  ];
+}
+
+/**
+ * herald's own alerts are events of source "herald": a configured source of
+ * that name would let a provider's webhooks pass for them in rules, templates
+ * and `herald events list --source herald`. (The provider "herald" is not in
+ * the schema's list, so no source can name it either.)
+ */
+function checkReservedSource(config: Record<string, unknown>): PathIssue[] {
+  if (!Object.hasOwn(asRecord(config.sources), HERALD)) return [];
+  return [{
+    path: ['sources', HERALD],
+    atKey: true,
+    message: `the source name "${HERALD}" is reserved for herald's own operational alerts: give this source another name`,
+  }];
+}
+
+/** A zero duration would mean no rate limit (an alert per check) or a check loop that never sleeps. */
+function checkAlerts(config: Record<string, unknown>): PathIssue[] {
+  const alerts = asRecord(config.alerts);
+  return (['every', 'queueAge', 'checkEvery'] as const)
+    .filter((key) => isDuration(alerts[key]) && parseDuration(alerts[key] as string) === 0)
+    .map((key) => ({ path: ['alerts', key], message: 'must be longer than 0' }));
 }
 
 /** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */

@@ -14,6 +14,14 @@ export const DEFAULTS = {
     retry: ['5s', '30s', '2m', '10m', '30m', '1h', '3h', '6h', '12h', '24h'],
     maxAge: '3d',
   },
+  alerts: {
+    enabled: true,
+    // Like Alertmanager's repeat_interval: a destination down all day alerts
+    // once an hour, not once per failed delivery.
+    every: '1h',
+    queueAge: '15m',
+    checkEvery: '30s',
+  },
   source: {
     allowBareToken: false,
     // FaceSign and Owl Eyes both document about 5 minutes (providers.md).

@@ -33,6 +33,13 @@ export interface RawDestination {
   [option: string]: unknown;
 }
 
+export interface RawAlerts {
+  enabled?: boolean;
+  every?: string;
+  queueAge?: string;
+  checkEvery?: string;
+}
+
 export interface RawConfig {
   server?: { port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string };
   store?: string;
@@ -42,4 +49,5 @@ export interface RawConfig {
   sources?: Record<string, RawSource>;
   destinations?: Record<string, RawDestination>;
   delivery?: RawDelivery;
+  alerts?: RawAlerts;
 }

@@ -16,6 +16,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
   const folder = path.dirname(file);
   const retentionMs = parseDuration(raw.retention ?? DEFAULTS.retention);
   const delivery = { ...DEFAULTS.delivery, ...raw.delivery };
+  const alerts = { ...DEFAULTS.alerts, ...raw.alerts };
   return {
     file,
     server: {
@@ -36,6 +37,12 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       timeoutMs: parseDuration(delivery.timeout),
       retryMs: delivery.retry.map(parseDuration),
       maxAgeMs: parseDuration(delivery.maxAge),
+    },
+    alerts: {
+      enabled: alerts.enabled,
+      everyMs: parseDuration(alerts.every),
+      queueAgeMs: parseDuration(alerts.queueAge),
+      checkEveryMs: parseDuration(alerts.checkEvery),
     },
   };
 }

@@ -36,6 +36,17 @@ export interface DestinationConfig {
   options: Record<string, unknown>;
 }
 
+/** Operational alerts: events herald raises about its own deliveries (pipeline/alert-*.ts). */
+export interface AlertsConfig {
+  enabled: boolean;
+  /** At most one alert of a type about a destination this often, across every process on one store. */
+  everyMs: number;
+  /** A destination whose oldest due delivery has waited this long raises herald.queue.stale. */
+  queueAgeMs: number;
+  /** How often the queue and the dead letters are looked at. */
+  checkEveryMs: number;
+}
+
 export interface HeraldConfig {
   /** Absolute path of the config file; other paths are relative to its folder. */
   file: string;
@@ -56,4 +67,5 @@ export interface HeraldConfig {
   sources: Record<string, SourceConfig>;
   destinations: Record<string, DestinationConfig>;
   delivery: { timeoutMs: number; retryMs: number[]; maxAgeMs: number };
+  alerts: AlertsConfig;
 }

@@ -4,10 +4,19 @@
  * they fit (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md).
  */
 
+/** The providers whose webhooks herald receives: what a configured source can name. */
 export const PROVIDER_IDS = ['facesign', 'faceio', 'legaltalent', 'owleyes'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
-export const CATEGORIES = ['verification', 'identity', 'media', 'analysis', 'settings', 'watchlist'] as const;
+/**
+ * herald itself, as the source and provider of its operational alerts: events
+ * it raises about its own deliveries, never received over HTTP.
+ */
+export const HERALD = 'herald';
+/** Who an event comes from: a webhook provider, or herald (its operational alerts). */
+export type EventProviderId = ProviderId | typeof HERALD;
+
+export const CATEGORIES = ['verification', 'identity', 'media', 'analysis', 'settings', 'watchlist', 'operations'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const OUTCOMES = [
@@ -30,7 +39,7 @@ export interface NormalizedEvent {
   id: string;
   /** The name of the configured source the request came in on. */
   source: string;
-  provider: ProviderId;
+  provider: EventProviderId;
   /** The provider's own event type, verbatim (FACEIO: eventName). */
   type: string;
   category: Category;

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderProfile } from '../providers/provider.js';
 import { eventDetail } from '../pipeline/event-detail.js';
 import { replayEvents, replayPage } from '../pipeline/replay.js';
 import { retryOneDelivery } from '../pipeline/retry-delivery.js';
@@ -36,7 +36,7 @@ export interface AdminDeps {
   deliver: DeliveryControl;
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
-  providers: Record<string, Provider>;
+  providers: Record<string, ProviderProfile>;
 }
 
 const notFound = (what: string) => ({ error: `${what} not found` });

@@ -8,6 +8,7 @@ import { DeliveryError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
+import type { BreakerOpening } from './alert-event.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { verdictAfterFailure, type DeliveryPolicy } from './delivery-policy.js';
 import type { HeraldMetrics } from './metrics.js';
@@ -27,6 +28,11 @@ export interface DeliverDeps {
   /** Longest sleep between looks at the queue (other processes' work, expired claims). */
   pollMs?: number;
   metrics?: HeraldMetrics;
+  /**
+   * Called when a destination's breaker goes from closed to open (not when a
+   * failed probe keeps it open): the breaker alert.
+   */
+  onBreakerOpened?: (destination: string, opening: BreakerOpening) => void;
 }
 
 const MAX_CLAIM = 100;
@@ -202,7 +208,14 @@ export class DeliverStage {
         ? thrown
         : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
       const now = this.now();
+      const wasClosed = breaker.state === 'closed';
       breaker.failed(error.reason, now);
+      if (wasClosed && breaker.state === 'open') {
+        this.deps.onBreakerOpened?.(delivery.destination, {
+          failures: policy.breaker.failures, reason: error.reason, status: error.details.status ?? null, error: error.message,
+          nextProbeInMs: breaker.msUntilProbe(now),
+        });
+      }
       const details = { status: error.details.status, excerpt: error.details.excerpt, reason: error.reason };
       if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - delivery.createdAt <= policy.maxAgeMs) {
         // A failed probe waits for the breaker like the rest, and spends none of the schedule.

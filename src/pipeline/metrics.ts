@@ -68,6 +68,20 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  readonly alertsRaised = new Counter({
+    name: 'herald_alerts_total',
+    help: 'Operational alerts raised (stored as events of source herald), by type and destination.',
+    labelNames: ['type', 'destination'] as const,
+    registers: [this.registry],
+  });
+
+  readonly alertsSuppressed = new Counter({
+    name: 'herald_alerts_suppressed_total',
+    help: 'Operational alerts not raised because one of the same type and destination was raised within alerts.every.',
+    labelNames: ['type', 'destination'] as const,
+    registers: [this.registry],
+  });
+
   readonly reloads = new Counter({
     name: 'herald_config_reloads_total',
     help: 'Config reloads, by result (applied, rejected).',

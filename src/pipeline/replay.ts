@@ -6,7 +6,7 @@
  */
 import { UnknownRuleError } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderProfile } from '../providers/provider.js';
 import { pageOf, type EventFilter, type NewDelivery, type Store } from '../store/store.js';
 import { planNotifications, type RoutingSet } from './route.js';
 
@@ -28,7 +28,7 @@ export async function replayEvents(
   store: Store,
   events: readonly NormalizedEvent[],
   routing: RoutingSet,
-  providers: Record<string, Provider>,
+  providers: Record<string, ProviderProfile>,
   options: ReplayOptions = {},
 ): Promise<ReplayedEvent[]> {
   const replayed = events.map((event) => {
@@ -76,7 +76,7 @@ export interface ReplayPage {
 export async function replayPage(
   store: Store,
   routing: RoutingSet,
-  providers: Record<string, Provider>,
+  providers: Record<string, ProviderProfile>,
   request: ReplayPageRequest,
   now = Date.now(),
 ): Promise<ReplayPage> {

@@ -10,7 +10,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import type { ChannelType } from '../core/message.js';
-import type { Provider } from '../providers/provider.js';
+import type { ProviderProfile } from '../providers/provider.js';
 import type { TemplateSet } from '../render/templates.js';
 import type { Rule } from '../routing/rule.js';
 import type { RuleSet } from '../routing/rule-set.js';
@@ -30,7 +30,7 @@ export interface RoutingSet {
 export interface RouteDeps {
   store: Store;
   routing: () => RoutingSet;
-  providers: Record<string, Provider>;
+  providers: Record<string, ProviderProfile>;
   log: Logger;
   /** Called after deliveries were created: wakes the deliver stage. */
   onRouted?: () => void;
@@ -46,7 +46,7 @@ export interface RoutedNotification {
 }
 
 /** Decides an event's notifications: which rules fire and what each sends. Pure: stores nothing. */
-export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: Provider): RoutedNotification[] {
+export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile): RoutedNotification[] {
   const source = routing.sources[event.source];
   const views = new Map<string | undefined, NormalizedEvent>();
   const view = (rule: Rule) => {

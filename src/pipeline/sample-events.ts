@@ -1,12 +1,14 @@
 /**
- * The shipped sample payloads as normalized events of the configured sources:
- * what `herald check` renders every template against, and what
- * `herald rules test --sample` routes.
+ * The shipped sample payloads as normalized events of the configured sources,
+ * and herald's own alerts: what `herald check` renders every template against,
+ * and what `herald rules test --sample` routes.
  */
 import type { SourceConfig } from '../core/config.js';
-import type { NormalizedEvent } from '../core/event.js';
+import { HERALD, type NormalizedEvent } from '../core/event.js';
+import type { AlertType } from '../providers/herald.js';
 import type { Provider } from '../providers/provider.js';
 import { loadSample, sampleTypes } from '../providers/samples.js';
+import { alertEvent, type Alert } from './alert-event.js';
 import { normalizeEvent } from './normalize.js';
 
 export interface SampleEvent {
@@ -28,4 +30,14 @@ export function sampleEvents(sources: Record<string, SourceConfig>, providers: R
       event: sampleEvent(source, providers[source.provider]!, type),
     })),
   );
+}
+
+/** herald's alert of `type`, from samples/herald/<type>.json (the alert's `data`). */
+export function sampleAlertEvent(type: string, nowMs = Date.now()): NormalizedEvent {
+  return alertEvent(type as AlertType, loadSample(HERALD, type) as Alert['data'], nowMs);
+}
+
+/** One event per shipped sample of herald's alerts. */
+export function sampleAlertEvents(): SampleEvent[] {
+  return sampleTypes(HERALD).map((type) => ({ label: `${HERALD} ${type}`, event: sampleAlertEvent(type) }));
 }

@@ -4,7 +4,7 @@
  * it imports nothing of herald's but `core`.
  */
 import type { SourceConfig } from '../core/config.js';
-import type { Category, Outcome, ProviderFacts, ProviderId } from '../core/event.js';
+import type { Category, EventProviderId, Outcome, ProviderFacts, ProviderId } from '../core/event.js';
 
 /** A request as it arrived: the raw bytes, before any parsing, and lower-cased headers. */
 export interface IncomingWebhook {
@@ -17,16 +17,26 @@ export interface TypeClass {
   outcome: Outcome | null;
 }
 
-export interface Provider {
-  id: ProviderId;
-  /** JSON Schema of the payload; extra fields are allowed, providers add them. */
-  payloadSchema: object;
+/**
+ * What the stages after ingest (routing, templates, replay) need to know about
+ * whoever an event comes from: its types and its personal fields. Every webhook
+ * provider has one, and so has herald, for its own operational alerts.
+ */
+export interface ProviderProfile {
+  id: EventProviderId;
   /** Every event type the provider documents, with its category and outcome. */
   knownTypes: Record<string, TypeClass>;
   /** Category of a type this adapter does not know, when its prefix says nothing. */
   defaultCategory: Category;
   /** Dotted paths of personal fields in the payload, redacted unless a source opts in. */
   personalFields: string[];
+}
+
+/** A webhook provider: how its requests are verified and its payloads read. */
+export interface Provider extends ProviderProfile {
+  id: ProviderId;
+  /** JSON Schema of the payload; extra fields are allowed, providers add them. */
+  payloadSchema: object;
   /**
    * Checks the request's signature or token over the raw bytes; throws a
    * VerificationError. Checks run cheapest first: headers, timestamp, HMAC.

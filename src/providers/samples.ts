@@ -5,20 +5,20 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ProviderId } from '../core/event.js';
+import type { EventProviderId } from '../core/event.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 
 export const SAMPLES_DIR = path.join(PACKAGE_ROOT, 'samples');
 
 /** The event types that have a shipped sample for this provider, sorted. */
-export function sampleTypes(provider: ProviderId): string[] {
+export function sampleTypes(provider: EventProviderId): string[] {
   return readdirSync(path.join(SAMPLES_DIR, provider))
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -'.json'.length))
     .sort();
 }
 
-export function loadSample(provider: ProviderId, type: string): Record<string, unknown> {
+export function loadSample(provider: EventProviderId, type: string): Record<string, unknown> {
   const types = sampleTypes(provider);
   if (!types.includes(type)) {
     throw new Error(`no sample of type "${type}" for ${provider}; samples exist for: ${types.join(', ')}`);

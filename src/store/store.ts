@@ -77,6 +77,15 @@ export interface QueueSnapshot {
   dead: number;
 }
 
+/** The deliveries to one destination that went dead since a moment, for the dead-letter alert. */
+export interface RecentDeadLetters {
+  count: number;
+  /** When the latest of them went dead (ms). */
+  latestAt: number;
+  /** The latest one's error as recorded (scrubbed of secrets by its channel), or null. */
+  latestError: string | null;
+}
+
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 /** A delivery created when an event is routed: one per fired rule and notify entry. */
@@ -232,6 +241,12 @@ export interface Store {
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void>;
   /** Pending deliveries by destination with the oldest due, and the dead count: one query each. */
   queueSnapshot(now: number): Promise<QueueSnapshot>;
+  /**
+   * The deliveries that went dead at or after `sinceMs` (last updated then:
+   * a retried dead letter that dies again counts again), by destination.
+   * Reads only those, through the index of dead letters by time.
+   */
+  recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>>;
   /**
    * Deletes up to `batchSize` events received before `receivedBeforeMs` (the
    * retention), with their deliveries and attempts; returns how many events it

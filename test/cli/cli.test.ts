@@ -46,7 +46,8 @@ describe('herald CLI', function () {
       }
       const stored = new SqliteStore(store.slice('sqlite:'.length));
       try {
-        const events = await stored.listEvents();
+        // Nothing listens at the .env.example destinations: herald may have raised an alert of its own too.
+        const events = (await stored.listEvents()).filter((e) => e.source !== 'herald');
         assert.deepEqual(events.map((e) => `${e.source}:${e.type}`), [
           'facesign:session.status', 'faceio:ENROLL', 'kyc:kyc.session.rejected', 'owleyes:verification.failed',
         ]);

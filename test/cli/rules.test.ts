@@ -42,6 +42,22 @@ describe('herald rules test', function () {
     assert.match(result.stdout, /0 of \d+ fire; nothing would be sent/);
   });
 
+  it('routes a sample of herald\'s own alerts with --sample herald:TYPE', async () => {
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'herald:herald.breaker.opened', '--json'], EXAMPLE_ENV);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { event: { source: string; category: string }; fired: Array<{ rule: string; notifications: Array<{ destination: string; message: { channel: string } }> }> };
+    assert.deepEqual([report.event.source, report.event.category], ['herald', 'operations']);
+    assert.deepEqual(report.fired.map((f) => f.rule), ['herald-alerts']);
+    assert.deepEqual(report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`), ['compliance-slack:slack', 'compliance-email:email']);
+  });
+
+  it('names the samples there are when there is none of the type asked for', async () => {
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'herald:herald.nope'], EXAMPLE_ENV);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no sample of type "herald\.nope" for herald; samples exist for: herald\.breaker\.opened, herald\.dead_letters, herald\.queue\.stale/);
+    assert.doesNotMatch(result.stderr, /at loadSample/, 'a message, not a stack trace');
+  });
+
   it('normalizes a provider payload file given with --source', async () => {
     const dir = tempDir();
     try {
@@ -88,6 +104,28 @@ describe('herald check: rules and templates', function () {
     assert.match(result.stderr, /typo[/\\]slack\.yaml/);
     assert.match(result.stderr, /sesion_id/);
     assert.match(result.stderr, /kyc\.session\.\w+/);
+  });
+
+  it('renders the templates of a rule that matches every event against herald\'s alerts too, unless alerts are off', async () => {
+    // A rule without `match` gets herald's alerts as well, and this template cannot show them.
+    mkdirSync(path.join(dir, 'templates', 'kyc-only'));
+    writeFileSync(path.join(dir, 'templates', 'kyc-only', 'slack.yaml'), 'text: "KYC session {{ event.data.data.session_id }}"\n');
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: everything\n  notify: [{ to: ops, template: kyc-only }]\n');
+    const config = path.join(dir, 'herald.config.yaml');
+    const result = await runHerald(['--config', config, 'check']);
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stderr, /kyc-only[/\\]slack\.yaml.*sample herald herald\.(breaker\.opened|dead_letters|queue\.stale)/);
+    assert.doesNotMatch(result.stderr, /sample kyc /, 'the KYC samples have the field');
+    writeFileSync(config, `${readFileSync(config, 'utf8')}alerts: { enabled: false }\n`);
+    const off = await runHerald(['--config', config, 'check']);
+    assert.equal(off.code, 0, off.stderr);
+  });
+
+  it('passes the shipped ops-alert template against every alert type', async () => {
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: alerts\n  match: { source: herald }\n  notify: [{ to: ops, template: ops-alert }]\n');
+    const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /1 rules, \d+ templates, 3 sample renders/);
   });
 
   it('fails on a rule naming an unknown template or destination, with file, line and path', async () => {

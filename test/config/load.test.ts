@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       assert.equal(config.store, `sqlite:${path.join(PACKAGE_ROOT, 'data', 'herald.db')}`);
       assert.equal(config.rulesDir, path.join(PACKAGE_ROOT, 'rules'));
       assert.equal(config.delivery.retryMs.length, 10);
+      assert.deepEqual(config.alerts, { enabled: true, everyMs: 3_600_000, queueAgeMs: 900_000, checkEveryMs: 30_000 });
     });
 
     it('starts with the $schema comment that editors use', () => {
@@ -156,6 +157,11 @@ describe('loadConfig', () => {
       });
     });
 
+    it('turns operational alerts on, once an hour per type and destination, unless the file says otherwise', () => {
+      assert.deepEqual(loadConfig(testdata('defaults.yaml'), {}).alerts, { enabled: true, everyMs: 3_600_000, queueAgeMs: 900_000, checkEveryMs: 30_000 });
+      assert.deepEqual(loadConfig(testdata('alerts.yaml'), {}).alerts, { enabled: true, everyMs: 7_200_000, queueAgeMs: 300_000, checkEveryMs: 10_000 });
+    });
+
     it('remembers FACEIO dedupe keys for 10 minutes and the others for the retention', () => {
       const config = loadConfig(testdata('defaults.yaml'), {});
       assert.equal(config.sources.fio!.dedupeWindowMs, 10 * 60_000);
@@ -224,6 +230,27 @@ describe('loadConfig', () => {
       assert.match(error.issues[2]!.message, /"whsec_" and the base64 of 24 to 64 random bytes/);
     });
 
+    it('reserves the name and provider "herald" for herald\'s own alerts, and checks the alerts block', () => {
+      const error = loadError(testdata('alerts-mistakes.yaml'));
+      assert.deepEqual(error.issues.map(where), [
+        { path: 'sources.herald', line: 4 },
+        { path: 'sources.own.provider', line: 5 },
+        { path: 'alerts.every', line: 7 },
+        { path: 'alerts.queueAge', line: 8 },
+        { path: 'alerts.checkEvery', line: 9 },
+        { path: 'alerts.repeat', line: 10 },
+      ]);
+      assert.deepEqual(error.issues.map((issue) => issue.message), [
+        'the source name "herald" is reserved for herald\'s own operational alerts: give this source another name',
+        'unknown provider "herald": expected one of facesign, faceio, legaltalent, owleyes',
+        'must be longer than 0',
+        '"soon" is not a duration: write a whole number and a unit (ms, s, m, h, d), e.g. "300s"',
+        'must be longer than 0',
+        'unknown key "repeat": expected one of enabled, every, queueAge, checkEvery',
+      ]);
+      assert.match(error.message, /alerts-mistakes\.yaml:4:3 sources\.herald: /, 'the reserved name is pointed at by its key');
+    });
+
     it('never puts a secret in an error message', () => {
       // Every value containing LEAK is a secret, from the file or the environment.
       const env = { OE_SECRET_VALUE: 'LEAK-env-secret', HERALD_STORE: 'postgresx://herald:LEAK-env-store@db/herald' };
@@ -279,6 +306,12 @@ describe('schema/herald.config.schema.json', () => {
           timeout: properties.delivery.properties.timeout.default,
           retry: properties.delivery.properties.retry.default,
           maxAge: properties.delivery.properties.maxAge.default,
+        },
+        alerts: {
+          enabled: properties.alerts.properties.enabled.default,
+          every: properties.alerts.properties.every.default,
+          queueAge: properties.alerts.properties.queueAge.default,
+          checkEvery: properties.alerts.properties.checkEvery.default,
         },
         pii: definitions.source.properties.pii.default,
       },

@@ -1,10 +1,10 @@
 /**
  * Secrets and personal data never appear in a log line, an error message or a
  * stored attempt, on any path: every provider accepted and refused, every
- * channel succeeding and failing; logged by a plain pino (so that a secret a
- * caller logged would show) and by herald's own pretty logger
- * (HERALD_LOG_FORMAT=pretty). And personal fields never leave herald in a
- * notification unless a rule or source opts in.
+ * channel succeeding and failing, herald's own alerts about them included;
+ * logged by a plain pino (so that a secret a caller logged would show) and by
+ * herald's own pretty logger (HERALD_LOG_FORMAT=pretty). And personal fields
+ * never leave herald in a notification unless a rule or source opts in.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { loadRouting } from '../../src/setup.js';
 import { startSmtpPeer, type SmtpPeer } from '../channels/smtp-peer.js';
-import { testConfig, testSource, SHIPPED_RULES_DIR } from '../helpers/config.js';
+import { ALERT_DEFAULTS, testConfig, testSource, SHIPPED_RULES_DIR } from '../helpers/config.js';
 import { settledDeliveries, signedRequest, tempDir } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
@@ -62,10 +62,12 @@ describe('no secret or personal value in logs, errors, attempts or notifications
     const destinations: Record<string, DestinationConfig> = {
       'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/${SECRETS.slackToken}`, rate: '100/s', allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] } } },
       'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: smtpUrl, from: 'herald@example.com', to: ['compliance@example.com', 'nobody@example.com'] } },
-      crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: SECRETS.webhook, allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] } } },
+      // Its first 503 opens the breaker, and the shipped rules send that alert to Slack and email.
+      crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: SECRETS.webhook, allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] }, breaker: { failures: 1, probe: ['100ms'] } } },
     };
     const dir = tempDir();
-    const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, { sources, destinations, rulesDir: SHIPPED_RULES_DIR });
+    const alerts = { ...ALERT_DEFAULTS, checkEveryMs: 200 };
+    const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, { sources, destinations, rulesDir: SHIPPED_RULES_DIR, alerts });
     const herald = await startHerald(loadRouting(config), log);
     const url = `http://127.0.0.1:${herald.port}`;
     const post = async (source: string, request: { body: Buffer; headers: Record<string, string> }) =>
@@ -91,6 +93,7 @@ describe('no secret or personal value in logs, errors, attempts or notifications
       }
       // Every delivery settles: Slack and the CRM after a retry, email partly refused.
       await waitUntil(() => slack.requests.length >= 2 && crm.requests.length >= 2 && smtp.mails.length >= 1, 20_000);
+      await waitUntil(() => slack.requests.some((r) => r.body.includes('Deliveries paused: crm')), 20_000, 'the breaker alert in Slack');
       await settledDeliveries(herald.store, 1, undefined, 20_000);
 
       const stored: string[] = [];

@@ -1,6 +1,6 @@
 /** Configs for tests, built in code (no YAML), with distinctive test secrets. */
 import path from 'node:path';
-import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
+import type { AlertsConfig, HeraldConfig, SourceConfig } from '../../src/core/config.js';
 import type { ProviderId } from '../../src/core/event.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 
@@ -41,6 +41,9 @@ export function testSources(): Record<ProviderId, SourceConfig> {
   };
 }
 
+/** The shipped defaults of `alerts` (src/config/defaults.ts), in ms. */
+export const ALERT_DEFAULTS: AlertsConfig = { enabled: true, everyMs: 3_600_000, queueAgeMs: 900_000, checkEveryMs: 30_000 };
+
 export function testConfig(store: string, overrides: Partial<HeraldConfig> = {}): HeraldConfig {
   return {
     file: '/dev/null',
@@ -52,6 +55,9 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     sources: testSources(),
     destinations: {},
     delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 3 * 86_400_000 },
+    // Off here: an alert is one more event and delivery in tests about something else
+    // (most use a rule that sends every event somewhere). The alert tests turn it on.
+    alerts: { ...ALERT_DEFAULTS, enabled: false },
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { HeraldConfig, SourceConfig } from '../../src/core/config.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import { startHerald, type RunningHerald, type StartOptions } from '../../src/main.js';
 import { loadRouting } from '../../src/setup.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
@@ -31,10 +31,10 @@ export function signedRequest(source: SourceConfig, payload: unknown, nowMs = Da
   return { body, headers };
 }
 
-export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, options: StartOptions = {}): Promise<TestHerald> {
+export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, options: StartOptions = {}, log: Logger = silentLogger()): Promise<TestHerald> {
   const dir = tempDir();
   const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, overrides);
-  const herald = await startHerald(loadRouting(config), silentLogger(), options);
+  const herald = await startHerald(loadRouting(config), log, options);
   const url = `http://127.0.0.1:${herald.port}`;
 
   const post: TestHerald['post'] = async (source, body, headers = { 'content-type': 'application/json' }) => {

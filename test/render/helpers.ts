@@ -6,10 +6,11 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { NormalizedEvent, ProviderId } from '../../src/core/event.js';
+import { HERALD, type EventProviderId, type NormalizedEvent } from '../../src/core/event.js';
 import type { ChannelType } from '../../src/core/message.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { redactPaths } from '../../src/core/redact.js';
+import { sampleAlertEvent } from '../../src/pipeline/sample-events.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import type { TemplateScope } from '../../src/render/templates.js';
@@ -20,7 +21,8 @@ export const TESTDATA = path.join(PACKAGE_ROOT, 'test', 'render', 'testdata');
 const RECEIVED_MS = Date.UTC(2026, 10, 22, 9, 30, 1, 512);
 
 /** The shipped sample of `type` as the event templates see: normalized, personal fields redacted. */
-export function sampleEvent(provider: ProviderId, type: string, changes: (payload: Record<string, unknown>) => void = () => {}): NormalizedEvent {
+export function sampleEvent(provider: EventProviderId, type: string, changes: (payload: Record<string, unknown>) => void = () => {}): NormalizedEvent {
+  if (provider === HERALD) return { ...sampleAlertEvent(type, RECEIVED_MS), id: '019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11' };
   const adapter = PROVIDERS[provider];
   const payload = loadSample(provider, type);
   changes(payload);

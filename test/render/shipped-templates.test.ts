@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ProviderId } from '../../src/core/event.js';
+import type { EventProviderId } from '../../src/core/event.js';
 import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
 import { checkTemplates } from '../../src/render/check.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sampleEvent, scopeFor, SHIPPED_TEMPLATES } from './helpers.js';
 
 /** Each shipped template and the sample events it is meant for (as the shipped rules route them). */
-const MEANT_FOR: Record<string, Array<[ProviderId, string]>> = {
+const MEANT_FOR: Record<string, Array<[EventProviderId, string]>> = {
   'kyc-rejected': [
     ['legaltalent', 'kyc.session.rejected'],
     ['legaltalent', 'kyc.session.manual_review'],
@@ -26,6 +26,11 @@ const MEANT_FOR: Record<string, Array<[ProviderId, string]>> = {
     ['facesign', 'media.user_photo'],
     ['facesign', 'media.document_photo'],
     ['facesign', 'media.user_video'],
+  ],
+  'ops-alert': [
+    ['herald', 'herald.breaker.opened'],
+    ['herald', 'herald.dead_letters'],
+    ['herald', 'herald.queue.stale'],
   ],
 };
 
@@ -131,6 +136,20 @@ const CONTENT: Record<string, Check> = {
     includesAll(slack, [event.subject, 'api.facesign.ai/sessions/']);
     includesAll(email.subject, [event.subject]);
     assert.deepEqual((webhook.body as { data: unknown }).data, event, 'no webhook.yaml: the event is the body');
+  },
+  'ops-alert': (event, slack, email, webhook) => {
+    // Who is affected, what happened in one line, and what to look at next.
+    const facts: Record<string, string[]> = {
+      'herald.breaker.opened': ['crm', 'paused', 'the webhook receiver answered HTTP 503', 'server-error', '5s'],
+      'herald.dead_letters': ['compliance-email', '3', '550 5.1.1 Recipient address rejected', 'herald dlq list --destination compliance-email'],
+      'herald.queue.stale': ['compliance-slack', '42', '2026-11-22 09:13:56 UTC', '16m 5s'],
+    };
+    const type = (event as unknown as { type: string }).type;
+    includesAll(slack, [event.data.summary, ...facts[type]!]);
+    includesAll(email.text, [event.data.summary, ...facts[type]!]);
+    includesAll(email.html!, facts[type]!.map((fact) => fact.replace(/'/g, '&#39;')));
+    includesAll(email.subject, [event.subject]);
+    assert.deepEqual((webhook.body as { data: { details: unknown } }).data.details, event.data, 'the alert\'s data, as an object');
   },
   'media-available': (event, slack, email) => {
     includesAll(slack, [event.media.url, event.media.contentType, '15 minutes', '11:21:40 UTC']);

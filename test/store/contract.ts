@@ -433,6 +433,36 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
       });
 
+      it('counts the deliveries that went dead since a moment, by destination, with the latest error', async () => {
+        const early = delivery('hook');
+        await routedEvent(early);
+        await kill(early.id);
+        await new Promise((r) => setTimeout(r, 5));
+        const since = Date.now();
+        const [a, b, c] = [delivery('hook'), delivery('hook'), delivery('other')];
+        await routedEvent(a, b, c, delivery('hook')); // the last stays pending
+        await kill(a.id);
+        await new Promise((r) => setTimeout(r, 5));
+        const [claimed] = await claim('w', Date.now(), 1, 1000, 'hook');
+        assert.equal(claimed?.id, b.id);
+        await store.completeAttempt('w', { ...attempt(b.id), outcome: 'dead', status: 410, reason: 'client-error', error: 'the receiver answered HTTP 410' }, { status: 'dead' });
+        await kill(c.id, 'other');
+        const failed: NewDelivery = { ...delivery('templated'), message: null, status: 'dead', error: 'render-failed: undefined variable event.x' };
+        await routedEvent(failed);
+
+        const recent = await store.recentDeadLetters(since);
+        assert.deepEqual(Object.keys(recent).sort(), ['hook', 'other', 'templated']);
+        assert.equal(recent.hook!.count, 2, 'the one that died before `since` is not counted');
+        assert.equal(recent.hook!.latestError, 'client-error: the receiver answered HTTP 410', 'the latest one\'s error');
+        assert.ok(recent.hook!.latestAt >= since && recent.hook!.latestAt <= Date.now());
+        assert.deepEqual([recent.other!.count, recent.other!.latestError], [1, 'error: boom']);
+        assert.deepEqual([recent.templated!.count, recent.templated!.latestError], [1, 'render-failed: undefined variable event.x'], 'born dead: its template failed');
+        assert.deepEqual(await store.recentDeadLetters(Date.now() + 1000), {});
+        // A retried dead letter is pending again, so no longer counted.
+        await store.retryDelivery(b.id, Date.now());
+        assert.equal((await store.recentDeadLetters(since)).hook!.count, 1);
+      });
+
       it('takes a snapshot of the queue: pending and the oldest due per destination, and the dead count', async () => {
         const now = Date.now();
         await routedEvent(delivery('hook'), delivery('hook'), delivery('other'), delivery('doomed'));

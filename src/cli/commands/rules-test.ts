@@ -5,11 +5,11 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { NormalizedEvent } from '../../core/event.js';
+import { HERALD, type NormalizedEvent } from '../../core/event.js';
 import { normalizeEvent } from '../../pipeline/normalize.js';
 import { planNotifications } from '../../pipeline/route.js';
-import { sampleEvent } from '../../pipeline/sample-events.js';
-import { PROVIDERS } from '../../providers/registry.js';
+import { sampleAlertEvent, sampleEvent } from '../../pipeline/sample-events.js';
+import { EVENT_PROVIDERS, PROVIDERS } from '../../providers/registry.js';
 import type { HeraldSetup } from '../../setup.js';
 import { loadSetupOrExit } from '../config-option.js';
 import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
@@ -25,8 +25,15 @@ function eventFrom(setup: HeraldSetup, file: string | undefined, options: RulesT
   if (options.sample) {
     const [sourceName, type] = options.sample.split(/:(.*)/s);
     const source = sources[sourceName ?? ''];
-    if (!source || !type) command.error(`--sample takes SOURCE:TYPE with a source from the config (${Object.keys(sources).join(', ')})`);
-    return sampleEvent(source, PROVIDERS[source.provider], type);
+    // herald's own alerts: `--sample herald:herald.breaker.opened`.
+    if ((!source && sourceName !== HERALD) || !type) {
+      command.error(`--sample takes SOURCE:TYPE with a source from the config (${Object.keys(sources).join(', ')}), or ${HERALD} for herald's own alerts`);
+    }
+    try {
+      return source ? sampleEvent(source, PROVIDERS[source.provider], type) : sampleAlertEvent(type);
+    } catch (error) {
+      command.error(error instanceof Error ? error.message : String(error)); // no sample of that type
+    }
   }
   if (!file) command.error('give an event file or --sample SOURCE:TYPE');
   const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -48,7 +55,7 @@ export function rulesCommand(): Command {
     .action((file: string | undefined, options: RulesTestOptions, command: Command) => {
       const setup = loadSetupOrExit(command);
       const event = eventFrom(setup, file, options, command);
-      const provider = PROVIDERS[event.provider];
+      const provider = EVENT_PROVIDERS[event.provider];
       if (!provider) command.error(`unknown provider "${String(event.provider)}" in the event`);
       const planned = planNotifications(event, setup.routing, provider);
       const report: RulesTestReport = {

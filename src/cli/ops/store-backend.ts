@@ -13,7 +13,7 @@ import { eventDetail } from '../../pipeline/event-detail.js';
 import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
 import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../../pipeline/route.js';
-import { PROVIDERS } from '../../providers/registry.js';
+import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
 import { loadConfigOrExit, loadSetupOrExit } from '../config-option.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
@@ -62,7 +62,7 @@ export class StoreBackend implements OpsBackend {
     // Replay renders with the rules and templates in the config's folder; read them once, when first needed.
     this.routing ??= loadSetupOrExit(this.command).routing;
     try {
-      return await replayPage(this.store, this.routing, PROVIDERS, request);
+      return await replayPage(this.store, this.routing, EVENT_PROVIDERS, request);
     } catch (error) {
       if (error instanceof UnknownRuleError) throw new OpsError(error.message);
       throw error;

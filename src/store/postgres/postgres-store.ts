@@ -14,10 +14,11 @@ import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, Store,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
+import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
 import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
 import { migratePostgres } from './migrations.js';
@@ -161,6 +162,10 @@ export class PostgresStore implements Store {
 
   queueSnapshot(now: number): Promise<QueueSnapshot> {
     return queueSnapshot(this.db, now);
+  }
+
+  recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>> {
+    return recentDeadLetters(this.db, sinceMs);
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

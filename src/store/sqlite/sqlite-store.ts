@@ -11,7 +11,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, Store,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { GroupCommit } from './group-commit.js';
@@ -316,6 +316,16 @@ export class SqliteStore implements Store {
       byDestination: Object.fromEntries(pending.map((r) => [r.destination, { pending: r.pending, oldestDueAt: r.oldest }])),
       dead: dead.n,
     };
+  }
+
+  async recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>> {
+    // With MAX(), SQLite takes a bare column (last_error) from the row that has
+    // the maximum: https://www.sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query
+    const rows = this.statement(
+      `SELECT destination, COUNT(*) AS count, MAX(updated_at) AS latest_at, last_error
+       FROM deliveries WHERE status = 'dead' AND updated_at >= ? GROUP BY destination`,
+    ).all(sinceMs) as Array<{ destination: string; count: number; latest_at: number; last_error: string | null }>;
+    return Object.fromEntries(rows.map((r) => [r.destination, { count: r.count, latestAt: r.latest_at, latestError: r.last_error }]));
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {
