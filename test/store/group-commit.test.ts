@@ -59,6 +59,22 @@ describe('GroupCommit', () => {
     assert.deepEqual(answered, ['claim', 'a', 'b', 'c']);
   });
 
+  it('undoes a write that throws, alone: the rest of its batch is committed', async () => {
+    const commits = new GroupCommit(db, new WalSync(null)); // nothing to sync: answered at the commit
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const results = await Promise.allSettled([
+      commits.write(() => insert.run('first')),
+      commits.write(() => {
+        insert.run('half-done');
+        throw new Error('the second write fails after one statement');
+      }),
+      commits.write(() => insert.run('third')),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY rowid').all(), [{ v: 'first' }, { v: 'third' }]);
+    assert.equal(commits.stats.commits, 1);
+  });
+
   it('rejects the durable writes of a batch whose sync fails (committed, but perhaps not on disk)', async () => {
     const wal = new GatedSync();
     const commits = new GroupCommit(db, wal, (error) => new Error(`unavailable: ${(error as Error).message}`));

@@ -56,6 +56,8 @@ export class SqliteStore implements Store {
     this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
+    // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
+    this.db.pragma('temp_store = MEMORY');
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
   }
 
