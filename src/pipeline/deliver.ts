@@ -128,8 +128,11 @@ export class DeliverStage {
         this.track(destination, this.send(delivery, policy, breaker, permit === 'probe'));
       }
     }
-    if (open.length > 0) {
-      const due = await store.nextDueAt(open);
+    // A destination with attempts in flight wakes the loop when one finishes:
+    // only the idle ones need the store to say when their next delivery falls due.
+    const idle = open.filter((destination) => (this.inFlight.get(destination) ?? 0) === 0);
+    if (idle.length > 0) {
+      const due = await store.nextDueAt(idle);
       if (due !== undefined) sleepMs = Math.min(sleepMs, due - this.now());
     }
     return { again: false, sleepMs };
