@@ -91,4 +91,21 @@ describe('GroupCommit', () => {
     const missing = new WalSync(path.join(dir, 'absent.db'));
     await assert.rejects(missing.sync(), /ENOENT/);
   });
+
+  it('runs one fsync at a time: the syncs asked for while one runs share the next', async () => {
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('x'); // the -wal file exists
+    const wal = new WalSync(path.join(dir, 'test.db'));
+    const first = wal.sync();
+    const [second, third] = [wal.sync(), wal.sync()];
+    assert.notEqual(first, second, 'the first sync may have started before the later commits');
+    assert.equal(second, third, 'one fsync serves every sync asked for meanwhile');
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    await second;
+    assert.ok(firstDone, 'the shared sync starts after the running one ends');
+    const afterwards = wal.sync();
+    assert.notEqual(afterwards, second, 'nothing runs now: a new sync starts at once');
+    await afterwards;
+    await wal.close();
+  });
 });

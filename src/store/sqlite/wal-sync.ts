@@ -19,26 +19,48 @@ import path from 'node:path';
 
 export class WalSync {
   private fd: number | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** The fdatasync running now, if any. */
+  private running: Promise<void> | undefined;
+  /** The one that starts when it ends: every sync() asked for meanwhile shares it. */
+  private next: Promise<void> | undefined;
 
   /** `file` is the database file; null for an in-memory database (nothing to sync). */
   constructor(private readonly file: string | null) {}
 
-  /** Resolves once everything committed so far is on disk. */
+  /**
+   * Resolves once everything committed so far is on disk. One fdatasync runs
+   * at a time: a sync asked for while one runs waits for it to end, then shares
+   * a single fdatasync with every other sync asked for in the meantime, so the
+   * disk sees one flush per round however many batches committed, and the
+   * event loop goes on committing while it works.
+   */
   sync(): Promise<void> {
     if (this.file === null) return Promise.resolve();
+    if (this.next !== undefined) return this.next;
+    if (this.running === undefined) return this.start();
+    this.next = this.running.then(
+      () => this.start(),
+      () => this.start(),
+    );
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    this.next = undefined;
     const synced = new Promise<void>((resolve, reject) => {
       fdatasync(this.walFd(), (error) => (error ? reject(error) : resolve()));
     });
-    this.inFlight.add(synced);
-    const forget = () => this.inFlight.delete(synced);
-    synced.then(forget, forget);
+    this.running = synced;
+    const done = () => {
+      if (this.running === synced) this.running = undefined;
+    };
+    synced.then(done, done);
     return synced;
   }
 
   /** Waits for the syncs in flight, then closes the file. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([this.running, this.next]);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
