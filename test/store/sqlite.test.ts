@@ -58,25 +58,28 @@ describe('SqliteStore', () => {
     assert.ok(commits >= 1 && commits <= 2, `expected 200 writes in at most 2 commits, got ${commits}`);
   });
 
-  it('waits for the disk when storing events and routing them, not when claiming or recording attempts', async () => {
+  it('waits for the disk when storing events and routing them, not when recording attempts; claims write nothing', async () => {
     const e = event();
-    const durableWrites = async (write: () => Promise<unknown>) => {
+    const writes = async (write: () => Promise<unknown>) => {
       const before = store.commitStats();
       await write();
       const after = store.commitStats();
-      assert.equal(after.commits - before.commits, 1);
-      return after.durableCommits - before.durableCommits;
+      return { commits: after.commits - before.commits, durable: after.durableCommits - before.durableCommits };
     };
-    assert.equal(await durableWrites(() => store.insertEvent({ event: e, dedupeKey: 'd1', dedupeUntilMs: Date.now() + 60_000 })), 1);
-    const d = delivery();
-    assert.equal(await durableWrites(() => store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [d] }])), 1);
-    const claim = () => store.claimDueDeliveries({ destination: 'hook', limit: 10, claimant: 'me', claimTtlMs: 60_000, now: Date.now() });
-    assert.equal(await durableWrites(claim), 0);
-    assert.equal(await durableWrites(() => store.completeAttempt('me', attempt(d.id), { status: 'delivered' })), 0);
+    assert.deepEqual(await writes(() => store.insertEvent({ event: e, dedupeKey: 'd1', dedupeUntilMs: Date.now() + 60_000 })), { commits: 1, durable: 1 });
+    const [d, d2] = [delivery(), delivery()];
+    assert.deepEqual(await writes(() => store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [d, d2] }])), { commits: 1, durable: 1 });
+    const claim = () => store.claimDueDeliveries({ destination: 'hook', limit: 1, claimant: 'me', claimTtlMs: 60_000, now: Date.now() });
+    assert.deepEqual(await writes(claim), { commits: 0, durable: 0 }, 'a claim lives in memory: one process owns the file');
+    assert.deepEqual(await writes(() => store.completeAttempt('me', attempt(d.id), { status: 'delivered' })), { commits: 1, durable: 0 });
     assert.equal((await store.getDelivery(d.id))?.status, 'delivered');
     // A batch that mixes both waits for the disk: the event in it is acknowledged as stored.
+    const [claimed] = await claim();
     const other = event();
-    assert.equal(await durableWrites(() => Promise.all([claim(), store.insertEvent({ event: other, dedupeKey: 'd2', dedupeUntilMs: Date.now() + 60_000 })])), 1);
+    assert.deepEqual(await writes(() => Promise.all([
+      store.completeAttempt('me', attempt(claimed!.id), { status: 'delivered' }),
+      store.insertEvent({ event: other, dedupeKey: 'd2', dedupeUntilMs: Date.now() + 60_000 }),
+    ])), { commits: 1, durable: 1 });
   });
 
   it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {

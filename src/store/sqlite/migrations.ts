@@ -71,4 +71,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_received ON events (received_at);
   CREATE INDEX event_dedupe_expires ON event_dedupe (expires_at);
   `,
+  /* 4: claims are kept in memory (claims.ts): one process owns the file */ `
+  ALTER TABLE deliveries DROP COLUMN claimed_by;
+  ALTER TABLE deliveries DROP COLUMN claim_expires_at;
+  `,
 ];

@@ -14,6 +14,7 @@ import type {
   EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
+import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -49,6 +50,7 @@ const BUSY_TIMEOUT_MS = 1000;
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
+  private readonly claims = new ClaimBook();
 
   /** `file` is a path, or `:memory:` for tests. */
   constructor(file: string) {
@@ -147,35 +149,42 @@ export class SqliteStore implements Store {
   }
 
   async claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now }: ClaimRequest): Promise<Delivery[]> {
-    const claim = this.statement(
-      `UPDATE deliveries SET claimed_by = @claimant, claim_expires_at = @expires
-       WHERE id IN (SELECT id FROM deliveries
-                    WHERE status = 'pending' AND destination = @destination AND next_attempt_at <= @now
-                      AND (claim_expires_at IS NULL OR claim_expires_at <= @now)
-                    ORDER BY next_attempt_at, id LIMIT @limit)
-       RETURNING *`,
+    // The due index in order (rowid breaks ties, so no sort), skipping the rows
+    // under a live claim: they are in flight, at most the destination's claims.
+    const due = this.statement(
+      `SELECT rowid, next_attempt_at AS due FROM deliveries INDEXED BY deliveries_due
+       WHERE status = 'pending' AND destination = ? AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, rowid LIMIT ?`,
     );
-    return this.writes.write(() =>
-      (claim.all({ claimant, expires: now + claimTtlMs, destination, now, limit }) as DeliveryRow[])
-        .map(toDelivery)
-        .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1)),
-      NOT_DURABLE,
-    );
+    const row = this.statement('SELECT * FROM deliveries WHERE rowid = ?');
+    const claimed: Delivery[] = [];
+    for (const { rowid, due: dueAt } of due.all(destination, now, limit + this.claims.countFor(destination)) as Array<{ rowid: number; due: number }>) {
+      if (claimed.length === limit) break;
+      if (this.claims.isLive(rowid, now)) continue;
+      const delivery = toDelivery(row.get(rowid) as DeliveryRow);
+      this.claims.add({ rowid, deliveryId: delivery.id, destination, claimant, expiresAt: now + claimTtlMs, dueAt });
+      claimed.push(delivery);
+    }
+    return claimed;
   }
 
   async completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
+    const claim = this.claims.heldBy(attempt.deliveryId, claimant);
+    if (!claim) return false;
     const update = this.statement(
       `UPDATE deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = COALESCE(@next, next_attempt_at),
-              claimed_by = NULL, claim_expires_at = NULL, updated_at = @now, last_error = @error
-       WHERE id = @id AND claimed_by = @claimant AND status = 'pending'`,
+              updated_at = @now, last_error = @error
+       WHERE rowid = @rowid AND status = 'pending'`,
     );
     const record = this.statement(
       `INSERT INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status, reason, error, response_excerpt)
        VALUES (@deliveryId, @attempt, @startedAt, @durationMs, @outcome, @status, @reason, @error, @responseExcerpt)`,
     );
-    return this.writes.write(() => {
+    const recorded = await this.writes.write(() => {
+      // Taken over since (it had expired): the other claimant's attempt counts, not this one.
+      if (this.claims.heldBy(attempt.deliveryId, claimant) !== claim) return false;
       const changed = update.run({
-        id: attempt.deliveryId, claimant, status: verdict.status, now: Date.now(),
+        rowid: claim.rowid, status: verdict.status, now: Date.now(),
         next: verdict.status === 'pending' ? verdict.nextAttemptAt : null,
         error: attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
       }).changes;
@@ -183,16 +192,13 @@ export class SqliteStore implements Store {
       record.run(attempt);
       return true;
     }, NOT_DURABLE);
+    // Released once committed: until then the row still reads as pending and due.
+    this.claims.drop(claim);
+    return recorded;
   }
 
   async releaseClaims(claimant?: string): Promise<void> {
-    const release = this.statement(
-      `UPDATE deliveries SET claimed_by = NULL, claim_expires_at = NULL
-       WHERE claimed_by IS NOT NULL AND (@claimant IS NULL OR claimed_by = @claimant)`,
-    );
-    return this.writes.write(() => {
-      release.run({ claimant: claimant ?? null });
-    }, NOT_DURABLE);
+    this.claims.release(claimant);
   }
 
   /** One process owns the file: claims left by a previous run of it are void. */
@@ -230,24 +236,19 @@ export class SqliteStore implements Store {
   }
 
   async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
-    // Both read a few entries of deliveries_due, never the whole queue (the deliver
-    // loop asks after every claim; a scan made draining a large backlog quadratic).
-    // An unclaimed delivery is due at next_attempt_at; the first one bounds the answer,
-    // so only the claimed ones before it (in flight: few) can fall due sooner.
-    const firstUnclaimed = this.statement(
-      `SELECT next_attempt_at AS due FROM deliveries
-       WHERE status = 'pending' AND destination = ? AND claim_expires_at IS NULL
-       ORDER BY next_attempt_at LIMIT 1`,
-    );
-    const claimedBefore = this.statement(
-      `SELECT MIN(MAX(next_attempt_at, claim_expires_at)) AS due FROM deliveries
-       WHERE status = 'pending' AND destination = ? AND next_attempt_at < ? AND claim_expires_at IS NOT NULL`,
+    // A few entries of deliveries_due, never the whole queue (the deliver loop
+    // asks often; a scan made draining a large backlog quadratic): the first
+    // unclaimed one bounds the answer, and a claimed one falls due when its
+    // claim expires.
+    const first = this.statement(
+      `SELECT rowid, next_attempt_at AS due FROM deliveries INDEXED BY deliveries_due
+       WHERE status = 'pending' AND destination = ? ORDER BY next_attempt_at, rowid LIMIT ?`,
     );
     let due = Infinity;
     for (const destination of new Set(destinations)) {
-      const unclaimed = (firstUnclaimed.get(destination) as { due: number } | undefined)?.due ?? Infinity;
-      const claimed = (claimedBefore.get(destination, Math.min(unclaimed, Number.MAX_SAFE_INTEGER)) as { due: number | null }).due ?? Infinity;
-      due = Math.min(due, unclaimed, claimed);
+      const rows = first.all(destination, this.claims.countFor(destination) + 1) as Array<{ rowid: number; due: number }>;
+      const unclaimed = rows.find((r) => !this.claims.isClaimed(r.rowid))?.due ?? Infinity;
+      due = Math.min(due, unclaimed, this.claims.earliestDue(destination));
     }
     return due === Infinity ? undefined : due;
   }
