@@ -9,6 +9,7 @@
  * before their 2xx, and unfinished claims expire and are taken over).
  */
 import { Command } from 'commander';
+import { limitHeapGrowth } from '../../core/heap.js';
 import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../main.js';
 import { loadSetup } from '../../setup.js';
@@ -22,6 +23,7 @@ export function serveCommand(): Command {
     .option('--no-route', 'only receive and store events; they wait unrouted')
     .option('--no-deliver', 'send nothing; deliveries wait in the queue')
     .action(async (options: { route: boolean; deliver: boolean }, command: Command) => {
+      limitHeapGrowth();
       const setup = loadSetupOrExit(command);
       const log = createLogger(logSettingsOrExit(command));
       const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver });
