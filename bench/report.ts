@@ -30,7 +30,8 @@ export interface Verdict {
   scenario: string;
   measured: string;
   target: string;
-  met: boolean;
+  /** undefined: the scenario did not run (`--only`). */
+  met: boolean | undefined;
 }
 
 export function median(values: number[]): number {
@@ -54,48 +55,57 @@ export const ingestRatio = (runs: Runs) => pairRatio(runs.ingest, (r) => r.rps, 
 /** CPU per event with many rules against with few, pair by pair. */
 export const scaleCostRatio = (runs: Runs) => pairRatio(runs.scaleLarge, (r) => r.cpuUsPerEvent, runs.scaleSmall, (r) => r.cpuUsPerEvent);
 const fixed = (n: number, digits = 0) => (Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const times = (n: number, digits = 2) => (Number.isNaN(n) ? 'n/a' : `${fixed(n, digits)}x`);
 const list = <T>(runs: T[], pick: (run: T) => number, digits = 0) => runs.map((r) => fixed(pick(r), digits)).join(', ');
 
+/** The highest peak RSS of these runs; NaN (shown as n/a) when there are none. */
+const peakOf = (runs: Array<{ peakMb: number }>) => (runs.length === 0 ? NaN : Math.max(...runs.map((r) => r.peakMb)));
+
 export function verdicts(runs: Runs, backlogTarget: number): Verdict[] {
+  return checkedVerdicts(runs, backlogTarget).map(({ ran, ...verdict }) => ({ ...verdict, met: ran ? verdict.met : undefined }));
+}
+
+function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { ran: boolean }> {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ingest = ingestRatio(runs);
   const sustained = runs.sustained;
   const sustainedOk = sustained.length > 0 && sustained.every((r) =>
     r.failed === 0 && r.missing === 0 && r.ackRate >= 0.99 * r.offered && r.queueEnd <= r.queueMiddle + r.offered / 2);
-  const peakS1to4 = Math.max(...[...runs.ingest, ...runs.sustained, ...runs.latency, ...runs.backlog].map((r) => r.peakMb));
+  const peakS1to4 = peakOf([...runs.ingest, ...runs.sustained, ...runs.latency, ...runs.backlog]);
   const backlogRaise = med(runs.bigBacklog, (r) => r.peakMb) - med(runs.backlog, (r) => r.peakMb);
   const scaleCost = scaleCostRatio(runs);
   const failedIngest = runs.ingest.reduce((n, r) => n + r.failed, 0);
   return [
-    { scenario: '1 ingest only', measured: `${fixed(ingest, 2)}x baseline`, target: '>= 0.5x', met: ingest >= 0.5 },
-    { scenario: '1 ingest only', measured: `p99 ${fixed(med(runs.ingest, (r) => r.p99), 1)} ms`, target: '<= 25 ms', met: med(runs.ingest, (r) => r.p99) <= 25 },
-    { scenario: '1 ingest only', measured: `${failedIngest} non-2xx`, target: '0', met: failedIngest === 0 },
+    { scenario: '1 ingest only', measured: `${times(ingest, 2)} baseline`, target: '>= 0.5x', met: ingest >= 0.5, ran: runs.ingest.length > 0 },
+    { scenario: '1 ingest only', measured: `p99 ${fixed(med(runs.ingest, (r) => r.p99), 1)} ms`, target: '<= 25 ms', met: med(runs.ingest, (r) => r.p99) <= 25, ran: runs.ingest.length > 0 },
+    { scenario: '1 ingest only', measured: `${failedIngest} non-2xx`, target: '0', met: failedIngest === 0, ran: runs.ingest.length > 0 },
     {
       scenario: '2 sustained end to end',
-      measured: `${fixed(med(sustained, (r) => r.ackRate))}/s acked (${fixed(med(sustained, (r) => r.ackRate) / baseRps, 3)}x), queue ${list(sustained, (r) => r.queueMiddle)} -> ${list(sustained, (r) => r.queueEnd)}, missing ${list(sustained, (r) => r.missing)}`,
+      measured: `${fixed(med(sustained, (r) => r.ackRate))}/s acked (${times(med(sustained, (r) => r.ackRate) / baseRps, 3)}), queue ${list(sustained, (r) => r.queueMiddle)} -> ${list(sustained, (r) => r.queueEnd)}, missing ${list(sustained, (r) => r.missing)}`,
       target: '>= 0.25x for the whole run, queue not growing, all delivered',
       met: sustainedOk,
+      ran: sustained.length > 0,
     },
-    { scenario: '3 latency at a fixed rate', measured: `p50 ${fixed(med(runs.latency, (r) => r.p50), 1)} ms`, target: '<= 10 ms', met: med(runs.latency, (r) => r.p50) <= 10 },
-    { scenario: '3 latency at a fixed rate', measured: `p99 ${fixed(med(runs.latency, (r) => r.p99), 1)} ms`, target: '<= 100 ms', met: med(runs.latency, (r) => r.p99) <= 100 },
-    { scenario: '4 backlog drain', measured: `${fixed(med(runs.backlog, (r) => r.rate))}/s`, target: `>= ${fixed(backlogTarget)}/s`, met: med(runs.backlog, (r) => r.rate) >= backlogTarget },
-    { scenario: '5 rules scale', measured: `${fixed(scaleCost, 2)}x CPU per event`, target: '<= 1.2x', met: scaleCost <= 1.2 },
-    { scenario: '6 memory', measured: `peak ${fixed(peakS1to4)} MB`, target: '<= 200 MB', met: peakS1to4 <= 200 },
-    { scenario: '6 memory', measured: `+${fixed(backlogRaise, 1)} MB with the big backlog`, target: '<= +50 MB', met: backlogRaise <= 50 },
+    { scenario: '3 latency at a fixed rate', measured: `p50 ${fixed(med(runs.latency, (r) => r.p50), 1)} ms`, target: '<= 10 ms', met: med(runs.latency, (r) => r.p50) <= 10, ran: runs.latency.length > 0 },
+    { scenario: '3 latency at a fixed rate', measured: `p99 ${fixed(med(runs.latency, (r) => r.p99), 1)} ms`, target: '<= 100 ms', met: med(runs.latency, (r) => r.p99) <= 100, ran: runs.latency.length > 0 },
+    { scenario: '4 backlog drain', measured: `${fixed(med(runs.backlog, (r) => r.rate))}/s`, target: `>= ${fixed(backlogTarget)}/s`, met: med(runs.backlog, (r) => r.rate) >= backlogTarget, ran: runs.backlog.length > 0 },
+    { scenario: '5 rules scale', measured: `${times(scaleCost, 2)} CPU per event`, target: '<= 1.2x', met: scaleCost <= 1.2, ran: runs.scaleLarge.length > 0 },
+    { scenario: '6 memory', measured: `peak ${fixed(peakS1to4)} MB`, target: '<= 200 MB', met: peakS1to4 <= 200, ran: !Number.isNaN(peakS1to4) },
+    { scenario: '6 memory', measured: `+${fixed(backlogRaise, 1)} MB with the big backlog`, target: '<= +50 MB', met: backlogRaise <= 50, ran: runs.bigBacklog.length > 0 && runs.backlog.length > 0 },
   ];
 }
 
 export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
-  const ratio = (n: number) => `${fixed(n / baseRps, 2)}x`;
+  const ratio = (n: number) => times(n / baseRps, 2);
   const rows: string[][] = [
     ['baseline: bare Koa, 32 connections', 'req/s', fixed(baseRps), '', list(runs.baseline, (r) => r.rps)],
     ['', 'p99 ms', fixed(med(runs.baseline, (r) => r.p99), 1), '', list(runs.baseline, (r) => r.p99, 1)],
     ['', 'Koa CPU µs/request', fixed(med(runs.baseline, (r) => r.cpuUsPerRequest)), '', list(runs.baseline, (r) => r.cpuUsPerRequest)],
-    ['1 ingest only (route, deliver off)', 'req/s', fixed(med(runs.ingest, (r) => r.rps)), `${fixed(ingestRatio(runs), 2)}x (pairs)`, list(runs.ingest, (r) => r.rps)],
+    ['1 ingest only (route, deliver off)', 'req/s', fixed(med(runs.ingest, (r) => r.rps)), `${times(ingestRatio(runs), 2)} (pairs)`, list(runs.ingest, (r) => r.rps)],
     ['', 'p50 / p99 ms', `${fixed(med(runs.ingest, (r) => r.p50), 1)} / ${fixed(med(runs.ingest, (r) => r.p99), 1)}`, '', list(runs.ingest, (r) => r.p99, 1)],
     ['', 'non-2xx', String(runs.ingest.reduce((n, r) => n + r.failed, 0)), '', list(runs.ingest, (r) => r.failed)],
-    ['', 'herald CPU µs/event', fixed(med(runs.ingest, (r) => r.cpuUsPerEvent)), `${fixed(pairRatio(runs.ingest, (r) => r.cpuUsPerEvent, runs.baseline, (r) => r.cpuUsPerRequest), 1)}x Koa's`, list(runs.ingest, (r) => r.cpuUsPerEvent)],
+    ['', 'herald CPU µs/event', fixed(med(runs.ingest, (r) => r.cpuUsPerEvent)), `${times(pairRatio(runs.ingest, (r) => r.cpuUsPerEvent, runs.baseline, (r) => r.cpuUsPerRequest), 1)} Koa's`, list(runs.ingest, (r) => r.cpuUsPerEvent)],
     ['2 sustained end to end (paced)', 'offered /s', fixed(med(runs.sustained, (r) => r.offered)), ratio(med(runs.sustained, (r) => r.offered)), list(runs.sustained, (r) => r.offered)],
     ['', 'acked /s', fixed(med(runs.sustained, (r) => r.ackRate)), ratio(med(runs.sustained, (r) => r.ackRate)), list(runs.sustained, (r) => r.ackRate)],
     ['', 'ack p99 ms', fixed(med(runs.sustained, (r) => r.ackP99), 1), '', list(runs.sustained, (r) => r.ackP99, 1)],
@@ -112,14 +122,14 @@ export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[],
     [`5 scale: ${fixed(info.rules[0])} rules`, 'req/s', fixed(med(runs.scaleSmall, (r) => r.rps)), ratio(med(runs.scaleSmall, (r) => r.rps)), list(runs.scaleSmall, (r) => r.rps)],
     ['', 'herald CPU µs/event', fixed(med(runs.scaleSmall, (r) => r.cpuUsPerEvent)), '', list(runs.scaleSmall, (r) => r.cpuUsPerEvent)],
     [`5 scale: ${fixed(info.rules[1])} rules`, 'req/s', fixed(med(runs.scaleLarge, (r) => r.rps)), ratio(med(runs.scaleLarge, (r) => r.rps)), list(runs.scaleLarge, (r) => r.rps)],
-    ['', 'herald CPU µs/event', fixed(med(runs.scaleLarge, (r) => r.cpuUsPerEvent)), `${fixed(scaleCostRatio(runs), 2)}x (pairs)`, list(runs.scaleLarge, (r) => r.cpuUsPerEvent)],
-    ['6 peak RSS (VmHWM)', '1 / 2 / 3 / 4, MB', [runs.ingest, runs.sustained, runs.latency, runs.backlog].map((rs) => fixed(Math.max(...rs.map((r) => r.peakMb)))).join(' / '), '', ''],
+    ['', 'herald CPU µs/event', fixed(med(runs.scaleLarge, (r) => r.cpuUsPerEvent)), `${times(scaleCostRatio(runs), 2)} (pairs)`, list(runs.scaleLarge, (r) => r.cpuUsPerEvent)],
+    ['6 peak RSS (VmHWM)', '1 / 2 / 3 / 4, MB', [runs.ingest, runs.sustained, runs.latency, runs.backlog].map((rs) => fixed(peakOf(rs))).join(' / '), '', ''],
     [`6 big backlog (${fixed(info.bigBacklog)} queued, first ${fixed(info.backlog)} drained)`, 'peak RSS MB', fixed(med(runs.bigBacklog, (r) => r.peakMb)), '', list(runs.bigBacklog, (r) => r.peakMb)],
     ['', 'deliveries/s', fixed(med(runs.bigBacklog, (r) => r.rate)), '', list(runs.bigBacklog, (r) => r.rate)],
   ];
   const table = (head: string[], body: string[][]) =>
     [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-  const checks = checked.map((v) => [v.scenario, v.measured, v.target, v.met ? 'met' : '**missed**']);
+  const checks = checked.map((v) => [v.scenario, v.measured, v.target, v.met === undefined ? 'not run' : v.met ? 'met' : '**missed**']);
   const busy = machine.otherCores >= 0.1;
   return [
     `## Run of ${info.startedAt} (${info.plan})`,
