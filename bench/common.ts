@@ -118,6 +118,8 @@ export interface PacedLoadResult {
   ackLatencyMs: { p50: number; p99: number; max: number };
   /** How far behind its schedule the sender itself fell, at worst. */
   maxLagMs: number;
+  /** The load generator's own CPU seconds from the first send to the last answer (signing beforehand not counted). */
+  cpuS: number;
 }
 
 export type LoadResult = ClosedLoadResult | PacedLoadResult;

@@ -98,6 +98,7 @@ async function runPaced(job: PacedLoadJob): Promise<PacedLoadResult> {
 
   const report = setInterval(() => process.send?.({ progress: { sent, ok, failed } } satisfies LoadProgress), 1000);
   const startAt = clock() + 50;
+  const cpuBefore = process.cpuUsage();
   try {
     while (sent < total) {
       const now = clock();
@@ -115,6 +116,7 @@ async function runPaced(job: PacedLoadJob): Promise<PacedLoadResult> {
   } finally {
     clearInterval(report);
   }
+  const cpu = process.cpuUsage(cpuBefore);
   await pool.destroy();
   const durationS = Math.max((lastAnswerAt - startAt) / 1000, (total * interval) / 1000);
   const latencies = ackLatencies.filter((v) => !Number.isNaN(v)).sort();
@@ -130,6 +132,7 @@ async function runPaced(job: PacedLoadJob): Promise<PacedLoadResult> {
     ackRate: ok / durationS,
     ackLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) },
     maxLagMs,
+    cpuS: (cpu.user + cpu.system) / 1e6,
   };
 }
 

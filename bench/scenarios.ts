@@ -165,6 +165,9 @@ export interface SustainedRun {
   drainS: number;
   /** herald's CPU time per event, ingest to delivery. */
   cpuUsPerEvent: number;
+  /** The sink's and the load generator's, per event: with herald's, what one event costs the machine. */
+  sinkCpuUsPerEvent: number;
+  loadCpuUsPerEvent: number;
   badSignatures: number;
   peakMb: number;
 }
@@ -178,6 +181,7 @@ export async function sustainedRun(bench: Bench, rate: number): Promise<Sustaine
   try {
     await pacedWarmUp(bench, herald.url, rate);
     const cpuBefore = cpuSeconds(herald.pid);
+    const sinkCpuBefore = cpuSeconds(bench.sink.pid);
     const tag = newTag();
     const job: PacedLoadJob = { kind: 'paced', url: `${herald.url}/webhooks/facesign`, connections: bench.plan.connections, rate, durationS: bench.plan.sustainS, tag, settleS: 30 };
     // A progress message comes once a second: look at the queue then, while requests are still being sent.
@@ -189,6 +193,7 @@ export async function sustainedRun(bench: Bench, rate: number): Promise<Sustaine
     await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
     const drainS = (Date.now() - sendingDone) / 1000;
     const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const sinkCpuS = cpuSeconds(bench.sink.pid) - sinkCpuBefore;
     const arrivals = await bench.sink.arrivals(tag, load.sent);
     const delivered = arrivals.filter((at) => at >= 0).length;
     const stats = await bench.sink.stats();
@@ -205,6 +210,8 @@ export async function sustainedRun(bench: Bench, rate: number): Promise<Sustaine
       queueEnd: queued(depths.at(-1)),
       drainS,
       cpuUsPerEvent: (cpuS * 1e6) / Math.max(1, delivered),
+      sinkCpuUsPerEvent: (sinkCpuS * 1e6) / Math.max(1, delivered),
+      loadCpuUsPerEvent: (load.cpuS * 1e6) / Math.max(1, load.sent),
       badSignatures: stats.badSignatures,
       peakMb: memoryMb(herald.pid).peak,
     };
