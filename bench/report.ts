@@ -98,6 +98,8 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
 export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ratio = (n: number) => times(n / baseRps, 2);
+  // Every core busy with herald, the sink and the load generator at their measured cost per event.
+  const allowedRate = med(runs.sustained, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent));
   const rows: string[][] = [
     ['baseline: bare Koa, 32 connections', 'req/s', fixed(baseRps), '', list(runs.baseline, (r) => r.rps)],
     ['', 'p99 ms', fixed(med(runs.baseline, (r) => r.p99), 1), '', list(runs.baseline, (r) => r.p99, 1)],
@@ -114,7 +116,7 @@ export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[],
     ['', 'drain after sending, s', fixed(med(runs.sustained, (r) => r.drainS), 1), '', list(runs.sustained, (r) => r.drainS, 1)],
     ['', 'herald CPU µs/event', fixed(med(runs.sustained, (r) => r.cpuUsPerEvent)), '', list(runs.sustained, (r) => r.cpuUsPerEvent)],
     ['', 'sink / load generator CPU µs/event', `${fixed(med(runs.sustained, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(runs.sustained, (r) => r.loadCpuUsPerEvent))}`, '', runs.sustained.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', ')],
-    ['', 'events/s the cores allow at that cost', fixed(med(runs.sustained, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent))), ratio(med(runs.sustained, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent))), ''],
+    ['', 'events/s the cores allow at that cost', fixed(allowedRate), ratio(allowedRate), ''],
     ['3 request -> sink latency (paced)', 'p50 / p90 ms', `${fixed(med(runs.latency, (r) => r.p50), 1)} / ${fixed(med(runs.latency, (r) => r.p90), 1)}`, '', list(runs.latency, (r) => r.p50, 1)],
     ['', 'p99 / max ms', `${fixed(med(runs.latency, (r) => r.p99), 1)} / ${fixed(med(runs.latency, (r) => r.max), 1)}`, '', list(runs.latency, (r) => r.p99, 1)],
     ['', 'delivered / sent', `${fixed(med(runs.latency, (r) => r.delivered))} / ${fixed(med(runs.latency, (r) => r.sent))}`, '', ''],

@@ -13,7 +13,7 @@
  */
 import v8 from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 100;
 
 /** Sets V8's heap growing factor unless node was given one; returns whether it did. */
 export function limitHeapGrowth(nodeFlags: readonly string[] = [...process.execArgv, process.env.NODE_OPTIONS ?? '']): boolean {

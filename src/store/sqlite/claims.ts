@@ -24,7 +24,6 @@ export interface Claim {
 export class ClaimBook {
   private readonly byRowid = new Map<number, Claim>();
   private readonly byDelivery = new Map<string, Claim>();
-  private readonly perDestination = new Map<string, number>();
 
   /** Whether the delivery is claimed and the claim has not expired at `now`. */
   isLive(rowid: number, now: number): boolean {
@@ -36,9 +35,9 @@ export class ClaimBook {
     return this.byRowid.has(rowid);
   }
 
-  /** Claims of a destination, live or expired: how many due rows a claim query may have to skip. */
-  countFor(destination: string): number {
-    return this.perDestination.get(destination) ?? 0;
+  /** The destination's claims, live or expired (at most its concurrency: in flight). */
+  of(destination: string): Claim[] {
+    return [...this.byRowid.values()].filter((claim) => claim.destination === destination);
   }
 
   /** Records a claim, taking over an expired one. */
@@ -46,7 +45,6 @@ export class ClaimBook {
     this.remove(claim.rowid);
     this.byRowid.set(claim.rowid, claim);
     this.byDelivery.set(claim.deliveryId, claim);
-    this.perDestination.set(claim.destination, this.countFor(claim.destination) + 1);
   }
 
   /** The claim on a delivery, if `claimant` holds it (expired or not, until someone takes it over). */
@@ -55,14 +53,11 @@ export class ClaimBook {
     return claim?.claimant === claimant ? claim : undefined;
   }
 
-  remove(rowid: number): void {
+  private remove(rowid: number): void {
     const claim = this.byRowid.get(rowid);
     if (!claim) return;
     this.byRowid.delete(rowid);
     this.byDelivery.delete(claim.deliveryId);
-    const left = this.countFor(claim.destination) - 1;
-    if (left === 0) this.perDestination.delete(claim.destination);
-    else this.perDestination.set(claim.destination, left);
   }
 
   /** Removes this claim, unless another has taken its place. */
@@ -75,15 +70,5 @@ export class ClaimBook {
     for (const claim of [...this.byRowid.values()]) {
       if (claimant === undefined || claim.claimant === claimant) this.remove(claim.rowid);
     }
-  }
-
-  /** When the first claimed delivery of the destination falls due again: when its claim expires, or later. */
-  earliestDue(destination: string): number {
-    let due = Infinity;
-    if (this.countFor(destination) === 0) return due;
-    for (const claim of this.byRowid.values()) {
-      if (claim.destination === destination) due = Math.min(due, Math.max(claim.dueAt, claim.expiresAt));
-    }
-    return due;
   }
 }

@@ -158,7 +158,8 @@ export class SqliteStore implements Store {
     );
     const row = this.statement('SELECT * FROM deliveries WHERE rowid = ?');
     const claimed: Delivery[] = [];
-    for (const { rowid, due: dueAt } of due.all(destination, now, limit + this.claims.countFor(destination)) as Array<{ rowid: number; due: number }>) {
+    const skip = this.claims.of(destination).length;
+    for (const { rowid, due: dueAt } of due.all(destination, now, limit + skip) as Array<{ rowid: number; due: number }>) {
       if (claimed.length === limit) break;
       if (this.claims.isLive(rowid, now)) continue;
       const delivery = toDelivery(row.get(rowid) as DeliveryRow);
@@ -246,9 +247,12 @@ export class SqliteStore implements Store {
     );
     let due = Infinity;
     for (const destination of new Set(destinations)) {
-      const rows = first.all(destination, this.claims.countFor(destination) + 1) as Array<{ rowid: number; due: number }>;
+      const claims = this.claims.of(destination);
+      const rows = first.all(destination, claims.length + 1) as Array<{ rowid: number; due: number }>;
       const unclaimed = rows.find((r) => !this.claims.isClaimed(r.rowid))?.due ?? Infinity;
-      due = Math.min(due, unclaimed, this.claims.earliestDue(destination));
+      // A claimed delivery falls due again when its claim expires, or later.
+      const claimed = Math.min(...claims.map((claim) => Math.max(claim.dueAt, claim.expiresAt)));
+      due = Math.min(due, unclaimed, claimed);
     }
     return due === Infinity ? undefined : due;
   }
