@@ -101,6 +101,8 @@ export interface ClosedLoadResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   /** The signed pool ran out before the duration was over (the run was cut short). */
   exhausted: boolean;
+  /** The load generator's own CPU seconds during the run (signing beforehand not counted). */
+  cpuS: number;
 }
 
 export interface PacedLoadResult {

@@ -23,6 +23,7 @@ function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
   const path = new URL(job.url).pathname;
   let next = 0;
   let exhausted = false;
+  const cpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -50,6 +51,7 @@ function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
       (error, result) => {
         if (error) return reject(error);
         const failed = result.non2xx + result.errors + result.timeouts;
+        const cpu = process.cpuUsage(cpuBefore);
         resolve({
           kind: 'closed',
           durationS: result.duration,
@@ -58,6 +60,7 @@ function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
           rps: result['2xx'] / result.duration,
           latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
           exhausted,
+          cpuS: (cpu.user + cpu.system) / 1e6,
         });
       },
     );

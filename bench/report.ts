@@ -98,16 +98,21 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
 export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ratio = (n: number) => times(n / baseRps, 2);
-  // Every core busy with herald, the sink and the load generator at their measured cost per event.
+  // Every core busy with herald (and the sink) and the load generator at their measured cost per event:
+  // no concurrency or threading inside herald gets past this rate.
   const allowedRate = med(runs.sustained, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent));
+  const allowedIngest = med(runs.ingest, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.loadCpuUsPerEvent));
   const rows: string[][] = [
     ['baseline: bare Koa, 32 connections', 'req/s', fixed(baseRps), '', list(runs.baseline, (r) => r.rps)],
     ['', 'p99 ms', fixed(med(runs.baseline, (r) => r.p99), 1), '', list(runs.baseline, (r) => r.p99, 1)],
     ['', 'Koa CPU µs/request', fixed(med(runs.baseline, (r) => r.cpuUsPerRequest)), '', list(runs.baseline, (r) => r.cpuUsPerRequest)],
+    ['', 'load generator CPU µs/request', fixed(med(runs.baseline, (r) => r.loadCpuUsPerRequest)), '', list(runs.baseline, (r) => r.loadCpuUsPerRequest)],
     ['1 ingest only (route, deliver off)', 'req/s', fixed(med(runs.ingest, (r) => r.rps)), `${times(ingestRatio(runs), 2)} (pairs)`, list(runs.ingest, (r) => r.rps)],
     ['', 'p50 / p99 ms', `${fixed(med(runs.ingest, (r) => r.p50), 1)} / ${fixed(med(runs.ingest, (r) => r.p99), 1)}`, '', list(runs.ingest, (r) => r.p99, 1)],
     ['', 'non-2xx', String(runs.ingest.reduce((n, r) => n + r.failed, 0)), '', list(runs.ingest, (r) => r.failed)],
     ['', 'herald CPU µs/event', fixed(med(runs.ingest, (r) => r.cpuUsPerEvent)), `${times(pairRatio(runs.ingest, (r) => r.cpuUsPerEvent, runs.baseline, (r) => r.cpuUsPerRequest), 1)} Koa's`, list(runs.ingest, (r) => r.cpuUsPerEvent)],
+    ['', 'load generator CPU µs/event', fixed(med(runs.ingest, (r) => r.loadCpuUsPerEvent)), '', list(runs.ingest, (r) => r.loadCpuUsPerEvent)],
+    ['', 'events/s the cores allow at that cost', fixed(allowedIngest), ratio(allowedIngest), ''],
     ['2 sustained end to end (paced)', 'offered /s', fixed(med(runs.sustained, (r) => r.offered)), ratio(med(runs.sustained, (r) => r.offered)), list(runs.sustained, (r) => r.offered)],
     ['', 'acked /s', fixed(med(runs.sustained, (r) => r.ackRate)), ratio(med(runs.sustained, (r) => r.ackRate)), list(runs.sustained, (r) => r.ackRate)],
     ['', 'ack p99 ms', fixed(med(runs.sustained, (r) => r.ackP99), 1), '', list(runs.sustained, (r) => r.ackP99, 1)],

@@ -125,16 +125,19 @@ function closedRun(load: ClosedLoadResult): ClosedRun {
 
 export interface BaselineRun extends ClosedRun {
   cpuUsPerRequest: number;
+  /** autocannon's CPU per request: what the load itself costs the machine. */
+  loadCpuUsPerRequest: number;
 }
 
 /** The baseline: the bare Koa app under the same closed-loop load. */
 export async function baselineRun(bench: Bench, koa: { url: string; pid: number }): Promise<BaselineRun> {
   const { load, cpuS } = await closedLoad(bench, koa.url, koa.pid);
-  return { ...closedRun(load), cpuUsPerRequest: (cpuS * 1e6) / load.ok };
+  return { ...closedRun(load), cpuUsPerRequest: (cpuS * 1e6) / load.ok, loadCpuUsPerRequest: (load.cpuS * 1e6) / load.ok };
 }
 
 export interface IngestRun extends ClosedRun {
   cpuUsPerEvent: number;
+  loadCpuUsPerEvent: number;
   peakMb: number;
 }
 
@@ -143,7 +146,9 @@ export async function ingestOnlyRun(bench: Bench): Promise<IngestRun> {
   const herald = await startBenchHerald(bench, { flags: ['--no-route', '--no-deliver'] });
   try {
     const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid);
-    return { ...closedRun(load), cpuUsPerEvent: (cpuS * 1e6) / load.ok, peakMb: memoryMb(herald.pid).peak };
+    return {
+      ...closedRun(load), cpuUsPerEvent: (cpuS * 1e6) / load.ok, loadCpuUsPerEvent: (load.cpuS * 1e6) / load.ok, peakMb: memoryMb(herald.pid).peak,
+    };
   } finally {
     await herald.stop();
   }

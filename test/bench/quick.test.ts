@@ -86,4 +86,11 @@ describe('npm run bench -- --quick', function () {
     for (const verdict of results.verdicts) assert.match(report, new RegExp(`\\| ${verdict.scenario} \\| ${verdict.measured.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`));
     assert.match(report, /^Machine: \d+ cores/m);
   });
+
+  it("measures the load generator's CPU, on which the rate the cores allow rests", () => {
+    for (const run of results.runs.baseline) assert.ok(run.loadCpuUsPerRequest > 0);
+    for (const run of [...results.runs.ingest, ...results.runs.sustained]) assert.ok(run.loadCpuUsPerEvent > 0);
+    const allowed = report.match(/\| events\/s the cores allow at that cost \| ([\d,]+) \| ([\d.]+)x \|/g) ?? [];
+    assert.equal(allowed.length, 2, 'one line for ingest, one for the sustained run');
+  });
 });

@@ -5,7 +5,7 @@ import { markdownReport, verdicts, type Runs } from '../../bench/report.js';
 describe('bench report', () => {
   it('says "not run" for the targets of scenarios that did not run, and prints no made-up figure', () => {
     const runs: Runs = {
-      baseline: [{ rps: 10_000, p99: 5, cpuUsPerRequest: 50 }],
+      baseline: [{ rps: 10_000, p99: 5, cpuUsPerRequest: 50, loadCpuUsPerRequest: 30 }],
       ingest: [], sustained: [], latency: [], scaleSmall: [], scaleLarge: [], bigBacklog: [],
       backlog: [{ rate: 6000, cpuUsPerDelivery: 150, peakMb: 170 }],
     } as unknown as Runs;
