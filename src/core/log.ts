@@ -87,16 +87,36 @@ export interface LogDestination extends DestinationStream {
   flush?(callback: (error?: Error) => void): void;
 }
 
+/** The longest a buffered JSON line waits before it is written. */
+export const LOG_FLUSH_MS = 1000;
+
 /**
  * The logger; by default on stdout. JSON lines are buffered up to 4 KiB per
- * write; pretty lines are written at once, since someone is watching them.
+ * write (a write per line cost a busy herald more than the line itself), and
+ * written at the latest LOG_FLUSH_MS after they were logged, so a quiet
+ * herald's lines still show up at once for whoever tails them; pretty lines
+ * are written at once, since someone is watching them.
  */
 export function createLogger(
   { level, format }: LogSettings = logSettingsFromEnv(),
   destination: LogDestination = pino.destination({ sync: false, minLength: format === 'pretty' ? 0 : 4096 }),
 ): Logger {
-  // Censoring runs before a line is serialized, so the pretty lines are made from censored ones.
-  const options = { level, base: { service: 'herald' }, formatters: { log: censorSecrets } };
+  let unflushed = false;
+  const options = {
+    level,
+    base: { service: 'herald' },
+    // Censoring runs before a line is serialized, so the pretty lines are made from censored ones.
+    formatters: { log: censorSecrets },
+    hooks: { streamWrite: (line: string) => ((unflushed = true), line) },
+  };
+  if (format === 'json' && destination.flush) {
+    const flush = destination.flush.bind(destination);
+    setInterval(() => {
+      if (!unflushed) return;
+      unflushed = false;
+      flush(() => {});
+    }, LOG_FLUSH_MS).unref();
+  }
   return pino(options, format === 'pretty' ? prettyLines(destination) : destination);
 }
 

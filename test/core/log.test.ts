@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { pino } from 'pino';
-import { censorSecrets, createLogger, LOG_FORMATS, logSettingsFromEnv, LogSettingsError, type LogDestination } from '../../src/core/log.js';
+import { censorSecrets, createLogger, LOG_FLUSH_MS, LOG_FORMATS, logSettingsFromEnv, LogSettingsError, type LogDestination } from '../../src/core/log.js';
 import { tempDir } from '../helpers/herald.js';
 
 const SECRETS = ['hooks.slack.com/services/T0/B0/SLACKxyz', 'whsec_TOPsecret', 'Bearer adminTOKEN', 'SMTPpass', 'tokenABC'];
@@ -84,6 +84,26 @@ describe('logger', () => {
       assert.equal(readFileSync(file, 'utf8'), '', 'still buffered');
       await new Promise<void>((resolve, reject) => log.flush((error) => (error ? reject(error) : resolve())));
       assert.match(stripVTControlCharacters(readFileSync(file, 'utf8')), /INFO: stopped\n$/);
+      destination.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes buffered JSON lines within LOG_FLUSH_MS unasked, so a quiet herald is not silent', async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'herald.log');
+      const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+      await new Promise((resolve) => destination.once('ready', resolve));
+      const log = createLogger({ level: 'info', format: 'json' }, destination);
+      log.info({ source: 'kyc' }, 'request');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(readFileSync(file, 'utf8'), '', 'buffered at first (one line is far below 4 KiB)');
+      const loggedAt = Date.now();
+      while (readFileSync(file, 'utf8') === '' && Date.now() - loggedAt < 3 * LOG_FLUSH_MS) await new Promise((r) => setTimeout(r, 20));
+      assert.match(readFileSync(file, 'utf8'), /"msg":"request"\}\n$/);
+      assert.ok(Date.now() - loggedAt <= LOG_FLUSH_MS + 200, `written ${Date.now() - loggedAt} ms after it was logged`);
       destination.end();
     } finally {
       rmSync(dir, { recursive: true, force: true });
