@@ -92,10 +92,10 @@ export const LOG_FLUSH_MS = 1000;
 
 /**
  * The logger; by default on stdout. JSON lines are buffered up to 4 KiB per
- * write (a write per line cost a busy herald more than the line itself), and
- * written at the latest LOG_FLUSH_MS after they were logged, so a quiet
- * herald's lines still show up at once for whoever tails them; pretty lines
- * are written at once, since someone is watching them.
+ * write (one system call for many lines under load), and written within
+ * about LOG_FLUSH_MS of being logged, so a quiet herald's lines still show up
+ * for whoever tails them; pretty lines are written at once, since someone is
+ * watching them.
  */
 export function createLogger(
   { level, format }: LogSettings = logSettingsFromEnv(),
