@@ -15,7 +15,7 @@ import { apiOption, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { loadConfigOrExit } from '../config-option.js';
 
 export function destinationsCommand(): Command {
-  const destinations = new Command('destinations').description("show a destination's public signing keys; pause and resume sending to it (through a running herald: --api)");
+  const destinations = new Command('destinations').description("show how a destination signs (its public keys); pause and resume sending to it (only through a running herald: --api)");
   destinations
     .command('show')
     .description("a destination's type and signing keys, with the public key (whpk_) of each Ed25519 key to give the receiver; never a secret")
@@ -25,7 +25,7 @@ export function destinationsCommand(): Command {
     .action(async (name: string, options: { json?: boolean; api?: string }, command: Command) => {
       const view = options.api ? await viewThroughApi(command, options.api, name) : viewFromConfig(command, name);
       if (options.json) return printJson(view);
-      process.stdout.write(describe(view));
+      process.stdout.write(forPeople(view));
     });
   for (const action of ['pause', 'resume'] as const) {
     destinations
@@ -76,7 +76,7 @@ function viewFromConfig(command: Command, name: string): DestinationView {
 }
 
 /** For people: one line per key, in the order of the signatures in webhook-signature. */
-function describe(view: DestinationView): string {
+function forPeople(view: DestinationView): string {
   if (view.type !== 'webhook') return `${view.name}: ${view.type} destination (not signed)\n`;
   const lines = view.signingKeys.map((key, index) =>
     key.scheme === 'v1'
