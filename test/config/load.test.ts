@@ -242,6 +242,7 @@ describe('loadConfig', () => {
         { path: 'destinations.seed.secrets[0]', line: 8 },
         { path: 'destinations.empty.secrets', line: 9 },
         { path: 'destinations.chat.secrets', line: 10 },
+        { path: 'destinations.listed.secret', line: 11 },
       ]);
       assert.deepEqual(error.issues.map((issue) => issue.message.split(':')[0]), [
         'give "secret" (one key) or "secrets" (a list), not both',
@@ -251,7 +252,9 @@ describe('loadConfig', () => {
         'must be "whsk_" and the base64 of a 64-byte Ed25519 secret key (the seed, then the public key); make one with `herald keys generate` (HMAC) or `herald keys generate --ed25519`',
         'must list at least 1 item',
         '"secrets" does not apply to a slack destination',
+        'expected a string, got a list',
       ]);
+      assert.match(error.issues.at(-1)!.message, /: list several signing keys in "secrets"$/);
       const keys = readFileSync(file, 'utf8').match(/wh(sec|sk|pk)_[A-Za-z0-9+/=]+/g)!;
       for (const key of keys) assert.ok(!error.message.includes(key.slice(key.indexOf('_') + 1)), `a key is in: ${error.message}`);
     });
