@@ -13,12 +13,15 @@ import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js'
 import type { AttemptContext, Channel, SendResult } from './channel.js';
 import { httpFailureError, requestFailureError } from './http-status.js';
 import { OutboundHttp, type OutboundAnswer } from './outbound-http.js';
-import { signStandardWebhook, standardWebhooksKey } from './standard-webhooks.js';
+import { signingKeySecrets, type SigningKey } from '../core/signing-keys.js';
+import { destinationSigningKeys, parseDestinationSigningKeys, signStandardWebhook } from './standard-webhooks.js';
 
 /** The `webhook` block of a destination, as the config schema checked it. */
 interface WebhookOptions {
   url: string;
-  secret: string;
+  /** One signing key, or `secrets`: several (read by destinationSigningKeys). */
+  secret?: string;
+  secrets?: string[];
   headers?: Record<string, string>;
   allowPrivateNetwork?: boolean;
 }
@@ -28,7 +31,8 @@ const PEER = 'the webhook receiver';
 export class WebhookChannel implements Channel {
   readonly type = 'webhook' as const;
   private readonly url: string;
-  private readonly secret: string;
+  /** Every request carries one signature per key (rotation; HMAC and Ed25519 side by side). */
+  private readonly signingKeys: SigningKey[];
   /** The destination's extra headers, lower-cased, without the ones herald sets itself. */
   private readonly extraHeaders: Record<string, string>;
   private readonly secrets: string[];
@@ -36,10 +40,9 @@ export class WebhookChannel implements Channel {
 
   constructor(destination: DestinationConfig) {
     const options = destination.options as unknown as WebhookOptions;
-    standardWebhooksKey(options.secret); // fail at start-up, not at the first delivery
+    this.signingKeys = parseDestinationSigningKeys(destination.options); // fail at start-up, not at the first delivery
     this.url = options.url;
-    this.secret = options.secret;
-    this.secrets = [...urlSecrets(options.url), options.secret, options.secret.replace(/^whsec_/, '')];
+    this.secrets = [...urlSecrets(options.url), ...signingKeySecrets(destinationSigningKeys(destination.options))];
     this.http = new OutboundHttp(options.allowPrivateNetwork === true);
     // Header names are case-insensitive: lower-case them, or a configured
     // "Content-Type" would be sent beside ours instead of losing to it.
@@ -60,7 +63,7 @@ export class WebhookChannel implements Channel {
         'content-type': message.contentType,
         'webhook-id': ctx.messageId,
         'webhook-timestamp': String(timestamp),
-        'webhook-signature': signStandardWebhook(this.secret, ctx.messageId, timestamp, body),
+        'webhook-signature': signStandardWebhook(this.signingKeys, ctx.messageId, timestamp, body),
       };
       let answer: OutboundAnswer;
       try {

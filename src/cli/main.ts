@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
 import { eventsCommand } from './commands/events.js';
+import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { replayCommand } from './commands/replay.js';
 import { rulesCommand } from './commands/rules-test.js';
@@ -27,5 +28,6 @@ program.addCommand(eventsCommand());
 program.addCommand(dlqCommand());
 program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
+program.addCommand(keysCommand());
 
 await program.parseAsync();

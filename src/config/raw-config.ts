@@ -29,6 +29,7 @@ export interface RawDestination {
   url?: string;
   smtp?: string;
   secret?: string;
+  secrets?: string[];
   delivery?: RawDelivery;
   [option: string]: unknown;
 }

@@ -50,8 +50,11 @@ function describe(error: ErrorObject, tree: unknown, patterns: PatternProblems):
       // A pattern error on a key name is reported once, as the propertyNames error above.
       if (error.propertyName !== undefined) return undefined;
       return { path, message: patterns.get(String(params.pattern))?.(error.data, path) ?? 'does not have the expected form' };
-    case 'type':
-      return { path, message: `expected ${typeNames(params.type)}, got ${kindOfValue(error.data)}` };
+    case 'type': {
+      // A webhook destination's several keys go in "secrets", as a source's do.
+      const hint = key === 'secret' && Array.isArray(error.data) ? ': list several signing keys in "secrets"' : '';
+      return { path, message: `expected ${typeNames(params.type)}, got ${kindOfValue(error.data)}${hint}` };
+    }
     case 'format':
       return { path, message: params.format === 'uri' ? 'must be a valid URL' : `must be a valid ${String(params.format)}` };
     case 'minLength':

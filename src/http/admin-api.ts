@@ -1,6 +1,7 @@
 /**
  * The admin API under /api/: events with their deliveries and attempts, dead
- * letters, retry, replay, and pausing destinations. JSON in and out, behind
+ * letters, retry, replay, destinations (their public signing keys) and
+ * pausing them. JSON in and out, behind
  * `Authorization: Bearer $HERALD_ADMIN_TOKEN`; without a token it is not
  * mounted at all (404). The routes are documented in schema/openapi.json,
  * which test/http/admin-api.test.ts checks against this router.
@@ -11,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
+import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
 import { eventDetail } from '../pipeline/event-detail.js';
 import { replayEvents, replayPage } from '../pipeline/replay.js';
@@ -141,6 +143,18 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
     }
     deliver.wake();
     ctx.body = { delivery: retry.delivery };
+  });
+
+  // How a destination signs, with the public keys its receiver verifies with: never a secret.
+  router.get('/destinations/:name', (ctx) => {
+    const destinations = routing().destinations;
+    const name = ctx.params.name!;
+    if (!Object.hasOwn(destinations, name)) {
+      ctx.status = 404;
+      ctx.body = notFound('destination');
+      return;
+    }
+    ctx.body = destinationView(destinations[name]!);
   });
 
   for (const action of ['pause', 'resume'] as const) {

@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { parseSigningKey, viewSigningKey } from '../../src/core/signing-keys.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { freePort, runHerald, serveHerald } from '../helpers/cli.js';
 import { tempDir } from '../helpers/herald.js';
@@ -70,6 +71,26 @@ describe('herald CLI', function () {
         herald.child.kill('SIGTERM');
         await herald.exited;
       }
+    });
+  });
+
+  describe('herald keys generate', () => {
+    it('prints a new whsec_ secret, or an Ed25519 key pair whose halves belong together', async () => {
+      const [hmac, pair, json] = await Promise.all([
+        runHerald(['keys', 'generate']), runHerald(['keys', 'generate', '--ed25519']), runHerald(['keys', 'generate', '--ed25519', '--json']),
+      ]);
+      for (const result of [hmac, pair, json]) assert.equal(result.code, 0, result.stderr);
+      assert.match(hmac.stdout, /^whsec_[A-Za-z0-9+/]{43}=\n$/);
+      assert.deepEqual(parseSigningKey(hmac.stdout.trim()).scheme, 'v1');
+      const lines = pair.stdout.split('\n');
+      assert.match(lines[0]!, /^secret key, for herald/);
+      assert.match(lines[2]!, /^public key, for the receiver/);
+      const keys = JSON.parse(json.stdout) as { secretKey: string; publicKey: string };
+      for (const [secretKey, publicKey] of [[lines[1]!, lines[3]!], [keys.secretKey, keys.publicKey]] as const) {
+        assert.match(publicKey, /^whpk_[A-Za-z0-9+/]{43}=$/);
+        assert.deepEqual(viewSigningKey(parseSigningKey(secretKey)), { scheme: 'v1a', algorithm: 'Ed25519', publicKey });
+      }
+      assert.notEqual(keys.secretKey, lines[1]);
     });
   });
 

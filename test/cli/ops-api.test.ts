@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -27,6 +28,8 @@ const RECENT = 600;
 const SINCE = '2025-01-01T00:00:00Z';
 /** API mode needs no config: a missing file proves the command never reads one. */
 const NO_CONFIG = ['--config', '/nonexistent/herald.config.yaml'];
+/** The keys of the destination "signed": a new Ed25519 key beside an HMAC secret. */
+const SIGNED = { ed25519: generateEd25519KeyPair(), hmac: generateHmacSecret() };
 
 describe('herald events, dlq, replay and destinations through a running herald (--api)', function () {
   this.timeout(180_000);
@@ -86,7 +89,9 @@ describe('herald events, dlq, replay and destinations through a running herald (
     sink = await startHttpSink((_, i) => (i === 0 ? { status: 400, body: 'no' } : { status: 200 }));
     const port = await freePort();
     // No operational alerts: the seeded dead letter would raise one, and the sink's first answer is meant for the live event.
-    config = writeHookConfig(dir, port, sink.url, 'alerts: { enabled: false }');
+    // "signed" is routed to by no rule: it is there to be shown.
+    const signed = `  signed: { type: webhook, url: "${sink.url}/signed", secrets: ["${SIGNED.ed25519.secretKey}", "${SIGNED.hmac}"] }`;
+    config = writeHookConfig(dir, port, sink.url, `${signed}\nalerts: { enabled: false }`);
     dbFile = path.join(dir, 'herald.db');
     await withStore(async (store) => {
       await store.migrate();
@@ -222,6 +227,31 @@ describe('herald events, dlq, replay and destinations through a running herald (
     const onTheStore = await onStore(['destinations', 'pause', 'hook']);
     assert.equal(onTheStore.code, 1);
     assert.match(onTheStore.stderr, /^a pause lives in the memory of a running herald, not in the store: give --api <url>/);
+  });
+
+  it('destinations show prints the public signing keys, the same from the config as through the API, and never a secret', async () => {
+    const shown = await assertSameBothWays(['destinations', 'show', 'signed']);
+    assert.equal(shown.stdout, [
+      'signed: webhook destination, 2 signing keys (one signature each per request):',
+      `  1. v1a  Ed25519      ${SIGNED.ed25519.publicKey}`,
+      '  2. v1   HMAC-SHA256  shared secret (whsec_), not shown: the receiver holds the same secret',
+      '',
+    ].join('\n'));
+    const json = JSON.parse((await assertSameBothWays(['destinations', 'show', 'signed', '--json'])).stdout) as unknown;
+    assert.deepEqual(json, {
+      name: 'signed', type: 'webhook',
+      signingKeys: [{ scheme: 'v1a', algorithm: 'Ed25519', publicKey: SIGNED.ed25519.publicKey }, { scheme: 'v1', algorithm: 'HMAC-SHA256' }],
+    });
+    const one = await assertSameBothWays(['destinations', 'show', 'hook']);
+    assert.match(one.stdout, /^hook: webhook destination, 1 signing key \(/);
+    const [unknownViaApi, unknownOnConfig] = await Promise.all([viaApi(['destinations', 'show', 'nowhere']), onStore(['destinations', 'show', 'nowhere'])]);
+    assert.equal(unknownViaApi.code, 1);
+    assert.equal(unknownViaApi.stderr, `no destination "nowhere" in the config of the herald at ${api}\n`);
+    assert.equal(unknownOnConfig.code, 1);
+    assert.equal(unknownOnConfig.stderr, `no destination "nowhere" in ${config} (destinations: hook, signed)\n`);
+    for (const output of [shown, one, unknownViaApi, unknownOnConfig].flatMap((r) => [r.stdout, r.stderr])) {
+      for (const secret of [SIGNED.ed25519.secretKey, SIGNED.hmac]) assert.ok(!output.includes(secret.slice(secret.indexOf('_') + 1)), output);
+    }
   });
 
   it('takes the URL from HERALD_API_URL; an empty one means the store', async () => {

@@ -228,6 +228,53 @@ describe('loadConfig', () => {
       ]);
       assert.match(error.issues[0]!.message, /60d is longer than the retention \(30d\)/);
       assert.match(error.issues[2]!.message, /"whsec_" and the base64 of 24 to 64 random bytes/);
+      assert.doesNotMatch(error.message, /c2hvcnQ=/, 'the secret is not repeated');
+    });
+
+    it('checks webhook signing keys: "secret" or "secrets", each a whsec_ or a whole whsk_ key, never a whpk_', () => {
+      const file = testdata('signing-keys.yaml');
+      const error = loadError(file);
+      assert.deepEqual(error.issues.map(where), [
+        { path: 'destinations.both.secret', line: 4 },
+        { path: 'destinations.none', line: 5 },
+        { path: 'destinations.public.secrets[1]', line: 6 },
+        { path: 'destinations.halves.secrets[0]', line: 7 },
+        { path: 'destinations.seed.secrets[0]', line: 8 },
+        { path: 'destinations.empty.secrets', line: 9 },
+        { path: 'destinations.chat.secrets', line: 10 },
+        { path: 'destinations.listed.secret', line: 11 },
+      ]);
+      assert.deepEqual(error.issues.map((issue) => issue.message.split(':')[0]), [
+        'give "secret" (one key) or "secrets" (a list), not both',
+        '"secrets" is required for a webhook destination',
+        'is an Ed25519 public key ("whpk_"), which cannot sign',
+        'is a "whsk_" key whose second half is not the public key of its first',
+        'must be "whsk_" and the base64 of a 64-byte Ed25519 secret key (the seed, then the public key); make one with `herald keys generate` (HMAC) or `herald keys generate --ed25519`',
+        'must list at least 1 item',
+        '"secrets" does not apply to a slack destination',
+        'expected a string, got a list',
+      ]);
+      assert.match(error.issues.at(-1)!.message, /: list several signing keys in "secrets"$/);
+      const keys = readFileSync(file, 'utf8').match(/wh(sec|sk|pk)_[A-Za-z0-9+/=]+/g)!;
+      for (const key of keys) assert.ok(!error.message.includes(key.slice(key.indexOf('_') + 1)), `a key is in: ${error.message}`);
+    });
+
+    it('loads a webhook destination\'s several signing keys, and still its one "secret"', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'herald-keys-'));
+      try {
+        const file = path.join(dir, 'herald.config.yaml');
+        writeFileSync(file, [
+          'destinations:',
+          '  crm: { type: webhook, url: "https://crm.example.com/hooks", secrets: ["${NEW_KEY}", "${OLD_KEY}"] }',
+          '  erp: { type: webhook, url: "https://erp.example.com/hooks", secret: "${OLD_KEY}" }',
+        ].join('\n'));
+        const env = { NEW_KEY: 'whsk_awS74+LrWbscLZhcqxvYJwiA8EL4y57tfcBU4j+j9Znj+Ar3C5b+375uKSU3sbiw+vTERxSn26vNDHGupZ/azA==', OLD_KEY: 'whsec_ZSeJCNHVnVR1A5eQOVQ9YZexDJ2bLWMdu02RvW/z62o=' };
+        const config = loadConfig(file, env);
+        assert.deepEqual(config.destinations.crm!.options.secrets, [env.NEW_KEY, env.OLD_KEY]);
+        assert.equal(config.destinations.erp!.options.secret, env.OLD_KEY);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('reserves the name and provider "herald" for herald\'s own alerts, and checks the alerts block', () => {
@@ -254,7 +301,7 @@ describe('loadConfig', () => {
     it('never puts a secret in an error message', () => {
       // Every value containing LEAK is a secret, from the file or the environment.
       const env = { OE_SECRET_VALUE: 'LEAK-env-secret', HERALD_STORE: 'postgresx://herald:LEAK-env-store@db/herald' };
-      const cases: [string, number][] = [['leaky.yaml', 15], ['leaky-syntax.yaml', 3], ['leaky-stream.yaml', 3]];
+      const cases: [string, number][] = [['leaky.yaml', 18], ['leaky-syntax.yaml', 3], ['leaky-stream.yaml', 3]];
       for (const [name, count] of cases) {
         const error = loadError(testdata(name), env);
         assert.equal(error.issues.length, count, error.message);

@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import type { DestinationConfig } from '../../src/core/config.js';
 import { pino } from 'pino';
 import { createLogger, type Logger } from '../../src/core/log.js';
+import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { startHerald } from '../../src/main.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
@@ -24,7 +25,11 @@ import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 const SECRETS = {
   facesign: 'FSsecretZQ81x', faceio: 'FIOtokenWQ72y', legaltalent: 'LTsecretPK63z', owleyes: 'OEsecretMN54w',
   slackToken: 'SLACKtokenXB45v', smtpPassword: 'SMTPpassRT36u', webhook: 'whsec_U0VDUkVUd2ViaG9va0tleTk5OTk5OTk5OTk=',
+  // The CRM signs with several keys at once: a new HMAC secret, an Ed25519 secret key, and the old secret above.
+  webhookNew: generateHmacSecret(), webhookEd25519: generateEd25519KeyPair().secretKey,
 };
+/** A CRM that fails echoes the keys it holds, as a careless error page might: each must be scrubbed. */
+const ECHOED_KEYS = [SECRETS.webhookNew, SECRETS.webhookEd25519, SECRETS.webhookEd25519.slice('whsk_'.length)].join(' ');
 const FIRST_TYPE = { facesign: 'session.status', faceio: 'AUTH', legaltalent: 'kyc.session.created', owleyes: 'verification.started' } as const;
 const PERSONAL = ['198.51.100.77', 'Ada Lovelace', '1815-12-10', 'Z9876543'];
 const LOGGERS: Record<string, (stream: Writable) => Logger> = {
@@ -42,7 +47,7 @@ describe('no secret or personal value in logs, errors, attempts or notifications
   beforeEach(async () => {
     // Slack and the CRM fail once with a body that echoes what they got, then accept.
     slack = await startHttpSink((req, i) => (i % 2 === 0 ? { status: 500, body: `error for ${req.path}` } : { status: 200, body: 'ok' }));
-    crm = await startHttpSink((req, i) => (i % 2 === 0 ? { status: 503, body: `could not handle ${req.body.slice(0, 200)}` } : { status: 200 }));
+    crm = await startHttpSink((req, i) => (i % 2 === 0 ? { status: 503, body: `with keys ${ECHOED_KEYS} could not handle ${req.body.slice(0, 200)}` } : { status: 200 }));
     smtp = await startSmtpPeer('herald', SECRETS.smtpPassword);
   });
   afterEach(async () => {
@@ -63,7 +68,7 @@ describe('no secret or personal value in logs, errors, attempts or notifications
       'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/${SECRETS.slackToken}`, rate: '100/s', allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] } } },
       'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: smtpUrl, from: 'herald@example.com', to: ['compliance@example.com', 'nobody@example.com'] } },
       // Its first 503 opens the breaker, and the shipped rules send that alert to Slack and email.
-      crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: SECRETS.webhook, allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] }, breaker: { failures: 1, probe: ['100ms'] } } },
+      crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secrets: [SECRETS.webhookNew, SECRETS.webhookEd25519, SECRETS.webhook], allowPrivateNetwork: true, delivery: { retry: ['100ms', '100ms'] }, breaker: { failures: 1, probe: ['100ms'] } } },
     };
     const dir = tempDir();
     const alerts = { ...ALERT_DEFAULTS, checkEveryMs: 200 };
@@ -103,9 +108,10 @@ describe('no secret or personal value in logs, errors, attempts or notifications
       }
       const outbound = [...slack.requests.map((r) => r.body), ...crm.requests.map((r) => r.body), ...smtp.mails.map((m) => `${m.parsed.text}${m.parsed.html}`)];
       assert.ok(lines.length > 10, 'the test captured the logs');
+      assert.ok(stored.some((t) => t.includes('with keys [redacted] [redacted] [redacted] could not')), 'the CRM\'s echo of its keys was recorded, scrubbed');
       for (const secret of Object.values(SECRETS)) {
         for (const [what, texts] of [['log', lines], ['stored attempt', stored], ['notification', outbound]] as const) {
-          const leak = texts.find((t) => t.includes(secret) || t.includes(secret.replace(/^whsec_/, '')));
+          const leak = texts.find((t) => t.includes(secret) || t.includes(secret.replace(/^wh(sec|sk)_/, '')));
           assert.equal(leak, undefined, `secret ${secret} in a ${what}: ${leak?.slice(0, 300)}`);
         }
       }

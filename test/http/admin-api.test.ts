@@ -12,6 +12,7 @@ import type { DestinationConfig } from '../../src/core/config.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { createAdminRouter, OPENAPI_FILE } from '../../src/http/admin-api.js';
 import { loadSample } from '../../src/providers/samples.js';
 import type { Delivery } from '../../src/store/store.js';
@@ -226,6 +227,31 @@ describe('admin API', function () {
         assert.equal((await api(herald, 'POST', `/api/events/${unknown}/replay`)).status, 404);
         assert.equal((await api(herald, 'POST', `/api/deliveries/${unknown}/retry`)).status, 404);
         assert.equal((await api(herald, 'POST', '/api/destinations/nowhere/pause')).status, 404);
+        for (const name of ['nowhere', 'constructor', '__proto__']) assert.equal((await api(herald, 'GET', `/api/destinations/${name}`)).status, 404, name);
+      });
+    });
+
+    describe('destinations', () => {
+      const ed25519 = generateEd25519KeyPair();
+      const hmac = generateHmacSecret();
+      let herald: TestHerald;
+      before(async () => {
+        const signed: DestinationConfig = { name: 'signed', type: 'webhook', options: { url: 'https://crm.example.com/hooks', secrets: [hmac, ed25519.secretKey] } };
+        const chat: DestinationConfig = { name: 'chat', type: 'slack', options: { url: 'https://hooks.slack.com/services/T0/B0/X' } };
+        herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook('https://crm.example.com/hook'), signed, chat } });
+      });
+      after(() => herald?.stop());
+
+      it('shows how a destination signs, with the Ed25519 public key for its receiver, and never a secret or URL', async () => {
+        const reply = await api(herald, 'GET', '/api/destinations/signed');
+        assert.equal(reply.status, 200);
+        assert.deepEqual(reply.body, {
+          name: 'signed', type: 'webhook',
+          signingKeys: [{ scheme: 'v1', algorithm: 'HMAC-SHA256' }, { scheme: 'v1a', algorithm: 'Ed25519', publicKey: ed25519.publicKey }],
+        });
+        assert.deepEqual((await api(herald, 'GET', '/api/destinations/chat')).body, { name: 'chat', type: 'slack', signingKeys: [] });
+        const text = JSON.stringify(reply.body);
+        for (const secret of [hmac, ed25519.secretKey, 'crm.example.com']) assert.ok(!text.includes(secret.replace(/^wh(sec|sk)_/, '')), text);
       });
     });
 

@@ -5,6 +5,7 @@
  * at once: it wakes its deliver stage for what is retried or replayed, and a
  * pause reaches the process that holds it.
  */
+import type { DestinationView } from '../../channels/destination-view.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/event-detail.js';
 import type { ReplayPage, ReplayPageRequest } from '../../pipeline/replay.js';
@@ -73,6 +74,16 @@ export class ApiBackend implements OpsBackend {
       return await this.client.post<DestinationState>(`destinations/${encodeURIComponent(destination)}/${paused ? 'pause' : 'resume'}`);
     } catch (error) {
       if (isMissing(error, 'destination')) throw new OpsError(`no destination "${destination}" in the config of the herald ${this.where}`);
+      throw error;
+    }
+  }
+
+  /** The destination as the running herald has it (its public signing keys); undefined when it has none of that name. */
+  async destination(name: string): Promise<DestinationView | undefined> {
+    try {
+      return await this.client.get<DestinationView>(`destinations/${encodeURIComponent(name)}`);
+    } catch (error) {
+      if (isMissing(error, 'destination')) return undefined;
       throw error;
     }
   }
