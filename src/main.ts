@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from './channels/channel.js';
 import type { HeraldConfig } from './core/config.js';
-import { ConfigError, formatConfigIssue } from './core/errors.js';
+import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
@@ -27,11 +27,14 @@ import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
-/** Opens the store a config names. */
-export function openStore(url: string): Store {
-  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length));
+/**
+ * Opens the store a config names. With `create: false` a SQLite file must
+ * exist already (PostgreSQL creates nothing until migrate()).
+ */
+export function openStore(url: string, { create = true }: { create?: boolean } = {}): Store {
+  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
   if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
-  throw new Error(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
+  throw new StoreOpenError(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
 }
 
 export interface RunningHerald {

@@ -7,7 +7,7 @@
 import type { HeraldConfig } from './core/config.js';
 import { ConfigError, type ConfigIssue } from './core/errors.js';
 import type { ChannelType } from './core/message.js';
-import { loadConfig } from './config/load.js';
+import { loadConfig, locateRouting, type LoadOptions, type RoutingLocation } from './config/load.js';
 import { formatPath } from './core/config-path.js';
 import { loadRules } from './config/load-rules.js';
 import { eventView } from './pipeline/event-view.js';
@@ -26,33 +26,29 @@ export interface HeraldSetup {
   routing: RoutingSet;
 }
 
-/** Loads the config, rules and templates; throws one ConfigError listing every problem. */
-export function loadSetup(configFile: string, env: NodeJS.ProcessEnv = process.env): HeraldSetup {
-  const config = loadConfig(configFile, env);
+/**
+ * Loads the config, rules and templates; throws one ConfigError listing every
+ * problem. When the config itself has errors, the rule files and templates it
+ * names are still checked where the config can say where they are, so one run
+ * reports everything.
+ */
+export function loadSetup(configFile: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): HeraldSetup {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(configFile, env, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const located = locateRouting(configFile);
+    const routingIssues = located ? readRouting(located).issues : [];
+    throw new ConfigError([...error.issues, ...routingIssues]);
+  }
   return loadRouting(config);
 }
 
 /** Loads the rules and templates a config names, checked against its destinations. */
 export function loadRouting(config: HeraldConfig): HeraldSetup {
-  const issues: ConfigIssue[] = [];
-  const rules = loadRules(config.rulesDir);
-  issues.push(...rules.issues);
-
-  let templates: TemplateSet | undefined;
-  try {
-    templates = loadTemplates(config.templatesDir);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    issues.push(...error.issues);
-  }
-
   const destinations = new Map(Object.values(config.destinations).map((d) => [d.name, d.type as ChannelType]));
-  const templateChannels = new Map((templates?.names() ?? []).map((name) => [name, templates!.channels(name)]));
-  const compiled = compileRules(rules.definitions, { destinations, templates: templateChannels });
-  // Without templates every template name would look unknown: report only the templates' own errors.
-  const problems = templates ? compiled.problems : compiled.problems.filter((p) => p.path[2] !== 'template');
-  issues.push(...problems.map((p) => rules.locate(p.rule, p.path, p.message, p.path.at(-1) === 'name')));
-
+  const { issues, rules, compiled, templates } = readRouting({ rulesDir: config.rulesDir, templatesDir: config.templatesDir, destinations });
   if (issues.length > 0 || !templates) throw new ConfigError(issues);
   return {
     config,
@@ -63,6 +59,36 @@ export function loadRouting(config: HeraldConfig): HeraldSetup {
       sources: config.sources,
     },
   };
+}
+
+/**
+ * Reads and compiles the rule files and templates. Without `destinations`
+ * (the config's are unknown) rules are not checked against them.
+ */
+function readRouting({ rulesDir, templatesDir, destinations }: RoutingLocation) {
+  const issues: ConfigIssue[] = [];
+  const rules = loadRules(rulesDir);
+  issues.push(...rules.issues);
+
+  let templates: TemplateSet | undefined;
+  try {
+    templates = loadTemplates(templatesDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
+
+  const templateChannels = new Map((templates?.names() ?? []).map((name) => [name, templates!.channels(name)]));
+  const compiled = compileRules(rules.definitions, { destinations: destinations ?? new Map(), templates: templateChannels });
+  // Without templates every template name would look unknown, and without destinations every destination.
+  const problems = compiled.problems.filter((p) => (templates || p.path[2] !== 'template') && (destinations || !isDestinationReference(p.path)));
+  issues.push(...problems.map((p) => rules.locate(p.rule, p.path, p.message, p.path.at(-1) === 'name')));
+  return { issues, rules, compiled, templates };
+}
+
+/** `notify[i].to` of a rule. */
+function isDestinationReference(path: ReadonlyArray<string | number>): boolean {
+  return path[0] === 'notify' && path[2] === 'to';
 }
 
 /**

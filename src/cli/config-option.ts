@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { HeraldConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, loadStoreSetting, type LoadOptions } from '../config/load.js';
 import { loadSetup, type HeraldSetup } from '../setup.js';
 
 /** The --config file named on the command line. */
@@ -29,6 +29,11 @@ export function loadConfigOrExit(command: Command): HeraldConfig {
 }
 
 /** The config with its rules and templates. */
-export function loadSetupOrExit(command: Command): HeraldSetup {
-  return orExit(() => loadSetup(configFile(command)));
+export function loadSetupOrExit(command: Command, options: LoadOptions = {}): HeraldSetup {
+  return orExit(() => loadSetup(configFile(command), process.env, options));
+}
+
+/** The store setting alone (HERALD_STORE, else the config's `store`), for commands that need nothing else. */
+export function loadStoreSettingOrExit(command: Command): string {
+  return orExit(() => loadStoreSetting(configFile(command)));
 }

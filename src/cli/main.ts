@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** The `herald` command. Every command takes --config (default ./herald.config.yaml). */
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../core/paths.js';
+import { exitWith } from './exit.js';
 import { checkCommand } from './commands/check.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
@@ -15,6 +19,7 @@ import { storeCommand } from './commands/store.js';
 
 const program = new Command('herald')
   .description('Self-hosted router for identity-verification webhooks')
+  .version(packageVersion(), '-V, --version', "print herald's version")
   .option('-c, --config <file>', 'config file', './herald.config.yaml')
   .showHelpAfterError();
 
@@ -30,4 +35,8 @@ program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(keysCommand());
 
-await program.parseAsync();
+await program.parseAsync().catch(exitWith);
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -31,7 +31,7 @@ export function substituteEnv(value: unknown, env: Env, path: ConfigPath, issues
       const set = env[name];
       if (set !== undefined && (set !== '' || fallback === undefined)) return set;
       if (fallback !== undefined) return fallback;
-      issues.push({ path, message: `environment variable ${name} is not set (and has no default)` });
+      issues.push({ path, message: `environment variable ${name} is not set (and has no default)`, unsetVariable: true });
       return '';
     });
   }

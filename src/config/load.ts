@@ -7,14 +7,25 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HeraldConfig } from '../core/config.js';
+import { CHANNEL_TYPES, type ChannelType } from '../core/message.js';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { crossCheck } from './checks.js';
 import { readDotEnv, substituteEnv, type Env } from './env.js';
 import { formatPath, type PathIssue } from '../core/config-path.js';
 import type { RawConfig } from './raw-config.js';
-import { resolveConfig } from './resolve.js';
+import { DEFAULTS } from './defaults.js';
+import { resolveConfig, resolveStore } from './resolve.js';
 import { validateConfigShape } from './schema.js';
 import { parseYamlFile } from '../core/yaml-file.js';
+
+export interface LoadOptions {
+  /**
+   * The sources' secrets may be unset: for commands that route and render
+   * stored events but receive none (`herald replay`). Anything else must
+   * still be complete.
+   */
+  withoutSourceSecrets?: boolean;
+}
 
 /**
  * Reads, checks and resolves a config file. Variables come from `env`, then
@@ -22,7 +33,7 @@ import { parseYamlFile } from '../core/yaml-file.js';
  * Throws one ConfigError listing every problem found; no message contains a
  * secret.
  */
-export function loadConfig(file: string, env: Env = process.env): HeraldConfig {
+export function loadConfig(file: string, env: Env = process.env, options: LoadOptions = {}): HeraldConfig {
   const text = readConfigFile(file);
   const dotEnv = readDotEnv(path.join(path.dirname(file), '.env'));
   const fullEnv: Env = { ...dotEnv.values, ...env };
@@ -38,10 +49,81 @@ export function loadConfig(file: string, env: Env = process.env): HeraldConfig {
   const tree = substituteEnv(yaml.data, fullEnv, [], pathIssues);
   pathIssues.push(...validateConfigShape(tree), ...crossCheck(tree, fullEnv));
 
-  const issues = [...dotEnv.issues, ...firstPerPath(pathIssues).map(yaml.locate)];
+  const needed = firstPerPath(pathIssues).filter((issue) => !(options.withoutSourceSecrets && issue.unsetVariable && issue.path[0] === 'sources'));
+  const issues = [...dotEnv.issues, ...needed.map(yaml.locate)];
   if (issues.length > 0) throw new ConfigError(sortByLine(issues));
   return resolveConfig(tree as RawConfig, path.resolve(file), fullEnv);
 }
+
+/**
+ * The store setting alone, for the commands that work on the store and need
+ * nothing else (`events`, `dlq`): HERALD_STORE when set (the config file is
+ * then not read at all), else the config's `store` (or its default), with
+ * `${VAR}` substituted. Other settings, and their variables, are not looked at.
+ */
+export function loadStoreSetting(file: string, env: Env = process.env): string {
+  const folder = path.dirname(path.resolve(file));
+  const fullEnv: Env = { ...readDotEnv(path.join(folder, '.env')).values, ...env };
+  if (fullEnv.HERALD_STORE) return resolveStore(fullEnv.HERALD_STORE, folder);
+
+  const yaml = parseYamlFile(file, readConfigFile(file));
+  if (yaml.syntaxIssues.length > 0) throw new ConfigError(yaml.syntaxIssues);
+  const written = (yaml.data as { store?: unknown } | null)?.store ?? DEFAULTS.store;
+  const pathIssues: PathIssue[] = [];
+  const store = substituteEnv(written, fullEnv, ['store'], pathIssues);
+  if (pathIssues.length === 0 && (typeof store !== 'string' || !STORE_URL.test(store))) {
+    pathIssues.push({ path: ['store'], message: 'expected sqlite:<path> or a postgres:// URL' });
+  }
+  if (pathIssues.length > 0) throw new ConfigError(pathIssues.map(yaml.locate));
+  return resolveStore(store as string, folder);
+}
+
+/** Where a config's rules and templates are, and its destinations' channels (unknown: undefined). */
+export interface RoutingLocation {
+  rulesDir: string;
+  templatesDir: string;
+  destinations?: Map<string, ChannelType>;
+}
+
+/**
+ * Best effort, for a config that failed its checks: where its rules and
+ * templates are, so that they can be checked in the same run. Undefined when
+ * the file cannot even be parsed. Destinations are given only when every one
+ * of them has a known type (else every rule naming one would look wrong).
+ */
+export function locateRouting(file: string): RoutingLocation | undefined {
+  let data: unknown;
+  try {
+    const yaml = parseYamlFile(file, readFileSync(file, 'utf8'));
+    if (yaml.syntaxIssues.length > 0) return undefined;
+    data = yaml.data;
+  } catch {
+    return undefined;
+  }
+  if (data === null || typeof data !== 'object') return undefined;
+  const raw = data as { rules?: unknown; templates?: unknown; destinations?: unknown };
+  const folder = path.dirname(path.resolve(file));
+  const dir = (value: unknown, fallback: string) => path.resolve(folder, typeof value === 'string' && !value.includes('${') ? value : fallback);
+  return {
+    rulesDir: dir(raw.rules, DEFAULTS.rules),
+    templatesDir: dir(raw.templates, DEFAULTS.templates),
+    destinations: destinationChannels(raw.destinations),
+  };
+}
+
+function destinationChannels(destinations: unknown): Map<string, ChannelType> | undefined {
+  if (destinations === null || typeof destinations !== 'object' || Array.isArray(destinations)) return undefined;
+  const channels = new Map<string, ChannelType>();
+  for (const [name, destination] of Object.entries(destinations)) {
+    const type = (destination as { type?: unknown } | null)?.type;
+    if (!CHANNEL_TYPES.includes(type as ChannelType)) return undefined;
+    channels.set(name, type as ChannelType);
+  }
+  return channels;
+}
+
+/** The schema's pattern for `store`. */
+const STORE_URL = /^(sqlite:.+|postgres(ql)?:\/\/.+)$/;
 
 function readConfigFile(file: string): string {
   try {

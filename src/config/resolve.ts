@@ -48,7 +48,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
 }
 
 /** `sqlite:<path>` gets an absolute path (except `sqlite::memory:`); other stores are URLs, kept as they are. */
-function resolveStore(store: string, folder: string): string {
+export function resolveStore(store: string, folder: string): string {
   if (!store.startsWith('sqlite:')) return store;
   const file = store.slice('sqlite:'.length);
   return file === ':memory:' ? store : `sqlite:${path.resolve(folder, file)}`;

@@ -11,6 +11,8 @@ export interface PathIssue {
   message: string;
   /** Locate the key rather than its value: for keys that should not be there. */
   atKey?: boolean;
+  /** The value names an environment variable that is not set (commands that do not use the value may go on). */
+  unsetVariable?: boolean;
 }
 
 const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;

@@ -74,6 +74,19 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
+ * The store cannot be opened as asked: a SQLite path that cannot be created,
+ * a store that does not exist for a command that only reads, or a schema
+ * older or newer than this herald's. The message names the store (never a
+ * password) and says what to do.
+ */
+export class StoreOpenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreOpenError';
+  }
+}
+
+/**
  * Why a delivery attempt failed, for the attempt record and metrics labels
  * (after Alertmanager's notify reasons).
  */

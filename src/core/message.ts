@@ -4,6 +4,8 @@
  */
 
 export type ChannelType = 'slack' | 'email' | 'webhook';
+/** Every ChannelType, for checks of what a file says. */
+export const CHANNEL_TYPES: readonly ChannelType[] = ['slack', 'email', 'webhook'];
 
 export interface SlackMessage {
   channel: 'slack';

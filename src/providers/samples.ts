@@ -18,10 +18,18 @@ export function sampleTypes(provider: EventProviderId): string[] {
     .sort();
 }
 
+/** No shipped sample of this type: the message lists the ones there are. */
+export class UnknownSampleError extends Error {
+  constructor(provider: string, type: string, known: readonly string[]) {
+    super(`no sample of type "${type}" for ${provider}; samples exist for: ${known.join(', ')}`);
+    this.name = 'UnknownSampleError';
+  }
+}
+
 export function loadSample(provider: EventProviderId, type: string): Record<string, unknown> {
   const types = sampleTypes(provider);
   if (!types.includes(type)) {
-    throw new Error(`no sample of type "${type}" for ${provider}; samples exist for: ${types.join(', ')}`);
+    throw new UnknownSampleError(provider, type, types);
   }
   return JSON.parse(readFileSync(path.join(SAMPLES_DIR, provider, `${type}.json`), 'utf8')) as Record<string, unknown>;
 }

@@ -182,6 +182,8 @@ export interface EventRecord {
 export interface Store {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
+  /** The schema version the store has (0: none, never migrated) and the one this herald needs; changes nothing. */
+  schemaVersion(): Promise<{ applied: number; latest: number }>;
   /**
    * Stores an event unless its dedupe key is already known for its source.
    * Resolves once the write is durable; rejects with StoreUnavailableError when

@@ -6,8 +6,10 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PROVIDERS } from '../../providers/registry.js';
-import { loadSample } from '../../providers/samples.js';
+import type { EventProviderId } from '../../core/event.js';
+import { loadSample, UnknownSampleError } from '../../providers/samples.js';
 import { loadConfigOrExit } from '../config-option.js';
+import { CliError, EXIT } from '../exit.js';
 
 interface SendOptions {
   sample?: string;
@@ -29,17 +31,44 @@ export function sendCommand(): Command {
 
       const provider = PROVIDERS[source.provider];
       const now = Date.now();
-      const body = payloadFile
-        ? readFileSync(payloadFile)
-        : Buffer.from(JSON.stringify(provider.freshenSample(loadSample(source.provider, options.sample!), now)));
+      const body = payloadFile ? readPayload(payloadFile) : Buffer.from(JSON.stringify(provider.freshenSample(sample(source.provider, options.sample!), now)));
       const url = options.url ?? `http://127.0.0.1:${config.server.port}/webhooks/${sourceName}`;
 
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...provider.sign(body, source, now) },
         body,
+      }).catch((error: unknown) => {
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+        const code = (cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause));
+        throw new CliError(`no herald answers at ${new URL(url).origin} (${code}): start it with herald serve, or give --url`, EXIT.network);
       });
       process.stdout.write(`${response.status} ${response.statusText} ${await response.text()}\n`);
       if (!response.ok) process.exitCode = 1;
     });
+}
+
+/** The payload file's bytes, sent as they are; it must hold JSON, or herald would only answer 400. */
+function readPayload(file: string): Buffer<ArrayBuffer> {
+  let body: Buffer<ArrayBuffer>;
+  try {
+    body = readFileSync(file);
+  } catch (error) {
+    throw new CliError(`cannot read the payload file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, EXIT.input);
+  }
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new CliError(`the payload file ${file} is not JSON (${error instanceof Error ? error.message : String(error)})`, EXIT.input);
+  }
+  return body;
+}
+
+function sample(provider: EventProviderId, type: string): Record<string, unknown> {
+  try {
+    return loadSample(provider, type);
+  } catch (error) {
+    if (error instanceof UnknownSampleError) throw new CliError(error.message, EXIT.input);
+    throw error;
+  }
 }

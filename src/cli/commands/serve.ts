@@ -12,9 +12,11 @@ import { Command } from 'commander';
 import { limitHeapGrowth } from '../../core/heap.js';
 import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../main.js';
-import { loadSetup } from '../../setup.js';
+import { loadSetup, type HeraldSetup } from '../../setup.js';
 import { configFile, loadSetupOrExit } from '../config-option.js';
 import { watchConfig } from '../config-watch.js';
+import { CliError, EXIT } from '../exit.js';
+import { storeError } from '../open-store.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -26,7 +28,9 @@ export function serveCommand(): Command {
       limitHeapGrowth();
       const setup = loadSetupOrExit(command);
       const log = createLogger(logSettingsOrExit(command));
-      const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver });
+      const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver }).catch((error: unknown) => {
+        throw startFailure(error, setup);
+      });
       log.info(
         { port: herald.port, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
         'herald is listening',
@@ -66,6 +70,17 @@ export function serveCommand(): Command {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** Why herald could not start, for people: the port, or the store. */
+function startFailure(error: unknown, { config }: HeraldSetup): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.server.host}:${config.server.port}`;
+  const setting = `server.port in ${config.file}, or PORT`;
+  if (code === 'EADDRINUSE') return new CliError(`cannot listen on ${where}: the port is in use by another process (set ${setting})`, EXIT.network);
+  if (code === 'EACCES') return new CliError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; set ${setting})`, EXIT.network);
+  if (code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${where}: this machine has no such address (set server.host in ${config.file})`, EXIT.network);
+  return storeError(error, config.store);
 }
 
 /** HERALD_LOG_LEVEL and HERALD_LOG_FORMAT; a value herald cannot use is printed, exit 1. */

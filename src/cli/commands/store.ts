@@ -1,7 +1,7 @@
 /** `herald store copy --from <url> --to <url>`: moves stored events and deliveries between stores (SQLite to PostgreSQL). */
 import { Command } from 'commander';
-import { openStore } from '../../main.js';
 import { copyStore } from '../../store/copy.js';
+import { openExistingStore, openMigratedStore } from '../open-store.js';
 
 export function storeCommand(): Command {
   const store = new Command('store').description('work with the store');
@@ -11,12 +11,13 @@ export function storeCommand(): Command {
     .requiredOption('--from <url>', 'the store to read: sqlite:<path> or postgres://...')
     .requiredOption('--to <url>', 'the store to write (migrated first); what it already has is kept')
     .action(async (options: { from: string; to: string }) => {
-      const from = openStore(options.from);
-      const to = openStore(options.to);
+      // The source is read as it is (its schema must be this herald's); the target is created or migrated.
+      const from = await openExistingStore(options.from);
+      const to = await openMigratedStore(options.to).then(({ store }) => store, async (error: unknown) => {
+        await from.close();
+        throw error;
+      });
       try {
-        // Both schemas must be current: the source to be read by this version, the target to be written.
-        await from.migrate();
-        await to.migrate();
         const copied = await copyStore(from, to, {
           onBatch: (p) => process.stderr.write(`\r${p.events} events read, ${p.added} new`),
         });

@@ -8,14 +8,14 @@
  */
 import type { Command } from 'commander';
 import { UnknownRuleError } from '../../core/errors.js';
-import { openStore } from '../../main.js';
 import { eventDetail } from '../../pipeline/event-detail.js';
 import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
 import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../../pipeline/route.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
-import { loadConfigOrExit, loadSetupOrExit } from '../config-option.js';
+import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
+import { openExistingStore } from '../open-store.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
 
 export class StoreBackend implements OpsBackend {
@@ -24,16 +24,12 @@ export class StoreBackend implements OpsBackend {
 
   private constructor(private readonly store: Store, private readonly command: Command) {}
 
-  /** Opens the config's store and brings its schema up to date (a config error is printed, exit 1). */
+  /**
+   * Opens the store the config names, as it is: never created, never
+   * migrated (see open-store.ts). Needs only the store setting.
+   */
   static async open(command: Command): Promise<StoreBackend> {
-    const store = openStore(loadConfigOrExit(command).store);
-    try {
-      await store.migrate();
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-    return new StoreBackend(store, command);
+    return new StoreBackend(await openExistingStore(loadStoreSettingOrExit(command)), command);
   }
 
   listEvents(filter: EventFilter) {
@@ -60,7 +56,8 @@ export class StoreBackend implements OpsBackend {
 
   async replayPage(request: ReplayPageRequest) {
     // Replay renders with the rules and templates in the config's folder; read them once, when first needed.
-    this.routing ??= loadSetupOrExit(this.command).routing;
+    // Replay receives nothing: the sources' webhook secrets need not be set.
+    this.routing ??= loadSetupOrExit(this.command, { withoutSourceSecrets: true }).routing;
     try {
       return await replayPage(this.store, this.routing, EVENT_PROVIDERS, request);
     } catch (error) {

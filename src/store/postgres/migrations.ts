@@ -120,6 +120,15 @@ export async function migratePostgres(pool: pg.Pool, schema: string | undefined)
   }
 }
 
+/** The version the schema has (0 when herald never migrated it) and the one this herald needs. */
+export async function postgresSchemaVersion(pool: pg.Pool): Promise<{ applied: number; latest: number }> {
+  try {
+    return { applied: await appliedVersion(pool), latest: POSTGRES_MIGRATIONS.length };
+  } catch (error) {
+    throw new StoreUnavailableError(error);
+  }
+}
+
 async function appliedVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
   const table = await db.query<{ exists: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`);
   if (!table.rows[0]!.exists) return 0;

@@ -21,7 +21,7 @@ import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
 import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
-import { migratePostgres } from './migrations.js';
+import { migratePostgres, postgresSchemaVersion } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
 import { completeAttempt } from './queries/complete-attempt.js';
@@ -75,6 +75,10 @@ export class PostgresStore implements Store {
 
   migrate(): Promise<number> {
     return migratePostgres(this.pool, this.schema);
+  }
+
+  schemaVersion(): Promise<{ applied: number; latest: number }> {
+    return postgresSchemaVersion(this.pool);
   }
 
   /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts). */

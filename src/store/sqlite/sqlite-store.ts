@@ -5,10 +5,10 @@
  * that affordable, and WalSync keeps the fsync off the event loop.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
   EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
@@ -44,6 +44,21 @@ function isoOrNull(time: string | undefined): string | null {
  */
 const NOT_DURABLE = { durable: false };
 
+/** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
+function openDatabase(file: string, create: boolean): Database.Database {
+  if (file === ':memory:') return new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  if (!create && !existsSync(file)) {
+    throw new StoreOpenError(`there is no store at ${file} (no such SQLite file): check the store setting, or start herald serve once to create it`);
+  }
+  try {
+    if (create) mkdirSync(path.dirname(file), { recursive: true });
+    return new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: !create });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, { cause: error });
+  }
+}
+
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
 
@@ -52,15 +67,24 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
 
-  /** `file` is a path, or `:memory:` for tests. */
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  /**
+   * `file` is a path, or `:memory:` for tests. With `create: false` (the
+   * commands that only work on an existing store) a missing file is an error,
+   * not a new empty store.
+   */
+  constructor(file: string, { create = true }: { create?: boolean } = {}) {
+    this.db = openDatabase(file, create);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
     this.db.pragma('temp_store = MEMORY');
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
+  }
+
+  async schemaVersion(): Promise<{ applied: number; latest: number }> {
+    const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+    const applied = table ? (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v : 0;
+    return { applied, latest: SQLITE_MIGRATIONS.length };
   }
 
   async migrate(): Promise<number> {
