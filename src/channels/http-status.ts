@@ -7,7 +7,6 @@
  * retried, honouring Retry-After; other 4xx are permanent. Standard Webhooks
  * (providers.md): 410 Gone means "disable this endpoint".
  */
-import type { Response } from 'undici';
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
 import { RefusedAddressError } from './private-address.js';
 
@@ -65,7 +64,7 @@ export function httpFailureError(
   const message = `${peer} answered HTTP ${status}${answer.detail ? ` ${answer.detail}` : ''}${hint ? `; ${hint}` : ''}`;
   return new DeliveryError(retryable, reason, message, {
     status,
-    ...(answer.excerpt && { excerpt: answer.excerpt.slice(0, EXCERPT_CHARS) }),
+    ...(answer.excerpt && { excerpt: answer.excerpt }),
     ...(retryAfterMs !== undefined && { retryAfterMs }),
   });
 }
@@ -98,29 +97,4 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
   const innermost = chain[chain.length - 1];
   const why = innermost instanceof Error ? innermost.message : String(innermost);
   return new DeliveryError(true, 'network', `could not reach ${peer}: ${why}`);
-}
-
-/**
- * The first EXCERPT_CHARS characters of a response body, reading no more of it
- * than that; '' when the body cannot be read (the status decides the outcome).
- */
-export async function readExcerpt(response: Pick<Response, 'body'>): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-      if (text.length >= EXCERPT_CHARS) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } catch {
-    // A body cut off by the time-out or the peer: keep what arrived.
-  }
-  return text.slice(0, EXCERPT_CHARS);
 }

@@ -9,10 +9,12 @@
  */
 import type { DestinationConfig } from '../core/config.js';
 import type { RenderedMessage } from '../core/message.js';
-import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
+import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
+import { headerSecrets, signingSecrets, urlSecrets } from './destination-secrets.js';
 import { httpFailureError, requestFailureError } from './http-status.js';
 import { OutboundHttp, type OutboundAnswer } from './outbound-http.js';
+import { SecretScrubber } from './secret-scrubber.js';
 import { signStandardWebhook, standardWebhooksKey } from './standard-webhooks.js';
 
 /** The `webhook` block of a destination, as the config schema checked it. */
@@ -31,7 +33,7 @@ export class WebhookChannel implements Channel {
   private readonly secret: string;
   /** The destination's extra headers, lower-cased, without the ones herald sets itself. */
   private readonly extraHeaders: Record<string, string>;
-  private readonly secrets: string[];
+  private readonly secrets: SecretScrubber;
   private readonly http: OutboundHttp;
 
   constructor(destination: DestinationConfig) {
@@ -39,7 +41,11 @@ export class WebhookChannel implements Channel {
     standardWebhooksKey(options.secret); // fail at start-up, not at the first delivery
     this.url = options.url;
     this.secret = options.secret;
-    this.secrets = [...urlSecrets(options.url), options.secret, options.secret.replace(/^whsec_/, '')];
+    this.secrets = new SecretScrubber([
+      ...urlSecrets(options.url, { pathSegments: 'long', queryValues: true }),
+      ...signingSecrets(options.secret),
+      ...headerSecrets(options.headers ?? {}),
+    ]);
     this.http = new OutboundHttp(options.allowPrivateNetwork === true);
     // Header names are case-insensitive: lower-case them, or a configured
     // "Content-Type" would be sent beside ours instead of losing to it.

@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict';
 import { SlackChannel } from '../../src/channels/slack.js';
 import type { SlackMessage } from '../../src/core/message.js';
-import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, timed } from './helpers.js';
+import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
+import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import {
+  SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed,
+  type EndlessBodyServer, type ExpectedFailure,
+} from './helpers.js';
 
 // An hour ahead, computed when the file loads: the tests below may run minutes later in a long suite.
 const RETRY_AT = new Date(Date.now() + 3_600_000).toUTCString();
@@ -166,5 +170,40 @@ describe('slack channel to a private address', () => {
       await Promise.all([closed.close(), open.close()]);
       await slack.close();
     }
+  });
+});
+
+describe('slack channel against an answer without end', () => {
+  const MiB = 1024 * 1024;
+  let server: EndlessBodyServer;
+  let channel: SlackChannel;
+  afterEach(async () => {
+    await channel.close();
+    await server.close();
+  });
+
+  /** Sends one message to a server answering `status` with an endless body; the attempt's failure. */
+  async function sendTo(status: number, expected: ExpectedFailure) {
+    server = await startEndlessBodyServer(status);
+    const url = `${server.url}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    channel = new SlackChannel({ name: 'compliance-slack', type: 'slack', options: { url, allowPrivateNetwork: true } });
+    const error = await expectFailure(channel.send(say('hello'), attemptContext()), expected);
+    await waitUntil(() => server.hungUp || server.finished, 10_000, 'the answer to end');
+    return error;
+  }
+
+  // The library reads whatever fetch returns to the end: 200 MB of it took herald from 121 MB to 757 MB.
+  it('reads the head of a 200 that never ends, hangs up, and fails it as not Slack', async () => {
+    const error = await sendTo(200, { retryable: false, reason: 'client-error', status: 200 });
+    assert.ok(server.hungUp, `read all ${server.written} bytes`);
+    assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+    assert.equal(error.details.excerpt, 'x'.repeat(EXCERPT_CHARS));
+  });
+
+  it('reads the head of a 500 that never ends, hangs up, and retries it', async () => {
+    const error = await sendTo(500, { retryable: true, reason: 'server-error', status: 500 });
+    assert.ok(server.hungUp, `read all ${server.written} bytes`);
+    assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+    assert.equal(error.details.excerpt, 'x'.repeat(EXCERPT_CHARS));
   });
 });

@@ -8,8 +8,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { WebhookChannel } from '../../src/channels/webhook.js';
 import type { RenderedMessage, WebhookMessage } from '../../src/core/message.js';
-import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, timed, type ConnectionCounter } from './helpers.js';
+import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
+import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import {
+  WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed, type ConnectionCounter,
+} from './helpers.js';
 
 const MESSAGE: WebhookMessage = {
   channel: 'webhook',
@@ -194,4 +197,28 @@ describe('webhook channel to a private address', () => {
       await receiver.close();
     }
   });
+});
+
+describe('webhook channel against an answer without end', () => {
+  const MiB = 1024 * 1024;
+  const expectations: Array<[number, string]> = [[200, 'delivers'], [500, 'retries']];
+  for (const [status, verdict] of expectations) {
+    it(`reads the head of a ${status} that never ends, hangs up, and ${verdict}`, async () => {
+      const server = await startEndlessBodyServer(status);
+      const channel = channelTo(`${server.url}/hooks`);
+      try {
+        const sending = channel.send(MESSAGE, attemptContext());
+        const excerpt = status === 200
+          ? (await sending).excerpt
+          : (await expectFailure(sending, { retryable: true, reason: 'server-error', status })).details.excerpt;
+        assert.equal(excerpt, 'x'.repeat(EXCERPT_CHARS));
+        await waitUntil(() => server.hungUp || server.finished, 10_000, 'the answer to end');
+        assert.ok(server.hungUp, `read all ${server.written} bytes`);
+        assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+      } finally {
+        await channel.close();
+        await server.close();
+      }
+    });
+  }
 });
