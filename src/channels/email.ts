@@ -46,6 +46,12 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'EABORT']);
 const PERMANENT_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS']);
 /** Replies that refuse the login rather than the message (RFC 4954 §6). */
 const AUTH_REPLIES = new Set([530, 534, 535, 538]);
+/**
+ * The longest server reply read before the connection is dropped (nodemailer's
+ * default is 1 MB). A reply line is at most 512 octets (RFC 5321 §4.5.3.1.5);
+ * the longest real reply, EHLO's list of extensions, is a few dozen lines.
+ */
+const MAX_REPLY_BYTES = 16 * 1024;
 
 export class EmailChannel implements Channel {
   readonly type = 'email' as const;
@@ -100,6 +106,7 @@ function createPooledTransport(url: string, timeoutMs: number) {
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
+    maxResponseSize: MAX_REPLY_BYTES,
   });
 }
 

@@ -74,7 +74,9 @@ export function spellingsOf(secret: string): string[] {
     forms.add(encoded.replace(/%20/g, '+'));
   }
   for (const form of [...forms]) {
-    for (const core of base64Cores(Buffer.from(form, 'utf8'))) {
+    const bytes = Buffer.from(form, 'utf8');
+    const whole = bytes.toString('base64');
+    for (const core of [whole, whole.replace(/=+$/, ''), ...base64Cores(bytes)]) {
       forms.add(core);
       forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
     }

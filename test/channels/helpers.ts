@@ -17,7 +17,17 @@ export const WEBHOOK_SECRET = `whsec_${Buffer.from('herald-test-webhook-secret-0
 export const SMTP_PASSWORD = 'smtp!Pw-Qx81vR';
 export const SMTP_PASSWORD_IN_URL = encodeURIComponent(SMTP_PASSWORD);
 
-const SECRETS = [SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL];
+/** A webhook receiver's API key, passed as `?key=`; `/`, `+` and `=` make its percent-encoded form differ. */
+export const API_KEY = 'apiKey/Zx9+Qw7=Lm';
+/** A webhook's configured `Authorization: Bearer` token. */
+export const BEARER_TOKEN = 'crmBearer-7Hq2Vt9Kp';
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+const SECRETS = [
+  SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL,
+  API_KEY, encodeURIComponent(API_KEY), BEARER_TOKEN,
+  ...[SLACK_TOKEN, SMTP_PASSWORD, API_KEY, BEARER_TOKEN].map(base64),
+];
 
 export function assertNoSecrets(text: string): void {
   for (const secret of SECRETS) assert.ok(!text.includes(secret), `a secret leaked into: ${text}`);

@@ -129,6 +129,27 @@ describe('slack channel', () => {
     await expectFailure(channel.send({ channel: 'email', subject: 's', text: 't' }, attemptContext()), { retryable: false, reason: 'render-failed' });
     assert.equal(slack.requests.length, 0);
   });
+
+  /** How a 404 prints the token it was sent (the last path segment). */
+  const tokenEchoes: Array<[string, (token: string) => string]> = [
+    ['verbatim', (token) => token],
+    ['percent-encoded', (token) => encodeURIComponent(token)],
+    ['in base64', (token) => Buffer.from(token).toString('base64')],
+    ['in base64url', (token) => Buffer.from(token).toString('base64url')],
+    ['inside the base64 of the path (another byte alignment)', () => ''],
+  ];
+  for (const [how, echo] of tokenEchoes) {
+    it(`stores no token when a 404 prints it ${how}`, async () => {
+      slack.reply = (request) => {
+        const token = request.path.split('/').pop()!;
+        const printed = echo(token) || Buffer.from(`path=${request.path}`).toString('base64');
+        return { status: 404, body: `token ${printed} is invalid` };
+      };
+      const error = await expectFailure(channel.send(say('hello'), attemptContext()), { retryable: false, reason: 'client-error', status: 404 });
+      assert.match(error.details.excerpt!, /^token [A-Za-z0-9+/=]{0,12}\[redacted\][A-Za-z0-9+/=]{0,3} is invalid$/);
+      if (how !== tokenEchoes.at(-1)![0]) assert.equal(error.details.excerpt, 'token [redacted] is invalid');
+    });
+  }
 });
 
 describe('slack channel to a private address', () => {
