@@ -25,7 +25,9 @@ import type { SecretScrubber } from './secret-scrubber.js';
  * succeed later; the schedule still ends in the dead letters).
  */
 export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promise<SendResult>): Promise<SendResult> {
-  const excerptOf = (head: string) => secrets.scrubHead(head).slice(0, EXCERPT_CHARS);
+  // A head shorter than an excerpt was read whole (4 KiB of UTF-8 is over 1,000
+  // characters), so no secret can be cut off at its end: the cheaper scrub does.
+  const excerptOf = (head: string) => (head.length < EXCERPT_CHARS ? secrets.scrub(head) : secrets.scrubHead(head).slice(0, EXCERPT_CHARS));
   try {
     const result = await attempt();
     return result.excerpt === undefined ? result : { ...result, excerpt: excerptOf(result.excerpt) };

@@ -69,8 +69,9 @@ export class OutboundHttp {
   async fetch(url: string | URL, request: OutboundRequest): Promise<Response> {
     const response = await fetch(url, { ...request, redirect: 'manual', dispatcher: this.agent });
     const head = await readHead(response.body);
-    const { status, statusText, headers } = response;
-    return new Response(NULL_BODY_STATUSES.has(status) ? null : head, { status, statusText, headers });
+    // No statusText: nothing reads it, and a peer's odd reason phrase could make the constructor throw.
+    const { status, headers } = response;
+    return new Response(NULL_BODY_STATUSES.has(status) ? null : head, { status, headers });
   }
 
   /**

@@ -23,9 +23,11 @@ export const REDACTED = '[redacted]';
 export const MIN_SECRET_LENGTH = 4;
 
 export class SecretScrubber {
-  /** Every spelling of every secret, longest first, so a longer match wins. */
-  private readonly spellings: string[];
+  /** One alternation of every spelling of every secret, longest first so that a longer match wins. */
   private readonly pattern: RegExp | undefined;
+  /** The spellings by their first two characters, to find one cut off at the end of a text. */
+  private readonly byOpening = new Map<number, string[]>();
+  private readonly longestSpelling: number = 0;
 
   constructor(secrets: Iterable<string>) {
     const spellings = new Set<string>();
@@ -33,13 +35,18 @@ export class SecretScrubber {
       if (secret.length < MIN_SECRET_LENGTH) continue;
       for (const spelling of spellingsOf(secret)) if (spelling.length >= MIN_SECRET_LENGTH) spellings.add(spelling);
     }
-    this.spellings = [...spellings].sort((a, b) => b.length - a.length);
-    this.pattern = this.spellings.length > 0 ? new RegExp(this.spellings.map(escapeRegExp).join('|'), 'g') : undefined;
+    const longestFirst = [...spellings].sort((a, b) => b.length - a.length);
+    this.pattern = longestFirst.length > 0 ? new RegExp(longestFirst.map(escapeRegExp).join('|'), 'g') : undefined;
+    for (const spelling of longestFirst) {
+      const opening = openingAt(spelling, 0);
+      this.byOpening.set(opening, [...(this.byOpening.get(opening) ?? []), spelling]);
+      this.longestSpelling = Math.max(this.longestSpelling, spelling.length);
+    }
   }
 
   /** `text` with every spelling of every secret replaced by `[redacted]`. */
   scrub(text: string): string {
-    return this.pattern ? text.replace(this.pattern, REDACTED) : text;
+    return this.pattern && text !== '' ? text.replace(this.pattern, REDACTED) : text;
   }
 
   /** The head of an answer scrubbed like `scrub`, and a secret's start cut off at its end too. */
@@ -51,17 +58,24 @@ export class SecretScrubber {
 
   /** The length of the longest end of `text` that is the start of a spelling (0 if none is long enough). */
   private cutOffSecretAtEnd(text: string): number {
-    let longest = 0;
-    for (const spelling of this.spellings) {
-      for (let length = Math.min(spelling.length - 1, text.length); length > longest && length >= MIN_SECRET_LENGTH; length--) {
-        if (text.endsWith(spelling.slice(0, length))) {
-          longest = length;
-          break;
-        }
-      }
+    // Earliest start first: the first candidate that runs to the end is the longest.
+    for (let at = Math.max(0, text.length - this.longestSpelling + 1); at <= text.length - MIN_SECRET_LENGTH; at++) {
+      const candidates = this.byOpening.get(openingAt(text, at));
+      if (!candidates) continue;
+      const end = text.slice(at);
+      if (candidates.some((spelling) => spelling.length > end.length && spelling.startsWith(end))) return end.length;
     }
-    return longest;
+    return 0;
   }
+}
+
+/**
+ * The first two UTF-16 code units from `at`, folded into one small integer: the
+ * key of SecretScrubber's table (15 bits each keeps it a fast small integer;
+ * the rare collision only costs a `startsWith`).
+ */
+function openingAt(text: string, at: number): number {
+  return ((text.charCodeAt(at) & 0x7fff) << 15) | (text.charCodeAt(at + 1) & 0x7fff);
 }
 
 /** The forms a receiver may print `secret` in (see the file comment). */

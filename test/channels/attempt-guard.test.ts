@@ -48,8 +48,10 @@ describe('guardAttempt', () => {
     assert.equal(result.excerpt!.length, EXCERPT_CHARS);
   });
 
-  it('scrubs a secret cut off at the end of the answer\'s head', async () => {
-    const result = await guardAttempt(SECRETS, async () => ({ status: 200, excerpt: `token ${SLACK_TOKEN.slice(0, 9)}` }));
-    assert.equal(result.excerpt, 'token [redacted]');
+  it('scrubs a secret cut off at the end of the answer\'s head, when scrubbing brings that end into the excerpt', async () => {
+    // 40 echoes (800 characters) shrink to 400: the head's last characters, the start of a 41st, are kept.
+    const head = `${SLACK_TOKEN.repeat(40)}${SLACK_TOKEN.slice(0, 9)}`;
+    const result = await guardAttempt(SECRETS, async () => ({ status: 200, excerpt: head }));
+    assert.equal(result.excerpt, '[redacted]'.repeat(41));
   });
 });
