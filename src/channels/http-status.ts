@@ -8,6 +8,7 @@
  * (providers.md): 410 Gone means "disable this endpoint".
  */
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
+import { UnusualStatusError } from './outbound-http.js';
 import { RefusedAddressError } from './private-address.js';
 
 /** Longest response excerpt kept with an attempt. */
@@ -89,6 +90,8 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
   }
   const refused = chain.find((error): error is RefusedAddressError => error instanceof RefusedAddressError);
   if (refused) return new DeliveryError(false, 'refused-address', refused.message);
+  const unusual = chain.find((error): error is UnusualStatusError => error instanceof UnusualStatusError);
+  if (unusual) return httpFailureError(peer, unusual.status, {});
   const timedOut = chain.some((error) => {
     const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
     return TIMEOUT_NAMES.has(String(name)) || TIMEOUT_CODES.has(String(code));

@@ -71,6 +71,8 @@ export class OutboundHttp {
     const head = await readHead(response.body);
     // No statusText: nothing reads it, and a peer's odd reason phrase could make the constructor throw.
     const { status, headers } = response;
+    // A Response cannot be built with a status beyond HTTP's 200-599 (fetch answers 1xx itself).
+    if (status < 200 || status > 599) throw new UnusualStatusError(status);
     return new Response(NULL_BODY_STATUSES.has(status) ? null : head, { status, headers });
   }
 
@@ -98,6 +100,14 @@ export class OutboundHttp {
   /** Closes the pool: idle connections at once, busy ones after their request. */
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** An answer whose status is not HTTP's (`HTTP/1.1 999`): `fetch` cannot hand it on as a Response. */
+export class UnusualStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`answered with status ${status}, which is not an HTTP status`);
+    this.name = 'UnusualStatusError';
   }
 }
 

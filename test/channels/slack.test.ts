@@ -4,6 +4,8 @@
  * or an error code in the body. The message text picks the answer.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { SlackChannel } from '../../src/channels/slack.js';
 import type { SlackMessage } from '../../src/core/message.js';
 import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
@@ -128,6 +130,21 @@ describe('slack channel', () => {
   it('refuses a message rendered for another channel', async () => {
     await expectFailure(channel.send({ channel: 'email', subject: 's', text: 't' }, attemptContext()), { retryable: false, reason: 'render-failed' });
     assert.equal(slack.requests.length, 0);
+  });
+
+  it('fails an answer with a status HTTP does not have (999) permanently, like any unexpected status', async () => {
+    const peer = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nok')));
+    peer.listen(0, '127.0.0.1');
+    await once(peer, 'listening');
+    const url = `http://127.0.0.1:${(peer.address() as AddressInfo).port}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    const odd = new SlackChannel({ name: 'odd', type: 'slack', options: { url, allowPrivateNetwork: true } });
+    try {
+      const error = await expectFailure(odd.send(say('hello'), attemptContext()), { retryable: false, reason: 'client-error', status: 999 });
+      assert.match(error.message, /^Slack answered HTTP 999/);
+    } finally {
+      await odd.close();
+      peer.close();
+    }
   });
 
   /** How a 404 prints the token it was sent (the last path segment). */
