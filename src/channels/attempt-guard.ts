@@ -7,57 +7,38 @@
  * 404 page echoes the path ("Cannot POST /services/T0/B0/<token>"), which for
  * a Slack incoming webhook *is* the secret. So instead of trusting each message
  * we scrub every message and excerpt at this one exit (style.md: "messages ...
- * never contain a secret").
+ * never contain a secret"), in every spelling (secret-scrubber.ts) of every
+ * secret part of the destination (destination-secrets.ts).
  */
 import { DeliveryError } from '../core/errors.js';
 import type { ChannelType, RenderedMessage } from '../core/message.js';
 import type { SendResult } from './channel.js';
-
-const REDACTED = '[redacted]';
-/** Shorter fragments would blank out ordinary words; a URL path of "/" is no secret. */
-const MIN_SECRET_LENGTH = 4;
-
-/**
- * The secret parts of a URL, in every spelling they may be printed in: as
- * written, as normalized by the URL parser, its path and query (Slack's token),
- * and its password, raw and percent-decoded (SMTP credentials).
- */
-export function urlSecrets(url: string): string[] {
-  const secrets = [url];
-  try {
-    const parsed = new URL(url);
-    secrets.push(parsed.href, parsed.pathname + parsed.search, parsed.password);
-    secrets.push(decodeURIComponent(parsed.password));
-  } catch {
-    // Not a URL: the config checks reject it; the string itself is still scrubbed.
-  }
-  return secrets;
-}
-
-/** `text` with every occurrence of a secret replaced by `[redacted]`, longest secrets first. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  const sorted = secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-  return sorted.reduce((scrubbed, secret) => scrubbed.split(secret).join(REDACTED), text);
-}
+import { EXCERPT_CHARS } from './http-status.js';
+import type { SecretScrubber } from './secret-scrubber.js';
 
 /**
  * Runs one attempt. A result's excerpt and a failure's message and excerpt are
- * scrubbed of `secrets`; anything thrown that is not a DeliveryError becomes a
- * retryable one (an unforeseen failure should not dead-letter a delivery that
- * may well succeed later; the schedule still ends in the dead letters).
+ * scrubbed of the destination's secrets, and only then is an excerpt cut to
+ * EXCERPT_CHARS (cutting first could keep the start of a secret that ran past
+ * the cut). Anything thrown that is not a DeliveryError becomes a retryable one
+ * (an unforeseen failure should not dead-letter a delivery that may well
+ * succeed later; the schedule still ends in the dead letters).
  */
-export async function guardAttempt(secrets: readonly string[], attempt: () => Promise<SendResult>): Promise<SendResult> {
+export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promise<SendResult>): Promise<SendResult> {
+  // A head shorter than an excerpt was read whole (4 KiB of UTF-8 is over 1,000
+  // characters), so no secret can be cut off at its end: the cheaper scrub does.
+  const excerptOf = (head: string) => (head.length < EXCERPT_CHARS ? secrets.scrub(head) : secrets.scrubHead(head).slice(0, EXCERPT_CHARS));
   try {
     const result = await attempt();
-    return result.excerpt === undefined ? result : { ...result, excerpt: scrubSecrets(result.excerpt, secrets) };
+    return result.excerpt === undefined ? result : { ...result, excerpt: excerptOf(result.excerpt) };
   } catch (thrown) {
     const error = thrown instanceof DeliveryError
       ? thrown
       : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     const { excerpt, ...details } = error.details;
-    throw new DeliveryError(error.retryable, error.reason, scrubSecrets(error.message, secrets), {
+    throw new DeliveryError(error.retryable, error.reason, secrets.scrub(error.message), {
       ...details,
-      ...(excerpt !== undefined && { excerpt: scrubSecrets(excerpt, secrets) }),
+      ...(excerpt !== undefined && { excerpt: excerptOf(excerpt) }),
     });
   }
 }

@@ -26,7 +26,7 @@ export interface AttemptContext {
 export interface SendResult {
   /** The HTTP status (Slack, webhook); absent for email. */
   status?: number;
-  /** First 500 chars of the response, never a secret. */
+  /** The start of the answer; the attempt guard scrubs it of secrets and keeps its first 500 chars. */
   excerpt?: string;
 }
 

@@ -14,9 +14,10 @@ import { createTransport } from 'nodemailer';
 import type { DestinationConfig } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';
-import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
+import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
-import { EXCERPT_CHARS } from './http-status.js';
+import { urlSecrets } from './destination-secrets.js';
+import { SecretScrubber } from './secret-scrubber.js';
 
 /** The `email` block of a destination, as the config schema checked it. */
 interface EmailOptions {
@@ -45,16 +46,22 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'EABORT']);
 const PERMANENT_CODES = new Set(['ECONFIG', 'EENVELOPE', 'EMESSAGE', 'EMAXRECIPIENTS']);
 /** Replies that refuse the login rather than the message (RFC 4954 §6). */
 const AUTH_REPLIES = new Set([530, 534, 535, 538]);
+/**
+ * The longest server reply read before the connection is dropped (nodemailer's
+ * default is 1 MB). A reply line is at most 512 octets (RFC 5321 §4.5.3.1.5);
+ * the longest real reply, EHLO's list of extensions, is a few dozen lines.
+ */
+const MAX_REPLY_BYTES = 16 * 1024;
 
 export class EmailChannel implements Channel {
   readonly type = 'email' as const;
   private readonly options: EmailOptions;
-  private readonly secrets: string[];
+  private readonly secrets: SecretScrubber;
   private transport?: Transport;
 
   constructor(destination: DestinationConfig) {
     this.options = destination.options as unknown as EmailOptions;
-    this.secrets = urlSecrets(this.options.smtp);
+    this.secrets = new SecretScrubber(urlSecrets(this.options.smtp, { pathSegments: 'none', queryValues: false }));
   }
 
   send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult> {
@@ -78,7 +85,7 @@ export class EmailChannel implements Channel {
         // Some recipients may be refused while others accept: the message went
         // out, so this is a success; a retry would send it to the others again.
         const refused = info.rejected.length > 0 ? `; refused: ${info.rejected.join(', ')}` : '';
-        return { excerpt: `${info.response}${refused}`.slice(0, EXCERPT_CHARS) };
+        return { excerpt: `${info.response}${refused}` }; // guardAttempt scrubs and cuts it
       } catch (error) {
         throw smtpFailureError(error as SmtpError, ctx.timeoutMs);
       }
@@ -99,6 +106,7 @@ function createPooledTransport(url: string, timeoutMs: number) {
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
+    maxResponseSize: MAX_REPLY_BYTES,
   });
 }
 
@@ -106,7 +114,7 @@ function createPooledTransport(url: string, timeoutMs: number) {
 function smtpFailureError(error: SmtpError, timeoutMs: number): DeliveryError {
   const code = error.responseCode;
   const reply = error.response ?? error.message;
-  const details = { excerpt: reply.slice(0, EXCERPT_CHARS) };
+  const details = { excerpt: reply };
   if (TIMEOUT_CODES.has(error.code ?? '')) {
     return new DeliveryError(true, 'timeout', `${PEER} did not finish within ${timeoutMs} ms`);
   }

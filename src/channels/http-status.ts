@@ -7,8 +7,8 @@
  * retried, honouring Retry-After; other 4xx are permanent. Standard Webhooks
  * (providers.md): 410 Gone means "disable this endpoint".
  */
-import type { Response } from 'undici';
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
+import { UnusualStatusError } from './outbound-http.js';
 import { RefusedAddressError } from './private-address.js';
 
 /** Longest response excerpt kept with an attempt. */
@@ -65,7 +65,7 @@ export function httpFailureError(
   const message = `${peer} answered HTTP ${status}${answer.detail ? ` ${answer.detail}` : ''}${hint ? `; ${hint}` : ''}`;
   return new DeliveryError(retryable, reason, message, {
     status,
-    ...(answer.excerpt && { excerpt: answer.excerpt.slice(0, EXCERPT_CHARS) }),
+    ...(answer.excerpt && { excerpt: answer.excerpt }),
     ...(retryAfterMs !== undefined && { retryAfterMs }),
   });
 }
@@ -90,6 +90,8 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
   }
   const refused = chain.find((error): error is RefusedAddressError => error instanceof RefusedAddressError);
   if (refused) return new DeliveryError(false, 'refused-address', refused.message);
+  const unusual = chain.find((error): error is UnusualStatusError => error instanceof UnusualStatusError);
+  if (unusual) return httpFailureError(peer, unusual.status, {});
   const timedOut = chain.some((error) => {
     const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
     return TIMEOUT_NAMES.has(String(name)) || TIMEOUT_CODES.has(String(code));
@@ -98,29 +100,4 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
   const innermost = chain[chain.length - 1];
   const why = innermost instanceof Error ? innermost.message : String(innermost);
   return new DeliveryError(true, 'network', `could not reach ${peer}: ${why}`);
-}
-
-/**
- * The first EXCERPT_CHARS characters of a response body, reading no more of it
- * than that; '' when the body cannot be read (the status decides the outcome).
- */
-export async function readExcerpt(response: Pick<Response, 'body'>): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-      if (text.length >= EXCERPT_CHARS) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } catch {
-    // A body cut off by the time-out or the peer: keep what arrived.
-  }
-  return text.slice(0, EXCERPT_CHARS);
 }

@@ -15,11 +15,16 @@
  * Redirects are never followed (`redirect: 'manual'` for fetch; undici's
  * request API never follows them): following one would send the message, and
  * its signature, to an address the config does not name.
+ *
+ * No answer is read past RESPONSE_HEAD_BYTES: a receiver (or whatever sits at
+ * its address) may answer with an endless body, and @slack/webhook reads
+ * whatever `fetch` returns to the end (`response.text()`). Both paths read the
+ * head and drop the connection; `fetch` hands the library a Response holding
+ * only that head.
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, fetch, type Response } from 'undici';
-import { EXCERPT_CHARS } from './http-status.js';
+import { Agent, buildConnector, fetch, Response } from 'undici';
 import { guardLookup, isPrivateAddress, RefusedAddressError } from './private-address.js';
 
 /** The parts of a request a channel chooses; the rest is OutboundHttp's. */
@@ -34,9 +39,19 @@ export interface OutboundRequest {
 export interface OutboundAnswer {
   status: number;
   retryAfter: string | null;
-  /** The first EXCERPT_CHARS characters of the body, reading no more of it. */
+  /** The body's first RESPONSE_HEAD_BYTES bytes at most, decoded as UTF-8. */
   excerpt: string;
 }
+
+/**
+ * The most of any answer's body herald reads. Enough for every excerpt (500
+ * characters, and the secrets scrubbed from them) and for Slack's `ok` or error
+ * code; small enough that a receiver streaming gigabytes costs nothing.
+ */
+export const RESPONSE_HEAD_BYTES = 4096;
+
+/** Statuses whose Response may not have a body (the Fetch standard's null body statuses). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export class OutboundHttp {
   private readonly agent: Agent;
@@ -45,9 +60,20 @@ export class OutboundHttp {
     this.agent = allowPrivateNetwork ? new Agent() : new Agent({ connect: guardedConnector() });
   }
 
-  /** `fetch(url, request)` over this destination's connections, never following a redirect. */
-  fetch(url: string | URL, request: OutboundRequest): Promise<Response> {
-    return fetch(url, { ...request, redirect: 'manual', dispatcher: this.agent });
+  /**
+   * `fetch(url, request)` over this destination's connections, never following
+   * a redirect. The Response it resolves to holds at most the first
+   * RESPONSE_HEAD_BYTES of the body: the rest is never read, and its connection
+   * is dropped.
+   */
+  async fetch(url: string | URL, request: OutboundRequest): Promise<Response> {
+    const response = await fetch(url, { ...request, redirect: 'manual', dispatcher: this.agent });
+    const head = await readHead(response.body);
+    // No statusText: nothing reads it, and a peer's odd reason phrase could make the constructor throw.
+    const { status, headers } = response;
+    // A Response cannot be built with a status beyond HTTP's 200-599 (fetch answers 1xx itself).
+    if (status < 200 || status > 599) throw new UnusualStatusError(status);
+    return new Response(NULL_BODY_STATUSES.has(status) ? null : head, { status, headers });
   }
 
   /**
@@ -65,7 +91,7 @@ export class OutboundHttp {
         origin, path: pathname + search, method: request.method, headers: request.headers, body: request.body, signal: timeout,
       });
       const retryAfter = answer.headers['retry-after'];
-      return { status: answer.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, excerpt: await excerptOf(answer.body) };
+      return { status: answer.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, excerpt: decodeHead(await readHead(answer.body)) };
     } finally {
       timeout.clear();
     }
@@ -74,6 +100,14 @@ export class OutboundHttp {
   /** Closes the pool: idle connections at once, busy ones after their request. */
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/** An answer whose status is not HTTP's (`HTTP/1.1 999`): `fetch` cannot hand it on as a Response. */
+export class UnusualStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`answered with status ${status}, which is not an HTTP status`);
+    this.name = 'UnusualStatusError';
   }
 }
 
@@ -104,19 +138,32 @@ class RequestTimeout extends EventEmitter {
   }
 }
 
-/** The start of a body; '' when it cannot be read (the status decides the outcome). */
-async function excerptOf(body: AsyncIterable<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
+/**
+ * The first RESPONSE_HEAD_BYTES bytes of a body at most, stopping there: leaving
+ * the loop early cancels the body, and undici closes a connection whose body
+ * was not read to the end. Whatever arrived when the body failed (the
+ * time-out, the peer hanging up) is kept: the status decides the outcome.
+ */
+async function readHead(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
   try {
     for await (const chunk of body) {
-      text += decoder.decode(chunk, { stream: true });
-      if (text.length >= EXCERPT_CHARS) break;
+      const wanted = RESPONSE_HEAD_BYTES - length;
+      chunks.push(chunk.length > wanted ? chunk.subarray(0, wanted) : chunk);
+      length += Math.min(chunk.length, wanted);
+      if (length >= RESPONSE_HEAD_BYTES) break;
     }
   } catch {
-    // A body cut off by the time-out or the peer: keep what arrived.
+    // Cut off: keep what arrived.
   }
-  return text.slice(0, EXCERPT_CHARS);
+  return Buffer.concat(chunks, length);
+}
+
+/** UTF-8 text of a head; a character cut in two at its end is left out. */
+function decodeHead(head: Uint8Array): string {
+  return new TextDecoder().decode(head, { stream: true });
 }
 
 /**

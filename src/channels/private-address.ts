@@ -1,13 +1,23 @@
 /**
  * Which addresses herald refuses to deliver to unless a destination sets
  * `allowPrivateNetwork: true` (product spec, "Config"; issue 4, "Outbound
- * safety"): anything that reaches herald's own host or network rather than
- * the internet, so a destination URL cannot be turned on the cloud metadata
- * service (169.254.169.254), an admin port on localhost or the office LAN.
+ * safety"): anything that is not global unicast, so a destination URL cannot
+ * be turned on the cloud metadata service (169.254.169.254), an admin port on
+ * localhost, the office LAN, or a broadcast or multicast group.
  *
- * The ranges are checked by Node's `net.BlockList`, which also matches an
- * IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) against the IPv4 ranges: a
- * dual-stack socket reaches 127.0.0.1 by that address too.
+ * The classification is ipaddr.js's table of the IANA special-purpose
+ * registries (private, loopback, link-local, CGNAT, benchmarking, reserved,
+ * multicast, broadcast, site-local, discard ...): an address passes only when
+ * ipaddr.js calls it plain `unicast`, and an IPv6 one only inside 2000::/3,
+ * the block IANA allocates global unicast from.
+ *
+ * IPv6 can carry an IPv4 address inside it, and the packet then reaches that
+ * IPv4 address (a dual-stack socket, a NAT64 translator, a 6to4 or Teredo
+ * relay): such an address is judged by the IPv4 address it embeds, so
+ * `::ffff:127.0.0.1`, `::ffff:0:7f00:1`, `::7f00:1`, `64:ff9b::a9fe:a9fe` and
+ * `2002:a9fe:a9fe::1` are all 169.254/127 in disguise. NAT64's local-use
+ * prefix 64:ff9b:1::/48 (RFC 8215) is refused whole: the operator picks where
+ * the IPv4 address sits in it, so there is nothing reliable to extract.
  *
  * The check belongs on the address a connection is actually made to, after
  * DNS: `guardLookup` wraps the resolver a socket calls at connect time, so a
@@ -15,46 +25,64 @@
  * refused like the address itself.
  */
 import { lookup as dnsLookup } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-/** Refused IPv4 ranges, with the RFC that sets each one aside. */
-const IPV4_RANGES: Array<[network: string, prefix: number]> = [
-  ['0.0.0.0', 8], // "this network" (RFC 791; 0.0.0.0 reaches the local host on Linux)
-  ['10.0.0.0', 8], // private (RFC 1918)
-  ['100.64.0.0', 10], // carrier-grade NAT, the provider's network (RFC 6598)
-  ['127.0.0.0', 8], // loopback (RFC 1122)
-  ['169.254.0.0', 16], // link-local, where cloud metadata services answer (RFC 3927)
-  ['172.16.0.0', 12], // private (RFC 1918)
-  ['192.168.0.0', 16], // private (RFC 1918)
-];
-
-/** Refused IPv6 ranges; IPv4-mapped addresses are matched against IPV4_RANGES by the BlockList. */
-const IPV6_RANGES: Array<[network: string, prefix: number]> = [
-  ['::', 128], // unspecified (RFC 4291)
-  ['::1', 128], // loopback (RFC 4291)
-  ['fc00::', 7], // unique local, IPv6's private range (RFC 4193)
-  ['fe80::', 10], // link-local (RFC 4291)
-];
-
-/** NAT64's well-known prefix (RFC 6052): `64:ff9b::7f00:1` is 127.0.0.1 behind the translator. */
-const NAT64_PREFIX = '64:ff9b::';
-
-const refused = new BlockList();
-for (const [network, prefix] of IPV4_RANGES) {
-  refused.addSubnet(network, prefix, 'ipv4');
-  refused.addSubnet(`${NAT64_PREFIX}${network}`, 96 + prefix, 'ipv6');
-}
-for (const [network, prefix] of IPV6_RANGES) refused.addSubnet(network, prefix, 'ipv6');
+/** Where global unicast IPv6 addresses are allocated from (IANA IPv6 address space registry). */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3') as [ipaddr.IPv6, number];
+/** NAT64's well-known prefix (RFC 6052 §2.1): the IPv4 address is the last 32 bits. */
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96') as [ipaddr.IPv6, number];
+/** IPv4-compatible addresses (RFC 4291 §2.5.5.1, deprecated): `::a.b.c.d`. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96') as [ipaddr.IPv6, number];
 
 /**
- * Whether `address` (an IPv4 or IPv6 address, without brackets) is loopback,
- * link-local, private, CGNAT or unspecified. Anything that is not an IP
- * address is refused too: the guard has nothing it could check.
+ * Whether `address` (an IPv4 or IPv6 address, without brackets) is anything
+ * but global unicast, or embeds an IPv4 address that is. Anything that is not
+ * an IP address is refused too: the guard has nothing it could check. (Node's
+ * `isIP` decides what an address is: it takes only the usual spellings, not
+ * the `0x7f.1` or `2130706433` forms ipaddr.js would also parse.)
  */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return refused.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (isIP(address) === 0) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return !isGlobalV4(parsed as ipaddr.IPv4);
+  const v6 = parsed as ipaddr.IPv6;
+  const embedded = embeddedIPv4(v6);
+  if (embedded === 'refuse') return true;
+  if (embedded !== undefined) return !embedded.every(isGlobalV4);
+  return !(v6.range() === 'unicast' && v6.match(GLOBAL_UNICAST_V6));
+}
+
+function isGlobalV4(address: ipaddr.IPv4): boolean {
+  return address.range() === 'unicast';
+}
+
+/**
+ * The IPv4 addresses an IPv6 address reaches through (all must be global), or
+ * undefined when it embeds none, or 'refuse' when it may embed one we cannot
+ * locate.
+ */
+function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] | 'refuse' | undefined {
+  const words = address.parts;
+  const v4 = (high: number, low: number) =>
+    new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  switch (address.range()) {
+    case 'ipv4Mapped': // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
+    case 'rfc6145': // ::ffff:0:a.b.c.d, IPv4-translated (RFC 6145 / 7915)
+      return [v4(words[6]!, words[7]!)];
+    case 'rfc6052': // NAT64 (RFC 6052, RFC 8215)
+      return address.match(NAT64_WELL_KNOWN) ? [v4(words[6]!, words[7]!)] : 'refuse';
+    case '6to4': // 2002:AABB:CCDD::/48 (RFC 3056 §2)
+      return [v4(words[1]!, words[2]!)];
+    case 'teredo': // 2001:0:SSSS:SSSS:flags:port:CCCC:CCCC, client bits inverted (RFC 4380 §4)
+      return [v4(words[2]!, words[3]!), v4(~words[6]! & 0xffff, ~words[7]! & 0xffff)];
+    default:
+      // :: and ::1 are classified as themselves; the rest of ::/96 is IPv4-compatible.
+      if (address.match(IPV4_COMPATIBLE) && !['unspecified', 'loopback'].includes(address.range())) {
+        return [v4(words[6]!, words[7]!)];
+      }
+      return undefined;
+  }
 }
 
 /** A connection refused by the guard; `address` is the resolved address, never the URL. */

@@ -30,10 +30,12 @@ import {
 import type { DestinationConfig } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';
-import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
+import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
-import { EXCERPT_CHARS, httpFailureError, requestFailureError } from './http-status.js';
+import { urlSecrets } from './destination-secrets.js';
+import { httpFailureError, requestFailureError } from './http-status.js';
 import { OutboundHttp } from './outbound-http.js';
+import { SecretScrubber } from './secret-scrubber.js';
 
 const PEER = 'Slack';
 
@@ -48,13 +50,13 @@ export class SlackChannel implements Channel {
   readonly type = 'slack' as const;
   private readonly webhook: IncomingWebhook;
   /** The whole URL is a secret: whoever has it can post to the channel. */
-  private readonly secrets: string[];
+  private readonly secrets: SecretScrubber;
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
   private readonly http: OutboundHttp;
 
   constructor(destination: DestinationConfig) {
     const { url, allowPrivateNetwork } = destination.options as { url: string; allowPrivateNetwork?: boolean };
-    this.secrets = urlSecrets(url);
+    this.secrets = new SecretScrubber(urlSecrets(url, { pathSegments: 'all', publicSegments: ['services'], queryValues: true }));
     this.http = new OutboundHttp(allowPrivateNetwork === true);
     this.webhook = new IncomingWebhook(url, { retryConfig: { retries: 0 }, fetch: this.fetchForAttempt });
   }
@@ -75,15 +77,15 @@ export class SlackChannel implements Channel {
           retryAfter: record.headers?.get('retry-after'),
         });
       }
-      const excerpt = text.slice(0, EXCERPT_CHARS);
+      // `text` is the answer's head (OutboundHttp reads no more); guardAttempt scrubs and cuts it.
       if (text.trim() !== 'ok') {
         // Slack always answers "ok"; anything else is not Slack (a wrong URL, a captive proxy).
         throw new DeliveryError(false, 'client-error', `${PEER} answered HTTP ${record.status} without "ok": check the destination's url`, {
           ...(record.status !== undefined && { status: record.status }),
-          excerpt,
+          excerpt: text,
         });
       }
-      return { ...(record.status !== undefined && { status: record.status }), excerpt };
+      return { ...(record.status !== undefined && { status: record.status }), excerpt: text };
     });
   }
 

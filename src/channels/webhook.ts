@@ -9,11 +9,13 @@
  */
 import type { DestinationConfig } from '../core/config.js';
 import type { RenderedMessage } from '../core/message.js';
-import { guardAttempt, urlSecrets, wrongMessageError } from './attempt-guard.js';
+import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
+import { headerSecrets, urlSecrets } from './destination-secrets.js';
 import { httpFailureError, requestFailureError } from './http-status.js';
 import { OutboundHttp, type OutboundAnswer } from './outbound-http.js';
 import { signingKeySecrets, type SigningKey } from '../core/signing-keys.js';
+import { SecretScrubber } from './secret-scrubber.js';
 import { destinationSigningKeys, parseDestinationSigningKeys, signStandardWebhook } from './standard-webhooks.js';
 
 /** The `webhook` block of a destination, as the config schema checked it. */
@@ -35,14 +37,18 @@ export class WebhookChannel implements Channel {
   private readonly signingKeys: SigningKey[];
   /** The destination's extra headers, lower-cased, without the ones herald sets itself. */
   private readonly extraHeaders: Record<string, string>;
-  private readonly secrets: string[];
+  private readonly secrets: SecretScrubber;
   private readonly http: OutboundHttp;
 
   constructor(destination: DestinationConfig) {
     const options = destination.options as unknown as WebhookOptions;
     this.signingKeys = parseDestinationSigningKeys(destination.options); // fail at start-up, not at the first delivery
     this.url = options.url;
-    this.secrets = [...urlSecrets(options.url), ...signingKeySecrets(destinationSigningKeys(destination.options))];
+    this.secrets = new SecretScrubber([
+      ...urlSecrets(options.url, { pathSegments: 'long', queryValues: true }),
+      ...signingKeySecrets(destinationSigningKeys(destination.options)),
+      ...headerSecrets(options.headers ?? {}),
+    ]);
     this.http = new OutboundHttp(options.allowPrivateNetwork === true);
     // Header names are case-insensitive: lower-case them, or a configured
     // "Content-Type" would be sent beside ours instead of losing to it.

@@ -7,7 +7,8 @@ import type { AddressObject } from 'mailparser';
 import { EmailChannel } from '../../src/channels/email.js';
 import type { EmailMessage } from '../../src/core/message.js';
 import { SMTP_PASSWORD, SMTP_PASSWORD_IN_URL, attemptContext, closedPort, expectFailure, timed } from './helpers.js';
-import { startSilentPeer, startSmtpPeer, type SmtpPeer } from './smtp-peer.js';
+import { waitUntil } from '../helpers/sinks.js';
+import { startEndlessGreetingPeer, startSilentPeer, startSmtpPeer, type SmtpPeer } from './smtp-peer.js';
 
 const MESSAGE: EmailMessage = {
   channel: 'email',
@@ -96,8 +97,24 @@ describe('email channel', () => {
     const wrong = 'wrong!Pw-Zr44';
     const error = await expectFailure(channelFor({ password: encodeURIComponent(wrong) }).send(MESSAGE, attemptContext()), { retryable: false, reason: 'auth-error' });
     assert.match(error.message, /535/);
+    // The server printed the password back verbatim and inside base64("\0herald\0<password>").
+    const base64Runs = [0, 1, 2].map((offset) => Buffer.concat([Buffer.alloc(offset), Buffer.from(wrong)]).toString('base64').slice(4, -4));
     for (const text of [error.message, error.details.excerpt ?? '']) {
       assert.ok(!text.includes(wrong) && !text.includes(encodeURIComponent(wrong)) && !text.includes('smtp://'), text);
+      for (const run of base64Runs) assert.ok(!text.includes(run), `the password in base64 leaked into: ${text}`);
+    }
+    assert.match(error.details.excerpt!, /AUTH PLAIN [A-Za-z0-9+/=]*\[redacted\]/);
+  });
+
+  it('drops a server whose reply never ends after a few KiB, and retries', async () => {
+    const endless = await startEndlessGreetingPeer(512 * 1024);
+    try {
+      const sending = channelFor({ port: endless.port }).send(MESSAGE, attemptContext({ timeoutMs: 10_000 }));
+      const error = await expectFailure(sending, { retryable: true, reason: 'network' });
+      assert.match(error.message, /exceeds maximum allowed size/);
+      await waitUntil(() => endless.hungUp, 5000, 'the connection to be dropped');
+    } finally {
+      await endless.close();
     }
   });
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import type { AttemptContext } from '../../src/channels/channel.js';
 import { DeliveryError, type DeliveryFailureReason } from '../../src/core/errors.js';
@@ -16,7 +17,17 @@ export const WEBHOOK_SECRET = `whsec_${Buffer.from('herald-test-webhook-secret-0
 export const SMTP_PASSWORD = 'smtp!Pw-Qx81vR';
 export const SMTP_PASSWORD_IN_URL = encodeURIComponent(SMTP_PASSWORD);
 
-const SECRETS = [SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL];
+/** A webhook receiver's API key, passed as `?key=`; `/`, `+` and `=` make its percent-encoded form differ. */
+export const API_KEY = 'apiKey/Zx9+Qw7=Lm';
+/** A webhook's configured `Authorization: Bearer` token. */
+export const BEARER_TOKEN = 'crmBearer-7Hq2Vt9Kp';
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+const SECRETS = [
+  SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL,
+  API_KEY, encodeURIComponent(API_KEY), BEARER_TOKEN,
+  ...[SLACK_TOKEN, SMTP_PASSWORD, API_KEY, BEARER_TOKEN].map(base64),
+];
 
 export function assertNoSecrets(text: string): void {
   for (const secret of SECRETS) assert.ok(!text.includes(secret), `a secret leaked into: ${text}`);
@@ -87,4 +98,57 @@ export async function timed(promise: Promise<unknown>): Promise<number> {
   const started = Date.now();
   await promise.catch(() => undefined);
   return Date.now() - started;
+}
+
+/**
+ * An HTTP server that answers every request with `status` and a body it keeps
+ * streaming until the client hangs up, or until `limitBytes` (the bound that
+ * keeps a failing test from running forever). What matters is whether the
+ * client hung up, and how much had been written by then (socket buffers
+ * included, so a generous bound).
+ */
+export interface EndlessBodyServer {
+  url: string;
+  /** Body bytes written so far. */
+  written: number;
+  /** The client closed the connection before the body's end. */
+  hungUp: boolean;
+  /** The whole `limitBytes` went out: the client read it all. */
+  finished: boolean;
+  close(): Promise<void>;
+}
+
+export async function startEndlessBodyServer(status: number, body: { start?: string; limitBytes?: number } = {}): Promise<EndlessBodyServer> {
+  const limit = body.limitBytes ?? 64 * 1024 * 1024;
+  const filler = Buffer.alloc(64 * 1024, 'x');
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.on('close', () => {
+      if (!res.writableFinished) state.hungUp = true;
+    });
+    const pump = () => {
+      while (!res.destroyed && state.written < limit) {
+        const chunk = state.written === 0 && body.start ? Buffer.from(body.start) : filler;
+        state.written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end(() => (state.finished = true));
+    };
+    pump();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const state: EndlessBodyServer = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    written: 0,
+    hungUp: false,
+    finished: false,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  return state;
 }

@@ -53,11 +53,11 @@ describe('parseRetryAfter', () => {
 });
 
 describe('httpFailureError', () => {
-  it('carries the status, the excerpt cut to 500 chars, and the Retry-After wait', () => {
+  it('carries the status, the excerpt (the attempt guard scrubs and cuts it), and the Retry-After wait', () => {
     const error = httpFailureError('the webhook receiver', 503, { excerpt: 'x'.repeat(900), retryAfter: '30' });
     assert.equal(error.retryable, true);
     assert.equal(error.details.status, 503);
-    assert.equal(error.details.excerpt?.length, 500);
+    assert.equal(error.details.excerpt?.length, 900);
     assert.equal(error.details.retryAfterMs, 30_000);
     assert.equal(error.message, 'the webhook receiver answered HTTP 503');
   });

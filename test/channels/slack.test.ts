@@ -4,10 +4,16 @@
  * or an error code in the body. The message text picks the answer.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { SlackChannel } from '../../src/channels/slack.js';
 import type { SlackMessage } from '../../src/core/message.js';
-import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, timed } from './helpers.js';
+import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
+import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import {
+  SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed,
+  type EndlessBodyServer, type ExpectedFailure,
+} from './helpers.js';
 
 // An hour ahead, computed when the file loads: the tests below may run minutes later in a long suite.
 const RETRY_AT = new Date(Date.now() + 3_600_000).toUTCString();
@@ -125,6 +131,42 @@ describe('slack channel', () => {
     await expectFailure(channel.send({ channel: 'email', subject: 's', text: 't' }, attemptContext()), { retryable: false, reason: 'render-failed' });
     assert.equal(slack.requests.length, 0);
   });
+
+  it('fails an answer with a status HTTP does not have (999) permanently, like any unexpected status', async () => {
+    const peer = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nok')));
+    peer.listen(0, '127.0.0.1');
+    await once(peer, 'listening');
+    const url = `http://127.0.0.1:${(peer.address() as AddressInfo).port}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    const odd = new SlackChannel({ name: 'odd', type: 'slack', options: { url, allowPrivateNetwork: true } });
+    try {
+      const error = await expectFailure(odd.send(say('hello'), attemptContext()), { retryable: false, reason: 'client-error', status: 999 });
+      assert.match(error.message, /^Slack answered HTTP 999/);
+    } finally {
+      await odd.close();
+      peer.close();
+    }
+  });
+
+  /** How a 404 prints the token it was sent (the last path segment). */
+  const tokenEchoes: Array<[string, (token: string) => string]> = [
+    ['verbatim', (token) => token],
+    ['percent-encoded', (token) => encodeURIComponent(token)],
+    ['in base64', (token) => Buffer.from(token).toString('base64')],
+    ['in base64url', (token) => Buffer.from(token).toString('base64url')],
+    ['inside the base64 of the path (another byte alignment)', () => ''],
+  ];
+  for (const [how, echo] of tokenEchoes) {
+    it(`stores no token when a 404 prints it ${how}`, async () => {
+      slack.reply = (request) => {
+        const token = request.path.split('/').pop()!;
+        const printed = echo(token) || Buffer.from(`path=${request.path}`).toString('base64');
+        return { status: 404, body: `token ${printed} is invalid` };
+      };
+      const error = await expectFailure(channel.send(say('hello'), attemptContext()), { retryable: false, reason: 'client-error', status: 404 });
+      assert.match(error.details.excerpt!, /^token [A-Za-z0-9+/=]{0,12}\[redacted\][A-Za-z0-9+/=]{0,3} is invalid$/);
+      if (how !== tokenEchoes.at(-1)![0]) assert.equal(error.details.excerpt, 'token [redacted] is invalid');
+    });
+  }
 });
 
 describe('slack channel to a private address', () => {
@@ -166,5 +208,40 @@ describe('slack channel to a private address', () => {
       await Promise.all([closed.close(), open.close()]);
       await slack.close();
     }
+  });
+});
+
+describe('slack channel against an answer without end', () => {
+  const MiB = 1024 * 1024;
+  let server: EndlessBodyServer;
+  let channel: SlackChannel;
+  afterEach(async () => {
+    await channel.close();
+    await server.close();
+  });
+
+  /** Sends one message to a server answering `status` with an endless body; the attempt's failure. */
+  async function sendTo(status: number, expected: ExpectedFailure) {
+    server = await startEndlessBodyServer(status);
+    const url = `${server.url}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`;
+    channel = new SlackChannel({ name: 'compliance-slack', type: 'slack', options: { url, allowPrivateNetwork: true } });
+    const error = await expectFailure(channel.send(say('hello'), attemptContext()), expected);
+    await waitUntil(() => server.hungUp || server.finished, 10_000, 'the answer to end');
+    return error;
+  }
+
+  // The library reads whatever fetch returns to the end: 200 MB of it took herald from 121 MB to 757 MB.
+  it('reads the head of a 200 that never ends, hangs up, and fails it as not Slack', async () => {
+    const error = await sendTo(200, { retryable: false, reason: 'client-error', status: 200 });
+    assert.ok(server.hungUp, `read all ${server.written} bytes`);
+    assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+    assert.equal(error.details.excerpt, 'x'.repeat(EXCERPT_CHARS));
+  });
+
+  it('reads the head of a 500 that never ends, hangs up, and retries it', async () => {
+    const error = await sendTo(500, { retryable: true, reason: 'server-error', status: 500 });
+    assert.ok(server.hungUp, `read all ${server.written} bytes`);
+    assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+    assert.equal(error.details.excerpt, 'x'.repeat(EXCERPT_CHARS));
   });
 });

@@ -4,8 +4,10 @@
  * recipient, the way real servers do:
  *   full@...   -> 452 (mailbox full, try later: transient)
  *   nobody@... -> 550 (no such user: permanent)
- * A wrong password gets 535. Plus a server that accepts connections and never
- * says a word, for time-outs.
+ * A wrong password gets 535, which prints the login back, verbatim and as the
+ * base64 AUTH PLAIN string (as careless servers do). Plus a server that
+ * accepts connections and never says a word, for time-outs, and one whose
+ * greeting never ends.
  */
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
@@ -50,7 +52,10 @@ export async function startSmtpPeer(user: string, password: string): Promise<Smt
     },
     onAuth(auth, _session, callback) {
       if (auth.username === user && auth.password === password) callback(null, { user });
-      else callback(reply(535, 'Authentication credentials invalid'));
+      else {
+        const plain = Buffer.from(`\0${auth.username}\0${auth.password}`).toString('base64');
+        callback(reply(535, `Authentication credentials invalid for ${auth.username}:${auth.password} (AUTH PLAIN ${plain})`));
+      }
     },
     onRcptTo(address, _session, callback) {
       if (address.address.startsWith('full@')) callback(reply(452, 'Mailbox full, try again later'));
@@ -97,3 +102,37 @@ export async function startSilentPeer(): Promise<{ port: number; close(): Promis
   };
 }
 
+
+/**
+ * A TCP server whose greeting never ends: `220-` continuation lines, up to
+ * `limitBytes` and then silence. A client that reads it all waits for the rest.
+ */
+export async function startEndlessGreetingPeer(limitBytes: number): Promise<{ port: number; hungUp: boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const line = Buffer.from(`220-${'x'.repeat(1000)}\r\n`);
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => (peer.hungUp = true));
+    let written = 0;
+    const pump = () => {
+      while (!socket.destroyed && written < limitBytes) {
+        written += line.length;
+        if (!socket.write(line)) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const peer = {
+    port: (server.address() as AddressInfo).port,
+    hungUp: false,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  return peer;
+}

@@ -8,8 +8,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { WebhookChannel } from '../../src/channels/webhook.js';
 import type { RenderedMessage, WebhookMessage } from '../../src/core/message.js';
-import { startHttpSink, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
-import { WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, timed, type ConnectionCounter } from './helpers.js';
+import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
+import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
+import {
+  API_KEY, BEARER_TOKEN, WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed, type ConnectionCounter,
+} from './helpers.js';
 
 const MESSAGE: WebhookMessage = {
   channel: 'webhook',
@@ -193,5 +196,73 @@ describe('webhook channel to a private address', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('webhook channel against an answer without end', () => {
+  const MiB = 1024 * 1024;
+  const expectations: Array<[number, string]> = [[200, 'delivers'], [500, 'retries']];
+  for (const [status, verdict] of expectations) {
+    it(`reads the head of a ${status} that never ends, hangs up, and ${verdict}`, async () => {
+      const server = await startEndlessBodyServer(status);
+      const channel = channelTo(`${server.url}/hooks`);
+      try {
+        const sending = channel.send(MESSAGE, attemptContext());
+        const excerpt = status === 200
+          ? (await sending).excerpt
+          : (await expectFailure(sending, { retryable: true, reason: 'server-error', status })).details.excerpt;
+        assert.equal(excerpt, 'x'.repeat(EXCERPT_CHARS));
+        await waitUntil(() => server.hungUp || server.finished, 10_000, 'the answer to end');
+        assert.ok(server.hungUp, `read all ${server.written} bytes`);
+        assert.ok(server.written < 16 * MiB, `${server.written} bytes went out before herald hung up`);
+      } finally {
+        await channel.close();
+        await server.close();
+      }
+    });
+  }
+});
+
+describe('webhook channel: a receiver that echoes the secrets it was sent', () => {
+  const base64 = (text: string) => Buffer.from(text).toString('base64');
+  const base64url = (text: string) => Buffer.from(text).toString('base64url');
+  const rawQueryValue = (request: SinkRequest) => request.path.slice(request.path.indexOf('?key=') + '?key='.length);
+  /** What the receiver prints after "401 invalid api key: ", by what it saw. */
+  const echoes: Array<[string, (request: SinkRequest) => string]> = [
+    ['the ?key= value verbatim', () => API_KEY],
+    ['the ?key= value percent-encoded, as it arrived', rawQueryValue],
+    ['the ?key= value percent-encoded in lower case', (request) => rawQueryValue(request).toLowerCase().replace(/apikey/, 'apiKey').replace(/zx9/, 'Zx9').replace(/qw7/, 'Qw7').replace(/lm$/, 'Lm')],
+    ['the ?key= value in base64', () => base64(API_KEY)],
+    ['the ?key= value in base64url', () => base64url(API_KEY)],
+    ['the Authorization header', (request) => String(request.headers.authorization)],
+    ['the bearer token alone', () => BEARER_TOKEN],
+    ['the bearer token in base64', () => base64(BEARER_TOKEN)],
+    ['the signing secret', () => WEBHOOK_SECRET],
+  ];
+  let receiver: HttpSink;
+  let channel: WebhookChannel;
+  beforeEach(async () => {
+    receiver = await startHttpSink();
+    channel = channelTo(`${receiver.url}/hooks?key=${encodeURIComponent(API_KEY)}`, { Authorization: `Bearer ${BEARER_TOKEN}` });
+  });
+  afterEach(async () => {
+    await channel.close();
+    await receiver.close();
+  });
+
+  for (const [what, echo] of echoes) {
+    it(`stores no secret when a 401 prints ${what}`, async () => {
+      receiver.reply = (request) => ({ status: 401, body: `invalid api key: ${echo(request)} (request ${request.headers['webhook-id']})` });
+      const error = await expectFailure(channel.send(MESSAGE, attemptContext()), { retryable: false, reason: 'auth-error', status: 401 });
+      assert.equal(error.details.excerpt, 'invalid api key: [redacted] (request msg_2f9c1)');
+    });
+  }
+
+  it('stores no secret when the whole query is echoed inside base64 (the key at another byte alignment)', async () => {
+    receiver.reply = (request) => ({ status: 401, body: `invalid: ${base64(`q=${request.path}`)}` });
+    const error = await expectFailure(channel.send(MESSAGE, attemptContext()), { retryable: false, reason: 'auth-error', status: 401 });
+    assert.match(error.details.excerpt!, /^invalid: [A-Za-z0-9+/=]{0,8}\[redacted\]/);
+    const decodable = error.details.excerpt!.replace('invalid: ', '').split('[redacted]').join('');
+    assert.ok(!Buffer.from(decodable, 'base64').toString('latin1').includes('Zx9+Qw7'), error.details.excerpt);
   });
 });
