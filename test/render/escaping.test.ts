@@ -100,6 +100,15 @@ describe('escaping per channel', () => {
     });
   });
 
+  it('Slack: refuses verbatim: false, which would let a URL in a value become a link', () => {
+    const yaml = 'text: t\nblocks:\n  - type: section\n    text: { type: mrkdwn, text: "{{ event.subject }}", verbatim: false }';
+    assert.throws(() => loadTemplates(templatesFolder({ t: { 'slack.yaml': yaml } })), (error: ConfigError) => {
+      assert.deepEqual(error.issues.map((i) => i.path), ['blocks[0].text.verbatim']);
+      assert.match(error.issues[0]!.message, /herald sends every mrkdwn text verbatim/);
+      return true;
+    });
+  });
+
   it('cannot include other files', () => {
     assert.throws(
       () => loadTemplates(templatesFolder({ t: { 'slack.yaml': 'text: "{% render \'x\' %}"' } })),
