@@ -5,7 +5,6 @@
  */
 import { Command } from 'commander';
 import { apiOption, printJson, withOpsBackend } from '../ops/ops-command.js';
-import { printable } from '../table.js';
 
 export function destinationsCommand(): Command {
   const destinations = new Command('destinations').description('pause and resume sending to a destination (through a running herald: --api)');
@@ -21,8 +20,8 @@ export function destinationsCommand(): Command {
       .action(async (name: string, options: { json?: boolean }, command: Command) => {
         const state = await withOpsBackend(command, (ops) => ops.setPaused(name, action === 'pause'));
         if (options.json) return printJson(state);
-        const paused = state.pausedDestinations.length > 0 ? state.pausedDestinations.map(printable).join(', ') : 'none';
-        process.stdout.write(`${printable(state.destination)} ${state.paused ? 'paused' : 'sending'}; paused destinations now: ${paused}\n`);
+        const paused = state.pausedDestinations.length > 0 ? state.pausedDestinations.join(', ') : 'none';
+        process.stdout.write(`${state.destination} ${state.paused ? 'paused' : 'sending'}; paused destinations now: ${paused}\n`);
       });
   }
   return destinations;

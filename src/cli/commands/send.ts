@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { PROVIDERS } from '../../providers/registry.js';
 import { loadSample } from '../../providers/samples.js';
 import { loadConfigOrExit } from '../config-option.js';
-import { printable } from '../table.js';
 
 interface SendOptions {
   sample?: string;
@@ -40,7 +39,7 @@ export function sendCommand(): Command {
         headers: { 'Content-Type': 'application/json', ...provider.sign(body, source, now) },
         body,
       });
-      process.stdout.write(`${response.status} ${printable(response.statusText)} ${printable(await response.text())}\n`);
+      process.stdout.write(`${response.status} ${response.statusText} ${await response.text()}\n`);
       if (!response.ok) process.exitCode = 1;
     });
 }
