@@ -7,7 +7,7 @@
  * (lenient: a missing field prints blank rather than losing the notification).
  */
 import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
-import { escapeHtml, escapeSlack, type Escaping } from './escape.js';
+import { escapeHtml, escapeLines, escapeMrkdwn, escapeSlackPlain, type Escaping } from './escape.js';
 import { HERALD_FILTERS } from './filters.js';
 
 /** What a parsed template renders to: text with the channel's escaping, or a webhook value. */
@@ -32,7 +32,7 @@ function createEngine(options: LiquidOptions): Liquid {
   for (const tag of ['include', 'render', 'layout']) delete (engine.tags as Record<string, unknown>)[tag];
   if (options.outputEscape) {
     // `| raw` as the last filter skips outputEscape in liquidjs: it would let event
-    // data write `<!channel>` or markup. Without it, using `raw` is a parse error.
+    // data write `<!channel>`, markup or lines. Without it, using `raw` is a parse error.
     engine.unregisterFilter('raw');
   }
   return engine;
@@ -40,7 +40,9 @@ function createEngine(options: LiquidOptions): Liquid {
 
 const ENGINES: Record<OutputKind, Liquid> = {
   none: createEngine({}),
-  slack: createEngine({ outputEscape: escapeSlack }),
+  text: createEngine({ outputEscape: escapeLines }),
+  mrkdwn: createEngine({ outputEscape: escapeMrkdwn }),
+  'slack-plain': createEngine({ outputEscape: escapeSlackPlain }),
   html: createEngine({ outputEscape: escapeHtml }),
   // A webhook leaf that is one `{{ }}` keeps the value's type: `{{ event.data.data.risk_score }}`
   // stays a number, `{{ event.data }}` an object. Mixed text is a string.

@@ -52,7 +52,7 @@ const LOCATION_SUFFIX = /(, file:.*?)?, line:\d+, col:\d+$/s;
 
 /** Hints for parse errors that come from herald's restrictions rather than from Liquid itself. */
 const PARSE_HINTS: Array<[RegExp, string]> = [
-  [/^undefined filter: raw$/, '`raw` is not available in Slack and HTML templates: inserted values are always escaped'],
+  [/^undefined filter: raw$/, '`raw` is not available in Slack and email templates: inserted values are always escaped'],
   [/^tag "(include|render|layout)" not found$/, 'a template is self-contained: it cannot include other files'],
 ];
 

@@ -72,8 +72,9 @@ export function compileTemplateFolder(folder: string, name: string): { template?
     for (const absent of missing) {
       issues.push({ file: path.join(folder, email[0]!), path: '', message: `${absent} is missing: an email needs a subject and a text body (the HTML body is optional)` });
     }
-    const subject = liquidFile('email.subject.liquid', 'none');
-    const text = liquidFile('email.text.liquid', 'none');
+    // A value's line breaks are marked (`↵`), so that it cannot write lines of the email.
+    const subject = liquidFile('email.subject.liquid', 'text');
+    const text = liquidFile('email.text.liquid', 'text');
     const html = liquidFile('email.html.liquid', 'html');
     if (subject && text) template.email = { subject, text, ...(html && { html }) };
   }

@@ -72,7 +72,7 @@ describe('escaping per channel', () => {
       assert.throws(load({ 'slack.yaml': 'text: "{{ event.subject | raw }}"' }), (error: ConfigError) => {
         assert.equal(error.issues.length, 1);
         assert.equal(error.issues[0]!.path, 'text');
-        assert.match(error.issues[0]!.message, /undefined filter: raw \(`raw` is not available in Slack and HTML templates/);
+        assert.match(error.issues[0]!.message, /undefined filter: raw \(`raw` is not available in Slack and email templates/);
         return true;
       });
     });
@@ -89,9 +89,23 @@ describe('escaping per channel', () => {
       assert.throws(load({ 'slack.yaml': 'text: "{% echo event.subject | raw %}"' }), /undefined filter: raw/);
     });
 
+    it('is refused in plain-text email, where it would let a value write lines', () => {
+      assert.throws(load({ 'email.subject.liquid': 's', 'email.text.liquid': '{{ event.subject | raw }}' }), /undefined filter: raw/);
+    });
+
     it('is harmless where nothing is escaped', () => {
-      const set = loadTemplates(templatesFolder({ t: { 'email.subject.liquid': '{{ event.subject | raw }}', 'email.text.liquid': 't' } }));
-      assert.equal((set.render('t', 'email', scopeFor({ subject: 'a<b' }, 'email')) as EmailMessage).subject, 'a<b');
+      const set = loadTemplates(templatesFolder({ t: { 'slack.yaml': 'text: t\nblocks: [{ type: image, image_url: "{{ event.subject | raw }}", alt_text: a }]' } }));
+      const { payload } = set.render('t', 'slack', scopeFor({ subject: 'https://x.example/?a=1&b=2' }, 'slack')) as SlackMessage;
+      assert.equal((payload.blocks![0] as { image_url: string }).image_url, 'https://x.example/?a=1&b=2');
+    });
+  });
+
+  it('Slack: refuses verbatim: false, which would let a URL in a value become a link', () => {
+    const yaml = 'text: t\nblocks:\n  - type: section\n    text: { type: mrkdwn, text: "{{ event.subject }}", verbatim: false }';
+    assert.throws(() => loadTemplates(templatesFolder({ t: { 'slack.yaml': yaml } })), (error: ConfigError) => {
+      assert.deepEqual(error.issues.map((i) => i.path), ['blocks[0].text.verbatim']);
+      assert.match(error.issues[0]!.message, /herald sends every mrkdwn text verbatim/);
+      return true;
     });
   });
 

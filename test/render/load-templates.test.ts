@@ -79,7 +79,7 @@ describe('loadTemplates', () => {
     rmSync(dir, { recursive: true });
     assert.deepEqual(set.render('t', 'slack', { event: { subject: 's' }, rule: { name: 'r' }, destination: { name: 'd', type: 'slack' } }), {
       channel: 'slack',
-      payload: { text: 's' },
+      payload: { text: 's', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 's', verbatim: true } }] },
     });
   });
 });

@@ -1,7 +1,7 @@
 /** `herald dlq list|retry`: dead deliveries, and sending them again (on the store, or through a running herald's API). */
 import { Command, Option } from 'commander';
 import { apiOption, parseLimit, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
-import { isoTime, renderTable } from '../table.js';
+import { isoTime, printable, renderTable } from '../table.js';
 
 export function dlqCommand(): Command {
   const dlq = new Command('dlq').description('dead letters: deliveries that failed for good (on the store, or with --api through a running herald)');
@@ -22,7 +22,7 @@ export function dlqCommand(): Command {
         ['ID', 'EVENT', 'RULE', 'DESTINATION', 'ATTEMPTS', 'DIED', 'LAST ERROR'],
         page.items.map((d) => [d.id, d.eventId, d.rule, d.destination, d.attempts, isoTime(d.updatedAt), d.lastError]),
       ));
-      if (page.nextCursor) process.stdout.write(`more: --after ${page.nextCursor}\n`);
+      if (page.nextCursor) process.stdout.write(`more: --after ${printable(page.nextCursor)}\n`);
     });
   dlq
     .command('retry')

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { EventFilter } from '../../store/store.js';
 import { OpsError } from '../ops/backend.js';
 import { apiOption, parseLimit, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
-import { isoTime, renderTable } from '../table.js';
+import { isoTime, printable, renderTable } from '../table.js';
 
 interface ListOptions {
   source?: string; provider?: string; type?: string; outcome?: string; subject?: string;
@@ -39,7 +39,7 @@ export function eventsCommand(): Command {
         ['ID', 'RECEIVED', 'SOURCE', 'TYPE', 'OUTCOME', 'SUBJECT'],
         page.items.map((e) => [e.id, e.receivedAt, e.source, e.type, e.outcome, e.subject]),
       ));
-      if (page.nextCursor) process.stdout.write(`more: --after ${page.nextCursor}\n`);
+      if (page.nextCursor) process.stdout.write(`more: --after ${printable(page.nextCursor)}\n`);
     });
   events
     .command('show')
@@ -55,10 +55,11 @@ export function eventsCommand(): Command {
       });
       if (options.json) return printJson(found);
       const { event, deliveries } = found;
-      process.stdout.write(`${event.id}  ${event.source}  ${event.type}  outcome ${event.outcome ?? '-'}  subject ${event.subject ?? '-'}  received ${event.receivedAt}\n\n`);
+      const p = printable;
+      process.stdout.write(`${p(event.id)}  ${p(event.source)}  ${p(event.type)}  outcome ${p(event.outcome)}  subject ${p(event.subject)}  received ${p(event.receivedAt)}\n\n`);
       if (deliveries.length === 0) process.stdout.write('no deliveries\n');
       for (const { delivery: d, attempts } of deliveries) {
-        process.stdout.write(`delivery ${d.id}  rule ${d.rule} -> ${d.destination}  ${d.status}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${d.lastError}` : ''}\n`);
+        process.stdout.write(`delivery ${p(d.id)}  rule ${p(d.rule)} -> ${p(d.destination)}  ${p(d.status)}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${p(d.lastError)}` : ''}\n`);
         if (attempts.length > 0) {
           process.stdout.write(renderTable(['  #', 'STARTED', 'MS', 'OUTCOME', 'STATUS', 'ERROR'],
             attempts.map((a) => [`  ${a.attempt}`, isoTime(a.startedAt), Math.round(a.durationMs), a.outcome, a.status, a.error])));

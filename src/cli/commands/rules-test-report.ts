@@ -1,7 +1,12 @@
-/** The people-facing text of `herald rules test`. */
+/**
+ * The people-facing text of `herald rules test`. The event's fields are shown
+ * on one line each, and nothing in the report writes a control character to
+ * the terminal (see table.ts); `--json` prints the report exactly.
+ */
 import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { RenderedMessage } from '../../core/message.js';
+import { printable, printableLines } from '../table.js';
 
 export interface RulesTestReport {
   event: NormalizedEvent;
@@ -29,8 +34,9 @@ function renderMessage(message: RenderedMessage): string {
 
 export function renderRulesTest(report: RulesTestReport): string {
   const { event } = report;
+  const p = printable;
   const lines = [
-    `Event: ${event.source} (${event.provider}) ${event.type}: category ${event.category}, outcome ${event.outcome ?? 'none'}, subject ${event.subject ?? 'none'}`,
+    `Event: ${p(event.source)} (${p(event.provider)}) ${p(event.type)}: category ${p(event.category)}, outcome ${p(event.outcome ?? 'none')}, subject ${p(event.subject ?? 'none')}`,
     `Rules ${report.rulesVersion}: ${report.fired.length} of ${report.rulesTotal} fire${report.fired.length === 0 ? '; nothing would be sent' : ''}`,
   ];
   report.fired.forEach((fired, i) => {
@@ -40,5 +46,5 @@ export function renderRulesTest(report: RulesTestReport): string {
       lines.push(n.message ? indent(renderMessage(n.message), '      ') : `      FAILED: ${n.error}`);
     }
   });
-  return `${lines.join('\n')}\n`;
+  return printableLines(`${lines.join('\n')}\n`);
 }

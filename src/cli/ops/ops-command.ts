@@ -9,6 +9,7 @@ import { parseDuration } from '../../core/duration.js';
 import { ApiBackend } from './api-backend.js';
 import { OpsError, type OpsBackend } from './backend.js';
 import { StoreBackend } from './store-backend.js';
+import { printable } from '../table.js';
 
 /**
  * `--api <url>`: work through a running herald instead of on the store. The
@@ -35,7 +36,8 @@ export async function withOpsBackend<T>(command: Command, work: (ops: OpsBackend
       await ops.close();
     }
   } catch (error) {
-    if (error instanceof OpsError) command.error(error.message);
+    // The message may quote a running herald's answer: shown, like all human output, without control characters.
+    if (error instanceof OpsError) command.error(printable(error.message));
     throw error;
   }
 }
