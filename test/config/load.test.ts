@@ -230,6 +230,30 @@ describe('loadConfig', () => {
       assert.match(error.issues[2]!.message, /"whsec_" and the base64 of 24 to 64 random bytes/);
     });
 
+    it('refuses a dedupe window shorter than twice the signature tolerance, where a replay would pass', () => {
+      const error = loadError(testdata('replay-windows.yaml'));
+      assert.deepEqual(error.issues.map(where), [
+        { path: 'sources.fs.dedupeWindow', line: 4 },
+        { path: 'sources.oe.tolerance', line: 5 },
+      ]);
+      assert.match(error.issues[0]!.message, /^2s is shorter than twice the signature tolerance \(300s\)/);
+      assert.match(error.issues[1]!.message, /^the signature tolerance \(15m\) is longer than half the retention \(20m\)/);
+      assert.match(error.message, /replay-windows\.yaml:4:\d+ sources\.fs\.dedupeWindow: /);
+    });
+
+    it('points at the retention when a short retention leaves the default tolerance uncovered', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'herald-replay-'));
+      try {
+        const file = path.join(dir, 'herald.config.yaml');
+        writeFileSync(file, 'retention: 5m\nsources:\n  fs: { provider: facesign, secrets: [s] }\n');
+        const error = loadError(file);
+        assert.deepEqual(error.issues.map(where), [{ path: 'retention', line: 1 }]);
+        assert.match(error.issues[0]!.message, /tolerance \(300s\) is longer than half the retention \(5m\)/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('reserves the name and provider "herald" for herald\'s own alerts, and checks the alerts block', () => {
       const error = loadError(testdata('alerts-mistakes.yaml'));
       assert.deepEqual(error.issues.map(where), [
