@@ -18,7 +18,7 @@ export function crossCheck(tree: unknown, env: Env): PathIssue[] {
   const config = asRecord(tree);
   return [
     ...checkOverrides(env), ...checkReservedSource(config), ...checkDestinations(config), ...checkAgainstRetention(config),
-    ...checkAlerts(config), ...checkReplayWindows(config),
+    ...checkAlerts(config), ...checkReplayWindows(config), ...checkAdminListener(config, env),
   ];
 }
 
@@ -43,6 +43,15 @@ function checkAlerts(config: Record<string, unknown>): PathIssue[] {
   return (['every', 'queueAge', 'checkEvery'] as const)
     .filter((key) => isDuration(alerts[key]) && parseDuration(alerts[key] as string) === 0)
     .map((key) => ({ path: ['alerts', key], message: 'must be longer than 0' }));
+}
+
+/** The operations listener needs a port of its own (0, a free one, excepted). */
+function checkAdminListener(config: Record<string, unknown>, env: Env): PathIssue[] {
+  const server = asRecord(config.server);
+  const adminPort = asRecord(server.admin).port;
+  const port = env.PORT ? Number(env.PORT) : (server.port ?? DEFAULTS.server.port);
+  if (typeof adminPort !== 'number' || adminPort === 0 || adminPort !== port) return [];
+  return [{ path: ['server', 'admin', 'port'], message: `is the webhook port too (${port}): give the operations listener a port of its own` }];
 }
 
 /** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */
