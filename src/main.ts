@@ -44,6 +44,10 @@ export interface RunningHerald {
   deliver: DeliverStage;
   /** The port actually bound (useful with port 0). */
   port: number;
+  /** The operations listener (`server.admin`), serving /metrics and /api, when configured. */
+  adminServer?: Server;
+  /** Its port actually bound. */
+  adminPort?: number;
   /**
    * Swaps in a new, already checked setup (rules, templates, sources,
    * destinations) at once; deliveries already created keep their rendered
@@ -99,13 +103,23 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const lifecycle: Lifecycle = { shuttingDown: false };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS } : undefined;
-  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin });
-  const server = createHttpServer(app, config.server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const appDeps = { ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin, metricsToken: config.server.metricsToken };
+  // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
+  const operationsApart = config.server.admin !== undefined;
+  const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
+  const port = await listen(server, config.server.port, config.server.host);
+  let adminServer: Server | undefined;
+  let adminPort: number | undefined;
+  if (config.server.admin) {
+    adminServer = createHttpServer(createApp(appDeps, { webhooks: false, operations: true }), config.server);
+    try {
+      adminPort = await listen(adminServer, config.server.admin.port, config.server.admin.host);
+    } catch (error) {
+      server.close();
+      await store.close();
+      throw error;
+    }
+  }
   let stopPruning = () => {};
   const stages = options.stages !== false;
   if (options.route ?? stages) route.start();
@@ -124,6 +138,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     route,
     deliver,
     port,
+    adminServer,
+    adminPort,
     reload(next: HeraldSetup): string[] {
       const previous = current;
       current = { setup: next, destinations: buildDestinations(next) };
@@ -156,10 +172,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       lifecycle.shuttingDown = true;
       stopPruning();
       // Stop accepting connections; requests in flight finish (their events are stored).
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await Promise.all([server, adminServer].map((listener) => listener && new Promise<void>((resolve) => {
+        listener.close(() => resolve());
+        listener.closeIdleConnections();
+      })));
       await route.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();
@@ -174,6 +190,15 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
   };
   return running;
+}
+
+/** Binds a server; resolves with the port bound (useful with port 0). */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 /** The channel and delivery policy of every destination of a setup. */

@@ -19,7 +19,7 @@ export function crossCheck(tree: unknown, env: Env): PathIssue[] {
   const config = asRecord(tree);
   return [
     ...checkOverrides(env), ...checkReservedSource(config), ...checkDestinations(config), ...checkAgainstRetention(config),
-    ...checkAlerts(config),
+    ...checkAlerts(config), ...checkReplayWindows(config), ...checkAdminListener(config, env),
   ];
 }
 
@@ -44,6 +44,15 @@ function checkAlerts(config: Record<string, unknown>): PathIssue[] {
   return (['every', 'queueAge', 'checkEvery'] as const)
     .filter((key) => isDuration(alerts[key]) && parseDuration(alerts[key] as string) === 0)
     .map((key) => ({ path: ['alerts', key], message: 'must be longer than 0' }));
+}
+
+/** The operations listener needs a port of its own (0, a free one, excepted). */
+function checkAdminListener(config: Record<string, unknown>, env: Env): PathIssue[] {
+  const server = asRecord(config.server);
+  const adminPort = asRecord(server.admin).port;
+  const port = env.PORT ? Number(env.PORT) : (server.port ?? DEFAULTS.server.port);
+  if (typeof adminPort !== 'number' || adminPort === 0 || adminPort !== port) return [];
+  return [{ path: ['server', 'admin', 'port'], message: `is the webhook port too (${port}): give the operations listener a port of its own` }];
 }
 
 /** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */
@@ -125,6 +134,35 @@ function checkAgainstRetention(config: Record<string, unknown>): PathIssue[] {
   check(asRecord(config.delivery).maxAge, ['delivery', 'maxAge'], stillRetried);
   for (const [name, destination] of Object.entries(asRecord(config.destinations))) {
     check(asRecord(asRecord(destination).delivery).maxAge, ['destinations', name, 'delivery', 'maxAge'], stillRetried);
+  }
+  return issues;
+}
+
+/**
+ * A signed request is accepted while its timestamp lies within the tolerance
+ * of now, before or after: for twice the tolerance. Its dedupe key must be
+ * remembered at least that long from the first receipt, or a replay of the
+ * same signed request after the key is forgotten is stored and notified again.
+ * Sources whose signature has no timestamp (FACEIO, LegalTalent with
+ * `signedPayload: body`) have no tolerance to cover.
+ */
+function checkReplayWindows(config: Record<string, unknown>): PathIssue[] {
+  const retention = config.retention ?? DEFAULTS.retention;
+  const issues: PathIssue[] = [];
+  for (const [name, value] of Object.entries(asRecord(config.sources))) {
+    const source = asRecord(value);
+    if (source.provider === 'faceio' || (source.provider === 'legaltalent' && source.signedPayload === 'body')) continue;
+    const tolerance = source.tolerance ?? DEFAULTS.source.tolerance;
+    const window = source.dedupeWindow ?? retention;
+    if (!isDuration(tolerance) || !isDuration(window) || parseDuration(window) >= 2 * parseDuration(tolerance)) continue;
+    const replay = `a signed request is accepted from ${tolerance} before its timestamp until ${tolerance} after it, so a replay after its dedupe key is forgotten would be stored and notified again`;
+    if (source.dedupeWindow !== undefined) {
+      issues.push({ path: ['sources', name, 'dedupeWindow'], message: `${window} is shorter than twice the signature tolerance (${tolerance}): ${replay}; make it at least twice the tolerance` });
+    } else {
+      // Dedupe keys are kept for the retention: point at whichever of the two the file sets.
+      const path = source.tolerance !== undefined || config.retention === undefined ? ['sources', name, 'tolerance'] : ['retention'];
+      issues.push({ path, message: `the signature tolerance (${tolerance}) is longer than half the retention (${retention}), for which dedupe keys are kept: ${replay}` });
+    }
   }
   return issues;
 }

@@ -4,7 +4,8 @@
  * and ajv fills them into blocks that are present); a test keeps the two in step.
  */
 export const DEFAULTS = {
-  server: { port: 8080, host: '0.0.0.0', bodyLimit: '256kb', requestTimeout: '15s', shutdownGrace: '30s' },
+  // The operations listener (server.admin), when there is one, is local unless the file says otherwise.
+  server: { port: 8080, host: '0.0.0.0', bodyLimit: '256kb', requestTimeout: '15s', shutdownGrace: '30s', adminHost: '127.0.0.1' },
   store: 'sqlite:./data/herald.db',
   rules: './rules',
   templates: './templates',

@@ -42,7 +42,10 @@ export interface RawAlerts {
 }
 
 export interface RawConfig {
-  server?: { port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string };
+  server?: {
+    port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string;
+    admin?: { port: number; host?: string }; metricsToken?: string;
+  };
   store?: string;
   rules?: string;
   templates?: string;

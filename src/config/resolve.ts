@@ -26,6 +26,8 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       bodyLimitBytes: bytes.parse(raw.server?.bodyLimit ?? DEFAULTS.server.bodyLimit) ?? 0,
       requestTimeoutMs: parseDuration(raw.server?.requestTimeout ?? DEFAULTS.server.requestTimeout),
       shutdownGraceMs: parseDuration(raw.server?.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
+      ...(raw.server?.admin && { admin: { host: raw.server.admin.host ?? DEFAULTS.server.adminHost, port: raw.server.admin.port } }),
+      ...(raw.server?.metricsToken && { metricsToken: raw.server.metricsToken }),
     },
     store: resolveStore(env.HERALD_STORE || (raw.store ?? DEFAULTS.store), folder),
     rulesDir: path.resolve(folder, raw.rules ?? DEFAULTS.rules),

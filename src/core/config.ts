@@ -58,6 +58,10 @@ export interface HeraldConfig {
     requestTimeoutMs: number;
     /** How long shutdown waits for work in flight. */
     shutdownGraceMs: number;
+    /** The operations listener: when set, /metrics and /api are served there and not on the webhook port. */
+    admin?: { host: string; port: number };
+    /** When set, GET /metrics needs it as a bearer token. */
+    metricsToken?: string;
   };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
   store: string;

@@ -15,12 +15,13 @@ import { UnknownRuleError } from '../core/errors.js';
 import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
 import { eventDetail } from '../pipeline/event-detail.js';
+import { maskPersonalFields, recordPiiRead } from '../pipeline/personal-data.js';
 import { replayEvents, replayPage } from '../pipeline/replay.js';
 import { retryOneDelivery } from '../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../pipeline/route.js';
-import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
+import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
-import { AdminInputError, bodyLimit, bodyString, jsonBody, queryLimit, queryString, timeValue } from './admin-query.js';
+import { AdminInputError, bodyLimit, bodyString, jsonBody, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
@@ -43,6 +44,9 @@ export interface AdminDeps {
 
 const notFound = (what: string) => ({ error: `${what} not found` });
 
+/** The header a client names its user in, for the audit log: one admin token cannot tell people apart. */
+export const ACTOR_HEADER = 'x-herald-actor';
+
 /** The routes, without authentication (exported for the OpenAPI check). */
 export function createAdminRouter({ store, deliver, routing, providers }: Omit<AdminDeps, 'token'>): Router {
   const router = new Router({ prefix: '/api' });
@@ -62,17 +66,30 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
       after: queryString(ctx, 'after'), limit: queryLimit(ctx),
     };
     const page = await pageOf((f: EventFilter) => store.listEvents(f), filter);
-    ctx.body = { events: page.items, nextCursor: page.nextCursor };
+    // Personal fields are shown one audited event at a time (GET /api/events/{id}?pii=include), never in a listing.
+    ctx.body = { events: page.items.map((event) => maskPersonalFields(event, providers)), nextCursor: page.nextCursor };
   });
 
   router.get('/events/:id', async (ctx) => {
+    const pii = queryPii(ctx);
     const detail = await eventDetail(store, ctx.params.id!);
     if (!detail) {
       ctx.status = 404;
       ctx.body = notFound('event');
       return;
     }
-    ctx.body = detail;
+    // Audited before anything is shown: a reading the log cannot record is refused (500).
+    if (pii === 'include') await recordPiiRead(store, ctx.get(ACTOR_HEADER), detail.event.id, { via: 'api', remoteAddress: ctx.ip });
+    ctx.body = pii === 'include' ? detail : { ...detail, event: maskPersonalFields(detail.event, providers) };
+  });
+
+  router.get('/audit', async (ctx) => {
+    const filter: AuditFilter = {
+      actor: queryString(ctx, 'actor'), action: queryString(ctx, 'action'), target: queryString(ctx, 'target'),
+      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+    };
+    const page = await pageOf((f: AuditFilter) => store.listAudit(f), filter);
+    ctx.body = { entries: page.items, nextCursor: page.nextCursor };
   });
 
   // Replays a time range a page at a time: one store read and one write per

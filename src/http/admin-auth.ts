@@ -16,12 +16,12 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null;
 }
 
-/** Replies 401 unless the request carries the token. */
-export function requireBearer(token: string): Middleware {
+/** Replies 401 unless the request carries the token; `realm` names what it guards. */
+export function requireBearer(token: string, realm = 'herald admin'): Middleware {
   return async (ctx, next) => {
     if (!bearerMatches(ctx.get('authorization') || undefined, token)) {
       ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Bearer realm="herald admin"');
+      ctx.set('WWW-Authenticate', `Bearer realm="${realm}"`);
       ctx.body = REPLY_BODIES[401];
       return;
     }

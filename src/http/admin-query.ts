@@ -23,6 +23,13 @@ export function queryLimit(ctx: Context): number {
   return limit;
 }
 
+/** `pii`: whether to show personal fields, "redact" (the default) or "include". */
+export function queryPii(ctx: Context): 'redact' | 'include' {
+  const pii = queryString(ctx, 'pii') ?? 'redact';
+  if (pii !== 'redact' && pii !== 'include') throw new AdminInputError('"pii" is "include" (show personal fields, audited) or "redact" (the default)');
+  return pii;
+}
+
 /** `limit` in a body: 1 to 1000, `fallback` when absent. */
 export function bodyLimit(body: Record<string, unknown>, fallback: number): number {
   const limit = body.limit;

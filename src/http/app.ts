@@ -1,4 +1,9 @@
-/** The Koa application: webhook receiver, health endpoints, metrics and the admin API. */
+/**
+ * The Koa applications: webhook receiver, health endpoints, metrics and the
+ * admin API. One app serves everything, or (with `server.admin`) one serves
+ * the webhooks and another, on the operations listener, metrics and the API;
+ * both answer the health endpoints.
+ */
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -6,6 +11,7 @@ import type { Ingest } from '../pipeline/ingest.js';
 import type { HeraldMetrics } from '../pipeline/metrics.js';
 import type { Store } from '../store/store.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
+import { requireBearer } from './admin-auth.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
@@ -24,24 +30,38 @@ export interface AppDeps {
   metrics: HeraldMetrics;
   /** The admin API under /api/; absent (404) when no admin token is set. */
   admin?: AdminDeps;
+  /** When set, /metrics needs it as a bearer token. */
+  metricsToken?: string;
 }
 
-export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metrics, admin }: AppDeps): Koa {
+/** What one listener serves: the webhooks, the operations (/metrics, /api), or both. Health on every listener. */
+export interface Surfaces {
+  webhooks: boolean;
+  operations: boolean;
+}
+
+export function createApp(
+  { ingest, store, bodyLimitBytes, log, lifecycle, metrics, admin, metricsToken }: AppDeps,
+  surfaces: Surfaces = { webhooks: true, operations: true },
+): Koa {
   const app = new Koa();
   const router = new Router();
 
-  router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));
+  if (surfaces.webhooks) router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));
 
   /** Liveness: the process answers. */
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
 
-  /** Prometheus metrics, text format. */
-  router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
-  });
+  /** Prometheus metrics, text format; behind `server.metricsToken` when one is set. */
+  if (surfaces.operations) {
+    const guard = metricsToken ? [requireBearer(metricsToken, 'herald metrics')] : [];
+    router.get('/metrics', ...guard, async (ctx) => {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    });
+  }
 
   /** Readiness: the store can be reached, and the process is not shutting down. */
   router.get('/readyz', async (ctx) => {
@@ -78,7 +98,7 @@ export function createApp({ ingest, store, bodyLimitBytes, log, lifecycle, metri
       ctx.status = status;
     }
   });
-  if (admin) app.use(adminApi(admin));
+  if (admin && surfaces.operations) app.use(adminApi(admin));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

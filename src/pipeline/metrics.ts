@@ -8,6 +8,16 @@ import type { QueueSnapshot } from '../store/store.js';
 
 export type { QueueSnapshot };
 
+/** How long one reading of the queue serves scrapes: the store's counts cost tens of ms on a large queue. */
+export const QUEUE_SNAPSHOT_MAX_AGE_MS = 5_000;
+
+export interface QueueGaugeOptions {
+  /** How long a snapshot is reused (default QUEUE_SNAPSHOT_MAX_AGE_MS). */
+  maxAgeMs?: number;
+  /** The clock (tests inject one). */
+  now?: () => number;
+}
+
 export class HeraldMetrics {
   readonly registry = new Registry();
 
@@ -96,16 +106,32 @@ export class HeraldMetrics {
   });
 
   /**
-   * @param queue read at each scrape: queue depth, age of the oldest due delivery, dead letters
+   * @param queue read for the gauges of queue depth, age of the oldest due
+   *   delivery and dead letters: at most once per `maxAgeMs`, however many
+   *   scrapers there are, so a scrape costs the store nothing most of the time
    */
-  constructor(queue?: () => Promise<QueueSnapshot>) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });
+  constructor(queue?: () => Promise<QueueSnapshot>, { maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS, now = Date.now }: QueueGaugeOptions = {}) {
+    // prom-client names its metrics process_* and nodejs_*: the prefix is herald_ alone.
+    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.configValid.set(1);
     if (!queue) return;
     // A scrape collects every metric at once: the three gauges share one
-    // snapshot, read by whichever collects first, while it is in flight.
+    // snapshot, read by whichever collects first, while it is in flight, and
+    // kept for maxAgeMs after it was read. A failed read is not kept.
     let reading: Promise<QueueSnapshot> | undefined;
-    const snapshot = () => (reading ??= queue().finally(() => (reading = undefined)));
+    let readAt = -Infinity;
+    const snapshot = () => {
+      if (reading && now() - readAt >= maxAgeMs) reading = undefined;
+      if (!reading) {
+        readAt = now();
+        const read = queue();
+        reading = read;
+        read.catch(() => {
+          if (reading === read) reading = undefined;
+        });
+      }
+      return reading;
+    };
     new Gauge({
       name: 'herald_queue_pending',
       help: 'Pending deliveries, by destination.',
@@ -124,10 +150,11 @@ export class HeraldMetrics {
       registers: [this.registry],
       async collect() {
         const { byDestination } = await snapshot();
-        const now = Date.now();
+        // Measured at the scrape, so the age grows between readings of the queue.
+        const at = now();
         this.reset();
         for (const [destination, { oldestDueAt }] of Object.entries(byDestination)) {
-          this.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (now - oldestDueAt) / 1000));
+          this.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (at - oldestDueAt) / 1000));
         }
       },
     });

@@ -86,6 +86,35 @@ export interface RecentDeadLetters {
   latestError: string | null;
 }
 
+/**
+ * One entry of the audit log: who did what to what, and when. Today the admin
+ * API and the CLI record reading an event's personal fields; any operator
+ * action may add entries. Kept beyond the retention: pruning leaves them.
+ */
+export interface AuditEntry {
+  /** UUIDv7: entries sort by the time they were written. */
+  id: string;
+  /** When (ms since epoch). */
+  at: number;
+  /** Who, as far as herald can tell (see pipeline/audit.ts). */
+  actor: string;
+  /** What was done, e.g. `event.pii.read`. */
+  action: string;
+  /** What it was done to, e.g. an event id. */
+  target: string;
+  /** More about it (where the request came from, ...), or null. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  /** Entries strictly after this entry id: the cursor. */
+  after?: string;
+  limit?: number;
+}
+
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 /** A delivery created when an event is routed: one per fired rule and notify entry. */
@@ -266,6 +295,10 @@ export interface Store {
    * a copy can be run again. Returns how many events were new.
    */
   importEvents(records: EventRecord[]): Promise<number>;
+  /** Appends an entry to the audit log; resolves once it is durable. */
+  recordAudit(entry: AuditEntry): Promise<void>;
+  /** Audit entries matching every field of the filter, oldest first (default limit 100). */
+  listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
   /** Resolves when the store can be read and written; for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

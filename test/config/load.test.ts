@@ -277,6 +277,46 @@ describe('loadConfig', () => {
       }
     });
 
+    it('refuses a dedupe window shorter than twice the signature tolerance, where a replay would pass', () => {
+      const error = loadError(testdata('replay-windows.yaml'));
+      assert.deepEqual(error.issues.map(where), [
+        { path: 'sources.fs.dedupeWindow', line: 4 },
+        { path: 'sources.oe.tolerance', line: 5 },
+      ]);
+      assert.match(error.issues[0]!.message, /^2s is shorter than twice the signature tolerance \(300s\)/);
+      assert.match(error.issues[1]!.message, /^the signature tolerance \(15m\) is longer than half the retention \(20m\)/);
+      assert.match(error.message, /replay-windows\.yaml:4:\d+ sources\.fs\.dedupeWindow: /);
+    });
+
+    it('reads the operations listener and the metrics token, and refuses the webhook port for both', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'herald-admin-'));
+      try {
+        const file = path.join(dir, 'herald.config.yaml');
+        writeFileSync(file, 'server:\n  port: 8080\n  admin: { port: 9090 }\n  metricsToken: ${METRICS_TOKEN}\n');
+        const config = loadConfig(file, { METRICS_TOKEN: 'm-token' });
+        assert.deepEqual(config.server.admin, { host: '127.0.0.1', port: 9090 });
+        assert.equal(config.server.metricsToken, 'm-token');
+        writeFileSync(file, 'server:\n  port: 8080\n  admin: { host: 0.0.0.0, port: 8080 }\n');
+        const error = loadError(file);
+        assert.deepEqual(error.issues.map(where), [{ path: 'server.admin.port', line: 3 }]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('points at the retention when a short retention leaves the default tolerance uncovered', () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'herald-replay-'));
+      try {
+        const file = path.join(dir, 'herald.config.yaml');
+        writeFileSync(file, 'retention: 5m\nsources:\n  fs: { provider: facesign, secrets: [s] }\n');
+        const error = loadError(file);
+        assert.deepEqual(error.issues.map(where), [{ path: 'retention', line: 1 }]);
+        assert.match(error.issues[0]!.message, /tolerance \(300s\) is longer than half the retention \(5m\)/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('reserves the name and provider "herald" for herald\'s own alerts, and checks the alerts block', () => {
       const error = loadError(testdata('alerts-mistakes.yaml'));
       assert.deepEqual(error.issues.map(where), [
@@ -344,6 +384,7 @@ describe('schema/herald.config.schema.json', () => {
           bodyLimit: properties.server.properties.bodyLimit.default,
           requestTimeout: properties.server.properties.requestTimeout.default,
           shutdownGrace: properties.server.properties.shutdownGrace.default,
+          adminHost: properties.server.properties.admin.properties.host.default,
         },
         store: properties.store.default,
         rules: properties.rules.default,

@@ -15,7 +15,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { createAdminRouter, OPENAPI_FILE } from '../../src/http/admin-api.js';
 import { loadSample } from '../../src/providers/samples.js';
-import type { Delivery } from '../../src/store/store.js';
+import type { AuditEntry, Delivery } from '../../src/store/store.js';
 import { testSources } from '../helpers/config.js';
 import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
@@ -401,6 +401,64 @@ describe('admin API', function () {
         const resumed = await api(herald, 'POST', '/api/destinations/hook/resume');
         assert.deepEqual(resumed.body, { destination: 'hook', paused: false, pausedDestinations: [] });
         await sink.waitFor(1);
+      });
+    });
+
+    describe('personal data', () => {
+      let herald: TestHerald;
+      const personal = ['Ada Lovelace', '1815-12-10', 'P1234567', '203.0.113.7'];
+      const time = new Date().toISOString();
+      const stored = (provider: 'faceio' | 'legaltalent', data: Record<string, unknown>): NormalizedEvent => ({
+        specversion: '1.0', id: newEventId(), source: provider, provider, type: 'kyc.session.approved', category: 'verification',
+        outcome: 'approved', subject: 's1', time, receivedAt: time, providerEventId: null, datacontenttype: 'application/json', data,
+      });
+      const kyc = stored('legaltalent', { id: 'evt_1', data: { session_id: 's1', extracted_data: { full_name: personal[0], date_of_birth: personal[1], document_number: personal[2] } } });
+      const face = stored('faceio', { eventName: 'AUTH', facialId: 'f1', clientIp: personal[3], details: { gender: 'F', age: 34 } });
+
+      before(async () => {
+        herald = await startTestHerald({}, { stages: false });
+        for (const event of [kyc, face]) await herald.store.insertEvent({ event, dedupeKey: event.id, dedupeUntilMs: Date.now() + 60_000 });
+      });
+      after(() => herald.stop());
+
+      /** GET with the token and more headers, checked against the document. */
+      async function get<T>(url: string, headers: Record<string, string> = {}): Promise<ApiReply<T>> {
+        const response = await fetch(`${herald.url}${url}`, { headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
+        const body = (await response.json()) as T;
+        assertDocumented('GET', url, response.status, body);
+        return { status: response.status, body };
+      }
+      const shows = (body: unknown) => personal.filter((value) => JSON.stringify(body).includes(value));
+
+      it('masks personal fields in an event and in listings by default, and audits nothing', async () => {
+        const detail = await get<{ event: NormalizedEvent }>(`/api/events/${kyc.id}`);
+        assert.equal(detail.status, 200);
+        assert.deepEqual(shows(detail.body), []);
+        assert.deepEqual((detail.body.event.data.data as Record<string, unknown>).extracted_data, '[redacted]');
+        assert.equal((detail.body.event.data.data as Record<string, unknown>).session_id, 's1', 'other fields stay');
+        assert.deepEqual(shows((await get(`/api/events/${face.id}?pii=redact`)).body), []);
+        assert.deepEqual(shows((await get('/api/events')).body), []);
+        assert.deepEqual((await get<{ entries: unknown[] }>('/api/audit')).body.entries, []);
+      });
+
+      it('shows them with pii=include, after writing who, when and which event to the audit log', async () => {
+        const before = Date.now();
+        const detail = await get<{ event: NormalizedEvent }>(`/api/events/${kyc.id}?pii=include`, { 'x-herald-actor': 'alice' });
+        assert.deepEqual(detail.body.event, kyc);
+        await get(`/api/events/${face.id}?pii=include`);
+        const audit = await get<{ entries: AuditEntry[]; nextCursor: string | null }>('/api/audit?action=event.pii.read');
+        assert.deepEqual(audit.body.entries.map((e) => [e.actor, e.target]), [['alice', kyc.id], ['unnamed', face.id]]);
+        const [entry] = audit.body.entries;
+        assert.ok(entry!.at >= before && entry!.at <= Date.now());
+        assert.deepEqual(entry!.detail, { via: 'api', remoteAddress: '127.0.0.1' });
+        assert.equal((await get<{ entries: AuditEntry[] }>(`/api/audit?target=${face.id}`)).body.entries.length, 1);
+        assert.deepEqual(shows(audit.body), [], 'the audit log names the event, not its contents');
+      });
+
+      it('refuses a pii value it does not know', async () => {
+        const reply = await get<{ error: string }>(`/api/events/${kyc.id}?pii=yes`);
+        assert.equal(reply.status, 400);
+        assert.match(reply.body.error, /"pii" is "include"/);
       });
     });
   });

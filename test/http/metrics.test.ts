@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { HeraldMetrics } from '../../src/pipeline/metrics.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { testSources } from '../helpers/config.js';
+import { testConfig, testSources } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
-/** Parses Prometheus text format (0.0.4) strictly: every line is a comment, blank, or `name{labels} value`. */
+/**
+ * Parses Prometheus text format (0.0.4) strictly: every line is a comment, blank, or `name{labels} value`.
+ * prom-client writes a histogram not yet sampled as `Nan`, which Prometheus reads (Go's ParseFloat ignores case).
+ */
 function parseMetrics(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|Nan|\+Inf|-Inf)$/.exec(line);
     assert.ok(match, `not Prometheus text format: ${line}`);
     samples.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
   }
@@ -73,5 +77,101 @@ describe('GET /metrics', function () {
     // No label carries an event or delivery id.
     const text = [...m.keys()].join('\n');
     for (const event of events) assert.ok(!text.includes(String(event.id)));
+  });
+});
+
+/** The server block tests start from. */
+const testServer = () => testConfig('sqlite::memory:').server;
+
+describe('HeraldMetrics queue gauges', () => {
+  const snapshot = { byDestination: { hook: { pending: 3, oldestDueAt: 1_000 } }, dead: 2 };
+
+  it('read the store at most once per window, however many scrapes come', async () => {
+    let clock = 10_000;
+    let reads = 0;
+    const metrics = new HeraldMetrics(async () => {
+      reads += 1;
+      return snapshot;
+    }, { maxAgeMs: 5_000, now: () => clock });
+
+    for (let i = 0; i < 20; i++) {
+      const m = parseMetrics(await metrics.registry.metrics());
+      assert.equal(m.get('herald_queue_pending{destination="hook"}'), 3);
+      assert.equal(m.get('herald_dead_letters'), 2);
+      clock += 200; // 20 scrapes within 4 s
+    }
+    assert.equal(reads, 1);
+    // The age is measured at each scrape, from the reading's oldest due time.
+    assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_queue_oldest_due_age_seconds{destination="hook"}'), 13);
+
+    clock += 1_000; // past the window
+    await metrics.registry.metrics();
+    assert.equal(reads, 2);
+  });
+
+  it('read again at the next scrape when a reading failed', async () => {
+    let reads = 0;
+    const metrics = new HeraldMetrics(async () => {
+      reads += 1;
+      if (reads === 1) throw new Error('store down');
+      return snapshot;
+    }, { now: () => 0 });
+    await assert.rejects(metrics.registry.metrics());
+    assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_dead_letters'), 2);
+    assert.equal(reads, 2);
+  });
+
+  it('names the process metrics herald_process_*, with no doubled word', async () => {
+    const names = [...parseMetrics(await new HeraldMetrics().registry.metrics()).keys()];
+    assert.ok(names.includes('herald_process_cpu_user_seconds_total'), names.join('\n'));
+    assert.ok(names.some((name) => name.startsWith('herald_nodejs_')));
+    assert.deepEqual(names.filter((name) => /herald_process_process_|herald_process_nodejs_/.test(name)), []);
+  });
+});
+
+describe('operations surfaces: server.admin and server.metricsToken', function () {
+  this.timeout(30_000);
+  const adminToken = 'admin-token-for-surfaces';
+  const metricsToken = 'metrics-token-for-surfaces';
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const status = async (url: string, headers: Record<string, string> = {}) => (await fetch(url, { headers })).status;
+
+  it('serves /metrics and /api only on the operations listener, and health on both', async () => {
+    const herald = await startTestHerald({ server: { ...testServer(), admin: { host: '127.0.0.1', port: 0 } } }, { adminToken });
+    try {
+      assert.ok(herald.adminPort && herald.adminPort !== herald.port);
+      const ops = `http://127.0.0.1:${herald.adminPort}`;
+      assert.equal(await status(`${herald.url}/metrics`), 404);
+      assert.equal(await status(`${herald.url}/api/events`, bearer(adminToken)), 404);
+      assert.equal(await status(`${ops}/metrics`), 200);
+      assert.equal(await status(`${ops}/api/events`, bearer(adminToken)), 200);
+      assert.equal(await status(`${ops}/api/events`), 401);
+      const webhookOnOps = await fetch(`${ops}/webhooks/facesign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(webhookOnOps.status, 404);
+      for (const base of [herald.url, ops]) {
+        assert.equal(await status(`${base}/healthz`), 200);
+        assert.equal(await status(`${base}/readyz`), 200);
+      }
+      const source = testSources().facesign;
+      const event = PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now());
+      assert.equal((await herald.postSigned(source, event)).status, 200);
+    } finally {
+      await herald.stop();
+    }
+  });
+
+  it('asks for the metrics token when one is set, and leaves health open', async () => {
+    const herald = await startTestHerald({ server: { ...testServer(), metricsToken } });
+    try {
+      const open = await fetch(`${herald.url}/metrics`);
+      assert.equal(open.status, 401);
+      assert.equal(open.headers.get('www-authenticate'), 'Bearer realm="herald metrics"');
+      assert.doesNotMatch(await open.text(), /herald_/);
+      assert.equal(await status(`${herald.url}/metrics`, bearer('wrong')), 401);
+      assert.equal(await status(`${herald.url}/metrics`, bearer(metricsToken)), 200);
+      assert.equal(await status(`${herald.url}/healthz`), 200, 'health stays open');
+    } finally {
+      await herald.stop();
+    }
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
-import { pageOf, type Attempt, type DeliveryFilter, type EventFilter, type NewDelivery, type NewEvent, type Store } from '../../src/store/store.js';
+import { pageOf, type Attempt, type AuditEntry, type DeliveryFilter, type EventFilter, type NewDelivery, type NewEvent, type Store } from '../../src/store/store.js';
 
 export interface StoreHarness {
   /** A fresh, migrated, empty store; disposed of after each test by `dispose`. */
@@ -475,6 +475,36 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(snapshot.dead, 1);
         const early = await store.queueSnapshot(now - 60_000);
         assert.equal(early.byDestination.hook!.oldestDueAt, null, 'nothing is due yet');
+      });
+    });
+
+    describe('audit log', () => {
+      const entry = (target: string, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+        id: newEventId(), at: Date.now(), actor: 'alice (127.0.0.1)', action: 'event.pii.read', target, detail: { via: 'api' }, ...overrides,
+      });
+
+      it('keeps entries as written, lists them oldest first, by actor, action or target, a page at a time', async () => {
+        const first = entry('evt-1');
+        const second = entry('evt-2', { actor: 'bob', detail: null });
+        const third = entry('evt-1', { action: 'destination.pause', detail: { nested: { n: 1 } } });
+        for (const e of [first, second, third]) await store.recordAudit(e);
+
+        assert.deepEqual(await store.listAudit(), [first, second, third]);
+        assert.deepEqual(await store.listAudit({ target: 'evt-1' }), [first, third]);
+        assert.deepEqual(await store.listAudit({ actor: 'bob' }), [second]);
+        assert.deepEqual(await store.listAudit({ action: 'event.pii.read', target: 'evt-1' }), [first]);
+        const page = await pageOf((f) => store.listAudit(f), { limit: 2 });
+        assert.deepEqual(page.items, [first, second]);
+        assert.deepEqual(await store.listAudit({ after: page.nextCursor! }), [third]);
+      });
+
+      it('keeps entries when the events they name are pruned', async () => {
+        const e = event('facesign', { receivedAt: new Date(Date.now() - 40 * 24 * HOUR).toISOString() });
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
+        await store.recordAudit(entry(e.id));
+        assert.equal(await store.pruneEvents(Date.now() - 30 * 24 * HOUR, 10), 1);
+        assert.equal((await store.listAudit({ target: e.id })).length, 1);
       });
     });
   });

@@ -45,11 +45,12 @@ export function eventsCommand(): Command {
     .command('show')
     .description('one event with its deliveries and every attempt')
     .argument('<id>', 'event id')
+    .option('--pii', "show the event's personal fields (masked by default); the reading is written to herald's audit log, in the name of HERALD_ACTOR or your user name")
     .option('--json', 'print JSON for scripts')
     .addOption(apiOption())
-    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+    .action(async (id: string, options: { json?: boolean; pii?: boolean }, command: Command) => {
       const found = await withOpsBackend(command, async (ops) => {
-        const detail = await ops.eventDetail(id);
+        const detail = await ops.eventDetail(id, options.pii ? 'include' : 'redact');
         if (!detail) throw new OpsError(`no event ${id} ${ops.where}`);
         return detail;
       });

@@ -32,7 +32,7 @@ export function serveCommand(): Command {
         throw startFailure(error, setup);
       });
       log.info(
-        { port: herald.port, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
+        { port: herald.port, adminPort: herald.adminPort, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
         'herald is listening',
       );
 

@@ -31,8 +31,11 @@ export class AdminClient {
   readonly where: string;
   private readonly base: URL;
 
-  /** `baseUrl` is herald's own address (http://host:port, or with a proxy's path prefix), without /api. */
-  constructor(baseUrl: string, private readonly token: string) {
+  /**
+   * `baseUrl` is herald's own address (http://host:port, or with a proxy's path prefix), without /api;
+   * `actor`, when given, is sent as X-Herald-Actor for herald's audit log.
+   */
+  constructor(baseUrl: string, private readonly token: string, private readonly actor?: string) {
     const url = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined;
     if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
       throw new AdminApiError(`--api takes the http:// or https:// URL of a running herald, e.g. http://127.0.0.1:8080, not "${baseUrl}"`);
@@ -60,7 +63,11 @@ export class AdminClient {
     try {
       response = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${this.token}`, accept: 'application/json',
+          ...(this.actor !== undefined && { 'x-herald-actor': headerSafe(this.actor) }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -112,4 +119,9 @@ export class AdminClient {
     }
     return `the herald at ${this.where} answered ${status}${apiError ? `: ${apiError}` : ''}`;
   }
+}
+
+/** A header value fetch accepts: Latin-1 without control characters (anything else becomes "?"). */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e\xa0-\xff]/g, '?');
 }

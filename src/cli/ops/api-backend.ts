@@ -10,6 +10,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/event-detail.js';
 import type { ReplayPage, ReplayPageRequest } from '../../pipeline/replay.js';
 import type { Delivery, EventFilter, Page } from '../../store/store.js';
+import { cliActor } from './actor.js';
 import { AdminApiError, AdminClient } from './admin-client.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type DestinationState, type OpsBackend } from './backend.js';
 
@@ -22,7 +23,7 @@ export class ApiBackend implements OpsBackend {
     if (!token) {
       throw new OpsError('set HERALD_ADMIN_TOKEN to the admin token of the herald at --api (it is never taken from the command line, where ps and the shell history would show it)');
     }
-    this.client = new AdminClient(baseUrl, token);
+    this.client = new AdminClient(baseUrl, token, cliActor());
     this.where = `at ${this.client.where}`;
   }
 
@@ -31,9 +32,9 @@ export class ApiBackend implements OpsBackend {
     return { items: page.events, nextCursor: page.nextCursor };
   }
 
-  async eventDetail(id: string): Promise<EventDetail | undefined> {
+  async eventDetail(id: string, pii: 'redact' | 'include' = 'redact'): Promise<EventDetail | undefined> {
     try {
-      return await this.client.get<EventDetail>(`events/${encodeURIComponent(id)}`);
+      return await this.client.get<EventDetail>(`events/${encodeURIComponent(id)}`, pii === 'include' ? { pii } : {});
     } catch (error) {
       if (isMissing(error, 'event')) return undefined;
       throw error;

@@ -42,9 +42,14 @@ export interface DestinationState {
 export interface OpsBackend {
   /** Where the commands work, for messages: "in the store", "at http://...". */
   readonly where: string;
+  /** Events with their personal fields masked. */
   listEvents(filter: EventFilter): Promise<Page<NormalizedEvent>>;
-  /** The event with its deliveries and attempts; undefined when there is none with this id. */
-  eventDetail(id: string): Promise<EventDetail | undefined>;
+  /**
+   * The event with its deliveries and attempts; undefined when there is none
+   * with this id. Personal fields are masked unless `pii` is "include", which
+   * is written to the audit log first, in the name of the user (actor.ts).
+   */
+  eventDetail(id: string, pii?: 'redact' | 'include'): Promise<EventDetail | undefined>;
   listDeadLetters(query: DeadLetterQuery): Promise<Page<Delivery>>;
   /** Makes every matching dead letter pending and due now; returns how many. */
   retryDeadLetters(retry: DeadLetterRetry): Promise<number>;

@@ -7,8 +7,10 @@
  * pending within its poll interval.
  */
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
 import { eventDetail } from '../../pipeline/event-detail.js';
+import { maskPersonalFields, recordPiiRead } from '../../pipeline/personal-data.js';
 import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
 import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../../pipeline/route.js';
@@ -16,6 +18,7 @@ import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
 import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
 import { openExistingStore } from '../open-store.js';
+import { cliActor } from './actor.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
 
 export class StoreBackend implements OpsBackend {
@@ -32,12 +35,17 @@ export class StoreBackend implements OpsBackend {
     return new StoreBackend(await openExistingStore(loadStoreSettingOrExit(command)), command);
   }
 
-  listEvents(filter: EventFilter) {
-    return pageOf((f: EventFilter) => this.store.listEvents(f), filter);
+  async listEvents(filter: EventFilter) {
+    const page = await pageOf((f: EventFilter) => this.store.listEvents(f), filter);
+    return { ...page, items: page.items.map((event) => maskPersonalFields(event, EVENT_PROVIDERS)) };
   }
 
-  eventDetail(id: string) {
-    return eventDetail(this.store, id);
+  async eventDetail(id: string, pii: 'redact' | 'include' = 'redact') {
+    const detail = await eventDetail(this.store, id);
+    if (!detail) return undefined;
+    if (pii === 'redact') return { ...detail, event: maskPersonalFields(detail.event, EVENT_PROVIDERS) };
+    await recordPiiRead(this.store, cliActor(), detail.event.id, { via: 'cli', host: hostname() });
+    return detail;
   }
 
   listDeadLetters(query: DeadLetterQuery) {

@@ -84,6 +84,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   );
   `,
+  /* 3: the audit log: who did what to what (store.ts AuditEntry) */ `
+  CREATE TABLE audit_log (
+    id text COLLATE "C" PRIMARY KEY,      -- UUIDv7: sorts by time written
+    at bigint NOT NULL,                   -- ms since epoch
+    actor text NOT NULL,
+    action text NOT NULL,
+    target text COLLATE "C" NOT NULL,
+    detail json                           -- or null
+  );
+  CREATE INDEX audit_log_target ON audit_log (target, id);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

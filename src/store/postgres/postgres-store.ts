@@ -13,10 +13,11 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
   EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
+import { listAudit, recordAudit } from './queries/audit-log.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
@@ -191,6 +192,14 @@ export class PostgresStore implements Store {
 
   importEvents(records: EventRecord[]): Promise<number> {
     return importEventRecords(this.db, records);
+  }
+
+  recordAudit(entry: AuditEntry): Promise<void> {
+    return recordAudit(this.db, entry);
+  }
+
+  listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    return listAudit(this.db, filter);
   }
 
   async ping(): Promise<void> {

@@ -75,4 +75,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries DROP COLUMN claimed_by;
   ALTER TABLE deliveries DROP COLUMN claim_expires_at;
   `,
+  /* 5: the audit log: who did what to what (store.ts AuditEntry) */ `
+  CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY,               -- UUIDv7: sorts by time written
+    at INTEGER NOT NULL,               -- ms since epoch
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT                        -- JSON, or null
+  );
+  CREATE INDEX audit_log_target ON audit_log (target, id);
+  `,
 ];

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
   EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
@@ -370,6 +370,23 @@ export class SqliteStore implements Store {
 
   async importEvents(records: EventRecord[]): Promise<number> {
     return this.writes.write(() => importEventRecords(this.db, records));
+  }
+
+  async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {
+    const insert = this.statement('INSERT INTO audit_log (id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)');
+    return this.writes.write(() => {
+      insert.run(id, at, actor, action, target, detail === null ? null : JSON.stringify(detail));
+    });
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const rows = this.statement(
+      `SELECT * FROM audit_log WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
+       AND (@target IS NULL OR target = @target) AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`,
+    ).all({
+      actor: filter.actor ?? null, action: filter.action ?? null, target: filter.target ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
+    }) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>;
+    return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
   }
 
   async ping(): Promise<void> {
