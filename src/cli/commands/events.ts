@@ -54,8 +54,14 @@ export function eventsCommand(): Command {
         return detail;
       });
       if (options.json) return printJson(found);
-      const { event, deliveries } = found;
+      const { event, deliveries, routingErrors } = found;
       process.stdout.write(`${event.id}  ${event.source}  ${event.type}  outcome ${event.outcome ?? '-'}  subject ${event.subject ?? '-'}  received ${event.receivedAt}\n\n`);
+      for (const { rule, error } of routingErrors ?? []) {
+        process.stdout.write(rule === null
+          ? `routing failed: ${error}; marked routed with no deliveries\n`
+          : `rule ${rule} failed on this event, counted as not matching: ${error}\n`);
+      }
+      if (routingErrors?.length) process.stdout.write('\n');
       if (deliveries.length === 0) process.stdout.write('no deliveries\n');
       for (const { delivery: d, attempts } of deliveries) {
         process.stdout.write(`delivery ${d.id}  rule ${d.rule} -> ${d.destination}  ${d.status}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${d.lastError}` : ''}\n`);

@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
@@ -85,6 +85,11 @@ export class PostgresStore implements Store {
   async getEvent(id: string): Promise<NormalizedEvent | undefined> {
     const [row] = await this.db.rows<{ body: NormalizedEvent }>('SELECT body FROM events WHERE id = $1', [id]);
     return row?.body;
+  }
+
+  async routingErrors(eventId: string): Promise<RoutingError[]> {
+    const [row] = await this.db.rows<{ routing_errors: RoutingError[] | null }>('SELECT routing_errors FROM events WHERE id = $1', [eventId]);
+    return row?.routing_errors ?? [];
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {

@@ -75,4 +75,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries DROP COLUMN claimed_by;
   ALTER TABLE deliveries DROP COLUMN claim_expires_at;
   `,
+  /* 5: what went wrong while routing an event (a rule's condition threw on it) */ `
+  ALTER TABLE events ADD COLUMN routing_errors TEXT;  -- JSON list of {rule, error}; null when nothing did
+  `,
 ];
