@@ -227,6 +227,15 @@ describe('admin API', function () {
         assert.equal((await api(herald, 'POST', `/api/deliveries/${unknown}/retry`)).status, 404);
         assert.equal((await api(herald, 'POST', '/api/destinations/nowhere/pause')).status, 404);
       });
+
+      it('answers 404 for a destination named after what every object inherits (__proto__, constructor, toString)', async () => {
+        for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+          for (const action of ['pause', 'resume']) {
+            assert.equal((await api(herald, 'POST', `/api/destinations/${name}/${action}`)).status, 404, `${name} ${action}`);
+          }
+        }
+        assert.deepEqual(herald.deliver.paused(), []);
+      });
     });
 
     describe('retry, replay and pause', () => {
