@@ -163,25 +163,31 @@ export class RouteStage {
    * then is the store's (unavailable): thrown, and the batch is tried again.
    */
   private async save(routings: EventRouting[]): Promise<void> {
-    const { store, log, metrics } = this.deps;
     try {
-      await store.markRouted(routings);
+      await this.deps.store.markRouted(routings);
       return;
     } catch (error) {
-      if (routings.length === 1 && routings[0]!.deliveries.length === 0) throw error;
+      if (routings.length === 1) return this.saveWithoutDeliveries(routings, 0, error);
     }
     for (const [i, routing] of routings.entries()) {
       try {
-        await store.markRouted([routing]);
+        await this.deps.store.markRouted([routing]);
       } catch (error) {
-        if (routing.deliveries.length === 0) throw error;
-        const failure: RoutingError = { rule: null, error: `its deliveries could not be stored: ${describeThrown(error)}` };
-        await store.markRouted([{ ...routing, deliveries: [], errors: [...(routing.errors ?? []), failure] }]);
-        metrics?.routingErrors.inc({ rule: '' });
-        log.error({ eventId: routing.eventId, err: failure.error }, 'event could not be routed; marked routed with no deliveries');
-        routings[i] = { ...routing, deliveries: [], errors: [...(routing.errors ?? []), failure] };
+        await this.saveWithoutDeliveries(routings, i, error);
       }
     }
+  }
+
+  /** Marks `routings[i]` routed with no deliveries and why (replacing it in `routings`); rethrows `cause` if it had none to leave out. */
+  private async saveWithoutDeliveries(routings: EventRouting[], i: number, cause: unknown): Promise<void> {
+    const routing = routings[i]!;
+    if (routing.deliveries.length === 0) throw cause;
+    const failure: RoutingError = { rule: null, error: `its deliveries could not be stored: ${describeThrown(cause)}` };
+    const bare = { ...routing, deliveries: [], errors: [...(routing.errors ?? []), failure] };
+    await this.deps.store.markRouted([bare]);
+    routings[i] = bare;
+    this.deps.metrics?.routingErrors.inc({ rule: '' });
+    this.deps.log.error({ eventId: routing.eventId, err: failure.error }, 'event could not be routed; marked routed with no deliveries');
   }
 
   private async routeBatch(): Promise<WorkResult> {
