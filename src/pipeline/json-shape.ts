@@ -24,7 +24,7 @@ export function jsonShapeProblem(value: unknown, limits: JsonShapeLimits = DEFAU
   while (stack.length > 0) {
     const { value: node, depth } = stack.pop()!;
     // JSON.parse reads 1e400 as Infinity, which JSON.stringify would store as null: refuse, never alter.
-    if (typeof node === 'number' && !Number.isFinite(node)) return 'holds a number too large for a double (such as 1e400)';
+    if (typeof node === 'number' && !Number.isFinite(node)) return 'holds a number beyond the range of a double (such as 1e400)';
     if (node === null || typeof node !== 'object') continue;
     if (depth >= limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels`;
     const children = Array.isArray(node) ? node : Object.values(node as object);

@@ -25,3 +25,6 @@ export const HOSTILE_VALUES: Array<[string, unknown]> = [
   ['null', null],
   ['true', true],
 ];
+
+/** Every name a plain object answers without owning it (`constructor`, `toString`, `__proto__`, ...). */
+export const INHERITED_NAMES: readonly string[] = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype'])];

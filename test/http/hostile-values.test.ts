@@ -11,12 +11,12 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { CATEGORIES, type NormalizedEvent, type ProviderId } from '../../src/core/event.js';
-import { INHERITED_NAMES } from '../../src/core/own.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSources } from '../helpers/config.js';
 import { signedRequest, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { INHERITED_NAMES } from '../helpers/hostile-values.js';
 import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
 
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
