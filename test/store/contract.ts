@@ -183,6 +183,20 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(await store.unroutedEvents(100), []);
       });
 
+      it('keeps what went wrong routing an event with it, and nothing for the others', async () => {
+        const [failed, clean] = [event(), event()];
+        for (const e of [failed, clean]) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        const errors = [{ rule: 'kyc-approved-but-flagged', error: 'TypeError: Cannot convert object to primitive value' }, { rule: null, error: 'x\u0000"y' }];
+        await store.markRouted([
+          { eventId: failed.id, rulesVersion: 'v1', deliveries: [delivery()], errors },
+          { eventId: clean.id, rulesVersion: 'v1', deliveries: [delivery()] },
+        ]);
+        assert.deepEqual(await store.routingErrors(failed.id), errors);
+        assert.deepEqual(await store.routingErrors(clean.id), []);
+        assert.deepEqual(await store.routingErrors(newEventId()), []);
+        assert.equal((await store.listDeliveries({ eventId: failed.id })).length, 1);
+      });
+
       it('hands out unrouted events oldest first, up to the limit, and the rest on the next call', async () => {
         const events = Array.from({ length: 5 }, () => event());
         for (const e of events) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });

@@ -20,7 +20,7 @@ import { addDeliveries } from './queries/add-deliveries.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
-import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
+import { createPool, Db, parsePostgresUrl, rowMayCause, type PoolOptions } from './connection.js';
 import { migratePostgres } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
@@ -70,14 +70,14 @@ export class PostgresStore implements Store {
     this.pool = createPool(target, options);
     this.db = new Db(this.pool);
     this.routeClaimTtlMs = options.routeClaimTtlMs ?? 30_000;
-    this.inserts = new WriteBatcher((batch) => insertEvents(this.db, batch, Date.now()));
+    this.inserts = new WriteBatcher((batch) => insertEvents(this.db, batch, Date.now()), rowMayCause);
   }
 
   migrate(): Promise<number> {
     return migratePostgres(this.pool, this.schema);
   }
 
-  /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts). */
+  /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts); one that fails fails alone. */
   insertEvent(event: NewEvent): Promise<InsertResult> {
     return this.inserts.add(event);
   }
