@@ -12,7 +12,7 @@ import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js
 import type { Logger } from './core/log.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
-import { breakerOpenedAlert } from './pipeline/alert-event.js';
+import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alert-event.js';
 import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
 import { DeliverStage } from './pipeline/deliver.js';
@@ -95,7 +95,12 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
-  const route = new RouteStage({ store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const route = new RouteStage({
+    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(),
+    onRoutingError: (eventId, error) => {
+      if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
+    },
+  });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),

@@ -10,6 +10,7 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ownValue } from '../core/own.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
 import { destinationView } from '../channels/destination-view.js';
@@ -177,7 +178,7 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
   for (const action of ['pause', 'resume'] as const) {
     router.post(`/destinations/:name/${action}`, (ctx) => {
       const name = ctx.params.name!;
-      if (!routing().destinations[name]) {
+      if (!ownValue(routing().destinations, name)) { // `__proto__` is no destination
         ctx.status = 404;
         ctx.body = notFound('destination');
         return;

@@ -1,8 +1,9 @@
 /**
  * herald's operational alerts as normalized events: source and provider
- * `herald`, category `operations`, the destination the alert is about as
- * `subject`. Stored and routed like any event, so rules send them anywhere
- * (`match: { source: herald }`), with retries, dead letters and replay.
+ * `herald`, category `operations`, the destination the alert is about (for
+ * herald.rule.failed, the rule) as `subject`. Stored and routed like any
+ * event, so rules send them anywhere (`match: { source: herald }`), with
+ * retries, dead letters and replay.
  *
  * `data` holds names, counts, times and error messages as attempts record
  * them (channels scrub URLs, tokens and passwords from those); never a
@@ -15,16 +16,32 @@ import { HERALD, type NormalizedEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import { ALERT_TYPES, type AlertType } from '../providers/herald.js';
 import { duration } from '../render/filters.js';
-import type { RecentDeadLetters } from '../store/store.js';
+import type { RecentDeadLetters, RoutingError } from '../store/store.js';
 
 /** Longest error message an alert quotes. */
 const ERROR_CHARS = 300;
 
-/** An alert about one destination, ready to be raised. */
+/**
+ * The event's `data`: what the alert is about (a `destination`, or for
+ * herald.rule.failed a `rule`, null when no rule was at fault) and a
+ * `summary` (one line for people), then the type's own fields.
+ */
+export type AlertData = { summary: string; [field: string]: unknown } & ({ destination: string } | { rule: string | null });
+
+/** An alert about one destination (or rule), ready to be raised. */
 export interface Alert {
   type: AlertType;
-  /** The event's `data`: the destination it is about and a `summary` (one line for people), then the type's own fields. */
-  data: { destination: string; summary: string; [field: string]: unknown };
+  data: AlertData;
+}
+
+/** What an alert is about, as the label of its metrics: `{ destination }` or `{ rule }`. */
+export function alertAbout(data: AlertData): { destination: string } | { rule: string } {
+  return typeof data.destination === 'string' ? { destination: data.destination } : { rule: typeof data.rule === 'string' ? data.rule : '' };
+}
+
+/** The alert's subject: the destination or rule it is about (null: an event no rule was at fault for). */
+function alertSubject(data: AlertData): string | null {
+  return typeof data.destination === 'string' ? data.destination : typeof data.rule === 'string' ? data.rule : null;
 }
 
 /** What the deliver stage knows when a destination's breaker opens. */
@@ -85,8 +102,23 @@ export function queueStaleAlert(destination: string, queue: { pending: number; o
   };
 }
 
+/**
+ * A rule's condition threw on an event, which it counted as not matching (or,
+ * with no rule, herald could not route the event at all). Names the event by
+ * herald's id and quotes what was thrown: never a value of the event.
+ */
+export function ruleFailedAlert(eventId: string, failure: RoutingError): Alert {
+  const summary = failure.rule === null
+    ? `An event could not be routed and was marked routed with no deliveries (${clip(failure.error)}); replay it once fixed.`
+    : `Rule ${failure.rule} failed on an event and counted as not matching it (${clip(failure.error)}); the other rules and events went on.`;
+  return {
+    type: ALERT_TYPES.ruleFailed,
+    data: { rule: failure.rule, summary, eventId, error: clip(failure.error) },
+  };
+}
+
 /** The normalized event of an alert (or of a shipped sample's `data`). */
-export function alertEvent(type: AlertType, data: Alert['data'], nowMs: number): NormalizedEvent {
+export function alertEvent(type: AlertType, data: AlertData, nowMs: number): NormalizedEvent {
   const at = new Date(nowMs).toISOString();
   return {
     specversion: '1.0',
@@ -96,7 +128,7 @@ export function alertEvent(type: AlertType, data: Alert['data'], nowMs: number):
     type,
     category: 'operations',
     outcome: null,
-    subject: data.destination,
+    subject: alertSubject(data),
     time: at,
     receivedAt: at,
     providerEventId: null,

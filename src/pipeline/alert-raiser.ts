@@ -1,10 +1,10 @@
 /**
- * Raises operational alerts, at most one of a type about a destination per
- * `alerts.every`, so a destination failing all day produces one alert an
+ * Raises operational alerts, at most one of a type about a destination (or
+ * rule) per `alerts.every`, so a destination failing all day produces one alert an
  * hour, not one per failed delivery.
  *
  * The limit holds across every herald process on one store because it IS the
- * store's dedupe: an alert is stored under the key `<type>:<destination>`,
+ * store's dedupe: an alert is stored under the key `<type>:<destination>` (or `<type>:<rule>`),
  * remembered for `every`, and the store takes over an expired key, so the
  * window slides from the last alert raised by anyone. In front of that, each
  * process remembers until when a key is quiet and does not even write before
@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../core/log.js';
 import type { InsertResult, Store } from '../store/store.js';
-import { alertEvent, type Alert } from './alert-event.js';
+import { alertAbout, alertEvent, type Alert } from './alert-event.js';
 import type { HeraldMetrics } from './metrics.js';
 
 export interface AlertRaiserDeps {
@@ -30,7 +30,7 @@ export interface AlertRaiserDeps {
 export type RaiseOutcome = 'raised' | 'suppressed' | 'failed';
 
 export class AlertRaiser {
-  /** Until when (ms) each `<type>:<destination>` key is quiet in this process. */
+  /** Until when (ms) each `<type>:<destination or rule>` key is quiet in this process. */
   private readonly quietUntil = new Map<string, number>();
   private readonly raising = new Set<Promise<RaiseOutcome>>();
   private readonly now: () => number;
@@ -54,9 +54,9 @@ export class AlertRaiser {
 
   private async tryRaise(alert: Alert): Promise<RaiseOutcome> {
     const { store, log, metrics } = this.deps;
-    const { destination } = alert.data;
-    const key = `${alert.type}:${destination}`;
-    const labels = { type: alert.type, destination };
+    const about = alertAbout(alert.data);
+    const key = `${alert.type}:${'destination' in about ? about.destination : about.rule}`;
+    const labels = { type: alert.type, ...about };
     const now = this.now();
     const everyMs = this.deps.everyMs();
     if ((this.quietUntil.get(key) ?? -Infinity) > now) {
@@ -70,7 +70,7 @@ export class AlertRaiser {
       stored = await store.insertEvent({ event, dedupeKey: key, dedupeUntilMs: now + everyMs });
     } catch (error) {
       this.quietUntil.delete(key);
-      log.error({ alert: alert.type, destination, err: error instanceof Error ? error.message : String(error) },
+      log.error({ alert: alert.type, ...about, err: error instanceof Error ? error.message : String(error) },
         'could not store an operational alert; the next occasion tries again');
       return 'failed';
     }
@@ -83,7 +83,7 @@ export class AlertRaiser {
     }
     this.quietUntil.set(key, now + everyMs);
     metrics?.alertsRaised.inc(labels);
-    log.warn({ alert: alert.type, destination, eventId: event.id }, 'operational alert raised');
+    log.warn({ alert: alert.type, ...about, eventId: event.id }, 'operational alert raised');
     this.deps.onRaised?.();
     return 'raised';
   }

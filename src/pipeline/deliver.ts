@@ -6,6 +6,7 @@
  */
 import { DeliveryError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { ownValue } from '../core/own.js';
 import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
 import type { BreakerOpening } from './alert-event.js';
@@ -195,7 +196,7 @@ export class DeliverStage {
     let attempt: Attempt;
     let verdict: AttemptVerdict;
     try {
-      const channel = channels[delivery.destination];
+      const channel = ownValue(channels, delivery.destination);
       if (!channel) throw new DeliveryError(true, 'client-error', `destination "${delivery.destination}" is not in the config`);
       const result = await channel.send(delivery.message!, {
         deliveryId: delivery.id,

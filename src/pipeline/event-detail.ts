@@ -5,12 +5,14 @@
  * same thing.
  */
 import type { NormalizedEvent } from '../core/event.js';
-import type { Attempt, Delivery, Store } from '../store/store.js';
+import type { Attempt, Delivery, RoutingError, Store } from '../store/store.js';
 
 export interface EventDetail {
   event: NormalizedEvent;
   /** The rules that created its deliveries, in the order of their first delivery. */
   matchedRules: string[];
+  /** Rules whose condition threw on the event (they counted as not matching), or a failure to route it at all. */
+  routingErrors: RoutingError[];
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
@@ -23,6 +25,7 @@ export async function eventDetail(store: Store, id: string): Promise<EventDetail
   return {
     event,
     matchedRules: [...new Set(deliveries.map((d) => d.rule))],
+    routingErrors: await store.routingErrors(event.id),
     deliveries: await Promise.all(deliveries.map(async (delivery) => ({ delivery, attempts: await store.listAttempts(delivery.id) }))),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Limits on the shape of a parsed payload, checked before anything walks it
  * recursively (ajv, redaction, templates): how deep it nests, how many values
- * it holds, and no `__proto__` or `constructor` keys, which no provider sends
- * and which could alter an object's prototype in code that merges payloads.
+ * it holds, no `__proto__` or `constructor` keys, which no provider sends
+ * and which could alter an object's prototype in code that merges payloads,
+ * and no number beyond a double's range, which could not be stored as sent.
  * The body limit bounds the bytes; these bound what the bytes can become.
  */
 
@@ -22,6 +23,8 @@ export function jsonShapeProblem(value: unknown, limits: JsonShapeLimits = DEFAU
   let values = 0;
   while (stack.length > 0) {
     const { value: node, depth } = stack.pop()!;
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify would store as null: refuse, never alter.
+    if (typeof node === 'number' && !Number.isFinite(node)) return 'holds a number beyond the range of a double (such as 1e400)';
     if (node === null || typeof node !== 'object') continue;
     if (depth >= limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels`;
     const children = Array.isArray(node) ? node : Object.values(node as object);

@@ -49,6 +49,13 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  readonly routingErrors = new Counter({
+    name: 'herald_routing_errors_total',
+    help: 'Rule conditions that threw on an event (the rule counted as not matching it), by rule; rule="" counts events that could not be routed at all.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
   readonly attempts = new Counter({
     name: 'herald_delivery_attempts_total',
     help: 'Delivery attempts, by destination and outcome (delivered, retry, dead, probe).',
@@ -80,15 +87,15 @@ export class HeraldMetrics {
 
   readonly alertsRaised = new Counter({
     name: 'herald_alerts_total',
-    help: 'Operational alerts raised (stored as events of source herald), by type and destination.',
-    labelNames: ['type', 'destination'] as const,
+    help: 'Operational alerts raised (stored as events of source herald), by type and destination (or rule, for herald.rule.failed).',
+    labelNames: ['type', 'destination', 'rule'] as const,
     registers: [this.registry],
   });
 
   readonly alertsSuppressed = new Counter({
     name: 'herald_alerts_suppressed_total',
-    help: 'Operational alerts not raised because one of the same type and destination was raised within alerts.every.',
-    labelNames: ['type', 'destination'] as const,
+    help: 'Operational alerts not raised because one of the same type and destination (or rule) was raised within alerts.every.',
+    labelNames: ['type', 'destination', 'rule'] as const,
     registers: [this.registry],
   });
 

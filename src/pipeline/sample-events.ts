@@ -8,7 +8,7 @@ import { HERALD, type NormalizedEvent } from '../core/event.js';
 import type { AlertType } from '../providers/herald.js';
 import type { Provider } from '../providers/provider.js';
 import { loadSample, sampleTypes } from '../providers/samples.js';
-import { alertEvent, type Alert } from './alert-event.js';
+import { alertEvent, type AlertData } from './alert-event.js';
 import { normalizeEvent } from './normalize.js';
 
 export interface SampleEvent {
@@ -34,7 +34,7 @@ export function sampleEvents(sources: Record<string, SourceConfig>, providers: R
 
 /** herald's alert of `type`, from samples/herald/<type>.json (the alert's `data`). */
 export function sampleAlertEvent(type: string, nowMs = Date.now()): NormalizedEvent {
-  return alertEvent(type as AlertType, loadSample(HERALD, type) as Alert['data'], nowMs);
+  return alertEvent(type as AlertType, loadSample(HERALD, type) as AlertData, nowMs);
 }
 
 /** One event per shipped sample of herald's alerts. */

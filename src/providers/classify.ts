@@ -1,5 +1,6 @@
 /** Maps an event type to its category and outcome (the README's table). */
 import type { Category } from '../core/event.js';
+import { ownValue } from '../core/own.js';
 import type { Provider, TypeClass } from './provider.js';
 
 /** Category of an unknown type, from its first dotted segment. */
@@ -14,10 +15,14 @@ const CATEGORY_BY_PREFIX: Record<string, Category> = {
   watchlist: 'watchlist',
 };
 
-/** Known types come from the provider's table; unknown ones get a category from their prefix and no outcome. */
+/**
+ * Known types come from the provider's table; unknown ones get a category from
+ * their prefix and no outcome. Any string is a type: `constructor` or
+ * `__proto__` is an unknown type like any other (own properties only).
+ */
 export function classifyType(provider: Provider, type: string): TypeClass {
-  const known = provider.knownTypes[type];
+  const known = ownValue(provider.knownTypes, type);
   if (known) return known;
   const prefix = type.split('.')[0] ?? '';
-  return { category: CATEGORY_BY_PREFIX[prefix] ?? provider.defaultCategory, outcome: null };
+  return { category: ownValue(CATEGORY_BY_PREFIX, prefix) ?? provider.defaultCategory, outcome: null };
 }

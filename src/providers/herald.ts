@@ -1,9 +1,10 @@
 /**
  * herald as the provider of its own events: the operational alerts it raises
- * when a destination's breaker opens, dead letters appear, or a queue goes
- * stale (pipeline/alert-*.ts). They are stored and routed like any event, but
- * never received: no source can name this provider, so it has no signature
- * scheme, payload schema or dedupe key of a request, only its types.
+ * when a destination's breaker opens, dead letters appear, a queue goes
+ * stale, or a rule's condition fails on an event (pipeline/alert-*.ts). They
+ * are stored and routed like any event, but never received: no source can
+ * name this provider, so it has no signature scheme, payload schema or dedupe
+ * key of a request, only its types.
  */
 import { HERALD } from '../core/event.js';
 import type { ProviderProfile } from './provider.js';
@@ -16,6 +17,8 @@ export const ALERT_TYPES = {
   deadLetters: 'herald.dead_letters',
   /** A destination's oldest due delivery has waited longer than `alerts.queueAge`. */
   queueStale: 'herald.queue.stale',
+  /** A rule's condition threw on an event (it counted as not matching), or an event could not be routed at all. */
+  ruleFailed: 'herald.rule.failed',
 } as const;
 
 export type AlertType = (typeof ALERT_TYPES)[keyof typeof ALERT_TYPES];

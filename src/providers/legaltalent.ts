@@ -7,6 +7,7 @@
 import type { SourceConfig } from '../core/config.js';
 import type { Outcome } from '../core/event.js';
 import { RequestRejectedError, VerificationError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
 import { anySecretMatches, checkUnixTimestamp, firstSecret, hmacSha256, sampleId, singleHeader } from './crypto.js';
 import { classifyType } from './classify.js';
 import type { Provider, TypeClass } from './provider.js';
@@ -29,10 +30,20 @@ function signedParts(source: SourceConfig, timestamp: string, body: Buffer): Arr
   return source.signedPayload === 'body' ? [body] : [`${timestamp}.`, body];
 }
 
+/**
+ * Their docs publish no schema for `data`, so herald reads what it derives
+ * facts from (status, the subject's id) only when it is a string (or, for an
+ * id, a number) and ignores it otherwise: a correctly signed event is stored
+ * and routed as sent, never refused (or a 500) for the shape of a field.
+ */
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+
 function classify(type: string, data: Record<string, unknown>): TypeClass {
   const base = classifyType(legaltalent, type);
   if (type === 'kyc.session.processed') {
-    return { ...base, outcome: DECISION_OUTCOMES[String(data.status ?? '').toUpperCase()] ?? 'completed' };
+    const status = typeof data.status === 'string' ? data.status.toUpperCase() : '';
+    return { ...base, outcome: ownValue(DECISION_OUTCOMES, status) ?? 'completed' };
   }
   if (base.category === 'watchlist' && base.outcome === null && WATCHLIST_MATCH.test(type)) return { ...base, outcome: 'match' };
   return base;
@@ -81,7 +92,7 @@ export const legaltalent: Provider = {
     const mac = hmacSha256(firstSecret(source), signedParts(source, timestamp, body)).toString('hex');
     let id = '';
     try {
-      id = String((JSON.parse(body.toString('utf8')) as { id?: unknown }).id ?? '');
+      id = text((JSON.parse(body.toString('utf8')) as { id?: unknown }).id) ?? '';
     } catch {
       // A body that is not JSON is still signed: tests send those on purpose.
     }
@@ -103,11 +114,11 @@ export const legaltalent: Provider = {
     }
     const type = String(payload.type);
     const data = payload.data as Record<string, unknown>;
-    const subject = data.session_id ?? data.verification_id ?? data.id ?? null;
+    const subject = text(data.session_id) ?? text(data.verification_id) ?? text(data.id) ?? null;
     return {
       type,
       ...classify(type, data),
-      subject: subject === null ? null : String(subject),
+      subject,
       time: new Date((payload.created as number) * 1000).toISOString(),
       providerEventId: String(payload.id),
     };

@@ -7,6 +7,7 @@
 import type { SourceConfig } from '../core/config.js';
 import type { Outcome } from '../core/event.js';
 import { VerificationError } from '../core/errors.js';
+import { ownValue } from '../core/own.js';
 import { anySecretMatches, checkUnixTimestamp, firstSecret, hmacSha256, sampleId, sha256Hex, singleHeader } from './crypto.js';
 import { classifyType } from './classify.js';
 import type { Provider } from './provider.js';
@@ -91,7 +92,8 @@ export const owleyes: Provider = {
     const type = String(payload.type ?? payload.event);
     const data = payload.data as Record<string, unknown>;
     const base = classifyType(owleyes, type);
-    const outcome = type === 'review.completed' ? (REVIEW_OUTCOMES[String(data.status)] ?? 'completed') : base.outcome;
+    const status = typeof data.status === 'string' ? data.status : '';
+    const outcome = type === 'review.completed' ? (ownValue(REVIEW_OUTCOMES, status) ?? 'completed') : base.outcome;
     return {
       type,
       category: base.category,

@@ -1,7 +1,12 @@
 /**
  * The JSON-logic dialect of rule conditions: json-logic-js's operators, minus
  * `log` (it writes data, personal data included, to the console), plus `glob`,
- * which the `match` shorthand compiles `*` patterns to.
+ * which the `match` shorthand compiles `*` patterns to, and with a `var` that
+ * reads own properties only.
+ *
+ * An operator may throw on a value it cannot compare (`==` on an object whose
+ * `toString` is not a function throws a TypeError): `evaluate` lets it throw,
+ * and RuleSet counts the rule as not matching that event.
  */
 import jsonLogic from 'json-logic-js';
 
@@ -19,6 +24,27 @@ function glob(value: unknown, pattern: unknown): boolean {
 }
 
 jsonLogic.add_operation('glob', glob);
+
+/**
+ * `{"var": "data.data.status"}` as json-logic-js reads it, but through own
+ * properties only: its own `var` walks the prototype chain, so
+ * `data.constructor` would be a function and `data.__proto__` an object.
+ * Strings and arrays still have their own `length` and indices.
+ */
+function ownVar(this: unknown, path?: unknown, fallback?: unknown): unknown {
+  const notFound = fallback === undefined ? null : fallback;
+  if (path === undefined || path === null || path === '') return this;
+  let node: unknown = this;
+  for (const key of String(path).split('.')) {
+    if (node === null || node === undefined) return notFound;
+    if (typeof node !== 'object' && typeof node !== 'string') return notFound;
+    if (!Object.hasOwn(Object(node) as object, key)) return notFound;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+jsonLogic.add_operation('var', ownVar);
 
 export const OPERATORS: ReadonlySet<string> = new Set<string>([...BUILT_IN, 'glob']);
 

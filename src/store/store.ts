@@ -130,11 +130,25 @@ export interface NewDelivery {
   error?: string;
 }
 
+/**
+ * Why an event was routed without a rule's say: the rule's condition threw on
+ * it (it counted as not matching), or routing the event failed as a whole (it
+ * was marked routed with no deliveries). Kept with the event, for operators.
+ */
+export interface RoutingError {
+  /** The rule whose condition threw; null when the event as a whole could not be routed. */
+  rule: string | null;
+  /** What was thrown, e.g. `TypeError: Cannot convert object to primitive value`. */
+  error: string;
+}
+
 /** The outcome of routing one event, written in the transaction that marks it routed. */
 export interface EventRouting {
   eventId: string;
   rulesVersion: string;
   deliveries: NewDelivery[];
+  /** What went wrong while routing it; none when absent. */
+  errors?: RoutingError[];
 }
 
 export interface Delivery {
@@ -205,6 +219,8 @@ export interface EventRecord {
   /** When the event was routed (RFC 3339), or null while it waits to be. */
   routedAt: string | null;
   rulesVersion: string | null;
+  /** What went wrong while routing it (empty when nothing did). */
+  routingErrors: RoutingError[];
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
@@ -220,6 +236,8 @@ export interface Store {
    */
   insertEvent(event: NewEvent): Promise<InsertResult>;
   getEvent(id: string): Promise<NormalizedEvent | undefined>;
+  /** What went wrong while routing the event (markRouted's `errors`); empty for an unknown event or when nothing did. */
+  routingErrors(eventId: string): Promise<RoutingError[]>;
   /** Events matching every field of the filter, in the order herald received them. */
   listEvents(filter?: EventFilter): Promise<NormalizedEvent[]>;
   /** How many events match the filter (its `after` and `limit` are ignored). */
@@ -233,7 +251,8 @@ export interface Store {
   /**
    * Marks events routed and creates their deliveries, atomically per event: an
    * event already routed (by an earlier run, or by another process) is skipped
-   * with its deliveries, so no event is ever routed twice.
+   * with its deliveries, so no event is ever routed twice. The routing's
+   * `errors` are kept with the event.
    */
   markRouted(routings: EventRouting[]): Promise<void>;
   /** Claims up to `limit` due, unclaimed pending deliveries of one destination, oldest due first. */

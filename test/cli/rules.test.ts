@@ -54,7 +54,7 @@ describe('herald rules test', function () {
   it('names the samples there are when there is none of the type asked for', async () => {
     const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'herald:herald.nope'], EXAMPLE_ENV);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /no sample of type "herald\.nope" for herald; samples exist for: herald\.breaker\.opened, herald\.dead_letters, herald\.queue\.stale/);
+    assert.match(result.stderr, /no sample of type "herald\.nope" for herald; samples exist for: herald\.breaker\.opened, herald\.dead_letters, herald\.queue\.stale, herald\.rule\.failed$/m);
     assert.doesNotMatch(result.stderr, /at loadSample/, 'a message, not a stack trace');
   });
 
@@ -125,7 +125,7 @@ describe('herald check: rules and templates', function () {
     writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: alerts\n  match: { source: herald }\n  notify: [{ to: ops, template: ops-alert }]\n');
     const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /1 rules, \d+ templates, 3 sample renders/);
+    assert.match(result.stdout, /1 rules, \d+ templates, 4 sample renders/);
   });
 
   it('fails on a rule naming an unknown template or destination, with file, line and path', async () => {

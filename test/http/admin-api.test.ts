@@ -253,6 +253,15 @@ describe('admin API', function () {
         const text = JSON.stringify(reply.body);
         for (const secret of [hmac, ed25519.secretKey, 'crm.example.com']) assert.ok(!text.includes(secret.replace(/^wh(sec|sk)_/, '')), text);
       });
+
+      it('answers 404 for a destination named after what every object inherits (__proto__, constructor, toString)', async () => {
+        for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+          for (const action of ['pause', 'resume']) {
+            assert.equal((await api(herald, 'POST', `/api/destinations/${name}/${action}`)).status, 404, `${name} ${action}`);
+          }
+        }
+        assert.deepEqual(herald.deliver.paused(), []);
+      });
     });
 
     describe('retry, replay and pause', () => {

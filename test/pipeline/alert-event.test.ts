@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { breakerOpenedAlert, deadLettersAlert, queueStaleAlert, type Alert } from '../../src/pipeline/alert-event.js';
+import { breakerOpenedAlert, deadLettersAlert, queueStaleAlert, ruleFailedAlert, type Alert } from '../../src/pipeline/alert-event.js';
 import { sampleAlertEvent } from '../../src/pipeline/sample-events.js';
 import { ALERT_TYPES } from '../../src/providers/herald.js';
 import { sampleTypes } from '../../src/providers/samples.js';
@@ -11,6 +11,7 @@ const BUILT: Alert[] = [
   breakerOpenedAlert('crm', { failures: 5, reason: 'server-error', status: 503, error: 'the webhook receiver answered HTTP 503', nextProbeInMs: 5000 }),
   deadLettersAlert('crm', { count: 3, latestAt: NOW - 2000, latestError: 'client-error: the webhook receiver answered HTTP 410' }, NOW - 60_000, NOW),
   queueStaleAlert('crm', { pending: 42, oldestDueAt: NOW - 965_000 }, 900_000, NOW),
+  ruleFailedAlert('0194d3a6-5f2e-7c41-9b7a-3e2f1d0c9b8a', { rule: 'kyc-approved-but-flagged', error: 'TypeError: Cannot convert object to primitive value' }),
 ];
 
 /** The shape of a value: its keys and the type of each, recursively. */
@@ -21,10 +22,11 @@ function shape(value: unknown): unknown {
 }
 
 describe('alert events', () => {
-  it('are events of source and provider herald, category operations, about the destination', () => {
+  it('are events of source and provider herald, category operations, about the destination (or the rule)', () => {
     for (const alert of BUILT) {
       const event = sampleAlertEvent(alert.type, NOW);
-      assert.deepEqual([event.source, event.provider, event.category, event.outcome, event.subject], ['herald', 'herald', 'operations', null, event.data.destination]);
+      const about = alert.type === 'herald.rule.failed' ? event.data.rule : event.data.destination;
+      assert.deepEqual([event.source, event.provider, event.category, event.outcome, event.subject], ['herald', 'herald', 'operations', null, about]);
       assert.equal(event.time, new Date(NOW).toISOString());
       assert.equal(event.type, alert.type);
     }
@@ -46,6 +48,7 @@ describe('alert events', () => {
       'Deliveries to crm are paused after 5 failed attempts in a row (server-error); herald probes it and resumes by itself once it answers.',
       '3 deliveries to crm went to the dead letters in the last 1m.',
       '42 deliveries to crm waiting; the oldest has been due for 16m 5s (alerts.queueAge: 15m).',
+      'Rule kyc-approved-but-flagged failed on an event and counted as not matching it (TypeError: Cannot convert object to primitive value); the other rules and events went on.',
     ]);
     assert.equal(BUILT[2]!.data.waitedMs, 965_000);
     assert.equal(BUILT[1]!.data.since, new Date(NOW - 60_000).toISOString());

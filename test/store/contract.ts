@@ -125,6 +125,26 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.countEvents(), 201);
       });
 
+      it('fails a write alone: the other writes of its batch are stored and answered, it alone gets its error', async () => {
+        const first = event();
+        await store.insertEvent({ event: first, dedupeKey: 'first', dedupeUntilMs: Date.now() + 60_000 });
+        const good = Array.from({ length: 40 }, (_, i) => newEvent(`good-${i}`));
+        // Written together (one turn of the event loop): an event id that is taken, and an event without a category.
+        const bad = [
+          { event: { ...event(), id: first.id }, dedupeKey: 'taken-id', dedupeUntilMs: Date.now() + 60_000 },
+          { event: event('facesign', { category: undefined as never }), dedupeKey: 'no-category', dedupeUntilMs: Date.now() + 60_000 },
+        ];
+        const writes = [...good.slice(0, 20), bad[0]!, ...good.slice(20), bad[1]!];
+        const results = await Promise.allSettled(writes.map((w) => store.insertEvent(w)));
+        const outcome = (w: NewEvent) => results[writes.indexOf(w)]!;
+        for (const w of good) assert.deepEqual(outcome(w), { status: 'fulfilled', value: { status: 'stored', id: w.event.id } });
+        for (const w of bad) assert.equal(outcome(w).status, 'rejected', w.dedupeKey);
+        assert.equal(await store.countEvents(), 41);
+        // Nothing of the failed writes was kept: their keys are free.
+        assert.equal((await store.insertEvent(newEvent('taken-id'))).status, 'stored');
+        assert.equal((await store.insertEvent(newEvent('no-category'))).status, 'stored');
+      });
+
       it('lists events in the order received, by source, after a cursor, up to a limit', async () => {
         const events = [event('a'), event('b'), event('a'), event('a')];
         for (const [i, e] of events.entries()) await store.insertEvent({ event: e, dedupeKey: `k${i}`, dedupeUntilMs: Date.now() + 60_000 });
@@ -161,6 +181,20 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(deliveries.length, 50);
         assert.deepEqual(new Set(deliveries.map((d) => d.eventId)), new Set(events.map((e) => e.id)));
         assert.deepEqual(await store.unroutedEvents(100), []);
+      });
+
+      it('keeps what went wrong routing an event with it, and nothing for the others', async () => {
+        const [failed, clean] = [event(), event()];
+        for (const e of [failed, clean]) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        const errors = [{ rule: 'kyc-approved-but-flagged', error: 'TypeError: Cannot convert object to primitive value' }, { rule: null, error: 'x\u0000"y' }];
+        await store.markRouted([
+          { eventId: failed.id, rulesVersion: 'v1', deliveries: [delivery()], errors },
+          { eventId: clean.id, rulesVersion: 'v1', deliveries: [delivery()] },
+        ]);
+        assert.deepEqual(await store.routingErrors(failed.id), errors);
+        assert.deepEqual(await store.routingErrors(clean.id), []);
+        assert.deepEqual(await store.routingErrors(newEventId()), []);
+        assert.equal((await store.listDeliveries({ eventId: failed.id })).length, 1);
       });
 
       it('hands out unrouted events oldest first, up to the limit, and the rest on the next call', async () => {

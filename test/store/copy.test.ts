@@ -18,8 +18,10 @@ import { attempt, delivery, event, newEvent } from './contract.js';
 /** What a store holds, as its readers see it. */
 async function contents(store: Store) {
   const deliveries = await store.listDeliveries({ limit: 10_000 });
+  const events = await store.listEvents({ limit: 10_000 });
   return {
-    events: await store.listEvents({ limit: 10_000 }),
+    events,
+    routingErrors: await Promise.all(events.map((e) => store.routingErrors(e.id))),
     unrouted: (await store.unroutedEvents(10_000)).map((e) => e.id),
     deliveries,
     attempts: await Promise.all(deliveries.map((d) => store.listAttempts(d.id))),
@@ -36,7 +38,7 @@ async function fill(store: Store): Promise<{ keyed: string }> {
   await store.insertEvent(newEvent('reused')); // takes the expired key over: `expired` keeps no key
   await store.markRouted([
     { eventId: routed.id, rulesVersion: 'v1', deliveries: [delivery(), delivery(), { ...delivery(), message: null, status: 'dead', error: 'render-failed: x' }] },
-    { eventId: expired.event.id, rulesVersion: 'v1', deliveries: [] },
+    { eventId: expired.event.id, rulesVersion: 'v1', deliveries: [], errors: [{ rule: 'r', error: 'TypeError: x' }, { rule: null, error: 'Error: y' }] },
   ]);
   const later = Date.now();
   const [first, second] = await store.claimDueDeliveries({ destination: 'hook', limit: 2, claimant: 'a', claimTtlMs: 60_000, now: later });

@@ -55,9 +55,15 @@ export function eventsCommand(): Command {
         return detail;
       });
       if (options.json) return printJson(found);
-      const { event, deliveries } = found;
+      const { event, deliveries, routingErrors } = found;
       const p = printable;
       process.stdout.write(`${p(event.id)}  ${p(event.source)}  ${p(event.type)}  outcome ${p(event.outcome)}  subject ${p(event.subject)}  received ${p(event.receivedAt)}\n\n`);
+      for (const { rule, error } of routingErrors ?? []) {
+        process.stdout.write(rule === null
+          ? `routing failed: ${p(error)}; marked routed with no deliveries\n`
+          : `rule ${p(rule)} failed on this event, counted as not matching: ${p(error)}\n`);
+      }
+      if (routingErrors?.length) process.stdout.write('\n');
       if (deliveries.length === 0) process.stdout.write('no deliveries\n');
       for (const { delivery: d, attempts } of deliveries) {
         process.stdout.write(`delivery ${p(d.id)}  rule ${p(d.rule)} -> ${p(d.destination)}  ${p(d.status)}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${p(d.lastError)}` : ''}\n`);

@@ -111,6 +111,25 @@ export class Db {
 }
 
 /**
+ * SQLSTATE classes of a statement refused for the values it was given, not
+ * for the state of the server or the connection: 22 data exception, 23
+ * integrity constraint violation, 54 program limit exceeded (a value too big
+ * for an index).
+ */
+const VALUE_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+/**
+ * Whether a failed write may owe the failure to one of the rows it carried:
+ * the server refused a value, or herald's own code threw before sending (no
+ * StoreUnavailableError). A lost connection or a time-out is no row's fault.
+ */
+export function rowMayCause(error: unknown): boolean {
+  if (!(error instanceof StoreUnavailableError)) return true;
+  const cause = error.cause;
+  return cause instanceof pg.DatabaseError && typeof cause.code === 'string' && VALUE_ERROR_CLASSES.has(cause.code.slice(0, 2));
+}
+
+/**
  * PostgreSQL text cannot hold U+0000, which a JSON payload may carry (`"\u0000"`)
  * into a type, subject, id or a receiver's reply excerpt. Stored as U+FFFD
  * instead, so such an event is stored rather than refused forever; the event

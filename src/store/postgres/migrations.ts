@@ -95,6 +95,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_log_target ON audit_log (target, id);
   `,
+  /* 4: what went wrong while routing an event (a rule's condition threw on it) */ `
+  ALTER TABLE events ADD COLUMN routing_errors json;  -- list of {rule, error}; null when nothing did
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -14,14 +14,14 @@ import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
-import { createPool, Db, parsePostgresUrl, type PoolOptions } from './connection.js';
+import { createPool, Db, parsePostgresUrl, rowMayCause, type PoolOptions } from './connection.js';
 import { migratePostgres, postgresSchemaVersion } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
@@ -71,7 +71,7 @@ export class PostgresStore implements Store {
     this.pool = createPool(target, options);
     this.db = new Db(this.pool);
     this.routeClaimTtlMs = options.routeClaimTtlMs ?? 30_000;
-    this.inserts = new WriteBatcher((batch) => insertEvents(this.db, batch, Date.now()));
+    this.inserts = new WriteBatcher((batch) => insertEvents(this.db, batch, Date.now()), rowMayCause);
   }
 
   migrate(): Promise<number> {
@@ -82,7 +82,7 @@ export class PostgresStore implements Store {
     return postgresSchemaVersion(this.pool);
   }
 
-  /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts). */
+  /** Concurrent inserts of one event-loop turn share one statement (write-batcher.ts); one that fails fails alone. */
   insertEvent(event: NewEvent): Promise<InsertResult> {
     return this.inserts.add(event);
   }
@@ -90,6 +90,11 @@ export class PostgresStore implements Store {
   async getEvent(id: string): Promise<NormalizedEvent | undefined> {
     const [row] = await this.db.rows<{ body: NormalizedEvent }>('SELECT body FROM events WHERE id = $1', [id]);
     return row?.body;
+  }
+
+  async routingErrors(eventId: string): Promise<RoutingError[]> {
+    const [row] = await this.db.rows<{ routing_errors: RoutingError[] | null }>('SELECT routing_errors FROM events WHERE id = $1', [eventId]);
+    return row?.routing_errors ?? [];
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {

@@ -86,4 +86,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_log_target ON audit_log (target, id);
   `,
+  /* 6: what went wrong while routing an event (a rule's condition threw on it) */ `
+  ALTER TABLE events ADD COLUMN routing_errors TEXT;  -- JSON list of {rule, error}; null when nothing did
+  `,
 ];

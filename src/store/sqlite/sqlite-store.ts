@@ -11,7 +11,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
+  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
@@ -135,6 +135,11 @@ export class SqliteStore implements Store {
     return row && (JSON.parse(row.body) as NormalizedEvent);
   }
 
+  async routingErrors(eventId: string): Promise<RoutingError[]> {
+    const row = this.statement('SELECT routing_errors FROM events WHERE id = ?').get(eventId) as { routing_errors: string | null } | undefined;
+    return row?.routing_errors ? (JSON.parse(row.routing_errors) as RoutingError[]) : [];
+  }
+
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
     const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`)
       .all({ ...eventFilterParams(filter), after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
@@ -151,7 +156,7 @@ export class SqliteStore implements Store {
   }
 
   async markRouted(routings: EventRouting[]): Promise<void> {
-    const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ? WHERE id = ? AND routed_at IS NULL');
+    const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
     const insert = this.statement(
       `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
                                created_at, updated_at, last_error)
@@ -161,7 +166,8 @@ export class SqliteStore implements Store {
       const now = Date.now();
       for (const routing of routings) {
         // Already routed (by an earlier run that crashed before acknowledging): keep what it made.
-        if (mark.run(new Date(now).toISOString(), routing.rulesVersion, routing.eventId).changes === 0) continue;
+        const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
+        if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
         for (const d of routing.deliveries) {
           insert.run({
             id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,

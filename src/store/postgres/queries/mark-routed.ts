@@ -13,9 +13,9 @@ import type { Db } from '../connection.js';
 const MARK_ROUTED = `
 WITH routed AS (
   UPDATE events e
-  SET routed_at = to_timestamp($11::float8 / 1000), rules_version = r.rules_version,
+  SET routed_at = to_timestamp($11::float8 / 1000), rules_version = r.rules_version, routing_errors = r.routing_errors::json,
       route_claimed_by = NULL, route_claim_expires_at = NULL
-  FROM unnest($1::text[], $2::text[]) AS r(event_id, rules_version)
+  FROM unnest($1::text[], $2::text[], $12::text[]) AS r(event_id, rules_version, routing_errors)
   WHERE e.id = r.event_id AND e.routed_at IS NULL
   RETURNING e.id
 )
@@ -35,5 +35,6 @@ export async function markRouted(db: Db, routings: readonly EventRouting[], now:
     column((d) => d.id), column((d) => d.eventId), column((d) => d.rule), column((d) => d.destination),
     column((d) => d.template), column((d) => (d.message === null ? null : JSON.stringify(d.message))),
     column((d) => d.status), column((d) => d.error ?? null), now,
+    routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
   ], 'herald.mark-routed');
 }
