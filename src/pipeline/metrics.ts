@@ -104,17 +104,21 @@ export class HeraldMetrics {
     if (!queue) return;
     // A scrape collects every metric at once: the three gauges share one
     // snapshot, read by whichever collects first, while it is in flight.
-    let reading: Promise<QueueSnapshot> | undefined;
-    const snapshot = () => (reading ??= queue().finally(() => (reading = undefined)));
+    // When the store cannot answer, the scrape still serves every other
+    // metric (they tell what went wrong), and the queue gauges keep the
+    // values of the last snapshot that could be read.
+    let reading: Promise<QueueSnapshot | undefined> | undefined;
+    const snapshot = () => (reading ??= queue().catch(() => undefined).finally(() => (reading = undefined)));
     new Gauge({
       name: 'herald_queue_pending',
       help: 'Pending deliveries, by destination.',
       labelNames: ['destination'] as const,
       registers: [this.registry],
       async collect() {
-        const { byDestination } = await snapshot();
+        const read = await snapshot();
+        if (!read) return;
         this.reset();
-        for (const [destination, { pending }] of Object.entries(byDestination)) this.set({ destination }, pending);
+        for (const [destination, { pending }] of Object.entries(read.byDestination)) this.set({ destination }, pending);
       },
     });
     new Gauge({
@@ -123,10 +127,11 @@ export class HeraldMetrics {
       labelNames: ['destination'] as const,
       registers: [this.registry],
       async collect() {
-        const { byDestination } = await snapshot();
+        const read = await snapshot();
+        if (!read) return;
         const now = Date.now();
         this.reset();
-        for (const [destination, { oldestDueAt }] of Object.entries(byDestination)) {
+        for (const [destination, { oldestDueAt }] of Object.entries(read.byDestination)) {
           this.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (now - oldestDueAt) / 1000));
         }
       },
@@ -136,7 +141,8 @@ export class HeraldMetrics {
       help: 'Dead deliveries kept for inspection and replay.',
       registers: [this.registry],
       async collect() {
-        this.set((await snapshot()).dead);
+        const read = await snapshot();
+        if (read) this.set(read.dead);
       },
     });
   }

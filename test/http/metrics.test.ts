@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { HeraldMetrics } from '../../src/pipeline/metrics.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSources } from '../helpers/config.js';
@@ -73,5 +75,25 @@ describe('GET /metrics', function () {
     // No label carries an event or delivery id.
     const text = [...m.keys()].join('\n');
     for (const event of events) assert.ok(!text.includes(String(event.id)));
+  });
+});
+
+describe('GET /metrics while the store cannot answer', () => {
+  it('serves every other metric, and the queue gauges keep their last values', async () => {
+    let reachable = true;
+    const metrics = new HeraldMetrics(async () => {
+      if (!reachable) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      return { byDestination: { hook: { pending: 3, oldestDueAt: null } }, dead: 2 };
+    });
+    metrics.requests.inc({ source: 'kyc', status: '503' });
+    // The lines of these samples (the process metrics' first scrape may read NaN: not asserted here).
+    const samples = async () => (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith('herald_') && !line.startsWith('herald_process_'));
+    const before = await samples();
+    assert.ok(before.includes('herald_queue_pending{destination="hook"} 3'), before.join('\n'));
+    reachable = false;
+    const during = await samples();
+    for (const line of ['herald_webhook_requests_total{source="kyc",status="503"} 1', 'herald_queue_pending{destination="hook"} 3', 'herald_dead_letters 2']) {
+      assert.ok(during.includes(line), `${line} in:\n${during.join('\n')}`);
+    }
   });
 });
