@@ -10,7 +10,7 @@ import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
 import type { BreakerOpening } from './alert-event.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
-import { verdictAfterFailure, type DeliveryPolicy } from './delivery-policy.js';
+import { verdictAfterFailure, windowStart, type DeliveryPolicy } from './delivery-policy.js';
 import type { HeraldMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
@@ -220,12 +220,12 @@ export class DeliverStage {
         });
       }
       const details = { status: error.details.status, excerpt: error.details.excerpt, reason: error.reason };
-      if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - delivery.createdAt <= policy.maxAgeMs) {
+      if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - windowStart(delivery) <= policy.maxAgeMs) {
         // A failed probe waits for the breaker like the rest, and spends none of the schedule.
         verdict = { status: 'pending', nextAttemptAt: now + breaker.msUntilProbe(now) };
         attempt = this.attempt(delivery, number, startedAt, 'probe', { ...details, error: `${error.message}; the destination stays paused` });
       } else {
-        const scheduled = number - (await this.probesOf(delivery));
+        const scheduled = 1 + (await this.scheduledAttemptsOf(delivery));
         const decided = verdictAfterFailure(delivery, scheduled, error, policy, now, this.deps.random);
         verdict = decided.verdict;
         attempt = this.attempt(delivery, number, startedAt, verdict.status === 'dead' ? 'dead' : 'retry', {
@@ -249,10 +249,15 @@ export class DeliverStage {
     }
   }
 
-  /** Failed probes of this delivery so far: they do not count against its retry schedule. */
-  private async probesOf(delivery: Delivery): Promise<number> {
+  /**
+   * The attempts so far that count against the retry schedule: not failed
+   * probes, and none made before the delivery's last manual retry.
+   */
+  private async scheduledAttemptsOf(delivery: Delivery): Promise<number> {
     if (delivery.attempts === 0) return 0;
-    return (await this.deps.store.listAttempts(delivery.id)).filter((a) => a.outcome === 'probe').length;
+    const { retriedAt } = delivery;
+    return (await this.deps.store.listAttempts(delivery.id))
+      .filter((a) => a.outcome !== 'probe' && (retriedAt === null || a.startedAt >= retriedAt)).length;
   }
 
   private attempt(

@@ -121,6 +121,11 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   lastError: string | null;
+  /**
+   * When an operator last retried it (ms), or null. Its maximum age and retry
+   * schedule count from then: a retry starts a fresh window.
+   */
+  retriedAt: number | null;
 }
 
 /** One try at sending a delivery, as recorded. */
@@ -231,7 +236,8 @@ export interface Store {
   listAttempts(deliveryId: string): Promise<Attempt[]>;
   /**
    * Makes a dead or pending delivery pending and due now, keeping its attempts
-   * (a claimed one stays with its claimant). Returns false for an unknown or
+   * (a claimed one stays with its claimant), and records `now` as its
+   * `retriedAt`: its maximum age and retry schedule start afresh. Returns false for an unknown or
    * delivered delivery, or one without a message (its template failed: replay the event).
    */
   retryDelivery(id: string, now: number): Promise<boolean>;

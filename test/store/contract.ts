@@ -385,6 +385,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(retried?.status, 'pending');
         assert.equal(retried?.nextAttemptAt, now);
         assert.equal(retried?.attempts, 1);
+        assert.equal(retried?.retriedAt, now, 'its maximum age and retry schedule count from the retry');
+        assert.equal((await store.getDelivery(done.id))?.retriedAt, null);
         assert.equal((await store.listAttempts(dead.id)).length, 1);
         assert.equal(await store.retryDelivery(done.id, now), false);
         assert.equal(await store.retryDelivery(newEventId(), now), false);
@@ -406,8 +408,11 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await kill(a.id);
         await kill(b.id);
         await kill(c.id, 'other');
-        assert.equal(await store.retryDeadLetters({ destination: 'hook', rule: 'r1' }, Date.now()), 1);
+        const now = Date.now();
+        assert.equal(await store.retryDeadLetters({ destination: 'hook', rule: 'r1' }, now), 1);
         assert.equal((await store.getDelivery(a.id))?.status, 'pending');
+        assert.equal((await store.getDelivery(a.id))?.retriedAt, now);
+        assert.equal((await store.getDelivery(b.id))?.retriedAt, null);
         assert.equal(await store.retryDeadLetters({ sinceMs: Date.now() + 60_000 }, Date.now()), 0);
         assert.equal(await store.retryDeadLetters({}, Date.now()), 2);
         assert.deepEqual((await store.listDeliveries({ status: 'dead' })).length, 0);

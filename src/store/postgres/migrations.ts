@@ -84,6 +84,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   );
   `,
+  /* 3: a retried delivery's maximum age and retry schedule count from its retry */ `
+  ALTER TABLE deliveries ADD COLUMN retried_at bigint;  -- ms since epoch; null until retried
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -75,4 +75,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries DROP COLUMN claimed_by;
   ALTER TABLE deliveries DROP COLUMN claim_expires_at;
   `,
+  /* 5: a retried delivery's maximum age and retry schedule count from its retry */ `
+  ALTER TABLE deliveries ADD COLUMN retried_at INTEGER;  -- ms since epoch; null until retried
+  `,
 ];

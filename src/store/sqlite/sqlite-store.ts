@@ -278,7 +278,7 @@ export class SqliteStore implements Store {
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
     const retry = this.statement(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now, retried_at = @now
        WHERE id = @id AND status IN ('pending', 'dead') AND message IS NOT NULL`,
     );
     return this.writes.write(() => retry.run({ id, now }).changes === 1);
@@ -286,7 +286,7 @@ export class SqliteStore implements Store {
 
   async retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
     const retry = this.statement(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now, retried_at = @now
        WHERE status = 'dead' AND message IS NOT NULL AND (@destination IS NULL OR destination = @destination)
          AND (@rule IS NULL OR rule = @rule) AND (@since IS NULL OR updated_at >= @since)`,
     );
