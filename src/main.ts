@@ -19,6 +19,7 @@ import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
+import { deadLetterRemovedDestinations, type ConfiguredDestinations } from './pipeline/removed-destinations.js';
 import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
@@ -80,6 +81,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
+  // The destinations in force, and since when: deliveries made before to any other wait for nobody.
+  let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
+  const deadLetterRemoved = () =>
+    deadLetterRemovedDestinations(store, configured, log).catch((error: unknown) =>
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const deliver = new DeliverStage({
@@ -107,12 +113,14 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const stages = options.stages !== false;
   if (options.route ?? stages) route.start();
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
-  if (options.deliver ?? stages) {
+  const delivering = options.deliver ?? stages;
+  if (delivering) {
+    await deadLetterRemoved();
     deliver.start();
     monitor.start();
   }
   if (stages) {
-    stopPruning = schedulePruning(store, config.retentionMs, log);
+    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured);
   }
 
   const running: RunningHerald = {
@@ -124,6 +132,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     reload(next: HeraldSetup): string[] {
       const previous = current;
       current = { setup: next, destinations: buildDestinations(next) };
+      configured = { names: Object.keys(next.config.destinations), since: Date.now() };
+      if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       route.wake();

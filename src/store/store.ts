@@ -241,6 +241,15 @@ export interface Store {
    * delivered delivery, or one without a message (its template failed: replay the event).
    */
   retryDelivery(id: string, now: number): Promise<boolean>;
+  /**
+   * Makes dead letters of the pending deliveries to destinations not in
+   * `destinations` (removed from the config), with the reason
+   * `destination-removed`; returns how many. Only deliveries made (or last
+   * retried) before `madeBeforeMs` are touched: a process never dead-letters
+   * what another process, with a newer config, made since. A delivery under a
+   * live claim is left to its claimant.
+   */
+  deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number>;
   /** retryDelivery for every dead delivery matching the filter; returns how many. */
   retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
   /** Inserts new deliveries for events already routed (a replay), in one transaction; earlier ones are kept. */

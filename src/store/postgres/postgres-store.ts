@@ -17,6 +17,7 @@ import type {
   EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
+import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
@@ -150,6 +151,10 @@ export class PostgresStore implements Store {
 
   retryDelivery(id: string, now: number): Promise<boolean> {
     return retryDelivery(this.db, id, now);
+  }
+
+  deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number> {
+    return deadLetterRemovedDestinations(this.db, destinations, madeBeforeMs, now);
   }
 
   retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {

@@ -44,6 +44,9 @@ function isoOrNull(time: string | undefined): string | null {
  */
 const NOT_DURABLE = { durable: false };
 
+/** The dead letter's reason when its destination left the config (SQL: it names the row's destination). */
+const DESTINATION_REMOVED_ERROR = `'destination-removed: destination "' || destination || '" is no longer in the config; retry the delivery once it is back'`;
+
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
 
@@ -282,6 +285,22 @@ export class SqliteStore implements Store {
        WHERE id = @id AND status IN ('pending', 'dead') AND message IS NOT NULL`,
     );
     return this.writes.write(() => retry.run({ id, now }).changes === 1);
+  }
+
+  async deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number> {
+    const pick = this.statement(
+      `SELECT rowid FROM deliveries WHERE status = 'pending'
+         AND destination NOT IN (SELECT value FROM json_each(@destinations)) AND COALESCE(retried_at, created_at) < @before`,
+    );
+    const kill = this.statement(
+      `UPDATE deliveries SET status = 'dead', updated_at = @now, last_error = ${DESTINATION_REMOVED_ERROR}
+       WHERE rowid IN (SELECT value FROM json_each(@rowids)) AND status = 'pending'`,
+    );
+    return this.writes.write(() => {
+      const rows = pick.all({ destinations: JSON.stringify(destinations), before: madeBeforeMs }) as Array<{ rowid: number }>;
+      const rowids = rows.map((r) => r.rowid).filter((rowid) => !this.claims.isLive(rowid, now));
+      return rowids.length === 0 ? 0 : kill.run({ rowids: JSON.stringify(rowids), now }).changes;
+    });
   }
 
   async retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
