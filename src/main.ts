@@ -19,6 +19,7 @@ import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
+import { Readiness, type WatchedStage } from './pipeline/readiness.js';
 import { deadLetterRemovedDestinations, type ConfiguredDestinations } from './pipeline/removed-destinations.js';
 import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
@@ -68,7 +69,14 @@ export interface StartOptions {
   now?: () => number;
   /** The admin API's bearer token (default: $HERALD_ADMIN_TOKEN); without one, /api is off. */
   adminToken?: string;
+  /** The clock of the route and deliver stages and of readiness (tests inject one). */
+  stageClock?: () => number;
+  /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
+  stallMs?: number;
 }
+
+/** A stage with work and no progress for this long makes herald not ready. */
+const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
@@ -89,20 +97,40 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const deliver = new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics,
+    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock,
     onBreakerOpened: (destination, opening) => {
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
-  const route = new RouteStage({ store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const route = new RouteStage({
+    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+  });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
+  const routing = options.route ?? options.stages !== false;
+  const delivering = options.deliver ?? options.stages !== false;
+  const stallMs = options.stallMs ?? STALL_MS;
+  const watched = (): WatchedStage[] => [
+    ...(routing ? [{ name: 'route', progress: route.progress, stallMs }] : []),
+    // An attempt in flight may take its whole time-out before it counts as progress.
+    ...(delivering ? [{ name: 'deliver', progress: deliver.progress, stallMs: Math.max(stallMs, 2 * longestTimeoutMs(current.destinations.policies)) }] : []),
+  ];
+  const readiness = new Readiness(store, watched, options.stageClock);
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
-  const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS } : undefined;
-  const app = createApp({ ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin });
+  const admin = adminToken
+    ? {
+      token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS,
+      health: async () => ({
+        ...(await readiness.check()),
+        shuttingDown: lifecycle.shuttingDown,
+        configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
+      }),
+    }
+    : undefined;
+  const app = createApp({ ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin });
   const server = createHttpServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -111,9 +139,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const port = (server.address() as AddressInfo).port;
   let stopPruning = () => {};
   const stages = options.stages !== false;
-  if (options.route ?? stages) route.start();
+  if (routing) route.start();
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
-  const delivering = options.deliver ?? stages;
   if (delivering) {
     await deadLetterRemoved();
     deliver.start();
@@ -190,6 +217,11 @@ function buildDestinations({ config }: HeraldSetup) {
     channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)])),
     policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
   };
+}
+
+/** The longest delivery time-out of the destinations. */
+function longestTimeoutMs(policies: Record<string, { timeoutMs: number }>): number {
+  return Math.max(0, ...Object.values(policies).map((policy) => policy.timeoutMs));
 }
 
 /** Settings a running process cannot change: where it listens and what it stores in. */

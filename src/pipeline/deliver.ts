@@ -13,6 +13,7 @@ import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { verdictAfterFailure, windowStart, type DeliveryPolicy } from './delivery-policy.js';
 import type { HeraldMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
+import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 export interface DeliverDeps {
@@ -51,12 +52,22 @@ export class DeliverStage {
   /** Breaker transitions per destination, for metrics. */
   readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
+  /**
+   * Whether delivering moves: deliveries claimed (or a failed pass) and no
+   * attempt recorded for a while makes herald not ready. Paused destinations
+   * and open breakers claim nothing: waiting for them is no stall.
+   */
+  readonly progress: StageProgress;
 
   constructor(private readonly deps: DeliverDeps) {
     this.now = deps.now ?? Date.now;
+    this.progress = new StageProgress(this.now);
     this.loop = new WorkerLoop(
       () => this.claimAndSend(),
-      (error) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery loop failed; retrying'),
+      (error) => {
+        this.progress.working();
+        deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery loop failed; retrying');
+      },
     );
   }
 
@@ -123,6 +134,7 @@ export class DeliverStage {
       const limit = permit === 'probe' ? 1 : Math.min(allowed, MAX_CLAIM);
       const claimed = await store.claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now });
       if (permit === 'probe' && claimed.length === 0) breaker.probeSkipped();
+      if (claimed.length > 0) this.progress.working();
       for (const delivery of claimed) {
         limiter?.take(this.now());
         this.track(destination, this.send(delivery, policy, breaker, permit === 'probe'));
@@ -135,6 +147,8 @@ export class DeliverStage {
       const due = await store.nextDueAt(idle);
       if (due !== undefined) sleepMs = Math.min(sleepMs, due - this.now());
     }
+    // Nothing in flight anywhere: whatever waits is not due, paused or behind an open breaker.
+    if (this.sending.size === 0) this.progress.idle();
     return { again: false, sleepMs };
   }
 
@@ -243,6 +257,7 @@ export class DeliverStage {
     );
     try {
       await store.completeAttempt(claimant, attempt, verdict);
+      this.progress.progressed();
     } catch (error) {
       // The claim expires and the delivery is tried again: at least once, never lost.
       log.error({ deliveryId: delivery.id, err: error instanceof Error ? error.message : String(error) }, 'could not record an attempt');

@@ -17,6 +17,7 @@ import type { RuleSet } from '../routing/rule-set.js';
 import type { EventRouting, NewDelivery, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
 import type { HeraldMetrics } from './metrics.js';
+import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 /** What routing runs on; swapped as a whole when the config is reloaded. */
@@ -38,6 +39,8 @@ export interface RouteDeps {
   /** How often to look for events when nobody wakes the stage (other processes' events). */
   pollMs?: number;
   metrics?: HeraldMetrics;
+  /** The clock of its progress report (readiness); tests inject one. */
+  now?: () => number;
 }
 
 export interface RoutedNotification {
@@ -74,11 +77,17 @@ export function planNotifications(event: NormalizedEvent, routing: RoutingSet, p
 
 export class RouteStage {
   private readonly loop: WorkerLoop;
+  /** Whether routing moves: events waiting and none routed for a while makes herald not ready. */
+  readonly progress: StageProgress;
 
   constructor(private readonly deps: RouteDeps) {
+    this.progress = new StageProgress(deps.now);
     this.loop = new WorkerLoop(
       () => this.routeBatch(),
-      (error) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'routing failed; retrying'),
+      (error) => {
+        this.progress.working();
+        deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'routing failed; retrying');
+      },
     );
   }
 
@@ -99,7 +108,11 @@ export class RouteStage {
   async routeOnce(): Promise<number> {
     const { store, providers, log } = this.deps;
     const events = await store.unroutedEvents(this.deps.batchSize ?? 100);
-    if (events.length === 0) return 0;
+    if (events.length === 0) {
+      this.progress.idle();
+      return 0;
+    }
+    this.progress.working();
     const routing = this.deps.routing();
     const routings: EventRouting[] = events.map((event) => {
       const planned = planNotifications(event, routing, providers[event.provider]!);
@@ -110,6 +123,7 @@ export class RouteStage {
       return { eventId: event.id, rulesVersion: routing.rules.version, deliveries: planned.map((p) => p.delivery) };
     });
     await store.markRouted(routings);
+    this.progress.progressed();
     if (routings.some((r) => r.deliveries.length > 0)) this.deps.onRouted?.();
     return events.length;
   }

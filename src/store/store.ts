@@ -279,7 +279,7 @@ export interface Store {
    * a copy can be run again. Returns how many events were new.
    */
   importEvents(records: EventRecord[]): Promise<number>;
-  /** Resolves when the store can be read and written; for /readyz. */
+  /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -194,8 +194,12 @@ export class PostgresStore implements Store {
     return importEventRecords(this.db, records);
   }
 
+  /** A write of one row: a database that is read-only, out of space or unreachable fails it. */
   async ping(): Promise<void> {
-    await this.db.query('SELECT 1');
+    await this.db.query(
+      'INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
+      [Date.now()],
+    );
   }
 
   /** Writes what is queued, hands this instance's routing claims back to the others, and closes the pool. */

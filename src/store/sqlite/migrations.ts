@@ -78,4 +78,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 5: a retried delivery's maximum age and retry schedule count from its retry */ `
   ALTER TABLE deliveries ADD COLUMN retried_at INTEGER;  -- ms since epoch; null until retried
   `,
+  /* 6: one row that readiness writes, to know the store takes writes (a full disk does not) */ `
+  CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at INTEGER NOT NULL);
+  `,
 ];

@@ -367,12 +367,12 @@ export class SqliteStore implements Store {
     return this.writes.write(() => importEventRecords(this.db, records));
   }
 
+  /** A durable write of one row: a full disk, a read-only file or a lock held elsewhere fails it. */
   async ping(): Promise<void> {
-    try {
-      this.statement('SELECT 1').get();
-    } catch (error) {
-      throw new StoreUnavailableError(error);
-    }
+    const probe = this.statement(
+      'INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
+    );
+    await this.writes.write(() => probe.run(Date.now()));
   }
 
   /** How many commits carried how many writes: group commit at work. */
