@@ -51,7 +51,7 @@ export interface RunningHerald {
   reload(next: HeraldSetup): string[];
   /**
    * Loads a new setup with `load` and swaps it in; when it fails its checks,
-   * the running setup stays, the errors are logged, counted and shown by /readyz.
+   * the running setup stays, the errors are logged, counted and shown by the admin API (GET /api/health).
    */
   reloadWith(load: () => HeraldSetup): { applied: boolean; errors: string[] };
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
