@@ -19,6 +19,8 @@ import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
+import { Readiness, type WatchedStage } from './pipeline/readiness.js';
+import { deadLetterRemovedDestinations, type ConfiguredDestinations } from './pipeline/removed-destinations.js';
 import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
@@ -56,7 +58,7 @@ export interface RunningHerald {
   reload(next: HeraldSetup): string[];
   /**
    * Loads a new setup with `load` and swaps it in; when it fails its checks,
-   * the running setup stays, the errors are logged, counted and shown by /readyz.
+   * the running setup stays, the errors are logged, counted and shown by the admin API (GET /api/health).
    */
   reloadWith(load: () => HeraldSetup): { applied: boolean; errors: string[] };
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
@@ -74,7 +76,14 @@ export interface StartOptions {
   now?: () => number;
   /** The admin API's bearer token (default: $HERALD_ADMIN_TOKEN); without one, /api is off. */
   adminToken?: string;
+  /** The clock of the route and deliver stages and of readiness (tests inject one). */
+  stageClock?: () => number;
+  /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
+  stallMs?: number;
 }
+
+/** A stage with work and no progress for this long makes herald not ready. */
+const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
@@ -87,16 +96,21 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
+  // The destinations in force, and since when: deliveries made before to any other wait for nobody.
+  let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
+  const deadLetterRemoved = () =>
+    deadLetterRemovedDestinations(store, configured, log).catch((error: unknown) =>
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const deliver = new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics,
+    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock,
     onBreakerOpened: (destination, opening) => {
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
   const route = new RouteStage({
-    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(),
+    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
@@ -106,9 +120,27 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
+  const routing = options.route ?? options.stages !== false;
+  const delivering = options.deliver ?? options.stages !== false;
+  const stallMs = options.stallMs ?? STALL_MS;
+  const watched = (): WatchedStage[] => [
+    ...(routing ? [{ name: 'route', progress: route.progress, stallMs }] : []),
+    // An attempt in flight may take its whole time-out before it counts as progress.
+    ...(delivering ? [{ name: 'deliver', progress: deliver.progress, stallMs: Math.max(stallMs, 2 * longestTimeoutMs(current.destinations.policies)) }] : []),
+  ];
+  const readiness = new Readiness(store, watched, options.stageClock);
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
-  const admin = adminToken ? { token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS } : undefined;
-  const appDeps = { ingest, store, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, admin, metricsToken: config.server.metricsToken };
+  const admin = adminToken
+    ? {
+      token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS,
+      health: async () => ({
+        ...(await readiness.check()),
+        shuttingDown: lifecycle.shuttingDown,
+        configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
+      }),
+    }
+    : undefined;
+  const appDeps = { ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
@@ -127,14 +159,15 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   }
   let stopPruning = () => {};
   const stages = options.stages !== false;
-  if (options.route ?? stages) route.start();
+  if (routing) route.start();
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
-  if (options.deliver ?? stages) {
+  if (delivering) {
+    await deadLetterRemoved();
     deliver.start();
     monitor.start();
   }
   if (stages) {
-    stopPruning = schedulePruning(store, config.retentionMs, log);
+    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured);
   }
 
   const running: RunningHerald = {
@@ -148,6 +181,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     reload(next: HeraldSetup): string[] {
       const previous = current;
       current = { setup: next, destinations: buildDestinations(next) };
+      configured = { names: Object.keys(next.config.destinations), since: Date.now() };
+      if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       route.wake();
@@ -213,6 +248,11 @@ function buildDestinations({ config }: HeraldSetup) {
     channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)])),
     policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
   };
+}
+
+/** The longest delivery time-out of the destinations. */
+function longestTimeoutMs(policies: Record<string, { timeoutMs: number }>): number {
+  return Math.max(0, ...Object.values(policies).map((policy) => policy.timeoutMs));
 }
 
 /** Settings a running process cannot change: where it listens and what it stores in. */

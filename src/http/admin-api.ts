@@ -19,6 +19,7 @@ import { eventDetail } from '../pipeline/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../pipeline/personal-data.js';
 import { replayEvents, replayPage } from '../pipeline/replay.js';
 import { retryOneDelivery } from '../pipeline/retry-delivery.js';
+import type { ReadinessReport } from '../pipeline/readiness.js';
 import type { RoutingSet } from '../pipeline/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
@@ -34,8 +35,12 @@ export interface DeliveryControl {
   wake(): void;
 }
 
+/** What GET /api/health reports: readiness with its reasons, and the last rejected config reload. */
+export type HealthReport = ReadinessReport & { shuttingDown: boolean; configReload: { rejected: { at: string; errors: string[] } } | null };
+
 export interface AdminDeps {
   token: string;
+  health: () => Promise<HealthReport>;
   store: Store;
   deliver: DeliveryControl;
   /** The routing in force now (a config reload swaps it): replay goes through it. */
@@ -49,7 +54,7 @@ const notFound = (what: string) => ({ error: `${what} not found` });
 export const ACTOR_HEADER = 'x-herald-actor';
 
 /** The routes, without authentication (exported for the OpenAPI check). */
-export function createAdminRouter({ store, deliver, routing, providers }: Omit<AdminDeps, 'token'>): Router {
+export function createAdminRouter({ store, deliver, routing, providers, health }: Omit<AdminDeps, 'token'>): Router {
   const router = new Router({ prefix: '/api' });
   let openapi: string | undefined;
 
@@ -57,6 +62,11 @@ export function createAdminRouter({ store, deliver, routing, providers }: Omit<A
     openapi ??= readFileSync(OPENAPI_FILE, 'utf8');
     ctx.type = 'application/json';
     ctx.body = openapi;
+  });
+
+  /** Readiness with its reasons, which /readyz keeps from anonymous callers. */
+  router.get('/health', async (ctx) => {
+    ctx.body = await health();
   });
 
   router.get('/events', async (ctx) => {

@@ -9,7 +9,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Ingest } from '../pipeline/ingest.js';
 import type { HeraldMetrics } from '../pipeline/metrics.js';
-import type { Store } from '../store/store.js';
+import type { Readiness } from '../pipeline/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
 import { requireBearer } from './admin-auth.js';
 import { REPLY_BODIES } from './replies.js';
@@ -23,11 +23,12 @@ export interface Lifecycle {
 
 export interface AppDeps {
   ingest: Ingest;
-  store: Store;
   bodyLimitBytes: number;
   log: Logger;
   lifecycle: Lifecycle;
   metrics: HeraldMetrics;
+  /** What /readyz checks: the store takes a write, and no stage is stalled. */
+  readiness: Readiness;
   /** The admin API under /api/; absent (404) when no admin token is set. */
   admin?: AdminDeps;
   /** When set, /metrics needs it as a bearer token. */
@@ -41,7 +42,7 @@ export interface Surfaces {
 }
 
 export function createApp(
-  { ingest, store, bodyLimitBytes, log, lifecycle, metrics, admin, metricsToken }: AppDeps,
+  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken }: AppDeps,
   surfaces: Surfaces = { webhooks: true, operations: true },
 ): Koa {
   const app = new Koa();
@@ -63,21 +64,20 @@ export function createApp(
     });
   }
 
-  /** Readiness: the store can be reached, and the process is not shutting down. */
+  /**
+   * Readiness: the store takes a write, no stage is stalled, and the process
+   * is not shutting down. The verdict only: the reasons (a store error may
+   * name a file) are in the admin API's GET /api/health.
+   */
   router.get('/readyz', async (ctx) => {
     if (lifecycle.shuttingDown) {
       ctx.status = 503;
       ctx.body = { status: 'shutting-down' };
       return;
     }
-    try {
-      await store.ping();
-      // A rejected reload leaves the previous config running: still ready, but say so.
-      ctx.body = lifecycle.reloadErrors ? { status: 'ready', configReload: { rejected: lifecycle.reloadErrors } } : { status: 'ready' };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'unavailable', store: 'unreachable' };
-    }
+    const { ready } = await readiness.check();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'unavailable' };
   });
 
   app.use(async (ctx, next) => {

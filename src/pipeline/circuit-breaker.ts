@@ -3,7 +3,8 @@
  * attempts (network errors, time-outs, 5xx: the destination looks down) it
  * opens, and the destination's deliveries wait, unclaimed, spending no
  * attempts. It is probed with one delivery after each interval of `probeMs`
- * (the last one repeats); a successful probe closes it.
+ * (the last one repeats); a successful probe closes it. Only the transitions
+ * (closed to open, open to closed) are reported: a failed probe keeps it open.
  */
 import type { DeliveryFailureReason } from '../core/errors.js';
 
@@ -60,12 +61,14 @@ export class CircuitBreaker {
       return;
     }
     this.consecutiveFailures++;
-    if (this.state === 'probing' || (this.state === 'closed' && this.consecutiveFailures >= this.settings.failures)) {
+    const opening = this.state === 'closed' && this.consecutiveFailures >= this.settings.failures;
+    if (this.state === 'probing' || opening) {
       const interval = this.settings.probeMs[Math.min(this.probes, this.settings.probeMs.length - 1)]!;
       this.probes++;
       this.nextProbeAt = now + interval;
       this.state = 'open';
-      this.onChange('open', { failures: this.consecutiveFailures, nextProbeInMs: interval });
+      // A failed probe is no transition: it stays open, and says so in its attempt record.
+      if (opening) this.onChange('open', { failures: this.consecutiveFailures, nextProbeInMs: interval });
     }
   }
 

@@ -11,9 +11,10 @@ import type { Channel } from '../channels/channel.js';
 import type { Attempt, AttemptVerdict, Delivery, Store } from '../store/store.js';
 import type { BreakerOpening } from './alert-event.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
-import { verdictAfterFailure, type DeliveryPolicy } from './delivery-policy.js';
+import { verdictAfterFailure, windowStart, type DeliveryPolicy } from './delivery-policy.js';
 import type { HeraldMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
+import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 export interface DeliverDeps {
@@ -52,12 +53,22 @@ export class DeliverStage {
   /** Breaker transitions per destination, for metrics. */
   readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
+  /**
+   * Whether delivering moves: deliveries claimed (or a failed pass) and no
+   * attempt recorded for a while makes herald not ready. Paused destinations
+   * and open breakers claim nothing: waiting for them is no stall.
+   */
+  readonly progress: StageProgress;
 
   constructor(private readonly deps: DeliverDeps) {
     this.now = deps.now ?? Date.now;
+    this.progress = new StageProgress(this.now);
     this.loop = new WorkerLoop(
       () => this.claimAndSend(),
-      (error) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery loop failed; retrying'),
+      (error) => {
+        this.progress.working();
+        deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'delivery loop failed; retrying');
+      },
     );
   }
 
@@ -124,6 +135,7 @@ export class DeliverStage {
       const limit = permit === 'probe' ? 1 : Math.min(allowed, MAX_CLAIM);
       const claimed = await store.claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now });
       if (permit === 'probe' && claimed.length === 0) breaker.probeSkipped();
+      if (claimed.length > 0) this.progress.working();
       for (const delivery of claimed) {
         limiter?.take(this.now());
         this.track(destination, this.send(delivery, policy, breaker, permit === 'probe'));
@@ -136,6 +148,8 @@ export class DeliverStage {
       const due = await store.nextDueAt(idle);
       if (due !== undefined) sleepMs = Math.min(sleepMs, due - this.now());
     }
+    // Nothing in flight anywhere: whatever waits is not due, paused or behind an open breaker.
+    if (this.sending.size === 0) this.progress.idle();
     return { again: false, sleepMs };
   }
 
@@ -221,12 +235,12 @@ export class DeliverStage {
         });
       }
       const details = { status: error.details.status, excerpt: error.details.excerpt, reason: error.reason };
-      if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - delivery.createdAt <= policy.maxAgeMs) {
+      if (probe && error.retryable && breaker.state === 'open' && now + breaker.msUntilProbe(now) - windowStart(delivery) <= policy.maxAgeMs) {
         // A failed probe waits for the breaker like the rest, and spends none of the schedule.
         verdict = { status: 'pending', nextAttemptAt: now + breaker.msUntilProbe(now) };
         attempt = this.attempt(delivery, number, startedAt, 'probe', { ...details, error: `${error.message}; the destination stays paused` });
       } else {
-        const scheduled = number - (await this.probesOf(delivery));
+        const scheduled = 1 + (await this.scheduledAttemptsOf(delivery));
         const decided = verdictAfterFailure(delivery, scheduled, error, policy, now, this.deps.random);
         verdict = decided.verdict;
         attempt = this.attempt(delivery, number, startedAt, verdict.status === 'dead' ? 'dead' : 'retry', {
@@ -244,16 +258,22 @@ export class DeliverStage {
     );
     try {
       await store.completeAttempt(claimant, attempt, verdict);
+      this.progress.progressed();
     } catch (error) {
       // The claim expires and the delivery is tried again: at least once, never lost.
       log.error({ deliveryId: delivery.id, err: error instanceof Error ? error.message : String(error) }, 'could not record an attempt');
     }
   }
 
-  /** Failed probes of this delivery so far: they do not count against its retry schedule. */
-  private async probesOf(delivery: Delivery): Promise<number> {
+  /**
+   * The attempts so far that count against the retry schedule: not failed
+   * probes, and none made before the delivery's last manual retry.
+   */
+  private async scheduledAttemptsOf(delivery: Delivery): Promise<number> {
     if (delivery.attempts === 0) return 0;
-    return (await this.deps.store.listAttempts(delivery.id)).filter((a) => a.outcome === 'probe').length;
+    const { retriedAt } = delivery;
+    return (await this.deps.store.listAttempts(delivery.id))
+      .filter((a) => a.outcome !== 'probe' && (retriedAt === null || a.startedAt >= retriedAt)).length;
   }
 
   private attempt(

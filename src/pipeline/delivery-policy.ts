@@ -52,13 +52,21 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
 }
 
 /**
+ * When a delivery's window opened: its maximum age and retry schedule count
+ * from its creation, or from its last manual retry (a retry starts afresh).
+ */
+export function windowStart(delivery: Delivery): number {
+  return delivery.retriedAt ?? delivery.createdAt;
+}
+
+/**
  * What follows a failed attempt: permanent failures are dead at once; retryable
  * ones wait the schedule's next delay plus jitter, and no less than Retry-After,
  * unless the schedule is used up or the delivery would pass its maximum age.
  */
 export function verdictAfterFailure(
   delivery: Delivery,
-  /** How many attempts of the schedule this one is (probes of an open breaker do not count). */
+  /** How many attempts of the schedule this one is (probes of an open breaker, and attempts before a retry, do not count). */
   attempt: number,
   error: DeliveryError,
   policy: DeliveryPolicy,
@@ -70,7 +78,7 @@ export function verdictAfterFailure(
   if (delay === undefined) return { verdict: { status: 'dead' }, note: `gave up after ${attempt} attempts` };
   const wait = Math.max(delay * (1 + RETRY_JITTER * random()), error.details.retryAfterMs ?? 0);
   const nextAttemptAt = Math.round(now + wait);
-  if (nextAttemptAt - delivery.createdAt > policy.maxAgeMs) {
+  if (nextAttemptAt - windowStart(delivery) > policy.maxAgeMs) {
     return { verdict: { status: 'dead' }, note: 'past the maximum age' };
   }
   return { verdict: { status: 'pending', nextAttemptAt } };

@@ -124,18 +124,21 @@ export class HeraldMetrics {
     if (!queue) return;
     // A scrape collects every metric at once: the three gauges share one
     // snapshot, read by whichever collects first, while it is in flight, and
-    // kept for maxAgeMs after it was read. A failed read is not kept.
-    let reading: Promise<QueueSnapshot> | undefined;
+    // kept for maxAgeMs after it was read. When the store cannot answer, the
+    // scrape still serves every other metric (they tell what went wrong), the
+    // queue gauges keep the values of the last snapshot that could be read,
+    // and the failed read is not kept.
+    let reading: Promise<QueueSnapshot | undefined> | undefined;
     let readAt = -Infinity;
     const snapshot = () => {
       if (reading && now() - readAt >= maxAgeMs) reading = undefined;
       if (!reading) {
         readAt = now();
-        const read = queue();
-        reading = read;
-        read.catch(() => {
+        const read: Promise<QueueSnapshot | undefined> = queue().catch(() => {
           if (reading === read) reading = undefined;
+          return undefined;
         });
+        reading = read;
       }
       return reading;
     };
@@ -145,9 +148,10 @@ export class HeraldMetrics {
       labelNames: ['destination'] as const,
       registers: [this.registry],
       async collect() {
-        const { byDestination } = await snapshot();
+        const read = await snapshot();
+        if (!read) return;
         this.reset();
-        for (const [destination, { pending }] of Object.entries(byDestination)) this.set({ destination }, pending);
+        for (const [destination, { pending }] of Object.entries(read.byDestination)) this.set({ destination }, pending);
       },
     });
     new Gauge({
@@ -156,11 +160,12 @@ export class HeraldMetrics {
       labelNames: ['destination'] as const,
       registers: [this.registry],
       async collect() {
-        const { byDestination } = await snapshot();
+        const read = await snapshot();
+        if (!read) return;
         // Measured at the scrape, so the age grows between readings of the queue.
         const at = now();
         this.reset();
-        for (const [destination, { oldestDueAt }] of Object.entries(byDestination)) {
+        for (const [destination, { oldestDueAt }] of Object.entries(read.byDestination)) {
           this.set({ destination }, oldestDueAt === null ? 0 : Math.max(0, (at - oldestDueAt) / 1000));
         }
       },
@@ -170,7 +175,8 @@ export class HeraldMetrics {
       help: 'Dead deliveries kept for inspection and replay.',
       registers: [this.registry],
       async collect() {
-        this.set((await snapshot()).dead);
+        const read = await snapshot();
+        if (read) this.set(read.dead);
       },
     });
   }

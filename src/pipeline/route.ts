@@ -24,6 +24,7 @@ import { describeThrown, type RuleSet } from '../routing/rule-set.js';
 import type { EventRouting, NewDelivery, RoutingError, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
 import type { HeraldMetrics } from './metrics.js';
+import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 /** What routing runs on; swapped as a whole when the config is reloaded. */
@@ -47,6 +48,8 @@ export interface RouteDeps {
   metrics?: HeraldMetrics;
   /** Called for each routing error once its event is marked routed: raises the herald.rule.failed alert. */
   onRoutingError?: (eventId: string, error: RoutingError) => void;
+  /** The clock of its progress report (readiness); tests inject one. */
+  now?: () => number;
 }
 
 export interface RoutedNotification {
@@ -96,11 +99,17 @@ export function planRouting(event: NormalizedEvent, routing: RoutingSet, provide
 
 export class RouteStage {
   private readonly loop: WorkerLoop;
+  /** Whether routing moves: events waiting and none routed for a while makes herald not ready. */
+  readonly progress: StageProgress;
 
   constructor(private readonly deps: RouteDeps) {
+    this.progress = new StageProgress(deps.now);
     this.loop = new WorkerLoop(
       () => this.routeBatch(),
-      (error) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'routing failed; retrying'),
+      (error) => {
+        this.progress.working();
+        deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'routing failed; retrying');
+      },
     );
   }
 
@@ -120,10 +129,15 @@ export class RouteStage {
   /** Routes one batch of stored events; returns how many it routed. */
   async routeOnce(): Promise<number> {
     const events = await this.deps.store.unroutedEvents(this.deps.batchSize ?? 100);
-    if (events.length === 0) return 0;
+    if (events.length === 0) {
+      this.progress.idle();
+      return 0;
+    }
+    this.progress.working();
     const routing = this.deps.routing();
     const routings = events.map((event) => this.plan(event, routing));
     await this.save(routings);
+    this.progress.progressed();
     for (const { eventId, errors = [] } of routings) {
       for (const error of errors) this.deps.onRoutingError?.(eventId, error);
     }

@@ -164,6 +164,11 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   lastError: string | null;
+  /**
+   * When an operator last retried it (ms), or null. Its maximum age and retry
+   * schedule count from then: a retry starts a fresh window.
+   */
+  retriedAt: number | null;
 }
 
 /** One try at sending a delivery, as recorded. */
@@ -281,10 +286,20 @@ export interface Store {
   listAttempts(deliveryId: string): Promise<Attempt[]>;
   /**
    * Makes a dead or pending delivery pending and due now, keeping its attempts
-   * (a claimed one stays with its claimant). Returns false for an unknown or
+   * (a claimed one stays with its claimant), and records `now` as its
+   * `retriedAt`: its maximum age and retry schedule start afresh. Returns false for an unknown or
    * delivered delivery, or one without a message (its template failed: replay the event).
    */
   retryDelivery(id: string, now: number): Promise<boolean>;
+  /**
+   * Makes dead letters of the pending deliveries to destinations not in
+   * `destinations` (removed from the config), with the reason
+   * `destination-removed`; returns how many. Only deliveries made (or last
+   * retried) before `madeBeforeMs` are touched: a process never dead-letters
+   * what another process, with a newer config, made since. A delivery under a
+   * live claim is left to its claimant.
+   */
+  deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number>;
   /** retryDelivery for every dead delivery matching the filter; returns how many. */
   retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
   /** Inserts new deliveries for events already routed (a replay), in one transaction; earlier ones are kept. */
@@ -318,7 +333,7 @@ export interface Store {
   recordAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching every field of the filter, oldest first (default limit 100). */
   listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
-  /** Resolves when the store can be read and written; for /readyz. */
+  /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -122,8 +122,9 @@ describe('operational alerts, end to end', function () {
     await new Promise((r) => setTimeout(r, 2000));
 
     const transitions = herald!.deliver.breakerTransitions.get('flaky')!;
-    assert.ok(transitions.opened >= 20, `the breaker opened ${transitions.opened} times (each failed probe re-opens it)`);
-    assert.ok(transitions.closed >= 3, `the breaker closed ${transitions.closed} times while flapping: it went from closed to open ${transitions.closed + 1} times`);
+    // Transitions only: a failed probe keeps the breaker open without opening it again.
+    assert.ok(transitions.closed >= 3, `the breaker closed ${transitions.closed} times while flapping`);
+    assert.equal(transitions.opened, transitions.closed, 'each opening, and no failed probe, counted once; it ends closed');
     const failed = (await herald!.store.listDeliveries({ limit: 1000 })).filter((d) => d.destination === 'flaky');
     let attempts = 0;
     for (const d of failed) attempts += (await herald!.store.listAttempts(d.id)).filter((a) => a.outcome !== 'delivered').length;

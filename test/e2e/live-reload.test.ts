@@ -1,7 +1,8 @@
 /**
  * Live reload: editing a rule file while herald runs changes routing within
- * 2 s; an invalid rule file keeps the previous rules routing, and /readyz and
- * /metrics report the rejected reload.
+ * 2 s; an invalid rule file keeps the previous rules routing, and the admin
+ * API's GET /api/health and /metrics report the rejected reload (/readyz
+ * stays ready and shows no file path).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +46,8 @@ describe('live reload', function () {
       `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
       '',
     ].join('\n'));
-    const herald = await serveHerald(['--config', config], port);
+    const token = 'live-reload-admin-token';
+    const herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: token });
     const source = testSource('facesign', 'facesign');
     /** Sends one event and returns the name of the rule that delivered it. */
     const routedBy = async (): Promise<string> => {
@@ -67,9 +69,9 @@ describe('live reload', function () {
       writeFileSync(ruleFile, `${rule('third')}  when: { regex: [1, 2] }\n`);
       await new Promise((r) => setTimeout(r, 2000));
       assert.equal(await routedBy(), 'second', 'an invalid rule file must not replace the running rules');
-      const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { status: string; configReload?: { rejected: { errors: string[] } } };
-      assert.equal(ready.status, 'ready');
-      assert.match(ready.configReload?.rejected.errors.join('\n') ?? '', /r\.yaml:\d+:\d+ \[0\]\.when\.regex: unknown JSON-logic operator "regex"/);
+      assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' }, 'no file path for anonymous callers');
+      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { configReload: { rejected: { errors: string[] } } | null };
+      assert.match(health.configReload?.rejected.errors.join('\n') ?? '', /r\.yaml:\d+:\d+ \[0\]\.when\.regex: unknown JSON-logic operator "regex"/);
       const metrics = await (await fetch(`${herald.url}/metrics`)).text();
       assert.match(metrics, /^herald_config_last_reload_ok 0$/m);
       assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [1-9]/m);

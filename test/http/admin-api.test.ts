@@ -104,7 +104,7 @@ describe('admin API', function () {
 
   it('routes exactly the paths and methods the OpenAPI document lists', () => {
     const router = createAdminRouter({
-      store: undefined as never, deliver: undefined as never, routing: undefined as never, providers: {},
+      store: undefined as never, deliver: undefined as never, routing: undefined as never, providers: {}, health: undefined as never,
     });
     const routed = router.stack.flatMap((layer) =>
       layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`)).sort();

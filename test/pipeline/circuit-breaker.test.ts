@@ -45,7 +45,22 @@ describe('CircuitBreaker', () => {
     assert.equal(breaker.permit(11_000), 'probe');
     breaker.succeeded();
     assert.equal(breaker.permit(11_000), 'send');
-    assert.deepEqual(changes, ['open', 'open', 'open', 'closed']);
+    assert.deepEqual(changes, ['open', 'closed']);
+  });
+
+  it('reports transitions only: failed probes keep it open without reporting "open" again', () => {
+    const { breaker, changes } = make();
+    for (let i = 0; i < 3; i++) breaker.failed('network', 0);
+    for (let at = 1000; at <= 50_000; at += 5000) {
+      assert.equal(breaker.permit(at), 'probe');
+      breaker.failed('timeout', at);
+      assert.equal(breaker.state, 'open');
+    }
+    assert.deepEqual(changes, ['open'], 'one "open" for ten failed probes');
+    assert.equal(breaker.permit(60_000), 'probe');
+    breaker.succeeded();
+    for (let i = 0; i < 3; i++) breaker.failed('server-error', 60_000);
+    assert.deepEqual(changes, ['open', 'closed', 'open'], 'closing and opening again are transitions');
   });
 
   it('closes when a probe gets an answer, even a refusal: the destination is up', () => {

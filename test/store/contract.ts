@@ -353,6 +353,15 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.getEvent(dead), undefined);
       });
 
+      it('prunes an old event once its deliveries to a removed destination are dead letters', async () => {
+        const old = await storedAt(longAgo(40 * 24 * HOUR), [delivery('gone')]);
+        const cutoff = Date.now() - 30 * 24 * HOUR;
+        assert.equal(await store.pruneEvents(cutoff, 100), 0, 'kept while its delivery is pending');
+        assert.equal(await store.deadLetterRemovedDestinations(['hook'], Date.now() + 1, Date.now() + 1), 1);
+        assert.equal(await store.pruneEvents(cutoff, 100), 1);
+        assert.equal(await store.getEvent(old), undefined);
+      });
+
       it('prunes expired dedupe keys in bounded batches, keeping live ones', async () => {
         const now = Date.now();
         for (let i = 0; i < 3; i++) await store.insertEvent(newEvent(`old${i}`, { dedupeUntilMs: now - 1000 }));
@@ -419,10 +428,38 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(retried?.status, 'pending');
         assert.equal(retried?.nextAttemptAt, now);
         assert.equal(retried?.attempts, 1);
+        assert.equal(retried?.retriedAt, now, 'its maximum age and retry schedule count from the retry');
+        assert.equal((await store.getDelivery(done.id))?.retriedAt, null);
         assert.equal((await store.listAttempts(dead.id)).length, 1);
         assert.equal(await store.retryDelivery(done.id, now), false);
         assert.equal(await store.retryDelivery(newEventId(), now), false);
         assert.deepEqual((await claim('w2', now)).map((d) => d.id), [dead.id]);
+      });
+
+      it('dead-letters pending deliveries to removed destinations made before the config, leaving live claims; they can be retried', async () => {
+        const [gone, claimed, kept, delivered] = [delivery('gone'), delivery('gone'), delivery('hook'), delivery('gone')];
+        const eventId = await routedEvent(gone, claimed, kept, delivered);
+        const [sent] = await claim('w', Date.now(), 1, 60_000, 'gone');
+        assert.ok(await store.completeAttempt('w', attempt(sent!.id), { status: 'delivered' }));
+        const [held] = await claim('x', Date.now(), 1, 60_000, 'gone');
+        const madeBefore = Date.now() + 1;
+        const later = delivery('gone');
+        await store.addDeliveries([{ eventId, deliveries: [later] }], madeBefore + 1000);
+
+        const now = madeBefore + 2000;
+        assert.equal(await store.deadLetterRemovedDestinations(['hook', 'other'], madeBefore, now), 1);
+        const dead = await store.listDeliveries({ status: 'dead' });
+        assert.equal(dead.length, 1);
+        assert.notEqual(dead[0]!.id, held!.id, 'a delivery under a live claim is left to its claimant');
+        assert.equal(dead[0]!.lastError, 'destination-removed: destination "gone" is no longer in the config; retry the delivery once it is back');
+        assert.equal(dead[0]!.updatedAt, now);
+        assert.equal((await store.getDelivery(later.id))?.status, 'pending', 'made after the config took effect: maybe by a newer config');
+        assert.equal((await store.getDelivery(kept.id))?.status, 'pending');
+        assert.equal((await store.getDelivery(sent!.id))?.status, 'delivered');
+        assert.equal(await store.deadLetterRemovedDestinations(['hook', 'other'], madeBefore, now), 0);
+        // The destination is back: retried, it is sent again.
+        assert.equal(await store.retryDelivery(dead[0]!.id, now), true);
+        assert.deepEqual((await claim('y', now + 1, 10, 1000, 'gone')).map((d) => d.id).sort(), [dead[0]!.id, later.id].sort());
       });
 
       it('does not retry a delivery whose template failed: it has no message', async () => {
@@ -440,8 +477,11 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await kill(a.id);
         await kill(b.id);
         await kill(c.id, 'other');
-        assert.equal(await store.retryDeadLetters({ destination: 'hook', rule: 'r1' }, Date.now()), 1);
+        const now = Date.now();
+        assert.equal(await store.retryDeadLetters({ destination: 'hook', rule: 'r1' }, now), 1);
         assert.equal((await store.getDelivery(a.id))?.status, 'pending');
+        assert.equal((await store.getDelivery(a.id))?.retriedAt, now);
+        assert.equal((await store.getDelivery(b.id))?.retriedAt, null);
         assert.equal(await store.retryDeadLetters({ sinceMs: Date.now() + 60_000 }, Date.now()), 0);
         assert.equal(await store.retryDeadLetters({}, Date.now()), 2);
         assert.deepEqual((await store.listDeliveries({ status: 'dead' })).length, 0);

@@ -44,6 +44,7 @@ async function fill(store: Store): Promise<{ keyed: string }> {
   const [first, second] = await store.claimDueDeliveries({ destination: 'hook', limit: 2, claimant: 'a', claimTtlMs: 60_000, now: later });
   await store.completeAttempt('a', { ...attempt(first!.id), outcome: 'retry', status: 500, reason: 'server-error', error: 'HTTP 500', responseExcerpt: '' }, { status: 'pending', nextAttemptAt: now - 1000 });
   await store.completeAttempt('a', attempt(second!.id), { status: 'delivered' });
+  await store.retryDelivery(first!.id, later); // its retriedAt comes along
   await store.claimDueDeliveries({ destination: 'hook', limit: 1, claimant: 'b', claimTtlMs: 60_000, now: later });
   return { keyed: routed.id };
 }

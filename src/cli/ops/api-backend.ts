@@ -34,7 +34,7 @@ export class ApiBackend implements OpsBackend {
 
   async eventDetail(id: string, pii: 'redact' | 'include' = 'redact'): Promise<EventDetail | undefined> {
     try {
-      return await this.client.get<EventDetail>(`events/${encodeURIComponent(id)}`, pii === 'include' ? { pii } : {});
+      return await this.client.get<EventDetail>(`events/${pathSegment('an event id', id)}`, pii === 'include' ? { pii } : {});
     } catch (error) {
       if (isMissing(error, 'event')) return undefined;
       throw error;
@@ -52,7 +52,7 @@ export class ApiBackend implements OpsBackend {
 
   async retryDelivery(id: string): Promise<void> {
     try {
-      await this.client.post(`deliveries/${encodeURIComponent(id)}/retry`);
+      await this.client.post(`deliveries/${pathSegment('a delivery id', id)}/retry`);
     } catch (error) {
       if (isMissing(error, 'delivery')) throw new OpsError(`no delivery ${id} ${this.where}`);
       if (error instanceof AdminApiError && error.status === 409) throw new OpsError(`cannot retry delivery ${id}: ${error.apiError ?? 'refused'}`);
@@ -72,7 +72,7 @@ export class ApiBackend implements OpsBackend {
 
   async setPaused(destination: string, paused: boolean): Promise<DestinationState> {
     try {
-      return await this.client.post<DestinationState>(`destinations/${encodeURIComponent(destination)}/${paused ? 'pause' : 'resume'}`);
+      return await this.client.post<DestinationState>(`destinations/${pathSegment('a destination name', destination)}/${paused ? 'pause' : 'resume'}`);
     } catch (error) {
       if (isMissing(error, 'destination')) throw new OpsError(`no destination "${destination}" in the config of the herald ${this.where}`);
       throw error;
@@ -90,6 +90,16 @@ export class ApiBackend implements OpsBackend {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A name or id as one segment of an API path. An empty one, `.` or `..` is
+ * refused before any request: the URL would name another route (`events/`
+ * is the list of events) or a path step.
+ */
+function pathSegment(what: string, value: string): string {
+  if (value === '' || value === '.' || value === '..') throw new OpsError(`give ${what}: "${value}" is not one`);
+  return encodeURIComponent(value);
 }
 
 /**

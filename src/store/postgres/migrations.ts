@@ -98,6 +98,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 4: what went wrong while routing an event (a rule's condition threw on it) */ `
   ALTER TABLE events ADD COLUMN routing_errors json;  -- list of {rule, error}; null when nothing did
   `,
+  /* 5: a retried delivery's maximum age and retry schedule count from its retry */ `
+  ALTER TABLE deliveries ADD COLUMN retried_at bigint;  -- ms since epoch; null until retried
+  `,
+  /* 6: one row that readiness writes, to know the database takes writes */ `
+  CREATE TABLE store_probe (id integer PRIMARY KEY CHECK (id = 1), written_at bigint NOT NULL);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

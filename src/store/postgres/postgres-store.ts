@@ -18,6 +18,7 @@ import type {
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
+import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
@@ -162,6 +163,10 @@ export class PostgresStore implements Store {
     return retryDelivery(this.db, id, now);
   }
 
+  deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number> {
+    return deadLetterRemovedDestinations(this.db, destinations, madeBeforeMs, now);
+  }
+
   retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
     return retryDeadLetters(this.db, filter, now);
   }
@@ -207,8 +212,12 @@ export class PostgresStore implements Store {
     return listAudit(this.db, filter);
   }
 
+  /** A write of one row: a database that is read-only, out of space or unreachable fails it. */
   async ping(): Promise<void> {
-    await this.db.query('SELECT 1');
+    await this.db.query(
+      'INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
+      [Date.now()],
+    );
   }
 
   /** Writes what is queued, hands this instance's routing claims back to the others, and closes the pool. */

@@ -47,8 +47,8 @@ export function importEventRecords(db: Database, records: readonly EventRecord[]
   const insertKey = db.prepare('INSERT OR IGNORE INTO event_dedupe (source, dedupe_key, event_id, expires_at) VALUES (?, ?, ?, ?)');
   const insertDelivery = db.prepare(
     `INSERT OR IGNORE INTO deliveries (id, event_id, rule, destination, template, message, status, attempts, next_attempt_at,
-                                       created_at, updated_at, last_error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                       created_at, updated_at, last_error, retried_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertAttempt = db.prepare(
     `INSERT OR IGNORE INTO attempts (delivery_id, attempt, started_at, duration_ms, outcome, status, reason, error, response_excerpt)
@@ -64,7 +64,7 @@ export function importEventRecords(db: Database, records: readonly EventRecord[]
     for (const { delivery: d, attempts } of deliveries) {
       insertDelivery.run(
         d.id, d.eventId, d.rule, d.destination, d.template, d.message === null ? null : JSON.stringify(d.message), d.status,
-        d.attempts, d.nextAttemptAt, d.createdAt, d.updatedAt, d.lastError,
+        d.attempts, d.nextAttemptAt, d.createdAt, d.updatedAt, d.lastError, d.retriedAt,
       );
       for (const a of attempts) {
         insertAttempt.run(a.deliveryId, a.attempt, a.startedAt, a.durationMs, a.outcome, a.status, a.reason, a.error, a.responseExcerpt);

@@ -89,4 +89,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 6: what went wrong while routing an event (a rule's condition threw on it) */ `
   ALTER TABLE events ADD COLUMN routing_errors TEXT;  -- JSON list of {rule, error}; null when nothing did
   `,
+  /* 7: a retried delivery's maximum age and retry schedule count from its retry */ `
+  ALTER TABLE deliveries ADD COLUMN retried_at INTEGER;  -- ms since epoch; null until retried
+  `,
+  /* 8: one row that readiness writes, to know the store takes writes (a full disk does not) */ `
+  CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at INTEGER NOT NULL);
+  `,
 ];

@@ -14,6 +14,7 @@ export interface DeliveryRow {
   created_at: number;
   updated_at: number;
   last_error: string | null;
+  retried_at: number | null;
 }
 
 export interface AttemptRow {
@@ -33,7 +34,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
     id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
     message: row.message === null ? null : (JSON.parse(row.message) as Delivery['message']),
     status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
-    updatedAt: row.updated_at, lastError: row.last_error,
+    updatedAt: row.updated_at, lastError: row.last_error, retriedAt: row.retried_at,
   };
 }
 

@@ -58,6 +58,8 @@ function openDatabase(file: string, create: boolean): Database.Database {
     throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, { cause: error });
   }
 }
+/** The dead letter's reason when its destination left the config (SQL: it names the row's destination). */
+const DESTINATION_REMOVED_ERROR = `'destination-removed: destination "' || destination || '" is no longer in the config; retry the delivery once it is back'`;
 
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
@@ -308,15 +310,31 @@ export class SqliteStore implements Store {
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
     const retry = this.statement(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now, retried_at = @now
        WHERE id = @id AND status IN ('pending', 'dead') AND message IS NOT NULL`,
     );
     return this.writes.write(() => retry.run({ id, now }).changes === 1);
   }
 
+  async deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number> {
+    const pick = this.statement(
+      `SELECT rowid FROM deliveries WHERE status = 'pending'
+         AND destination NOT IN (SELECT value FROM json_each(@destinations)) AND COALESCE(retried_at, created_at) < @before`,
+    );
+    const kill = this.statement(
+      `UPDATE deliveries SET status = 'dead', updated_at = @now, last_error = ${DESTINATION_REMOVED_ERROR}
+       WHERE rowid IN (SELECT value FROM json_each(@rowids)) AND status = 'pending'`,
+    );
+    return this.writes.write(() => {
+      const rows = pick.all({ destinations: JSON.stringify(destinations), before: madeBeforeMs }) as Array<{ rowid: number }>;
+      const rowids = rows.map((r) => r.rowid).filter((rowid) => !this.claims.isLive(rowid, now));
+      return rowids.length === 0 ? 0 : kill.run({ rowids: JSON.stringify(rowids), now }).changes;
+    });
+  }
+
   async retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number> {
     const retry = this.statement(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = @now, updated_at = @now, retried_at = @now
        WHERE status = 'dead' AND message IS NOT NULL AND (@destination IS NULL OR destination = @destination)
          AND (@rule IS NULL OR rule = @rule) AND (@since IS NULL OR updated_at >= @since)`,
     );
@@ -395,12 +413,12 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
   }
 
+  /** A durable write of one row: a full disk, a read-only file or a lock held elsewhere fails it. */
   async ping(): Promise<void> {
-    try {
-      this.statement('SELECT 1').get();
-    } catch (error) {
-      throw new StoreUnavailableError(error);
-    }
+    const probe = this.statement(
+      'INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
+    );
+    await this.writes.write(() => probe.run(Date.now()));
   }
 
   /** How many commits carried how many writes: group commit at work. */

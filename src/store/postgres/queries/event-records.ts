@@ -58,13 +58,13 @@ ON CONFLICT (source, dedupe_key) DO NOTHING`;
 
 const IMPORT_DELIVERIES = `
 INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, attempts, next_attempt_at,
-                        created_at, updated_at, last_error)
+                        created_at, updated_at, last_error, retried_at)
 SELECT id, event_id, rule, destination, template, message::json, status, attempts, next_attempt_at,
-       created_at, updated_at, last_error
+       created_at, updated_at, last_error, retried_at
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[],
-            $10::bigint[], $11::bigint[], $12::text[])
+            $10::bigint[], $11::bigint[], $12::text[], $13::bigint[])
   AS t(id, event_id, rule, destination, template, message, status, attempts, next_attempt_at,
-       created_at, updated_at, last_error)
+       created_at, updated_at, last_error, retried_at)
 ON CONFLICT (id) DO NOTHING`;
 
 const IMPORT_ATTEMPTS = `
@@ -94,6 +94,7 @@ export async function importEventRecords(db: Db, records: readonly EventRecord[]
       deliveries.map((d) => d.template), deliveries.map((d) => (d.message === null ? null : JSON.stringify(d.message))),
       deliveries.map((d) => d.status), deliveries.map((d) => d.attempts), deliveries.map((d) => d.nextAttemptAt),
       deliveries.map((d) => d.createdAt), deliveries.map((d) => d.updatedAt), deliveries.map((d) => d.lastError),
+      deliveries.map((d) => d.retriedAt),
     ]);
     await tx.query(IMPORT_ATTEMPTS, [
       attempts.map((a) => a.deliveryId), attempts.map((a) => a.attempt), attempts.map((a) => a.startedAt),
