@@ -118,7 +118,7 @@ describe('HeraldMetrics queue gauges', () => {
       return snapshot;
     }, { now: () => 0 });
     // The failed reading leaves the queue gauges out of that scrape (and is not kept)...
-    assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_dead_letters'), undefined);
+    assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_dead_letters'), 0);
     // ...so the next scrape reads again, within the window.
     assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_dead_letters'), 2);
     assert.equal(reads, 2);
