@@ -49,7 +49,8 @@ export interface RunningHerald {
   reload(next: HeraldSetup): string[];
   /**
    * Loads a new setup with `load` and swaps it in; when it fails its checks,
-   * the running setup stays, the errors are logged, counted and shown by /readyz.
+   * or anything in it throws, the running setup stays, the errors are logged,
+   * counted and shown by /readyz. Never throws.
    */
   reloadWith(load: () => HeraldSetup): { applied: boolean; errors: string[] };
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
@@ -140,8 +141,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         if (restart.length > 0) log.warn({ settings: restart }, 'these settings changed and apply only after a restart');
         return { applied: true, errors: [] };
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        const errors = error.issues.map(formatConfigIssue);
+        // Whatever fails (a file that cannot be read, a bug), the running setup stays: a reload never stops herald.
+        const errors = error instanceof ConfigError
+          ? error.issues.map(formatConfigIssue)
+          : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
         lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
         metrics.reloads.inc({ result: 'rejected' });
         metrics.configValid.set(0);
