@@ -15,6 +15,7 @@ import { createHttpServer } from './http/server.js';
 import { breakerOpenedAlert } from './pipeline/alert-event.js';
 import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
+import { ClaimTakeover } from './pipeline/claim-takeover.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
@@ -73,12 +74,19 @@ export interface StartOptions {
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
   const store = openStore(config.store);
-  await store.migrate();
-  // Claims left by a previous run: void for a store one process owns, live for a shared one.
-  await store.recoverClaimsAtStartup();
+  const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  try {
+    await store.migrate();
+    // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
+    await store.startServing(claimant);
+    // Claims left by a previous run: void for a store one process owns, live for a shared one.
+    await store.recoverClaimsAtStartup();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
 
   const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
-  const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
   const alertSettings = () => current.setup.config.alerts;
@@ -90,6 +98,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
   });
   const route = new RouteStage({ store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
@@ -114,6 +123,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   }
   if (stages) {
     stopPruning = schedulePruning(store, config.retentionMs, log);
+    takeover.start();
   }
 
   const running: RunningHerald = {
@@ -155,6 +165,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     async close() {
       lifecycle.shuttingDown = true;
       stopPruning();
+      await takeover.stop();
       // Stop accepting connections; requests in flight finish (their events are stored).
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

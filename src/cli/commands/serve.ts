@@ -9,6 +9,7 @@
  * before their 2xx, and unfinished claims expire and are taken over).
  */
 import { Command } from 'commander';
+import { StoreOwnedError } from '../../core/errors.js';
 import { limitHeapGrowth } from '../../core/heap.js';
 import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../main.js';
@@ -26,7 +27,11 @@ export function serveCommand(): Command {
       limitHeapGrowth();
       const setup = loadSetupOrExit(command);
       const log = createLogger(logSettingsOrExit(command));
-      const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver });
+      const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver }).catch((error: unknown) => {
+        // Another herald serves this SQLite file: one line, exit 1 (command.error exits).
+        if (error instanceof StoreOwnedError) command.error(error.message);
+        throw error;
+      });
       log.info(
         { port: herald.port, route: options.route, deliver: options.deliver, sources: Object.keys(setup.config.sources), rules: setup.routing.rules.rules.length, rulesVersion: setup.routing.rules.version },
         'herald is listening',

@@ -84,6 +84,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   );
   `,
+  /* 3: the events reserved for routing right now, by claimant: a dead process's are released at once */ `
+  CREATE INDEX events_route_claimed ON events (route_claimed_by) WHERE routed_at IS NULL AND route_claimed_by IS NOT NULL;
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -16,6 +16,7 @@ import type {
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
@@ -51,9 +52,10 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
+  private ownerLock: SqliteOwnerLock | undefined;
 
   /** `file` is a path, or `:memory:` for tests. */
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     this.db.pragma('journal_mode = WAL');
@@ -200,6 +202,16 @@ export class SqliteStore implements Store {
 
   async releaseClaims(claimant?: string): Promise<void> {
     this.claims.release(claimant);
+  }
+
+  /** One serving process per file: a second one refuses to start (owner-lock.ts). */
+  async startServing(): Promise<void> {
+    if (this.file !== ':memory:') this.ownerLock ??= SqliteOwnerLock.acquire(this.file);
+  }
+
+  /** Its one serving process holds every live claim. */
+  async releaseClaimsOfDeadProcesses(): Promise<number> {
+    return 0;
   }
 
   /** One process owns the file: claims left by a previous run of it are void. */
@@ -364,6 +376,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.writes.close();
     this.db.close();
+    this.ownerLock?.release();
   }
 
   /** Prepared statements are cached by better-sqlite3's callers, not by it: keep one per SQL text. */
