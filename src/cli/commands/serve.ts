@@ -6,7 +6,7 @@
  * stops accepting connections, lets requests and delivery attempts in flight
  * finish, and exits; past `server.shutdownGrace`, or on a second signal, it
  * exits at once (nothing acknowledged is lost either way: events are stored
- * before their 2xx, and unfinished claims expire and are taken over).
+ * before their 2xx, and unfinished claims are taken over).
  */
 import { Command } from 'commander';
 import { StoreOwnedError } from '../../core/errors.js';
