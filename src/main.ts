@@ -15,6 +15,7 @@ import { createHttpServer } from './http/server.js';
 import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alert-event.js';
 import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
+import { ClaimTakeover } from './pipeline/claim-takeover.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { Ingest } from './pipeline/ingest.js';
@@ -58,7 +59,8 @@ export interface RunningHerald {
   reload(next: HeraldSetup): string[];
   /**
    * Loads a new setup with `load` and swaps it in; when it fails its checks,
-   * the running setup stays, the errors are logged, counted and shown by the admin API (GET /api/health).
+   * or anything in it throws, the running setup stays, the errors are logged,
+   * counted and shown by the admin API (GET /api/health). Never throws.
    */
   reloadWith(load: () => HeraldSetup): { applied: boolean; errors: string[] };
   /** Stops accepting requests, lets the ones in flight finish, closes the store. */
@@ -88,12 +90,19 @@ const STALL_MS = 120_000;
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
   const store = openStore(config.store);
-  await store.migrate();
-  // Claims left by a previous run: void for a store one process owns, live for a shared one.
-  await store.recoverClaimsAtStartup();
+  const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  try {
+    await store.migrate();
+    // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
+    await store.startServing(claimant);
+    // Claims left by a previous run: void for a store one process owns, live for a shared one.
+    await store.recoverClaimsAtStartup();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
 
   const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
-  const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: buildDestinations(setup) };
   // The destinations in force, and since when: deliveries made before to any other wait for nobody.
@@ -115,6 +124,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
   });
+  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
     sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
@@ -168,6 +178,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   }
   if (stages) {
     stopPruning = schedulePruning(store, config.retentionMs, log, () => configured);
+    takeover.start();
   }
 
   const running: RunningHerald = {
@@ -199,8 +210,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         if (restart.length > 0) log.warn({ settings: restart }, 'these settings changed and apply only after a restart');
         return { applied: true, errors: [] };
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        const errors = error.issues.map(formatConfigIssue);
+        // Whatever fails (a file that cannot be read, a bug), the running setup stays: a reload never stops herald.
+        const errors = error instanceof ConfigError
+          ? error.issues.map(formatConfigIssue)
+          : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
         lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
         metrics.reloads.inc({ result: 'rejected' });
         metrics.configValid.set(0);
@@ -211,6 +224,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     async close() {
       lifecycle.shuttingDown = true;
       stopPruning();
+      await takeover.stop();
       // Stop accepting connections; requests in flight finish (their events are stored).
       await Promise.all([server, adminServer].map((listener) => listener && new Promise<void>((resolve) => {
         listener.close(() => resolve());

@@ -13,6 +13,7 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import type { RuleDefinition } from '../core/rules.js';
 import type { ConfigPath } from '../core/config-path.js';
 import { describeSchemaErrors } from './schema-messages.js';
+import { readTextFile } from '../core/read-text-file.js';
 import { parseYamlFile, type YamlFile } from '../core/yaml-file.js';
 
 export const RULES_SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schema', 'herald.rules.schema.json');
@@ -60,7 +61,12 @@ export function loadRules(dir: string): LoadedRules {
   }
 
   for (const file of files) {
-    const text = readFileSync(file, 'utf8');
+    const read = readTextFile(file, 'rule file');
+    if ('issue' in read) {
+      issues.push(read.issue);
+      continue;
+    }
+    const { text } = read;
     digest.update(`${path.basename(file)}\0${text}\0`);
     const yaml = parseYamlFile(file, text);
     parsed.set(file, yaml);

@@ -126,3 +126,18 @@ export class UnknownRuleError extends Error {
     this.name = 'UnknownRuleError';
   }
 }
+
+/**
+ * A second `herald serve` on a SQLite file another running process serves
+ * (src/store/sqlite/owner-lock.ts): it would send every delivery again.
+ */
+export class StoreOwnedError extends Error {
+  constructor(
+    readonly file: string,
+    readonly owner: { pid: number; host: string; since: string } | undefined,
+  ) {
+    const who = owner ? `herald (pid ${owner.pid} on ${owner.host}, since ${owner.since})` : 'herald process';
+    super(`${file} is served by another ${who}: stop it, or point this one at another store; only one herald may serve a SQLite file`);
+    this.name = 'StoreOwnedError';
+  }
+}

@@ -17,6 +17,15 @@ export interface YamlFile {
   locate(issue: PathIssue): ConfigIssue;
 }
 
+/**
+ * How many aliases (`*name`) a file may expand, the yaml package's own
+ * default stated here on purpose: an "alias bomb" (aliases of lists of
+ * aliases, a few lines that would expand to millions of nodes) stops at this
+ * count with an issue instead of filling the memory. herald's files need a
+ * handful at most.
+ */
+export const MAX_YAML_ALIASES = 100;
+
 /** Parses YAML text read from `file` (the name only labels the issues). */
 export function parseYamlFile(file: string, text: string): YamlFile {
   const lineCounter = new LineCounter();
@@ -27,15 +36,26 @@ export function parseYamlFile(file: string, text: string): YamlFile {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const syntaxIssues: ConfigIssue[] = document.errors.map((error) => ({
+    file,
+    path: '',
+    message: `YAML syntax error: ${withoutSourceText(error.message)}`,
+    ...at(error.pos[0]),
+  }));
+  let data: unknown = null;
+  try {
+    data = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // The alias limit throws a ReferenceError; anything else toJS throws is reported the same way, never raised.
+    const message = error instanceof ReferenceError && /alias/i.test(error.message)
+      ? `the file expands more than ${MAX_YAML_ALIASES} YAML aliases (an alias bomb?): write the values out`
+      : `YAML error: ${withoutSourceText(error instanceof Error ? error.message : String(error))}`;
+    syntaxIssues.push({ file, path: '', message });
+  }
   return {
     file,
-    data: document.toJS(),
-    syntaxIssues: document.errors.map((error) => ({
-      file,
-      path: '',
-      message: `YAML syntax error: ${withoutSourceText(error.message)}`,
-      ...at(error.pos[0]),
-    })),
+    data,
+    syntaxIssues,
     locate: (issue) => ({
       file,
       path: formatPath(issue.path),

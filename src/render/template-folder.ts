@@ -2,10 +2,11 @@
  * One template folder, `templates/<name>/`, read and compiled once: which files
  * it has, each file parsed, every problem in every file collected.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigIssue } from '../core/errors.js';
 import { closestMatch } from '../core/closest.js';
+import { readTextFile } from '../core/read-text-file.js';
 import { parseYamlFile } from '../core/yaml-file.js';
 import { CompiledLiquid } from './compiled-liquid.js';
 import type { EmailTemplate } from './email-template.js';
@@ -31,11 +32,22 @@ const isTemplateFile = (name: string): name is TemplateFile => (TEMPLATE_FILES a
 export function compileTemplateFolder(folder: string, name: string): { template?: CompiledTemplate; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const files = new Map<TemplateFile, string>();
-  for (const entry of readdirSync(folder).sort()) {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder).sort();
+  } catch (error) {
+    return { issues: [{ file: folder, path: '', message: `cannot read template "${name}" (${(error as NodeJS.ErrnoException).code ?? 'error'})` }] };
+  }
+  for (const entry of entries) {
     if (entry.startsWith('.')) continue;
     const file = path.join(folder, entry);
-    if (isTemplateFile(entry) && statSync(file, { throwIfNoEntry: false })?.isFile()) files.set(entry, readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
-    else issues.push({ file, path: '', message: unknownFileMessage(name, entry) });
+    if (!isTemplateFile(entry)) {
+      issues.push({ file, path: '', message: unknownFileMessage(name, entry) });
+      continue;
+    }
+    const read = readTextFile(file, 'template file');
+    if ('issue' in read) issues.push(read.issue);
+    else files.set(entry, read.text.replace(/^\uFEFF/, ''));
   }
   if (files.size === 0 && issues.length === 0) {
     return { issues: [{ file: folder, path: '', message: `template "${name}" is empty; a template folder holds ${TEMPLATE_FILES.join(', ')}` }] };

@@ -270,6 +270,21 @@ export interface Store {
   /** Gives up the claimant's claims (shutdown), or every claim when no claimant is named. */
   releaseClaims(claimant?: string): Promise<void>;
   /**
+   * Makes this process one of the store's serving processes (`herald serve`;
+   * the CLI's commands never call it), until close(). The SQLite store admits
+   * one: it takes the file's owner lock, or throws StoreOwnedError naming the
+   * process that holds it. The PostgreSQL store admits many: it holds a lock
+   * that names `claimant` for as long as this process lives, by which the
+   * others tell its claims from a dead process's.
+   */
+  startServing(claimant: string): Promise<void>;
+  /**
+   * Gives the claims (deliveries and reserved events) of processes that are
+   * gone (killed, crashed) back to the queue at once, rather than when they
+   * expire; never a live process's. Returns how many it released.
+   */
+  releaseClaimsOfDeadProcesses(): Promise<number>;
+  /**
    * Called once when herald starts. A store owned by one process (SQLite)
    * releases every claim, since they can only be a previous run's; a shared
    * store (PostgreSQL) keeps them, since other processes hold live claims that

@@ -13,7 +13,8 @@ import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/conf
 import { freePort, serveHerald } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { HOOK_SECRET } from '../helpers/herald-process.js';
-import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+import { yamlAliasBomb } from '../helpers/hostile-files.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const rule = (name: string) => `- name: ${name}\n  notify: [{ to: hook, template: face-enrolled }]\n`;
 
@@ -80,6 +81,45 @@ describe('live reload', function () {
       await new Promise((r) => setTimeout(r, 2000));
       assert.equal(await routedBy(), 'fourth');
       assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' });
+    } finally {
+      herald.child.kill('SIGTERM');
+      await herald.exited;
+    }
+  });
+
+  it('keeps running on the last good rules when an alias bomb or a folder named like a rule file appears', async () => {
+    const port = await freePort();
+    mkdirSync(path.join(dir, 'rules'));
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), rule('first'));
+    const config = path.join(dir, 'herald.config.yaml');
+    writeFileSync(config, [
+      `server: { port: ${port}, host: 127.0.0.1 }`,
+      'store: sqlite:./herald.db',
+      'rules: ./rules',
+      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+      `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
+      `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
+      '',
+    ].join('\n'));
+    const herald = await serveHerald(['--config', config], port);
+    const rejected = async (file: string) => {
+      if (herald.child.exitCode !== null) throw new Error(`herald exited with ${herald.child.exitCode}: ${herald.stderr()}`);
+      const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { configReload?: { rejected: { errors: string[] } } };
+      return ready.configReload?.rejected.errors.some((e) => e.includes(file)) ?? false;
+    };
+    try {
+      writeFileSync(path.join(dir, 'rules', 'bomb.yaml'), yamlAliasBomb());
+      await waitUntil(() => rejected('bomb.yaml'), 10_000, 'the reload with the alias bomb to be rejected');
+      mkdirSync(path.join(dir, 'rules', 'x.yaml'));
+      await waitUntil(() => rejected('x.yaml'), 10_000, 'the reload with the folder to be rejected');
+      assert.equal(herald.child.exitCode, null, `herald exited: ${herald.stderr()}`);
+      const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+      assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [2-9]/m);
+
+      const { body, headers } = signedRequest(testSource('facesign', 'facesign'), PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()));
+      assert.equal((await fetch(`${herald.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) })).status, 200);
+      await sink.waitFor(1, 5000);
+      assert.equal((JSON.parse(sink.requests[0]!.body) as { data: { rule: string } }).data.rule, 'first');
     } finally {
       herald.child.kill('SIGTERM');
       await herald.exited;

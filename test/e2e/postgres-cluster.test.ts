@@ -4,7 +4,7 @@
  * events sent to each in turn (duplicates to a different process at the same
  * moment), and an HTTP sink that records when each webhook-id arrived and was
  * answered. One process is killed with SIGKILL mid-run; its claimed
- * deliveries must be taken over once their claims expire. Needs PostgreSQL:
+ * deliveries must be taken over (how fast: postgres-takeover.test.ts). Needs PostgreSQL:
  * see test/helpers/postgres.ts.
  *
  * HERALD_CLUSTER_EVENTS sets how many requests are sent (default 20,000, of
@@ -201,11 +201,14 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
         `SELECT id, claim_expires_at::float8 AS claim_expires_at FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`, [`%:${pid}:%`]);
       await waitUntil(() => acknowledged >= REQUESTS / 3, 60_000, 'a third of the events acknowledged');
       const deadline = Date.now() + 20_000;
-      while ((await claimedByVictim()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      let claimed: Array<{ id: string; claim_expires_at: number }> = [];
+      while ((claimed = await claimedByVictim()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       heralds[victim]!.child.kill('SIGKILL');
       alive.delete(victim);
       await heralds[victim]!.exited;
-      orphans = await claimedByVictim();
+      // The others release a dead process's claims within a second: read after the kill, they may be gone already.
+      const left = await claimedByVictim();
+      orphans = left.length > 0 ? left : claimed;
     };
     const killing = killWhenLoaded();
     const sender = async () => {
@@ -230,7 +233,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
       assert.ok(statuses.filter((s) => s === 'accepted').length <= 1, `event ${id} was accepted twice: ${statuses.join(', ')}`);
     }
 
-    // Every delivery is made, the victim's claimed ones included, once their claims expired.
+    // Every delivery is made, the victim's claimed ones included.
     assert.ok(orphans && orphans.length > 0, 'the killed process held no claims: nothing was taken over');
     const deadline = Date.now() + 90_000;
     const delivered = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'delivered'`))[0]!.n;
@@ -246,10 +249,6 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     const takenOver = await db.query<{ delivery_id: string; started_at: number }>(
       `SELECT delivery_id, started_at::float8 AS started_at FROM attempts WHERE outcome = 'delivered' AND delivery_id = ANY($1)`, [orphans.map((o) => o.id)]);
     assert.equal(takenOver.length, orphans.length);
-    const expiry = new Map(orphans.map((o) => [o.id, o.claim_expires_at]));
-    for (const attempt of takenOver) {
-      assert.ok(attempt.started_at >= expiry.get(attempt.delivery_id)!, `delivery ${attempt.delivery_id} was taken over before its claim expired`);
-    }
 
     // No webhook-id was in flight twice at once.
     const byId = new Map<string, Visit[]>();

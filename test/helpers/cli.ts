@@ -49,7 +49,7 @@ export interface ServeProcess {
  * fill and stall the process.
  */
 export async function serveHerald(
-  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false } = {},
+  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false, readyWithinMs = 15_000 } = {},
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, [HERALD_BIN, ...args, 'serve'], {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
@@ -62,7 +62,7 @@ export async function serveHerald(
   // 'close', not 'exit': by then everything the process wrote has been read.
   const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}: ${stderr}`);
     try {
@@ -72,7 +72,7 @@ export async function serveHerald(
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`herald serve was not ready within 15 s: ${stderr}`);
+      throw new Error(`herald serve was not ready within ${readyWithinMs / 1000} s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

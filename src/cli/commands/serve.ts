@@ -6,9 +6,10 @@
  * stops accepting connections, lets requests and delivery attempts in flight
  * finish, and exits; past `server.shutdownGrace`, or on a second signal, it
  * exits at once (nothing acknowledged is lost either way: events are stored
- * before their 2xx, and unfinished claims expire and are taken over).
+ * before their 2xx, and unfinished claims are taken over).
  */
 import { Command } from 'commander';
+import { StoreOwnedError } from '../../core/errors.js';
 import { limitHeapGrowth } from '../../core/heap.js';
 import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../main.js';
@@ -77,6 +78,8 @@ function startFailure(error: unknown, { config }: HeraldSetup): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.server.host}:${config.server.port}`;
   const setting = `server.port in ${config.file}, or PORT`;
+  // Another herald serves this SQLite file: it names the file and the owner.
+  if (error instanceof StoreOwnedError) return new CliError(error.message, EXIT.store);
   if (code === 'EADDRINUSE') return new CliError(`cannot listen on ${where}: the port is in use by another process (set ${setting})`, EXIT.network);
   if (code === 'EACCES') return new CliError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; set ${setting})`, EXIT.network);
   if (code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${where}: this machine has no such address (set server.host in ${config.file})`, EXIT.network);

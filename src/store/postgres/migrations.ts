@@ -104,6 +104,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 6: one row that readiness writes, to know the database takes writes */ `
   CREATE TABLE store_probe (id integer PRIMARY KEY CHECK (id = 1), written_at bigint NOT NULL);
   `,
+  /* 7: the events reserved for routing right now, by claimant: a dead process's are released at once */ `
+  CREATE INDEX events_route_claimed ON events (route_claimed_by) WHERE routed_at IS NULL AND route_claimed_by IS NOT NULL;
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -3,7 +3,7 @@
  * machines) working one queue. Each queue operation is one statement in its
  * own file under queries/; claims use `FOR UPDATE SKIP LOCKED`, so each event
  * is routed once and each delivery is sent by one process at a time, and a
- * crashed process's claims expire and are taken over.
+ * crashed process's claims are taken over within seconds (liveness-lock.ts).
  *
  * `store: postgres://user@host/db?schema=NAME` puts herald's tables in schema
  * NAME (created by migrate() when missing); without it, the role's default.
@@ -22,7 +22,10 @@ import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-des
 import { queueSnapshot } from './queries/queue-snapshot.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
-import { createPool, Db, parsePostgresUrl, rowMayCause, type PoolOptions } from './connection.js';
+import { StoreUnavailableError } from '../../core/errors.js';
+import { createPool, Db, parsePostgresUrl, rowMayCause, type PoolOptions, type PostgresTarget } from './connection.js';
+import { LivenessLock } from './liveness-lock.js';
+import { releaseDeadClaims } from './queries/release-dead-claims.js';
 import { migratePostgres, postgresSchemaVersion } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
@@ -61,13 +64,16 @@ export class PostgresStore implements Store {
   private readonly db: Db;
   private readonly schema: string | undefined;
   private readonly inserts: WriteBatcher<NewEvent, InsertResult>;
-  /** This instance's name on its routing claims. */
-  private readonly routeClaimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** This instance's name on its routing claims (the process's claimant once it serves). */
+  private routeClaimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly target: PostgresTarget;
+  /** Held while this process serves: the others know by it that its claims are live. */
+  private liveness: LivenessLock | undefined;
   private readonly routeClaimTtlMs: number;
   private closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
-    const target = parsePostgresUrl(url);
+    const target = (this.target = parsePostgresUrl(url));
     this.schema = target.schema;
     this.pool = createPool(target, options);
     this.db = new Db(this.pool);
@@ -110,7 +116,25 @@ export class PostgresStore implements Store {
     return (await this.db.rows<{ n: number }>(`SELECT count(*) AS n FROM events WHERE ${EVENT_FILTER}`, eventFilterParams(filter)))[0]!.n;
   }
 
-  unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
+  async startServing(claimant: string): Promise<void> {
+    this.routeClaimant = claimant;
+    this.liveness = new LivenessLock(this.target, claimant);
+    await this.liveness.take();
+  }
+
+  releaseClaimsOfDeadProcesses(): Promise<number> {
+    return releaseDeadClaims(this.db);
+  }
+
+  /** A serving process that lost its liveness lock claims nothing until it has it again: the others may take its claims over. */
+  private checkLiveness(): void {
+    if (this.liveness && !this.liveness.held) {
+      throw new StoreUnavailableError(new Error("this process's liveness lock is lost (connection to PostgreSQL dropped); claiming resumes once it is taken again"));
+    }
+  }
+
+  async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
+    this.checkLiveness();
     return claimUnroutedEvents(this.db, { claimant: this.routeClaimant, limit, claimTtlMs: this.routeClaimTtlMs, now: Date.now() });
   }
 
@@ -118,7 +142,8 @@ export class PostgresStore implements Store {
     return markRouted(this.db, routings, Date.now());
   }
 
-  claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+  async claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {
+    this.checkLiveness();
     return claimDeliveries(this.db, request);
   }
 
@@ -135,7 +160,7 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** Other processes hold live claims: leave them to expire by themselves. */
+  /** Other processes hold live claims: leave them; a dead process's are released by releaseClaimsOfDeadProcesses. */
   async recoverClaimsAtStartup(): Promise<void> {}
 
   nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
@@ -220,7 +245,7 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** Writes what is queued, hands this instance's routing claims back to the others, and closes the pool. */
+  /** Writes what is queued, hands this instance's routing claims back to the others, closes the pool and drops the liveness lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -229,5 +254,6 @@ export class PostgresStore implements Store {
       .query('UPDATE events SET route_claimed_by = NULL, route_claim_expires_at = NULL WHERE routed_at IS NULL AND route_claimed_by = $1', [this.routeClaimant])
       .catch(() => {}); // the claims expire anyway
     await this.pool.end();
+    await this.liveness?.release();
   }
 }

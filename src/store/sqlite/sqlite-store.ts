@@ -16,6 +16,7 @@ import type {
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
@@ -68,13 +69,14 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
+  private ownerLock: SqliteOwnerLock | undefined;
 
   /**
    * `file` is a path, or `:memory:` for tests. With `create: false` (the
    * commands that only work on an existing store) a missing file is an error,
    * not a new empty store.
    */
-  constructor(file: string, { create = true }: { create?: boolean } = {}) {
+  constructor(private readonly file: string, { create = true }: { create?: boolean } = {}) {
     this.db = openDatabase(file, create);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
@@ -232,6 +234,16 @@ export class SqliteStore implements Store {
 
   async releaseClaims(claimant?: string): Promise<void> {
     this.claims.release(claimant);
+  }
+
+  /** One serving process per file: a second one refuses to start (owner-lock.ts). */
+  async startServing(): Promise<void> {
+    if (this.file !== ':memory:') this.ownerLock ??= SqliteOwnerLock.acquire(this.file);
+  }
+
+  /** Its one serving process holds every live claim. */
+  async releaseClaimsOfDeadProcesses(): Promise<number> {
+    return 0;
   }
 
   /** One process owns the file: claims left by a previous run of it are void. */
@@ -429,6 +441,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.writes.close();
     this.db.close();
+    this.ownerLock?.release();
   }
 
   /** Prepared statements are cached by better-sqlite3's callers, not by it: keep one per SQL text. */
