@@ -91,7 +91,9 @@ describe('herald events, dlq, replay and destinations through a running herald (
     // No operational alerts: the seeded dead letter would raise one, and the sink's first answer is meant for the live event.
     // "signed" is routed to by no rule: it is there to be shown.
     const signed = `  signed: { type: webhook, url: "${sink.url}/signed", secrets: ["${SIGNED.ed25519.secretKey}", "${SIGNED.hmac}"] }`;
-    config = writeHookConfig(dir, port, sink.url, `${signed}\nalerts: { enabled: false }`);
+    // A retention of ten years keeps the seeded 2020 event: the default 30 days had herald's first prune,
+    // a minute after start, delete it mid-run whenever the file ran long.
+    config = writeHookConfig(dir, port, sink.url, `${signed}\nalerts: { enabled: false }\nretention: 3650d`);
     dbFile = path.join(dir, 'herald.db');
     await withStore(async (store) => {
       await store.migrate();
