@@ -12,7 +12,7 @@ import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/conf
 import { freePort, serveHerald } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { HOOK_SECRET } from '../helpers/herald-process.js';
-import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const rule = (name: string) => `- name: ${name}\n  notify: [{ to: hook, template: face-enrolled }]\n`;
 
@@ -57,15 +57,26 @@ describe('live reload', function () {
       return (JSON.parse(sink.requests[before]!.body) as { data: { rule: string } }).data.rule;
     };
 
+    /** Config reloads so far with this result, from /metrics. */
+    const reloads = async (result: 'applied' | 'rejected'): Promise<number> => {
+      const text = await (await fetch(`${herald.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`herald_config_reloads_total{result="${result}"}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    /** Writes the rule file and waits (up to 2 s) until herald has reloaded it with `result`. */
+    const edit = async (text: string, result: 'applied' | 'rejected'): Promise<void> => {
+      const before = await reloads(result);
+      writeFileSync(ruleFile, text);
+      await waitUntil(async () => (await reloads(result)) > before, 2000, `a reload ${result}`);
+    };
+
     try {
       assert.equal(await routedBy(), 'first');
 
-      writeFileSync(ruleFile, rule('second'));
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(rule('second'), 'applied');
       assert.equal(await routedBy(), 'second');
 
-      writeFileSync(ruleFile, `${rule('third')}  when: { regex: [1, 2] }\n`);
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(`${rule('third')}  when: { regex: [1, 2] }\n`, 'rejected');
       assert.equal(await routedBy(), 'second', 'an invalid rule file must not replace the running rules');
       const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { status: string; configReload?: { rejected: { errors: string[] } } };
       assert.equal(ready.status, 'ready');
@@ -74,8 +85,7 @@ describe('live reload', function () {
       assert.match(metrics, /^herald_config_last_reload_ok 0$/m);
       assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [1-9]/m);
 
-      writeFileSync(ruleFile, rule('fourth'));
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(rule('fourth'), 'applied');
       assert.equal(await routedBy(), 'fourth');
       assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' });
     } finally {
