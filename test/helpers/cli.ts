@@ -32,6 +32,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+const READY_WITHIN_MS = 30_000;
+
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
@@ -62,7 +64,8 @@ export async function serveHerald(
   // 'close', not 'exit': by then everything the process wrote has been read.
   const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
+  // A bound, not a speed check: on a shared 2-core machine under load a process has taken over 15 s to start.
+  const deadline = Date.now() + READY_WITHIN_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}: ${stderr}`);
     try {
@@ -72,7 +75,7 @@ export async function serveHerald(
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`herald serve was not ready within 15 s: ${stderr}`);
+      throw new Error(`herald serve was not ready within ${READY_WITHIN_MS / 1000} s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
