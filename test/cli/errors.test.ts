@@ -12,7 +12,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { freePort, runHerald, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/herald.js';
-import { connectTestDatabase, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { connectTestDatabase, testPostgresUrl } from '../helpers/postgres.js';
 
 const SHIPPED_CONFIG = path.join(PACKAGE_ROOT, 'herald.config.yaml');
 const EXAMPLE_ENV = parseEnv(readFileSync(path.join(PACKAGE_ROOT, '.env.example'), 'utf8'));
@@ -111,7 +111,7 @@ describe('herald CLI: failures people can act on', function () {
 
     it('never create or migrate a PostgreSQL schema: an empty one says there is no herald store, exit 3', async () => {
       const schema = `herald_test_absent_${process.pid}`;
-      const url = new URL(TEST_POSTGRES_URL);
+      const url = new URL(testPostgresUrl());
       url.searchParams.set('schema', schema);
       const result = await runHerald(['--config', SHIPPED_CONFIG, 'events', 'list'], { HERALD_STORE: url.toString() });
       assertOneLine(result, EXIT.store, /there is no herald store in PostgreSQL at .*herald migrate/);

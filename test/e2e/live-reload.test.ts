@@ -60,15 +60,26 @@ describe('live reload', function () {
       return (JSON.parse(sink.requests[before]!.body) as { data: { rule: string } }).data.rule;
     };
 
+    /** Config reloads so far with this result, from /metrics. */
+    const reloads = async (result: 'applied' | 'rejected'): Promise<number> => {
+      const text = await (await fetch(`${herald.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`herald_config_reloads_total{result="${result}"}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    /** Writes the rule file and waits (up to 2 s) until herald has reloaded it with `result`. */
+    const edit = async (text: string, result: 'applied' | 'rejected'): Promise<void> => {
+      const before = await reloads(result);
+      writeFileSync(ruleFile, text);
+      await waitUntil(async () => (await reloads(result)) > before, 2000, `a reload ${result}`);
+    };
+
     try {
       assert.equal(await routedBy(), 'first');
 
-      writeFileSync(ruleFile, rule('second'));
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(rule('second'), 'applied');
       assert.equal(await routedBy(), 'second');
 
-      writeFileSync(ruleFile, `${rule('third')}  when: { regex: [1, 2] }\n`);
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(`${rule('third')}  when: { regex: [1, 2] }\n`, 'rejected');
       assert.equal(await routedBy(), 'second', 'an invalid rule file must not replace the running rules');
       assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' }, 'no file path for anonymous callers');
       const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { configReload: { rejected: { errors: string[] } } | null };
@@ -77,8 +88,7 @@ describe('live reload', function () {
       assert.match(metrics, /^herald_config_last_reload_ok 0$/m);
       assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [1-9]/m);
 
-      writeFileSync(ruleFile, rule('fourth'));
-      await new Promise((r) => setTimeout(r, 2000));
+      await edit(rule('fourth'), 'applied');
       assert.equal(await routedBy(), 'fourth');
       assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' });
     } finally {

@@ -32,6 +32,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+const READY_WITHIN_MS = 30_000;
+
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
@@ -49,7 +51,7 @@ export interface ServeProcess {
  * fill and stall the process.
  */
 export async function serveHerald(
-  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false, readyWithinMs = 15_000 } = {},
+  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false, readyWithinMs = READY_WITHIN_MS } = {},
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, [HERALD_BIN, ...args, 'serve'], {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
@@ -62,6 +64,7 @@ export async function serveHerald(
   // 'close', not 'exit': by then everything the process wrote has been read.
   const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = `http://127.0.0.1:${port}`;
+  // A bound, not a speed check: on a shared 2-core machine under load a process has taken over 15 s to start.
   const deadline = Date.now() + readyWithinMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}: ${stderr}`);

@@ -1,18 +1,27 @@
 /**
- * PostgreSQL for tests. The database comes from HERALD_TEST_POSTGRES_URL
- * (default: this machine's postgres://postgres@127.0.0.1:5432/test, as .ci/run
- * sets it). An unreachable database FAILS the tests with a message naming the
- * variable: they are never skipped. Every test gets its own schema
+ * PostgreSQL for tests. The database comes from HERALD_TEST_POSTGRES_URL: CI
+ * sets it to this machine's server (.ci/run); when it is unset, the suite's
+ * global fixture (test/support/postgres-server.ts) starts a throwaway server of
+ * its own and sets it. An unreachable database FAILS the tests with a message
+ * naming the variable: they are never skipped. Every test gets its own schema
  * `herald_test_<random>`, dropped afterwards, so runs never see each other's rows.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const TEST_POSTGRES_URL = process.env.HERALD_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test';
+/** Read when used, not at import: the global fixture sets it after the test files are loaded. */
+export function testPostgresUrl(): string {
+  const url = process.env.HERALD_TEST_POSTGRES_URL;
+  if (!url) {
+    throw new Error('HERALD_TEST_POSTGRES_URL is unset: run the tests with mocha (`npm test`), whose global fixture ' +
+      'starts a PostgreSQL of its own (test/support/postgres-server.ts), or set it to a reachable postgres:// URL.');
+  }
+  return url;
+}
 
 export interface TestSchema {
   name: string;
-  /** The store URL of this schema: TEST_POSTGRES_URL with `?schema=<name>`. */
+  /** The store URL of this schema: testPostgresUrl() with `?schema=<name>`. */
   url: string;
   /** Runs SQL in the schema (for assertions a Store cannot make). */
   query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<R[]>;
@@ -33,13 +42,14 @@ function printable(url: string): string {
 
 /** Connects to the test database, or throws an error that says how to point the tests at one. */
 export async function connectTestDatabase(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 5_000 });
+  const databaseUrl = testPostgresUrl();
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
     throw new Error(
-      `PostgreSQL is unreachable at ${printable(TEST_POSTGRES_URL)} (${error instanceof Error ? error.message : String(error)}). ` +
+      `PostgreSQL is unreachable at ${printable(databaseUrl)} (${error instanceof Error ? error.message : String(error)}). ` +
         'The PostgreSQL tests need a database: start one, or set HERALD_TEST_POSTGRES_URL to a reachable postgres:// URL ' +
         '(a role that may CREATE schemas).',
     );
@@ -56,7 +66,7 @@ export async function createTestSchema(options: { create?: boolean } = {}): Prom
   const client = await connectTestDatabase();
   if (options.create !== false) await client.query(`CREATE SCHEMA ${name}`);
   await client.query(`SET search_path = ${name}`);
-  const url = new URL(TEST_POSTGRES_URL);
+  const url = new URL(testPostgresUrl());
   url.searchParams.set('schema', name);
   return {
     name,
