@@ -111,11 +111,12 @@ describe('live reload', function () {
       `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
       '',
     ].join('\n'));
-    const herald = await serveHerald(['--config', config], port);
+    const token = 'live-reload-hostile-files-token';
+    const herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: token });
     const rejected = async (file: string) => {
       if (herald.child.exitCode !== null) throw new Error(`herald exited with ${herald.child.exitCode}: ${herald.stderr()}`);
-      const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { configReload?: { rejected: { errors: string[] } } };
-      return ready.configReload?.rejected.errors.some((e) => e.includes(file)) ?? false;
+      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { configReload: { rejected: { errors: string[] } } | null };
+      return health.configReload?.rejected.errors.some((e) => e.includes(file)) ?? false;
     };
     try {
       writeFileSync(path.join(dir, 'rules', 'bomb.yaml'), yamlAliasBomb());
