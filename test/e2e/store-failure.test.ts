@@ -85,8 +85,11 @@ describe('store failure', function () {
       const whileFull = await Promise.all(Array.from({ length: 20 }, () => herald!.postSigned(source, { ...event(), padding: 'x'.repeat(50_000) })));
       assert.ok(whileFull.every((r) => r.status === 503 || r.status === 200), `unexpected statuses ${whileFull.map((r) => r.status)}`);
       assert.ok(whileFull.some((r) => r.status === 503), 'no request was refused while the disk was full');
+      // Readiness writes too: a load balancer stops sending webhooks to a herald that cannot store them.
+      assert.equal((await fetch(`${herald.url}/readyz`)).status, 503, '/readyz while the disk is full');
       const acknowledged = whileFull.filter((r) => r.status === 200).length;
       rmSync(filler);
+      assert.equal((await fetch(`${herald.url}/readyz`)).status, 200, '/readyz once space is freed');
       assert.equal((await herald.postSigned(source, event())).status, 200);
       // Every acknowledged event is stored: the refused ones were not.
       assert.equal(await herald.store.countEvents(), 2 + acknowledged);
