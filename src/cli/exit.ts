@@ -5,6 +5,7 @@
  * expect: that is a bug to report.
  */
 import { ConfigError, StoreOpenError, StoreUnavailableError } from '../core/errors.js';
+import { printable, printableLines } from './table.js';
 
 export const EXIT = {
   /** The command failed: a config error, a failed check, a wrong argument, an unknown id. */
@@ -29,7 +30,8 @@ export class CliError extends Error {
 export function exitWith(error: unknown): never {
   const known = asCliError(error);
   if (known) {
-    process.stderr.write(`herald: ${known.message}\n`);
+    // One line: control characters in it (a path, an answer quoted) are written out; a config error keeps its lines.
+    process.stderr.write(`herald: ${known.exitCode === EXIT.failed ? printableLines(known.message) : printable(known.message)}\n`);
     process.exit(known.exitCode);
   }
   process.stderr.write(`herald: unexpected error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

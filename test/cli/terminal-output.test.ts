@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { NewDelivery } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runHerald } from '../helpers/cli.js';
+import { startHttpSink } from '../helpers/sinks.js';
 import { tempDir } from '../helpers/herald.js';
 import { writeHookConfig } from '../helpers/herald-process.js';
 import { event } from '../store/contract.js';
@@ -91,5 +92,17 @@ describe('CLI human output writes no control character from event data', functio
     assert.ok(report.startsWith(`Event: facesign (facesign) session.status\\u001b[2J: category verification, outcome none, subject ${SHOWN}\n`), report);
     const json = JSON.parse(await herald('rules', 'test', file, '--json')) as { event: { subject: string } };
     assert.equal(json.event.subject, HOSTILE);
+  });
+
+  it('send: what answered is written out, whoever it was', async () => {
+    const impostor = await startHttpSink(() => ({ status: 200, body: HOSTILE }));
+    try {
+      const result = await runHerald(['--config', config, 'send', 'facesign', '--sample', 'session.status', '--url', `${impostor.url}/webhooks/facesign`]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stdout, ACTS_ON_TERMINAL);
+      assert.ok(result.stdout.includes(SHOWN), result.stdout);
+    } finally {
+      await impostor.close();
+    }
   });
 });

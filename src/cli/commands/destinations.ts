@@ -13,6 +13,7 @@ import { ApiBackend } from '../ops/api-backend.js';
 import { OpsError } from '../ops/backend.js';
 import { apiOption, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { loadConfigOrExit } from '../config-option.js';
+import { printable, printableLines } from '../table.js';
 
 export function destinationsCommand(): Command {
   const destinations = new Command('destinations').description("show how a destination signs (its public keys); pause and resume sending to it (only through a running herald: --api)");
@@ -25,7 +26,7 @@ export function destinationsCommand(): Command {
     .action(async (name: string, options: { json?: boolean; api?: string }, command: Command) => {
       const view = options.api ? await viewThroughApi(command, options.api, name) : viewFromConfig(command, name);
       if (options.json) return printJson(view);
-      process.stdout.write(forPeople(view));
+      process.stdout.write(printableLines(forPeople(view)));
     });
   for (const action of ['pause', 'resume'] as const) {
     destinations
@@ -39,8 +40,8 @@ export function destinationsCommand(): Command {
       .action(async (name: string, options: { json?: boolean }, command: Command) => {
         const state = await withOpsBackend(command, (ops) => ops.setPaused(name, action === 'pause'));
         if (options.json) return printJson(state);
-        const paused = state.pausedDestinations.length > 0 ? state.pausedDestinations.join(', ') : 'none';
-        process.stdout.write(`${state.destination} ${state.paused ? 'paused' : 'sending'}; paused destinations now: ${paused}\n`);
+        const paused = state.pausedDestinations.length > 0 ? state.pausedDestinations.map(printable).join(', ') : 'none';
+        process.stdout.write(`${printable(state.destination)} ${state.paused ? 'paused' : 'sending'}; paused destinations now: ${paused}\n`);
       });
   }
   return destinations;

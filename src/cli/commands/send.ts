@@ -10,6 +10,7 @@ import type { EventProviderId } from '../../core/event.js';
 import { loadSample, UnknownSampleError } from '../../providers/samples.js';
 import { loadConfigOrExit } from '../config-option.js';
 import { CliError, EXIT } from '../exit.js';
+import { printable } from '../table.js';
 
 interface SendOptions {
   sample?: string;
@@ -43,7 +44,8 @@ export function sendCommand(): Command {
         const code = (cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause));
         throw new CliError(`no herald answers at ${new URL(url).origin} (${code}): start it with herald serve, or give --url`, EXIT.network);
       });
-      process.stdout.write(`${response.status} ${response.statusText} ${await response.text()}\n`);
+      // Whatever answered may not be herald: its words are written out, never run by the terminal.
+      process.stdout.write(`${response.status} ${printable(response.statusText)} ${printable(await response.text())}\n`);
       if (!response.ok) process.exitCode = 1;
     });
 }
