@@ -75,4 +75,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE deliveries DROP COLUMN claimed_by;
   ALTER TABLE deliveries DROP COLUMN claim_expires_at;
   `,
+  /* 5: events waiting for enrichment (pipeline/enrich.ts) before they are routed */ `
+  ALTER TABLE events ADD COLUMN enrich_due_at INTEGER;  -- ms since epoch; NULL: nothing to wait for
+  ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
+  `,
 ];
