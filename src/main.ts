@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from './channels/channel.js';
+import { SessionApiClient } from './channels/session-api.js';
 import type { HeraldConfig } from './core/config.js';
 import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -17,6 +18,7 @@ import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
+import { EnrichStage } from './pipeline/enrich.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
 import { schedulePruning } from './pipeline/retention.js';
@@ -41,6 +43,8 @@ export interface RunningHerald {
   server: Server;
   store: Store;
   route: RouteStage;
+  /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
+  enrich: EnrichStage;
   deliver: DeliverStage;
   /** The port actually bound (useful with port 0). */
   port: number;
@@ -92,9 +96,16 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
   });
   const route = new RouteStage({ store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake() });
+  const enrich = new EnrichStage({
+    store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+  });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
+    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics,
+    onStored: () => {
+      route.wake();
+      enrich.wake();
+    },
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
@@ -108,7 +119,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const port = (server.address() as AddressInfo).port;
   let stopPruning = () => {};
   const stages = options.stages !== false;
-  if (options.route ?? stages) route.start();
+  // Enrichment is the first half of routing: a process that routes enriches.
+  if (options.route ?? stages) {
+    enrich.start();
+    route.start();
+  }
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (options.deliver ?? stages) {
     deliver.start();
@@ -122,6 +137,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     server,
     store,
     route,
+    enrich,
     deliver,
     port,
     reload(next: HeraldSetup): string[] {
@@ -129,6 +145,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       current = { setup: next, destinations: buildDestinations(next) };
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
+      enrich.wake();
       route.wake();
       deliver.wake();
       return settingsNeedingRestart(previous.setup.config, next.config);
@@ -160,6 +177,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await enrich.stop();
       await route.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();

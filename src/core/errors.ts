@@ -126,3 +126,20 @@ export class UnknownRuleError extends Error {
     this.name = 'UnknownRuleError';
   }
 }
+
+/**
+ * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * The message is short and safe to store with the event: a status, the
+ * provider's error type, or a network failure; never the API key.
+ */
+export class EnrichmentError extends Error {
+  constructor(
+    readonly retryable: boolean,
+    message: string,
+    /** The API's HTTP status, and the wait it asked for (Retry-After) or herald's rate limit imposes, in ms. */
+    readonly details: { status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'EnrichmentError';
+  }
+}

@@ -11,6 +11,7 @@ import type { SourceConfig } from '../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
+import { enrichesType } from './enrich.js';
 import { jsonShapeProblem } from './json-shape.js';
 import type { HeraldMetrics } from './metrics.js';
 import { normalizeEvent } from './normalize.js';
@@ -25,7 +26,7 @@ export interface IngestDeps {
   providers: Record<string, Provider>;
   store: Store;
   now?: () => number;
-  /** Called after a new event was stored: wakes the route stage. */
+  /** Called after a new event was stored: wakes the route (and enrich) stage. */
   onStored?: () => void;
   metrics?: HeraldMetrics;
 }
@@ -74,6 +75,8 @@ export class Ingest {
         event,
         dedupeKey: provider.dedupeKey(payload, req),
         dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
+        // Routed once its provider's API has been asked (enrich.ts).
+        ...(enrichesType(source, event.type) && { enrichDueAtMs: receivedAtMs }),
       });
     } catch (error) {
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
