@@ -25,6 +25,22 @@ export class SessionApiClient {
 
   /** The session object of the answer; throws EnrichmentError. */
   async fetchSession(sessionId: string, now: number): Promise<Record<string, unknown>> {
+    try {
+      return await this.request(sessionId, now);
+    } catch (error) {
+      // Whatever the failure's text is made of (a network error, the API's error type), never the key.
+      if (error instanceof EnrichmentError && error.message.includes(this.api.key)) {
+        throw new EnrichmentError(error.retryable, error.message.replaceAll(this.api.key, '[redacted]'), error.details);
+      }
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private async request(sessionId: string, now: number): Promise<Record<string, unknown>> {
     const url = `${this.api.url}/sessions/${encodeURIComponent(sessionId)}`;
     let status: number;
     let text: string;
@@ -43,7 +59,7 @@ export class SessionApiClient {
       const message = failure.reason === 'refused-address'
         ? `${PEER} resolves to a private or loopback address: set api.allowPrivateNetwork: true on the source if it is meant to be internal`
         : failure.message;
-      throw new EnrichmentError(failure.retryable, this.scrub(message));
+      throw new EnrichmentError(failure.retryable, message);
     }
     const answer = parseAnswer(text);
     if (status < 200 || status > 299) {
@@ -58,15 +74,6 @@ export class SessionApiClient {
       throw new EnrichmentError(false, `${PEER} answered HTTP ${status} without a session object`);
     }
     return session as Record<string, unknown>;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  /** A network error's text comes from elsewhere: make sure it cannot carry the key. */
-  private scrub(message: string): string {
-    return message.replaceAll(this.api.key, '[redacted]');
   }
 }
 
