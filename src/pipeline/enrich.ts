@@ -137,8 +137,12 @@ export class EnrichStage {
   }
 }
 
-/** The event as it is routed: with the session (or null and why), and for session.status the outcome the session's status gives. */
-function enriched(
+/**
+ * The event as it is routed: with the session (or null and why), and for
+ * session.status the outcome the session's status gives. Also what `herald
+ * rules test --session` and the samples show.
+ */
+export function enriched(
   event: NormalizedEvent, attempts: number, session: Record<string, unknown> | null, fetchedAt: number | null, error: string | null,
 ): NormalizedEvent {
   const status = session !== null && Object.hasOwn(session, 'status') ? session.status : undefined;
