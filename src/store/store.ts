@@ -197,6 +197,8 @@ export interface EventRecord {
   /** When the event was routed (RFC 3339), or null while it waits to be. */
   routedAt: string | null;
   rulesVersion: string | null;
+  /** When the event's next enrichment try is due (ms), while it waits for one; absent or null otherwise. */
+  enrichDueAtMs?: number | null;
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
