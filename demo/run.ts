@@ -54,7 +54,10 @@ async function main(): Promise<void> {
       console.log(`sent ${sourceName} ${type}: ${response.status} ${await response.text()}`);
     }
     // The session.status waits for its session before it is routed.
-    await waitUntil(async () => (await herald.store.listEvents({ type: 'session.status' }))[0]?.enrichment !== undefined, 30_000, 'the session');
+    await waitUntil(async () => {
+      const [event] = await herald.store.listEvents({ type: 'session.status' });
+      return event?.enrichment !== undefined && (await herald.store.listDeliveries({ eventId: event.id })).length > 0;
+    }, 30_000, 'the session.status to be enriched and routed');
     console.log(`\nFaceSign's session API (stand-in) was asked for ${facesignApi.requests.map((r) => r.path).join(', ')}`);
     await settledDeliveries(herald.store, 1, undefined, 30_000);
 

@@ -30,6 +30,20 @@ export function enrichesType(source: SourceConfig, type: string): boolean {
   return source.api !== undefined && source.api.enrich.some((pattern) => glob(type, pattern));
 }
 
+/**
+ * How long after an event is received its session is first fetched. FaceSign
+ * sends a session's webhooks in bursts (a status change, its analyses), and an
+ * answer is reused only by events received before it was fetched (an older
+ * answer may predate the change the event reports): waiting a moment lets the
+ * whole burst share one call.
+ */
+export const ENRICH_SETTLE_MS = 2000;
+
+/** When an event received at `receivedAtMs` is first due for enrichment, or undefined when its type is not enriched. */
+export function enrichmentDueAt(source: SourceConfig, type: string, receivedAtMs: number): number | undefined {
+  return enrichesType(source, type) ? receivedAtMs + ENRICH_SETTLE_MS : undefined;
+}
+
 /** The wait before try n+1 after n tries: 1 s, 2 s, 4 s ... at most a minute. */
 export function enrichmentBackoffMs(attempts: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attempts - 1), 60_000);

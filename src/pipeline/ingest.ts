@@ -11,7 +11,7 @@ import type { SourceConfig } from '../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
-import { enrichesType } from './enrich.js';
+import { enrichmentDueAt } from './enrich.js';
 import { jsonShapeProblem } from './json-shape.js';
 import type { HeraldMetrics } from './metrics.js';
 import { normalizeEvent } from './normalize.js';
@@ -68,6 +68,7 @@ export class Ingest {
       throw new RequestRejectedError(422, 'invalid-payload');
     }
     const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
+    const enrichDueAtMs = enrichmentDueAt(source, event.type, receivedAtMs);
     let result: InsertResult;
     const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
     try {
@@ -76,7 +77,7 @@ export class Ingest {
         dedupeKey: provider.dedupeKey(payload, req),
         dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
         // Routed once its provider's API has been asked (enrich.ts).
-        ...(enrichesType(source, event.type) && { enrichDueAtMs: receivedAtMs }),
+        ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
       });
     } catch (error) {
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);

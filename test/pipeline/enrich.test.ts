@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { SessionApiClient } from '../../src/channels/session-api.js';
 import type { SessionApiConfig, SourceConfig } from '../../src/core/config.js';
-import { EnrichStage } from '../../src/pipeline/enrich.js';
+import { ENRICH_SETTLE_MS, EnrichStage } from '../../src/pipeline/enrich.js';
 import { Ingest } from '../../src/pipeline/ingest.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -19,6 +19,8 @@ import { startHttpSink, type HttpSink, type Replier } from '../helpers/sinks.js'
 
 const API_KEY = 'sk_test_EnrichKEY93xQ';
 const T0 = Date.parse('2026-12-03T09:00:00.000Z');
+/** Sessions are first fetched this long after an event is received. */
+const S = ENRICH_SETTLE_MS;
 
 /** FaceSign's answer for a session in this status. */
 const sessionAnswer = (id: string, status: string) => ({
@@ -94,6 +96,9 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     const others = [await receive('media.user_photo', 'sess_5'), await receive('settings.langs', 'sess_6')];
     assert.deepEqual(await routable(), others, 'only the unlisted types are routable before enrichment');
 
+    now = T0 + S - 1;
+    assert.equal(await stage.enrichOnce(), 0, 'a burst of webhooks is given a moment to arrive');
+    now = T0 + S;
     assert.equal(await stage.enrichOnce(), 4);
     assert.deepEqual((await routable()).sort(), [...listed, ...others].sort());
     assert.deepEqual(api.requests.map((r) => r.path).sort(), ['/v1/sessions/sess_1', '/v1/sessions/sess_2', '/v1/sessions/sess_3', '/v1/sessions/sess_4']);
@@ -101,7 +106,7 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
 
     const status = await stored(listed[0]!);
     assert.deepEqual(status.session, { id: 'sess_1', status: 'complete', settings: { clientReferenceId: 'cust-1' }, report: { isVerified: true, lang: 'en' } });
-    assert.deepEqual(status.enrichment, { fetchedAt: new Date(T0).toISOString(), attempts: 1, error: null });
+    assert.deepEqual(status.enrichment, { fetchedAt: new Date(T0 + S).toISOString(), attempts: 1, error: null });
     assert.equal(status.outcome, 'completed', 'a session.status takes its outcome from the session');
     const deepfake = await stored(listed[3]!);
     assert.equal((deepfake.session as { id: string }).id, 'sess_4');
@@ -114,6 +119,7 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     setUp((req) => sessionAnswer(sessionIdOf(req.path), statuses[sessionIdOf(req.path)]!));
     const ids = [];
     for (const session of Object.keys(statuses)) ids.push(await receive('session.status', session));
+    now += S;
     await stage.enrichOnce();
     const outcomes = await Promise.all(ids.map(async (id) => (await stored(id)).outcome));
     assert.deepEqual(outcomes, ['started', 'started', 'abandoned', 'completed', null]);
@@ -122,18 +128,21 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
 
   it("costs one call for a session's five events within seconds, and calls again for an event received after the answer", async () => {
     setUp(answersComplete);
-    const burst = [];
-    for (const type of ['session.status', 'analysis.video', 'analysis.screenshot', 'analysis.deepfake', 'session.status']) {
-      burst.push(await receive(type));
-      now += 300;
+    // The stage runs every 250 ms while FaceSign sends five webhooks 300 ms apart.
+    const types = ['session.status', 'analysis.video', 'analysis.screenshot', 'analysis.deepfake', 'session.status'];
+    const burst: string[] = [];
+    for (let step = 0; now <= T0 + 1200 + S + 250; step++, now = T0 + step * 50) {
+      if (step % 6 === 0 && burst.length < types.length) burst.push(await receive(types[burst.length]!));
+      if (step % 5 === 0) await stage.enrichOnce();
     }
-    await stage.enrichOnce();
+    assert.equal(burst.length, 5);
     assert.equal(api.requests.length, 1);
     for (const id of burst) assert.equal(((await stored(id)).session as { status: string }).status, 'complete');
+    assert.deepEqual((await routable()).sort(), [...burst].sort());
 
-    // Answered before this event was received: the session may have changed since, so it is asked again.
-    now += 1000;
+    // Received after the answer was fetched: the session may have changed since, so it is asked again.
     const later = await receive('session.status');
+    now += S;
     await stage.enrichOnce();
     assert.equal(api.requests.length, 2);
     assert.equal((await stored(later)).enrichment!.fetchedAt, new Date(now).toISOString());
@@ -144,19 +153,21 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
       ? { status: 429, headers: { 'retry-after': '7', 'content-type': 'application/json' }, body: '{"error":{"type":"rate_limit_error","message":"slow down"}}' }
       : answersComplete(req, i)));
     const first = await receive('session.status', 'sess_1');
+    now = T0 + S;
     await stage.enrichOnce();
     assert.equal(api.requests.length, 1);
     assert.equal((await stored(first)).enrichment, undefined, 'nothing is recorded on the event until it is enriched or given up');
     // Another session's event, while the API asked to wait: held back, not sent to be refused too.
-    now = T0 + 1000;
+    now = T0 + S + 1000;
     const second = await receive('session.status', 'sess_2');
+    now += S;
     assert.equal(await stage.enrichOnce(), 1);
     assert.equal(api.requests.length, 1);
     assert.deepEqual(await routable(), []);
 
-    now = T0 + 6999;
+    now = T0 + S + 6999;
     assert.equal(await stage.enrichOnce(), 0, 'no try is due before the Retry-After has passed');
-    now = T0 + 7000;
+    now = T0 + S + 7000;
     assert.equal(await stage.enrichOnce(), 2);
     assert.equal(api.requests.length, 3);
     assert.deepEqual((await routable()).sort(), [first, second].sort());
@@ -178,7 +189,7 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
       now += 250;
     }
     // Backoff 1 s, 2 s, 4 s, 8 s: the next wait (16 s) would end after the bound, so the fifth try gives up.
-    assert.deepEqual(tried, [0, 1000, 3000, 7000, 15_000]);
+    assert.deepEqual(tried, [S, S + 1000, S + 3000, S + 7000, S + 15_000]);
     const event = await stored(id);
     assert.equal(event.session, null);
     assert.equal(event.enrichment!.attempts, 5);
@@ -191,6 +202,7 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
   it('gives up at once on an answer a retry cannot change (401), with the error type and without the key the API echoed', async () => {
     setUp(() => ({ status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { type: 'authentication_error', message: `bad key ${API_KEY}` } }) }));
     const id = await receive('session.status');
+    now += S;
     await stage.enrichOnce();
     const event = await stored(id);
     assert.deepEqual(await routable(), [id]);
@@ -203,6 +215,7 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     setUp(() => ({ status: 200, hang: true }), { timeoutMs: 300 });
     const waiting = await receive('session.status');
     const media = await receive('media.user_photo');
+    now += S;
     const trying = stage.enrichOnce();
     await api.waitFor(1);
     assert.deepEqual(await routable(), [media]);
