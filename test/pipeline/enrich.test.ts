@@ -211,6 +211,16 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     assert.ok(!JSON.stringify(event).includes(API_KEY));
   });
 
+  it('refuses an API on a private address unless allowPrivateNetwork, routing the event with the reason', async () => {
+    setUp(answersComplete, { allowPrivateNetwork: false });
+    const id = await receive('session.status');
+    now += S;
+    await stage.enrichOnce();
+    assert.equal(api.requests.length, 0);
+    assert.deepEqual(await routable(), [id]);
+    assert.match((await stored(id)).enrichment!.error!, /private or loopback address: set api\.allowPrivateNetwork: true/);
+  });
+
   it('does not hold up events that need no enrichment while the API hangs; the hung try is retried', async () => {
     setUp(() => ({ status: 200, hang: true }), { timeoutMs: 300 });
     const waiting = await receive('session.status');
