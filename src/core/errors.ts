@@ -136,8 +136,12 @@ export class EnrichmentError extends Error {
   constructor(
     readonly retryable: boolean,
     message: string,
-    /** The API's HTTP status, and the wait it asked for (Retry-After) or herald's rate limit imposes, in ms. */
-    readonly details: { status?: number; retryAfterMs?: number } = {},
+    /**
+     * The API's HTTP status, and the wait it asked for (Retry-After) or herald's
+     * rate limit imposes, in ms; `heldBack` when no call was made (the rate
+     * limit, or a 429's pause): the try is due again after the wait, not backed off.
+     */
+    readonly details: { status?: number; retryAfterMs?: number; heldBack?: boolean } = {},
   ) {
     super(message);
     this.name = 'EnrichmentError';

@@ -123,10 +123,12 @@ export class EnrichStage {
     } catch (error) {
       if (!(error instanceof EnrichmentError)) throw error;
       const now = this.now();
-      const retryAt = now + Math.max(error.details.retryAfterMs ?? 0, enrichmentBackoffMs(attempts));
+      const { retryAfterMs = 0, heldBack = false } = error.details;
+      const retryAt = now + (heldBack ? retryAfterMs : Math.max(retryAfterMs, enrichmentBackoffMs(attempts)));
       if (error.retryable && retryAt <= receivedAt + api.giveUpAfterMs) {
         await store.completeEnrichment(event.id, { retryAt });
-        log.warn({ eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'enrichment failed; will retry');
+        // Held back by herald's own limit is the normal course of a burst, not a failure.
+        (heldBack ? log.debug : log.warn).call(log, { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'enrichment failed; will retry');
         return false;
       }
       await store.completeEnrichment(event.id, { event: enriched(event, attempts, null, null, error.message) });

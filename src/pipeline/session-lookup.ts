@@ -27,8 +27,8 @@ const RATE_LIMITED_PAUSE_MS = 1000;
 
 export class SessionLookup {
   private readonly cache = new Map<string, FetchedSession>();
-  private readonly inFlight = new Map<string, Promise<FetchedSession>>();
-  private readonly inFlightSince = new Map<string, number>();
+  /** Calls under way, by session, with when each started. */
+  private readonly inFlight = new Map<string, { since: number; call: Promise<FetchedSession> }>();
   private readonly limiter: RateLimiter;
   private pausedUntil = 0;
 
@@ -48,10 +48,13 @@ export class SessionLookup {
     const cached = this.cache.get(sessionId);
     if (cached && cached.fetchedAt >= receivedAt) return cached;
     const running = this.inFlight.get(sessionId);
-    if (running && this.inFlightSince.get(sessionId)! >= receivedAt) return running;
+    if (running && running.since >= receivedAt) return running.call;
 
-    const wait = Math.max(this.pausedUntil - now, this.limiter.msUntilNext(now));
-    if (wait > 0) throw new EnrichmentError(true, 'held back by the rate limit of the FaceSign API', { retryAfterMs: wait });
+    if (this.pausedUntil > now) {
+      throw new EnrichmentError(true, 'held back: the FaceSign API answered 429 and asked herald to wait', { retryAfterMs: this.pausedUntil - now, heldBack: true });
+    }
+    const wait = this.limiter.msUntilNext(now);
+    if (wait > 0) throw new EnrichmentError(true, 'held back by the rate limit set for the FaceSign API (api.rate)', { retryAfterMs: wait, heldBack: true });
     this.limiter.take(now);
     const call = this.fetcher.fetchSession(sessionId, now).then(
       (session) => {
@@ -67,13 +70,9 @@ export class SessionLookup {
         throw error;
       },
     ).finally(() => {
-      if (this.inFlight.get(sessionId) === call) {
-        this.inFlight.delete(sessionId);
-        this.inFlightSince.delete(sessionId);
-      }
+      if (this.inFlight.get(sessionId)?.call === call) this.inFlight.delete(sessionId);
     });
-    this.inFlight.set(sessionId, call);
-    this.inFlightSince.set(sessionId, now);
+    this.inFlight.set(sessionId, { since: now, call });
     return call;
   }
 

@@ -176,6 +176,21 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     assert.ok(logLines.some((line) => line.includes('HTTP 429 rate_limit_error')), 'the retry is logged with its reason');
   });
 
+  it('keeps to api.rate: calls beyond it wait for their turn', async () => {
+    setUp(answersComplete, { rate: '1/s' });
+    const ids = [await receive('session.status', 's1'), await receive('session.status', 's2'), await receive('session.status', 's3')];
+    const calls: number[] = [];
+    for (now = T0 + S; (await routable()).length < 3; now += 100) {
+      assert.ok(now < T0 + S + 10_000, 'all enriched within 10 s');
+      await stage.enrichOnce();
+      if (api.requests.length > calls.length) calls.push(now - T0 - S);
+    }
+    // One call a second: the first at once, each other held back and tried again a second later.
+    assert.deepEqual(calls, [0, 1000, 2000]);
+    assert.deepEqual((await routable()).sort(), [...ids].sort());
+    assert.ok(logLines.some((line) => line.includes('held back by the rate limit set for the FaceSign API (api.rate)')));
+  });
+
   it('routes the event anyway once the API has been down for giveUpAfter: session null and the error, never the key', async () => {
     setUp(answersComplete, { giveUpAfterMs: 20_000 });
     const url = api.url;
