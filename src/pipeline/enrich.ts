@@ -141,7 +141,7 @@ export class EnrichStage {
     const settings = JSON.stringify(api);
     const known = this.lookups.get(sourceName);
     if (known?.settings === settings) return known.lookup;
-    void known?.lookup.close();
+    known?.lookup.close().catch(() => {}); // its calls in flight finish on their own
     const lookup = new SessionLookup(this.deps.fetcher(api), api.rate, this.now());
     this.lookups.set(sourceName, { settings, lookup });
     return lookup;
