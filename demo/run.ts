@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: herald with the shipped rules and templates, local stand-ins
- * for Slack, an SMTP server and a CRM webhook receiver, and one signed sample
- * event of each provider. Prints what each destination received. No network,
+ * for Slack, an SMTP server, a CRM webhook receiver and FaceSign's session API,
+ * and signed sample events of each provider (FaceSign's session.status is
+ * enriched with the session from the stand-in API). Prints what each destination received. No network,
  * no secrets of yours.
  */
 import path from 'node:path';
@@ -11,10 +12,10 @@ import { silentLogger } from '../src/core/log.js';
 import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { startHerald } from '../src/main.js';
 import { PROVIDERS } from '../src/providers/registry.js';
-import { loadSample } from '../src/providers/samples.js';
+import { loadSample, loadSampleSession } from '../src/providers/samples.js';
 import { loadSetup } from '../src/setup.js';
 import { settledDeliveries } from '../test/helpers/herald.js';
-import { startHttpSink, startSmtpSink } from '../test/helpers/sinks.js';
+import { startHttpSink, startSmtpSink, waitUntil } from '../test/helpers/sinks.js';
 
 const CONFIG = path.join(PACKAGE_ROOT, 'demo/herald.demo.yaml');
 const EVENTS: Array<[source: string, type: string]> = [
@@ -23,13 +24,22 @@ const EVENTS: Array<[source: string, type: string]> = [
   ['owleyes', 'verification.failed'],
   ['faceio', 'DELETION'],
   ['facesign', 'media.user_photo'],
+  ['facesign', 'session.status'],
 ];
 
 async function main(): Promise<void> {
   const slack = await startHttpSink(() => ({ status: 200, body: 'ok' }));
   const crm = await startHttpSink(() => ({ status: 200 }));
   const smtp = await startSmtpSink();
-  const setup = loadSetup(CONFIG, { ...process.env, DEMO_SLACK_URL: `${slack.url}/services/demo`, DEMO_SMTP_URL: smtp.url, DEMO_CRM_URL: `${crm.url}/crm` });
+  // FaceSign's GET /sessions/{id}: the sample session, complete, under the id asked for.
+  const facesignApi = await startHttpSink((req) => ({
+    status: 200, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ session: { ...loadSampleSession(), id: decodeURIComponent(req.path.split('/').at(-1)!) } }),
+  }));
+  const setup = loadSetup(CONFIG, {
+    ...process.env, DEMO_SLACK_URL: `${slack.url}/services/demo`, DEMO_SMTP_URL: smtp.url, DEMO_CRM_URL: `${crm.url}/crm`,
+    DEMO_FACESIGN_API_URL: facesignApi.url,
+  });
   const herald = await startHerald(setup, silentLogger());
   try {
     for (const [sourceName, type] of EVENTS) {
@@ -43,6 +53,12 @@ async function main(): Promise<void> {
       });
       console.log(`sent ${sourceName} ${type}: ${response.status} ${await response.text()}`);
     }
+    // The session.status waits for its session before it is routed.
+    await waitUntil(async () => {
+      const [event] = await herald.store.listEvents({ type: 'session.status' });
+      return event?.enrichment !== undefined && (await herald.store.listDeliveries({ eventId: event.id })).length > 0;
+    }, 30_000, 'the session.status to be enriched and routed');
+    console.log(`\nFaceSign's session API (stand-in) was asked for ${facesignApi.requests.map((r) => r.path).join(', ')}`);
     await settledDeliveries(herald.store, 1, undefined, 30_000);
 
     const crmSecret = (setup.config.destinations.crm!.options as { secret: string }).secret;
@@ -62,7 +78,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await herald.close();
-    await Promise.all([slack.close(), crm.close(), smtp.close()]);
+    await Promise.all([slack.close(), crm.close(), smtp.close(), facesignApi.close()]);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from './channels/channel.js';
+import { SessionApiClient } from './channels/session-api.js';
 import type { HeraldConfig } from './core/config.js';
 import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
 import type { Logger } from './core/log.js';
@@ -18,6 +19,7 @@ import { AlertRaiser } from './pipeline/alert-raiser.js';
 import { ClaimTakeover } from './pipeline/claim-takeover.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
+import { EnrichStage } from './pipeline/enrich.js';
 import { Ingest } from './pipeline/ingest.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
 import { Readiness, type WatchedStage } from './pipeline/readiness.js';
@@ -44,6 +46,8 @@ export interface RunningHerald {
   server: Server;
   store: Store;
   route: RouteStage;
+  /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
+  enrich: EnrichStage;
   deliver: DeliverStage;
   /** The port actually bound (useful with port 0). */
   port: number;
@@ -125,9 +129,16 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
   });
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
+  const enrich = new EnrichStage({
+    store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+  });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, onStored: () => route.wake(),
+    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics,
+    onStored: () => {
+      route.wake();
+      enrich.wake();
+    },
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
   const routing = options.route ?? options.stages !== false;
@@ -169,7 +180,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   }
   let stopPruning = () => {};
   const stages = options.stages !== false;
-  if (routing) route.start();
+  // Enrichment is the first half of routing: a process that routes enriches.
+  if (routing) {
+    enrich.start();
+    route.start();
+  }
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (delivering) {
     await deadLetterRemoved();
@@ -185,6 +200,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     server,
     store,
     route,
+    enrich,
     deliver,
     port,
     adminServer,
@@ -196,6 +212,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
+      enrich.wake();
       route.wake();
       deliver.wake();
       return settingsNeedingRestart(previous.setup.config, next.config);
@@ -230,6 +247,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         listener.close(() => resolve());
         listener.closeIdleConnections();
       })));
+      await enrich.stop();
       await route.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();

@@ -36,4 +36,12 @@ export const DEFAULTS = {
     // dedupes by event id for as long as events are kept (the retention).
     faceioDedupeWindow: '10m',
   },
+  /** A FaceSign source's session API (pipeline/enrich.ts). */
+  sessionApi: {
+    enrich: ['session.status', 'analysis.*'],
+    timeout: '10s',
+    giveUpAfter: '5m',
+    rate: '10/s',
+    allowPrivateNetwork: false,
+  },
 } as const;

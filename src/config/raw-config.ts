@@ -22,6 +22,17 @@ export interface RawSource {
   signatureEncoding?: SignatureEncoding;
   dedupeWindow?: string;
   pii?: 'redact' | 'include';
+  api?: RawSessionApi;
+}
+
+export interface RawSessionApi {
+  url: string;
+  key: string;
+  enrich?: string[];
+  timeout?: string;
+  giveUpAfter?: string;
+  rate?: string;
+  allowPrivateNetwork?: boolean;
 }
 
 export interface RawDestination {

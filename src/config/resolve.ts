@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import bytes from 'bytes';
-import type { DestinationConfig, HeraldConfig, SourceConfig } from '../core/config.js';
+import type { DestinationConfig, HeraldConfig, SessionApiConfig, SourceConfig } from '../core/config.js';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
-import type { RawConfig, RawDestination, RawSource } from './raw-config.js';
+import type { RawConfig, RawDestination, RawSessionApi, RawSource } from './raw-config.js';
 
 /** Builds the config loaded from `file` (an absolute path); relative paths are resolved against its folder. */
 export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldConfig {
@@ -70,6 +70,20 @@ function resolveSource(name: string, raw: RawSource, retentionMs: number): Sourc
     signatureEncoding: raw.signatureEncoding ?? defaults.signatureEncoding,
     dedupeWindowMs: raw.dedupeWindow ? parseDuration(raw.dedupeWindow) : defaultDedupeMs,
     pii: raw.pii ?? defaults.pii,
+    ...(raw.api && { api: resolveSessionApi(raw.api) }),
+  };
+}
+
+function resolveSessionApi(raw: RawSessionApi): SessionApiConfig {
+  const defaults = DEFAULTS.sessionApi;
+  return {
+    url: raw.url.replace(/\/+$/, ''),
+    key: raw.key,
+    enrich: raw.enrich ?? [...defaults.enrich],
+    timeoutMs: parseDuration(raw.timeout ?? defaults.timeout),
+    giveUpAfterMs: parseDuration(raw.giveUpAfter ?? defaults.giveUpAfter),
+    rate: raw.rate ?? defaults.rate,
+    allowPrivateNetwork: raw.allowPrivateNetwork ?? defaults.allowPrivateNetwork,
   };
 }
 

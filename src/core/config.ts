@@ -27,6 +27,23 @@ export interface SourceConfig {
   dedupeWindowMs: number;
   /** Whether rules and templates see personal fields (issue 4 applies it everywhere). */
   pii: 'redact' | 'include';
+  /** FaceSign: its session API, which enriches events before routing (pipeline/enrich.ts). */
+  api?: SessionApiConfig;
+}
+
+export interface SessionApiConfig {
+  /** The base URL, without a trailing slash. */
+  url: string;
+  /** Sent as `Authorization: Bearer <key>`; never logged. */
+  key: string;
+  /** Event types to enrich: names, or globs where `*` stands for any characters. */
+  enrich: string[];
+  timeoutMs: number;
+  /** Retrying stops this long after the event was received; it is then routed without the session. */
+  giveUpAfterMs: number;
+  /** Most calls per unit of time, as written (`10/s`): parsed by the enrich stage. */
+  rate: string;
+  allowPrivateNetwork: boolean;
 }
 
 export interface DestinationConfig {

@@ -141,3 +141,24 @@ export class StoreOwnedError extends Error {
     this.name = 'StoreOwnedError';
   }
 }
+
+/**
+ * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * The message is short and safe to store with the event: a status, the
+ * provider's error type, or a network failure; never the API key.
+ */
+export class EnrichmentError extends Error {
+  constructor(
+    readonly retryable: boolean,
+    message: string,
+    /**
+     * The API's HTTP status, and the wait it asked for (Retry-After) or herald's
+     * rate limit imposes, in ms; `heldBack` when no call was made (the rate
+     * limit, or a 429's pause): the try is due again after the wait, not backed off.
+     */
+    readonly details: { status?: number; retryAfterMs?: number; heldBack?: boolean } = {},
+  ) {
+    super(message);
+    this.name = 'EnrichmentError';
+  }
+}

@@ -33,6 +33,20 @@ export interface EventMedia {
   expires: string | null;
 }
 
+/**
+ * How herald enriched an event from its provider's API before routing it
+ * (FaceSign's session API: pipeline/enrich.ts); the stored record, so a replay
+ * shows what rules saw without asking the provider again.
+ */
+export interface EventEnrichment {
+  /** When the answer was fetched (RFC 3339), or null when none was. */
+  fetchedAt: string | null;
+  /** How many tries it took. */
+  attempts: number;
+  /** Why there is no answer: a short reason, never a credential. Null on success. */
+  error: string | null;
+}
+
 export interface NormalizedEvent {
   specversion: '1.0';
   /** herald's own id: a UUIDv7, so ids sort by the time herald received them. */
@@ -52,6 +66,13 @@ export interface NormalizedEvent {
   /** The provider's event id; null where the provider has none (FACEIO). */
   providerEventId: string | null;
   media?: EventMedia;
+  /**
+   * FaceSign: the session the event is about, as its API answered (`session`
+   * of GET /sessions/{id}), or null when it could not be fetched. Only on
+   * events of a source whose `api.enrich` lists their type.
+   */
+  session?: Record<string, unknown> | null;
+  enrichment?: EventEnrichment;
   datacontenttype: 'application/json';
   /** The verified payload as received. */
   data: Record<string, unknown>;

@@ -11,6 +11,7 @@ import type { SourceConfig } from '../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../core/errors.js';
 import type { IncomingWebhook, Provider } from '../providers/provider.js';
 import type { InsertResult, Store } from '../store/store.js';
+import { enrichmentDueAt } from './enrich.js';
 import { jsonShapeProblem } from './json-shape.js';
 import type { HeraldMetrics } from './metrics.js';
 import { normalizeEvent } from './normalize.js';
@@ -25,7 +26,7 @@ export interface IngestDeps {
   providers: Record<string, Provider>;
   store: Store;
   now?: () => number;
-  /** Called after a new event was stored: wakes the route stage. */
+  /** Called after a new event was stored: wakes the route (and enrich) stage. */
   onStored?: () => void;
   metrics?: HeraldMetrics;
 }
@@ -67,6 +68,7 @@ export class Ingest {
       throw new RequestRejectedError(422, 'invalid-payload');
     }
     const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
+    const enrichDueAtMs = enrichmentDueAt(source, event.type, receivedAtMs);
     let result: InsertResult;
     const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
     try {
@@ -74,6 +76,8 @@ export class Ingest {
         event,
         dedupeKey: provider.dedupeKey(payload, req),
         dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
+        // Routed once its provider's API has been asked (enrich.ts).
+        ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
       });
     } catch (error) {
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);

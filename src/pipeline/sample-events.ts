@@ -7,8 +7,9 @@ import type { SourceConfig } from '../core/config.js';
 import { HERALD, type NormalizedEvent } from '../core/event.js';
 import type { AlertType } from '../providers/herald.js';
 import type { Provider } from '../providers/provider.js';
-import { loadSample, sampleTypes } from '../providers/samples.js';
+import { loadSample, loadSampleSession, sampleTypes } from '../providers/samples.js';
 import { alertEvent, type AlertData } from './alert-event.js';
+import { enriched, enrichesType } from './enrich.js';
 import { normalizeEvent } from './normalize.js';
 
 export interface SampleEvent {
@@ -17,9 +18,11 @@ export interface SampleEvent {
   event: NormalizedEvent;
 }
 
+/** The sample of `type` as received on `source`; enriched with the sample session when the source enriches that type. */
 export function sampleEvent(source: SourceConfig, provider: Provider, type: string, nowMs = Date.now()): NormalizedEvent {
   const payload = loadSample(provider.id, type);
-  return normalizeEvent(source, provider, payload, { body: Buffer.from(JSON.stringify(payload)), headers: {} }, nowMs);
+  const event = normalizeEvent(source, provider, payload, { body: Buffer.from(JSON.stringify(payload)), headers: {} }, nowMs);
+  return enrichesType(source, type) ? enriched(event, 1, loadSampleSession(), nowMs, null) : event;
 }
 
 /** One event per shipped sample per configured source. */

@@ -4,6 +4,7 @@
  * (their rotation note sends two). `session.status` does not carry the new status.
  */
 import type { SourceConfig } from '../core/config.js';
+import type { Outcome } from '../core/event.js';
 import { VerificationError } from '../core/errors.js';
 import { anySecretMatches, checkUnixTimestamp, firstSecret, hmacSha256, sampleId, singleHeader } from './crypto.js';
 import { classifyType } from './classify.js';
@@ -31,6 +32,24 @@ function parseSignatureHeader(value: string): { t: string; v1: Buffer[] } {
 
 function signedParts(t: string | number, body: Buffer): Array<string | Buffer> {
   return [`${t}.`, body];
+}
+
+/**
+ * The outcome of a `session.status` event, from the session's status as
+ * FaceSign's session API answers it (pipeline/enrich.ts): created and
+ * inProgress are a session under way, incomplete one the user left unfinished,
+ * complete one finished (whether it verified is `session.report.isVerified`).
+ * Unknown statuses give no outcome.
+ */
+const SESSION_STATUS_OUTCOMES = new Map<unknown, Outcome>([
+  ['created', 'started'],
+  ['inProgress', 'started'],
+  ['incomplete', 'abandoned'],
+  ['complete', 'completed'],
+]);
+
+export function sessionStatusOutcome(status: unknown): Outcome | null {
+  return SESSION_STATUS_OUTCOMES.get(status) ?? null;
 }
 
 const asIso = (ms: unknown): string | null => (typeof ms === 'number' ? new Date(ms).toISOString() : null);

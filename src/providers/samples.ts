@@ -33,3 +33,13 @@ export function loadSample(provider: EventProviderId, type: string): Record<stri
   }
   return JSON.parse(readFileSync(path.join(SAMPLES_DIR, provider, `${type}.json`), 'utf8')) as Record<string, unknown>;
 }
+
+/**
+ * A FaceSign session as its API answers `GET /sessions/{id}`
+ * (samples/facesign/api/session.json): what sample events of an enriching
+ * source carry as `event.session`.
+ */
+export function loadSampleSession(): Record<string, unknown> {
+  const answer = JSON.parse(readFileSync(path.join(SAMPLES_DIR, 'facesign', 'api', 'session.json'), 'utf8')) as { session: Record<string, unknown> };
+  return answer.session;
+}

@@ -18,7 +18,7 @@ const BUILT_IN = [
 ] as const;
 
 /** `{"glob": [value, "kyc.session.*"]}`: true when value equals the pattern, or starts with what precedes a final `*`. */
-function glob(value: unknown, pattern: unknown): boolean {
+export function glob(value: unknown, pattern: unknown): boolean {
   if (typeof value !== 'string' || typeof pattern !== 'string') return false;
   return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
 }

@@ -14,7 +14,28 @@ export interface NewEvent {
   dedupeKey: string;
   /** Until when (ms since epoch) a request with the same source and key is a duplicate. */
   dedupeUntilMs: number;
+  /**
+   * When set, the event waits for enrichment (pipeline/enrich.ts) before it
+   * can be routed: its first try is due at this time (ms since epoch).
+   */
+  enrichDueAtMs?: number;
 }
+
+/** An event handed to the enrich stage, and how many tries it has had (this one included). */
+export interface EnrichmentClaim {
+  event: NormalizedEvent;
+  attempts: number;
+}
+
+export interface EnrichmentClaimRequest {
+  limit: number;
+  /** The claimed events are due again after this long: a process that died mid-way leaves them to another. */
+  leaseMs: number;
+  now: number;
+}
+
+/** What one enrichment try led to: the enriched event (now routable), or when to try again. */
+export type EnrichmentOutcome = { event: NormalizedEvent } | { retryAt: number };
 
 export type InsertResult =
   | { status: 'stored'; id: string }
@@ -226,6 +247,8 @@ export interface EventRecord {
   rulesVersion: string | null;
   /** What went wrong while routing it (empty when nothing did). */
   routingErrors: RoutingError[];
+  /** When the event's next enrichment try is due (ms), while it waits for one; absent or null otherwise. */
+  enrichDueAtMs?: number | null;
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
@@ -260,6 +283,18 @@ export interface Store {
    * `errors` are kept with the event.
    */
   markRouted(routings: EventRouting[]): Promise<void>;
+  /**
+   * Events waiting for enrichment whose try is due, oldest due first; each is
+   * leased (due again after `leaseMs`) and its attempts counted. Events waiting
+   * for enrichment are never handed out by unroutedEvents.
+   */
+  claimEventsToEnrich(request: EnrichmentClaimRequest): Promise<EnrichmentClaim[]>;
+  /**
+   * Records an enrichment try: the enriched event replaces the stored one (its
+   * outcome too) and becomes routable, or the next try is due at `retryAt`.
+   * Ignored for an event no longer waiting for enrichment.
+   */
+  completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void>;
   /** Claims up to `limit` due, unclaimed pending deliveries of one destination, oldest due first. */
   claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]>;
   /**

@@ -58,6 +58,24 @@ describe('herald rules test', function () {
     assert.doesNotMatch(result.stderr, /at loadSample/, 'a message, not a stack trace');
   });
 
+  it('enriches the event with a FaceSign session given with --session: the messages say its status', async () => {
+    const session = path.join(PACKAGE_ROOT, 'samples/facesign/api/session.json');
+    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:session.status', '--session', session, '--json'], EXAMPLE_ENV);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as {
+      event: { outcome: string; session: { status: string } };
+      fired: Array<{ rule: string; notifications: Array<{ message: { channel: string } }> }>;
+    };
+    assert.equal(report.event.session.status, 'complete');
+    assert.equal(report.event.outcome, 'completed');
+    const slack = report.fired.flatMap((f) => f.notifications).find((n) => n.message.channel === 'slack')!;
+    assert.match(JSON.stringify(slack.message), /FaceSign session sess_8Kq2vX4mN7pR is complete/);
+    assert.match(JSON.stringify(slack.message), /\*Verified\* true · \*Liveness\* true · \*Reference\* customer-4821/);
+
+    const plain = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:session.status', '--json'], EXAMPLE_ENV);
+    assert.match(plain.stdout, /FaceSign session sess_8Kq2vX4mN7pR changed status/);
+  });
+
   it('normalizes a provider payload file given with --source', async () => {
     const dir = tempDir();
     try {

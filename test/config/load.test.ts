@@ -170,6 +170,22 @@ describe('loadConfig', () => {
       for (const name of ['fs', 'lt', 'oe']) assert.equal(config.sources[name]!.dedupeWindowMs, 30 * DAY, name);
     });
 
+    it("loads a FaceSign source's api section with its defaults, and refuses one on another provider", () => {
+      const config = loadConfig(testdata('session-api.yaml'), { FACESIGN_API_KEY: 'sk_live_FromEnv1' });
+      assert.deepEqual(config.sources.fs!.api, {
+        url: 'https://api.facesign.example/v1', key: 'sk_live_FromEnv1', enrich: ['session.status', 'analysis.*'],
+        timeoutMs: 10_000, giveUpAfterMs: 300_000, rate: '10/s', allowPrivateNetwork: false,
+      });
+      assert.deepEqual(config.sources.fs2!.api, {
+        url: 'http://10.0.0.5:8080', key: 'sk_live_FromEnv1', enrich: ['session.status'],
+        timeoutMs: 3000, giveUpAfterMs: 60_000, rate: '2/s', allowPrivateNetwork: true,
+      });
+      assert.equal(config.sources.lt!.api, undefined);
+      const error = loadError(testdata('session-api-bad.yaml'), { FACESIGN_API_KEY: 'sk_live_FromEnv1' });
+      assert.deepEqual(error.issues.map((issue) => issue.path).sort(), ['sources.fs.api.url', 'sources.lt.api']);
+      assert.ok(!error.message.includes('sk_live_FromEnv1'));
+    });
+
     it('passes a destination block on as options, without its type and with durations as written', () => {
       const config = loadConfig(testdata('defaults.yaml'), {});
       assert.deepEqual(config.destinations.chat, {
@@ -402,6 +418,13 @@ describe('schema/herald.config.schema.json', () => {
           checkEvery: properties.alerts.properties.checkEvery.default,
         },
         pii: definitions.source.properties.pii.default,
+        sessionApi: {
+          enrich: definitions.sessionApi.properties.enrich.default,
+          timeout: definitions.sessionApi.properties.timeout.default,
+          giveUpAfter: definitions.sessionApi.properties.giveUpAfter.default,
+          rate: definitions.sessionApi.properties.rate.default,
+          allowPrivateNetwork: definitions.sessionApi.properties.allowPrivateNetwork.default,
+        },
       },
       { ...topLevel, pii: source.pii },
     );

@@ -13,12 +13,13 @@ describe('npm run demo', function () {
       );
     });
     assert.equal(code, 0, stderr + stdout);
-    for (const provider of ['kyc kyc.session.rejected', 'kyc watchlist.match', 'owleyes verification.failed', 'faceio DELETION', 'facesign media.user_photo']) {
+    for (const provider of ['kyc kyc.session.rejected', 'kyc watchlist.match', 'owleyes verification.failed', 'faceio DELETION', 'facesign media.user_photo', 'facesign session.status']) {
       assert.match(stdout, new RegExp(`sent ${provider.replace('.', '\\.')}: 200`));
     }
     assert.match(stdout, /compliance-slack \(Slack stand-in\) received [1-9]\d* messages/);
     assert.match(stdout, /compliance-email \(SMTP server\) received [1-9]\d* emails/);
     assert.match(stdout, /crm \(webhook receiver\) received [1-9]\d* signed webhooks/);
     assert.match(stdout, /signature verified/);
+    assert.match(stdout, /FaceSign session sess_8Kq2vX4mN7pR is complete/, 'the session.status message says the status fetched from the API');
   });
 });

@@ -207,6 +207,60 @@ export function storeContract(name: string, harness: StoreHarness): void {
       });
     });
 
+    describe('enrichment', () => {
+      const T0 = Date.now();
+      const insert = (e: NormalizedEvent, enrichDueAtMs?: number) =>
+        store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: T0 + 60_000, ...(enrichDueAtMs !== undefined && { enrichDueAtMs }) });
+
+      it('keeps an event waiting for enrichment away from routing until it is enriched, then routes it as enriched', async () => {
+        const waiting = event();
+        const plain = event();
+        await insert(waiting, T0);
+        await insert(plain);
+        assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id), [plain.id]);
+        const [claimed, ...rest] = await store.claimEventsToEnrich({ limit: 10, leaseMs: 1000, now: T0 });
+        assert.deepEqual(rest, []);
+        assert.equal(claimed!.event.id, waiting.id);
+        assert.equal(claimed!.attempts, 1);
+        const enriched: NormalizedEvent = {
+          ...waiting, outcome: 'completed', session: { id: 'sess_1', status: 'complete' },
+          enrichment: { fetchedAt: new Date(T0).toISOString(), attempts: 1, error: null },
+        };
+        await store.completeEnrichment(waiting.id, { event: enriched });
+        assert.deepEqual(await store.getEvent(waiting.id), enriched);
+        assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id).sort(), [plain.id, waiting.id].sort());
+        assert.deepEqual((await store.listEvents({ outcome: 'completed' })).map((e) => e.id), [waiting.id]);
+        // A late completion (another process whose lease ran out) changes nothing.
+        await store.completeEnrichment(waiting.id, { retryAt: T0 + 5000 });
+        await store.completeEnrichment(waiting.id, { event: { ...waiting, session: null } });
+        assert.deepEqual(await store.getEvent(waiting.id), enriched);
+        assert.deepEqual(await store.claimEventsToEnrich({ limit: 10, leaseMs: 1000, now: T0 + 10_000 }), []);
+      });
+
+      it('hands out only due tries, leases them, and counts each try', async () => {
+        const e = event();
+        await insert(e, T0 + 1000);
+        assert.deepEqual(await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 }), []);
+        assert.equal((await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 1000 }))[0]!.attempts, 1);
+        // Leased: not handed out again until the lease ends (a process that died mid-way).
+        assert.deepEqual(await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 1499 }), []);
+        assert.equal((await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 1500 }))[0]!.attempts, 2);
+        await store.completeEnrichment(e.id, { retryAt: T0 + 9000 });
+        assert.deepEqual(await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 8999 }), []);
+        assert.equal((await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 9000 }))[0]!.attempts, 3);
+        assert.deepEqual(await store.unroutedEvents(10), []);
+      });
+
+      it('never hands one try to two concurrent claimants', async () => {
+        const events = Array.from({ length: 20 }, () => event());
+        for (const e of events) await insert(e, T0);
+        const claims = await Promise.all([1, 2, 3].map(() => store.claimEventsToEnrich({ limit: 10, leaseMs: 60_000, now: T0 })));
+        const ids = claims.flat().map((c) => c.event.id);
+        assert.equal(ids.length, 20);
+        assert.equal(new Set(ids).size, 20);
+      });
+    });
+
     describe('deliveries', () => {
       it('lets one claimant claim a due delivery, and nobody else until the claim expires', async () => {
         await routedEvent(delivery());

@@ -28,7 +28,7 @@ async function contents(store: Store) {
   };
 }
 
-/** A store with a bit of everything: routed and unrouted events, every delivery state, attempts, claims, a taken-over key. */
+/** A store with a bit of everything: routed and unrouted events, one waiting for enrichment, every delivery state, attempts, claims, a taken-over key. */
 async function fill(store: Store): Promise<{ keyed: string }> {
   const now = Date.now();
   const routed = event('kyc', { subject: 'a\u0000b', data: { note: 'comma, "quote"\nnewline', empty: '' } });
@@ -36,6 +36,7 @@ async function fill(store: Store): Promise<{ keyed: string }> {
   const expired = newEvent('reused', { dedupeUntilMs: now - 1 });
   await store.insertEvent(expired);
   await store.insertEvent(newEvent('reused')); // takes the expired key over: `expired` keeps no key
+  await store.insertEvent(newEvent('waits-for-enrichment', { enrichDueAtMs: now + 60_000 })); // not routable until enriched
   await store.markRouted([
     { eventId: routed.id, rulesVersion: 'v1', deliveries: [delivery(), delivery(), { ...delivery(), message: null, status: 'dead', error: 'render-failed: x' }] },
     { eventId: expired.event.id, rulesVersion: 'v1', deliveries: [], errors: [{ rule: 'r', error: 'TypeError: x' }, { rule: null, error: 'Error: y' }] },
@@ -76,7 +77,7 @@ describe('copying a store (SQLite to PostgreSQL)', function () {
 
     const first = await runHerald(['store', 'copy', '--from', `sqlite:${file}`, '--to', schema.url]);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /^copied 3 events \(0 were already there\)$/m);
+    assert.match(first.stdout, /^copied 4 events \(0 were already there\)$/m);
 
     const postgres = new PostgresStore(schema.url);
     open.push(postgres);
@@ -85,10 +86,12 @@ describe('copying a store (SQLite to PostgreSQL)', function () {
     assert.equal((await postgres.insertEvent(newEvent('reused'))).status, 'duplicate');
     const due = await postgres.claimDueDeliveries({ destination: 'hook', limit: 10, claimant: 'new', claimTtlMs: 1000, now: Date.now() });
     assert.equal(due.length, 1, 'the pending delivery, claimed in the old store, is due at once in the new one');
+    const toEnrich = await postgres.claimEventsToEnrich({ limit: 10, leaseMs: 1000, now: Date.now() + 60_000 });
+    assert.equal(toEnrich.length, 1, 'the event waiting for enrichment still waits, due as it was');
 
     const again = await runHerald(['store', 'copy', '--from', `sqlite:${file}`, '--to', schema.url]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /^copied 0 events \(3 were already there\)$/m);
+    assert.match(again.stdout, /^copied 0 events \(4 were already there\)$/m);
   });
 
   it('copies PostgreSQL back into SQLite just the same', async () => {
@@ -100,7 +103,7 @@ describe('copying a store (SQLite to PostgreSQL)', function () {
     await sqlite.migrate();
     await fill(postgres);
     const copied = await copyStore(postgres, sqlite, { batchSize: 2 });
-    assert.deepEqual(copied, { events: 3, added: 3 });
+    assert.deepEqual(copied, { events: 4, added: 4 });
     assert.deepEqual(await contents(sqlite), await contents(postgres));
   });
 });

@@ -2,10 +2,13 @@
  * `herald rules test <event.json | --sample SOURCE:TYPE>`: which rules fire for
  * an event and every message they would send, rendered; sends nothing, stores
  * nothing. The file is a normalized event, or a provider payload with --source.
+ * `--session <file>` enriches the event with a FaceSign session, as the enrich
+ * stage would (pipeline/enrich.ts), without calling FaceSign.
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { HERALD, type NormalizedEvent } from '../../core/event.js';
+import { enriched } from '../../pipeline/enrich.js';
 import { normalizeEvent } from '../../pipeline/normalize.js';
 import { planNotifications } from '../../pipeline/route.js';
 import { sampleAlertEvent, sampleEvent } from '../../pipeline/sample-events.js';
@@ -16,6 +19,7 @@ import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
 
 interface RulesTestOptions {
   sample?: string;
+  session?: string;
   source?: string;
   json?: boolean;
 }
@@ -43,6 +47,16 @@ function eventFrom(setup: HeraldSetup, file: string | undefined, options: RulesT
   return normalizeEvent(source, PROVIDERS[source.provider], json, { body: Buffer.from(JSON.stringify(json)), headers: {} }, Date.now());
 }
 
+/** The event enriched with the session in `file`: FaceSign's answer `{ session: {...} }`, or the session itself. */
+function withSessionFrom(file: string, event: NormalizedEvent, command: Command): NormalizedEvent {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const answer = json !== null && typeof json === 'object' && Object.hasOwn(json, 'session') ? (json as { session: unknown }).session : json;
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) {
+    command.error(`${file} is not a FaceSign session: give the JSON answer of GET /sessions/{id}, { "session": { "status": ... } }`);
+  }
+  return enriched(event, 1, answer as Record<string, unknown>, Date.now(), null);
+}
+
 export function rulesCommand(): Command {
   const rules = new Command('rules').description('work with the rule files');
   rules
@@ -51,10 +65,12 @@ export function rulesCommand(): Command {
     .argument('[event]', 'a normalized event (JSON), or a provider payload with --source')
     .option('-s, --sample <source:type>', 'use the shipped sample of this type, as received on this source')
     .option('--source <name>', 'the source a provider payload came in on')
+    .option('--session <file>', "a FaceSign session (GET /sessions/{id}'s answer) to enrich the event with, as herald would")
     .option('--json', 'print JSON for scripts')
     .action((file: string | undefined, options: RulesTestOptions, command: Command) => {
       const setup = loadSetupOrExit(command);
-      const event = eventFrom(setup, file, options, command);
+      let event = eventFrom(setup, file, options, command);
+      if (options.session) event = withSessionFrom(options.session, event, command);
       const provider = EVENT_PROVIDERS[event.provider];
       if (!provider) command.error(`unknown provider "${String(event.provider)}" in the event`);
       const planned = planNotifications(event, setup.routing, provider);

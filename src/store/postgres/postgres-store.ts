@@ -13,8 +13,9 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, RoutingError, Store,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
@@ -30,6 +31,7 @@ import { migratePostgres, postgresSchemaVersion } from './migrations.js';
 import { claimDeliveries } from './queries/claim-deliveries.js';
 import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
 import { completeAttempt } from './queries/complete-attempt.js';
+import { claimEventsToEnrich, completeEnrichment } from './queries/enrichment.js';
 import { exportEventRecords, importEventRecords } from './queries/event-records.js';
 import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
@@ -140,6 +142,14 @@ export class PostgresStore implements Store {
 
   markRouted(routings: EventRouting[]): Promise<void> {
     return markRouted(this.db, routings, Date.now());
+  }
+
+  claimEventsToEnrich(request: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
+    return claimEventsToEnrich(this.db, request);
+  }
+
+  completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
+    return completeEnrichment(this.db, eventId, outcome);
   }
 
   async claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {

@@ -10,12 +10,12 @@ import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows
 
 export function exportEventRecords(db: Database, after: string | undefined, limit: number): EventRecord[] {
   const events = db.prepare(
-    `SELECT e.id, e.dedupe_key, e.body, e.routed_at, e.rules_version, e.routing_errors, k.expires_at
+    `SELECT e.id, e.dedupe_key, e.body, e.routed_at, e.rules_version, e.routing_errors, k.expires_at, e.enrich_due_at
      FROM events e LEFT JOIN event_dedupe k ON k.source = e.source AND k.dedupe_key = e.dedupe_key AND k.event_id = e.id
      WHERE (@after IS NULL OR e.id > @after) ORDER BY e.id LIMIT @limit`,
   ).all({ after: after ?? null, limit }) as Array<{
     id: string; dedupe_key: string; body: string; routed_at: string | null; rules_version: string | null; routing_errors: string | null;
-    expires_at: number | null;
+    expires_at: number | null; enrich_due_at: number | null;
   }>;
   const ids = JSON.stringify(events.map((e) => e.id));
   const deliveries = db.prepare('SELECT * FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY id').all(ids) as DeliveryRow[];
@@ -30,6 +30,7 @@ export function exportEventRecords(db: Database, after: string | undefined, limi
     routedAt: e.routed_at,
     rulesVersion: e.rules_version,
     routingErrors: e.routing_errors ? (JSON.parse(e.routing_errors) as RoutingError[]) : [],
+    enrichDueAtMs: e.enrich_due_at,
     deliveries: deliveries.filter((d) => d.event_id === e.id).map((d) => ({
       delivery: toDelivery(d),
       attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
@@ -41,8 +42,8 @@ export function exportEventRecords(db: Database, after: string | undefined, limi
 export function importEventRecords(db: Database, records: readonly EventRecord[]): number {
   const insertEvent = db.prepare(
     `INSERT OR IGNORE INTO events (id, source, provider, type, category, outcome, subject, time, received_at,
-                                   provider_event_id, dedupe_key, body, routed_at, rules_version, routing_errors)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                   provider_event_id, dedupe_key, body, routed_at, rules_version, routing_errors, enrich_due_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertKey = db.prepare('INSERT OR IGNORE INTO event_dedupe (source, dedupe_key, event_id, expires_at) VALUES (?, ?, ?, ?)');
   const insertDelivery = db.prepare(
@@ -55,10 +56,10 @@ export function importEventRecords(db: Database, records: readonly EventRecord[]
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   let added = 0;
-  for (const { event: e, dedupeKey, dedupeUntilMs, routedAt, rulesVersion, routingErrors, deliveries } of records) {
+  for (const { event: e, dedupeKey, dedupeUntilMs, routedAt, rulesVersion, routingErrors, enrichDueAtMs, deliveries } of records) {
     added += insertEvent.run(
       e.id, e.source, e.provider, e.type, e.category, e.outcome, e.subject, e.time, e.receivedAt, e.providerEventId,
-      dedupeKey, JSON.stringify(e), routedAt, rulesVersion, routingErrors?.length ? JSON.stringify(routingErrors) : null,
+      dedupeKey, JSON.stringify(e), routedAt, rulesVersion, routingErrors?.length ? JSON.stringify(routingErrors) : null, enrichDueAtMs ?? null,
     ).changes;
     if (dedupeUntilMs !== null) insertKey.run(e.source, dedupeKey, e.id, dedupeUntilMs);
     for (const { delivery: d, attempts } of deliveries) {

@@ -10,8 +10,9 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EventFilter, EventRecord,
-  EventRouting, InsertResult, NewEvent, QueueSnapshot, RecentDeadLetters, RoutingError, Store,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
@@ -106,7 +107,7 @@ export class SqliteStore implements Store {
     return SQLITE_MIGRATIONS.length;
   }
 
-  async insertEvent({ event, dedupeKey, dedupeUntilMs }: NewEvent): Promise<InsertResult> {
+  async insertEvent({ event, dedupeKey, dedupeUntilMs, enrichDueAtMs }: NewEvent): Promise<InsertResult> {
     const claimKey = this.statement(
       `INSERT INTO event_dedupe (source, dedupe_key, event_id, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (source, dedupe_key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at
@@ -116,8 +117,8 @@ export class SqliteStore implements Store {
     const findKey = this.statement('SELECT event_id FROM event_dedupe WHERE source = ? AND dedupe_key = ?');
     const insert = this.statement(
       `INSERT INTO events (id, source, provider, type, category, outcome, subject, time, received_at,
-                           provider_event_id, dedupe_key, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           provider_event_id, dedupe_key, body, enrich_due_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return this.writes.write((): InsertResult => {
       const now = Date.now();
@@ -128,7 +129,7 @@ export class SqliteStore implements Store {
       }
       insert.run(
         event.id, event.source, event.provider, event.type, event.category, event.outcome, event.subject,
-        event.time, event.receivedAt, event.providerEventId, dedupeKey, JSON.stringify(event),
+        event.time, event.receivedAt, event.providerEventId, dedupeKey, JSON.stringify(event), enrichDueAtMs ?? null,
       );
       return { status: 'stored', id: event.id };
     });
@@ -155,7 +156,7 @@ export class SqliteStore implements Store {
   }
 
   async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
-    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{ body: string }>;
+    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL AND enrich_due_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
@@ -180,6 +181,31 @@ export class SqliteStore implements Store {
         }
       }
     });
+  }
+
+  async claimEventsToEnrich({ limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
+    const claim = this.statement(
+      `UPDATE events SET enrich_due_at = @leasedUntil, enrich_attempts = enrich_attempts + 1
+       WHERE id IN (SELECT id FROM events INDEXED BY events_enrich_due
+                    WHERE enrich_due_at <= @now AND routed_at IS NULL ORDER BY enrich_due_at, id LIMIT @limit)
+       RETURNING body, enrich_attempts AS attempts`,
+    );
+    // A lease lost to a power cut only makes the event due again: not worth an fsync.
+    const rows = await this.writes.write(() => claim.all({ leasedUntil: now + leaseMs, now, limit }), NOT_DURABLE) as Array<{ body: string; attempts: number }>;
+    return rows.map((r) => ({ event: JSON.parse(r.body) as NormalizedEvent, attempts: r.attempts }))
+      .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+  }
+
+  async completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
+    if ('retryAt' in outcome) {
+      const retry = this.statement('UPDATE events SET enrich_due_at = ? WHERE id = ? AND enrich_due_at IS NOT NULL');
+      await this.writes.write(() => retry.run(outcome.retryAt, eventId), NOT_DURABLE);
+      return;
+    }
+    const enriched = this.statement(
+      'UPDATE events SET body = ?, outcome = ?, enrich_due_at = NULL WHERE id = ? AND enrich_due_at IS NOT NULL',
+    );
+    await this.writes.write(() => enriched.run(JSON.stringify(outcome.event), outcome.event.outcome, eventId));
   }
 
   async claimDueDeliveries({ destination, limit, claimant, claimTtlMs, now }: ClaimRequest): Promise<Delivery[]> {

@@ -13,7 +13,7 @@ const CLAIM_UNROUTED_EVENTS = `
 UPDATE events SET route_claimed_by = $1, route_claim_expires_at = $2::bigint + $3::bigint
 WHERE id IN (
   SELECT id FROM events
-  WHERE routed_at IS NULL
+  WHERE routed_at IS NULL AND enrich_due_at IS NULL
     AND (route_claim_expires_at IS NULL OR route_claim_expires_at <= $2 OR route_claimed_by = $1)
   ORDER BY id
   LIMIT $4

@@ -12,9 +12,9 @@ import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows
 export async function exportEventRecords(db: Db, after: string | undefined, limit: number): Promise<EventRecord[]> {
   const events = await db.rows<{
     id: string; dedupe_key: string; body: NormalizedEvent; routed_at: Date | null; rules_version: string | null;
-    routing_errors: RoutingError[] | null; expires_at: number | null;
+    routing_errors: RoutingError[] | null; expires_at: number | null; enrich_due_at: number | null;
   }>(
-    `SELECT e.id, e.dedupe_key, e.body, e.routed_at, e.rules_version, e.routing_errors, k.expires_at
+    `SELECT e.id, e.dedupe_key, e.body, e.routed_at, e.rules_version, e.routing_errors, k.expires_at, e.enrich_due_at
      FROM events e LEFT JOIN event_dedupe k ON k.source = e.source AND k.dedupe_key = e.dedupe_key AND k.event_id = e.id
      WHERE ($1::text IS NULL OR e.id > $1) ORDER BY e.id LIMIT $2`,
     [after ?? null, limit],
@@ -33,6 +33,7 @@ export async function exportEventRecords(db: Db, after: string | undefined, limi
     routedAt: e.routed_at?.toISOString() ?? null,
     rulesVersion: e.rules_version,
     routingErrors: e.routing_errors ?? [],
+    enrichDueAtMs: e.enrich_due_at === null ? null : Number(e.enrich_due_at),
     deliveries: deliveries.filter((d) => d.event_id === e.id).map((d) => ({
       delivery: toDelivery(d),
       attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
@@ -42,13 +43,13 @@ export async function exportEventRecords(db: Db, after: string | undefined, limi
 
 const IMPORT_EVENTS = `
 INSERT INTO events (id, source, provider, type, category, outcome, subject, time, received_at, provider_event_id,
-                    dedupe_key, body, routed_at, rules_version, routing_errors)
+                    dedupe_key, body, routed_at, rules_version, routing_errors, enrich_due_at)
 SELECT id, source, provider, type, category, outcome, subject, time, received_at::timestamptz, provider_event_id,
-       dedupe_key, body::json, routed_at::timestamptz, rules_version, routing_errors::json
+       dedupe_key, body::json, routed_at::timestamptz, rules_version, routing_errors::json, enrich_due_at
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[])
   AS t(id, source, provider, type, category, outcome, subject, time, received_at, provider_event_id,
-       dedupe_key, body, routed_at, rules_version, routing_errors)
+       dedupe_key, body, routed_at, rules_version, routing_errors, enrich_due_at)
 ON CONFLICT (id) DO NOTHING`;
 
 const IMPORT_KEYS = `
@@ -85,6 +86,7 @@ export async function importEventRecords(db: Db, records: readonly EventRecord[]
       events.map((e) => e.receivedAt), events.map((e) => e.providerEventId), records.map((r) => r.dedupeKey),
       events.map((e) => JSON.stringify(e)), records.map((r) => r.routedAt), records.map((r) => r.rulesVersion),
       records.map((r) => (r.routingErrors?.length ? JSON.stringify(r.routingErrors) : null)),
+      records.map((r) => r.enrichDueAtMs ?? null),
     ]);
     await tx.query(IMPORT_KEYS, [
       keyed.map((r) => r.event.source), keyed.map((r) => r.dedupeKey), keyed.map((r) => r.event.id), keyed.map((r) => r.dedupeUntilMs),

@@ -17,9 +17,9 @@ import type { Db } from '../connection.js';
 const INSERT_EVENTS = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $15::bigint[])
     WITH ORDINALITY AS t(id, source, provider, type, category, outcome, subject, time, received_at,
-                         provider_event_id, dedupe_key, body, expires_at, ord)
+                         provider_event_id, dedupe_key, body, expires_at, enrich_due_at, ord)
 ), keys AS (
   INSERT INTO event_dedupe AS known (source, dedupe_key, event_id, expires_at)
   SELECT source, dedupe_key, id, expires_at FROM input ORDER BY ord
@@ -29,9 +29,9 @@ WITH input AS (
   RETURNING known.source, known.dedupe_key, known.event_id
 ), stored AS (
   INSERT INTO events (id, source, provider, type, category, outcome, subject, time, received_at,
-                      provider_event_id, dedupe_key, body)
+                      provider_event_id, dedupe_key, body, enrich_due_at)
   SELECT i.id, i.source, i.provider, i.type, i.category, i.outcome, i.subject, i.time, i.received_at::timestamptz,
-         i.provider_event_id, i.dedupe_key, i.body::json
+         i.provider_event_id, i.dedupe_key, i.body::json, i.enrich_due_at
   FROM input i JOIN keys k ON k.event_id = i.id
 )
 SELECT source, dedupe_key, event_id FROM keys`;
@@ -52,6 +52,7 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[], now: numb
     column((i) => i.event.category), column((i) => i.event.outcome), column((i) => i.event.subject), column((i) => i.event.time),
     column((i) => i.event.receivedAt), column((i) => i.event.providerEventId), column((i) => i.dedupeKey),
     column((i) => JSON.stringify(i.event)), column((i) => i.dedupeUntilMs), now,
+    column((i) => i.enrichDueAtMs ?? null),
   ], 'herald.insert-events');
   const winners = new Map(rows.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.event_id]));
   return batch.map((item): InsertResult => {

@@ -1,0 +1,89 @@
+/**
+ * A running herald with a FaceSign source whose api section points at a
+ * stand-in for FaceSign's session API: rules match the session's status
+ * (`match: { session.status: ... }` and json-logic `var`), the notification
+ * carries the session, and the admin API shows the event as enriched.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DestinationConfig } from '../../src/core/config.js';
+import { loadSample } from '../../src/providers/samples.js';
+import { testSource } from '../helpers/config.js';
+import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+
+const API_KEY = 'sk_test_E2eKEY4471';
+const ADMIN_TOKEN = 'admin-token-enrich-e2e';
+const STATUSES: Record<string, string> = { sess_done: 'complete', sess_left: 'incomplete', sess_busy: 'inProgress' };
+
+const RULES = `
+- name: completed-sessions
+  match: { provider: facesign, type: session.status, session.status: complete }
+  notify: [{ to: hook, template: session-finished }]
+- name: abandoned-sessions
+  when: { "==": [{ "var": "session.status" }, "incomplete"] }
+  notify: [{ to: hook, template: session-finished }]
+`;
+
+describe('FaceSign enrichment in a running herald', function () {
+  this.timeout(30_000);
+  let facesignApi: HttpSink;
+  let hook: HttpSink;
+  let herald: TestHerald;
+
+  before(async () => {
+    facesignApi = await startHttpSink((req) => {
+      const id = decodeURIComponent(req.path.split('/').at(-1)!);
+      return {
+        status: 200, headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ session: { id, status: STATUSES[id], report: { isVerified: STATUSES[id] === 'complete', livenessDetected: true } } }),
+      };
+    });
+    hook = await startHttpSink();
+    const rulesDir = tempDir('herald-rules-');
+    writeFileSync(path.join(rulesDir, 'sessions.yaml'), RULES);
+    const destination: DestinationConfig = {
+      name: 'hook', type: 'webhook', options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
+    };
+    herald = await startTestHerald({
+      rulesDir,
+      destinations: { hook: destination },
+      sources: {
+        facesign: testSource('facesign', 'facesign', {
+          api: { url: facesignApi.url, key: API_KEY, enrich: ['session.status', 'analysis.*'], timeoutMs: 2000, giveUpAfterMs: 60_000, rate: '10/s', allowPrivateNetwork: true },
+        }),
+      },
+    }, { adminToken: ADMIN_TOKEN });
+  });
+
+  after(async () => {
+    await herald?.stop();
+    await hook?.close();
+    await facesignApi?.close();
+  });
+
+  it('routes by the session status: match session.status and json-logic var; the notification and the admin API carry the session', async () => {
+    const source = herald.config.sources.facesign!;
+    for (const sessionId of Object.keys(STATUSES)) {
+      const payload = { ...loadSample('facesign', 'session.status'), id: `evt_${sessionId}`, sessionId, createdAt: Date.now() };
+      assert.equal((await herald.postSigned(source, payload)).status, 200);
+    }
+    const deliveries = await settledDeliveries(herald.store, 2);
+    assert.deepEqual(deliveries.map((d) => d.rule).sort(), ['abandoned-sessions', 'completed-sessions']);
+    await hook.waitFor(2);
+    type Event = { subject: string; outcome: string; session: { status: string; report: { isVerified: boolean } } };
+    const bodies = hook.requests.map((r) => (JSON.parse(r.body) as { data: Event }).data);
+    const done = bodies.find((b) => b.subject === 'sess_done')!;
+    assert.equal(done.outcome, 'completed');
+    assert.deepEqual(done.session.report, { isVerified: true, livenessDetected: true });
+    assert.equal(bodies.find((b) => b.subject === 'sess_left')!.outcome, 'abandoned');
+    assert.equal(facesignApi.requests.length, 3);
+
+    const [busy] = await herald.store.listEvents({ subject: 'sess_busy' });
+    const reply = await fetch(`${herald.url}/api/events/${busy!.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const detail = (await reply.json()) as { event: { session: { status: string }; enrichment: { error: null; attempts: number } } };
+    assert.equal(detail.event.session.status, 'inProgress');
+    assert.equal(detail.event.enrichment.error, null);
+  });
+});
