@@ -165,7 +165,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
-  const port = await listen(server, config.server.port, config.server.host);
+  const port = await listen(server, config.server.port, config.server.host).catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    throw error;
+  });
   let adminServer: Server | undefined;
   let adminPort: number | undefined;
   if (config.server.admin) {
