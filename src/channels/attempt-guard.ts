@@ -6,8 +6,7 @@
  * puts the URL in "Failed to parse URL from <url>", and a proxy or framework
  * 404 page echoes the path ("Cannot POST /services/T0/B0/<token>"), which for
  * a Slack incoming webhook *is* the secret. So instead of trusting each message
- * we scrub every message and excerpt at this one exit (style.md: "messages ...
- * never contain a secret"), in every spelling (secret-scrubber.ts) of every
+ * we scrub every message and excerpt at this one exit, in every spelling (secret-scrubber.ts) of every
  * secret part of the destination (destination-secrets.ts).
  */
 import { DeliveryError } from '../core/errors.js';

@@ -3,9 +3,9 @@
  * retry decision and a reason, shared by the Slack and webhook channels (after
  * Alertmanager's notify retrier, whose reasons also label metrics).
  *
- * Product spec, "Delivery": network errors, time-outs, 5xx, 408 and 429 are
+ * README, "Delivery": network errors, time-outs, 5xx, 408 and 429 are
  * retried, honouring Retry-After; other 4xx are permanent. Standard Webhooks
- * (providers.md): 410 Gone means "disable this endpoint".
+ * (docs/providers.md, "Outbound: Standard Webhooks"): 410 Gone means "disable this endpoint".
  */
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
 import { UnusualStatusError } from './outbound-http.js';
