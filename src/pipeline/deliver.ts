@@ -50,8 +50,6 @@ export class DeliverStage {
   private readonly breakers = new Map<string, CircuitBreaker>();
   /** Destinations paused by an operator: in memory, per process (a restart resumes them). */
   private readonly pausedDestinations = new Set<string>();
-  /** Breaker transitions per destination, for metrics. */
-  readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
   /**
    * Whether delivering moves: deliveries claimed (or a failed pass) and no
@@ -156,16 +154,12 @@ export class DeliverStage {
   private breaker(destination: string, policy: DeliveryPolicy): CircuitBreaker {
     let breaker = this.breakers.get(destination);
     if (!breaker) {
-      const counts = { opened: 0, closed: 0 };
-      this.breakerTransitions.set(destination, counts);
       breaker = new CircuitBreaker(policy.breaker, (state: BreakerState, detail) => {
         this.deps.metrics?.breakerTransitions.inc({ destination, state });
         this.deps.metrics?.breakerState.set({ destination }, state === 'open' ? 1 : 0);
         if (state === 'open') {
-          counts.opened++;
           this.deps.log.warn({ destination, ...detail }, 'circuit breaker open: pausing deliveries to this destination');
         } else {
-          counts.closed++;
           this.deps.log.info({ destination }, 'circuit breaker closed: deliveries resume');
         }
       });
