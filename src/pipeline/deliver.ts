@@ -40,7 +40,6 @@ export interface DeliverDeps {
 const MAX_CLAIM = 100;
 /** With attempts in flight, claim again once 1/CLAIM_WHEN_FREE of a destination's concurrency is free. */
 const CLAIM_WHEN_FREE = 4;
-const EXCERPT_CHARS = 500;
 
 export class DeliverStage {
   private readonly loop: WorkerLoop;
@@ -286,7 +285,8 @@ export class DeliverStage {
       status: details.status ?? null,
       reason: details.reason ?? null,
       error: details.error ?? null,
-      responseExcerpt: details.excerpt?.slice(0, EXCERPT_CHARS) ?? null,
+      // Already cut to EXCERPT_CHARS at the channel boundary (channels/attempt-guard.ts).
+      responseExcerpt: details.excerpt ?? null,
     };
   }
 }
