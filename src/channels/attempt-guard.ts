@@ -33,7 +33,7 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
   } catch (thrown) {
     const error = thrown instanceof DeliveryError
       ? thrown
-      : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+      : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     const { excerpt, ...details } = error.details;
     throw new DeliveryError(error.retryable, error.reason, secrets.scrub(error.message), {
       ...details,
@@ -48,8 +48,7 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
  * kind of destination, which `herald check` should have caught).
  */
 export function wrongMessageError(type: ChannelType, message: RenderedMessage): DeliveryError {
-  return new DeliveryError(
-    false,
+  return DeliveryError.permanent(
     'render-failed',
     `a ${message.channel} message cannot be sent to a ${type} destination: give the rule a template with a ${type} file`,
   );

@@ -80,7 +80,7 @@ export class SlackChannel implements Channel {
       // `text` is the answer's head (OutboundHttp reads no more); guardAttempt scrubs and cuts it.
       if (text.trim() !== 'ok') {
         // Slack always answers "ok"; anything else is not Slack (a wrong URL, a captive proxy).
-        throw new DeliveryError(false, 'client-error', `${PEER} answered HTTP ${record.status} without "ok": check the destination's url`, {
+        throw DeliveryError.permanent('client-error', `${PEER} answered HTTP ${record.status} without "ok": check the destination's url`, {
           ...(record.status !== undefined && { status: record.status }),
           excerpt: text,
         });

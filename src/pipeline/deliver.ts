@@ -204,7 +204,7 @@ export class DeliverStage {
     let verdict: AttemptVerdict;
     try {
       const channel = ownValue(channels, delivery.destination);
-      if (!channel) throw new DeliveryError(true, 'client-error', `destination "${delivery.destination}" is not in the config`);
+      if (!channel) throw DeliveryError.retryable('client-error', `destination "${delivery.destination}" is not in the config`);
       const result = await channel.send(delivery.message!, {
         deliveryId: delivery.id,
         messageId: delivery.id,
@@ -217,7 +217,7 @@ export class DeliverStage {
     } catch (thrown) {
       const error = thrown instanceof DeliveryError
         ? thrown
-        : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+        : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
       const now = this.now();
       const wasClosed = breaker.state === 'closed';
       breaker.failed(error.reason, now);
