@@ -19,8 +19,7 @@ import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 export interface DeliverDeps {
   store: Store;
-  /** By destination name. */
-  /** The destinations' channels and policies by name; a function, so a config reload swaps them. */
+  /** The destinations' channels and policies, by destination name; a function, so a config reload swaps them. */
   destinations: () => { channels: Record<string, Channel>; policies: Record<string, DeliveryPolicy> };
   log: Logger;
   /** This process's name on its claims. */
