@@ -6,8 +6,7 @@
  * puts the URL in "Failed to parse URL from <url>", and a proxy or framework
  * 404 page echoes the path ("Cannot POST /services/T0/B0/<token>"), which for
  * a Slack incoming webhook *is* the secret. So instead of trusting each message
- * we scrub every message and excerpt at this one exit (style.md: "messages ...
- * never contain a secret"), in every spelling (secret-scrubber.ts) of every
+ * we scrub every message and excerpt at this one exit, in every spelling (secret-scrubber.ts) of every
  * secret part of the destination (destination-secrets.ts).
  */
 import { DeliveryError } from '../core/errors.js';
@@ -34,7 +33,7 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
   } catch (thrown) {
     const error = thrown instanceof DeliveryError
       ? thrown
-      : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+      : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     const { excerpt, ...details } = error.details;
     throw new DeliveryError(error.retryable, error.reason, secrets.scrub(error.message), {
       ...details,
@@ -49,8 +48,7 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
  * kind of destination, which `herald check` should have caught).
  */
 export function wrongMessageError(type: ChannelType, message: RenderedMessage): DeliveryError {
-  return new DeliveryError(
-    false,
+  return DeliveryError.permanent(
     'render-failed',
     `a ${message.channel} message cannot be sent to a ${type} destination: give the rule a template with a ${type} file`,
   );

@@ -3,7 +3,7 @@
  * message once and reports the retry decision with the failure (after
  * Alertmanager's `Notify(ctx, alerts) (retry bool, err error)`). The deliver
  * stage owns retries, back-off and dead letters; a channel never retries.
- * Product spec, "Delivery": ../../../shared/spec/product.md
+ * What is retried and what is permanent: README, "Delivery".
  */
 import type { DestinationConfig } from '../core/config.js';
 import type { ChannelType, RenderedMessage } from '../core/message.js';

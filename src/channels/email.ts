@@ -116,22 +116,22 @@ function smtpFailureError(error: SmtpError, timeoutMs: number): DeliveryError {
   const reply = error.response ?? error.message;
   const details = { excerpt: reply };
   if (TIMEOUT_CODES.has(error.code ?? '')) {
-    return new DeliveryError(true, 'timeout', `${PEER} did not finish within ${timeoutMs} ms`);
+    return DeliveryError.retryable('timeout', `${PEER} did not finish within ${timeoutMs} ms`);
   }
   if (code !== undefined && code >= 400 && code <= 499) {
-    return new DeliveryError(true, 'server-error', `${PEER} deferred the message: ${reply}`, details);
+    return DeliveryError.retryable('server-error', `${PEER} deferred the message: ${reply}`, details);
   }
   if (error.code === 'EAUTH' || error.code === 'ENOAUTH' || (code !== undefined && AUTH_REPLIES.has(code))) {
-    return new DeliveryError(false, 'auth-error', `${PEER} refused the login: ${reply}; check the user and password in the destination's smtp URL`, details);
+    return DeliveryError.permanent('auth-error', `${PEER} refused the login: ${reply}; check the user and password in the destination's smtp URL`, details);
   }
   if (code === 503 || (code !== undefined && code < 400)) {
-    return new DeliveryError(true, 'server-error', `${PEER} answered out of sequence: ${reply}`, details);
+    return DeliveryError.retryable('server-error', `${PEER} answered out of sequence: ${reply}`, details);
   }
   if (code !== undefined) {
-    return new DeliveryError(false, 'client-error', `${PEER} refused the message: ${reply}; check the destination's from and to addresses`, details);
+    return DeliveryError.permanent('client-error', `${PEER} refused the message: ${reply}; check the destination's from and to addresses`, details);
   }
   if (PERMANENT_CODES.has(error.code ?? '')) {
-    return new DeliveryError(false, 'client-error', `the message could not be sent: ${error.message}`);
+    return DeliveryError.permanent('client-error', `the message could not be sent: ${error.message}`);
   }
-  return new DeliveryError(true, 'network', `could not reach ${PEER}: ${error.message}`);
+  return DeliveryError.retryable('network', `could not reach ${PEER}: ${error.message}`);
 }

@@ -3,9 +3,9 @@
  * retry decision and a reason, shared by the Slack and webhook channels (after
  * Alertmanager's notify retrier, whose reasons also label metrics).
  *
- * Product spec, "Delivery": network errors, time-outs, 5xx, 408 and 429 are
+ * README, "Delivery": network errors, time-outs, 5xx, 408 and 429 are
  * retried, honouring Retry-After; other 4xx are permanent. Standard Webhooks
- * (providers.md): 410 Gone means "disable this endpoint".
+ * (docs/providers.md, "Outbound: Standard Webhooks"): 410 Gone means "disable this endpoint".
  */
 import { DeliveryError, type DeliveryFailureReason } from '../core/errors.js';
 import { UnusualStatusError } from './outbound-http.js';
@@ -89,15 +89,15 @@ export function requestFailureError(peer: string, thrown: unknown, timeoutMs: nu
     chain.push(error);
   }
   const refused = chain.find((error): error is RefusedAddressError => error instanceof RefusedAddressError);
-  if (refused) return new DeliveryError(false, 'refused-address', refused.message);
+  if (refused) return DeliveryError.permanent('refused-address', refused.message);
   const unusual = chain.find((error): error is UnusualStatusError => error instanceof UnusualStatusError);
   if (unusual) return httpFailureError(peer, unusual.status, {});
   const timedOut = chain.some((error) => {
     const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
     return TIMEOUT_NAMES.has(String(name)) || TIMEOUT_CODES.has(String(code));
   });
-  if (timedOut) return new DeliveryError(true, 'timeout', `${peer} did not answer within ${timeoutMs} ms`);
+  if (timedOut) return DeliveryError.retryable('timeout', `${peer} did not answer within ${timeoutMs} ms`);
   const innermost = chain[chain.length - 1];
   const why = innermost instanceof Error ? innermost.message : String(innermost);
-  return new DeliveryError(true, 'network', `could not reach ${peer}: ${why}`);
+  return DeliveryError.retryable('network', `could not reach ${peer}: ${why}`);
 }

@@ -1,5 +1,5 @@
 /**
- * The client of FaceSign's session API (providers.md §1): `GET
+ * The client of FaceSign's session API (docs/providers.md, "FaceSign session API"): `GET
  * <url>/sessions/<id>` with `Authorization: Bearer <key>`, answering
  * `{ session: {...} }` or `{ error: { type, message } }`. It lives beside the
  * channels because it shares their outbound HTTP: the same private-address

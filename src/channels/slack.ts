@@ -6,7 +6,7 @@
  * come with a 4xx and are permanent; 429 and 5xx are retried.
  * https://api.slack.com/messaging/webhooks#handling_errors
  *
- * Two gaps in the library (8.0.x; library-notes.md) are closed by the `fetch`
+ * Two gaps in the library (8.0.x) are closed by the `fetch`
  * we hand it, which runs inside the attempt that called it:
  * - its HTTP error carries no response headers, so our fetch keeps them for
  *   Retry-After;
@@ -80,7 +80,7 @@ export class SlackChannel implements Channel {
       // `text` is the answer's head (OutboundHttp reads no more); guardAttempt scrubs and cuts it.
       if (text.trim() !== 'ok') {
         // Slack always answers "ok"; anything else is not Slack (a wrong URL, a captive proxy).
-        throw new DeliveryError(false, 'client-error', `${PEER} answered HTTP ${record.status} without "ok": check the destination's url`, {
+        throw DeliveryError.permanent('client-error', `${PEER} answered HTTP ${record.status} without "ok": check the destination's url`, {
           ...(record.status !== undefined && { status: record.status }),
           excerpt: text,
         });

@@ -1,6 +1,6 @@
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com, and the
- * "Outbound: Standard Webhooks" section of providers.md). A few lines of
+ * "Outbound: Standard Webhooks" section of docs/providers.md). A few lines of
  * node:crypto, so the reference library stays a test-only dependency: the
  * tests check every HMAC signature made here with `standardwebhooks`' verify,
  * and every Ed25519 one with the receiver code the README shows.

@@ -1,6 +1,6 @@
 /**
  * Outbound webhooks, signed with Standard Webhooks so receivers can check them
- * with the official libraries (providers.md, "Outbound: Standard Webhooks").
+ * with the official libraries (docs/providers.md, "Outbound: Standard Webhooks").
  * Every attempt of a delivery carries the same `webhook-id` (the receiver's
  * dedupe key) and a fresh `webhook-timestamp` (receivers allow 5 minutes).
  *

@@ -25,7 +25,7 @@ export const DEFAULTS = {
   },
   source: {
     allowBareToken: false,
-    // FaceSign and Owl Eyes both document about 5 minutes (providers.md).
+    // FaceSign and Owl Eyes both document about 5 minutes (docs/providers.md).
     tolerance: '300s',
     signedPayload: 'timestamp.body',
     signatureEncoding: 'hex',

@@ -102,20 +102,40 @@ export type DeliveryFailureReason =
   | 'exhausted'
   | 'expired';
 
+/** What a failed attempt records besides its reason and message. */
+export interface DeliveryErrorDetails {
+  status?: number;
+  retryAfterMs?: number;
+  excerpt?: string;
+}
+
 /**
  * A failed delivery attempt, with the retry decision: `retryable` failures are
  * tried again on the schedule (no sooner than `retryAfterMs`), the others go
  * straight to the dead letters. `message` never holds a secret or a URL.
+ * Where the decision is known at the call site, DeliveryError.retryable() and
+ * DeliveryError.permanent() say it; the constructor is for a decision that is
+ * a value (a status classified, an error rebuilt).
  */
 export class DeliveryError extends Error {
   constructor(
     readonly retryable: boolean,
     readonly reason: DeliveryFailureReason,
     message: string,
-    readonly details: { status?: number; retryAfterMs?: number; excerpt?: string } = {},
+    readonly details: DeliveryErrorDetails = {},
   ) {
     super(message);
     this.name = 'DeliveryError';
+  }
+
+  /** A failure that may pass on a later try: tried again on the schedule. */
+  static retryable(reason: DeliveryFailureReason, message: string, details: DeliveryErrorDetails = {}): DeliveryError {
+    return new DeliveryError(true, reason, message, details);
+  }
+
+  /** A failure that would fail again: straight to the dead letters. */
+  static permanent(reason: DeliveryFailureReason, message: string, details: DeliveryErrorDetails = {}): DeliveryError {
+    return new DeliveryError(false, reason, message, details);
   }
 }
 

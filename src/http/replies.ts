@@ -1,6 +1,6 @@
 /**
  * Short, generic reply bodies. A reply never says which check failed
- * (product.md, HTTP surface): the reason goes to the log, not to the sender.
+ * (README, "How a request is handled"): the reason goes to the log, not to the sender.
  */
 export const REPLY_BODIES: Record<number, { error: string }> = {
   400: { error: 'malformed request' },

@@ -19,8 +19,7 @@ import { WorkerLoop, type WorkResult } from './worker-loop.js';
 
 export interface DeliverDeps {
   store: Store;
-  /** By destination name. */
-  /** The destinations' channels and policies by name; a function, so a config reload swaps them. */
+  /** The destinations' channels and policies, by destination name; a function, so a config reload swaps them. */
   destinations: () => { channels: Record<string, Channel>; policies: Record<string, DeliveryPolicy> };
   log: Logger;
   /** This process's name on its claims. */
@@ -40,7 +39,6 @@ export interface DeliverDeps {
 const MAX_CLAIM = 100;
 /** With attempts in flight, claim again once 1/CLAIM_WHEN_FREE of a destination's concurrency is free. */
 const CLAIM_WHEN_FREE = 4;
-const EXCERPT_CHARS = 500;
 
 export class DeliverStage {
   private readonly loop: WorkerLoop;
@@ -50,8 +48,6 @@ export class DeliverStage {
   private readonly breakers = new Map<string, CircuitBreaker>();
   /** Destinations paused by an operator: in memory, per process (a restart resumes them). */
   private readonly pausedDestinations = new Set<string>();
-  /** Breaker transitions per destination, for metrics. */
-  readonly breakerTransitions = new Map<string, { opened: number; closed: number }>();
   private readonly now: () => number;
   /**
    * Whether delivering moves: deliveries claimed (or a failed pass) and no
@@ -156,16 +152,12 @@ export class DeliverStage {
   private breaker(destination: string, policy: DeliveryPolicy): CircuitBreaker {
     let breaker = this.breakers.get(destination);
     if (!breaker) {
-      const counts = { opened: 0, closed: 0 };
-      this.breakerTransitions.set(destination, counts);
       breaker = new CircuitBreaker(policy.breaker, (state: BreakerState, detail) => {
         this.deps.metrics?.breakerTransitions.inc({ destination, state });
         this.deps.metrics?.breakerState.set({ destination }, state === 'open' ? 1 : 0);
         if (state === 'open') {
-          counts.opened++;
           this.deps.log.warn({ destination, ...detail }, 'circuit breaker open: pausing deliveries to this destination');
         } else {
-          counts.closed++;
           this.deps.log.info({ destination }, 'circuit breaker closed: deliveries resume');
         }
       });
@@ -211,7 +203,7 @@ export class DeliverStage {
     let verdict: AttemptVerdict;
     try {
       const channel = ownValue(channels, delivery.destination);
-      if (!channel) throw new DeliveryError(true, 'client-error', `destination "${delivery.destination}" is not in the config`);
+      if (!channel) throw DeliveryError.retryable('client-error', `destination "${delivery.destination}" is not in the config`);
       const result = await channel.send(delivery.message!, {
         deliveryId: delivery.id,
         messageId: delivery.id,
@@ -224,7 +216,7 @@ export class DeliverStage {
     } catch (thrown) {
       const error = thrown instanceof DeliveryError
         ? thrown
-        : new DeliveryError(true, 'network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+        : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
       const now = this.now();
       const wasClosed = breaker.state === 'closed';
       breaker.failed(error.reason, now);
@@ -292,7 +284,8 @@ export class DeliverStage {
       status: details.status ?? null,
       reason: details.reason ?? null,
       error: details.error ?? null,
-      responseExcerpt: details.excerpt?.slice(0, EXCERPT_CHARS) ?? null,
+      // Already cut to EXCERPT_CHARS at the channel boundary (channels/attempt-guard.ts).
+      responseExcerpt: details.excerpt ?? null,
     };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The enrich stage: before an event of a listed type is routed, herald asks
  * its provider's API for what the webhook leaves out. FaceSign's
- * `session.status` does not say which status (providers.md §1), so the
+ * `session.status` does not say which status (docs/providers.md, "FaceSign session API"), so the
  * session is fetched from `GET <api.url>/sessions/<sessionId>` and stored
  * with the event as `event.session`, for rules and templates.
  *

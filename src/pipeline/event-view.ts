@@ -1,7 +1,7 @@
 /**
  * The event as a rule and its templates see it: personal fields redacted unless
- * the source or the rule opts in with `pii: include` (providers.md: FACEIO
- * clientIp, gender and age are biometric context).
+ * the source or the rule opts in with `pii: include` (docs/providers.md,
+ * "FACEIO": clientIp, gender and age are biometric context).
  */
 import type { SourceConfig } from '../core/config.js';
 import type { NormalizedEvent } from '../core/event.js';

@@ -1,6 +1,6 @@
 /**
  * The ingest stage: verify, parse, validate, normalize, dedupe, store.
- * Checks run cheapest first and over the raw bytes (providers.md): the signature
+ * Checks run cheapest first and over the raw bytes (docs/providers.md, "Common to all providers"): the signature
  * before any parsing, so an unsigned request costs one HMAC and nothing else.
  * Nothing is stored unless every check passed; a stored event is durable before
  * this resolves, and nothing else is waited on.

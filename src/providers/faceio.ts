@@ -1,5 +1,5 @@
 /**
- * FACEIO (providers.md §2). No signature: the `WWW-Authenticate` request header
+ * FACEIO (docs/providers.md, "FACEIO"). No signature: the `WWW-Authenticate` request header
  * carries `Bearer <token>`, the application's webhook token. No event id and no
  * timestamp, so the dedupe key is a hash of the raw body, remembered for the
  * source's dedupe window (repeated identical bodies inside it are one event).

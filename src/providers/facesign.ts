@@ -1,5 +1,5 @@
 /**
- * FaceSign (providers.md §1). `X-FaceSign-Signature: t=<unix s>,v1=<hex>[,v1=<hex>]`,
+ * FaceSign (docs/providers.md, "FaceSign"). `X-FaceSign-Signature: t=<unix s>,v1=<hex>[,v1=<hex>]`,
  * v1 = HMAC-SHA256(secret, "<t>.<raw body>"); any v1 matching any secret is accepted
  * (their rotation note sends two). `session.status` does not carry the new status.
  */

@@ -1,5 +1,5 @@
 /**
- * LegalTalent KYC (providers.md §3). `X-Webhook-Signature: sha256=<hex>`,
+ * LegalTalent KYC (docs/providers.md, "LegalTalent KYC"). `X-Webhook-Signature: sha256=<hex>`,
  * HMAC-SHA256 with the tenant's secret over either `"<X-Webhook-Timestamp>.<body>"`
  * (the default) or the body alone: their docs do not say which, so each source
  * chooses with `signedPayload`. `X-Webhook-ID` equals the payload's `id`.

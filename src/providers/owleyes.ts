@@ -1,5 +1,5 @@
 /**
- * Owl Eyes (providers.md §4). `x-owl-eyes-signature` = HMAC-SHA256 of
+ * Owl Eyes (docs/providers.md, "Owl Eyes"). `x-owl-eyes-signature` = HMAC-SHA256 of
  * `"<x-owl-eyes-timestamp>.<raw body>"`, hex by default or base64 (their docs do
  * not say: `signatureEncoding` per source). Tolerance about 5 minutes.
  * The event id is optional in their payload: without it the body hash dedupes.

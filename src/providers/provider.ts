@@ -1,6 +1,6 @@
 /**
  * The contract every provider adapter implements. An adapter knows one
- * provider's signature scheme, payload shape and event types (providers.md);
+ * provider's signature scheme, payload shape and event types (docs/providers.md);
  * it imports nothing of herald's but `core`.
  */
 import type { SourceConfig } from '../core/config.js';

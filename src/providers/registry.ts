@@ -12,7 +12,3 @@ export const PROVIDERS: Record<ProviderId, Provider> = { facesign, faceio, legal
 
 /** Everyone a stored event can come from: the webhook providers and herald itself (routing, replay, templates). */
 export const EVENT_PROVIDERS: Record<EventProviderId, ProviderProfile> = { ...PROVIDERS, herald: heraldEvents };
-
-export function providerFor(id: ProviderId): Provider {
-  return PROVIDERS[id];
-}

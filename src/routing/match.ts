@@ -1,5 +1,5 @@
 /**
- * Compiles a rule's `match` shorthand to JSON-logic (product.md, Rules): a value
+ * Compiles a rule's `match` shorthand to JSON-logic (README, "Rules"): a value
  * is equality, a list is any of, and a trailing `*` globs a suffix.
  */
 import type { Logic } from './json-logic.js';

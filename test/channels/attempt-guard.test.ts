@@ -28,7 +28,7 @@ describe('guardAttempt', () => {
 
   it('scrubs the message and excerpt of a DeliveryError and keeps its decision and details', async () => {
     const attempt = guardAttempt(SECRETS, async () => {
-      throw new DeliveryError(false, 'client-error', `refused ${SMTP_URL}`, { status: 404, retryAfterMs: 5, excerpt: `Cannot POST /services/T0/B0/${SLACK_TOKEN}` });
+      throw DeliveryError.permanent('client-error', `refused ${SMTP_URL}`, { status: 404, retryAfterMs: 5, excerpt: `Cannot POST /services/T0/B0/${SLACK_TOKEN}` });
     });
     const error = await expectFailure(attempt, { retryable: false, reason: 'client-error', status: 404 });
     assert.equal(error.message, 'refused [redacted]');

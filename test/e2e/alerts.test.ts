@@ -17,7 +17,7 @@ import type { AlertsConfig, DestinationConfig } from '../../src/core/config.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { ALERT_DEFAULTS, testSources } from '../helpers/config.js';
-import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { breakerTransitions, settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
 
 const OPS_SECRET = 'whsec_T3BzU2VjcmV0Rm9yQWxlcnRzMTIzNDU2Nzg5MA==';
@@ -123,7 +123,7 @@ describe('operational alerts, end to end', function () {
     await settledDeliveries(herald!.store, sent, (d) => d.destination === 'flaky', 30_000);
     await new Promise((r) => setTimeout(r, 1000)); // five checks: an absence cannot be polled for
 
-    const transitions = herald!.deliver.breakerTransitions.get('flaky')!;
+    const transitions = await breakerTransitions(herald!, 'flaky');
     // Transitions only: a failed probe keeps the breaker open without opening it again.
     assert.ok(transitions.closed >= 2, `the breaker closed ${transitions.closed} times while flapping`);
     assert.equal(transitions.opened, transitions.closed, 'each opening, and no failed probe, counted once; it ends closed');

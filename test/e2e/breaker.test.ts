@@ -13,7 +13,7 @@ import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSources } from '../helpers/config.js';
 import { freePort } from '../helpers/cli.js';
-import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { breakerTransitions, settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const EVENTS = 30;
@@ -51,7 +51,7 @@ describe('circuit breaker: a receiver down for 3 s', function () {
     }
     await new Promise((r) => setTimeout(r, DOWN_MS));
     const attemptsWhileDown = await countAttempts(herald);
-    assert.ok(herald.deliver.breakerTransitions.get('hook')!.opened >= 1, 'the breaker never opened');
+    assert.ok((await breakerTransitions(herald, 'hook')).opened >= 1, 'the breaker never opened');
     // Without the breaker: 30 deliveries x 10 retries 50 ms apart = 330 attempts in the first second.
     // With it: the first failures (at most failures + concurrency), then a probe at about 0.2, 0.6,
     // 1.4, 2.4 s (more when the sending of the events took a while).

@@ -61,6 +61,20 @@ export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, opt
   };
 }
 
+/**
+ * How often a destination's circuit breaker opened and closed, as herald's
+ * /metrics counts it (`herald_breaker_transitions_total`).
+ */
+export async function breakerTransitions(herald: TestHerald, destination: string): Promise<{ opened: number; closed: number }> {
+  const text = await (await fetch(`${herald.url}/metrics`)).text();
+  const count = (state: string): number => {
+    const line = text.split('\n').find((l) =>
+      l.startsWith('herald_breaker_transitions_total{') && l.includes(`destination="${destination}"`) && l.includes(`state="${state}"`));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { opened: count('open'), closed: count('closed') };
+}
+
 /** Waits until at least `count` deliveries (those `filter` keeps) exist and none of them is pending; returns them. */
 export async function settledDeliveries(
   store: Store,

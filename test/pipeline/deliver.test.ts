@@ -44,7 +44,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-const refused = () => new DeliveryError(true, 'network', 'connection refused');
+const refused = () => DeliveryError.retryable('network', 'connection refused');
 
 describe('the deliver stage (fake clock)', () => {
   let clock: FakeTimers.Clock;
@@ -118,7 +118,7 @@ describe('the deliver stage (fake clock)', () => {
 
   it('retries on the schedule to the millisecond (no jitter with random() = 0), keeping the delivery', async () => {
     const [id] = await queue(1);
-    const channel = new ScriptedChannel((i) => (i < 3 ? new DeliveryError(true, 'server-error', 'HTTP 500', { status: 500 }) : 'ok'));
+    const channel = new ScriptedChannel((i) => (i < 3 ? DeliveryError.retryable('server-error', 'HTTP 500', { status: 500 }) : 'ok'));
     start(channel, { delivery: { retry: ['300ms', '600ms', '900ms'] } });
     await advance(1800);
     assert.deepEqual(channel.sends.map((s) => [s.at, s.attempt]), [[0, 1], [300, 2], [900, 3], [1800, 4]]);
@@ -128,7 +128,7 @@ describe('the deliver stage (fake clock)', () => {
 
   it('waits Retry-After when it is longer than the schedule, and dead-letters when the schedule is used up', async () => {
     const [id] = await queue(1);
-    const channel = new ScriptedChannel(() => new DeliveryError(true, 'rate-limited', 'HTTP 429', { status: 429, retryAfterMs: 2000 }));
+    const channel = new ScriptedChannel(() => DeliveryError.retryable('rate-limited', 'HTTP 429', { status: 429, retryAfterMs: 2000 }));
     start(channel, { delivery: { retry: ['100ms'] } });
     await advance(5000);
     assert.deepEqual(channel.sends.map((s) => s.at), [0, 2000]);
@@ -139,7 +139,7 @@ describe('the deliver stage (fake clock)', () => {
 
   it('dead-letters a permanent failure after one attempt', async () => {
     const [id] = await queue(1);
-    const channel = new ScriptedChannel(() => new DeliveryError(false, 'client-error', 'HTTP 400', { status: 400 }));
+    const channel = new ScriptedChannel(() => DeliveryError.permanent('client-error', 'HTTP 400', { status: 400 }));
     start(channel, { delivery: { retry: ['100ms'] } });
     await advance(1000);
     assert.equal(channel.sends.length, 1);
