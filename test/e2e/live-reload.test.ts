@@ -32,7 +32,8 @@ describe('live reload', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('routes by an edited rule file within 2 s, and keeps the last good rules when a file is invalid', async () => {
+  /** A config with one rule file (rules/r.yaml, rule "first") sending every event to the sink. */
+  async function writeConfig() {
     const port = await freePort();
     mkdirSync(path.join(dir, 'rules'));
     const ruleFile = path.join(dir, 'rules', 'r.yaml');
@@ -47,6 +48,11 @@ describe('live reload', function () {
       `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
       '',
     ].join('\n'));
+    return { port, config, ruleFile };
+  }
+
+  it('routes by an edited rule file within 2 s, and keeps the last good rules when a file is invalid', async () => {
+    const { port, config, ruleFile } = await writeConfig();
     const token = 'live-reload-admin-token';
     const herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: token });
     const source = testSource('facesign', 'facesign');
@@ -98,19 +104,7 @@ describe('live reload', function () {
   });
 
   it('keeps running on the last good rules when an alias bomb or a folder named like a rule file appears', async () => {
-    const port = await freePort();
-    mkdirSync(path.join(dir, 'rules'));
-    writeFileSync(path.join(dir, 'rules', 'r.yaml'), rule('first'));
-    const config = path.join(dir, 'herald.config.yaml');
-    writeFileSync(config, [
-      `server: { port: ${port}, host: 127.0.0.1 }`,
-      'store: sqlite:./herald.db',
-      'rules: ./rules',
-      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-      `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
-      `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
-      '',
-    ].join('\n'));
+    const { port, config } = await writeConfig();
     const token = 'live-reload-hostile-files-token';
     const herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: token });
     const rejected = async (file: string) => {
