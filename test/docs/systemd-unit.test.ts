@@ -46,7 +46,13 @@ describe('docs/herald.service', function () {
   const unit = serviceSettings(readFileSync(UNIT_FILE, 'utf8'));
 
   it('passes systemd-analyze verify', function () {
-    if (!existsSync('/usr/bin/systemd-analyze')) this.skip(); // not on this machine: the run below still tests the unit
+    if (!existsSync('/usr/bin/systemd-analyze')) {
+      // Skipped only where systemd's own checker is not installed (a machine or container without
+      // systemd, where the unit could not run anyway); it says so in the output. The next test still
+      // runs the unit's commands as systemd would. This machine and CI have it, so there it runs.
+      process.stderr.write('      (skipped: systemd-analyze is not installed; install systemd to include this check)\n');
+      this.skip();
+    }
     execFileSync('/usr/bin/systemd-analyze', ['verify', UNIT_FILE], { stdio: 'pipe' });
   });
 
