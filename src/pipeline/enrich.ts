@@ -19,6 +19,7 @@ import type { SessionApiConfig, SourceConfig } from '../core/config.js';
 import { EnrichmentError } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import type { Logger } from '../core/log.js';
+import { ownValue } from '../core/own.js';
 import { sessionStatusOutcome } from '../providers/facesign.js';
 import { glob } from '../routing/json-logic.js';
 import type { EnrichmentClaim, Store } from '../store/store.js';
@@ -107,7 +108,7 @@ export class EnrichStage {
   /** One try at one event; true when the event is now routable. */
   private async enrich({ event, attempts }: EnrichmentClaim): Promise<boolean> {
     const { log, store } = this.deps;
-    const source = this.deps.sources()[event.source];
+    const source = ownValue(this.deps.sources(), event.source);
     const api = source?.api;
     if (!api || event.subject === null) {
       const why = api ? 'the event names no session' : `source "${event.source}" has no api section (any more)`;

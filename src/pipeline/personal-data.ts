@@ -7,9 +7,11 @@
  */
 import type { NormalizedEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
-import { REDACTED, redactPaths } from '../core/redact.js';
+import { ownValue } from '../core/own.js';
+import { REDACTED } from '../core/redact.js';
 import type { ProviderProfile } from '../providers/provider.js';
 import type { AuditEntry, Store } from '../store/store.js';
+import { eventView } from './event-view.js';
 
 /** The audit action of reading an event's personal fields. */
 export const PII_READ = 'event.pii.read';
@@ -23,8 +25,10 @@ const ACTOR_MAX_LENGTH = 200;
  * its whole payload masked: herald cannot tell which of its fields are personal.
  */
 export function maskPersonalFields(event: NormalizedEvent, providers: Readonly<Record<string, ProviderProfile>>): NormalizedEvent {
-  if (!Object.hasOwn(providers, event.provider)) return { ...event, data: { [REDACTED]: true } };
-  return redactPaths(event, providers[event.provider]!.personalFields.map((field) => `data.${field}`));
+  const provider = ownValue(providers, event.provider);
+  if (!provider) return { ...event, data: { [REDACTED]: true } };
+  // The masking of messages: what a rule without `pii: include` sees.
+  return eventView(event, provider, undefined, 'redact');
 }
 
 /** An actor name as given by a client: printable, one line, bounded; "unnamed" when none was given. */
