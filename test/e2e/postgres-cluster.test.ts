@@ -23,7 +23,7 @@ import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/config.js';
-import { freePort, serveHerald, type ServeProcess } from '../helpers/cli.js';
+import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { waitUntil } from '../helpers/sinks.js';
@@ -119,8 +119,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     sink = await startOverlapSink();
   });
   afterEach(async () => {
-    for (const herald of heralds) if (herald.child.exitCode === null && herald.child.signalCode === null) herald.child.kill('SIGKILL');
-    await Promise.all(heralds.map((h) => h.exited));
+    await killAll(heralds);
     heralds = [];
     await sink.close();
     await schema?.drop();

@@ -20,7 +20,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/config.js';
-import { freePort, serveHerald, type ServeProcess } from '../helpers/cli.js';
+import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { HOOK_SECRET } from '../helpers/herald-process.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
@@ -80,8 +80,7 @@ describe('PostgreSQL: a killed process\'s work is taken over within seconds', fu
     sink = await startSink();
   });
   afterEach(async () => {
-    for (const herald of heralds) if (herald.child.exitCode === null && herald.child.signalCode === null) herald.child.kill('SIGKILL');
-    await Promise.all(heralds.map((h) => h.exited));
+    await killAll(heralds);
     heralds = [];
     await sink.close();
     await schema?.drop();

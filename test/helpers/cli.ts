@@ -81,3 +81,9 @@ export async function serveHerald(
   }
   return { child, url, stderr: () => stderr, stdout: () => stdout, exited };
 }
+
+/** Kills every process still running (SIGKILL) and waits until all have exited: a test's clean-up. */
+export async function killAll(processes: readonly ServeProcess[]): Promise<void> {
+  for (const { child } of processes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(processes.map((p) => p.exited));
+}
