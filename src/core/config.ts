@@ -27,7 +27,7 @@ export interface SourceConfig {
   dedupeWindowMs: number;
   /** Whether rules and templates see personal fields (issue 4 applies it everywhere). */
   pii: 'redact' | 'include';
-  /** FaceSign: its session API, which enriches events before routing (pipeline/enrich.ts). */
+  /** FaceSign: its session API, which enriches events before routing (pipeline/stages/enrich.ts). */
   api?: SessionApiConfig;
 }
 
@@ -53,7 +53,7 @@ export interface DestinationConfig {
   options: Record<string, unknown>;
 }
 
-/** Operational alerts: events herald raises about its own deliveries (pipeline/alert-*.ts). */
+/** Operational alerts: events herald raises about its own deliveries (pipeline/alerts/). */
 export interface AlertsConfig {
   enabled: boolean;
   /** At most one alert of a type about a destination this often, across every process on one store. */

@@ -34,7 +34,7 @@ const SENDERS = 48;
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /**
- * The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/deliver.ts): 36 s here. Not
+ * The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/stages/deliver.ts): 36 s here. Not
  * shorter: on a loaded machine a 1 s time-out cut sends the sink had not yet seen end, which looked
  * like overlapping sends.
  */
