@@ -13,7 +13,7 @@ import { normalizeEvent } from '../../pipeline/events/normalize.js';
 import { planNotifications } from '../../pipeline/stages/route.js';
 import { sampleAlertEvent, sampleEvent } from '../../pipeline/events/sample-events.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../../providers/registry.js';
-import type { HeraldSetup } from '../../setup.js';
+import type { HeraldSetup } from '../../app/setup.js';
 import { loadSetupOrExit } from '../config-option.js';
 import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
 

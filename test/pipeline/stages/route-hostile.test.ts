@@ -14,7 +14,7 @@ import { planRouting, type RoutingPlan } from '../../../src/pipeline/stages/rout
 import { sampleEvent } from '../../../src/pipeline/events/sample-events.js';
 import { PROVIDERS } from '../../../src/providers/registry.js';
 import { sampleTypes } from '../../../src/providers/samples.js';
-import { loadRouting } from '../../../src/setup.js';
+import { loadRouting } from '../../../src/app/setup.js';
 import { SHIPPED_RULES_DIR, testConfig, testSources } from '../../helpers/config.js';
 import { HOSTILE_VALUES } from '../../helpers/hostile-values.js';
 

@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from '../../../src/core/paths.js';
 import { HeraldMetrics } from '../../../src/pipeline/mechanisms/metrics.js';
 import { RouteStage } from '../../../src/pipeline/stages/route.js';
 import { EVENT_PROVIDERS } from '../../../src/providers/registry.js';
-import { loadRouting } from '../../../src/setup.js';
+import { loadRouting } from '../../../src/app/setup.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { EventRouting, RoutingError } from '../../../src/store/store.js';
 import { testConfig } from '../../helpers/config.js';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { silentLogger } from '../../../src/core/log.js';
 import { PACKAGE_ROOT } from '../../../src/core/paths.js';
 import { pruneOnce } from '../../../src/pipeline/upkeep/retention.js';
-import { loadRouting } from '../../../src/setup.js';
+import { loadRouting } from '../../../src/app/setup.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { startTestHerald, tempDir, type TestHerald } from '../../helpers/herald.js';

@@ -4,22 +4,22 @@
  * is reported in one ConfigError. Used at start-up, by `herald check` and by
  * `herald rules test`.
  */
-import type { HeraldConfig } from './core/config.js';
-import { ConfigError, type ConfigIssue } from './core/errors.js';
-import type { ChannelType } from './core/message.js';
-import { loadConfig, locateRouting, type LoadOptions, type RoutingLocation } from './config/load.js';
-import { formatPath } from './core/config-path.js';
-import { loadRules } from './config/load-rules.js';
-import { eventView } from './pipeline/events/event-view.js';
-import type { RoutingSet } from './pipeline/stages/route.js';
-import { sampleAlertEvents, sampleEvents } from './pipeline/events/sample-events.js';
-import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
-import { checkTemplates } from './render/check.js';
-import { loadTemplates, type TemplateSet } from './render/templates.js';
-import { compileRules } from './routing/compile-rules.js';
-import { evaluate } from './routing/json-logic.js';
-import { compileCondition } from './routing/match.js';
-import { RuleSet } from './routing/rule-set.js';
+import type { HeraldConfig } from '../core/config.js';
+import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import type { ChannelType } from '../core/message.js';
+import { loadConfig, locateRouting, type LoadOptions, type RoutingLocation } from '../config/load.js';
+import { formatPath } from '../core/config-path.js';
+import { loadRules } from '../config/load-rules.js';
+import { eventView } from '../pipeline/events/event-view.js';
+import type { RoutingSet } from '../pipeline/stages/route.js';
+import { sampleAlertEvents, sampleEvents } from '../pipeline/events/sample-events.js';
+import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
+import { checkTemplates } from '../render/check.js';
+import { loadTemplates, type TemplateSet } from '../render/templates.js';
+import { compileRules } from '../routing/compile-rules.js';
+import { evaluate } from '../routing/json-logic.js';
+import { compileCondition } from '../routing/match.js';
+import { RuleSet } from '../routing/rule-set.js';
 
 export interface HeraldSetup {
   config: HeraldConfig;

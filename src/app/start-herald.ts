@@ -1,46 +1,37 @@
 /**
- * The composition root: the only place that knows every concrete class. It
- * builds the store, the pipeline and the HTTP server from a loaded config.
+ * Starts herald from a checked setup: builds the store, the pipeline stages
+ * and the HTTP server, wires them together, and stops them in order. With
+ * open-store.ts and setup.ts, this folder is the composition root: the only
+ * place that knows every concrete class.
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { createChannel } from './channels/channel.js';
-import { SessionApiClient } from './channels/session-api.js';
-import type { HeraldConfig } from './core/config.js';
-import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
-import type { Logger } from './core/log.js';
-import { createApp, type Lifecycle } from './http/app.js';
-import { createHttpServer } from './http/server.js';
-import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alerts/alert-event.js';
-import { AlertMonitor } from './pipeline/alerts/alert-monitor.js';
-import { AlertRaiser } from './pipeline/alerts/alert-raiser.js';
-import { ClaimTakeover } from './pipeline/upkeep/claim-takeover.js';
-import { DeliverStage } from './pipeline/stages/deliver.js';
-import { deliveryPolicy } from './pipeline/mechanisms/delivery-policy.js';
-import { EnrichStage } from './pipeline/stages/enrich.js';
-import { Ingest } from './pipeline/stages/ingest.js';
-import { HeraldMetrics } from './pipeline/mechanisms/metrics.js';
-import { Readiness, type WatchedStage } from './pipeline/mechanisms/readiness.js';
-import { deadLetterRemovedDestinations, type ConfiguredDestinations } from './pipeline/upkeep/removed-destinations.js';
-import { schedulePruning } from './pipeline/upkeep/retention.js';
-import { RouteStage } from './pipeline/stages/route.js';
-import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
+import { createChannel } from '../channels/channel.js';
+import { SessionApiClient } from '../channels/session-api.js';
+import type { HeraldConfig } from '../core/config.js';
+import { ConfigError, formatConfigIssue } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { createApp, type Lifecycle } from '../http/app.js';
+import { createHttpServer } from '../http/server.js';
+import { breakerOpenedAlert, ruleFailedAlert } from '../pipeline/alerts/alert-event.js';
+import { AlertMonitor } from '../pipeline/alerts/alert-monitor.js';
+import { AlertRaiser } from '../pipeline/alerts/alert-raiser.js';
+import { ClaimTakeover } from '../pipeline/upkeep/claim-takeover.js';
+import { DeliverStage } from '../pipeline/stages/deliver.js';
+import { deliveryPolicy } from '../pipeline/mechanisms/delivery-policy.js';
+import { EnrichStage } from '../pipeline/stages/enrich.js';
+import { Ingest } from '../pipeline/stages/ingest.js';
+import { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
+import { Readiness, type WatchedStage } from '../pipeline/mechanisms/readiness.js';
+import { deadLetterRemovedDestinations, type ConfiguredDestinations } from '../pipeline/upkeep/removed-destinations.js';
+import { schedulePruning } from '../pipeline/upkeep/retention.js';
+import { RouteStage } from '../pipeline/stages/route.js';
+import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
+import { openStore } from './open-store.js';
 import type { HeraldSetup } from './setup.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import type { Store } from './store/store.js';
-
-/**
- * Opens the store a config names. With `create: false` a SQLite file must
- * exist already (PostgreSQL creates nothing until migrate()).
- */
-export function openStore(url: string, { create = true }: { create?: boolean } = {}): Store {
-  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
-  if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
-  throw new StoreOpenError(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
-}
+import type { Store } from '../store/store.js';
 
 export interface RunningHerald {
   server: Server;
