@@ -28,13 +28,7 @@ const DEFAULT_RATE: Partial<Record<DestinationConfig['type'], string>> = { slack
 export const RETRY_JITTER = 0.1;
 
 export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldConfig['delivery']): DeliveryPolicy {
-  const options = destination.options as {
-    delivery?: { timeout?: string; retry?: string[]; maxAge?: string };
-    concurrency?: number;
-    rate?: string;
-    url?: string;
-    breaker?: { failures?: number; probe?: string[] };
-  };
+  const { options } = destination;
   const own = options.delivery ?? {};
   const rate = options.rate ?? DEFAULT_RATE[destination.type];
   return {
@@ -43,7 +37,7 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
     maxAgeMs: own.maxAge ? parseDuration(own.maxAge) : defaults.maxAgeMs,
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY[destination.type],
     ...(rate && { rate: parseRate(rate) }),
-    rateKey: destination.type === 'slack' && options.url ? `slack:${options.url}` : `destination:${destination.name}`,
+    rateKey: destination.type === 'slack' ? `slack:${destination.options.url}` : `destination:${destination.name}`,
     breaker: {
       failures: options.breaker?.failures ?? DEFAULT_BREAKER.failures,
       probeMs: options.breaker?.probe?.map(parseDuration) ?? DEFAULT_BREAKER.probeMs,

@@ -15,7 +15,6 @@ import type { DestinationConfig, SourceConfig } from '../../core/config.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
-import type { ChannelType } from '../../core/message.js';
 import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
 import type { TemplateSet } from '../../render/templates.js';
@@ -82,11 +81,11 @@ export function planRouting(event: NormalizedEvent, routing: RoutingSet, provide
       const destination = routing.destinations[notify.to]!;
       const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
       try {
-        const message = routing.templates.render(notify.template, destination.type as ChannelType, {
+        const message = routing.templates.render(notify.template, destination.type, {
           event: view(rule),
           rule: { name: rule.name },
           destination: { name: destination.name, type: destination.type },
-        }, { format: destination.options.format as 'standard' | 'cloudevents' | undefined });
+        }, { format: destination.type === 'webhook' ? destination.options.format : undefined });
         return { rule, delivery: { ...base, message, status: 'pending' as const } };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
