@@ -100,6 +100,8 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
   const { routing } = setup;
   const samples = [...sampleEvents(routing.sources, PROVIDERS), ...(setup.config.alerts.enabled ? sampleAlertEvents() : [])];
   const issues: ConfigIssue[] = [];
+  // A template used by several rules reports a mistake once, not once per rule.
+  const reported = new Set<string>();
   let renders = 0;
   for (const rule of routing.rules.rules) {
     const matching = samples.filter((s) => evaluate(compileCondition(rule.match, undefined), s.event));
@@ -120,9 +122,7 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
       };
     });
     renders += usages.length * views.length;
-    issues.push(...checkTemplates(routing.templates, usages, views));
+    issues.push(...checkTemplates(routing.templates, usages, views, reported));
   }
-  // A template used by several rules would report the same mistake once per rule.
-  const unique = [...new Map(issues.map((issue) => [`${issue.file}:${issue.line}:${issue.path}:${issue.message.split(' (used by')[0]}`, issue])).values()];
-  return { issues: unique, renders };
+  return { issues, renders };
 }
