@@ -1,5 +1,11 @@
-/** Rows of the deliveries and attempts tables as better-sqlite3 returns them, and their mapping. */
-import type { Attempt, Delivery } from '../store.js';
+/**
+ * Rows of the deliveries and attempts tables as both stores' drivers return
+ * them, and their mapping to the Store's types. The one difference: SQLite
+ * hands back the `message` column as JSON text, PostgreSQL (a json column)
+ * already parsed. Integers are numbers in both (PostgreSQL's int8 too: see
+ * postgres/connection.ts).
+ */
+import type { Attempt, Delivery } from './store.js';
 
 export interface DeliveryRow {
   id: string;
@@ -7,7 +13,8 @@ export interface DeliveryRow {
   rule: string;
   destination: string;
   template: string;
-  message: string | null;
+  /** JSON text (SQLite) or parsed (PostgreSQL); null for a delivery whose template failed to render. */
+  message: string | Delivery['message'];
   status: Delivery['status'];
   attempts: number;
   next_attempt_at: number;
@@ -32,7 +39,7 @@ export interface AttemptRow {
 export function toDelivery(row: DeliveryRow): Delivery {
   return {
     id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
-    message: row.message === null ? null : (JSON.parse(row.message) as Delivery['message']),
+    message: typeof row.message === 'string' ? (JSON.parse(row.message) as Delivery['message']) : row.message,
     status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
     updatedAt: row.updated_at, lastError: row.last_error, retriedAt: row.retried_at,
   };
@@ -43,4 +50,9 @@ export function toAttempt(row: AttemptRow): Attempt {
     deliveryId: row.delivery_id, attempt: row.attempt, startedAt: row.started_at, durationMs: row.duration_ms,
     outcome: row.outcome, status: row.status, reason: row.reason, error: row.error, responseExcerpt: row.response_excerpt,
   };
+}
+
+/** A message as the `message` column is written: JSON text, or null. */
+export function messageText(message: Delivery['message']): string | null {
+  return message === null ? null : JSON.stringify(message);
 }
