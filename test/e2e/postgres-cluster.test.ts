@@ -202,7 +202,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
         `SELECT id, claim_expires_at::float8 AS claim_expires_at FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`, [`%:${pid}:%`]);
       await waitUntil(() => acknowledged >= REQUESTS / 3, 60_000, 'a third of the events acknowledged');
       const deadline = Date.now() + 20_000;
-      let claimed: Array<{ id: string; claim_expires_at: number }> = [];
+      let claimed: Array<{ id: string; claim_expires_at: number }>;
       while ((claimed = await claimedByVictim()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       heralds[victim]!.child.kill('SIGKILL');
       alive.delete(victim);
