@@ -1,6 +1,7 @@
 // ESLint: typescript-eslint's recommended rules, and herald's layers as an
 // import rule (README, "Development"). Formatting is Prettier's job, not ESLint's.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -71,8 +72,8 @@ const layerBlocks = [
   })),
 ];
 
-export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/out/', 'test/support/*.cjs'] },
+export default defineConfig(
+  { ignores: ['dist/', 'node_modules/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -93,8 +94,14 @@ export default tseslint.config(
   },
   ...layerBlocks,
   {
-    // Node's globals for the config files and scripts written in plain JavaScript.
+    // Node's globals for the files written in plain JavaScript.
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+  },
+  {
+    // mocha loads its reporter with require(): test/support/summary-reporter.cjs is CommonJS.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
