@@ -3,7 +3,7 @@
  * that is only sound while such a run prints and ends exactly as the built bin
  * run as a process does. Checked here for each way a command ends: output and
  * exit 0, a CliError through exitWith, a config error, and
- * commander's own exits (--version, an unknown command).
+ * commander's own exit (an unknown command; `--version`: test/cli/errors.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,6 @@ describe('herald CLI run in the test process', function () {
     ['exit 0 with output (check)', ['--config', SHIPPED_CONFIG, 'check'], EXAMPLE_ENV],
     ['a CliError, exit 2 (an unknown sample)', ['--config', SHIPPED_CONFIG, 'send', 'facesign', '--sample', 'session.nope'], EXAMPLE_ENV],
     ['a config error, exit 1 (a variable unset)', ['--config', SHIPPED_CONFIG, 'check'], { ...EXAMPLE_ENV, FACESIGN_WEBHOOK_SECRET: undefined }],
-    ["commander's exit (--version)", ['--version'], {}],
     ["commander's error (an unknown command)", ['no-such-command'], {}],
   ];
   for (const [what, args, env] of cases) {
