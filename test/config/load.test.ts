@@ -425,6 +425,13 @@ describe('schema/herald.config.schema.json', () => {
           rate: definitions.sessionApi.properties.rate.default,
           allowPrivateNetwork: definitions.sessionApi.properties.allowPrivateNetwork.default,
         },
+        media: {
+          store: properties.media.properties.store.default,
+          maxBytes: properties.media.properties.maxBytes.default,
+          allowPrivateNetwork: properties.media.properties.allowPrivateNetwork.default,
+          linkTtl: properties.media.properties.linkTtl.default,
+          timeout: properties.media.properties.timeout.default,
+        },
       },
       { ...topLevel, pii: source.pii },
     );
