@@ -39,14 +39,14 @@ export class MediaDownloader {
     try {
       const answer = await this.http.openStream(url, { signal, headers: { accept: '*/*' } });
       if (answer.status < 200 || answer.status > 299) {
-        answer.body.destroy();
+        answer.discard();
         const { retryable } = classifyHttpFailure(answer.status);
         const retryAfterMs = parseRetryAfter(answer.header('retry-after'), now);
         throw new MediaArchiveError(retryable, `${PEER} answered HTTP ${answer.status}`, { ...(retryAfterMs !== undefined && { retryAfterMs }) });
       }
       const declared = Number(answer.header('content-length') ?? NaN);
       if (declared > maxBytes) {
-        answer.body.destroy();
+        answer.discard();
         throw tooLarge(maxBytes, `it announced ${declared} bytes`);
       }
       const chunks: Uint8Array[] = [];
@@ -54,7 +54,7 @@ export class MediaDownloader {
       for await (const chunk of answer.body) {
         length += chunk.length;
         if (length > maxBytes) {
-          answer.body.destroy();
+          answer.discard();
           throw tooLarge(maxBytes, 'the download was cut off there');
         }
         chunks.push(chunk);

@@ -55,7 +55,9 @@ export interface StreamedAnswer {
   status: number;
   /** A response header's value (lower-case name), or null when absent or repeated. */
   header(name: string): string | null;
-  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): void };
+  body: AsyncIterable<Uint8Array>;
+  /** Stops reading the body and drops its connection. */
+  discard(): void;
 }
 
 /** Statuses whose Response may not have a body (the Fetch standard's null body statuses). */
@@ -109,7 +111,7 @@ export class OutboundHttp {
    * A GET whose body the caller reads as a stream (the media archive, which
    * counts the bytes as they come and stops at its limit). `signal` ends
    * everything, the body included; a caller that stops reading early must
-   * destroy the body. Never follows a redirect.
+   * call `discard()`. Never follows a redirect.
    */
   async openStream(url: string, request: { headers?: Record<string, string>; signal: AbortSignal }): Promise<StreamedAnswer> {
     const { origin, pathname, search } = new URL(url);
@@ -118,7 +120,13 @@ export class OutboundHttp {
       const value = answer.headers[name];
       return typeof value === 'string' ? value : null;
     };
-    return { status: answer.statusCode, header, body: answer.body };
+    const { body } = answer;
+    // Destroyed before its end, undici's body emits an AbortError: expected, so heard.
+    const discard = () => {
+      body.on('error', () => {});
+      body.destroy();
+    };
+    return { status: answer.statusCode, header, body, discard };
   }
 
   /** Closes the pool: idle connections at once, busy ones after their request. */
