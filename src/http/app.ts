@@ -11,8 +11,8 @@ import type { Ingest } from '../pipeline/ingest.js';
 import type { HeraldMetrics } from '../pipeline/metrics.js';
 import type { Readiness } from '../pipeline/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
-import { mediaRoute, type MediaRouteDeps } from './media.js';
 import { requireBearer } from './admin-auth.js';
+import { mediaRoute, type MediaRouteDeps } from './media.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
