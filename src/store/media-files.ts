@@ -43,7 +43,11 @@ function checked(id: string): string {
   return id;
 }
 
-/** Media files in one folder, one file per id; written to a temporary file, synced, then renamed into place. */
+/**
+ * Media files in one folder, one file per id: written to a temporary file,
+ * synced, renamed into place, and the folder synced, so a file is whole or
+ * absent after a crash, and there once put() resolved.
+ */
 export class FolderMediaFiles implements MediaFiles {
   constructor(private readonly dir: string) {}
 
@@ -63,6 +67,12 @@ export class FolderMediaFiles implements MediaFiles {
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;
+    }
+    const folder = await open(this.dir, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
     }
   }
 
