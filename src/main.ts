@@ -16,6 +16,7 @@ import { createHttpServer } from './http/server.js';
 import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alert-event.js';
 import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
+import { BatchStage } from './pipeline/batch.js';
 import { ClaimTakeover } from './pipeline/claim-takeover.js';
 import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
@@ -46,6 +47,8 @@ export interface RunningHerald {
   server: Server;
   store: Store;
   route: RouteStage;
+  /** Sends the batches of rules with group, digest or throttle when due. */
+  batches: BatchStage;
   /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
   enrich: EnrichStage;
   deliver: DeliverStage;
@@ -122,8 +125,12 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
+  const batches = new BatchStage({
+    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, claimant, onSent: () => deliver.wake(), now: options.stageClock,
+  });
   const route = new RouteStage({
     store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    onBatched: () => batches.wake(),
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
@@ -187,6 +194,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   if (routing) {
     enrich.start();
     route.start();
+    // A batch whose time passed while herald was down is due now: sent at start-up.
+    batches.start();
   }
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (delivering) {
@@ -203,6 +212,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     server,
     store,
     route,
+    batches,
     enrich,
     deliver,
     port,
@@ -217,6 +227,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       enrich.wake();
       route.wake();
+      if (routing) {
+        void batches.scheduleEmptyDigests().catch((error: unknown) =>
+          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'));
+        batches.wake();
+      }
       deliver.wake();
       return settingsNeedingRestart(previous.setup.config, next.config);
     },
@@ -252,6 +267,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       })));
       await enrich.stop();
       await route.stop();
+      await batches.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();
       await monitor.stop();

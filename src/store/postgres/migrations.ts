@@ -112,6 +112,35 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
+  /* 9: batches of rules with group, digest or throttle (routing/batching.ts) and their pending events */ `
+  CREATE TABLE batches (
+    id text COLLATE "C" PRIMARY KEY,      -- UUIDv7
+    rule text NOT NULL,
+    destination text NOT NULL,
+    template text NOT NULL,
+    key text COLLATE "C" NOT NULL,        -- the key's values, a JSON array
+    key_label text NOT NULL,
+    key_values json NOT NULL,             -- path -> value
+    spec json NOT NULL,                   -- the rule's batching when the last event joined
+    pending integer NOT NULL DEFAULT 0,
+    due_at bigint,                        -- ms since epoch; NULL: nothing to send
+    last_sent_at bigint,                  -- ms since epoch
+    window_start bigint,                  -- the throttle's window, ms since epoch
+    window_sent integer NOT NULL DEFAULT 0,
+    suppressed integer NOT NULL DEFAULT 0,
+    -- Which process is sending the batch, until when (ms since epoch).
+    claimed_by text,
+    claim_expires_at bigint,
+    UNIQUE (rule, destination, template, key)
+  );
+  CREATE INDEX batches_due ON batches (due_at) WHERE due_at IS NOT NULL;
+  CREATE TABLE batch_events (
+    batch_id text COLLATE "C" NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+    event_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (batch_id, event_id)
+  );
+  CREATE INDEX batch_events_event ON batch_events (event_id);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

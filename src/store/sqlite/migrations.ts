@@ -100,4 +100,30 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
+  /* 10: batches of rules with group, digest or throttle (routing/batching.ts) and their pending events */ `
+  CREATE TABLE batches (
+    id TEXT PRIMARY KEY,               -- UUIDv7
+    rule TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    template TEXT NOT NULL,
+    key TEXT NOT NULL,                 -- the key's values, a JSON array
+    key_label TEXT NOT NULL,
+    key_values TEXT NOT NULL,          -- JSON: path -> value
+    spec TEXT NOT NULL,                -- JSON: the rule's batching when the last event joined
+    pending INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER,                    -- ms since epoch; NULL: nothing to send
+    last_sent_at INTEGER,              -- ms since epoch
+    window_start INTEGER,              -- the throttle's window, ms since epoch
+    window_sent INTEGER NOT NULL DEFAULT 0,
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (rule, destination, template, key)
+  );
+  CREATE INDEX batches_due ON batches (due_at) WHERE due_at IS NOT NULL;
+  CREATE TABLE batch_events (
+    batch_id TEXT NOT NULL REFERENCES batches (id),
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (batch_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX batch_events_event ON batch_events (event_id);
+  `,
 ];
