@@ -174,6 +174,22 @@ export function renderBatch(batch: Batch, plan: BatchPlan, routing: RoutingSet):
   });
 }
 
+/** An event as a batch's templates see it: redacted unless the rule or its source includes personal fields. */
+export function batchEventView(event: NormalizedEvent, routing: RoutingSet, providers: Record<string, ProviderProfile>, spec: BatchSpec): unknown {
+  const provider = ownValue(providers, event.provider);
+  return provider ? eventView(event, provider, ownValue(routing.sources, event.source), spec.pii) : event;
+}
+
+/** Loads a claimed batch's pending events (one that is gone is skipped). */
+export async function loadBatchEvents(store: Store, batch: Batch): Promise<Map<string, NormalizedEvent>> {
+  const events = new Map<string, NormalizedEvent>();
+  for (const id of batch.eventIds) {
+    const event = await store.getEvent(id);
+    if (event) events.set(id, event);
+  }
+  return events;
+}
+
 export class BatchStage {
   private readonly loop: WorkerLoop;
   private readonly now: () => number;
@@ -228,14 +244,10 @@ export class BatchStage {
     const batches = await store.claimDueBatches({ limit, claimant, claimTtlMs: this.deps.claimTtlMs ?? 30_000, now: this.now() });
     let sent = 0;
     for (const batch of batches) {
-      const events = new Map<string, NormalizedEvent>();
-      for (const id of batch.eventIds) {
-        const event = await store.getEvent(id);
-        if (event) events.set(id, event);
-      }
+      const events = await loadBatchEvents(store, batch);
       const routing = this.deps.routing();
       const now = this.now();
-      const plan = planBatch(batch, events, now, (event) => this.view(event, routing, batch.spec));
+      const plan = planBatch(batch, events, now, (event) => batchEventView(event, routing, this.deps.providers, batch.spec));
       const deliveries = renderBatch(batch, plan, routing);
       for (const d of deliveries) {
         if (d.status === 'dead') log.warn({ rule: d.rule, template: d.template, err: d.error }, 'batch message failed to render');
@@ -251,10 +263,6 @@ export class BatchStage {
     return batches.length;
   }
 
-  private view(event: NormalizedEvent, routing: RoutingSet, spec: BatchSpec): unknown {
-    const provider = this.deps.providers[event.provider];
-    return provider ? eventView(event, provider, ownValue(routing.sources, event.source), spec.pii) : event;
-  }
 
   private async work(): Promise<WorkResult> {
     const handled = await this.flushOnce();
