@@ -135,7 +135,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
   });
-  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
+  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), batches.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
     store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
   });

@@ -95,7 +95,9 @@ export function planRouting(event: NormalizedEvent, routing: RoutingSet, provide
     if (!spec) return [];
     // The key is read from the event as the rule's templates see it.
     const key = batchKey(view(rule), spec);
-    return rule.notify.map((notify) => ({
+    // One batch per destination and template: a notify entry listed twice adds the event once.
+    const notifies = [...new Map(rule.notify.map((n) => [`${n.to}\u0000${n.template}`, n])).values()];
+    return notifies.map((notify) => ({
       rule,
       entry: {
         rule: rule.name, destination: notify.to, template: notify.template, key: key.id, keyLabel: key.label, keyValues: key.values,

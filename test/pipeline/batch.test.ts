@@ -196,6 +196,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(body((await flushAt(now))[0]!), { id: again[0]!.id, suppressed: 0 });
     });
 
+    if (kind === 'postgres') {
+      it('writes a completion only for the claimant, and gives a dead process\'s claimed batch back at once', async () => {
+        await receive('group.rejected', 'sess_A', 2);
+        now += 30 * SECOND;
+        const [batch] = await store.claimDueBatches({ limit: 10, claimant: 'gone', claimTtlMs: 60 * MINUTE, now });
+        assert.ok(batch);
+        assert.deepEqual(await store.claimDueBatches({ limit: 10, claimant: 'test', claimTtlMs: MINUTE, now }), [], 'claimed: nobody else gets it');
+        const completion = { batchId: batch.id, consumed: batch.eventIds, deliveries: [], sentAt: now, dueIfPending: now, dueIfEmpty: null, windowStart: null, windowSent: 0, suppressed: 0 };
+        assert.equal(await store.completeBatch('test', completion), false, 'not the claimant');
+        // "gone" holds no liveness lock: a dead process. Its claim is released, and the batch is sent by this one.
+        assert.equal(await store.releaseClaimsOfDeadProcesses(), 1);
+        const sent = await flushAt(now);
+        assert.equal(sent.length, 1);
+        assert.equal((body(sent[0]!) as Summary).count, 2);
+      });
+    }
+
     it('keeps the events of an open batch through retention pruning', async () => {
       await receive('group.rejected', 'sess_A', 2);
       assert.equal(await store.pruneEvents(now + 86_400_000, 100), 0);
