@@ -180,6 +180,18 @@ export function batchEventView(event: NormalizedEvent, routing: RoutingSet, prov
   return provider ? eventView(event, provider, ownValue(routing.sources, event.source), spec.pii) : event;
 }
 
+/**
+ * The batch with `sendEmpty` as its rule has it now: a digest whose rule was
+ * removed, disabled or changed sends what it holds, and no more empty periods.
+ */
+function withCurrentSendEmpty(batch: Batch, routing: RoutingSet): Batch {
+  const digest = batch.spec.digest;
+  if (!digest?.sendEmpty) return batch;
+  const rule = routing.rules.rules.find((r) => r.name === batch.rule);
+  if (rule?.enabled && rule.batching?.digest?.sendEmpty) return batch;
+  return { ...batch, spec: { ...batch.spec, digest: { ...digest, sendEmpty: false } } };
+}
+
 /** Loads a claimed batch's pending events (one that is gone is skipped). */
 export async function loadBatchEvents(store: Store, batch: Batch): Promise<Map<string, NormalizedEvent>> {
   const events = new Map<string, NormalizedEvent>();
@@ -247,7 +259,7 @@ export class BatchStage {
       const events = await loadBatchEvents(store, batch);
       const routing = this.deps.routing();
       const now = this.now();
-      const plan = planBatch(batch, events, now, (event) => batchEventView(event, routing, this.deps.providers, batch.spec));
+      const plan = planBatch(withCurrentSendEmpty(batch, routing), events, now, (event) => batchEventView(event, routing, this.deps.providers, batch.spec));
       const deliveries = renderBatch(batch, plan, routing);
       for (const d of deliveries) {
         if (d.status === 'dead') log.warn({ rule: d.rule, template: d.template, err: d.error }, 'batch message failed to render');

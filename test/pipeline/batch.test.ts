@@ -9,8 +9,9 @@ import { silentLogger } from '../../src/core/log.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { BatchStage, EMPTY_DIGEST_TYPE } from '../../src/pipeline/batch.js';
-import { RouteStage } from '../../src/pipeline/route.js';
+import { RouteStage, type RoutingSet } from '../../src/pipeline/route.js';
 import { EVENT_PROVIDERS } from '../../src/providers/registry.js';
+import { RuleSet } from '../../src/routing/rule-set.js';
 import { loadRouting } from '../../src/setup.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -40,6 +41,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let now: number;
     let route: RouteStage;
     let batches: BatchStage;
+    let current: RoutingSet;
 
     beforeEach(async () => {
       if (kind === 'sqlite') {
@@ -51,8 +53,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await store.migrate();
       now = Date.parse('2026-03-02T10:00:00Z');
       const clock = () => now;
-      route = new RouteStage({ store, routing: () => routing, providers: EVENT_PROVIDERS, log: silentLogger(), now: clock });
-      batches = new BatchStage({ store, routing: () => routing, providers: EVENT_PROVIDERS, log: silentLogger(), claimant: 'test', now: clock });
+      current = routing;
+      route = new RouteStage({ store, routing: () => current, providers: EVENT_PROVIDERS, log: silentLogger(), now: clock });
+      batches = new BatchStage({ store, routing: () => current, providers: EVENT_PROVIDERS, log: silentLogger(), claimant: 'test', now: clock });
     });
     afterEach(async () => {
       await store.close();
@@ -171,6 +174,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(full.length, 1);
       assert.equal((body(full[0]!) as Summary).ids, events.map((e) => e.id).join(','));
       assert.equal((await flushAt(Date.parse('2026-03-02T13:00:00Z'))).length, 1, 'and the next period, empty, again');
+    });
+
+    it('stops sending empty digests once the rule is removed, after sending what the digest holds', async () => {
+      now = Date.parse('2026-03-02T10:20:00Z');
+      await batches.scheduleEmptyDigests();
+      const events = await receive('hourly.done', 'sess_A');
+      current = { ...routing, rules: new RuleSet(routing.rules.rules.filter((r) => r.name !== 'hourly'), 'without-hourly') };
+      const last = await flushAt(Date.parse('2026-03-02T11:00:00Z'));
+      assert.equal((body(last[0]!) as Summary).ids, events[0]!.id);
+      assert.deepEqual(await flushAt(Date.parse('2026-03-02T12:00:00Z')), []);
+      assert.equal(await store.nextBatchDueAt(), undefined, 'nothing is due any more');
     });
 
     it('sends at most max messages per key and period, counts the rest, and says so in the next message', async () => {
