@@ -73,12 +73,15 @@ export interface BatchPlan {
 
 /**
  * Decides what a claimed batch sends at `now` (pure). `events` are its
- * pending events (missing ones are skipped), `view` gives an event as the
+ * pending events, at least those neededEvents names (missing ones are skipped), `view` gives an event as the
  * rule's templates see it.
  */
 export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEvent>, now: number, view: (event: NormalizedEvent) => unknown): BatchPlan {
   const spec = batch.spec;
-  const pending = batch.eventIds.map((id) => events.get(id)).filter((e): e is NormalizedEvent => e !== undefined);
+  const get = (id: string | undefined) => (id === undefined ? undefined : events.get(id));
+  const known = (e: NormalizedEvent | undefined): e is NormalizedEvent => e !== undefined;
+  // A group lists its first `max` events and counts them all: only those and the newest need loading (neededEvents).
+  const count = batch.eventIds.length;
   let { windowStart, windowSent, suppressed } = batch;
   const throttle = spec.throttle;
   if (throttle && (windowStart === null || now >= windowStart + throttle.perMs)) {
@@ -96,24 +99,24 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
   };
 
   if (spec.kind === 'throttle') {
-    for (const event of pending) {
+    for (const event of batch.eventIds.map(get).filter(known)) {
       if (allowed()) send(event.id, { event: view(event) });
       else suppressed++;
     }
-  } else if (pending.length > 0 || (spec.kind === 'digest' && spec.digest!.sendEmpty)) {
+  } else if (count > 0 || (spec.kind === 'digest' && spec.digest!.sendEmpty)) {
     if (!allowed()) {
-      suppressed += pending.length;
+      suppressed += count;
     } else {
-      const listed = pending.slice(0, spec.max);
-      const newest = pending.at(-1);
+      const listed = batch.eventIds.slice(0, spec.max).map(get).filter(known);
+      const newest = get(batch.eventIds.at(-1)) ?? listed.at(-1);
       if (!newest) synthetic = emptyDigestEvent(batch, now);
       const about = newest ?? synthetic!;
       send(about.id, {
         event: view(about),
         events: listed.map(view),
         group: {
-          key: batch.keyLabel, values: batch.keyValues, count: pending.length, omitted: pending.length - listed.length,
-          first: pending[0]?.receivedAt ?? null, last: newest?.receivedAt ?? null,
+          key: batch.keyLabel, values: batch.keyValues, count, omitted: Math.max(0, count - spec.max),
+          first: listed[0]?.receivedAt ?? null, last: newest?.receivedAt ?? null,
         },
       });
     }
@@ -124,7 +127,7 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
     messages,
     completion: {
       batchId: batch.id, consumed: batch.eventIds, ...(synthetic && { event: synthetic }),
-      sentAt: messages.length > 0 || pending.length > 0 ? now : null,
+      sentAt: messages.length > 0 || count > 0 ? now : null,
       dueIfPending: next.ifPending, dueIfEmpty: next.ifEmpty, windowStart, windowSent, suppressed,
     },
   };
@@ -192,10 +195,17 @@ function withCurrentSendEmpty(batch: Batch, routing: RoutingSet): Batch {
   return { ...batch, spec: { ...batch.spec, digest: { ...digest, sendEmpty: false } } };
 }
 
-/** Loads a claimed batch's pending events (one that is gone is skipped). */
+/** The pending events a batch's message needs: a throttle's every one; a group's or digest's first `max` and the newest. */
+export function neededEvents(batch: Batch): string[] {
+  const ids = batch.eventIds;
+  if (batch.spec.kind === 'throttle' || ids.length <= batch.spec.max) return ids;
+  return [...ids.slice(0, batch.spec.max), ids.at(-1)!];
+}
+
+/** Loads the pending events a claimed batch's message needs (one that is gone is skipped). */
 export async function loadBatchEvents(store: Store, batch: Batch): Promise<Map<string, NormalizedEvent>> {
   const events = new Map<string, NormalizedEvent>();
-  for (const id of batch.eventIds) {
+  for (const id of neededEvents(batch)) {
     const event = await store.getEvent(id);
     if (event) events.set(id, event);
   }
