@@ -126,7 +126,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     },
   });
   const batches = new BatchStage({
-    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, claimant, onSent: () => deliver.wake(), now: options.stageClock,
+    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, claimant, metrics, onSent: () => deliver.wake(), now: options.stageClock,
   });
   const route = new RouteStage({
     store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,

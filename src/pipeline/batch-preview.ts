@@ -57,8 +57,7 @@ export async function previewBatches(events: readonly NormalizedEvent[], routing
         const deliveries = renderBatch(batch, plan, routing);
         await store.completeBatch('preview', { ...plan.completion, deliveries });
         consumed += plan.completion.consumed.length;
-        const listed = plan.messages.reduce((n, m) => n + (m.scope.group ? m.scope.group.count : 1), 0);
-        heldBack += plan.completion.consumed.length - Math.min(listed, plan.completion.consumed.length);
+        heldBack += plan.heldBack;
         deliveries.forEach((d, j) => messages.push({
           at: new Date(now).toISOString(), rule: d.rule, destination: d.destination, template: d.template, key: batch.keyLabel,
           events: plan.messages[j]!.scope.group?.count ?? 1, message: d.message, ...(d.error && { error: d.error }),

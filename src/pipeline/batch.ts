@@ -22,6 +22,7 @@ import type { Logger } from '../core/log.js';
 import type { ChannelType } from '../core/message.js';
 import { ownValue } from '../core/own.js';
 import type { ProviderProfile } from '../providers/provider.js';
+import type { HeraldMetrics } from './metrics.js';
 import { nextDigestAt, type BatchSpec } from '../routing/batching.js';
 import type { Batch, BatchCompletion, NewDelivery, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
@@ -48,6 +49,7 @@ export interface BatchDeps {
   pollMs?: number;
   /** Batches per claim (default 20). */
   batchSize?: number;
+  metrics?: HeraldMetrics;
 }
 
 /** The template variables of one batch message (besides `rule` and `destination`). */
@@ -68,6 +70,8 @@ export interface BatchMessage {
 /** What sending a batch amounts to, before rendering: its messages and the completion's other fields. */
 export interface BatchPlan {
   messages: BatchMessage[];
+  /** Events this send held back (over a throttle's limit). */
+  heldBack: number;
   completion: Omit<BatchCompletion, 'deliveries'>;
 }
 
@@ -90,6 +94,7 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
   }
   const allowed = () => !throttle || windowSent < throttle.max;
   const messages: BatchMessage[] = [];
+  let heldBack = 0;
   let synthetic: NormalizedEvent | undefined;
   const send = (eventId: string, scope: BatchScope) => {
     messages.push({ eventId, scope: throttle ? { ...scope, throttle: { suppressed } } : scope });
@@ -101,11 +106,15 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
   if (spec.kind === 'throttle') {
     for (const event of batch.eventIds.map(get).filter(known)) {
       if (allowed()) send(event.id, { event: view(event) });
-      else suppressed++;
+      else {
+        heldBack++;
+        suppressed++;
+      }
     }
   } else if (count > 0 || (spec.kind === 'digest' && spec.digest!.sendEmpty)) {
     if (!allowed()) {
       suppressed += count;
+      heldBack += count;
     } else {
       const listed = batch.eventIds.slice(0, spec.max).map(get).filter(known);
       const newest = get(batch.eventIds.at(-1)) ?? listed.at(-1);
@@ -125,6 +134,7 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
   const next = nextDue(spec, now);
   return {
     messages,
+    heldBack,
     completion: {
       batchId: batch.id, consumed: batch.eventIds, ...(synthetic && { event: synthetic }),
       sentAt: messages.length > 0 || count > 0 ? now : null,
@@ -280,6 +290,8 @@ export class BatchStage {
         continue;
       }
       sent += deliveries.length;
+      if (deliveries.length > 0) this.deps.metrics?.batchMessages.inc({ rule: batch.rule }, deliveries.length);
+      if (plan.heldBack > 0) this.deps.metrics?.throttledEvents.inc({ rule: batch.rule }, plan.heldBack);
     }
     if (sent > 0) this.deps.onSent?.();
     return batches.length;

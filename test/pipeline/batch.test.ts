@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/core/log.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { BatchStage, EMPTY_DIGEST_TYPE } from '../../src/pipeline/batch.js';
+import { HeraldMetrics } from '../../src/pipeline/metrics.js';
 import { RouteStage, type RoutingSet } from '../../src/pipeline/route.js';
 import { EVENT_PROVIDERS } from '../../src/providers/registry.js';
 import { RuleSet } from '../../src/routing/rule-set.js';
@@ -42,6 +43,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     let route: RouteStage;
     let batches: BatchStage;
     let current: RoutingSet;
+    let metrics: HeraldMetrics;
 
     beforeEach(async () => {
       if (kind === 'sqlite') {
@@ -55,7 +57,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const clock = () => now;
       current = routing;
       route = new RouteStage({ store, routing: () => current, providers: EVENT_PROVIDERS, log: silentLogger(), now: clock });
-      batches = new BatchStage({ store, routing: () => current, providers: EVENT_PROVIDERS, log: silentLogger(), claimant: 'test', now: clock });
+      metrics = new HeraldMetrics();
+      batches = new BatchStage({ store, routing: () => current, providers: EVENT_PROVIDERS, log: silentLogger(), claimant: 'test', now: clock, metrics });
     });
     afterEach(async () => {
       await store.close();
@@ -208,6 +211,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       now += SECOND;
       const again = await receive('throttle.failed', 'sess_A');
       assert.deepEqual(body((await flushAt(now))[0]!), { id: again[0]!.id, suppressed: 0 });
+      const text = await metrics.registry.metrics();
+      assert.match(text, /^herald_throttled_events_total\{rule="throttled"\} 4$/m);
+      assert.match(text, /^herald_batch_messages_total\{rule="throttled"\} 5$/m);
     });
 
     if (kind === 'postgres') {
