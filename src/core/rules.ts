@@ -49,3 +49,19 @@ export interface RuleDefinition {
   digest?: DigestDefinition;
   throttle?: ThrottleDefinition;
 }
+
+/** What a batch needs to know about its rule; JSON, stored with the batch. */
+export interface BatchSpec {
+  /** group: wait, then one message per interval; digest: one per period; throttle: one per event, throttled. */
+  kind: 'group' | 'digest' | 'throttle';
+  /** The attribute paths of the key: group.by (or none for a digest) then throttle.by. */
+  by: string[];
+  /** Events listed per message (1 for a throttle alone). */
+  max: number;
+  waitMs?: number;
+  intervalMs?: number;
+  digest?: { at?: string; timezone?: string; everyMs?: number; sendEmpty: boolean };
+  throttle?: { max: number; perMs: number };
+  /** The rule's `pii`: which view of the events its templates see. */
+  pii?: 'redact' | 'include';
+}

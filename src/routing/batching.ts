@@ -12,23 +12,9 @@
 import { Cron } from 'croner';
 import { closestMatch } from '../core/closest.js';
 import { parseDuration } from '../core/duration.js';
-import type { RuleDefinition } from '../core/rules.js';
+import type { BatchSpec, RuleDefinition } from '../core/rules.js';
 
-/** What a batch needs to know about its rule; JSON, stored with the batch. */
-export interface BatchSpec {
-  /** group: wait, then one message per interval; digest: one per period; throttle: one per event, throttled. */
-  kind: 'group' | 'digest' | 'throttle';
-  /** The attribute paths of the key: group.by (or none for a digest) then throttle.by. */
-  by: string[];
-  /** Events listed per message (1 for a throttle alone). */
-  max: number;
-  waitMs?: number;
-  intervalMs?: number;
-  digest?: { at?: string; timezone?: string; everyMs?: number; sendEmpty: boolean };
-  throttle?: { max: number; perMs: number };
-  /** The rule's `pii`: which view of the events its templates see. */
-  pii?: 'redact' | 'include';
-}
+export type { BatchSpec } from '../core/rules.js';
 
 /** The top-level attributes of a normalized event: what a `by` path starts with. */
 export const EVENT_ATTRIBUTES = [

@@ -7,7 +7,7 @@
 import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
-import type { BatchSpec } from '../routing/batching.js';
+import type { BatchSpec } from '../core/rules.js';
 
 /** An event ready to be stored, with the key that makes a provider's retry a duplicate. */
 export interface NewEvent {

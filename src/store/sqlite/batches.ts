@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { newEventId } from '../../core/ids.js';
-import type { BatchSpec } from '../../routing/batching.js';
+import type { BatchSpec } from '../../core/rules.js';
 import type { Batch, BatchCompletion, BatchEntry, BatchSchedule } from '../store.js';
 
 type Prepare = (sql: string) => Database.Statement;

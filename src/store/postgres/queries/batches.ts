@@ -9,7 +9,7 @@ import type { NormalizedEvent } from '../../../core/event.js';
 import type { Batch, BatchClaimRequest, BatchCompletion, BatchSchedule } from '../../store.js';
 import { newEventId } from '../../../core/ids.js';
 import type { Db } from '../connection.js';
-import type { BatchSpec } from '../../../routing/batching.js';
+import type { BatchSpec } from '../../../core/rules.js';
 
 interface BatchRow {
   id: string;
