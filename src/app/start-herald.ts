@@ -104,28 +104,51 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
   const deadLetterRemoved = () =>
     deadLetterRemovedDestinations(store, configured, log).catch((error: unknown) =>
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
+      log.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not dead-letter the deliveries to removed destinations; retention will try again',
+      ),
+    );
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const deliver = new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock,
+    store,
+    destinations: () => current.destinations,
+    log,
+    claimant,
+    metrics,
+    now: options.stageClock,
     onBreakerOpened: (destination, opening) => {
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
   const route = new RouteStage({
-    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    store,
+    routing: () => current.setup.routing,
+    providers: EVENT_PROVIDERS,
+    log,
+    metrics,
+    onRouted: () => deliver.wake(),
+    now: options.stageClock,
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
   });
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
-    store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+    store,
+    sources: () => current.setup.config.sources,
+    fetcher: (api) => new SessionApiClient(api),
+    log,
+    onEnriched: () => route.wake(),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics,
+    sources: () => current.setup.config.sources,
+    providers: PROVIDERS,
+    store,
+    now: options.now,
+    metrics,
     onStored: () => {
       route.wake();
       enrich.wake();
@@ -144,13 +167,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
-      token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS,
-      health: async () => ({
-        ...(await readiness.check()),
-        shuttingDown: lifecycle.shuttingDown,
-        configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
-      }),
-    }
+        token: adminToken,
+        store,
+        deliver,
+        routing: () => current.setup.routing,
+        providers: EVENT_PROVIDERS,
+        health: async () => ({
+          ...(await readiness.check()),
+          shuttingDown: lifecycle.shuttingDown,
+          configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
+        }),
+      }
     : undefined;
   const appDeps = { ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
@@ -222,9 +249,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         return { applied: true, errors: [] };
       } catch (error) {
         // Whatever fails (a file that cannot be read, a bug), the running setup stays: a reload never stops herald.
-        const errors = error instanceof ConfigError
-          ? error.issues.map(formatConfigIssue)
-          : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
+        const errors =
+          error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
         lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
         metrics.reloads.inc({ result: 'rejected' });
         metrics.configValid.set(0);
@@ -237,10 +263,16 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       stopPruning();
       await takeover.stop();
       // Stop accepting connections; requests in flight finish (their events are stored).
-      await Promise.all([server, adminServer].map((listener) => listener && new Promise<void>((resolve) => {
-        listener.close(() => resolve());
-        listener.closeIdleConnections();
-      })));
+      await Promise.all(
+        [server, adminServer].map(
+          (listener) =>
+            listener &&
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeIdleConnections();
+            }),
+        ),
+      );
       await enrich.stop();
       await route.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
@@ -248,9 +280,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       await monitor.stop();
       await alerts.drain();
       // With the store gone, the claims simply expire and are taken over later.
-      await store.releaseClaims(claimant).catch((error: unknown) =>
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
-      );
+      await store
+        .releaseClaims(claimant)
+        .catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'));
       await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
       await store.close();
     },

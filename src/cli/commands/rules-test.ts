@@ -81,13 +81,15 @@ export function rulesCommand(): Command {
         fired: [...new Set(planned.map((p) => p.rule))].map((rule) => ({
           rule: rule.name,
           file: rule.file,
-          notifications: planned.filter((p) => p.rule === rule).map(({ delivery }) => ({
-            destination: delivery.destination,
-            channel: setup.routing.destinations[delivery.destination]!.type,
-            template: delivery.template,
-            message: delivery.message,
-            ...(delivery.error && { error: delivery.error }),
-          })),
+          notifications: planned
+            .filter((p) => p.rule === rule)
+            .map(({ delivery }) => ({
+              destination: delivery.destination,
+              channel: setup.routing.destinations[delivery.destination]!.type,
+              template: delivery.template,
+              message: delivery.message,
+              ...(delivery.error && { error: delivery.error }),
+            })),
         })),
       };
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderRulesTest(report));

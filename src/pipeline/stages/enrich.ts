@@ -129,7 +129,11 @@ export class EnrichStage {
       if (error.retryable && retryAt <= receivedAt + api.giveUpAfterMs) {
         await store.completeEnrichment(event.id, { retryAt });
         // Held back by herald's own limit is the normal course of a burst, not a failure.
-        (heldBack ? log.debug : log.warn).call(log, { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'enrichment failed; will retry');
+        (heldBack ? log.debug : log.warn).call(
+          log,
+          { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() },
+          'enrichment failed; will retry',
+        );
         return false;
       }
       await store.completeEnrichment(event.id, { event: enriched(event, attempts, null, null, error.message) });
@@ -160,7 +164,11 @@ export class EnrichStage {
  * rules test --session` and the samples show.
  */
 export function enriched(
-  event: NormalizedEvent, attempts: number, session: Record<string, unknown> | null, fetchedAt: number | null, error: string | null,
+  event: NormalizedEvent,
+  attempts: number,
+  session: Record<string, unknown> | null,
+  fetchedAt: number | null,
+  error: string | null,
 ): NormalizedEvent {
   const status = session !== null && Object.hasOwn(session, 'status') ? session.status : undefined;
   return {

@@ -81,11 +81,16 @@ export function planRouting(event: NormalizedEvent, routing: RoutingSet, provide
       const destination = routing.destinations[notify.to]!;
       const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
       try {
-        const message = routing.templates.render(notify.template, destination.type, {
-          event: view(rule),
-          rule: { name: rule.name },
-          destination: { name: destination.name, type: destination.type },
-        }, { format: destination.type === 'webhook' ? destination.options.format : undefined });
+        const message = routing.templates.render(
+          notify.template,
+          destination.type,
+          {
+            event: view(rule),
+            rule: { name: rule.name },
+            destination: { name: destination.name, type: destination.type },
+          },
+          { format: destination.type === 'webhook' ? destination.options.format : undefined },
+        );
         return { rule, delivery: { ...base, message, status: 'pending' as const } };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -156,7 +161,8 @@ export class RouteStage {
     }
     for (const rule of new Set(plan.notifications.map((p) => p.rule))) metrics?.ruleMatches.inc({ rule: rule.name });
     for (const { delivery } of plan.notifications) {
-      if (delivery.status === 'dead') log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
+      if (delivery.status === 'dead')
+        log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
     }
     for (const { rule, error } of plan.errors) {
       metrics?.routingErrors.inc({ rule: rule ?? '' });
@@ -164,7 +170,9 @@ export class RouteStage {
       else log.warn({ eventId: event.id, rule, err: error }, "rule's condition failed on the event; counted as not matching");
     }
     return {
-      eventId: event.id, rulesVersion: routing.rules.version, deliveries: plan.notifications.map((p) => p.delivery),
+      eventId: event.id,
+      rulesVersion: routing.rules.version,
+      deliveries: plan.notifications.map((p) => p.delivery),
       ...(plan.errors.length > 0 && { errors: plan.errors }),
     };
   }

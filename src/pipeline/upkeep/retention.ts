@@ -21,7 +21,10 @@ const FIRST_AFTER_MS = 60_000;
  * are dead-lettered first (removed-destinations.ts).
  */
 export async function pruneOnce(
-  store: Store, retentionMs: number, now = Date.now(), removed?: { configured: ConfiguredDestinations; log: Logger },
+  store: Store,
+  retentionMs: number,
+  now = Date.now(),
+  removed?: { configured: ConfiguredDestinations; log: Logger },
 ): Promise<{ events: number; keys: number }> {
   if (removed) await deadLetterRemovedDestinations(store, removed.configured, removed.log, now);
   let events = 0;

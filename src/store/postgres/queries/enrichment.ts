@@ -29,7 +29,9 @@ const RETRY_ENRICHMENT = `UPDATE events SET enrich_due_at = $2 WHERE id = $1 AND
 
 export async function claimEventsToEnrich(db: Db, { limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
   const rows = await db.rows<{ id: string; body: NormalizedEvent; attempts: number }>(
-    CLAIM_EVENTS_TO_ENRICH, [now, leaseMs, limit], 'herald.claim-events-to-enrich',
+    CLAIM_EVENTS_TO_ENRICH,
+    [now, leaseMs, limit],
+    'herald.claim-events-to-enrich',
   );
   // RETURNING has no order of its own.
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ event: r.body, attempts: r.attempts }));

@@ -25,9 +25,15 @@ WITH routed AS (
 export async function markRouted(db: Db, routings: readonly EventRouting[], now: number): Promise<void> {
   if (routings.length === 0) return;
   const deliveries = routings.flatMap((r) => r.deliveries.map((d) => ({ ...d, eventId: r.eventId })));
-  await db.query(MARK_ROUTED, [
-    routings.map((r) => r.eventId), routings.map((r) => r.rulesVersion),
-    routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
-    ...newDeliveryColumns(deliveries), now,
-  ], 'herald.mark-routed');
+  await db.query(
+    MARK_ROUTED,
+    [
+      routings.map((r) => r.eventId),
+      routings.map((r) => r.rulesVersion),
+      routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
+      ...newDeliveryColumns(deliveries),
+      now,
+    ],
+    'herald.mark-routed',
+  );
 }
