@@ -6,7 +6,7 @@
  */
 import type { HeraldConfig } from './core/config.js';
 import { ConfigError, type ConfigIssue } from './core/errors.js';
-import type { ChannelType } from './core/message.js';
+import { messageChannelOf } from './core/message.js';
 import { loadConfig, locateRouting, type LoadOptions, type RoutingLocation } from './config/load.js';
 import { formatPath } from './core/config-path.js';
 import { loadRules } from './config/load-rules.js';
@@ -47,7 +47,7 @@ export function loadSetup(configFile: string, env: NodeJS.ProcessEnv = process.e
 
 /** Loads the rules and templates a config names, checked against its destinations. */
 export function loadRouting(config: HeraldConfig): HeraldSetup {
-  const destinations = new Map(Object.values(config.destinations).map((d) => [d.name, d.type as ChannelType]));
+  const destinations = new Map(Object.values(config.destinations).map((d) => [d.name, d.type]));
   const { issues, rules, compiled, templates } = readRouting({ rulesDir: config.rulesDir, templatesDir: config.templatesDir, destinations });
   if (issues.length > 0 || !templates) throw new ConfigError(issues);
   return {
@@ -113,11 +113,11 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
       const destination = routing.destinations[notify.to]!;
       return {
         template: notify.template,
-        channel: destination.type as ChannelType,
+        channel: messageChannelOf(destination.type),
         ruleName: rule.name,
         ruleFile: rule.file,
         rulePath: `rule "${rule.name}" ${formatPath([rule.index, 'notify', i, 'template'])}`,
-        destination: { name: destination.name, type: destination.type as ChannelType },
+        destination: { name: destination.name, type: destination.type },
       };
     });
     renders += usages.length * views.length;

@@ -46,9 +46,17 @@ export interface SessionApiConfig {
   allowPrivateNetwork: boolean;
 }
 
+/**
+ * What a destination is: an incoming-webhook Slack channel, a Slack channel
+ * posted to by a bot through the Web API (`slack-app`, which threads), email
+ * or a webhook.
+ */
+export const DESTINATION_TYPES = ['slack', 'slack-app', 'email', 'webhook'] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
 export interface DestinationConfig {
   name: string;
-  type: 'slack' | 'email' | 'webhook';
+  type: DestinationType;
   /** The rest of the destination's block, checked by its channel. */
   options: Record<string, unknown>;
 }

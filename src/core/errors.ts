@@ -99,6 +99,8 @@ export type DeliveryFailureReason =
   | 'network'
   | 'refused-address'
   | 'render-failed'
+  /** slack-app: the thread's first message is still being sent; this reply follows it. */
+  | 'thread-pending'
   | 'exhausted'
   | 'expired';
 

@@ -5,7 +5,16 @@ export interface NotifyDefinition {
   to: string;
   /** A template folder name under templates/. */
   template: string;
+  /** email, slack-app: what makes messages one thread (README, "Threads"); false: none. Overrides the destination's. */
+  threadBy?: ThreadBy;
+  /** slack-app: a reply is also shown in the channel. */
+  broadcast?: boolean;
+  /** slack-app: the thread's first message is edited to show the latest one. */
+  updateParent?: boolean;
 }
+
+/** Event attribute paths (`subject`, `data.x`), one or several; false: no threads. */
+export type ThreadBy = string | string[] | false;
 
 export interface RuleDefinition {
   /** The rule file it came from, and its index in that file. */

@@ -21,8 +21,10 @@ export interface DeliveryPolicy {
   breaker: BreakerSettings;
 }
 
-const DEFAULT_CONCURRENCY = { slack: 1, email: 4, webhook: 16 } as const;
-const DEFAULT_RATE: Partial<Record<DestinationConfig['type'], string>> = { slack: '1/s' };
+// slack-app: chat.postMessage allows about one message per second per channel
+// (https://api.slack.com/methods/chat.postMessage#rate_limiting).
+const DEFAULT_CONCURRENCY = { slack: 1, 'slack-app': 1, email: 4, webhook: 16 } as const;
+const DEFAULT_RATE: Partial<Record<DestinationConfig['type'], string>> = { slack: '1/s', 'slack-app': '1/s' };
 
 /** Up to this share of a delay is added at random, so retries of many deliveries spread out. */
 export const RETRY_JITTER = 0.1;

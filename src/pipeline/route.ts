@@ -15,7 +15,7 @@ import type { DestinationConfig, SourceConfig } from '../core/config.js';
 import type { NormalizedEvent } from '../core/event.js';
 import { newEventId } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
-import type { ChannelType } from '../core/message.js';
+import { messageChannelOf } from '../core/message.js';
 import { ownValue } from '../core/own.js';
 import type { ProviderProfile } from '../providers/provider.js';
 import type { TemplateSet } from '../render/templates.js';
@@ -23,6 +23,7 @@ import type { Rule } from '../routing/rule.js';
 import { describeThrown, type RuleSet } from '../routing/rule-set.js';
 import type { EventRouting, NewDelivery, RoutingError, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
+import { withThread } from './message-thread.js';
 import type { HeraldMetrics } from './metrics.js';
 import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
@@ -82,11 +83,12 @@ export function planRouting(event: NormalizedEvent, routing: RoutingSet, provide
       const destination = routing.destinations[notify.to]!;
       const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
       try {
-        const message = routing.templates.render(notify.template, destination.type as ChannelType, {
+        const rendered = routing.templates.render(notify.template, messageChannelOf(destination.type), {
           event: view(rule),
           rule: { name: rule.name },
           destination: { name: destination.name, type: destination.type },
         }, { format: destination.options.format as 'standard' | 'cloudevents' | undefined });
+        const message = withThread(rendered, event, notify, destination);
         return { rule, delivery: { ...base, message, status: 'pending' as const } };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);

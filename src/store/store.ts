@@ -7,6 +7,7 @@
 import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
+import type { ThreadStore } from '../core/threads.js';
 
 /** An event ready to be stored, with the key that makes a provider's retry a duplicate. */
 export interface NewEvent {
@@ -252,7 +253,7 @@ export interface EventRecord {
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
-export interface Store {
+export interface Store extends ThreadStore {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
   /** The schema version the store has (0: none, never migrated) and the one this herald needs; changes nothing. */

@@ -38,6 +38,8 @@ import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { claimThread, setThreadParent } from './queries/threads.js';
+import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
@@ -237,6 +239,14 @@ export class PostgresStore implements Store {
 
   importEvents(records: EventRecord[]): Promise<number> {
     return importEventRecords(this.db, records);
+  }
+
+  claimThread(request: ThreadClaimRequest): Promise<ThreadRecord> {
+    return claimThread(this.db, request);
+  }
+
+  setThreadParent(parent: ThreadParent): Promise<boolean> {
+    return setThreadParent(this.db, parent);
   }
 
   recordAudit(entry: AuditEntry): Promise<void> {
