@@ -11,12 +11,13 @@
  * fixes the credentials; no connection or no answer is retried.
  *
  * Threads (README, "Threads"; RFC 5322 §3.6.4): a message with a thread key
- * asks the store who starts its thread. The first message carries the
- * thread's Message-ID, `<key@herald.<from domain>>`, made from the key alone,
- * and every other one `In-Reply-To` and `References` pointing at it, so they
- * need not wait for the first to be sent: mail clients thread a reply that
- * arrives before its parent. Every other message keeps a Message-ID of its
- * own, the same for every attempt of one delivery.
+ * asks the store which delivery starts its thread. The first message carries
+ * the thread's Message-ID, `<key.owner@herald.<from domain>>`, made from the
+ * key and that delivery's id, and every other one `In-Reply-To` and
+ * `References` pointing at it, so they need not wait for the first to be
+ * sent: mail clients thread a reply that arrives before its parent. Every
+ * other message keeps a Message-ID of its own, the same for every attempt of
+ * one delivery.
  */
 import { createTransport } from 'nodemailer';
 import type { DestinationConfig } from '../core/config.js';
@@ -118,8 +119,9 @@ export class EmailChannel implements Channel {
    */
   private async threadHeaders(message: EmailMessage, ctx: AttemptContext): Promise<ThreadHeaders | undefined> {
     if (!message.thread || !this.threads) return undefined;
-    const threadId = `<${message.thread.key}@${this.idDomain}>`;
     const claim = await this.threads.claimThread({ destination: this.destination, key: message.thread.key, deliveryId: ctx.deliveryId, now: Date.now() });
+    // With the owner in it, a thread pruned by the retention and started again gets a new id.
+    const threadId = claim.parent ?? `<${message.thread.key}.${claim.owner}@${this.idDomain}>`;
     // The owner's retries keep the thread's Message-ID; it is recorded once, after the first send.
     if (claim.owner === ctx.deliveryId) return { messageId: threadId, started: claim.parent === null };
     return { inReplyTo: threadId, started: false };

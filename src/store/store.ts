@@ -372,6 +372,8 @@ export interface Store extends ThreadStore {
   pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number>;
   /** Deletes up to `batchSize` dedupe keys that expired before `expiredBeforeMs`; returns how many. */
   pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number>;
+  /** Deletes up to `batchSize` threads (core/threads.ts) last used before `usedBeforeMs`; returns how many. */
+  pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number>;
   /** Up to `limit` events in id order after `after`, with all the store keeps about them (copying). */
   exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]>;
   /**

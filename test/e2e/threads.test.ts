@@ -160,7 +160,7 @@ describe('threads', function () {
 
       const [first, ...rest] = mails('compliance@example.com', 'kyc_sess_A');
       assert.equal(rest.length, 2);
-      assert.match(first!.messageId ?? '', /^<[0-9a-f]{32}@herald\.example\.com>$/);
+      assert.match(first!.messageId ?? '', /^<[0-9a-f]{32}\.[0-9a-f-]{36}@herald\.example\.com>$/);
       assert.equal(first!.inReplyTo, undefined);
       for (const reply of rest) {
         assert.notEqual(reply.messageId, first!.messageId, 'each message has an id of its own');

@@ -659,6 +659,22 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(new Set(claims.map((c) => c.owner)).size, 1);
       });
 
+      it('prunes threads not used since a moment, in bounded batches', async () => {
+        const d = delivery('team');
+        await routedEvent(d);
+        const now = Date.now();
+        for (const key of ['old1', 'old2', 'old3']) await store.claimThread({ destination: 'team', key, deliveryId: d.id, now: now - 40 * 24 * HOUR });
+        await store.claimThread({ destination: 'team', key: 'live', deliveryId: d.id, now });
+        // Writing to a thread keeps it.
+        await store.claimThread({ destination: 'team', key: 'old3', deliveryId: d.id, now });
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 1), 1);
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 10), 1);
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 10), 0);
+        const other = delivery('team').id;
+        assert.equal((await store.claimThread(request(other, 'old1'))).owner, other, 'a pruned thread starts afresh');
+        assert.equal((await store.claimThread(request(other, 'live'))).owner, d.id);
+      });
+
       it("hands a thread over when its owner's delivery is dead before it started the thread, never after", async () => {
         const [first, second, third] = [delivery('team'), delivery('team'), delivery('team')];
         await routedEvent(first, second, third);

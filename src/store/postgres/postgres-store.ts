@@ -38,7 +38,7 @@ import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
-import { claimThread, setThreadParent } from './queries/threads.js';
+import { claimThread, pruneThreads, setThreadParent } from './queries/threads.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -231,6 +231,10 @@ export class PostgresStore implements Store {
 
   pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number> {
     return pruneDedupeKeys(this.db, expiredBeforeMs, batchSize);
+  }
+
+  pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number> {
+    return pruneThreads(this.db, usedBeforeMs, batchSize);
   }
 
   exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]> {

@@ -307,6 +307,14 @@ export class SqliteStore implements Store {
     return this.writes.write(() => prune.run(expiredBeforeMs, batchSize).changes);
   }
 
+  async pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number> {
+    const prune = this.statement(
+      `DELETE FROM threads WHERE (destination, thread_key) IN
+         (SELECT destination, thread_key FROM threads WHERE used_at < ? LIMIT ?)`,
+    );
+    return this.writes.write(() => prune.run(usedBeforeMs, batchSize).changes);
+  }
+
   async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
     // A few entries of deliveries_due, never the whole queue (the deliver loop
     // asks often; a scan made draining a large backlog quadratic): the first

@@ -22,6 +22,10 @@ const SET_THREAD_PARENT = `
 UPDATE threads SET parent = $4, parent_channel = $5, used_at = GREATEST(used_at, $6)
 WHERE destination = $1 AND thread_key = $2 AND owner_delivery = $3 AND parent IS NULL`;
 
+const PRUNE_THREADS = `
+DELETE FROM threads WHERE (destination, thread_key) IN (
+  SELECT destination, thread_key FROM threads WHERE used_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+
 interface ThreadRow {
   owner_delivery: string;
   parent: string | null;
@@ -36,4 +40,8 @@ export async function claimThread(db: Db, { destination, key, deliveryId, now }:
 export async function setThreadParent(db: Db, { destination, key, owner, parent, parentChannel, now }: ThreadParent): Promise<boolean> {
   const result = await db.query(SET_THREAD_PARENT, [destination, key, owner, parent, parentChannel, now], 'herald.set-thread-parent');
   return result.rowCount === 1;
+}
+
+export async function pruneThreads(db: Db, usedBeforeMs: number, batchSize: number): Promise<number> {
+  return (await db.query(PRUNE_THREADS, [usedBeforeMs, batchSize])).rowCount ?? 0;
 }
