@@ -136,7 +136,7 @@ export class SlackAppChannel implements Channel {
 
   private async deliver(message: SlackMessage, ctx: AttemptContext, record: AttemptRecord): Promise<SendResult> {
     const { thread } = message;
-    if (!thread) return this.post(message, record);
+    if (!thread) return (await this.post(message, record)).result;
     const key = `${thread.key}:${this.channel}`; // a new channel in the config starts new threads
     const claim = await this.threads.claimThread({ destination: this.destination, key, deliveryId: ctx.deliveryId, now: Date.now() });
     if (claim.parent !== null) return this.reply(message, thread, claim.parent, claim.parentChannel ?? this.channel, record);
@@ -145,8 +145,7 @@ export class SlackAppChannel implements Channel {
         retryAfterMs: THREAD_PENDING_RETRY_MS,
       });
     }
-    const result = await this.post(message, record);
-    const { ts, channel } = JSON.parse(result.excerpt!) as { ts: string; channel: string };
+    const { result, ts, channel } = await this.post(message, record);
     // A failure to record it is retried: the thread would otherwise never get replies.
     await this.threads.setThreadParent({ destination: this.destination, key, owner: ctx.deliveryId, parent: ts, parentChannel: channel, now: Date.now() });
     return result;
@@ -164,12 +163,14 @@ export class SlackAppChannel implements Channel {
         note = `; the first message was not updated: ${error.message}`;
       }
     }
-    const result = await this.post(message, record, { thread_ts: parent, ...(thread.broadcast && { reply_broadcast: true }) });
+    const { result } = await this.post(message, record, { thread_ts: parent, ...(thread.broadcast && { reply_broadcast: true }) });
     return { ...result, excerpt: result.excerpt + note };
   }
 
-  /** chat.postMessage; the excerpt is the answer's `ok`, `channel` and `ts`. */
-  private async post(message: SlackMessage, record: AttemptRecord, threading: Partial<ChatPostMessageArguments> = {}): Promise<SendResult> {
+  /** chat.postMessage: the message's `ts` and channel ID, and the attempt's result (whose excerpt says them). */
+  private async post(
+    message: SlackMessage, record: AttemptRecord, threading: Partial<ChatPostMessageArguments> = {},
+  ): Promise<{ result: SendResult; ts: string; channel: string }> {
     const answer = await this.call(
       () => this.client.chat.postMessage({ channel: this.channel, ...content(message), ...threading } as ChatPostMessageArguments),
       record,
@@ -178,7 +179,7 @@ export class SlackAppChannel implements Channel {
     if (typeof ts !== 'string' || typeof channel !== 'string') {
       throw DeliveryError.permanent('client-error', `${PEER} answered without the message's ts and channel: check the destination's slackApiUrl`);
     }
-    return { status: record.status ?? 200, excerpt: JSON.stringify({ ok: true, channel, ts }) };
+    return { result: { status: record.status ?? 200, excerpt: JSON.stringify({ ok: true, channel, ts }) }, ts, channel };
   }
 
   /** One Web API call, its failure turned into a DeliveryError (see the file comment). */
