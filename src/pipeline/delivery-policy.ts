@@ -2,6 +2,7 @@
  * How one destination is delivered to: time-out, retry schedule, maximum age,
  * concurrency and rate, from its block in the config over the global `delivery`.
  */
+import { createHash } from 'node:crypto';
 import type { DestinationConfig, HeraldConfig } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
@@ -16,7 +17,7 @@ export interface DeliveryPolicy {
   maxAgeMs: number;
   concurrency: number;
   rate?: { count: number; perMs: number };
-  /** Destinations with the same key share one rate limit (Slack: per webhook URL). */
+  /** Destinations with the same key share one rate limit (Slack: per webhook URL; slack-app: per app and channel). */
   rateKey: string;
   breaker: BreakerSettings;
 }
@@ -45,12 +46,27 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
     maxAgeMs: own.maxAge ? parseDuration(own.maxAge) : defaults.maxAgeMs,
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY[destination.type],
     ...(rate && { rate: parseRate(rate) }),
-    rateKey: destination.type === 'slack' && options.url ? `slack:${options.url}` : `destination:${destination.name}`,
+    rateKey: rateKeyOf(destination),
     breaker: {
       failures: options.breaker?.failures ?? DEFAULT_BREAKER.failures,
       probeMs: options.breaker?.probe?.map(parseDuration) ?? DEFAULT_BREAKER.probeMs,
     },
   };
+}
+
+/**
+ * Which destinations share a rate limit: Slack counts an incoming webhook's
+ * messages per URL, and chat.postMessage's per channel (and app); every other
+ * destination has its own. The token is hashed: the key lives in memory only,
+ * but need not hold a secret.
+ */
+function rateKeyOf(destination: DestinationConfig): string {
+  const { url, token, channel } = destination.options as { url?: string; token?: string; channel?: string };
+  if (destination.type === 'slack' && url) return `slack:${url}`;
+  if (destination.type === 'slack-app' && token && channel) {
+    return `slack-app:${createHash('sha256').update(token).digest('hex').slice(0, 16)}:${channel}`;
+  }
+  return `destination:${destination.name}`;
 }
 
 /**

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import type { NotifyDefinition, RuleDefinition } from '../../src/core/rules.js';
+import { deliveryPolicy } from '../../src/pipeline/delivery-policy.js';
 import { threadOf } from '../../src/pipeline/message-thread.js';
 import { compileRules } from '../../src/routing/compile-rules.js';
 
@@ -93,6 +94,17 @@ describe('thread settings', () => {
         { to: 'hook', template: 'kyc', threadBy: 'subject' },
       ]).map(([at]) => at), ['notify.0.broadcast', 'notify.1.updateParent', 'notify.1.threadBy', 'notify.2.threadBy']);
     });
+  });
+
+  it("gives slack-app destinations Slack's pace, one rate limit per app and channel, without the token in its key", () => {
+    const defaults = { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000 };
+    const app = (name: string, channel: string, token = TOKEN) => deliveryPolicy({ name, type: 'slack-app', options: { token, channel } }, defaults);
+    const [a, b, other, otherApp] = [app('a', '#kyc'), app('b', '#kyc'), app('c', '#ops'), app('d', '#kyc', 'xoxb-2-OTHER')];
+    assert.deepEqual([a.concurrency, a.rate], [1, { count: 1, perMs: 1000 }]);
+    assert.equal(a.rateKey, b.rateKey);
+    assert.notEqual(a.rateKey, other.rateKey);
+    assert.notEqual(a.rateKey, otherApp.rateKey);
+    assert.ok(!a.rateKey.includes(TOKEN));
   });
 
   describe('thread keys', () => {
