@@ -59,4 +59,3 @@ export function createChannel(destination: DestinationConfig, deps: ChannelDeps 
       return new WebhookChannel(destination);
   }
 }
-

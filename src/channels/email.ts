@@ -20,7 +20,7 @@
  * one delivery.
  */
 import { createTransport } from 'nodemailer';
-import type { DestinationConfig } from '../core/config.js';
+import type { DestinationOf, EmailOptions } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { EmailMessage, RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
@@ -28,15 +28,6 @@ import type { ThreadStore } from '../core/threads.js';
 import type { AttemptContext, Channel, ChannelDeps, SendResult } from './channel.js';
 import { urlSecrets } from './destination-secrets.js';
 import { SecretScrubber } from './secret-scrubber.js';
-
-/** The `email` block of a destination, as the config schema checked it. */
-interface EmailOptions {
-  smtp: string;
-  from: string;
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-}
 
 type Transport = ReturnType<typeof createPooledTransport>;
 
@@ -73,8 +64,8 @@ export class EmailChannel implements Channel {
   /** The right-hand side of thread Message-IDs: herald.<the From address's domain>. */
   private readonly idDomain: string;
 
-  constructor(destination: DestinationConfig, { threads }: ChannelDeps = {}) {
-    this.options = destination.options as unknown as EmailOptions;
+  constructor(destination: DestinationOf<'email'>, { threads }: ChannelDeps = {}) {
+    this.options = destination.options;
     this.secrets = new SecretScrubber(urlSecrets(this.options.smtp, { pathSegments: 'none', queryValues: false }));
     this.destination = destination.name;
     this.threads = threads;
@@ -92,7 +83,10 @@ export class EmailChannel implements Channel {
         // deliver stage passes the destination's one time-out with every attempt.
         this.transport ??= createPooledTransport(this.options.smtp, ctx.timeoutMs);
         const info = await this.transport.sendMail({
-          from, to, cc, bcc,
+          from,
+          to,
+          cc,
+          bcc,
           subject: message.subject,
           text: message.text,
           ...(message.html !== undefined && { html: message.html }),
@@ -134,7 +128,12 @@ export class EmailChannel implements Channel {
    */
   private async recordStarted(message: EmailMessage, ctx: AttemptContext, messageId: string): Promise<void> {
     await this.threads!.setThreadParent({
-      destination: this.destination, key: message.thread!.key, owner: ctx.deliveryId, parent: messageId, parentChannel: null, now: Date.now(),
+      destination: this.destination,
+      key: message.thread!.key,
+      owner: ctx.deliveryId,
+      parent: messageId,
+      parentChannel: null,
+      now: Date.now(),
     }).catch(() => false);
   }
 

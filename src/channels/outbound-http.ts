@@ -61,7 +61,10 @@ export class OutboundHttp {
    * RESPONSE_HEAD_BYTES). Slack's Web API answers chat.postMessage with the
    * whole message it posted, which the client parses as JSON: it needs all of it.
    */
-  constructor(allowPrivateNetwork: boolean, private readonly maxResponseBytes = RESPONSE_HEAD_BYTES) {
+  constructor(
+    allowPrivateNetwork: boolean,
+    private readonly maxResponseBytes = RESPONSE_HEAD_BYTES,
+  ) {
     this.agent = allowPrivateNetwork ? new Agent() : new Agent({ connect: guardedConnector() });
   }
 
@@ -93,7 +96,12 @@ export class OutboundHttp {
     const timeout = new RequestTimeout(request.timeoutMs);
     try {
       const answer = await this.agent.request({
-        origin, path: pathname + search, method: request.method, headers: request.headers, body: request.body, signal: timeout,
+        origin,
+        path: pathname + search,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: timeout,
       });
       const retryAfter = answer.headers['retry-after'];
       return { status: answer.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, excerpt: decodeHead(await readHead(answer.body)) };

@@ -38,7 +38,7 @@ import {
   type KnownBlock,
   type Logger as SlackLogger,
 } from '@slack/web-api';
-import type { DestinationConfig } from '../core/config.js';
+import type { DestinationOf } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { MessageThread, RenderedMessage, SlackMessage } from '../core/message.js';
 import type { ThreadStore } from '../core/threads.js';
@@ -47,14 +47,6 @@ import type { AttemptContext, Channel, ChannelDeps, SendResult } from './channel
 import { httpFailureError, MAX_RETRY_AFTER_MS, requestFailureError } from './http-status.js';
 import { OutboundHttp } from './outbound-http.js';
 import { SecretScrubber } from './secret-scrubber.js';
-
-/** The `slack-app` block of a destination, as the config schema checked it. */
-interface SlackAppOptions {
-  token: string;
-  channel: string;
-  slackApiUrl?: string;
-  allowPrivateNetwork?: boolean;
-}
 
 const PEER = 'Slack';
 const DEFAULT_API_URL = 'https://slack.com/api/';
@@ -70,8 +62,17 @@ const THREAD_PENDING_RETRY_MS = 1000;
 const TRANSIENT_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 /** Codes that refuse the token rather than the message: someone must fix the token or the app. */
 const AUTH_ERRORS = new Set([
-  'invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'no_permission', 'missing_scope',
-  'not_allowed_token_type', 'team_access_not_granted', 'ekm_access_denied', 'org_login_required',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'not_allowed_token_type',
+  'team_access_not_granted',
+  'ekm_access_denied',
+  'org_login_required',
 ]);
 const HINTS: Record<string, string> = {
   channel_not_found: "check the destination's channel (an ID such as C0123456789 is safest)",
@@ -88,8 +89,13 @@ interface AttemptRecord {
 
 /** The client's logger, silenced: herald logs each attempt itself, and the client's lines could name a URL. */
 const SILENT: SlackLogger = {
-  debug: () => {}, info: () => {}, warn: () => {}, error: () => {},
-  setLevel: () => {}, getLevel: () => 'error' as ReturnType<SlackLogger['getLevel']>, setName: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => 'error' as ReturnType<SlackLogger['getLevel']>,
+  setName: () => {},
 };
 
 export class SlackAppChannel implements Channel {
@@ -102,9 +108,9 @@ export class SlackAppChannel implements Channel {
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
   private readonly http: OutboundHttp;
 
-  constructor(destination: DestinationConfig, { threads }: ChannelDeps) {
+  constructor(destination: DestinationOf<'slack-app'>, { threads }: ChannelDeps) {
     if (!threads) throw new Error('a slack-app channel needs the store to keep its threads');
-    const { token, channel, slackApiUrl, allowPrivateNetwork } = destination.options as unknown as SlackAppOptions;
+    const { token, channel, slackApiUrl, allowPrivateNetwork } = destination.options;
     this.destination = destination.name;
     this.channel = channel;
     this.threads = threads;
@@ -169,7 +175,9 @@ export class SlackAppChannel implements Channel {
 
   /** chat.postMessage: the message's `ts` and channel ID, and the attempt's result (whose excerpt says them). */
   private async post(
-    message: SlackMessage, record: AttemptRecord, threading: Partial<ChatPostMessageArguments> = {},
+    message: SlackMessage,
+    record: AttemptRecord,
+    threading: Partial<ChatPostMessageArguments> = {},
   ): Promise<{ result: SendResult; ts: string; channel: string }> {
     const answer = await this.call(
       () => this.client.chat.postMessage({ channel: this.channel, ...content(message), ...threading } as ChatPostMessageArguments),

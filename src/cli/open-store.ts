@@ -7,7 +7,7 @@
  * Every failure is a CliError naming the store (never its password).
  */
 import { StoreOpenError, StoreUnavailableError } from '../core/errors.js';
-import { openStore } from '../main.js';
+import { openStore } from '../app/open-store.js';
 import type { Store } from '../store/store.js';
 import { CliError, EXIT } from './exit.js';
 
@@ -16,9 +16,15 @@ export async function openExistingStore(url: string): Promise<Store> {
   const store = open(url, { create: false });
   try {
     const { applied, latest } = await store.schemaVersion();
-    if (applied === 0) throw new CliError(`there is no herald store in ${describeStore(url)} (its schema was never created): check the store setting, or run herald migrate`, EXIT.store);
-    if (applied < latest) throw new CliError(`${describeStore(url)} has schema version ${applied}, this herald needs ${latest}: run herald migrate`, EXIT.store);
-    if (applied > latest) throw new CliError(`${describeStore(url)} has schema version ${applied}, newer than this herald's ${latest}: upgrade herald`, EXIT.store);
+    if (applied === 0)
+      throw new CliError(
+        `there is no herald store in ${describeStore(url)} (its schema was never created): check the store setting, or run herald migrate`,
+        EXIT.store,
+      );
+    if (applied < latest)
+      throw new CliError(`${describeStore(url)} has schema version ${applied}, this herald needs ${latest}: run herald migrate`, EXIT.store);
+    if (applied > latest)
+      throw new CliError(`${describeStore(url)} has schema version ${applied}, newer than this herald's ${latest}: upgrade herald`, EXIT.store);
     return store;
   } catch (error) {
     await store.close().catch(() => {});

@@ -54,8 +54,13 @@ export interface RawAlerts {
 
 export interface RawConfig {
   server?: {
-    port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string;
-    admin?: { port: number; host?: string }; metricsToken?: string;
+    port?: number;
+    host?: string;
+    bodyLimit?: string;
+    requestTimeout?: string;
+    shutdownGrace?: string;
+    admin?: { port: number; host?: string };
+    metricsToken?: string;
   };
   store?: string;
   rules?: string;

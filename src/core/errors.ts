@@ -22,10 +22,7 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 /** Every problem found in one check of the configuration, reported together. */
 export class ConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {
-    super(
-      `${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` +
-        issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n'),
-    );
+    super(`${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` + issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -99,7 +96,6 @@ export type DeliveryFailureReason =
   | 'network'
   | 'refused-address'
   | 'render-failed'
-  /** slack-app: the thread's first message is still being sent; this reply follows it. */
   | 'thread-pending'
   | 'exhausted'
   | 'expired';
@@ -143,7 +139,10 @@ export class DeliveryError extends Error {
 
 /** A replay asked for a rule that the rules in force do not have. */
 export class UnknownRuleError extends Error {
-  constructor(readonly rule: string, known: readonly string[]) {
+  constructor(
+    readonly rule: string,
+    known: readonly string[],
+  ) {
     super(`no rule "${rule}" in the rule files (${known.join(', ') || 'there are none'})`);
     this.name = 'UnknownRuleError';
   }
@@ -165,7 +164,7 @@ export class StoreOwnedError extends Error {
 }
 
 /**
- * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * A provider API call made to enrich an event failed (pipeline/stages/enrich.ts).
  * The message is short and safe to store with the event: a status, the
  * provider's error type, or a network failure; never the API key.
  */

@@ -20,8 +20,18 @@ export const CATEGORIES = ['verification', 'identity', 'media', 'analysis', 'set
 export type Category = (typeof CATEGORIES)[number];
 
 export const OUTCOMES = [
-  'started', 'completed', 'approved', 'rejected', 'review', 'failed', 'expired',
-  'abandoned', 'enrolled', 'authenticated', 'deleted', 'match',
+  'started',
+  'completed',
+  'approved',
+  'rejected',
+  'review',
+  'failed',
+  'expired',
+  'abandoned',
+  'enrolled',
+  'authenticated',
+  'deleted',
+  'match',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -35,7 +45,7 @@ export interface EventMedia {
 
 /**
  * How herald enriched an event from its provider's API before routing it
- * (FaceSign's session API: pipeline/enrich.ts); the stored record, so a replay
+ * (FaceSign's session API: pipeline/stages/enrich.ts); the stored record, so a replay
  * shows what rules saw without asking the provider again.
  */
 export interface EventEnrichment {
@@ -79,7 +89,4 @@ export interface NormalizedEvent {
 }
 
 /** What a provider adapter derives from a payload; the pipeline adds the rest. */
-export type ProviderFacts = Pick<
-  NormalizedEvent,
-  'type' | 'category' | 'outcome' | 'subject' | 'time' | 'providerEventId' | 'media'
->;
+export type ProviderFacts = Pick<NormalizedEvent, 'type' | 'category' | 'outcome' | 'subject' | 'time' | 'providerEventId' | 'media'>;

@@ -1,4 +1,7 @@
 /** A rule as written in a rules/*.yaml file, after schema validation (defaults filled). */
+import type { ThreadBy } from './config.js';
+
+export type { ThreadBy };
 
 export interface NotifyDefinition {
   /** A destination name from the config. */
@@ -12,9 +15,6 @@ export interface NotifyDefinition {
   /** slack-app: the thread's first message is edited to show the latest one. */
   updateParent?: boolean;
 }
-
-/** Event attribute paths (`subject`, `data.x`), one or several; false: no threads. */
-export type ThreadBy = string | string[] | false;
 
 export interface RuleDefinition {
   /** The rule file it came from, and its index in that file. */

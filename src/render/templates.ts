@@ -55,7 +55,12 @@ export function loadTemplates(dir: string): TemplateSet {
     entries = readdirSync(dir).sort();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? 'the templates folder does not exist' : code === 'ENOTDIR' ? 'the templates path is not a folder' : `cannot read the templates folder (${code})`;
+    const message =
+      code === 'ENOENT'
+        ? 'the templates folder does not exist'
+        : code === 'ENOTDIR'
+          ? 'the templates path is not a folder'
+          : `cannot read the templates folder (${code})`;
     throw new ConfigError([{ file: dir, path: '', message }]);
   }
 

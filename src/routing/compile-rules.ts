@@ -36,7 +36,11 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
   definitions.forEach((def, order) => {
     const first = seen.get(def.name);
     if (first) {
-      problems.push({ rule: def, path: ['name'], message: `rule "${def.name}" is already defined (${first.file}, rule ${first.index + 1}): rule names must be unique` });
+      problems.push({
+        rule: def,
+        path: ['name'],
+        message: `rule "${def.name}" is already defined (${first.file}, rule ${first.index + 1}): rule names must be unique`,
+      });
     } else {
       seen.set(def.name, def);
     }
@@ -45,13 +49,25 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
       const type = refs.destinations.get(notify.to);
       const channel = type === undefined ? undefined : messageChannelOf(type);
       if (type === undefined) {
-        problems.push({ rule: def, path: ['notify', i, 'to'], message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'to'],
+          message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}`,
+        });
       }
       const channels = refs.templates.get(notify.template);
       if (channels === undefined) {
-        problems.push({ rule: def, path: ['notify', i, 'template'], message: `unknown template "${notify.template}": templates/ has ${known(refs.templates.keys())}` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'template'],
+          message: `unknown template "${notify.template}": templates/ has ${known(refs.templates.keys())}`,
+        });
       } else if (channel !== undefined && !channels.includes(channel)) {
-        problems.push({ rule: def, path: ['notify', i, 'template'], message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'template'],
+          message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"`,
+        });
       }
       problems.push(...threadOptionProblems(notify, type).map(({ key, message }) => ({ rule: def, path: ['notify', i, key], message })));
     });
@@ -63,8 +79,17 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
     const match = (def.match ?? {}) as Partial<Record<MatchField, MatchValue>>;
     const when = def.when as Logic | undefined;
     rules.push({
-      name: def.name, file: def.file, index: def.index, order, match, when, notify: def.notify,
-      stop: def.stop, enabled: def.enabled, pii: def.pii, condition: compileCondition(match, when),
+      name: def.name,
+      file: def.file,
+      index: def.index,
+      order,
+      match,
+      when,
+      notify: def.notify,
+      stop: def.stop,
+      enabled: def.enabled,
+      pii: def.pii,
+      condition: compileCondition(match, when),
     });
   });
   return { rules, problems };
@@ -76,7 +101,10 @@ function threadOptionProblems(notify: RuleDefinition['notify'][number], type: De
   const problems: Array<{ key: string; message: string }> = [];
   for (const key of ['broadcast', 'updateParent'] as const) {
     if (notify[key] !== undefined && type !== 'slack-app') {
-      problems.push({ key, message: `only a slack-app destination has threads to ${key === 'broadcast' ? 'broadcast from' : 'update'}; "${notify.to}" is ${type}` });
+      problems.push({
+        key,
+        message: `only a slack-app destination has threads to ${key === 'broadcast' ? 'broadcast from' : 'update'}; "${notify.to}" is ${type}`,
+      });
     }
   }
   if (notify.threadBy !== undefined && type !== 'slack-app' && type !== 'email') {

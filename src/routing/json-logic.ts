@@ -12,9 +12,40 @@ import jsonLogic from 'json-logic-js';
 
 /** Operators json-logic-js implements (logic.js: `operations`, and the control forms in `apply`). */
 const BUILT_IN = [
-  '==', '===', '!=', '!==', '>', '>=', '<', '<=', '!!', '!', '%', 'in', 'cat', 'substr', '+', '*', '-', '/',
-  'min', 'max', 'merge', 'var', 'missing', 'missing_some',
-  'if', '?:', 'and', 'or', 'filter', 'map', 'reduce', 'all', 'none', 'some',
+  '==',
+  '===',
+  '!=',
+  '!==',
+  '>',
+  '>=',
+  '<',
+  '<=',
+  '!!',
+  '!',
+  '%',
+  'in',
+  'cat',
+  'substr',
+  '+',
+  '*',
+  '-',
+  '/',
+  'min',
+  'max',
+  'merge',
+  'var',
+  'missing',
+  'missing_some',
+  'if',
+  '?:',
+  'and',
+  'or',
+  'filter',
+  'map',
+  'reduce',
+  'all',
+  'none',
+  'some',
 ] as const;
 
 /** `{"glob": [value, "kyc.session.*"]}`: true when value equals the pattern, or starts with what precedes a final `*`. */
@@ -34,6 +65,8 @@ jsonLogic.add_operation('glob', glob);
 function ownVar(this: unknown, path?: unknown, fallback?: unknown): unknown {
   const notFound = fallback === undefined ? null : fallback;
   if (path === undefined || path === null || path === '') return this;
+  // The walk starts at the data json-logic binds to `this`; no closure captures it.
+  // eslint-disable-next-line @typescript-eslint/no-this-alias
   let node: unknown = this;
   for (const key of String(path).split('.')) {
     if (node === null || node === undefined) return notFound;

@@ -13,7 +13,9 @@ import { SLACK_TOKEN, assertNoSecrets, attemptContext, expectFailure } from './h
 
 const RETRY_AT = new Date(Date.now() + 3_600_000).toUTCString();
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}): SinkReply => ({
-  status, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers },
+  status,
+  body: JSON.stringify(body),
+  headers: { 'content-type': 'application/json', ...headers },
 });
 
 /** What the stand-in answers, by the text of the message posted. */
@@ -46,7 +48,11 @@ describe('slack-app channel', () => {
   let channel: SlackAppChannel;
   const open = (options: Record<string, unknown> = {}) =>
     new SlackAppChannel(
-      { name: 'team', type: 'slack-app', options: { token: SLACK_TOKEN, channel: '#kyc', slackApiUrl: `${api.url}/api`, allowPrivateNetwork: true, ...options } },
+      {
+        name: 'team',
+        type: 'slack-app',
+        options: { token: SLACK_TOKEN, channel: '#kyc', slackApiUrl: `${api.url}/api`, allowPrivateNetwork: true, ...options },
+      },
       { threads: store },
     );
   beforeEach(async () => {
@@ -62,7 +68,10 @@ describe('slack-app channel', () => {
   });
 
   it('posts text and blocks with the bot token to chat.postMessage', async () => {
-    const message: SlackMessage = { channel: 'slack', payload: { text: 'Verification failed', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*failed*' } }] } };
+    const message: SlackMessage = {
+      channel: 'slack',
+      payload: { text: 'Verification failed', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*failed*' } }] },
+    };
     const result = await channel.send(message, attemptContext());
     assert.deepEqual(result, { status: 200, excerpt: '{"ok":true,"channel":"C0TEAM","ts":"1795000000.000000"}' });
     const [request] = api.requests;
@@ -122,13 +131,28 @@ describe('slack-app channel', () => {
     await store.claimThread({ destination: 'team', key: 't1:#kyc', deliveryId: 'dlv_first', now: Date.now() });
     // The first delivery exists and is pending: insert it the way routing does.
     const first = { id: 'dlv_first', rule: 'r', destination: 'team', template: 't', status: 'pending' as const, message: say('first') };
-    const event = { specversion: '1.0' as const, id: 'evt_t1', source: 's', provider: 'facesign' as const, type: 't', category: 'verification' as const,
-      outcome: null, subject: 'sess', time: new Date().toISOString(), receivedAt: new Date().toISOString(), providerEventId: null,
-      datacontenttype: 'application/json' as const, data: {} };
+    const event = {
+      specversion: '1.0' as const,
+      id: 'evt_t1',
+      source: 's',
+      provider: 'facesign' as const,
+      type: 't',
+      category: 'verification' as const,
+      outcome: null,
+      subject: 'sess',
+      time: new Date().toISOString(),
+      receivedAt: new Date().toISOString(),
+      providerEventId: null,
+      datacontenttype: 'application/json' as const,
+      data: {},
+    };
     await store.insertEvent({ event, dedupeKey: 'evt_t1', dedupeUntilMs: Date.now() + 60_000 });
     await store.markRouted([{ eventId: 'evt_t1', rulesVersion: 'v', deliveries: [first] }]);
 
-    const error = await expectFailure(channel.send(say('reply', { key: 't1' }), attemptContext({ deliveryId: 'dlv_reply' })), { retryable: true, reason: 'thread-pending' });
+    const error = await expectFailure(channel.send(say('reply', { key: 't1' }), attemptContext({ deliveryId: 'dlv_reply' })), {
+      retryable: true,
+      reason: 'thread-pending',
+    });
     assert.ok(error.details.retryAfterMs! > 0);
     assert.equal(api.requests.length, 0);
 
@@ -141,7 +165,10 @@ describe('slack-app channel', () => {
     await channel.send(say('first', { key: 't2' }), attemptContext({ deliveryId: 'dlv_a' }));
     const result = await channel.send(say('parent_gone', { key: 't2', updateParent: true }), attemptContext({ deliveryId: 'dlv_b' }));
     assert.match(result.excerpt ?? '', /the first message was not updated: Slack answered message_not_found/);
-    assert.deepEqual(api.requests.map((r) => r.path), ['/api/chat.postMessage', '/api/chat.update', '/api/chat.postMessage']);
+    assert.deepEqual(
+      api.requests.map((r) => r.path),
+      ['/api/chat.postMessage', '/api/chat.update', '/api/chat.postMessage'],
+    );
     assert.equal(params(api.requests[2]!).thread_ts, '1795000000.000000');
   });
 });

@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import type { DestinationConfig } from '../../src/core/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import type { NotifyDefinition, RuleDefinition } from '../../src/core/rules.js';
-import { deliveryPolicy } from '../../src/pipeline/delivery-policy.js';
-import { threadOf } from '../../src/pipeline/message-thread.js';
+import { deliveryPolicy } from '../../src/pipeline/mechanisms/delivery-policy.js';
+import { threadOf } from '../../src/pipeline/events/message-thread.js';
 import { compileRules } from '../../src/routing/compile-rules.js';
 
 const TOKEN = 'xoxb-1-CONFIGtokenPq27';
@@ -43,17 +44,26 @@ function configIssues(lines: string[]): Array<{ path: string; message: string }>
 
 describe('thread settings', () => {
   it('loads a slack-app destination and threadBy on email', () => {
-    withConfig([
-      '  team: { type: slack-app, token: "${SLACK_BOT_TOKEN}", channel: C0123456789, slackApiUrl: "http://127.0.0.1:9/api/", allowPrivateNetwork: true }',
-      '  mail: { type: email, smtp: "smtp://127.0.0.1:25", from: "herald@example.com", to: [a@example.com], threadBy: [source, data.customer_reference] }',
-      '  quiet: { type: email, smtp: "smtp://127.0.0.1:25", from: "herald@example.com", to: [a@example.com], threadBy: false }',
-    ], (file) => {
-      const config = loadConfig(file, { SLACK_BOT_TOKEN: TOKEN });
-      assert.equal(config.destinations.team!.type, 'slack-app');
-      assert.deepEqual(config.destinations.team!.options, { token: TOKEN, channel: 'C0123456789', slackApiUrl: 'http://127.0.0.1:9/api/', allowPrivateNetwork: true });
-      assert.deepEqual(config.destinations.mail!.options.threadBy, ['source', 'data.customer_reference']);
-      assert.equal(config.destinations.quiet!.options.threadBy, false);
-    });
+    withConfig(
+      [
+        '  team: { type: slack-app, token: "${SLACK_BOT_TOKEN}", channel: C0123456789, slackApiUrl: "http://127.0.0.1:9/api/", allowPrivateNetwork: true }',
+        '  mail: { type: email, smtp: "smtp://127.0.0.1:25", from: "herald@example.com", to: [a@example.com], threadBy: [source, data.customer_reference] }',
+        '  quiet: { type: email, smtp: "smtp://127.0.0.1:25", from: "herald@example.com", to: [a@example.com], threadBy: false }',
+      ],
+      (file) => {
+        const config = loadConfig(file, { SLACK_BOT_TOKEN: TOKEN });
+        assert.equal(config.destinations.team!.type, 'slack-app');
+        assert.deepEqual(config.destinations.team!.options, {
+          token: TOKEN,
+          channel: 'C0123456789',
+          slackApiUrl: 'http://127.0.0.1:9/api/',
+          allowPrivateNetwork: true,
+        });
+        const threadBy = (name: string) => (config.destinations[name]!.options as { threadBy?: unknown }).threadBy;
+        assert.deepEqual(threadBy('mail'), ['source', 'data.customer_reference']);
+        assert.equal(threadBy('quiet'), false);
+      },
+    );
   });
 
   it('refuses a slack-app destination without token or channel, with a url, or with a slackApiUrl that is no http URL', () => {
@@ -66,14 +76,29 @@ describe('thread settings', () => {
       '  f: { type: email, smtp: "smtp://127.0.0.1:25", from: "herald@example.com", to: [a@example.com], threadBy: true }',
     ]);
     const paths = issues.map((issue) => issue.path);
-    for (const expected of ['destinations.a', 'destinations.b', 'destinations.c.url', 'destinations.d.slackApiUrl', 'destinations.e.threadBy', 'destinations.f.threadBy']) {
+    for (const expected of [
+      'destinations.a',
+      'destinations.b',
+      'destinations.c.url',
+      'destinations.d.slackApiUrl',
+      'destinations.e.threadBy',
+      'destinations.f.threadBy',
+    ]) {
       assert.ok(paths.includes(expected), `${expected} in ${JSON.stringify(issues)}`);
     }
-    assert.ok(issues.every((issue) => !issue.message.includes(TOKEN)), 'the token is not repeated');
+    assert.ok(
+      issues.every((issue) => !issue.message.includes(TOKEN)),
+      'the token is not repeated',
+    );
   });
 
   describe('notify entries', () => {
-    const destinations = new Map([['team', 'slack-app'], ['mail', 'email'], ['hook', 'webhook'], ['chat', 'slack']] as const);
+    const destinations = new Map([
+      ['team', 'slack-app'],
+      ['mail', 'email'],
+      ['hook', 'webhook'],
+      ['chat', 'slack'],
+    ] as const);
     const templates = new Map([['kyc', ['slack', 'email', 'webhook'] as const]]);
     const problemsOf = (notify: NotifyDefinition[]) => {
       const rule: RuleDefinition = { file: 'rules.yaml', index: 0, name: 'r', notify, stop: false, enabled: true };
@@ -81,18 +106,24 @@ describe('thread settings', () => {
     };
 
     it('accepts threadBy on email and slack-app, and broadcast and updateParent on slack-app', () => {
-      assert.deepEqual(problemsOf([
-        { to: 'team', template: 'kyc', threadBy: 'data.customer_reference', broadcast: true, updateParent: true },
-        { to: 'mail', template: 'kyc', threadBy: false },
-      ]), []);
+      assert.deepEqual(
+        problemsOf([
+          { to: 'team', template: 'kyc', threadBy: 'data.customer_reference', broadcast: true, updateParent: true },
+          { to: 'mail', template: 'kyc', threadBy: false },
+        ]),
+        [],
+      );
     });
 
     it('refuses them where the destination has no threads', () => {
-      assert.deepEqual(problemsOf([
-        { to: 'mail', template: 'kyc', broadcast: true },
-        { to: 'chat', template: 'kyc', updateParent: true, threadBy: 'subject' },
-        { to: 'hook', template: 'kyc', threadBy: 'subject' },
-      ]).map(([at]) => at), ['notify.0.broadcast', 'notify.1.updateParent', 'notify.1.threadBy', 'notify.2.threadBy']);
+      assert.deepEqual(
+        problemsOf([
+          { to: 'mail', template: 'kyc', broadcast: true },
+          { to: 'chat', template: 'kyc', updateParent: true, threadBy: 'subject' },
+          { to: 'hook', template: 'kyc', threadBy: 'subject' },
+        ]).map(([at]) => at),
+        ['notify.0.broadcast', 'notify.1.updateParent', 'notify.1.threadBy', 'notify.2.threadBy'],
+      );
     });
   });
 
@@ -108,8 +139,9 @@ describe('thread settings', () => {
   });
 
   describe('thread keys', () => {
-    const event = (subject: string | null, data: Record<string, unknown> = {}) => ({ subject, source: 'kyc', data } as unknown as NormalizedEvent);
-    const mail = { name: 'mail', type: 'email' as const, options: {} };
+    const event = (subject: string | null, data: Record<string, unknown> = {}) => ({ subject, source: 'kyc', data }) as unknown as NormalizedEvent;
+    const envelope = { smtp: 'smtp://127.0.0.1:25', from: 'herald@example.com', to: ['a@example.com'] };
+    const mail: DestinationConfig = { name: 'mail', type: 'email', options: envelope };
     const notify = { to: 'mail', template: 'kyc' };
 
     it('keys by subject and destination by default, and leaves an event without a subject unthreaded', () => {
@@ -119,12 +151,15 @@ describe('thread settings', () => {
       assert.notEqual(threadOf(event('sess_B'), notify, mail)!.key, a.key);
       assert.notEqual(threadOf(event('sess_A'), notify, { ...mail, name: 'audit' })!.key, a.key);
       assert.equal(threadOf(event(null), notify, mail), undefined);
-      assert.equal(threadOf(event('sess_A'), notify, { name: 'hook', type: 'webhook', options: {} }), undefined);
+      assert.equal(threadOf(event('sess_A'), notify, { name: 'hook', type: 'webhook', options: { url: 'https://crm.example.com' } }), undefined);
     });
 
     it("takes the notify entry's threadBy over the destination's, reading own properties only", () => {
-      const byCustomer = { ...mail, options: { threadBy: 'data.customer' } };
-      assert.equal(threadOf(event('sess_A', { customer: 'c1' }), notify, byCustomer)!.key, threadOf(event('sess_B', { customer: 'c1' }), notify, byCustomer)!.key);
+      const byCustomer: DestinationConfig = { name: 'mail', type: 'email', options: { ...envelope, threadBy: 'data.customer' } };
+      assert.equal(
+        threadOf(event('sess_A', { customer: 'c1' }), notify, byCustomer)!.key,
+        threadOf(event('sess_B', { customer: 'c1' }), notify, byCustomer)!.key,
+      );
       assert.equal(threadOf(event('sess_A', { customer: 'c1' }), { ...notify, threadBy: false }, byCustomer), undefined);
       assert.equal(threadOf(event('sess_A'), { ...notify, threadBy: 'data.constructor' }, mail), undefined);
     });

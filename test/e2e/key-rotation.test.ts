@@ -13,7 +13,7 @@ import type { DestinationConfig } from '../../src/core/config.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { testSources } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
@@ -32,7 +32,11 @@ describe('rotating a webhook signing key in a running herald', function () {
   let sink: HttpSink;
   let herald: TestHerald;
 
-  const hook = (secrets: string[]): DestinationConfig => ({ name: 'hook', type: 'webhook', options: { url: `${sink.url}/crm`, secrets, allowPrivateNetwork: true } });
+  const hook = (secrets: string[]): DestinationConfig => ({
+    name: 'hook',
+    type: 'webhook',
+    options: { url: `${sink.url}/crm`, secrets, allowPrivateNetwork: true },
+  });
 
   before(async () => {
     sink = await startHttpSink(() => ({ status: 204 }));
@@ -52,9 +56,18 @@ describe('rotating a webhook signing key in a running herald', function () {
     };
     const steps: Array<[secrets: string[], accepting: Array<keyof typeof receivers>]> = [
       [[old], ['old']],
-      [[fresh, old], ['old', 'new']], // 1. the new key is added
-      [[fresh, old, ed25519.secretKey], ['old', 'new', 'ed25519']], // an Ed25519 key beside them
-      [[fresh, ed25519.secretKey], ['new', 'ed25519']], // 3. the old key is removed
+      [
+        [fresh, old],
+        ['old', 'new'],
+      ], // 1. the new key is added
+      [
+        [fresh, old, ed25519.secretKey],
+        ['old', 'new', 'ed25519'],
+      ], // an Ed25519 key beside them
+      [
+        [fresh, ed25519.secretKey],
+        ['new', 'ed25519'],
+      ], // 3. the old key is removed
     ];
     for (const [index, [secrets, accepting]] of steps.entries()) {
       herald.reload(loadRouting({ ...herald.config, destinations: { hook: hook(secrets) } }));

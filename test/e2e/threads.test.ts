@@ -15,9 +15,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { DestinationConfig, HeraldConfig } from '../../src/core/config.js';
-import { startHerald, type RunningHerald } from '../../src/main.js';
+import { startHerald, type RunningHerald } from '../../src/app/start-herald.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { testConfig, testSources } from '../helpers/config.js';
 import { settledDeliveries, signedRequest, tempDir } from '../helpers/herald.js';
 import { startSmtpSink, waitUntil, type SmtpSink } from '../helpers/sinks.js';
@@ -67,9 +67,10 @@ async function startSlackApi(): Promise<SlackApi> {
       api.calls.push(call);
       const scripted = api.script(call, api.calls.length - 1);
       const answer: ApiAnswer = scripted ?? {
-        body: call.method === 'chat.update'
-          ? { ok: true, channel: params.channel, ts: params.ts }
-          : { ok: true, channel: 'C0THREADS', ts: `1795000000.${String(++messages).padStart(6, '0')}`, message: { text: params.text } },
+        body:
+          call.method === 'chat.update'
+            ? { ok: true, channel: params.channel, ts: params.ts }
+            : { ok: true, channel: 'C0THREADS', ts: `1795000000.${String(++messages).padStart(6, '0')}`, message: { text: params.text } },
       };
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
       res.end(JSON.stringify(answer.body));
@@ -119,7 +120,12 @@ describe('threads', function () {
   /** Starts herald on this test's SQLite file (so a second start is a restart), logging every line to `logs`. */
   async function start(routing: { rulesDir: string; templatesDir: string }, destinations: Record<string, DestinationConfig>): Promise<RunningHerald> {
     const config: HeraldConfig = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, { ...routing, destinations });
-    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { logs.push(chunk.toString('utf8')); done(); } });
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     herald = await startHerald(loadRouting(config), pino({ level: 'trace' }, sink));
     return herald;
   }
@@ -140,7 +146,9 @@ describe('threads', function () {
     });
 
     const mailTo = (name: string, to: string): DestinationConfig => ({
-      name, type: 'email', options: { smtp: smtp.url, from: 'herald <herald@example.com>', to: [to] },
+      name,
+      type: 'email',
+      options: { smtp: smtp.url, from: 'herald <herald@example.com>', to: [to] },
     });
 
     it('makes every email about one subject to one destination one thread', async () => {
@@ -148,8 +156,10 @@ describe('threads', function () {
       await start(routing, { compliance: mailTo('compliance', 'compliance@example.com'), audit: mailTo('audit', 'audit@example.com') });
       // One at a time, so that which is first is known; the second subject comes in between.
       const events = [
-        kycEvent('kyc.session.created', 'kyc_sess_A', 1), kycEvent('kyc.session.created', 'kyc_sess_B', 2),
-        kycEvent('kyc.session.processed', 'kyc_sess_A', 3), kycEvent('kyc.session.rejected', 'kyc_sess_A', 4),
+        kycEvent('kyc.session.created', 'kyc_sess_A', 1),
+        kycEvent('kyc.session.created', 'kyc_sess_B', 2),
+        kycEvent('kyc.session.processed', 'kyc_sess_A', 3),
+        kycEvent('kyc.session.rejected', 'kyc_sess_A', 4),
       ];
       for (const [i, event] of events.entries()) {
         await send(event);
@@ -175,17 +185,23 @@ describe('threads', function () {
       assert.equal(audited!.inReplyTo, undefined);
       const ids = new Set([first!.messageId, other!.messageId, audited!.messageId]);
       assert.equal(ids.size, 3);
-      assert.deepEqual(auditReplies.map((mail) => mail.inReplyTo), [audited!.messageId, audited!.messageId]);
+      assert.deepEqual(
+        auditReplies.map((mail) => mail.inReplyTo),
+        [audited!.messageId, audited!.messageId],
+      );
     });
 
     it('does not thread an event without the threadBy attribute, nor with threadBy: false', async () => {
-      const routing = writeRouting(dir, [
-        '- name: kyc',
-        '  notify:',
-        '    - { to: compliance, template: kyc, threadBy: data.customer_reference }',
-        '    - { to: audit, template: kyc, threadBy: false }',
-        '',
-      ].join('\n'));
+      const routing = writeRouting(
+        dir,
+        [
+          '- name: kyc',
+          '  notify:',
+          '    - { to: compliance, template: kyc, threadBy: data.customer_reference }',
+          '    - { to: audit, template: kyc, threadBy: false }',
+          '',
+        ].join('\n'),
+      );
       await start(routing, { compliance: mailTo('compliance', 'compliance@example.com'), audit: mailTo('audit', 'audit@example.com') });
       const withoutReference = (n: number) => {
         const event = kycEvent('kyc.session.created', 'kyc_sess_C', n) as { data: Record<string, unknown> };
@@ -196,7 +212,10 @@ describe('threads', function () {
       await smtp.waitFor(2);
       await send(withoutReference(6));
       await smtp.waitFor(4);
-      assert.deepEqual(smtp.mails.map((mail) => mail.inReplyTo), [undefined, undefined, undefined, undefined]);
+      assert.deepEqual(
+        smtp.mails.map((mail) => mail.inReplyTo),
+        [undefined, undefined, undefined, undefined],
+      );
     });
   });
 
@@ -214,8 +233,13 @@ describe('threads', function () {
         name: 'team',
         type: 'slack-app',
         options: {
-          token: TOKEN, channel: '#kyc', slackApiUrl: `${api.url}/api/`, allowPrivateNetwork: true, rate: '100/s',
-          delivery: { retry: ['100ms', '100ms'] }, ...options,
+          token: TOKEN,
+          channel: '#kyc',
+          slackApiUrl: `${api.url}/api/`,
+          allowPrivateNetwork: true,
+          rate: '100/s',
+          delivery: { retry: ['100ms', '100ms'] },
+          ...options,
         },
       },
     });
@@ -248,7 +272,10 @@ describe('threads', function () {
       await settledDeliveries(herald!.store, 4);
 
       const [parentA, replyA, parentB, update, outcome] = api.calls;
-      assert.deepEqual(api.calls.map((call) => call.method), ['chat.postMessage', 'chat.postMessage', 'chat.postMessage', 'chat.update', 'chat.postMessage']);
+      assert.deepEqual(
+        api.calls.map((call) => call.method),
+        ['chat.postMessage', 'chat.postMessage', 'chat.postMessage', 'chat.update', 'chat.postMessage'],
+      );
       assert.equal(parentA!.params.channel, '#kyc');
       assert.equal(parentA!.params.text, 'kyc.session.created kyc_sess_A');
       assert.equal(parentA!.params.thread_ts, undefined);
@@ -263,7 +290,10 @@ describe('threads', function () {
       assert.equal(outcome!.params.reply_broadcast, 'true');
       assert.ok(api.calls.every((call) => call.authorization === `Bearer ${TOKEN}`));
       assert.ok(logs.length > 0);
-      assert.ok(logs.every((line) => !line.includes(TOKEN) && !line.includes('THREADtoken')), 'the token is never logged');
+      assert.ok(
+        logs.every((line) => !line.includes(TOKEN) && !line.includes('THREADtoken')),
+        'the token is never logged',
+      );
     });
 
     it('retries a 429 after its Retry-After, and dead-letters invalid_auth at once', async () => {

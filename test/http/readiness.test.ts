@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import type { HealthReport } from '../../src/http/admin-api.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { testSources } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
@@ -29,10 +29,19 @@ describe('GET /readyz and GET /api/health', function () {
   beforeEach(async () => {
     sink = await startHttpSink(() => ({ status: 200 }));
     clock = Date.now();
-    herald = await startTestHerald({
-      rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
-      destinations: { hook: { name: 'hook', type: 'webhook', options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } } },
-    }, { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS });
+    herald = await startTestHerald(
+      {
+        rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
+        destinations: {
+          hook: {
+            name: 'hook',
+            type: 'webhook',
+            options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+          },
+        },
+      },
+      { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS },
+    );
   });
   afterEach(async () => {
     await herald.stop();
@@ -51,7 +60,17 @@ describe('GET /readyz and GET /api/health', function () {
     assert.deepEqual(await readyz(), { status: 200, body: '{"status":"ready"}' });
     // Routing that fails on every event: the events wait.
     const good = loadRouting(herald.config);
-    const broken = { ...good, routing: { ...good.routing, rules: Object.assign(Object.create(good.routing.rules) as object, { match: () => { throw new Error('stuck'); } }) } };
+    const broken = {
+      ...good,
+      routing: {
+        ...good.routing,
+        rules: Object.assign(Object.create(good.routing.rules) as object, {
+          match: () => {
+            throw new Error('stuck');
+          },
+        }),
+      },
+    };
     herald.reload(broken as unknown as typeof good);
     assert.equal((await post()).status, 200);
     await waitUntil(async () => (await stage('route')).hasWork, 5000, 'the route stage to have work');

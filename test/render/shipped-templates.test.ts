@@ -118,7 +118,10 @@ const CONTENT: Record<string, Check> = {
     assert.deepEqual((webhook.body as { data: { lists: string[] } }).data.lists, ['ofac']);
   },
   'verification-failed': (event, slack, email) => {
-    const wording: Record<string, string> = { document_expired: 'the document has expired', face_mismatch: 'the face does not match the photo on the document' };
+    const wording: Record<string, string> = {
+      document_expired: 'the document has expired',
+      face_mismatch: 'the face does not match the photo on the document',
+    };
     includesAll(slack, [event.subject, wording[event.data.data.reason as string]!]);
     includesAll(email.text, [wording[event.data.data.reason as string]!, 'u-2231']);
   },
@@ -147,9 +150,12 @@ const CONTENT: Record<string, Check> = {
     const type = (event as unknown as { type: string }).type;
     includesAll(slack, [event.data.summary, ...facts[type]!]);
     includesAll(email.text, [event.data.summary, ...facts[type]!]);
-    includesAll(email.html!, facts[type]!.map((fact) => fact.replace(/'/g, '&#39;')));
+    includesAll(
+      email.html!,
+      facts[type]!.map((fact) => fact.replace(/'/g, '&#39;')),
+    );
     includesAll(email.subject, [event.subject]);
-    assert.deepEqual((webhook.body as { data: { details: unknown } }).data.details, event.data, 'the alert\'s data, as an object');
+    assert.deepEqual((webhook.body as { data: { details: unknown } }).data.details, event.data, "the alert's data, as an object");
   },
   'media-available': (event, slack, email) => {
     includesAll(slack, [event.media.url, event.media.contentType, '15 minutes', '11:21:40 UTC']);

@@ -3,17 +3,17 @@
  * an event and every message they would send, rendered; sends nothing, stores
  * nothing. The file is a normalized event, or a provider payload with --source.
  * `--session <file>` enriches the event with a FaceSign session, as the enrich
- * stage would (pipeline/enrich.ts), without calling FaceSign.
+ * stage would (pipeline/stages/enrich.ts), without calling FaceSign.
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { HERALD, type NormalizedEvent } from '../../core/event.js';
-import { enriched } from '../../pipeline/enrich.js';
-import { normalizeEvent } from '../../pipeline/normalize.js';
-import { planNotifications } from '../../pipeline/route.js';
-import { sampleAlertEvent, sampleEvent } from '../../pipeline/sample-events.js';
+import { enriched } from '../../pipeline/stages/enrich.js';
+import { normalizeEvent } from '../../pipeline/events/normalize.js';
+import { planNotifications } from '../../pipeline/stages/route.js';
+import { sampleAlertEvent, sampleEvent } from '../../pipeline/events/sample-events.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../../providers/registry.js';
-import type { HeraldSetup } from '../../setup.js';
+import type { HeraldSetup } from '../../app/setup.js';
 import { loadSetupOrExit } from '../config-option.js';
 import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
 
@@ -81,13 +81,15 @@ export function rulesCommand(): Command {
         fired: [...new Set(planned.map((p) => p.rule))].map((rule) => ({
           rule: rule.name,
           file: rule.file,
-          notifications: planned.filter((p) => p.rule === rule).map(({ delivery }) => ({
-            destination: delivery.destination,
-            channel: setup.routing.destinations[delivery.destination]!.type,
-            template: delivery.template,
-            message: delivery.message,
-            ...(delivery.error && { error: delivery.error }),
-          })),
+          notifications: planned
+            .filter((p) => p.rule === rule)
+            .map(({ delivery }) => ({
+              destination: delivery.destination,
+              channel: setup.routing.destinations[delivery.destination]!.type,
+              template: delivery.template,
+              message: delivery.message,
+              ...(delivery.error && { error: delivery.error }),
+            })),
         })),
       };
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderRulesTest(report));

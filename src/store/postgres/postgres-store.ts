@@ -13,9 +13,27 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  AddedDeliveries,
+  Attempt,
+  AttemptVerdict,
+  AuditEntry,
+  AuditFilter,
+  ClaimRequest,
+  DeadLetterFilter,
+  Delivery,
+  DeliveryFilter,
+  EnrichmentClaim,
+  EnrichmentClaimRequest,
+  EnrichmentOutcome,
+  EventFilter,
+  EventRecord,
+  EventRouting,
+  InsertResult,
+  NewEvent,
+  QueueSnapshot,
+  RecentDeadLetters,
+  RoutingError,
+  Store,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
@@ -37,7 +55,7 @@ import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import { claimThread, pruneThreads, setThreadParent } from './queries/threads.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -49,8 +67,13 @@ const EVENT_FILTER = `($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR
 
 function eventFilterParams(filter: EventFilter): Array<string | null> {
   return [
-    filter.source ?? null, filter.provider ?? null, filter.type ?? null, filter.outcome ?? null, filter.subject ?? null,
-    filter.since ?? null, filter.until ?? null,
+    filter.source ?? null,
+    filter.provider ?? null,
+    filter.type ?? null,
+    filter.outcome ?? null,
+    filter.subject ?? null,
+    filter.since ?? null,
+    filter.until ?? null,
   ];
 }
 
@@ -133,7 +156,9 @@ export class PostgresStore implements Store {
   /** A serving process that lost its liveness lock claims nothing until it has it again: the others may take its claims over. */
   private checkLiveness(): void {
     if (this.liveness && !this.liveness.held) {
-      throw new StoreUnavailableError(new Error("this process's liveness lock is lost (connection to PostgreSQL dropped); claiming resumes once it is taken again"));
+      throw new StoreUnavailableError(
+        new Error("this process's liveness lock is lost (connection to PostgreSQL dropped); claiming resumes once it is taken again"),
+      );
     }
   }
 
@@ -190,8 +215,7 @@ export class PostgresStore implements Store {
        WHERE ($1::text IS NULL OR event_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR destination = $3)
          AND ($4::text IS NULL OR rule = $4) AND ($5::text IS NULL OR id > $5)
        ORDER BY id LIMIT $6`,
-      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.rule ?? null, filter.after ?? null,
-        filter.limit ?? 100],
+      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.rule ?? null, filter.after ?? null, filter.limit ?? 100],
     );
     return rows.map(toDelivery);
   }
@@ -263,10 +287,9 @@ export class PostgresStore implements Store {
 
   /** A write of one row: a database that is read-only, out of space or unreachable fails it. */
   async ping(): Promise<void> {
-    await this.db.query(
-      'INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
-      [Date.now()],
-    );
+    await this.db.query('INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at', [
+      Date.now(),
+    ]);
   }
 
   /** Writes what is queued, hands this instance's routing claims back to the others, closes the pool and drops the liveness lock. */

@@ -10,9 +10,28 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  AddedDeliveries,
+  Attempt,
+  AttemptVerdict,
+  AuditEntry,
+  AuditFilter,
+  ClaimRequest,
+  DeadLetterFilter,
+  Delivery,
+  DeliveryFilter,
+  EnrichmentClaim,
+  EnrichmentClaimRequest,
+  EnrichmentOutcome,
+  EventFilter,
+  EventRecord,
+  EventRouting,
+  InsertResult,
+  NewDelivery,
+  NewEvent,
+  QueueSnapshot,
+  RecentDeadLetters,
+  RoutingError,
+  Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
@@ -20,7 +39,7 @@ import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 
 /** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
@@ -30,8 +49,13 @@ const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NU
 
 function eventFilterParams(filter: EventFilter) {
   return {
-    source: filter.source ?? null, provider: filter.provider ?? null, type: filter.type ?? null, outcome: filter.outcome ?? null,
-    subject: filter.subject ?? null, since: isoOrNull(filter.since), until: isoOrNull(filter.until),
+    source: filter.source ?? null,
+    provider: filter.provider ?? null,
+    type: filter.type ?? null,
+    outcome: filter.outcome ?? null,
+    subject: filter.subject ?? null,
+    since: isoOrNull(filter.since),
+    until: isoOrNull(filter.until),
   };
 }
 
@@ -47,6 +71,26 @@ function isoOrNull(time: string | undefined): string | null {
  */
 const NOT_DURABLE = { durable: false };
 
+/** A new delivery, pending or dead (a template that failed to render): when routed, and when added by a replay. */
+const INSERT_NEW_DELIVERY = `
+INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                        created_at, updated_at, last_error)
+VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`;
+
+function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
+  return {
+    id: d.id,
+    eventId,
+    rule: d.rule,
+    destination: d.destination,
+    template: d.template,
+    message: messageText(d.message),
+    status: d.status,
+    now,
+    error: d.error ?? null,
+  };
+}
+
 /** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
 function openDatabase(file: string, create: boolean): Database.Database {
   if (file === ':memory:') return new Database(file, { timeout: BUSY_TIMEOUT_MS });
@@ -58,7 +102,9 @@ function openDatabase(file: string, create: boolean): Database.Database {
     return new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: !create });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, { cause: error });
+    throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, {
+      cause: error,
+    });
   }
 }
 /** The dead letter's reason when its destination left the config (SQL: it names the row's destination). */
@@ -78,7 +124,10 @@ export class SqliteStore implements Store {
    * commands that only work on an existing store) a missing file is an error,
    * not a new empty store.
    */
-  constructor(private readonly file: string, { create = true }: { create?: boolean } = {}) {
+  constructor(
+    private readonly file: string,
+    { create = true }: { create?: boolean } = {},
+  ) {
     this.db = openDatabase(file, create);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
@@ -100,10 +149,12 @@ export class SqliteStore implements Store {
     SQLITE_MIGRATIONS.forEach((sql, index) => {
       const version = index + 1;
       if (version <= applied.v) return;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        record.run(version, new Date().toISOString());
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(sql);
+          record.run(version, new Date().toISOString());
+        })
+        .immediate();
     });
     return SQLITE_MIGRATIONS.length;
   }
@@ -129,8 +180,19 @@ export class SqliteStore implements Store {
         return { status: 'duplicate', id: existing.event_id };
       }
       insert.run(
-        event.id, event.source, event.provider, event.type, event.category, event.outcome, event.subject,
-        event.time, event.receivedAt, event.providerEventId, dedupeKey, JSON.stringify(event), enrichDueAtMs ?? null,
+        event.id,
+        event.source,
+        event.provider,
+        event.type,
+        event.category,
+        event.outcome,
+        event.subject,
+        event.time,
+        event.receivedAt,
+        event.providerEventId,
+        dedupeKey,
+        JSON.stringify(event),
+        enrichDueAtMs ?? null,
       );
       return { status: 'stored', id: event.id };
     });
@@ -147,8 +209,11 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`)
-      .all({ ...eventFilterParams(filter), after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
+    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`).all({
+      ...eventFilterParams(filter),
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
+    }) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
@@ -157,17 +222,15 @@ export class SqliteStore implements Store {
   }
 
   async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
-    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL AND enrich_due_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{ body: string }>;
+    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL AND enrich_due_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{
+      body: string;
+    }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
   async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       const now = Date.now();
       for (const routing of routings) {
@@ -175,10 +238,7 @@ export class SqliteStore implements Store {
         const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
         if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
         for (const d of routing.deliveries) {
-          insert.run({
-            id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(routing.eventId, d, now));
         }
       }
     });
@@ -192,9 +252,11 @@ export class SqliteStore implements Store {
        RETURNING body, enrich_attempts AS attempts`,
     );
     // A lease lost to a power cut only makes the event due again: not worth an fsync.
-    const rows = await this.writes.write(() => claim.all({ leasedUntil: now + leaseMs, now, limit }), NOT_DURABLE) as Array<{ body: string; attempts: number }>;
-    return rows.map((r) => ({ event: JSON.parse(r.body) as NormalizedEvent, attempts: r.attempts }))
-      .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+    const rows = (await this.writes.write(() => claim.all({ leasedUntil: now + leaseMs, now, limit }), NOT_DURABLE)) as Array<{
+      body: string;
+      attempts: number;
+    }>;
+    return rows.map((r) => ({ event: JSON.parse(r.body) as NormalizedEvent, attempts: r.attempts })).sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
   }
 
   async completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
@@ -203,9 +265,7 @@ export class SqliteStore implements Store {
       await this.writes.write(() => retry.run(outcome.retryAt, eventId), NOT_DURABLE);
       return;
     }
-    const enriched = this.statement(
-      'UPDATE events SET body = ?, outcome = ?, enrich_due_at = NULL WHERE id = ? AND enrich_due_at IS NOT NULL',
-    );
+    const enriched = this.statement('UPDATE events SET body = ?, outcome = ?, enrich_due_at = NULL WHERE id = ? AND enrich_due_at IS NOT NULL');
     await this.writes.write(() => enriched.run(JSON.stringify(outcome.event), outcome.event.outcome, eventId));
   }
 
@@ -246,7 +306,9 @@ export class SqliteStore implements Store {
       // Taken over since (it had expired): the other claimant's attempt counts, not this one.
       if (this.claims.heldBy(attempt.deliveryId, claimant) !== claim) return false;
       const changed = update.run({
-        rowid: claim.rowid, status: verdict.status, now: Date.now(),
+        rowid: claim.rowid,
+        status: verdict.status,
+        now: Date.now(),
         next: verdict.status === 'pending' ? verdict.nextAttemptAt : null,
         error: attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
       }).changes;
@@ -349,8 +411,12 @@ export class SqliteStore implements Store {
          AND (@after IS NULL OR id > @after)
        ORDER BY id LIMIT @limit`,
     ).all({
-      eventId: filter.eventId ?? null, status: filter.status ?? null, destination: filter.destination ?? null,
-      rule: filter.rule ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
+      eventId: filter.eventId ?? null,
+      status: filter.status ?? null,
+      destination: filter.destination ?? null,
+      rule: filter.rule ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
     }) as DeliveryRow[];
     return rows.map(toDelivery);
   }
@@ -385,24 +451,23 @@ export class SqliteStore implements Store {
        WHERE status = 'dead' AND message IS NOT NULL AND (@destination IS NULL OR destination = @destination)
          AND (@rule IS NULL OR rule = @rule) AND (@since IS NULL OR updated_at >= @since)`,
     );
-    return this.writes.write(() => retry.run({
-      now, destination: filter.destination ?? null, rule: filter.rule ?? null, since: filter.sinceMs ?? null,
-    }).changes);
+    return this.writes.write(
+      () =>
+        retry.run({
+          now,
+          destination: filter.destination ?? null,
+          rule: filter.rule ?? null,
+          since: filter.sinceMs ?? null,
+        }).changes,
+    );
   }
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       for (const { eventId, deliveries } of additions) {
         for (const d of deliveries) {
-          insert.run({
-            id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(eventId, d, now));
         }
       }
     });
@@ -487,16 +552,18 @@ export class SqliteStore implements Store {
       `SELECT * FROM audit_log WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
        AND (@target IS NULL OR target = @target) AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`,
     ).all({
-      actor: filter.actor ?? null, action: filter.action ?? null, target: filter.target ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
+      actor: filter.actor ?? null,
+      action: filter.action ?? null,
+      target: filter.target ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
     }) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>;
     return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
   }
 
   /** A durable write of one row: a full disk, a read-only file or a lock held elsewhere fails it. */
   async ping(): Promise<void> {
-    const probe = this.statement(
-      'INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
-    );
+    const probe = this.statement('INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at');
     await this.writes.write(() => probe.run(Date.now()));
   }
 

@@ -1,5 +1,5 @@
 /**
- * Events waiting for enrichment (pipeline/enrich.ts). The claim leases each
+ * Events waiting for enrichment (pipeline/stages/enrich.ts). The claim leases each
  * event by moving its due time `leaseMs` ahead and counts the try, in one
  * `SKIP LOCKED` statement, so several processes enrich different events and a
  * dead process's events fall due again. Completing a try either stores the
@@ -29,7 +29,9 @@ const RETRY_ENRICHMENT = `UPDATE events SET enrich_due_at = $2 WHERE id = $1 AND
 
 export async function claimEventsToEnrich(db: Db, { limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
   const rows = await db.rows<{ id: string; body: NormalizedEvent; attempts: number }>(
-    CLAIM_EVENTS_TO_ENRICH, [now, leaseMs, limit], 'herald.claim-events-to-enrich',
+    CLAIM_EVENTS_TO_ENRICH,
+    [now, leaseMs, limit],
+    'herald.claim-events-to-enrich',
   );
   // RETURNING has no order of its own.
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ event: r.body, attempts: r.attempts }));
