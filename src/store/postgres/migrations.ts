@@ -112,10 +112,25 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 9: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
+  /* 9: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets */ `
+  CREATE TABLE media (
+    id text COLLATE "C" PRIMARY KEY,      -- the event's id: one file per event
+    event_id text NOT NULL,               -- no foreign key: retention deletes the event, then the file and this row
+    subject text,
+    sha256 text NOT NULL,
+    bytes bigint NOT NULL,
+    content_type text NOT NULL,
+    created_at bigint NOT NULL            -- ms since epoch
+  );
+  CREATE INDEX media_event ON media (event_id);
+  CREATE INDEX media_subject ON media (subject);
+  CREATE TABLE media_content (id text COLLATE "C" PRIMARY KEY, content bytea NOT NULL);  -- media.store: store
+  CREATE TABLE shared_secrets (name text PRIMARY KEY, value bytea NOT NULL);
+  `,
+  /* 10: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
   CREATE TABLE threads (
     destination text COLLATE "C" NOT NULL,
-    thread_key text COLLATE "C" NOT NULL,   -- a hash (pipeline/message-thread.ts): no personal value
+    thread_key text COLLATE "C" NOT NULL,   -- a hash (pipeline/events/message-thread.ts): no personal value
     owner_delivery text COLLATE "C" NOT NULL, -- the delivery that starts the thread
     parent text,                            -- Slack: the first message's ts; email: its Message-ID
     parent_channel text,                    -- Slack: the channel ID of the first message

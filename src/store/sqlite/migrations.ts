@@ -100,10 +100,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 10: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
+  /* 10: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets; enrichment leases */ `
+  CREATE TABLE media (
+    id TEXT PRIMARY KEY,               -- the event's id: one file per event
+    event_id TEXT NOT NULL,            -- no foreign key: retention deletes the event, then the file and this row
+    subject TEXT,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at INTEGER NOT NULL        -- ms since epoch
+  );
+  CREATE INDEX media_event ON media (event_id);
+  CREATE INDEX media_subject ON media (subject);
+  CREATE TABLE media_content (id TEXT PRIMARY KEY, content BLOB NOT NULL);  -- media.store: store
+  CREATE TABLE shared_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+  -- 1 while a process holds the event for an enrichment try: a restart gives such events back at once
+  ALTER TABLE events ADD COLUMN enrich_leased INTEGER NOT NULL DEFAULT 0;
+  `,
+  /* 11: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
   CREATE TABLE threads (
     destination TEXT NOT NULL,
-    thread_key TEXT NOT NULL,          -- a hash (pipeline/message-thread.ts): no personal value
+    thread_key TEXT NOT NULL,          -- a hash (pipeline/events/message-thread.ts): no personal value
     owner_delivery TEXT NOT NULL,      -- the delivery that starts the thread
     parent TEXT,                       -- Slack: the first message's ts; email: its Message-ID
     parent_channel TEXT,               -- Slack: the channel ID of the first message
