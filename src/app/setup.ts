@@ -6,6 +6,7 @@
  */
 import type { HeraldConfig } from '../core/config.js';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import { messageChannelOf } from '../core/message.js';
 import { loadConfig, locateRouting, type LoadOptions, type RoutingLocation } from '../config/load.js';
 import { formatPath } from '../core/config-path.js';
 import { loadRules } from '../config/load-rules.js';
@@ -117,7 +118,7 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
       const destination = routing.destinations[notify.to]!;
       return {
         template: notify.template,
-        channel: destination.type,
+        channel: messageChannelOf(destination.type),
         ruleName: rule.name,
         ruleFile: rule.file,
         rulePath: `rule "${rule.name}" ${formatPath([rule.index, 'notify', i, 'template'])}`,

@@ -12,6 +12,7 @@ import { createChannel } from '../channels/channel.js';
 import { MediaDownloader } from '../channels/media-download.js';
 import { SessionApiClient } from '../channels/session-api.js';
 import type { HeraldConfig, MediaConfig } from '../core/config.js';
+import type { ThreadStore } from '../core/threads.js';
 import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createApp, type Lifecycle } from '../http/app.js';
@@ -108,7 +109,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
 
   const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
   // What a config reload swaps, as one unit: the setup and the senders built from it.
-  let current = { setup, destinations: buildDestinations(setup) };
+  let current = { setup, destinations: buildDestinations(setup, store) };
   // The destinations in force, and since when: deliveries made before to any other wait for nobody.
   let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
   const deadLetterRemoved = () =>
@@ -267,7 +268,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     adminPort,
     reload(next: HeraldSetup): string[] {
       const previous = current;
-      current = { setup: next, destinations: buildDestinations(next) };
+      current = { setup: next, destinations: buildDestinations(next, store) };
       configured = { names: Object.keys(next.config.destinations), since: Date.now() };
       if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
@@ -369,11 +370,11 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port;
 }
 
-/** The channel and delivery policy of every destination of a setup. */
-function buildDestinations({ config }: HeraldSetup) {
+/** The channel and delivery policy of every destination of a setup; `threads` keeps their threads. */
+function buildDestinations({ config }: HeraldSetup, threads: ThreadStore) {
   const destinations = Object.values(config.destinations);
   return {
-    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)])),
+    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d, { threads })])),
     policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
   };
 }

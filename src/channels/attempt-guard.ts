@@ -10,7 +10,8 @@
  * secret part of the destination (destination-secrets.ts).
  */
 import { DeliveryError } from '../core/errors.js';
-import type { ChannelType, RenderedMessage } from '../core/message.js';
+import type { DestinationType } from '../core/config.js';
+import type { RenderedMessage } from '../core/message.js';
 import type { SendResult } from './channel.js';
 import { EXCERPT_CHARS } from './http-status.js';
 import type { SecretScrubber } from './secret-scrubber.js';
@@ -48,7 +49,7 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
  * sending it again would fail again (a rule pointed a template at the wrong
  * kind of destination, which `herald check` should have caught).
  */
-export function wrongMessageError(type: ChannelType, message: RenderedMessage): DeliveryError {
+export function wrongMessageError(type: DestinationType, message: RenderedMessage): DeliveryError {
   return DeliveryError.permanent(
     'render-failed',
     `a ${message.channel} message cannot be sent to a ${type} destination: give the rule a template with a ${type} file`,

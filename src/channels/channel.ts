@@ -5,9 +5,11 @@
  * stage owns retries, back-off and dead letters; a channel never retries.
  * What is retried and what is permanent: README, "Delivery".
  */
-import type { DestinationConfig } from '../core/config.js';
-import type { ChannelType, RenderedMessage } from '../core/message.js';
+import type { DestinationConfig, DestinationType } from '../core/config.js';
+import type { RenderedMessage } from '../core/message.js';
+import type { ThreadStore } from '../core/threads.js';
 import { EmailChannel } from './email.js';
+import { SlackAppChannel } from './slack-app.js';
 import { SlackChannel } from './slack.js';
 import { WebhookChannel } from './webhook.js';
 
@@ -31,20 +33,28 @@ export interface SendResult {
 }
 
 export interface Channel {
-  readonly type: ChannelType;
+  readonly type: DestinationType;
   /** Resolves on success; throws DeliveryError (retryable + reason) on failure. Never throws anything else. */
   send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult>;
   /** Releases pooled connections; sends in flight finish first. */
   close(): Promise<void>;
 }
 
+/** What channels share beyond their destination's config. */
+export interface ChannelDeps {
+  /** The store's record of threads (README, "Threads"): email threads with it, slack-app needs it. */
+  threads?: ThreadStore;
+}
+
 /** The sender for one destination of the config. */
-export function createChannel(destination: DestinationConfig): Channel {
+export function createChannel(destination: DestinationConfig, deps: ChannelDeps = {}): Channel {
   switch (destination.type) {
     case 'slack':
       return new SlackChannel(destination);
+    case 'slack-app':
+      return new SlackAppChannel(destination, deps);
     case 'email':
-      return new EmailChannel(destination);
+      return new EmailChannel(destination, deps);
     case 'webhook':
       return new WebhookChannel(destination);
   }

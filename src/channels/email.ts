@@ -9,13 +9,23 @@
  * commands: the session, not the message, was wrong; nodemailer's
  * `isPermanentResponseCode` agrees); a refused login is permanent until someone
  * fixes the credentials; no connection or no answer is retried.
+ *
+ * Threads (README, "Threads"; RFC 5322 §3.6.4): a message with a thread key
+ * asks the store which delivery starts its thread. The first message carries
+ * the thread's Message-ID, `<key.owner@herald.<from domain>>`, made from the
+ * key and that delivery's id, and every other one `In-Reply-To` and
+ * `References` pointing at it, so they need not wait for the first to be
+ * sent: mail clients thread a reply that arrives before its parent. Every
+ * other message keeps a Message-ID of its own, the same for every attempt of
+ * one delivery.
  */
 import { createTransport } from 'nodemailer';
 import type { DestinationOf, EmailOptions } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
-import type { RenderedMessage } from '../core/message.js';
+import type { EmailMessage, RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
-import type { AttemptContext, Channel, SendResult } from './channel.js';
+import type { ThreadStore } from '../core/threads.js';
+import type { AttemptContext, Channel, ChannelDeps, SendResult } from './channel.js';
 import { urlSecrets } from './destination-secrets.js';
 import { SecretScrubber } from './secret-scrubber.js';
 
@@ -49,16 +59,25 @@ export class EmailChannel implements Channel {
   private readonly options: EmailOptions;
   private readonly secrets: SecretScrubber;
   private transport?: Transport;
+  private readonly destination: string;
+  private readonly threads: ThreadStore | undefined;
+  /** The right-hand side of thread Message-IDs: herald.<the From address's domain>. */
+  private readonly idDomain: string;
 
-  constructor(destination: DestinationOf<'email'>) {
+  constructor(destination: DestinationOf<'email'>, { threads }: ChannelDeps = {}) {
     this.options = destination.options;
     this.secrets = new SecretScrubber(urlSecrets(this.options.smtp, { pathSegments: 'none', queryValues: false }));
+    this.destination = destination.name;
+    this.threads = threads;
+    this.idDomain = messageIdDomain(this.options.from);
   }
 
   send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult> {
     return guardAttempt(this.secrets, async () => {
       if (message.channel !== 'email') throw wrongMessageError(this.type, message);
       const { from, to, cc, bcc } = this.options;
+      // Before the try: a store failure is not the SMTP server's (guardAttempt makes it retryable).
+      const thread = await this.threadHeaders(message, ctx);
       try {
         // Built on first use: the pool's timeouts are per transport, and the
         // deliver stage passes the destination's one time-out with every attempt.
@@ -72,10 +91,12 @@ export class EmailChannel implements Channel {
           text: message.text,
           ...(message.html !== undefined && { html: message.html }),
           // One Message-ID for every attempt, so mail clients fold duplicates of a retry.
-          messageId: `<${ctx.messageId}@herald>`,
+          messageId: thread?.messageId ?? `<${ctx.messageId}@herald>`,
+          ...(thread?.inReplyTo !== undefined && { inReplyTo: thread.inReplyTo, references: [thread.inReplyTo] }),
           // The whole attempt, however slowly the server trickles its replies.
           signal: AbortSignal.timeout(ctx.timeoutMs),
         });
+        if (thread?.started) await this.recordStarted(message, ctx, thread.messageId!);
         // Some recipients may be refused while others accept: the message went
         // out, so this is a success; a retry would send it to the others again.
         const refused = info.rejected.length > 0 ? `; refused: ${info.rejected.join(', ')}` : '';
@@ -86,10 +107,54 @@ export class EmailChannel implements Channel {
     });
   }
 
+  /**
+   * The Message-ID, or In-Reply-To, of a threaded message (see the file
+   * comment); undefined for one without a thread key or without a store.
+   */
+  private async threadHeaders(message: EmailMessage, ctx: AttemptContext): Promise<ThreadHeaders | undefined> {
+    if (!message.thread || !this.threads) return undefined;
+    const claim = await this.threads.claimThread({ destination: this.destination, key: message.thread.key, deliveryId: ctx.deliveryId, now: Date.now() });
+    // With the owner in it, a thread pruned by the retention and started again gets a new id.
+    const threadId = claim.parent ?? `<${message.thread.key}.${claim.owner}@${this.idDomain}>`;
+    // The owner's retries keep the thread's Message-ID; it is recorded once, after the first send.
+    if (claim.owner === ctx.deliveryId) return { messageId: threadId, started: claim.parent === null };
+    return { inReplyTo: threadId, started: false };
+  }
+
+  /**
+   * Records that the thread's first message went out, so that no later
+   * message takes the thread's Message-ID even after this delivery is pruned.
+   * A failure here is not the message's: it went out.
+   */
+  private async recordStarted(message: EmailMessage, ctx: AttemptContext, messageId: string): Promise<void> {
+    await this.threads!.setThreadParent({
+      destination: this.destination,
+      key: message.thread!.key,
+      owner: ctx.deliveryId,
+      parent: messageId,
+      parentChannel: null,
+      now: Date.now(),
+    }).catch(() => false);
+  }
+
   /** Closes the pool: idle connections at once, busy ones after their message. */
   async close(): Promise<void> {
     this.transport?.close();
   }
+}
+
+/** How a threaded message refers to its thread. */
+interface ThreadHeaders {
+  messageId?: string;
+  inReplyTo?: string;
+  /** This message starts the thread: record it once sent. */
+  started: boolean;
+}
+
+/** `herald.<domain>` of the From address (`herald <herald@example.com>`), or `herald` without one. */
+function messageIdDomain(from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1];
+  return domain ? `herald.${domain.toLowerCase()}` : 'herald';
 }
 
 function createPooledTransport(url: string, timeoutMs: number) {

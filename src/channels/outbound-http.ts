@@ -66,7 +66,15 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 export class OutboundHttp {
   private readonly agent: Agent;
 
-  constructor(allowPrivateNetwork: boolean) {
+  /**
+   * `maxResponseBytes`: how much of an answer `fetch` reads (default
+   * RESPONSE_HEAD_BYTES). Slack's Web API answers chat.postMessage with the
+   * whole message it posted, which the client parses as JSON: it needs all of it.
+   */
+  constructor(
+    allowPrivateNetwork: boolean,
+    private readonly maxResponseBytes = RESPONSE_HEAD_BYTES,
+  ) {
     this.agent = allowPrivateNetwork ? new Agent() : new Agent({ connect: guardedConnector() });
   }
 
@@ -78,7 +86,7 @@ export class OutboundHttp {
    */
   async fetch(url: string | URL, request: OutboundRequest): Promise<Response> {
     const response = await fetch(url, { ...request, redirect: 'manual', dispatcher: this.agent });
-    const head = await readHead(response.body);
+    const head = await readHead(response.body, this.maxResponseBytes);
     // No statusText: nothing reads it, and a peer's odd reason phrase could make the constructor throw.
     const { status, headers } = response;
     // A Response cannot be built with a status beyond HTTP's 200-599 (fetch answers 1xx itself).
@@ -181,16 +189,16 @@ class RequestTimeout extends EventEmitter {
  * was not read to the end. Whatever arrived when the body failed (the
  * time-out, the peer hanging up) is kept: the status decides the outcome.
  */
-async function readHead(body: AsyncIterable<Uint8Array> | null): Promise<Uint8Array> {
+async function readHead(body: AsyncIterable<Uint8Array> | null, maxBytes = RESPONSE_HEAD_BYTES): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let length = 0;
   try {
     for await (const chunk of body) {
-      const wanted = RESPONSE_HEAD_BYTES - length;
+      const wanted = maxBytes - length;
       chunks.push(chunk.length > wanted ? chunk.subarray(0, wanted) : chunk);
       length += Math.min(chunk.length, wanted);
-      if (length >= RESPONSE_HEAD_BYTES) break;
+      if (length >= maxBytes) break;
     }
   } catch {
     // Cut off: keep what arrived.

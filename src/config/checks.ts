@@ -114,6 +114,9 @@ function checkDestinations(config: Record<string, unknown>): PathIssue[] {
     if (typeof destination.url === 'string' && !parsesWithHost(destination.url, ['http:', 'https:'])) {
       issues.push({ path: at('url'), message: 'must be an http:// or https:// URL with a host' });
     }
+    if (typeof destination.slackApiUrl === 'string' && !parsesWithHost(destination.slackApiUrl, ['http:', 'https:'])) {
+      issues.push({ path: at('slackApiUrl'), message: 'must be an http:// or https:// URL with a host' });
+    }
     if (typeof destination.smtp === 'string' && !parsesWithHost(destination.smtp, ['smtp:', 'smtps:'])) {
       issues.push({ path: at('smtp'), message: 'must be an smtp:// or smtps:// URL with a host' });
     }

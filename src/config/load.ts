@@ -6,8 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { HeraldConfig } from '../core/config.js';
-import { CHANNEL_TYPES, type ChannelType } from '../core/message.js';
+import { DESTINATION_TYPES, type DestinationType, type HeraldConfig } from '../core/config.js';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { crossCheck } from './checks.js';
 import { readDotEnv, substituteEnv, type Env } from './env.js';
@@ -82,7 +81,7 @@ export function loadStoreSetting(file: string, env: Env = process.env): string {
 export interface RoutingLocation {
   rulesDir: string;
   templatesDir: string;
-  destinations?: Map<string, ChannelType>;
+  destinations?: Map<string, DestinationType>;
 }
 
 /**
@@ -111,15 +110,15 @@ export function locateRouting(file: string): RoutingLocation | undefined {
   };
 }
 
-function destinationChannels(destinations: unknown): Map<string, ChannelType> | undefined {
+function destinationChannels(destinations: unknown): Map<string, DestinationType> | undefined {
   if (destinations === null || typeof destinations !== 'object' || Array.isArray(destinations)) return undefined;
-  const channels = new Map<string, ChannelType>();
+  const types = new Map<string, DestinationType>();
   for (const [name, destination] of Object.entries(destinations)) {
     const type = (destination as { type?: unknown } | null)?.type;
-    if (!CHANNEL_TYPES.includes(type as ChannelType)) return undefined;
-    channels.set(name, type as ChannelType);
+    if (!DESTINATION_TYPES.includes(type as DestinationType)) return undefined;
+    types.set(name, type as DestinationType);
   }
-  return channels;
+  return types;
 }
 
 /** The schema's pattern for `store`. */

@@ -3,7 +3,7 @@
  * durations and sizes, relative paths, optional blocks. The loader turns it
  * into a HeraldConfig (src/core/config.ts).
  */
-import type { SignatureEncoding, SignedPayload } from '../core/config.js';
+import type { DestinationType, SignatureEncoding, SignedPayload } from '../core/config.js';
 import type { ProviderId } from '../core/event.js';
 
 export interface RawDelivery {
@@ -36,7 +36,7 @@ export interface RawSessionApi {
 }
 
 export interface RawDestination {
-  type: 'slack' | 'email' | 'webhook';
+  type: DestinationType;
   url?: string;
   smtp?: string;
   secret?: string;

@@ -61,6 +61,12 @@ export interface DeliveryOptions {
   breaker?: { failures?: number; probe?: string[] };
 }
 
+/**
+ * What makes messages one thread (README, "Threads"): event attribute paths
+ * (`subject`, `data.x`), one or several; false: no threads.
+ */
+export type ThreadBy = string | string[] | false;
+
 /** A `slack` destination's block: an incoming webhook. */
 export interface SlackOptions extends DeliveryOptions {
   /** The incoming-webhook URL; a secret. */
@@ -76,6 +82,21 @@ export interface EmailOptions extends DeliveryOptions {
   to: string[];
   cc?: string[];
   bcc?: string[];
+  /** What makes emails one thread (default `subject`). */
+  threadBy?: ThreadBy;
+}
+
+/** A `slack-app` destination's block: a bot token and Slack's Web API, one thread per subject. */
+export interface SlackAppOptions extends DeliveryOptions {
+  /** The bot token (xoxb-...); a secret. */
+  token: string;
+  /** A channel ID or name. */
+  channel: string;
+  /** The Web API's base URL (default https://slack.com/api/). */
+  slackApiUrl?: string;
+  /** What makes messages one thread (default `subject`). */
+  threadBy?: ThreadBy;
+  allowPrivateNetwork?: boolean;
 }
 
 /** A `webhook` destination's block: a Standard Webhooks receiver. */
@@ -97,8 +118,18 @@ export interface WebhookOptions extends DeliveryOptions {
  */
 export type DestinationConfig =
   | { name: string; type: 'slack'; options: SlackOptions }
+  | { name: string; type: 'slack-app'; options: SlackAppOptions }
   | { name: string; type: 'email'; options: EmailOptions }
   | { name: string; type: 'webhook'; options: WebhookOptions };
+
+/** Every destination type. */
+export const DESTINATION_TYPES = ['slack', 'slack-app', 'email', 'webhook'] as const satisfies ReadonlyArray<DestinationConfig['type']>;
+/**
+ * What a destination is: an incoming-webhook Slack channel, a Slack channel
+ * posted to by a bot through the Web API (`slack-app`, which threads), email
+ * or a webhook.
+ */
+export type DestinationType = DestinationConfig['type'];
 
 /** The destination of one type. */
 export type DestinationOf<T extends DestinationConfig['type']> = Extract<DestinationConfig, { type: T }>;

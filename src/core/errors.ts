@@ -88,7 +88,17 @@ export class StoreOpenError extends Error {
  * (after Alertmanager's notify reasons).
  */
 export type DeliveryFailureReason =
-  'client-error' | 'server-error' | 'rate-limited' | 'auth-error' | 'timeout' | 'network' | 'refused-address' | 'render-failed' | 'exhausted' | 'expired';
+  | 'client-error'
+  | 'server-error'
+  | 'rate-limited'
+  | 'auth-error'
+  | 'timeout'
+  | 'network'
+  | 'refused-address'
+  | 'render-failed'
+  | 'thread-pending'
+  | 'exhausted'
+  | 'expired';
 
 /** What a failed attempt records besides its reason and message. */
 export interface DeliveryErrorDetails {

@@ -1,10 +1,19 @@
 /** A rule as written in a rules/*.yaml file, after schema validation (defaults filled). */
+import type { ThreadBy } from './config.js';
+
+export type { ThreadBy };
 
 export interface NotifyDefinition {
   /** A destination name from the config. */
   to: string;
   /** A template folder name under templates/. */
   template: string;
+  /** email, slack-app: what makes messages one thread (README, "Threads"); false: none. Overrides the destination's. */
+  threadBy?: ThreadBy;
+  /** slack-app: a reply is also shown in the channel. */
+  broadcast?: boolean;
+  /** slack-app: the thread's first message is edited to show the latest one. */
+  updateParent?: boolean;
 }
 
 /** `group:` of a rule (defaults filled by the schema). */

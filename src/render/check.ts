@@ -4,6 +4,7 @@
  * missing variable is found before it goes live, not as a blank in production.
  */
 import type { ConfigIssue } from '../core/errors.js';
+import type { DestinationType } from '../core/config.js';
 import type { ChannelType } from '../core/message.js';
 import { TemplateRenderError } from './template-error.js';
 import type { TemplateSet } from './templates.js';
@@ -15,7 +16,7 @@ export interface TemplateUsage {
   ruleFile: string;
   /** Where in the rule file, as people read it: `rule "kyc-rejected" [0].notify[1].template`. */
   rulePath: string;
-  destination: { name: string; type: ChannelType };
+  destination: { name: string; type: DestinationType };
   /** The rule's name, which templates see as `rule.name`; the rule path stands in when absent. */
   ruleName?: string;
 }

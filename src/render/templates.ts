@@ -7,6 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import type { DestinationType } from '../core/config.js';
 import type { ChannelType, RenderedMessage } from '../core/message.js';
 import { renderEmail } from './email-template.js';
 import { renderSlack } from './slack-template.js';
@@ -19,7 +20,7 @@ export { TemplateRenderError } from './template-error.js';
 export interface TemplateScope {
   event: unknown;
   rule: { name: string };
-  destination: { name: string; type: ChannelType };
+  destination: { name: string; type: DestinationType };
   /** Rules that batch (group, digest): the events of this message, in order. */
   events?: unknown[];
   /** Rules that batch: the group's key, count, omitted, first and last (pipeline/stages/batch.ts). */

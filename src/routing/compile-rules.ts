@@ -3,7 +3,8 @@
  * unique names, known destinations and templates (with the files the
  * destination's channel needs), and JSON-logic operators that exist.
  */
-import type { ChannelType } from '../core/message.js';
+import type { DestinationType } from '../core/config.js';
+import { messageChannelOf, type ChannelType } from '../core/message.js';
 import type { RuleDefinition } from '../core/rules.js';
 import { compileBatching } from './batching.js';
 import type { Logic } from './json-logic.js';
@@ -13,8 +14,8 @@ import type { MatchField, MatchValue, Rule } from './rule.js';
 
 /** What the rules may refer to. */
 export interface RuleReferences {
-  /** Destination name -> its channel type. */
-  destinations: ReadonlyMap<string, ChannelType>;
+  /** Destination name -> its type. */
+  destinations: ReadonlyMap<string, DestinationType>;
   /** Template name -> the channels it has files for. */
   templates: ReadonlyMap<string, readonly ChannelType[]>;
 }
@@ -46,8 +47,9 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
     }
 
     def.notify.forEach((notify, i) => {
-      const channel = refs.destinations.get(notify.to);
-      if (channel === undefined) {
+      const type = refs.destinations.get(notify.to);
+      const channel = type === undefined ? undefined : messageChannelOf(type);
+      if (type === undefined) {
         problems.push({
           rule: def,
           path: ['notify', i, 'to'],
@@ -68,6 +70,7 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
           message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"`,
         });
       }
+      problems.push(...threadOptionProblems(notify, type).map(({ key, message }) => ({ rule: def, path: ['notify', i, key], message })));
     });
 
     for (const { path, operator } of unknownOperators(def.when)) {
@@ -95,4 +98,22 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
     });
   });
   return { rules, problems };
+}
+
+/** Thread settings of a notify entry that its destination's type cannot honour (README, "Threads"). */
+function threadOptionProblems(notify: RuleDefinition['notify'][number], type: DestinationType | undefined): Array<{ key: string; message: string }> {
+  if (type === undefined) return [];
+  const problems: Array<{ key: string; message: string }> = [];
+  for (const key of ['broadcast', 'updateParent'] as const) {
+    if (notify[key] !== undefined && type !== 'slack-app') {
+      problems.push({
+        key,
+        message: `only a slack-app destination has threads to ${key === 'broadcast' ? 'broadcast from' : 'update'}; "${notify.to}" is ${type}`,
+      });
+    }
+  }
+  if (notify.threadBy !== undefined && type !== 'slack-app' && type !== 'email') {
+    problems.push({ key: 'threadBy', message: `only email and slack-app destinations have threads; "${notify.to}" is ${type}` });
+  }
+  return problems;
 }

@@ -1,5 +1,6 @@
 /** A rule as written in rules/*.yaml, and as compiled for routing. */
 import type { BatchSpec } from './batching.js';
+import type { ThreadBy } from '../core/rules.js';
 import type { Logic } from './json-logic.js';
 
 /**
@@ -16,6 +17,12 @@ export interface Notify {
   to: string;
   /** A template folder name under templates/. */
   template: string;
+  /** email, slack-app: what makes messages one thread (README, "Threads"); false: none. Overrides the destination's. */
+  threadBy?: ThreadBy;
+  /** slack-app: a reply is also shown in the channel. */
+  broadcast?: boolean;
+  /** slack-app: the thread's first message is edited to show the latest one. */
+  updateParent?: boolean;
 }
 
 export interface Rule {

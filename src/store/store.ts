@@ -8,6 +8,7 @@ import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
 import type { BatchSpec } from '../core/rules.js';
+import type { ThreadStore } from '../core/threads.js';
 
 /** An event ready to be stored, with the key that makes a provider's retry a duplicate. */
 export interface NewEvent {
@@ -360,7 +361,7 @@ export interface EventRecord {
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
-export interface Store {
+export interface Store extends ThreadStore {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
   /** The schema version the store has (0: none, never migrated) and the one this herald needs; changes nothing. */
@@ -479,6 +480,8 @@ export interface Store {
   pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number>;
   /** Deletes up to `batchSize` dedupe keys that expired before `expiredBeforeMs`; returns how many. */
   pruneDedupeKeys(expiredBeforeMs: number, batchSize: number): Promise<number>;
+  /** Deletes up to `batchSize` threads (core/threads.ts) last used before `usedBeforeMs`; returns how many. */
+  pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number>;
   /** Up to `limit` events in id order after `after`, with all the store keeps about them (copying). */
   exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]>;
   /**

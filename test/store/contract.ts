@@ -830,5 +830,63 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.listAudit({ target: e.id })).length, 1);
       });
     });
+
+    describe('threads', () => {
+      const request = (deliveryId: string, key = 'k1', destination = 'team') => ({ destination, key, deliveryId, now: Date.now() });
+
+      it('gives a thread to the first delivery that asks; later ones find its owner, then its parent', async () => {
+        const [first, second] = [delivery('team'), delivery('team')];
+        await routedEvent(first, second);
+        assert.deepEqual(await store.claimThread(request(first.id)), { owner: first.id, parent: null, parentChannel: null });
+        assert.deepEqual(await store.claimThread(request(second.id)), { owner: first.id, parent: null, parentChannel: null });
+        assert.equal(
+          await store.setThreadParent({ destination: 'team', key: 'k1', owner: second.id, parent: 'x', parentChannel: null, now: Date.now() }),
+          false,
+        );
+        assert.equal(
+          await store.setThreadParent({ destination: 'team', key: 'k1', owner: first.id, parent: '1795.01', parentChannel: 'C1', now: Date.now() }),
+          true,
+        );
+        assert.deepEqual(await store.claimThread(request(second.id)), { owner: first.id, parent: '1795.01', parentChannel: 'C1' });
+        // Keyed by destination and key.
+        assert.equal((await store.claimThread(request(second.id, 'k2'))).owner, second.id);
+        assert.equal((await store.claimThread(request(second.id, 'k1', 'other'))).owner, second.id);
+      });
+
+      it('gives one owner to concurrent first claims of one thread', async () => {
+        const deliveries = Array.from({ length: 8 }, () => delivery('team'));
+        await routedEvent(...deliveries);
+        const claims = await Promise.all(deliveries.map((d) => store.claimThread(request(d.id))));
+        assert.equal(new Set(claims.map((c) => c.owner)).size, 1);
+      });
+
+      it('prunes threads not used since a moment, in bounded batches', async () => {
+        const d = delivery('team');
+        await routedEvent(d);
+        const now = Date.now();
+        for (const key of ['old1', 'old2', 'old3']) await store.claimThread({ destination: 'team', key, deliveryId: d.id, now: now - 40 * 24 * HOUR });
+        await store.claimThread({ destination: 'team', key: 'live', deliveryId: d.id, now });
+        // Writing to a thread keeps it.
+        await store.claimThread({ destination: 'team', key: 'old3', deliveryId: d.id, now });
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 1), 1);
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 10), 1);
+        assert.equal(await store.pruneThreads(now - 30 * 24 * HOUR, 10), 0);
+        const other = delivery('team').id;
+        assert.equal((await store.claimThread(request(other, 'old1'))).owner, other, 'a pruned thread starts afresh');
+        assert.equal((await store.claimThread(request(other, 'live'))).owner, d.id);
+      });
+
+      it("hands a thread over when its owner's delivery is dead before it started the thread, never after", async () => {
+        const [first, second, third] = [delivery('team'), delivery('team'), delivery('team')];
+        await routedEvent(first, second, third);
+        await store.claimThread(request(first.id));
+        const [claimed] = await claim('a', Date.now(), 1, 1000, 'team');
+        assert.equal(claimed!.id, first.id);
+        await store.completeAttempt('a', { ...attempt(first.id), outcome: 'dead', reason: 'auth-error' }, { status: 'dead' });
+        assert.equal((await store.claimThread(request(second.id))).owner, second.id);
+        await store.setThreadParent({ destination: 'team', key: 'k1', owner: second.id, parent: '1795.02', parentChannel: 'C1', now: Date.now() });
+        assert.deepEqual(await store.claimThread(request(third.id)), { owner: second.id, parent: '1795.02', parentChannel: 'C1' });
+      });
+    });
   });
 }

@@ -2,6 +2,7 @@
  * How one destination is delivered to: time-out, retry schedule, maximum age,
  * concurrency and rate, from its block in the config over the global `delivery`.
  */
+import { createHash } from 'node:crypto';
 import type { DestinationConfig, HeraldConfig } from '../../core/config.js';
 import { DeliveryError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
@@ -16,13 +17,15 @@ export interface DeliveryPolicy {
   maxAgeMs: number;
   concurrency: number;
   rate?: { count: number; perMs: number };
-  /** Destinations with the same key share one rate limit (Slack: per webhook URL). */
+  /** Destinations with the same key share one rate limit (Slack: per webhook URL; slack-app: per app and channel). */
   rateKey: string;
   breaker: BreakerSettings;
 }
 
-const DEFAULT_CONCURRENCY = { slack: 1, email: 4, webhook: 16 } as const;
-const DEFAULT_RATE: Partial<Record<DestinationConfig['type'], string>> = { slack: '1/s' };
+// slack-app: chat.postMessage allows about one message per second per channel
+// (https://api.slack.com/methods/chat.postMessage#rate_limiting).
+const DEFAULT_CONCURRENCY = { slack: 1, 'slack-app': 1, email: 4, webhook: 16 } as const;
+const DEFAULT_RATE: Partial<Record<DestinationConfig['type'], string>> = { slack: '1/s', 'slack-app': '1/s' };
 
 /** Up to this share of a delay is added at random, so retries of many deliveries spread out. */
 export const RETRY_JITTER = 0.1;
@@ -37,12 +40,27 @@ export function deliveryPolicy(destination: DestinationConfig, defaults: HeraldC
     maxAgeMs: own.maxAge ? parseDuration(own.maxAge) : defaults.maxAgeMs,
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY[destination.type],
     ...(rate && { rate: parseRate(rate) }),
-    rateKey: destination.type === 'slack' ? `slack:${destination.options.url}` : `destination:${destination.name}`,
+    rateKey: rateKeyOf(destination),
     breaker: {
       failures: options.breaker?.failures ?? DEFAULT_BREAKER.failures,
       probeMs: options.breaker?.probe?.map(parseDuration) ?? DEFAULT_BREAKER.probeMs,
     },
   };
+}
+
+/**
+ * Which destinations share a rate limit: Slack counts an incoming webhook's
+ * messages per URL, and chat.postMessage's per channel (and app); every other
+ * destination has its own. The token is hashed: the key lives in memory only,
+ * but need not hold a secret.
+ */
+function rateKeyOf(destination: DestinationConfig): string {
+  if (destination.type === 'slack') return `slack:${destination.options.url}`;
+  if (destination.type === 'slack-app') {
+    const { token, channel } = destination.options;
+    return `slack-app:${createHash('sha256').update(token).digest('hex').slice(0, 16)}:${channel}`;
+  }
+  return `destination:${destination.name}`;
 }
 
 /**

@@ -18,6 +18,7 @@
 import type { NormalizedEvent } from '../../core/event.js';
 import { HERALD } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
+import { messageChannelOf } from '../../core/message.js';
 import type { Logger } from '../../core/log.js';
 import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
@@ -197,7 +198,7 @@ export function renderBatch(batch: Batch, plan: BatchPlan, routing: RoutingSet):
     try {
       const message = routing.templates.render(
         batch.template,
-        destination.type,
+        messageChannelOf(destination.type),
         {
           ...scope,
           rule: { name: batch.rule },

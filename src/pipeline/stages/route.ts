@@ -15,6 +15,7 @@ import type { DestinationConfig, SourceConfig } from '../../core/config.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
+import { messageChannelOf } from '../../core/message.js';
 import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
 import type { TemplateSet } from '../../render/templates.js';
@@ -22,6 +23,7 @@ import type { Rule } from '../../routing/rule.js';
 import { describeThrown, type RuleSet } from '../../routing/rule-set.js';
 import type { BatchEntry, EventRouting, NewDelivery, RoutingError, Store } from '../../store/store.js';
 import { eventView } from '../events/event-view.js';
+import { withThread } from '../events/message-thread.js';
 import type { HeraldMetrics } from '../mechanisms/metrics.js';
 import { StageProgress } from '../mechanisms/stage-progress.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
@@ -126,9 +128,9 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
         const destination = routing.destinations[notify.to]!;
         const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
         try {
-          const message = routing.templates.render(
+          const rendered = routing.templates.render(
             notify.template,
-            destination.type,
+            messageChannelOf(destination.type),
             {
               event: view(rule),
               rule: { name: rule.name },
@@ -136,6 +138,7 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
             },
             { format: destination.type === 'webhook' ? destination.options.format : undefined },
           );
+          const message = withThread(rendered, event, notify, destination);
           return { rule, delivery: { ...base, message, status: 'pending' as const } };
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);

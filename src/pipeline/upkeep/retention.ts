@@ -1,6 +1,6 @@
 /**
  * Retention: events older than `retention` (default 30 days) are deleted with
- * their deliveries and attempts, and expired dedupe keys with them, in bounded
+ * their deliveries and attempts, and expired dedupe keys and unused threads with them, in bounded
  * batches so one pass never holds the store for long. Events still waiting to
  * be routed or delivered are kept (the store decides that); deliveries to
  * destinations that left the config are dead-lettered first, so they do not
@@ -19,8 +19,8 @@ const EVERY_MS = 60 * 60_000;
 const FIRST_AFTER_MS = 60_000;
 
 /**
- * Runs one pruning pass; returns how many events, keys and media files it
- * deleted. With the configured destinations, pending deliveries to any other
+ * Runs one pruning pass; returns how many events, keys, threads and media
+ * files it deleted. With the configured destinations, pending deliveries to any other
  * destination are dead-lettered first (removed-destinations.ts); with the
  * media files, the files of deleted events are deleted after them.
  */
@@ -30,21 +30,27 @@ export async function pruneOnce(
   now = Date.now(),
   removed?: { configured: ConfiguredDestinations; log: Logger },
   mediaFiles?: MediaFiles,
-): Promise<{ events: number; keys: number; media: number }> {
+): Promise<{ events: number; keys: number; threads: number; media: number }> {
   if (removed) await deadLetterRemovedDestinations(store, removed.configured, removed.log, now);
   let events = 0;
   let keys = 0;
+  let threads = 0;
   for (let n = BATCH; n === BATCH; events += n) n = await store.pruneEvents(now - retentionMs, BATCH);
   for (let n = BATCH; n === BATCH; keys += n) n = await store.pruneDedupeKeys(now, BATCH);
+  // A thread nobody wrote to for the retention: its events are gone, its next message starts a new one.
+  for (let n = BATCH; n === BATCH; threads += n) n = await store.pruneThreads(now - retentionMs, BATCH);
   const media = mediaFiles ? await deleteOrphanedMedia(store, mediaFiles, BATCH) : 0;
-  return { events, keys, media };
+  return { events, keys, threads, media };
 }
 
 /** Prunes every hour; returns a function that stops it. */
 export function schedulePruning(store: Store, retentionMs: number, log: Logger, configured: () => ConfiguredDestinations, mediaFiles?: MediaFiles): () => void {
   const run = () =>
     pruneOnce(store, retentionMs, Date.now(), { configured: configured(), log }, mediaFiles).then(
-      (pruned) => (pruned.events + pruned.keys + pruned.media > 0 ? log.info(pruned, 'retention: pruned old events, dedupe keys and media') : undefined),
+      (pruned) =>
+        pruned.events + pruned.keys + pruned.threads + pruned.media > 0
+          ? log.info(pruned, 'retention: pruned old events, dedupe keys, threads and media')
+          : undefined,
       (error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'retention pruning failed; will try again'),
     );
   let timer = setTimeout(function tick() {

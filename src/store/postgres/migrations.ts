@@ -156,6 +156,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX batch_events_event ON batch_events (event_id);
   `,
+  /* 11: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
+  CREATE TABLE threads (
+    destination text COLLATE "C" NOT NULL,
+    thread_key text COLLATE "C" NOT NULL,   -- a hash (pipeline/events/message-thread.ts): no personal value
+    owner_delivery text COLLATE "C" NOT NULL, -- the delivery that starts the thread
+    parent text,                            -- Slack: the first message's ts; email: its Message-ID
+    parent_channel text,                    -- Slack: the channel ID of the first message
+    created_at bigint NOT NULL,             -- ms since epoch
+    used_at bigint NOT NULL,                -- ms since epoch: the latest message of the thread
+    PRIMARY KEY (destination, thread_key)
+  );
+  CREATE INDEX threads_used ON threads (used_at);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -63,6 +63,8 @@ import * as media from './queries/media.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
+import { claimThread, pruneThreads, setThreadParent } from './queries/threads.js';
+import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
@@ -279,12 +281,24 @@ export class PostgresStore implements Store {
     return pruneDedupeKeys(this.db, expiredBeforeMs, batchSize);
   }
 
+  pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number> {
+    return pruneThreads(this.db, usedBeforeMs, batchSize);
+  }
+
   exportEvents(after: string | undefined, limit: number): Promise<EventRecord[]> {
     return exportEventRecords(this.db, after, limit);
   }
 
   importEvents(records: EventRecord[]): Promise<number> {
     return importEventRecords(this.db, records);
+  }
+
+  claimThread(request: ThreadClaimRequest): Promise<ThreadRecord> {
+    return claimThread(this.db, request);
+  }
+
+  setThreadParent(parent: ThreadParent): Promise<boolean> {
+    return setThreadParent(this.db, parent);
   }
 
   recordAudit(entry: AuditEntry): Promise<void> {

@@ -143,4 +143,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX batch_events_event ON batch_events (event_id);
   `,
+  /* 12: email and Slack threads: who starts each, and how the rest refer to it (core/threads.ts) */ `
+  CREATE TABLE threads (
+    destination TEXT NOT NULL,
+    thread_key TEXT NOT NULL,          -- a hash (pipeline/events/message-thread.ts): no personal value
+    owner_delivery TEXT NOT NULL,      -- the delivery that starts the thread
+    parent TEXT,                       -- Slack: the first message's ts; email: its Message-ID
+    parent_channel TEXT,               -- Slack: the channel ID of the first message
+    created_at INTEGER NOT NULL,       -- ms since epoch
+    used_at INTEGER NOT NULL,          -- ms since epoch: the latest message of the thread
+    PRIMARY KEY (destination, thread_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX threads_used ON threads (used_at);
+  `,
 ];

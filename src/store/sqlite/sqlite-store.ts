@@ -46,6 +46,7 @@ import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
+import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 
 /** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
 const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
@@ -407,6 +408,14 @@ export class SqliteStore implements Store {
     return this.writes.write(() => prune.run(expiredBeforeMs, batchSize).changes);
   }
 
+  async pruneThreads(usedBeforeMs: number, batchSize: number): Promise<number> {
+    const prune = this.statement(
+      `DELETE FROM threads WHERE (destination, thread_key) IN
+         (SELECT destination, thread_key FROM threads WHERE used_at < ? LIMIT ?)`,
+    );
+    return this.writes.write(() => prune.run(usedBeforeMs, batchSize).changes);
+  }
+
   async nextDueAt(destinations: readonly string[]): Promise<number | undefined> {
     // A few entries of deliveries_due, never the whole queue (the deliver loop
     // asks often; a scan made draining a large backlog quadratic): the first
@@ -536,6 +545,38 @@ export class SqliteStore implements Store {
 
   async importEvents(records: EventRecord[]): Promise<number> {
     return this.writes.write(() => importEventRecords(this.db, records));
+  }
+
+  /**
+   * One upsert (core/threads.ts): the owner is replaced only while no parent
+   * is recorded and its delivery can no longer send (dead, or pruned).
+   */
+  async claimThread({ destination, key, deliveryId, now }: ThreadClaimRequest): Promise<ThreadRecord> {
+    const claim = this.statement(
+      `INSERT INTO threads (destination, thread_key, owner_delivery, created_at, used_at)
+       VALUES (@destination, @key, @deliveryId, @now, @now)
+       ON CONFLICT (destination, thread_key) DO UPDATE SET
+         owner_delivery = CASE
+           WHEN threads.parent IS NULL AND NOT EXISTS (
+             SELECT 1 FROM deliveries d WHERE d.id = threads.owner_delivery AND d.status IN ('pending', 'delivered'))
+           THEN excluded.owner_delivery ELSE threads.owner_delivery END,
+         used_at = MAX(threads.used_at, excluded.used_at)
+       RETURNING owner_delivery, parent, parent_channel`,
+    );
+    // Not waiting for the disk: a claim lost to a power cut is made again by the next message.
+    const row = await this.writes.write(
+      () => claim.get({ destination, key, deliveryId, now }) as { owner_delivery: string; parent: string | null; parent_channel: string | null },
+      NOT_DURABLE,
+    );
+    return { owner: row.owner_delivery, parent: row.parent, parentChannel: row.parent_channel };
+  }
+
+  async setThreadParent({ destination, key, owner, parent, parentChannel, now }: ThreadParent): Promise<boolean> {
+    const update = this.statement(
+      `UPDATE threads SET parent = @parent, parent_channel = @parentChannel, used_at = MAX(used_at, @now)
+       WHERE destination = @destination AND thread_key = @key AND owner_delivery = @owner AND parent IS NULL`,
+    );
+    return this.writes.write(() => update.run({ destination, key, owner, parent, parentChannel, now }).changes === 1);
   }
 
   async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {
