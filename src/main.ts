@@ -30,13 +30,22 @@ import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { SealedStore } from './store/sealed-store.js';
 import type { Store } from './store/store.js';
+import { DataKeyring } from './core/sealing.js';
 
 /**
- * Opens the store a config names. With `create: false` a SQLite file must
- * exist already (PostgreSQL creates nothing until migrate()).
+ * Opens the store a config names, sealing payloads with `keys` (by default
+ * the data keys in HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD: README,
+ * "Encryption at rest"). With `create: false` a SQLite file must exist
+ * already (PostgreSQL creates nothing until migrate()).
  */
-export function openStore(url: string, { create = true }: { create?: boolean } = {}): Store {
+export function openStore(url: string, { create = true, keys }: { create?: boolean; keys?: DataKeyring } = {}): SealedStore {
+  return new SealedStore(openUnsealedStore(url, { create }), keys ?? DataKeyring.fromEnv(process.env));
+}
+
+/** The store itself, which holds sealed values as they are: for `herald keys rotate`, which seals them anew. */
+export function openUnsealedStore(url: string, { create = true }: { create?: boolean } = {}): Store {
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
   if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
   throw new StoreOpenError(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
@@ -86,6 +95,8 @@ export interface StartOptions {
   stageClock?: () => number;
   /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
   stallMs?: number;
+  /** The keys that seal payloads at rest (default: from HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD). */
+  dataKeys?: DataKeyring;
 }
 
 /** A stage with work and no progress for this long makes herald not ready. */
@@ -93,7 +104,7 @@ const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
-  const store = openStore(config.store);
+  const store = openStore(config.store, { keys: options.dataKeys });
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   try {
     await store.migrate();

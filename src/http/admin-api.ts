@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ownValue } from '../core/own.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
+import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
 import { eventDetail } from '../pipeline/event-detail.js';
@@ -215,6 +216,10 @@ export function adminApi(deps: AdminDeps): Middleware {
       } catch (error) {
         if (error instanceof AdminInputError) {
           ctx.status = 400;
+          ctx.body = { error: error.message };
+        } else if (error instanceof SealedDataError) {
+          // A row sealed under a key this herald lacks: say which key, never crash or hide it.
+          ctx.status = 500;
           ctx.body = { error: error.message };
         } else if ((error as { type?: string }).type === 'entity.too.large') {
           ctx.status = 413;

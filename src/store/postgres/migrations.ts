@@ -112,6 +112,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
+  /* 9: erasure finds a subject's events (herald erase, store.ts eraseSubject) */ `
+  CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

@@ -14,9 +14,11 @@ import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  RecentDeadLetters, Reseal, RoutingError, Store,
 } from '../store.js';
+import { eraseSubject } from './queries/erase-subject.js';
+import { reseal } from './queries/reseal.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
@@ -237,6 +239,14 @@ export class PostgresStore implements Store {
 
   importEvents(records: EventRecord[]): Promise<number> {
     return importEventRecords(this.db, records);
+  }
+
+  reseal(changes: Reseal[]): Promise<number> {
+    return reseal(this.db, changes);
+  }
+
+  eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
+    return eraseSubject(this.db, subject, dryRun);
   }
 
   recordAudit(entry: AuditEntry): Promise<void> {

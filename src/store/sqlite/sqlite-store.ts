@@ -11,9 +11,10 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  RecentDeadLetters, Reseal, RoutingError, Store,
 } from '../store.js';
+import { eraseSubject, reseal } from './erase-and-reseal.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
@@ -432,6 +433,14 @@ export class SqliteStore implements Store {
 
   async importEvents(records: EventRecord[]): Promise<number> {
     return this.writes.write(() => importEventRecords(this.db, records));
+  }
+
+  async reseal(changes: Reseal[]): Promise<number> {
+    return this.writes.write(() => reseal(this.db, changes));
+  }
+
+  async eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
+    return this.writes.write(() => eraseSubject(this.db, subject, dryRun));
   }
 
   async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {

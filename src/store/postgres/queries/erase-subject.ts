@@ -1,0 +1,27 @@
+/**
+ * Erasure of one subject (README, "Erasure"): its events, their deliveries
+ * and attempts (ON DELETE CASCADE) and dedupe keys, counted and deleted in
+ * one transaction. The events are locked first, so a process routing or
+ * sending one of them meanwhile finishes before they go, or finds them gone.
+ */
+import type { Db } from '../connection.js';
+import type { ErasedSubject } from '../../store.js';
+
+const COUNT = `
+WITH e AS (SELECT id FROM events WHERE subject = $1 FOR UPDATE),
+     d AS (SELECT id FROM deliveries WHERE event_id IN (SELECT id FROM e))
+SELECT (SELECT count(*) FROM e)::int AS events,
+       (SELECT count(*) FROM d)::int AS deliveries,
+       (SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM d))::int AS attempts,
+       (SELECT count(*) FROM event_dedupe WHERE event_id IN (SELECT id FROM e))::int AS "dedupeKeys"`;
+
+export async function eraseSubject(db: Db, subject: string, dryRun: boolean): Promise<ErasedSubject> {
+  return db.transaction(async (tx) => {
+    const [counted] = await tx.rows<{ events: number; deliveries: number; attempts: number; dedupeKeys: number }>(COUNT, [subject]);
+    if (!dryRun) {
+      await tx.query('DELETE FROM event_dedupe WHERE event_id IN (SELECT id FROM events WHERE subject = $1)', [subject]);
+      await tx.query('DELETE FROM events WHERE subject = $1', [subject]);
+    }
+    return { ...counted! };
+  });
+}
