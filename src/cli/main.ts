@@ -10,6 +10,7 @@ import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
 import { eventsCommand } from './commands/events.js';
 import { keysCommand } from './commands/keys.js';
+import { eraseCommand } from './commands/erase.js';
 import { migrateCommand } from './commands/migrate.js';
 import { replayCommand } from './commands/replay.js';
 import { rulesCommand } from './commands/rules-test.js';
@@ -34,6 +35,7 @@ program.addCommand(dlqCommand());
 program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(keysCommand());
+program.addCommand(eraseCommand());
 
 await program.parseAsync().catch(exitWith);
 

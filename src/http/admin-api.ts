@@ -16,6 +16,7 @@ import { UnknownRuleError } from '../core/errors.js';
 import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
+import { eraseSubject } from '../pipeline/erase-subject.js';
 import { eventDetail } from '../pipeline/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../pipeline/personal-data.js';
 import { replayEvents, replayPage } from '../pipeline/replay.js';
@@ -24,7 +25,7 @@ import type { ReadinessReport } from '../pipeline/readiness.js';
 import type { RoutingSet } from '../pipeline/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
-import { AdminInputError, bodyLimit, bodyString, jsonBody, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
+import { AdminInputError, bodyLimit, bodyString, jsonBody, queryDryRun, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
@@ -93,6 +94,12 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
     // Audited before anything is shown: a reading the log cannot record is refused (500).
     if (pii === 'include') await recordPiiRead(store, ctx.get(ACTOR_HEADER), detail.event.id, { via: 'api', remoteAddress: ctx.ip });
     ctx.body = pii === 'include' ? detail : { ...detail, event: maskPersonalFields(detail.event, providers) };
+  });
+
+  // Erasure for a data-protection request: everything about one subject, audited (README, "Erasure").
+  router.delete('/subjects/:id', async (ctx) => {
+    const dryRun = queryDryRun(ctx);
+    ctx.body = await eraseSubject(store, ctx.params.id!, { dryRun, actor: ctx.get(ACTOR_HEADER), detail: { via: 'api', remoteAddress: ctx.ip } });
   });
 
   router.get('/audit', async (ctx) => {

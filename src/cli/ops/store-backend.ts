@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
+import { eraseSubject } from '../../pipeline/erase-subject.js';
 import { eventDetail } from '../../pipeline/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../../pipeline/personal-data.js';
 import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
@@ -72,6 +73,10 @@ export class StoreBackend implements OpsBackend {
       if (error instanceof UnknownRuleError) throw new OpsError(error.message);
       throw error;
     }
+  }
+
+  eraseSubject(subject: string, dryRun: boolean) {
+    return eraseSubject(this.store, subject, { dryRun, actor: cliActor(), detail: { via: 'cli', host: hostname() } });
   }
 
   setPaused(): Promise<never> {
