@@ -84,6 +84,9 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
     this.db.pragma('temp_store = MEMORY');
+    // Deleted rows are overwritten with zeros, not left in free pages: an erased subject (README, "Erasure")
+    // or a payload sealed anew by `herald keys rotate` is gone from the file, not only from the tables.
+    this.db.pragma('secure_delete = ON');
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
   }
 
@@ -440,7 +443,11 @@ export class SqliteStore implements Store {
   }
 
   async eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
-    return this.writes.write(() => eraseSubject(this.db, subject, dryRun));
+    const erased = await this.writes.write(() => eraseSubject(this.db, subject, dryRun));
+    // The -wal file still holds the pages as they were before: copy the new ones into the database and empty it.
+    // Best effort: a reader in the middle of a transaction holds the old pages until the next checkpoint.
+    if (!dryRun) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return erased;
   }
 
   async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {
