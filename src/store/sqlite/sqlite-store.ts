@@ -439,7 +439,10 @@ export class SqliteStore implements Store {
   }
 
   async reseal(changes: Reseal[]): Promise<number> {
-    return this.writes.write(() => reseal(this.db, changes));
+    const written = await this.writes.write(() => reseal(this.db, changes));
+    // As after an erasure: the values under the old key leave the -wal file too (best effort beside a serving herald).
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return written;
   }
 
   async eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
