@@ -143,6 +143,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       assert.equal(withOld.code, 3);
       assert.match(withOld.stderr, new RegExp(`^herald: stored data is sealed with data key ${idOf(K2)}, which this herald does not have`));
       for (const key of [K1, K2]) assert.ok(!withOld.stderr.includes(key));
+      // A herald serving with the wrong key keeps serving, and its API says which key it lacks.
+      await serve({ HERALD_DATA_KEY: K1 });
+      const refused = await api(`events/${ids.c[0]}`);
+      assert.equal(refused.status, 500);
+      assert.match(refused.body.error as string, new RegExp(`sealed with data key ${idOf(K2)}`));
+      assert.equal((await api('health')).status, 200);
     });
   });
 }
