@@ -11,6 +11,7 @@ import { SessionApiClient } from './channels/session-api.js';
 import type { HeraldConfig } from './core/config.js';
 import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
 import type { Logger } from './core/log.js';
+import { DataKeyring } from './core/sealing.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
 import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alert-event.js';
@@ -29,10 +30,9 @@ import { RouteStage } from './pipeline/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { SealedStore } from './store/sealed-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
-import { DataKeyring } from './core/sealing.js';
 
 /**
  * Opens the store a config names, sealing payloads with `keys` (by default

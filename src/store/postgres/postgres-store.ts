@@ -17,8 +17,6 @@ import type {
   EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
   RecentDeadLetters, Reseal, RoutingError, Store,
 } from '../store.js';
-import { eraseSubject } from './queries/erase-subject.js';
-import { reseal } from './queries/reseal.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
@@ -35,10 +33,12 @@ import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
 import { completeAttempt } from './queries/complete-attempt.js';
 import { claimEventsToEnrich, completeEnrichment } from './queries/enrichment.js';
 import { exportEventRecords, importEventRecords } from './queries/event-records.js';
+import { eraseSubject } from './queries/erase-subject.js';
 import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
+import { reseal } from './queries/reseal.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
 import { WriteBatcher } from './write-batcher.js';
 

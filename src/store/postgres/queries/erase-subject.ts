@@ -1,8 +1,9 @@
 /**
  * Erasure of one subject (README, "Erasure"): its events, their deliveries
  * and attempts (ON DELETE CASCADE) and dedupe keys, counted and deleted in
- * one transaction. The events are locked first, so a process routing or
- * sending one of them meanwhile finishes before they go, or finds them gone.
+ * one transaction. The events are locked first: a process writing one of
+ * them meanwhile (enriching, routing it) finishes before they go, or finds
+ * them gone.
  */
 import type { Db } from '../connection.js';
 import type { ErasedSubject } from '../../store.js';
