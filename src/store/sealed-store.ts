@@ -88,6 +88,7 @@ export class SealedStore implements Store {
   constructor(readonly inner: Store, readonly keys: DataKeyring) {}
 
   private sealDeliveries(deliveries: NewDelivery[]): NewDelivery[] {
+    if (!this.keys.sealing) return deliveries;
     return deliveries.map((d) => ({ ...d, message: sealMessage(this.keys, d.id, d.message) }));
   }
 
