@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateDataKey, keyIdOf } from '../../src/core/sealing.js';
+import { DataKeyring, generateDataKey, keyIdOf } from '../../src/core/sealing.js';
+import { openStore } from '../../src/main.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
@@ -18,7 +19,8 @@ import { testSource } from '../helpers/config.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { writeHookConfig } from '../helpers/herald-process.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
-import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+import { event } from '../store/contract.js';
 
 const TOKEN = 'at-rest-token-Hq31';
 const MARKER = 'Evidence-Marker-5KpQ';
@@ -143,12 +145,19 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       assert.equal(withOld.code, 3);
       assert.match(withOld.stderr, new RegExp(`^herald: stored data is sealed with data key ${idOf(K2)}, which this herald does not have`));
       for (const key of [K1, K2]) assert.ok(!withOld.stderr.includes(key));
-      // A herald serving with the wrong key keeps serving, and its API says which key it lacks.
-      await serve({ HERALD_DATA_KEY: K1 });
+      // A herald serving with the wrong key keeps serving: its API says which key it lacks, and so does its log
+      // for an event waiting to be routed, which it tries again (every second), never crashing.
+      const store = openStore(schema ? schema.url : `sqlite:${path.join(dir, 'herald.db')}`, { keys: new DataKeyring(Buffer.from(K2, 'base64')) });
+      await store.insertEvent({ event: event('facesign', { subject: 'sess_d', data: { note: MARKER } }), dedupeKey: 'unrouted', dedupeUntilMs: Date.now() + 60_000 });
+      await store.close();
+      herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1 }, { captureStdout: true });
       const refused = await api(`events/${ids.c[0]}`);
       assert.equal(refused.status, 500);
       assert.match(refused.body.error as string, new RegExp(`sealed with data key ${idOf(K2)}`));
+      await waitUntil(() => herald!.stdout().split(`sealed with data key ${idOf(K2)}`).length > 2, 20_000, 'the routing error, logged twice');
+      assert.equal(herald.child.exitCode, null, 'herald keeps running');
       assert.equal((await api('health')).status, 200);
+      for (const key of [K1, K2]) assert.ok(!herald.stdout().includes(key) && !herald.stderr().includes(key), 'no key in the logs');
     });
   });
 }
