@@ -7,8 +7,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from './channels/channel.js';
+import { MediaDownloader } from './channels/media-download.js';
 import { SessionApiClient } from './channels/session-api.js';
-import type { HeraldConfig } from './core/config.js';
+import type { HeraldConfig, MediaConfig } from './core/config.js';
 import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { DataKeyring } from './core/sealing.js';
@@ -22,6 +23,8 @@ import { DeliverStage } from './pipeline/deliver.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { EnrichStage } from './pipeline/enrich.js';
 import { Ingest } from './pipeline/ingest.js';
+import { MediaArchiver } from './pipeline/media-archive.js';
+import { MediaLinks } from './pipeline/media-links.js';
 import { HeraldMetrics } from './pipeline/metrics.js';
 import { Readiness, type WatchedStage } from './pipeline/readiness.js';
 import { deadLetterRemovedDestinations, type ConfiguredDestinations } from './pipeline/removed-destinations.js';
@@ -29,7 +32,9 @@ import { schedulePruning } from './pipeline/retention.js';
 import { RouteStage } from './pipeline/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from './providers/registry.js';
 import type { HeraldSetup } from './setup.js';
+import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from './store/media-files.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
+import { SealedMediaFiles } from './store/sealed-media-files.js';
 import { SealedStore } from './store/sealed-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -106,12 +111,14 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const { config } = setup;
   const store = openStore(config.store, { keys: options.dataKeys });
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  let media: MediaArchive | undefined;
   try {
     await store.migrate();
     // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
     await store.startServing(claimant);
     // Claims left by a previous run: void for a store one process owns, live for a shared one.
     await store.recoverClaimsAtStartup();
+    media = config.media && (await buildMediaArchive(config.media, config.server.publicUrl!, store));
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
@@ -133,8 +140,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
+  // The routing in force, with the media links of this process's archive.
+  const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
   const route = new RouteStage({
-    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
@@ -142,10 +151,13 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
     store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+    archiver: media?.archiver,
+    // A download may take its whole time-out: the event stays this process's meanwhile.
+    ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics,
+    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, media: config.media,
     onStored: () => {
       route.wake();
       enrich.wake();
@@ -164,7 +176,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
-      token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS,
+      token: adminToken, store, deliver, routing: currentRouting, providers: EVENT_PROVIDERS, mediaFiles: media?.files,
       health: async () => ({
         ...(await readiness.check()),
         shuttingDown: lifecycle.shuttingDown,
@@ -172,7 +184,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       }),
     }
     : undefined;
-  const appDeps = { ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken };
+  const appDeps = {
+    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken,
+    ...(media && { media: { store, files: media.files, links: media.links } }),
+  };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
@@ -206,7 +221,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     monitor.start();
   }
   if (stages) {
-    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured);
+    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured, media?.files);
     takeover.start();
   }
 
@@ -272,10 +287,38 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
       );
       await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
+      await media?.close();
       await store.close();
     },
   };
   return running;
+}
+
+/** The media archive of a process (README, "Media archive"): where the bytes go, how they are fetched, how links are signed. */
+interface MediaArchive {
+  files: MediaFiles;
+  links: MediaLinks;
+  archiver: MediaArchiver;
+  timeoutMs: number;
+  close(): Promise<void>;
+}
+
+/** Where archived media's bytes are kept, as they are kept (sealed or not): in a folder, or in `store`'s database. */
+export function openMediaFiles(settings: MediaConfig, store: Store): MediaFiles {
+  return settings.store.kind === 'folder' ? new FolderMediaFiles(settings.store.dir) : new DatabaseMediaFiles(store);
+}
+
+async function buildMediaArchive(settings: MediaConfig, publicUrl: string, store: SealedStore): Promise<MediaArchive> {
+  // Sealed with the store's data keys (README, "Encryption at rest"), wherever they are kept.
+  const files = new SealedMediaFiles(openMediaFiles(settings, store), store.keys);
+  const downloader = new MediaDownloader(settings);
+  return {
+    files,
+    links: await MediaLinks.create(settings, publicUrl, store),
+    archiver: new MediaArchiver({ store, files, media: settings, download: (url, now) => downloader.download(url, now) }),
+    timeoutMs: settings.timeoutMs,
+    close: () => downloader.close(),
+  };
 }
 
 /** Binds a server; resolves with the port bound (useful with port 0). */
@@ -306,5 +349,6 @@ function settingsNeedingRestart(before: HeraldConfig, after: HeraldConfig): stri
   const changed: string[] = [];
   if (JSON.stringify(before.server) !== JSON.stringify(after.server)) changed.push('server');
   if (before.store !== after.store) changed.push('store');
+  if (JSON.stringify(before.media) !== JSON.stringify(after.media)) changed.push('media');
   return changed;
 }

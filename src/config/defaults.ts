@@ -44,4 +44,12 @@ export const DEFAULTS = {
     rate: '10/s',
     allowPrivateNetwork: false,
   },
+  /** The media archive (pipeline/media-archive.ts). */
+  media: {
+    store: 'file:./data/media',
+    maxBytes: '50mb',
+    allowPrivateNetwork: false,
+    linkTtl: '7d',
+    timeout: '60s',
+  },
 } as const;

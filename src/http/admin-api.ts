@@ -16,6 +16,7 @@ import { UnknownRuleError } from '../core/errors.js';
 import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
+import type { MediaFiles } from '../store/media-files.js';
 import { eraseSubject } from '../pipeline/erase-subject.js';
 import { eventDetail } from '../pipeline/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../pipeline/personal-data.js';
@@ -48,6 +49,8 @@ export interface AdminDeps {
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
   providers: Record<string, ProviderProfile>;
+  /** Where archived media's bytes are kept (erasure deletes a subject's); none without a media archive. */
+  mediaFiles?: MediaFiles;
 }
 
 const notFound = (what: string) => ({ error: `${what} not found` });
@@ -56,7 +59,7 @@ const notFound = (what: string) => ({ error: `${what} not found` });
 export const ACTOR_HEADER = 'x-herald-actor';
 
 /** The routes, without authentication (exported for the OpenAPI check). */
-export function createAdminRouter({ store, deliver, routing, providers, health }: Omit<AdminDeps, 'token'>): Router {
+export function createAdminRouter({ store, deliver, routing, providers, health, mediaFiles }: Omit<AdminDeps, 'token'>): Router {
   const router = new Router({ prefix: '/api' });
   let openapi: string | undefined;
 
@@ -99,7 +102,7 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
   // Erasure for a data-protection request: everything about one subject, audited (README, "Erasure").
   router.delete('/subjects/:id', async (ctx) => {
     const dryRun = queryDryRun(ctx);
-    ctx.body = await eraseSubject(store, ctx.params.id!, { dryRun, actor: ctx.get(ACTOR_HEADER), detail: { via: 'api', remoteAddress: ctx.ip } });
+    ctx.body = await eraseSubject(store, ctx.params.id!, { dryRun, actor: ctx.get(ACTOR_HEADER), detail: { via: 'api', remoteAddress: ctx.ip }, mediaFiles });
   });
 
   router.get('/audit', async (ctx) => {

@@ -23,6 +23,7 @@ import type { Rule } from '../routing/rule.js';
 import { describeThrown, type RuleSet } from '../routing/rule-set.js';
 import type { EventRouting, NewDelivery, RoutingError, Store } from '../store/store.js';
 import { eventView } from './event-view.js';
+import type { MediaLinks } from './media-links.js';
 import type { HeraldMetrics } from './metrics.js';
 import { StageProgress } from './stage-progress.js';
 import { WorkerLoop, type WorkResult } from './worker-loop.js';
@@ -33,6 +34,8 @@ export interface RoutingSet {
   templates: TemplateSet;
   destinations: Record<string, DestinationConfig>;
   sources: Record<string, SourceConfig>;
+  /** Signs links to archived media (`event.media.archived.url`); absent without a media archive. */
+  mediaLinks?: MediaLinks;
 }
 
 export interface RouteDeps {
@@ -63,13 +66,17 @@ export interface RoutingPlan {
   errors: RoutingError[];
 }
 
-/** Decides an event's notifications: which rules fire and what each sends. Pure: stores nothing. */
-export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile): RoutedNotification[] {
-  return planRouting(event, routing, provider).notifications;
+/**
+ * Decides an event's notifications: which rules fire and what each sends.
+ * Pure: stores nothing. Links to archived media are made at `now`.
+ */
+export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutedNotification[] {
+  return planRouting(event, routing, provider, now).notifications;
 }
 
 /** planNotifications, with the rules whose condition threw on the event. */
-export function planRouting(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile): RoutingPlan {
+export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutingPlan {
+  const event = routing.mediaLinks ? routing.mediaLinks.withLink(stored, now) : stored;
   const source = ownValue(routing.sources, event.source);
   const views = new Map<string | undefined, NormalizedEvent>();
   const view = (rule: Rule) => {
@@ -150,7 +157,7 @@ export class RouteStage {
     const { providers, log, metrics } = this.deps;
     let plan: RoutingPlan;
     try {
-      plan = planRouting(event, routing, providers[event.provider]!);
+      plan = planRouting(event, routing, providers[event.provider]!, (this.deps.now ?? Date.now)());
     } catch (error) {
       // Not a rule's condition (those are caught per rule): herald itself failed on this event.
       plan = { notifications: [], errors: [{ rule: null, error: describeThrown(error) }] };

@@ -25,7 +25,7 @@ import { sealedKeyId, type DataKeyring } from '../core/sealing.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter,
   EnrichmentClaim, EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery,
-  NewEvent, QueueSnapshot, RecentDeadLetters, Reseal, RoutingError, Store,
+  NewEvent, QueueSnapshot, RecentDeadLetters, Reseal, RoutingError, Store, StoredMedia,
 } from './store.js';
 
 /** The field that holds a sealed value in a stored event's `data` or a stored message. */
@@ -137,8 +137,9 @@ export class SealedStore implements Store {
     return (await this.inner.claimEventsToEnrich(request)).map((c) => ({ ...c, event: this.openEvent(c.event) }));
   }
 
+  /** The enriched event, or the event as far as a try got (a retry keeps a step done), is sealed like any event. */
   completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
-    return this.inner.completeEnrichment(eventId, 'event' in outcome ? { event: sealEvent(this.keys, outcome.event) } : outcome);
+    return this.inner.completeEnrichment(eventId, outcome.event === undefined ? outcome : { ...outcome, event: sealEvent(this.keys, outcome.event) });
   }
 
   async claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {
@@ -244,6 +245,41 @@ export class SealedStore implements Store {
 
   recordAudit(entry: AuditEntry): Promise<void> {
     return this.inner.recordAudit(entry);
+  }
+
+  // Media records hold no payload value (an id, a subject, a checksum, a size, a type); their bytes are sealed
+  // by SealedMediaFiles (sealed-media-files.ts), whichever files keep them, so they pass through here as they are.
+
+  putMedia(media: StoredMedia): Promise<void> {
+    return this.inner.putMedia(media);
+  }
+
+  getMedia(id: string): Promise<StoredMedia | undefined> {
+    return this.inner.getMedia(id);
+  }
+
+  deleteMedia(id: string): Promise<void> {
+    return this.inner.deleteMedia(id);
+  }
+
+  orphanedMedia(limit: number): Promise<string[]> {
+    return this.inner.orphanedMedia(limit);
+  }
+
+  putMediaContent(id: string, content: Buffer): Promise<void> {
+    return this.inner.putMediaContent(id, content);
+  }
+
+  getMediaContent(id: string): Promise<Buffer | undefined> {
+    return this.inner.getMediaContent(id);
+  }
+
+  deleteMediaContent(id: string): Promise<void> {
+    return this.inner.deleteMediaContent(id);
+  }
+
+  sharedSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    return this.inner.sharedSecret(name, candidate);
   }
 
   listAudit(filter?: AuditFilter): Promise<AuditEntry[]> {

@@ -110,13 +110,13 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       const report = JSON.parse(rotated.stdout) as { keyId: string; events: number; resealed: Record<string, number> };
       assert.equal(report.keyId, idOf(K2));
       assert.equal(report.events, 4);
-      assert.deepEqual(report.resealed, { events: 4, messages: 4, excerpts: 4 });
+      assert.deepEqual(report.resealed, { events: 4, messages: 4, excerpts: 4, media: 0 });
       assert.ok(!(await rawStore()).includes(MARKER));
 
       // Erasure on the store, first as a dry run.
       const dry = await cli(['erase', '--subject', 'sess_a', '--dry-run', '--json'], { HERALD_DATA_KEY: K2 });
       assert.equal(dry.code, 0, dry.stderr);
-      const counts = { events: 2, deliveries: 2, attempts: 2, dedupeKeys: 2 };
+      const counts = { events: 2, deliveries: 2, attempts: 2, dedupeKeys: 2, media: 0 };
       assert.deepEqual(JSON.parse(dry.stdout), { subject: 'sess_a', dryRun: true, removed: counts });
       const erased = await cli(['erase', '--subject', 'sess_a'], { HERALD_DATA_KEY: K2, HERALD_ACTOR: 'dpo@example' });
       assert.equal(erased.code, 0, erased.stderr);
@@ -125,9 +125,9 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       // And through the admin API.
       const viaApi = await api('subjects/sess_b', { method: 'DELETE' });
       assert.equal(viaApi.status, 200);
-      assert.deepEqual(viaApi.body, { subject: 'sess_b', dryRun: false, removed: { events: 1, deliveries: 1, attempts: 1, dedupeKeys: 1 } });
+      assert.deepEqual(viaApi.body, { subject: 'sess_b', dryRun: false, removed: { events: 1, deliveries: 1, attempts: 1, dedupeKeys: 1, media: 0 } });
       const throughCli = await cli(['erase', '--subject', 'sess_b', '--api', herald!.url, '--json'], { HERALD_ADMIN_TOKEN: TOKEN, HERALD_ACTOR: 'dpo@example' });
-      assert.deepEqual(JSON.parse(throughCli.stdout).removed, { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0 }, 'erasing again removes nothing');
+      assert.deepEqual(JSON.parse(throughCli.stdout).removed, { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 }, 'erasing again removes nothing');
       for (const id of [...ids.a, ...ids.b]) assert.equal((await api(`events/${id}`)).status, 404);
       const kept = await api(`events/${ids.c[0]}?pii=include`);
       assert.equal((kept.body.event as { data: { note: string } }).data.note, MARKER, 'another subject is untouched');

@@ -495,7 +495,7 @@ describe('admin API', function () {
       }
 
       it('erases one subject, after a dry run, and audits it; another subject stays', async () => {
-        const removed = { events: 2, deliveries: 0, attempts: 0, dedupeKeys: 2 };
+        const removed = { events: 2, deliveries: 0, attempts: 0, dedupeKeys: 2, media: 0 };
         assert.deepEqual((await erase('/api/subjects/sess_gone?dryRun=true')).body, { subject: 'sess_gone', dryRun: true, removed });
         assert.equal(await herald.store.countEvents({ subject: 'sess_gone' }), 2);
         const done = await erase('/api/subjects/sess_gone', { 'x-herald-actor': 'dpo' });

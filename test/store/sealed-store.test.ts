@@ -134,10 +134,10 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       opened.push(unsealed);
       const progress: number[] = [];
       const report = await rotateDataKey(unsealed, new DataKeyring(k2, [k1]), { batchSize: 1, onProgress: (p) => progress.push(p.events) });
-      assert.deepEqual(report, { keyId: keyIdOf(k2), events: 2, resealed: { events: 2, messages: 2, excerpts: 2 }, changedMeanwhile: 0 });
+      assert.deepEqual(report, { keyId: keyIdOf(k2), events: 2, resealed: { events: 2, messages: 2, excerpts: 2, media: 0 }, changedMeanwhile: 0 });
       assert.deepEqual(progress, [1, 2]);
       // A second run finds nothing left to do.
-      assert.deepEqual((await rotateDataKey(unsealed, new DataKeyring(k2, [k1]))).resealed, { events: 0, messages: 0, excerpts: 0 });
+      assert.deepEqual((await rotateDataKey(unsealed, new DataKeyring(k2, [k1]))).resealed, { events: 0, messages: 0, excerpts: 0, media: 0 });
       await Promise.all(opened.splice(0).map((s) => s.close()));
       await assertNoMarker({ data: 'Plain-Data', session: 'Plain-Session', message: 'Plain-Message', excerpt: 'Plain-Excerpt' });
       // The new key alone reads everything.
@@ -175,7 +175,7 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       const gone = await storeOne(store, 'sess_gone', { data: 'Gone-Data', session: 'Gone-Session', message: 'Gone-Message', excerpt: 'Gone-Excerpt' });
       await storeOne(store, 'sess_gone', { data: 'Gone-Data2', session: 'Gone-Session2', message: 'Gone-Message2', excerpt: 'Gone-Excerpt2' });
       const kept = await storeOne(store, 'sess_kept');
-      const counts = { events: 2, deliveries: 2, attempts: 2, dedupeKeys: 2 };
+      const counts = { events: 2, deliveries: 2, attempts: 2, dedupeKeys: 2, media: 0 };
       const dry = await eraseSubject(store, 'sess_gone', { dryRun: true, actor: 'dpo', detail: { via: 'test' } });
       assert.deepEqual(dry, { subject: 'sess_gone', dryRun: true, removed: counts });
       assert.equal(await store.countEvents({ subject: 'sess_gone' }), 2, 'a dry run deletes nothing');
@@ -184,7 +184,7 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       assert.deepEqual(done.removed, counts);
       assert.equal(await store.countEvents({ subject: 'sess_gone' }), 0);
       assert.equal(await store.getEvent(gone.id), undefined);
-      assert.deepEqual((await store.eraseSubject('sess_gone', { dryRun: false })), { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0 });
+      assert.deepEqual((await store.eraseSubject('sess_gone', { dryRun: false })), { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 });
       // The dedupe key went with it: the same webhook again is a new event.
       const again = await store.insertEvent({ event: event('facesign', { subject: 'sess_gone' }), dedupeKey: `key-${gone.id}`, dedupeUntilMs: Date.now() + 60_000 });
       assert.equal(again.status, 'stored');

@@ -1,6 +1,7 @@
 /**
  * `herald erase --subject <id> [--dry-run]`: deletes every event about one
- * subject, with its deliveries, attempts, dedupe keys and enrichment, and
+ * subject, with its deliveries, attempts, dedupe keys, enrichment and
+ * archived media, and
  * prints what it removed (README, "Erasure"): on the store, or with --api
  * through a running herald. The erasure is written to the audit log in the
  * name of the user; a dry run only counts.
@@ -12,7 +13,7 @@ import { printable, renderTable } from '../table.js';
 
 export function eraseCommand(): Command {
   return new Command('erase')
-    .description("delete everything stored about one subject (a data-protection request): its events, deliveries, attempts, dedupe keys and enrichment; audited (on the store, or with --api through a running herald)")
+    .description("delete everything stored about one subject (a data-protection request): its events, deliveries, attempts, dedupe keys, enrichment and archived media; audited (on the store, or with --api through a running herald)")
     .requiredOption('--subject <id>', "the subject's id, as events show it (FaceSign: the session id)")
     .option('--dry-run', 'count what would be removed; delete nothing')
     .option('--json', 'print JSON for scripts')
@@ -26,7 +27,7 @@ export function eraseCommand(): Command {
 }
 
 function printErasure({ subject, dryRun, removed }: Erasure): void {
-  const total = removed.events + removed.deliveries + removed.attempts + removed.dedupeKeys;
+  const total = removed.events + removed.deliveries + removed.attempts + removed.dedupeKeys + removed.media;
   const who = `subject ${printable(subject)}`;
   if (total === 0) {
     process.stdout.write(`nothing is stored about ${who}\n`);
@@ -34,6 +35,6 @@ function printErasure({ subject, dryRun, removed }: Erasure): void {
   }
   process.stdout.write(`${dryRun ? `would remove (dry run: nothing deleted) for ${who}` : `removed for ${who}`}:\n`);
   process.stdout.write(renderTable(['KIND', 'COUNT'], [
-    ['events', removed.events], ['deliveries', removed.deliveries], ['attempts', removed.attempts], ['dedupe keys', removed.dedupeKeys],
+    ['events', removed.events], ['deliveries', removed.deliveries], ['attempts', removed.attempts], ['dedupe keys', removed.dedupeKeys], ['media files', removed.media],
   ]));
 }

@@ -10,7 +10,8 @@ import { Command, Option } from 'commander';
 import { DataKeyring, generateDataKey } from '../../core/sealing.js';
 import { generateEd25519KeyPair, generateHmacSecret } from '../../core/signing-keys.js';
 import { rotateDataKey, type RotationReport } from '../../pipeline/rotate-data-key.js';
-import { loadStoreSettingOrExit } from '../config-option.js';
+import { openMediaFiles } from '../../main.js';
+import { loadMediaSettingOrExit, loadStoreSettingOrExit } from '../config-option.js';
 import { openExistingStore } from '../open-store.js';
 import { parseLimit, printJson } from '../ops/ops-command.js';
 
@@ -44,18 +45,20 @@ export function keysCommand(): Command {
     });
   keys
     .command('rotate')
-    .description('seal every stored payload, message and excerpt anew under the current data key (HERALD_DATA_KEY), opening old ones with HERALD_DATA_KEYS_OLD; herald may keep serving')
+    .description('seal every stored payload, message, excerpt and archived media file anew under the current data key (HERALD_DATA_KEY), opening old ones with HERALD_DATA_KEYS_OLD; herald may keep serving')
     .addOption(new Option('--batch-size <n>', 'events per batch, 1 to 1000').default(200).argParser(parseLimit))
     .option('--json', 'print JSON for scripts')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .action(async (options: { batchSize: number; json?: boolean; progress?: boolean }, command: Command) => {
       const dataKeys = DataKeyring.fromEnv(process.env);
+      const media = loadMediaSettingOrExit(command);
       const store = await openExistingStore(loadStoreSettingOrExit(command), { unsealed: true });
       let bar: SingleBar | undefined;
       let report: RotationReport;
       try {
         report = await rotateDataKey(store, dataKeys, {
           batchSize: options.batchSize,
+          mediaFiles: media && openMediaFiles(media, store),
           onProgress: ({ events, total, resealed }) => {
             if (!bar && (process.stderr.isTTY || options.progress)) bar = startProgress(total);
             bar?.setTotal(total);
@@ -67,9 +70,9 @@ export function keysCommand(): Command {
         await store.close();
       }
       if (options.json) return printJson(report);
-      const { events, messages, excerpts } = report.resealed;
+      const { events, messages, excerpts, media: files } = report.resealed;
       process.stdout.write(
-        `${report.events} events looked at; sealed anew under data key ${report.keyId}: ${events} events, ${messages} messages, ${excerpts} response excerpts\n`,
+        `${report.events} events looked at; sealed anew under data key ${report.keyId}: ${events} events, ${messages} messages, ${excerpts} response excerpts, ${files} media files\n`,
       );
       if (report.changedMeanwhile > 0) {
         process.stdout.write(`${report.changedMeanwhile} values were changed by a serving herald meanwhile and left as it wrote them: run herald keys rotate again to check them\n`);

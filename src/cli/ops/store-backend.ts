@@ -15,9 +15,10 @@ import { maskPersonalFields, recordPiiRead } from '../../pipeline/personal-data.
 import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
 import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
 import type { RoutingSet } from '../../pipeline/route.js';
+import { openMediaFiles } from '../../main.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
-import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
+import { loadMediaSettingOrExit, loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
 import { openExistingStore } from '../open-store.js';
 import { cliActor } from './actor.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
@@ -76,7 +77,10 @@ export class StoreBackend implements OpsBackend {
   }
 
   eraseSubject(subject: string, dryRun: boolean) {
-    return eraseSubject(this.store, subject, { dryRun, actor: cliActor(), detail: { via: 'cli', host: hostname() } });
+    // A subject's archived media are deleted too: where they are kept is in the config.
+    const media = loadMediaSettingOrExit(this.command);
+    const mediaFiles = media && openMediaFiles(media, this.store);
+    return eraseSubject(this.store, subject, { dryRun, actor: cliActor(), detail: { via: 'cli', host: hostname() }, mediaFiles });
   }
 
   setPaused(): Promise<never> {

@@ -1,7 +1,8 @@
 /**
  * Erasing a subject and re-sealing rows (README, "Erasure", "Encryption at
  * rest"): rare operator writes, run inside the caller's transaction, so
- * statements are prepared per call.
+ * statements are prepared per call. A subject's media are counted here and
+ * deleted by the caller after its events (ErasedSubject.media).
  */
 import type { Database } from 'better-sqlite3';
 import type { ErasedSubject, Reseal } from '../store.js';
@@ -17,6 +18,7 @@ export function eraseSubject(db: Database, subject: string, dryRun: boolean): Er
     deliveries: count(`deliveries WHERE event_id IN (${SUBJECT_EVENTS})`),
     attempts: count(`attempts WHERE delivery_id IN (${SUBJECT_DELIVERIES})`),
     dedupeKeys: count(`event_dedupe WHERE event_id IN (${SUBJECT_EVENTS})`),
+    media: count(`media WHERE subject = @subject OR event_id IN (${SUBJECT_EVENTS})`),
   };
   if (dryRun) return counted;
   // Children first: the foreign keys have no ON DELETE CASCADE here.

@@ -1,9 +1,9 @@
 /**
  * Erasure of one subject (README, "Erasure"): its events, their deliveries
  * and attempts (ON DELETE CASCADE) and dedupe keys, counted and deleted in
- * one transaction. The events are locked first: a process writing one of
- * them meanwhile (enriching, routing it) finishes before they go, or finds
- * them gone.
+ * one transaction; its media are counted, and deleted by the caller after.
+ * The events are locked first: a process writing one of them meanwhile
+ * (enriching, routing it) finishes before they go, or finds them gone.
  */
 import type { Db } from '../connection.js';
 import type { ErasedSubject } from '../../store.js';
@@ -14,11 +14,12 @@ WITH e AS (SELECT id FROM events WHERE subject = $1 FOR UPDATE),
 SELECT (SELECT count(*) FROM e)::int AS events,
        (SELECT count(*) FROM d)::int AS deliveries,
        (SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM d))::int AS attempts,
-       (SELECT count(*) FROM event_dedupe WHERE event_id IN (SELECT id FROM e))::int AS "dedupeKeys"`;
+       (SELECT count(*) FROM event_dedupe WHERE event_id IN (SELECT id FROM e))::int AS "dedupeKeys",
+       (SELECT count(*) FROM media WHERE subject = $1 OR event_id IN (SELECT id FROM e))::int AS media`;
 
 export async function eraseSubject(db: Db, subject: string, dryRun: boolean): Promise<ErasedSubject> {
   return db.transaction(async (tx) => {
-    const [counted] = await tx.rows<{ events: number; deliveries: number; attempts: number; dedupeKeys: number }>(COUNT, [subject]);
+    const [counted] = await tx.rows<ErasedSubject>(COUNT, [subject]);
     if (!dryRun) {
       await tx.query('DELETE FROM event_dedupe WHERE event_id IN (SELECT id FROM events WHERE subject = $1)', [subject]);
       await tx.query('DELETE FROM events WHERE subject = $1', [subject]);
