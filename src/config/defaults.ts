@@ -36,7 +36,7 @@ export const DEFAULTS = {
     // dedupes by event id for as long as events are kept (the retention).
     faceioDedupeWindow: '10m',
   },
-  /** A FaceSign source's session API (pipeline/enrich.ts). */
+  /** A FaceSign source's session API (pipeline/stages/enrich.ts). */
   sessionApi: {
     enrich: ['session.status', 'analysis.*'],
     timeout: '10s',
@@ -44,7 +44,7 @@ export const DEFAULTS = {
     rate: '10/s',
     allowPrivateNetwork: false,
   },
-  /** The media archive (pipeline/media-archive.ts). */
+  /** The media archive (pipeline/stages/media-archive.ts). */
   media: {
     store: 'file:./data/media',
     maxBytes: '50mb',

@@ -163,7 +163,7 @@ export class StoreOwnedError extends Error {
 }
 
 /**
- * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * A provider API call made to enrich an event failed (pipeline/stages/enrich.ts).
  * The message is short and safe to store with the event: a status, the
  * provider's error type, or a network failure; never the API key.
  */
@@ -184,7 +184,7 @@ export class EnrichmentError extends Error {
 }
 
 /**
- * Archiving a media event's file failed (pipeline/media-archive.ts): the
+ * Archiving a media event's file failed (pipeline/stages/media-archive.ts): the
  * download, or a check of what came back (host, size, type). The message is
  * stored with the event: it never holds the media URL, whose query is a
  * credential of the provider's.

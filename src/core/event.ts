@@ -32,7 +32,7 @@ export interface EventMedia {
   /** RFC 3339; FaceSign media URLs expire 15 minutes after generation. */
   expires: string | null;
   /**
-   * herald's copy of the file (pipeline/media-archive.ts), once the archive
+   * herald's copy of the file (pipeline/stages/media-archive.ts), once the archive
    * was tried: null when it failed (`archiveError` says why). Absent when
    * there is no archive (no `media` section) or it has not run yet.
    */
@@ -59,7 +59,7 @@ export interface ArchivedMedia {
 
 /**
  * How herald enriched an event from its provider's API before routing it
- * (FaceSign's session API: pipeline/enrich.ts); the stored record, so a replay
+ * (FaceSign's session API: pipeline/stages/enrich.ts); the stored record, so a replay
  * shows what rules saw without asking the provider again.
  */
 export interface EventEnrichment {

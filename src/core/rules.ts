@@ -7,6 +7,30 @@ export interface NotifyDefinition {
   template: string;
 }
 
+/** `group:` of a rule (defaults filled by the schema). */
+export interface GroupDefinition {
+  by: string[];
+  wait: string;
+  interval: string;
+  max: number;
+}
+
+/** `digest:` of a rule: `at` (cron, in `timezone`) or `every`. */
+export interface DigestDefinition {
+  at?: string;
+  timezone?: string;
+  every?: string;
+  sendEmpty: boolean;
+  max: number;
+}
+
+/** `throttle:` of a rule. */
+export interface ThrottleDefinition {
+  by?: string[];
+  max: number;
+  per: string;
+}
+
 export interface RuleDefinition {
   /** The rule file it came from, and its index in that file. */
   file: string;
@@ -21,4 +45,7 @@ export interface RuleDefinition {
   stop: boolean;
   enabled: boolean;
   pii?: 'redact' | 'include';
+  group?: GroupDefinition;
+  digest?: DigestDefinition;
+  throttle?: ThrottleDefinition;
 }

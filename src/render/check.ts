@@ -25,6 +25,8 @@ export interface CheckSample {
   label: string;
   /** The event as the rule's templates see it (redacted like in production). */
   event: unknown;
+  /** For a rule that batches: the sample group's `events`, `group` and `throttle` (pipeline/stages/batch.ts). */
+  batch?: { events?: unknown[]; group?: unknown; throttle?: unknown };
 }
 
 const CHANNEL_FILES: Record<ChannelType, string> = {
@@ -36,11 +38,13 @@ const CHANNEL_FILES: Record<ChannelType, string> = {
 /**
  * Renders each usage strictly against each sample. A failure is reported once
  * per template file and variable (the first rule and sample that hit it), in
- * the template file, at the line of the failing expression.
+ * the template file, at the line of the failing expression. `reported` carries
+ * what earlier calls reported, for a caller that checks rule by rule (each
+ * rule has its own samples) and wants a template that several rules use to
+ * report a mistake once.
  */
-export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], samples: CheckSample[]): ConfigIssue[] {
+export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], samples: CheckSample[], reported = new Set<string>()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const reported = new Set<string>();
   const known = new Set(set.names());
   for (const usage of usages) {
     const usedBy = `${usage.ruleFile} ${usage.rulePath}`;
@@ -58,7 +62,7 @@ export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], sample
     }
     for (const sample of samples) {
       try {
-        set.render(usage.template, usage.channel, { event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination }, { strict: true });
+        set.render(usage.template, usage.channel, { ...sample.batch, event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination }, { strict: true });
       } catch (error) {
         if (!(error instanceof TemplateRenderError)) throw error;
         const { file, path, line, column } = error.location;

@@ -1,10 +1,11 @@
 /** A rule as written in rules/*.yaml, and as compiled for routing. */
+import type { BatchSpec } from './batching.js';
 import type { Logic } from './json-logic.js';
 
 /**
  * The event fields `match` can name; each takes a value, a list (any of), or a
  * `prefix*` glob. `session.status` is FaceSign's session status, on events its
- * session API enriched (pipeline/enrich.ts); null on the others.
+ * session API enriched (pipeline/stages/enrich.ts); null on the others.
  */
 export const MATCH_FIELDS = ['source', 'provider', 'type', 'category', 'outcome', 'session.status'] as const;
 export type MatchField = (typeof MATCH_FIELDS)[number];
@@ -33,4 +34,6 @@ export interface Rule {
   pii: 'redact' | 'include' | undefined;
   /** `match` and `when` as one JSON-logic expression. */
   condition: Logic;
+  /** How its events are batched (group, digest, throttle); undefined: a message per event. */
+  batching?: BatchSpec;
 }

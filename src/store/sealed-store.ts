@@ -23,7 +23,7 @@ import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
 import { sealedKeyId, type DataKeyring } from '../core/sealing.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter,
+  AddedDeliveries, Attempt, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter,
   EnrichmentClaim, EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery,
   NewEvent, QueueSnapshot, RecentDeadLetters, Reseal, RoutingError, Store, StoredMedia,
 } from './store.js';
@@ -232,6 +232,27 @@ export class SealedStore implements Store {
         attempts: attempts.map((a) => ({ ...a, responseExcerpt: sealExcerpt(this.keys, a, a.responseExcerpt) })),
       })),
     })));
+  }
+
+  claimDueBatches(request: BatchClaimRequest): Promise<Batch[]> {
+    return this.inner.claimDueBatches(request);
+  }
+
+  /** A batch's messages are sealed like any delivery's, and the event of an empty digest like any event. */
+  completeBatch(claimant: string, completion: BatchCompletion): Promise<boolean> {
+    return this.inner.completeBatch(claimant, {
+      ...completion,
+      deliveries: completion.deliveries.map((d) => ({ ...d, message: sealMessage(this.keys, d.id, d.message) })),
+      ...(completion.event && { event: sealEvent(this.keys, completion.event) }),
+    });
+  }
+
+  scheduleBatch(schedule: BatchSchedule): Promise<void> {
+    return this.inner.scheduleBatch(schedule);
+  }
+
+  nextBatchDueAt(): Promise<number | undefined> {
+    return this.inner.nextBatchDueAt();
   }
 
   /** Writes what it is given as it is: `herald keys rotate` seals it (see pipeline/rotate-data-key.ts). */

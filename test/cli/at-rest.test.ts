@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataKeyring, generateDataKey, keyIdOf } from '../../src/core/sealing.js';
-import { openStore } from '../../src/main.js';
+import { openStore } from '../../src/app/open-store.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';

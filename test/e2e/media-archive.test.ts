@@ -14,7 +14,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DestinationConfig, MediaConfig } from '../../src/core/config.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
-import { pruneOnce } from '../../src/pipeline/retention.js';
+import { pruneOnce } from '../../src/pipeline/upkeep/retention.js';
 import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../../src/store/media-files.js';
 import { freePort } from '../helpers/cli.js';
 import { testSource } from '../helpers/config.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { EventProviderId } from '../../src/core/event.js';
 import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
 import { checkTemplates } from '../../src/render/check.js';
-import { withArchive } from '../../src/pipeline/media-archive.js';
+import { withArchive } from '../../src/pipeline/stages/media-archive.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sampleEvent, scopeFor, SHIPPED_TEMPLATES } from './helpers.js';
 

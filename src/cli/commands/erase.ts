@@ -7,7 +7,7 @@
  * name of the user; a dry run only counts.
  */
 import { Command } from 'commander';
-import type { Erasure } from '../../pipeline/erase-subject.js';
+import type { Erasure } from '../../pipeline/operator/erase-subject.js';
 import { apiOption, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { printable, renderTable } from '../table.js';
 

@@ -13,11 +13,12 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
   EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
   RecentDeadLetters, Reseal, RoutingError, Store, StoredMedia,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
+import { claimBatches, completeBatch, nextBatchDueAt, scheduleBatch } from './queries/batches.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
@@ -40,7 +41,7 @@ import * as media from './queries/media.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
 import { reseal } from './queries/reseal.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
@@ -153,6 +154,23 @@ export class PostgresStore implements Store {
 
   completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
     return completeEnrichment(this.db, eventId, outcome);
+  }
+
+  async claimDueBatches(request: BatchClaimRequest): Promise<Batch[]> {
+    this.checkLiveness();
+    return claimBatches(this.db, request);
+  }
+
+  completeBatch(claimant: string, completion: BatchCompletion): Promise<boolean> {
+    return completeBatch(this.db, claimant, completion, Date.now());
+  }
+
+  scheduleBatch(schedule: BatchSchedule): Promise<void> {
+    return scheduleBatch(this.db, schedule);
+  }
+
+  nextBatchDueAt(): Promise<number | undefined> {
+    return nextBatchDueAt(this.db);
   }
 
   async claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {

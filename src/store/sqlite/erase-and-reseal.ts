@@ -25,6 +25,8 @@ export function eraseSubject(db: Database, subject: string, dryRun: boolean): Er
   db.prepare(`DELETE FROM attempts WHERE delivery_id IN (${SUBJECT_DELIVERIES})`).run({ subject });
   db.prepare(`DELETE FROM deliveries WHERE event_id IN (${SUBJECT_EVENTS})`).run({ subject });
   db.prepare(`DELETE FROM event_dedupe WHERE event_id IN (${SUBJECT_EVENTS})`).run({ subject });
+  // Waiting in a group, digest or throttle: the batch sends without them.
+  db.prepare(`DELETE FROM batch_events WHERE event_id IN (${SUBJECT_EVENTS})`).run({ subject });
   db.prepare('DELETE FROM events WHERE subject = @subject').run({ subject });
   return counted;
 }

@@ -10,10 +10,11 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery, NewEvent, QueueSnapshot,
   RecentDeadLetters, Reseal, RoutingError, Store, StoredMedia,
 } from '../store.js';
+import { addToBatch, completeBatch, dueBatches, scheduleBatch } from './batches.js';
 import { eraseSubject, reseal } from './erase-and-reseal.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
@@ -21,7 +22,7 @@ import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 
 /** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
 const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
@@ -46,6 +47,19 @@ function isoOrNull(time: string | undefined): string | null {
  * routing creates are always durable.
  */
 const NOT_DURABLE = { durable: false };
+
+/** A new delivery, pending or dead (a template that failed to render): when routed, and when added by a replay. */
+const INSERT_NEW_DELIVERY = `
+INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                        created_at, updated_at, last_error)
+VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`;
+
+function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
+  return {
+    id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
+    message: messageText(d.message), status: d.status, now, error: d.error ?? null,
+  };
+}
 
 /** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
 function openDatabase(file: string, create: boolean): Database.Database {
@@ -166,11 +180,7 @@ export class SqliteStore implements Store {
 
   async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       const now = Date.now();
       for (const routing of routings) {
@@ -178,13 +188,29 @@ export class SqliteStore implements Store {
         const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
         if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
         for (const d of routing.deliveries) {
-          insert.run({
-            id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(routing.eventId, d, now));
         }
+        for (const entry of routing.batched ?? []) addToBatch((sql) => this.statement(sql), routing.eventId, entry);
       }
     });
+  }
+
+  /** One process sends batches, one at a time: a due batch is simply read. */
+  async claimDueBatches({ limit, now }: BatchClaimRequest): Promise<Batch[]> {
+    return dueBatches((sql) => this.statement(sql), limit, now);
+  }
+
+  async completeBatch(_claimant: string, completion: BatchCompletion): Promise<boolean> {
+    return this.writes.write(() => completeBatch((sql) => this.statement(sql), completion, Date.now()));
+  }
+
+  async scheduleBatch(schedule: BatchSchedule): Promise<void> {
+    await this.writes.write(() => scheduleBatch((sql) => this.statement(sql), schedule));
+  }
+
+  async nextBatchDueAt(): Promise<number | undefined> {
+    const row = this.statement('SELECT MIN(due_at) AS due FROM batches WHERE due_at IS NOT NULL').get() as { due: number | null };
+    return row.due ?? undefined;
   }
 
   async claimEventsToEnrich({ limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
@@ -297,6 +323,7 @@ export class SqliteStore implements Store {
       `SELECT id FROM events e
        WHERE received_at < ? AND routed_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+         AND NOT EXISTS (SELECT 1 FROM batch_events b WHERE b.event_id = e.id)
        ORDER BY received_at LIMIT ?`,
     );
     const deleteAttempts = this.statement(
@@ -397,18 +424,11 @@ export class SqliteStore implements Store {
   }
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       for (const { eventId, deliveries } of additions) {
         for (const d of deliveries) {
-          insert.run({
-            id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(eventId, d, now));
         }
       }
     });

@@ -22,6 +22,8 @@ export async function eraseSubject(db: Db, subject: string, dryRun: boolean): Pr
     const [counted] = await tx.rows<ErasedSubject>(COUNT, [subject]);
     if (!dryRun) {
       await tx.query('DELETE FROM event_dedupe WHERE event_id IN (SELECT id FROM events WHERE subject = $1)', [subject]);
+      // Waiting in a group, digest or throttle: the batch sends without them.
+      await tx.query('DELETE FROM batch_events WHERE event_id IN (SELECT id FROM events WHERE subject = $1)', [subject]);
       await tx.query('DELETE FROM events WHERE subject = $1', [subject]);
     }
     return { ...counted! };
