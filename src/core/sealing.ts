@@ -40,7 +40,10 @@ export class DataKeyError extends Error {
  * have, or altered. Names the key id (never a key) and what to do.
  */
 export class SealedDataError extends Error {
-  constructor(message: string, readonly keyId: string | null) {
+  constructor(
+    message: string,
+    readonly keyId: string | null,
+  ) {
     super(message);
     this.name = 'SealedDataError';
   }
@@ -97,7 +100,11 @@ export class DataKeyring {
    */
   static fromEnv(env: NodeJS.ProcessEnv): DataKeyring {
     const current = env[DATA_KEY_ENV]?.trim() ? parseKey(env[DATA_KEY_ENV]!.trim(), DATA_KEY_ENV) : null;
-    const old = (env[OLD_DATA_KEYS_ENV] ?? '').split(',').map((k) => k.trim()).filter(Boolean).map((k, i) => parseKey(k, `${OLD_DATA_KEYS_ENV} (key ${i + 1})`));
+    const old = (env[OLD_DATA_KEYS_ENV] ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean)
+      .map((k, i) => parseKey(k, `${OLD_DATA_KEYS_ENV} (key ${i + 1})`));
     return new DataKeyring(current, old);
   }
 

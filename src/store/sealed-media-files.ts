@@ -19,7 +19,10 @@ export function openMedia(keys: DataKeyring, id: string, stored: Buffer): Buffer
 }
 
 export class SealedMediaFiles implements MediaFiles {
-  constructor(readonly inner: MediaFiles, private readonly keys: DataKeyring) {}
+  constructor(
+    readonly inner: MediaFiles,
+    private readonly keys: DataKeyring,
+  ) {}
 
   put(id: string, bytes: Buffer): Promise<void> {
     return this.inner.put(id, sealMedia(this.keys, id, bytes));

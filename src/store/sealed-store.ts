@@ -23,9 +23,35 @@ import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
 import { sealedKeyId, type DataKeyring } from '../core/sealing.js';
 import type {
-  AddedDeliveries, Attempt, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter,
-  EnrichmentClaim, EnrichmentClaimRequest, EnrichmentOutcome, ErasedSubject, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery,
-  NewEvent, QueueSnapshot, RecentDeadLetters, Reseal, RoutingError, Store, StoredMedia,
+  AddedDeliveries,
+  Attempt,
+  Batch,
+  BatchClaimRequest,
+  BatchCompletion,
+  BatchSchedule,
+  AttemptVerdict,
+  AuditEntry,
+  AuditFilter,
+  ClaimRequest,
+  DeadLetterFilter,
+  Delivery,
+  DeliveryFilter,
+  EnrichmentClaim,
+  EnrichmentClaimRequest,
+  EnrichmentOutcome,
+  ErasedSubject,
+  EventFilter,
+  EventRecord,
+  EventRouting,
+  InsertResult,
+  NewDelivery,
+  NewEvent,
+  QueueSnapshot,
+  RecentDeadLetters,
+  Reseal,
+  RoutingError,
+  Store,
+  StoredMedia,
 } from './store.js';
 
 /** The field that holds a sealed value in a stored event's `data` or a stored message. */
@@ -85,7 +111,10 @@ export function openExcerpt(keys: DataKeyring, attempt: Pick<Attempt, 'deliveryI
 
 export class SealedStore implements Store {
   /** `inner` holds what is sealed; `keys` seal and open. */
-  constructor(readonly inner: Store, readonly keys: DataKeyring) {}
+  constructor(
+    readonly inner: Store,
+    readonly keys: DataKeyring,
+  ) {}
 
   private sealDeliveries(deliveries: NewDelivery[]): NewDelivery[] {
     if (!this.keys.sealing) return deliveries;
@@ -196,7 +225,10 @@ export class SealedStore implements Store {
   }
 
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
-    return this.inner.addDeliveries(additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries) })), now);
+    return this.inner.addDeliveries(
+      additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries) })),
+      now,
+    );
   }
 
   queueSnapshot(now: number): Promise<QueueSnapshot> {
@@ -224,14 +256,16 @@ export class SealedStore implements Store {
   }
 
   importEvents(records: EventRecord[]): Promise<number> {
-    return this.inner.importEvents(records.map((record) => ({
-      ...record,
-      event: sealEvent(this.keys, record.event),
-      deliveries: record.deliveries.map(({ delivery, attempts }) => ({
-        delivery: { ...delivery, message: sealMessage(this.keys, delivery.id, delivery.message) },
-        attempts: attempts.map((a) => ({ ...a, responseExcerpt: sealExcerpt(this.keys, a, a.responseExcerpt) })),
+    return this.inner.importEvents(
+      records.map((record) => ({
+        ...record,
+        event: sealEvent(this.keys, record.event),
+        deliveries: record.deliveries.map(({ delivery, attempts }) => ({
+          delivery: { ...delivery, message: sealMessage(this.keys, delivery.id, delivery.message) },
+          attempts: attempts.map((a) => ({ ...a, responseExcerpt: sealExcerpt(this.keys, a, a.responseExcerpt) })),
+        })),
       })),
-    })));
+    );
   }
 
   claimDueBatches(request: BatchClaimRequest): Promise<Batch[]> {

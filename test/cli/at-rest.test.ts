@@ -42,7 +42,11 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     /** Everything the store holds as bytes: the SQLite files, or every row of PostgreSQL's tables. */
     async function rawStore(): Promise<string> {
-      if (!schema) return readdirSync(dir).filter((f) => f.startsWith('herald.db')).map((f) => readFileSync(path.join(dir, f)).toString('latin1')).join('\n');
+      if (!schema)
+        return readdirSync(dir)
+          .filter((f) => f.startsWith('herald.db'))
+          .map((f) => readFileSync(path.join(dir, f)).toString('latin1'))
+          .join('\n');
       const rows: string[] = [];
       for (const t of ['events', 'event_dedupe', 'deliveries', 'attempts', 'audit_log']) {
         rows.push(...(await schema.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM ${t} t`)).map((r) => r.row));
@@ -66,7 +70,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     /** Posts a FaceSign event about `subject` with the marker in its payload; returns herald's event id once delivered. */
     async function post(subject: string, n: number): Promise<string> {
-      const payload = { ...PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>, id: `evt_${subject}_${n}`, sessionId: subject, note: MARKER };
+      const payload = {
+        ...(PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>),
+        id: `evt_${subject}_${n}`,
+        sessionId: subject,
+        note: MARKER,
+      };
       const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);
       const before = sink.requests.length;
       const reply = await fetch(`${herald!.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
@@ -79,7 +88,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     before(async () => {
       dir = tempDir();
       // The receiver echoes the marker it got: the response excerpt carries it too.
-      sink = await startHttpSink((request) => ({ status: 200, body: request.body.includes(MARKER) ? `got ${MARKER}` : "got nothing" }));
+      sink = await startHttpSink((request) => ({ status: 200, body: request.body.includes(MARKER) ? `got ${MARKER}` : 'got nothing' }));
       port = await freePort();
       config = writeHookConfig(dir, port, sink.url, 'alerts: { enabled: false }');
       if (storeKind === 'postgres') schema = await createTestSchema();
@@ -94,7 +103,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     it('keeps payloads sealed, rotates keys while serving, and erases a subject on the store and through the API', async () => {
       await serve({ HERALD_DATA_KEY: K1 });
       const ids = { a: [await post('sess_a', 1), await post('sess_a', 2)], b: [await post('sess_b', 1)], c: [await post('sess_c', 1)] };
-      assert.ok(sink.requests.every((r) => r.body.includes(MARKER)), 'the receiver got the marker');
+      assert.ok(
+        sink.requests.every((r) => r.body.includes(MARKER)),
+        'the receiver got the marker',
+      );
       assert.ok(!(await rawStore()).includes(MARKER), 'the store holds no payload value as it is');
       const shown = await api(`events/${ids.c[0]}?pii=include`);
       assert.equal(shown.status, 200);
@@ -126,13 +138,31 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       const viaApi = await api('subjects/sess_b', { method: 'DELETE' });
       assert.equal(viaApi.status, 200);
       assert.deepEqual(viaApi.body, { subject: 'sess_b', dryRun: false, removed: { events: 1, deliveries: 1, attempts: 1, dedupeKeys: 1, media: 0 } });
-      const throughCli = await cli(['erase', '--subject', 'sess_b', '--api', herald!.url, '--json'], { HERALD_ADMIN_TOKEN: TOKEN, HERALD_ACTOR: 'dpo@example' });
-      assert.deepEqual(JSON.parse(throughCli.stdout).removed, { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 }, 'erasing again removes nothing');
+      const throughCli = await cli(['erase', '--subject', 'sess_b', '--api', herald!.url, '--json'], {
+        HERALD_ADMIN_TOKEN: TOKEN,
+        HERALD_ACTOR: 'dpo@example',
+      });
+      assert.deepEqual(
+        JSON.parse(throughCli.stdout).removed,
+        { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 },
+        'erasing again removes nothing',
+      );
       for (const id of [...ids.a, ...ids.b]) assert.equal((await api(`events/${id}`)).status, 404);
       const kept = await api(`events/${ids.c[0]}?pii=include`);
       assert.equal((kept.body.event as { data: { note: string } }).data.note, MARKER, 'another subject is untouched');
-      const audit = (await api('audit?action=subject.erase')).body.entries as Array<{ actor: string; target: string; detail: { via: string; removed: unknown } }>;
-      assert.deepEqual(audit.map((e) => [e.target, e.actor, e.detail.via]), [['sess_a', 'dpo@example', 'cli'], ['sess_b', 'dpo@example', 'api'], ['sess_b', 'dpo@example', 'api']]);
+      const audit = (await api('audit?action=subject.erase')).body.entries as Array<{
+        actor: string;
+        target: string;
+        detail: { via: string; removed: unknown };
+      }>;
+      assert.deepEqual(
+        audit.map((e) => [e.target, e.actor, e.detail.via]),
+        [
+          ['sess_a', 'dpo@example', 'cli'],
+          ['sess_b', 'dpo@example', 'api'],
+          ['sess_b', 'dpo@example', 'api'],
+        ],
+      );
       assert.deepEqual(audit[0]!.detail.removed, counts);
       await stop();
       assert.ok(!(await rawStore()).includes(`hs1:${idOf(K1)}`), 'nothing is left under the old key');
@@ -148,7 +178,11 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       // A herald serving with the wrong key keeps serving: its API says which key it lacks, and so does its log
       // for an event waiting to be routed, which it tries again (every second), never crashing.
       const store = openStore(schema ? schema.url : `sqlite:${path.join(dir, 'herald.db')}`, { keys: new DataKeyring(Buffer.from(K2, 'base64')) });
-      await store.insertEvent({ event: event('facesign', { subject: 'sess_d', data: { note: MARKER } }), dedupeKey: 'unrouted', dedupeUntilMs: Date.now() + 60_000 });
+      await store.insertEvent({
+        event: event('facesign', { subject: 'sess_d', data: { note: MARKER } }),
+        dedupeKey: 'unrouted',
+        dedupeUntilMs: Date.now() + 60_000,
+      });
       await store.close();
       herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1 }, { captureStdout: true });
       const refused = await api(`events/${ids.c[0]}`);

@@ -33,14 +33,17 @@ describe('sealing (encryption at rest)', () => {
   it('refuses a value of a key it lacks, naming the key id and never a key', () => {
     const sealed = new DataKeyring(k2).sealText('payload', 'event:1');
     for (const keys of [new DataKeyring(k1), new DataKeyring(null)]) {
-      assert.throws(() => keys.openText(sealed, 'event:1'), (error: unknown) => {
-        assert.ok(error instanceof SealedDataError);
-        assert.equal(error.keyId, keyIdOf(k2));
-        assert.match(error.message, new RegExp(`data key ${keyIdOf(k2)}`));
-        assert.match(error.message, /HERALD_DATA_KEY/);
-        for (const key of [k1, k2]) assert.ok(!error.message.includes(key.toString('base64')));
-        return true;
-      });
+      assert.throws(
+        () => keys.openText(sealed, 'event:1'),
+        (error: unknown) => {
+          assert.ok(error instanceof SealedDataError);
+          assert.equal(error.keyId, keyIdOf(k2));
+          assert.match(error.message, new RegExp(`data key ${keyIdOf(k2)}`));
+          assert.match(error.message, /HERALD_DATA_KEY/);
+          for (const key of [k1, k2]) assert.ok(!error.message.includes(key.toString('base64')));
+          return true;
+        },
+      );
     }
   });
 
@@ -60,8 +63,10 @@ describe('sealing (encryption at rest)', () => {
     assert.deepEqual(keys.keyIds, [keyIdOf(Buffer.from(current, 'base64')), keyIdOf(Buffer.from(old, 'base64'))]);
     assert.equal(DataKeyring.fromEnv({}).sealing, false);
     const short = randomBytes(16).toString('base64');
-    assert.throws(() => DataKeyring.fromEnv({ HERALD_DATA_KEY: short }), (error: unknown) =>
-      error instanceof DataKeyError && /HERALD_DATA_KEY must be/.test(error.message) && !error.message.includes(short));
+    assert.throws(
+      () => DataKeyring.fromEnv({ HERALD_DATA_KEY: short }),
+      (error: unknown) => error instanceof DataKeyError && /HERALD_DATA_KEY must be/.test(error.message) && !error.message.includes(short),
+    );
     assert.throws(() => DataKeyring.fromEnv({ HERALD_DATA_KEY: current, HERALD_DATA_KEYS_OLD: `${old},nonsense` }), /HERALD_DATA_KEYS_OLD \(key 2\)/);
   });
 });

@@ -32,7 +32,10 @@ const RULES = `
   notify: [{ to: hook, template: media-available }]
 `;
 
-for (const variant of [{ database: 'sqlite', files: 'folder' }, { database: 'postgres', files: 'database' }] as const) {
+for (const variant of [
+  { database: 'sqlite', files: 'folder' },
+  { database: 'postgres', files: 'database' },
+] as const) {
   describe(`archived media at rest (${variant.database}, files in ${variant.files === 'folder' ? 'a folder' : 'the database'})`, function () {
     this.timeout(60_000);
     const k1 = randomBytes(32);
@@ -55,15 +58,32 @@ for (const variant of [{ database: 'sqlite', files: 'folder' }, { database: 'pos
       const port = await freePort();
       media = {
         store: variant.files === 'folder' ? { kind: 'folder', dir: path.join(dir, 'media') } : { kind: 'database' },
-        maxBytes: 4096, allowedHosts: ['127.0.0.1'], allowPrivateNetwork: true, linkTtlMs: 86_400_000, timeoutMs: 5000, linkSecret: 'media-at-rest-link-secret-0123456789',
+        maxBytes: 4096,
+        allowedHosts: ['127.0.0.1'],
+        allowPrivateNetwork: true,
+        linkTtlMs: 86_400_000,
+        timeoutMs: 5000,
+        linkSecret: 'media-at-rest-link-secret-0123456789',
       };
       const destination: DestinationConfig = {
-        name: 'hook', type: 'webhook', options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
+        name: 'hook',
+        type: 'webhook',
+        options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
       };
       overrides = {
         store: storeUrl,
-        server: { port, host: '127.0.0.1', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 5_000, publicUrl: `http://127.0.0.1:${port}` },
-        rulesDir: dir, destinations: { hook: destination }, sources: { facesign: testSource('facesign', 'facesign') }, media,
+        server: {
+          port,
+          host: '127.0.0.1',
+          bodyLimitBytes: 256 * 1024,
+          requestTimeoutMs: 15_000,
+          shutdownGraceMs: 5_000,
+          publicUrl: `http://127.0.0.1:${port}`,
+        },
+        rulesDir: dir,
+        destinations: { hook: destination },
+        sources: { facesign: testSource('facesign', 'facesign') },
+        media,
       };
     });
     after(async () => {
@@ -95,17 +115,31 @@ for (const variant of [{ database: 'sqlite', files: 'folder' }, { database: 'pos
     async function postPhoto(subject: string): Promise<{ id: string; link: string }> {
       const providerEventId = `evt_${subject}_${randomBytes(3).toString('hex')}`;
       const payload = {
-        id: providerEventId, type: 'media.user_photo', createdAt: Date.now(), sessionId: subject,
-        media: { id: `med_${providerEventId}`, createdAt: Date.now(), url: `${host.url}/photo.jpg?X-Signature=provider-secret`, expires: Date.now() + 15 * 60_000, contentType: 'image/jpeg' },
+        id: providerEventId,
+        type: 'media.user_photo',
+        createdAt: Date.now(),
+        sessionId: subject,
+        media: {
+          id: `med_${providerEventId}`,
+          createdAt: Date.now(),
+          url: `${host.url}/photo.jpg?X-Signature=provider-secret`,
+          expires: Date.now() + 15 * 60_000,
+          contentType: 'image/jpeg',
+        },
       };
       assert.equal((await herald!.postSigned(herald!.config.sources.facesign!, payload)).status, 200);
       let link: string | undefined;
-      await waitUntil(() => {
-        const data = hook.requests.map((r) => (JSON.parse(r.body) as { data: { provider_event_id: string; media: { url: string } } }).data)
-          .find((d) => d.provider_event_id === providerEventId);
-        link = data?.media.url;
-        return link !== undefined;
-      }, 20_000, `the notification of ${providerEventId}`);
+      await waitUntil(
+        () => {
+          const data = hook.requests
+            .map((r) => (JSON.parse(r.body) as { data: { provider_event_id: string; media: { url: string } } }).data)
+            .find((d) => d.provider_event_id === providerEventId);
+          link = data?.media.url;
+          return link !== undefined;
+        },
+        20_000,
+        `the notification of ${providerEventId}`,
+      );
       return { id: new URL(link!).pathname.split('/').at(-1)!, link: link! };
     }
 
@@ -125,7 +159,7 @@ for (const variant of [{ database: 'sqlite', files: 'folder' }, { database: 'pos
         assert.equal(raw.indexOf(IMAGE_PART), -1, 'the kept bytes hold none of the image');
       }
       if (schema) {
-        const rows = await schema.query<{ hex: string }>('SELECT encode(content, \'hex\') AS hex FROM media_content');
+        const rows = await schema.query<{ hex: string }>("SELECT encode(content, 'hex') AS hex FROM media_content");
         assert.equal(rows.length, 2);
         for (const row of rows) assert.ok(!row.hex.includes(IMAGE_PART.toString('hex')));
       } else {

@@ -35,7 +35,10 @@ async function sqliteRaw(): Promise<RawStore> {
   const file = path.join(dir, 'herald.db');
   return {
     open: () => new SqliteStore(file),
-    raw: async () => readdirSync(dir).map((f) => readFileSync(path.join(dir, f)).toString('latin1')).join('\n'),
+    raw: async () =>
+      readdirSync(dir)
+        .map((f) => readFileSync(path.join(dir, f)).toString('latin1'))
+        .join('\n'),
     dispose: async () => {},
   };
 }
@@ -57,7 +60,10 @@ async function postgresRaw(): Promise<RawStore> {
 /** Markers that must never be in the store as they are. */
 const MARKER = { data: 'Marker-Data-7QxZ', session: 'Marker-Session-8RwY', message: 'Marker-Message-9SvX', excerpt: 'Marker-Excerpt-0TuW' };
 
-for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] as const) {
+for (const [name, make] of [
+  ['SQLite', sqliteRaw],
+  ['PostgreSQL', postgresRaw],
+] as const) {
   describe(`encryption at rest and erasure: ${name}`, function () {
     this.timeout(30_000);
     const k1 = randomBytes(32);
@@ -96,7 +102,10 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
     async function assertIntact(store: Store, e: NormalizedEvent, markers = MARKER): Promise<void> {
       const read = await store.getEvent(e.id);
       assert.deepEqual(read, e);
-      assert.deepEqual((await store.listEvents({ subject: e.subject! })).map((x) => x.id), [e.id]);
+      assert.deepEqual(
+        (await store.listEvents({ subject: e.subject! })).map((x) => x.id),
+        [e.id],
+      );
       const [d] = await store.listDeliveries({ eventId: e.id });
       assert.deepEqual(d!.message, { channel: 'webhook', body: { text: markers.message }, contentType: 'application/json' });
       assert.equal((await store.listAttempts(d!.id))[0]!.responseExcerpt, `echo ${markers.excerpt}`);
@@ -127,7 +136,10 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
     it('rotates to a second key, after which the first can go; a store without the key says which key it lacks', async () => {
       // One event stored before there was any key, one under k1.
       const plain = await storeOne(open(new DataKeyring(null)), 'sess_plain', {
-        data: 'Plain-Data', session: 'Plain-Session', message: 'Plain-Message', excerpt: 'Plain-Excerpt',
+        data: 'Plain-Data',
+        session: 'Plain-Session',
+        message: 'Plain-Message',
+        excerpt: 'Plain-Excerpt',
       });
       const sealed = await storeOne(open(new DataKeyring(k1)), 'sess_k1');
       const unsealed = raw.open();
@@ -146,8 +158,11 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       await assertIntact(onlyK2, plain, { data: 'Plain-Data', session: 'Plain-Session', message: 'Plain-Message', excerpt: 'Plain-Excerpt' });
       // The old key alone, or none, reads nothing, and says which key it lacks.
       for (const keys of [new DataKeyring(k1), new DataKeyring(null)]) {
-        await assert.rejects(open(keys).getEvent(sealed.id), (error: unknown) =>
-          error instanceof SealedDataError && error.message.includes(`data key ${keyIdOf(k2)}`) && !error.message.includes(k2.toString('base64')));
+        await assert.rejects(
+          open(keys).getEvent(sealed.id),
+          (error: unknown) =>
+            error instanceof SealedDataError && error.message.includes(`data key ${keyIdOf(k2)}`) && !error.message.includes(k2.toString('base64')),
+        );
       }
     });
 
@@ -184,9 +199,13 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       assert.deepEqual(done.removed, counts);
       assert.equal(await store.countEvents({ subject: 'sess_gone' }), 0);
       assert.equal(await store.getEvent(gone.id), undefined);
-      assert.deepEqual((await store.eraseSubject('sess_gone', { dryRun: false })), { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 });
+      assert.deepEqual(await store.eraseSubject('sess_gone', { dryRun: false }), { events: 0, deliveries: 0, attempts: 0, dedupeKeys: 0, media: 0 });
       // The dedupe key went with it: the same webhook again is a new event.
-      const again = await store.insertEvent({ event: event('facesign', { subject: 'sess_gone' }), dedupeKey: `key-${gone.id}`, dedupeUntilMs: Date.now() + 60_000 });
+      const again = await store.insertEvent({
+        event: event('facesign', { subject: 'sess_gone' }),
+        dedupeKey: `key-${gone.id}`,
+        dedupeUntilMs: Date.now() + 60_000,
+      });
       assert.equal(again.status, 'stored');
       await assertIntact(store, kept);
       const [entry] = await store.listAudit({ action: 'subject.erase' });
@@ -195,7 +214,8 @@ for (const [name, make] of [['SQLite', sqliteRaw], ['PostgreSQL', postgresRaw]] 
       assert.deepEqual(entry!.detail, { via: 'test', removed: counts });
       await store.close();
       const bytes = await raw.raw();
-      for (const marker of ['Gone-Data', 'Gone-Session', 'Gone-Message', 'Gone-Excerpt']) assert.ok(!bytes.includes(marker), `${marker} is erased from the store`);
+      for (const marker of ['Gone-Data', 'Gone-Session', 'Gone-Message', 'Gone-Excerpt'])
+        assert.ok(!bytes.includes(marker), `${marker} is erased from the store`);
       assert.ok(bytes.includes(MARKER.data), 'the other subject is still there (the check can see plaintext)');
     });
   });

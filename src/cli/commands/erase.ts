@@ -13,7 +13,9 @@ import { printable, renderTable } from '../table.js';
 
 export function eraseCommand(): Command {
   return new Command('erase')
-    .description("delete everything stored about one subject (a data-protection request): its events, deliveries, attempts, dedupe keys, enrichment and archived media; audited (on the store, or with --api through a running herald)")
+    .description(
+      'delete everything stored about one subject (a data-protection request): its events, deliveries, attempts, dedupe keys, enrichment and archived media; audited (on the store, or with --api through a running herald)',
+    )
     .requiredOption('--subject <id>', "the subject's id, as events show it (FaceSign: the session id)")
     .option('--dry-run', 'count what would be removed; delete nothing')
     .option('--json', 'print JSON for scripts')
@@ -34,7 +36,16 @@ function printErasure({ subject, dryRun, removed }: Erasure): void {
     return;
   }
   process.stdout.write(`${dryRun ? `would remove (dry run: nothing deleted) for ${who}` : `removed for ${who}`}:\n`);
-  process.stdout.write(renderTable(['KIND', 'COUNT'], [
-    ['events', removed.events], ['deliveries', removed.deliveries], ['attempts', removed.attempts], ['dedupe keys', removed.dedupeKeys], ['media files', removed.media],
-  ]));
+  process.stdout.write(
+    renderTable(
+      ['KIND', 'COUNT'],
+      [
+        ['events', removed.events],
+        ['deliveries', removed.deliveries],
+        ['attempts', removed.attempts],
+        ['dedupe keys', removed.dedupeKeys],
+        ['media files', removed.media],
+      ],
+    ),
+  );
 }

@@ -16,10 +16,14 @@ import { openExistingStore } from '../open-store.js';
 import { parseLimit, printJson } from '../ops/ops-command.js';
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('make signing keys for webhook destinations and data keys for encryption at rest; re-seal stored data under a new data key');
+  const keys = new Command('keys').description(
+    'make signing keys for webhook destinations and data keys for encryption at rest; re-seal stored data under a new data key',
+  );
   keys
     .command('generate')
-    .description('print a new HMAC secret (whsec_), or with --ed25519 an Ed25519 key pair: the secret key (whsk_) for herald, the public key (whpk_) for the receiver; or with --data-key a key for HERALD_DATA_KEY')
+    .description(
+      'print a new HMAC secret (whsec_), or with --ed25519 an Ed25519 key pair: the secret key (whsk_) for herald, the public key (whpk_) for the receiver; or with --data-key a key for HERALD_DATA_KEY',
+    )
     .addOption(new Option('--ed25519', 'an Ed25519 key pair (signatures v1a) instead of an HMAC secret (v1)').conflicts('dataKey'))
     .option('--data-key', 'a data key (32 random bytes, base64) for HERALD_DATA_KEY: encryption at rest')
     .option('--json', 'print JSON for scripts')
@@ -45,7 +49,9 @@ export function keysCommand(): Command {
     });
   keys
     .command('rotate')
-    .description('seal every stored payload, message, excerpt and archived media file anew under the current data key (HERALD_DATA_KEY), opening old ones with HERALD_DATA_KEYS_OLD; herald may keep serving')
+    .description(
+      'seal every stored payload, message, excerpt and archived media file anew under the current data key (HERALD_DATA_KEY), opening old ones with HERALD_DATA_KEYS_OLD; herald may keep serving',
+    )
     .addOption(new Option('--batch-size <n>', 'events per batch, 1 to 1000').default(200).argParser(parseLimit))
     .option('--json', 'print JSON for scripts')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
@@ -75,7 +81,9 @@ export function keysCommand(): Command {
         `${report.events} events looked at; sealed anew under data key ${report.keyId}: ${events} events, ${messages} messages, ${excerpts} response excerpts, ${files} media files\n`,
       );
       if (report.changedMeanwhile > 0) {
-        process.stdout.write(`${report.changedMeanwhile} values were changed by a serving herald meanwhile and left as it wrote them: run herald keys rotate again to check them\n`);
+        process.stdout.write(
+          `${report.changedMeanwhile} values were changed by a serving herald meanwhile and left as it wrote them: run herald keys rotate again to check them\n`,
+        );
       }
     });
   return keys;

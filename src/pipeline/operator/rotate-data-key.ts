@@ -41,9 +41,14 @@ export interface RotationOptions {
 }
 
 /** `store` is the unsealed store (it hands out values as stored); `keys` must have a current key. */
-export async function rotateDataKey(store: Store, keys: DataKeyring, { batchSize = 200, mediaFiles, onProgress }: RotationOptions = {}): Promise<RotationReport> {
+export async function rotateDataKey(
+  store: Store,
+  keys: DataKeyring,
+  { batchSize = 200, mediaFiles, onProgress }: RotationOptions = {},
+): Promise<RotationReport> {
   const keyId = keys.currentKeyId;
-  if (keyId === null) throw new SealedDataError('there is no current data key to seal under: set HERALD_DATA_KEY (make one with `herald keys generate --data-key`)', null);
+  if (keyId === null)
+    throw new SealedDataError('there is no current data key to seal under: set HERALD_DATA_KEY (make one with `herald keys generate --data-key`)', null);
   const total = await store.countEvents();
   const report: RotationReport = { keyId, events: 0, resealed: { events: 0, messages: 0, excerpts: 0, media: 0 }, changedMeanwhile: 0 };
   const stale = (stored: Parameters<typeof storedKeyId>[0]) => storedKeyId(stored) !== keyId;
@@ -62,7 +67,13 @@ export async function rotateDataKey(store: Store, keys: DataKeyring, { batchSize
         for (const attempt of attempts) {
           const excerpt = attempt.responseExcerpt;
           if (excerpt === null || !stale(excerpt)) continue;
-          changes.push({ kind: 'excerpt', deliveryId: id, attempt: attempt.attempt, from: excerpt, to: sealExcerpt(keys, attempt, openExcerpt(keys, attempt, excerpt))! });
+          changes.push({
+            kind: 'excerpt',
+            deliveryId: id,
+            attempt: attempt.attempt,
+            from: excerpt,
+            to: sealExcerpt(keys, attempt, openExcerpt(keys, attempt, excerpt))!,
+          });
         }
       }
     }

@@ -15,8 +15,17 @@ export async function reseal(db: Db, changes: readonly Reseal[]): Promise<number
         change.kind === 'event'
           ? await tx.query('UPDATE events SET body = $1 WHERE id = $2 AND body::text = $3', [JSON.stringify(change.to), change.id, JSON.stringify(change.from)])
           : change.kind === 'message'
-            ? await tx.query('UPDATE deliveries SET message = $1 WHERE id = $2 AND message::text = $3', [JSON.stringify(change.to), change.deliveryId, JSON.stringify(change.from)])
-            : await tx.query('UPDATE attempts SET response_excerpt = $1 WHERE delivery_id = $2 AND attempt = $3 AND response_excerpt = $4', [change.to, change.deliveryId, change.attempt, change.from]);
+            ? await tx.query('UPDATE deliveries SET message = $1 WHERE id = $2 AND message::text = $3', [
+                JSON.stringify(change.to),
+                change.deliveryId,
+                JSON.stringify(change.from),
+              ])
+            : await tx.query('UPDATE attempts SET response_excerpt = $1 WHERE delivery_id = $2 AND attempt = $3 AND response_excerpt = $4', [
+                change.to,
+                change.deliveryId,
+                change.attempt,
+                change.from,
+              ]);
       written += result.rowCount ?? 0;
     }
     return written;
