@@ -1,19 +1,36 @@
 /**
  * The one place that maps a store setting to a store class: `sqlite:<path>`
- * or `postgres://...`. Part of the composition root, so that nothing else
- * names a store implementation.
+ * or `postgres://...`, and a media setting to where media files are kept.
+ * Part of the composition root, so that nothing else names a store
+ * implementation.
  */
+import type { MediaConfig } from '../core/config.js';
 import { StoreOpenError } from '../core/errors.js';
+import { DataKeyring } from '../core/sealing.js';
+import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../store/media-files.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SealedStore } from '../store/sealed-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 
 /**
- * Opens the store a config names. With `create: false` a SQLite file must
- * exist already (PostgreSQL creates nothing until migrate()).
+ * Opens the store a config names, sealing payloads with `keys` (by default
+ * the data keys in HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD: README,
+ * "Encryption at rest"). With `create: false` a SQLite file must exist
+ * already (PostgreSQL creates nothing until migrate()).
  */
-export function openStore(url: string, { create = true }: { create?: boolean } = {}): Store {
+export function openStore(url: string, { create = true, keys }: { create?: boolean; keys?: DataKeyring } = {}): SealedStore {
+  return new SealedStore(openUnsealedStore(url, { create }), keys ?? DataKeyring.fromEnv(process.env));
+}
+
+/** The store itself, which holds sealed values as they are: for `herald keys rotate`, which seals them anew. */
+export function openUnsealedStore(url: string, { create = true }: { create?: boolean } = {}): Store {
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
   if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
   throw new StoreOpenError(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
+}
+
+/** Where archived media's bytes are kept, as they are kept (sealed or not): in a folder, or in `store`'s database. */
+export function openMediaFiles(settings: MediaConfig, store: Store): MediaFiles {
+  return settings.store.kind === 'folder' ? new FolderMediaFiles(settings.store.dir) : new DatabaseMediaFiles(store);
 }

@@ -15,6 +15,7 @@ import type { HeraldConfig, MediaConfig } from '../core/config.js';
 import type { ThreadStore } from '../core/threads.js';
 import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { DataKeyring } from '../core/sealing.js';
 import { createApp, type Lifecycle } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
 import { breakerOpenedAlert, ruleFailedAlert } from '../pipeline/alerts/alert-event.js';
@@ -35,9 +36,11 @@ import { RouteStage } from '../pipeline/stages/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
 import { BatchStage } from '../pipeline/stages/batch.js';
 import type { HeraldSetup } from './setup.js';
-import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../store/media-files.js';
+import type { MediaFiles } from '../store/media-files.js';
+import { SealedMediaFiles } from '../store/sealed-media-files.js';
+import type { SealedStore } from '../store/sealed-store.js';
 import type { Store } from '../store/store.js';
-import { openStore } from './open-store.js';
+import { openMediaFiles, openStore } from './open-store.js';
 
 export interface RunningHerald {
   server: Server;
@@ -85,6 +88,8 @@ export interface StartOptions {
   stageClock?: () => number;
   /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
   stallMs?: number;
+  /** The keys that seal payloads at rest (default: from HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD). */
+  dataKeys?: DataKeyring;
 }
 
 /** A stage with work and no progress for this long makes herald not ready. */
@@ -92,7 +97,7 @@ const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
-  const store = openStore(config.store);
+  const store = openStore(config.store, { keys: options.dataKeys });
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let media: MediaArchive | undefined;
   try {
@@ -199,6 +204,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         deliver,
         routing: currentRouting,
         providers: EVENT_PROVIDERS,
+        mediaFiles: media?.files,
         health: async () => ({
           ...(await readiness.check()),
           shuttingDown: lifecycle.shuttingDown,
@@ -349,8 +355,9 @@ interface MediaArchive {
   close(): Promise<void>;
 }
 
-async function buildMediaArchive(settings: MediaConfig, publicUrl: string, store: Store): Promise<MediaArchive> {
-  const files = settings.store.kind === 'folder' ? new FolderMediaFiles(settings.store.dir) : new DatabaseMediaFiles(store);
+async function buildMediaArchive(settings: MediaConfig, publicUrl: string, store: SealedStore): Promise<MediaArchive> {
+  // Sealed with the store's data keys (README, "Encryption at rest"), wherever they are kept.
+  const files = new SealedMediaFiles(openMediaFiles(settings, store), store.keys);
   const downloader = new MediaDownloader(settings);
   return {
     files,

@@ -1,6 +1,6 @@
 /** Shared by the commands: the --config option, and printing config errors for people. */
 import type { Command } from 'commander';
-import type { HeraldConfig } from '../core/config.js';
+import type { HeraldConfig, MediaConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { loadConfig, loadStoreSetting, type LoadOptions } from '../config/load.js';
 import { loadSetup, type HeraldSetup } from '../app/setup.js';
@@ -31,6 +31,15 @@ export function loadConfigOrExit(command: Command): HeraldConfig {
 /** The config with its rules and templates. */
 export function loadSetupOrExit(command: Command, options: LoadOptions = {}): HeraldSetup {
   return orExit(() => loadSetup(configFile(command), process.env, options));
+}
+
+/**
+ * The media archive's settings (undefined when none is configured), for the
+ * commands on the store that reach its files (`erase`, `keys rotate`); the
+ * sources' secrets need not be set.
+ */
+export function loadMediaSettingOrExit(command: Command): MediaConfig | undefined {
+  return orExit(() => loadConfig(configFile(command), process.env, { withoutSourceSecrets: true }).media);
 }
 
 /** The store setting alone (HERALD_STORE, else the config's `store`), for commands that need nothing else. */

@@ -5,6 +5,7 @@
  * expect: that is a bug to report.
  */
 import { ConfigError, StoreOpenError, StoreUnavailableError } from '../core/errors.js';
+import { DataKeyError, SealedDataError } from '../core/sealing.js';
 import { printable, printableLines } from './table.js';
 
 export const EXIT = {
@@ -46,5 +47,8 @@ function asCliError(error: unknown): CliError | undefined {
   // Config errors list every problem, one per line, under their own heading.
   if (error instanceof ConfigError) return new CliError(error.message, EXIT.failed);
   if (error instanceof StoreOpenError || error instanceof StoreUnavailableError) return new CliError(error.message, EXIT.store);
+  // A data key that is malformed is the user's setting to fix; a stored value that does not open makes the store unusable as it is.
+  if (error instanceof DataKeyError) return new CliError(error.message, EXIT.failed);
+  if (error instanceof SealedDataError) return new CliError(error.message, EXIT.store);
   return undefined;
 }

@@ -8,6 +8,7 @@ import { exitWith } from './exit.js';
 import { checkCommand } from './commands/check.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
+import { eraseCommand } from './commands/erase.js';
 import { eventsCommand } from './commands/events.js';
 import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -34,6 +35,7 @@ program.addCommand(dlqCommand());
 program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(keysCommand());
+program.addCommand(eraseCommand());
 
 await program.parseAsync().catch(exitWith);
 

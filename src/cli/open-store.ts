@@ -7,13 +7,13 @@
  * Every failure is a CliError naming the store (never its password).
  */
 import { StoreOpenError, StoreUnavailableError } from '../core/errors.js';
-import { openStore } from '../app/open-store.js';
+import { openStore, openUnsealedStore } from '../app/open-store.js';
 import type { Store } from '../store/store.js';
 import { CliError, EXIT } from './exit.js';
 
 /** Opens the existing store at `url` and checks that its schema is this herald's. */
-export async function openExistingStore(url: string): Promise<Store> {
-  const store = open(url, { create: false });
+export async function openExistingStore(url: string, { unsealed = false }: { unsealed?: boolean } = {}): Promise<Store> {
+  const store = open(url, { create: false, unsealed });
   try {
     const { applied, latest } = await store.schemaVersion();
     if (applied === 0)
@@ -43,9 +43,10 @@ export async function openMigratedStore(url: string): Promise<{ store: Store; ve
   }
 }
 
-function open(url: string, options: { create: boolean }): Store {
+/** `unsealed`: the store as it holds sealed values (`herald keys rotate`); else payloads are sealed and opened with the data keys. */
+function open(url: string, { create, unsealed = false }: { create: boolean; unsealed?: boolean }): Store {
   try {
-    return openStore(url, options);
+    return unsealed ? openUnsealedStore(url, { create }) : openStore(url, { create });
   } catch (error) {
     throw storeError(error, url);
   }

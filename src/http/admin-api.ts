@@ -13,17 +13,20 @@ import path from 'node:path';
 import { ownValue } from '../core/own.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
+import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
 import type { ProviderProfile } from '../providers/provider.js';
+import { eraseSubject } from '../pipeline/operator/erase-subject.js';
 import { eventDetail } from '../pipeline/operator/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../pipeline/operator/personal-data.js';
 import { replayEvents, replayPage } from '../pipeline/operator/replay.js';
 import { retryOneDelivery } from '../pipeline/operator/retry-delivery.js';
 import type { ReadinessReport } from '../pipeline/mechanisms/readiness.js';
 import type { RoutingSet } from '../pipeline/stages/route.js';
+import type { MediaFiles } from '../store/media-files.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
-import { AdminInputError, bodyLimit, bodyString, jsonBody, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
+import { AdminInputError, bodyLimit, bodyString, jsonBody, queryDryRun, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
@@ -46,6 +49,8 @@ export interface AdminDeps {
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
   providers: Record<string, ProviderProfile>;
+  /** Where archived media's bytes are kept (erasure deletes a subject's); none without a media archive. */
+  mediaFiles?: MediaFiles;
 }
 
 const notFound = (what: string) => ({ error: `${what} not found` });
@@ -54,7 +59,7 @@ const notFound = (what: string) => ({ error: `${what} not found` });
 export const ACTOR_HEADER = 'x-herald-actor';
 
 /** The routes, without authentication (exported for the OpenAPI check). */
-export function createAdminRouter({ store, deliver, routing, providers, health }: Omit<AdminDeps, 'token'>): Router {
+export function createAdminRouter({ store, deliver, routing, providers, health, mediaFiles }: Omit<AdminDeps, 'token'>): Router {
   const router = new Router({ prefix: '/api' });
   let openapi: string | undefined;
 
@@ -97,6 +102,12 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
     // Audited before anything is shown: a reading the log cannot record is refused (500).
     if (pii === 'include') await recordPiiRead(store, ctx.get(ACTOR_HEADER), detail.event.id, { via: 'api', remoteAddress: ctx.ip });
     ctx.body = pii === 'include' ? detail : { ...detail, event: maskPersonalFields(detail.event, providers) };
+  });
+
+  // Erasure for a data-protection request: everything about one subject, audited (README, "Erasure").
+  router.delete('/subjects/:id', async (ctx) => {
+    const dryRun = queryDryRun(ctx);
+    ctx.body = await eraseSubject(store, ctx.params.id!, { dryRun, actor: ctx.get(ACTOR_HEADER), detail: { via: 'api', remoteAddress: ctx.ip }, mediaFiles });
   });
 
   router.get('/audit', async (ctx) => {
@@ -236,6 +247,10 @@ export function adminApi(deps: AdminDeps): Middleware {
       } catch (error) {
         if (error instanceof AdminInputError) {
           ctx.status = 400;
+          ctx.body = { error: error.message };
+        } else if (error instanceof SealedDataError) {
+          // A row sealed under a key this herald lacks: say which key, never crash or hide it.
+          ctx.status = 500;
           ctx.body = { error: error.message };
         } else if ((error as { type?: string }).type === 'entity.too.large') {
           ctx.status = 413;

@@ -30,6 +30,13 @@ export function queryPii(ctx: Context): 'redact' | 'include' {
   return pii;
 }
 
+/** `dryRun`: "true" or "false" (the default). */
+export function queryDryRun(ctx: Context): boolean {
+  const dryRun = queryString(ctx, 'dryRun') ?? 'false';
+  if (dryRun !== 'true' && dryRun !== 'false') throw new AdminInputError('"dryRun" is "true" (count only) or "false" (the default)');
+  return dryRun === 'true';
+}
+
 /** `limit` in a body: 1 to 1000, `fallback` when absent. */
 export function bodyLimit(body: Record<string, unknown>, fallback: number): number {
   const limit = body.limit;

@@ -361,6 +361,32 @@ export interface EventRecord {
   deliveries: Array<{ delivery: Delivery; attempts: Attempt[] }>;
 }
 
+/**
+ * One stored value written again, sealed under another data key (`herald keys
+ * rotate`, pipeline/rotate-data-key.ts). A compare-and-swap: it is written
+ * only if the row still holds `from` exactly, so a row that a serving herald
+ * changed meanwhile is left as that herald wrote it.
+ */
+export type Reseal =
+  | { kind: 'event'; id: string; from: NormalizedEvent; to: NormalizedEvent }
+  | { kind: 'message'; deliveryId: string; from: RenderedMessage; to: RenderedMessage }
+  | { kind: 'excerpt'; deliveryId: string; attempt: number; from: string; to: string };
+
+/** What erasing a subject removed (or, in a dry run, would remove), by kind. */
+export interface ErasedSubject {
+  events: number;
+  deliveries: number;
+  attempts: number;
+  /** Dedupe keys of the subject's events: a provider's retry of one of them is a new event afterwards. */
+  dedupeKeys: number;
+  /**
+   * Archived media files of the subject. The store deletes its events; their
+   * files (bytes, then records) are deleted after, as any whose event is gone
+   * (pipeline/erase-subject.ts, media-archive.ts deleteOrphanedMedia).
+   */
+  media: number;
+}
+
 export interface Store extends ThreadStore {
   /** Brings the schema up to date; returns the schema version. Safe to run again. */
   migrate(): Promise<number>;
@@ -490,6 +516,15 @@ export interface Store extends ThreadStore {
    * a copy can be run again. Returns how many events were new.
    */
   importEvents(records: EventRecord[]): Promise<number>;
+  /** Applies re-sealed values (see Reseal), in one transaction; returns how many rows were written. */
+  reseal(changes: Reseal[]): Promise<number>;
+  /**
+   * Deletes every event whose subject is `subject`, with its deliveries,
+   * attempts and dedupe keys (their enrichment is stored in the event), in one
+   * transaction; returns the counts, with the subject's media files (left for
+   * the caller to delete: see ErasedSubject.media). With `dryRun` it only counts.
+   */
+  eraseSubject(subject: string, options: { dryRun: boolean }): Promise<ErasedSubject>;
   /**
    * Claims up to `limit` batches that are due, earliest first, with their
    * pending events: each is sent by one process (PostgreSQL: SKIP LOCKED).

@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { DataKeyring } from '../../src/core/sealing.js';
 import { parseSigningKey, viewSigningKey } from '../../src/core/signing-keys.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { freePort, runHerald, serveHerald } from '../helpers/cli.js';
@@ -101,6 +102,19 @@ describe('herald CLI', function () {
         assert.deepEqual(viewSigningKey(parseSigningKey(secretKey)), { scheme: 'v1a', algorithm: 'Ed25519', publicKey });
       }
       assert.notEqual(keys.secretKey, lines[1]);
+    });
+
+    it('prints a data key for HERALD_DATA_KEY with --data-key, which herald then takes', async () => {
+      const [text, json] = await Promise.all([runHerald(['keys', 'generate', '--data-key']), runHerald(['keys', 'generate', '--data-key', '--json'])]);
+      for (const result of [text, json]) assert.equal(result.code, 0, result.stderr);
+      assert.match(text.stdout, /^[A-Za-z0-9+/]{43}=\n$/);
+      const { dataKey } = JSON.parse(json.stdout) as { dataKey: string };
+      for (const key of [text.stdout.trim(), dataKey]) assert.equal(DataKeyring.fromEnv({ HERALD_DATA_KEY: key }).sealing, true);
+      // A malformed one stops a command at once, naming the variable and not its value.
+      const bad = await runHerald(['--config', SHIPPED_CONFIG, 'keys', 'rotate'], { ...EXAMPLE_ENV, HERALD_DATA_KEY: 'c2hvcnQ=' });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^herald: HERALD_DATA_KEY must be the base64 of 32 random bytes/);
+      assert.ok(!bad.stderr.includes('c2hvcnQ='));
     });
   });
 

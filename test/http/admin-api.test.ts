@@ -553,5 +553,61 @@ describe('admin API', function () {
         assert.match(reply.body.error, /"pii" is "include"/);
       });
     });
+
+    describe('erasure', () => {
+      let herald: TestHerald;
+      const about = (subject: string): NormalizedEvent => ({
+        specversion: '1.0',
+        id: newEventId(),
+        source: 'facesign',
+        provider: 'facesign',
+        type: 'session.status',
+        category: 'verification',
+        outcome: null,
+        subject,
+        time: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+        providerEventId: null,
+        datacontenttype: 'application/json',
+        data: { sessionId: subject },
+      });
+      const gone = [about('sess_gone'), about('sess_gone')];
+      const kept = about('sess_kept');
+
+      before(async () => {
+        herald = await startTestHerald({}, { stages: false });
+        for (const event of [...gone, kept]) await herald.store.insertEvent({ event, dedupeKey: event.id, dedupeUntilMs: Date.now() + 60_000 });
+      });
+      after(() => herald.stop());
+
+      async function erase<T>(url: string, headers: Record<string, string> = {}): Promise<ApiReply<T>> {
+        const response = await fetch(`${herald.url}${url}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}`, ...headers } });
+        const body = (await response.json()) as T;
+        assertDocumented('DELETE', url, response.status, body);
+        return { status: response.status, body };
+      }
+
+      it('erases one subject, after a dry run, and audits it; another subject stays', async () => {
+        const removed = { events: 2, deliveries: 0, attempts: 0, dedupeKeys: 2, media: 0 };
+        assert.deepEqual((await erase('/api/subjects/sess_gone?dryRun=true')).body, { subject: 'sess_gone', dryRun: true, removed });
+        assert.equal(await herald.store.countEvents({ subject: 'sess_gone' }), 2);
+        const done = await erase('/api/subjects/sess_gone', { 'x-herald-actor': 'dpo' });
+        assert.deepEqual(done.body, { subject: 'sess_gone', dryRun: false, removed });
+        assert.equal(await herald.store.countEvents({ subject: 'sess_gone' }), 0);
+        assert.deepEqual(await herald.store.getEvent(kept.id), kept);
+        const audit = await api<{ entries: AuditEntry[] }>(herald, 'GET', '/api/audit?action=subject.erase');
+        assert.deepEqual(
+          audit.body.entries.map((e) => [e.actor, e.target, e.detail]),
+          [['dpo', 'sess_gone', { via: 'api', remoteAddress: '127.0.0.1', removed }]],
+        );
+      });
+
+      it('refuses a dryRun value it does not know', async () => {
+        const reply = await erase<{ error: string }>('/api/subjects/sess_kept?dryRun=yes');
+        assert.equal(reply.status, 400);
+        assert.match(reply.body.error, /"dryRun" is "true"/);
+        assert.equal(await herald.store.countEvents({ subject: 'sess_kept' }), 1);
+      });
+    });
   });
 });

@@ -11,6 +11,7 @@
 import { Command } from 'commander';
 import { StoreOwnedError } from '../../core/errors.js';
 import { limitHeapGrowth } from '../../core/heap.js';
+import { DataKeyring } from '../../core/sealing.js';
 import { createLogger, logSettingsFromEnv, LogSettingsError, type LogSettings } from '../../core/log.js';
 import { startHerald } from '../../app/start-herald.js';
 import { loadSetup, type HeraldSetup } from '../../app/setup.js';
@@ -30,7 +31,9 @@ export function serveCommand(): Command {
         limitHeapGrowth();
         const setup = loadSetupOrExit(command);
         const log = createLogger(logSettingsOrExit(command));
-        const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver }).catch((error: unknown) => {
+        // A malformed data key stops herald here, before anything is stored unsealed (exit 1, naming the variable).
+        const dataKeys = DataKeyring.fromEnv(process.env);
+        const herald = await startHerald(setup, log, { route: options.route, deliver: options.deliver, dataKeys }).catch((error: unknown) => {
           throw startFailure(error, setup);
         });
         log.info(
@@ -42,6 +45,8 @@ export function serveCommand(): Command {
             sources: Object.keys(setup.config.sources),
             rules: setup.routing.rules.rules.length,
             rulesVersion: setup.routing.rules.version,
+            // The id of the key payloads are sealed under (never the key); null: stored as they are (README, "Encryption at rest").
+            dataKeyId: dataKeys.currentKeyId,
           },
           'herald is listening',
         );

@@ -60,7 +60,11 @@ export class AdminClient {
     return this.request<T>('POST', path, {}, body);
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
+  delete<T>(path: string, query: Query = {}): Promise<T> {
+    return this.request<T>('DELETE', path, query);
+  }
+
+  private async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, query: Query, body?: unknown): Promise<T> {
     const url = new URL(`api/${path}`, this.base);
     for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
     let response: Response;

@@ -7,6 +7,7 @@
  */
 import type { DestinationView } from '../../channels/destination-view.js';
 import type { NormalizedEvent } from '../../core/event.js';
+import type { Erasure } from '../../pipeline/operator/erase-subject.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
 import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
 import type { Delivery, EventFilter, Page } from '../../store/store.js';
@@ -70,6 +71,10 @@ export class ApiBackend implements OpsBackend {
       if (error instanceof AdminApiError && error.status === 400 && error.apiError) throw new OpsError(error.apiError);
       throw error;
     }
+  }
+
+  async eraseSubject(subject: string, dryRun: boolean): Promise<Erasure> {
+    return this.client.delete<Erasure>(`subjects/${pathSegment('a subject id', subject)}`, dryRun ? { dryRun: 'true' } : {});
   }
 
   async setPaused(destination: string, paused: boolean): Promise<DestinationState> {

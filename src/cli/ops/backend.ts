@@ -6,6 +6,7 @@
  * table and the same --json either way, and never asks which one it has.
  */
 import type { NormalizedEvent } from '../../core/event.js';
+import type { Erasure } from '../../pipeline/operator/erase-subject.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
 import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
 import type { Delivery, EventFilter, Page } from '../../store/store.js';
@@ -57,6 +58,11 @@ export interface OpsBackend {
   retryDelivery(id: string): Promise<void>;
   /** Replays one page of a time range (see pipeline/operator/replay.ts). */
   replayPage(request: ReplayPageRequest): Promise<ReplayPage>;
+  /**
+   * Deletes everything stored about one subject (README, "Erasure") and
+   * writes it to the audit log in the name of the user; with `dryRun` only counts.
+   */
+  eraseSubject(subject: string, dryRun: boolean): Promise<Erasure>;
   /** Pauses or resumes a destination in the serving process. */
   setPaused(destination: string, paused: boolean): Promise<DestinationState>;
   close(): Promise<void>;

@@ -9,6 +9,8 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
+import { openMediaFiles } from '../../app/open-store.js';
+import { eraseSubject } from '../../pipeline/operator/erase-subject.js';
 import { eventDetail } from '../../pipeline/operator/event-detail.js';
 import { maskPersonalFields, recordPiiRead } from '../../pipeline/operator/personal-data.js';
 import { replayPage, type ReplayPageRequest } from '../../pipeline/operator/replay.js';
@@ -16,7 +18,7 @@ import { retryOneDelivery } from '../../pipeline/operator/retry-delivery.js';
 import type { RoutingSet } from '../../pipeline/stages/route.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
-import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
+import { loadMediaSettingOrExit, loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
 import { openExistingStore } from '../open-store.js';
 import { cliActor } from './actor.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
@@ -75,6 +77,13 @@ export class StoreBackend implements OpsBackend {
       if (error instanceof UnknownRuleError) throw new OpsError(error.message);
       throw error;
     }
+  }
+
+  eraseSubject(subject: string, dryRun: boolean) {
+    // A subject's archived media are deleted too: where they are kept is in the config.
+    const media = loadMediaSettingOrExit(this.command);
+    const mediaFiles = media && openMediaFiles(media, this.store);
+    return eraseSubject(this.store, subject, { dryRun, actor: cliActor(), detail: { via: 'cli', host: hostname() }, mediaFiles });
   }
 
   setPaused(): Promise<never> {

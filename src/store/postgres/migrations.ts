@@ -169,6 +169,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX threads_used ON threads (used_at);
   `,
+  /* 12: erasure finds a subject's events (herald erase, store.ts eraseSubject) */ `
+  CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

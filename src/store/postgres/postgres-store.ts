@@ -29,6 +29,7 @@ import type {
   EnrichmentClaim,
   EnrichmentClaimRequest,
   EnrichmentOutcome,
+  ErasedSubject,
   EventFilter,
   EventRecord,
   EventRouting,
@@ -36,6 +37,7 @@ import type {
   NewEvent,
   QueueSnapshot,
   RecentDeadLetters,
+  Reseal,
   RoutingError,
   Store,
   StoredMedia,
@@ -57,11 +59,13 @@ import { claimUnroutedEvents } from './queries/claim-unrouted-events.js';
 import { completeAttempt } from './queries/complete-attempt.js';
 import { claimEventsToEnrich, completeEnrichment } from './queries/enrichment.js';
 import { exportEventRecords, importEventRecords } from './queries/event-records.js';
+import { eraseSubject } from './queries/erase-subject.js';
 import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
 import * as media from './queries/media.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
+import { reseal } from './queries/reseal.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import { claimThread, pruneThreads, setThreadParent } from './queries/threads.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
@@ -299,6 +303,14 @@ export class PostgresStore implements Store {
 
   setThreadParent(parent: ThreadParent): Promise<boolean> {
     return setThreadParent(this.db, parent);
+  }
+
+  reseal(changes: Reseal[]): Promise<number> {
+    return reseal(this.db, changes);
+  }
+
+  eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
+    return eraseSubject(this.db, subject, dryRun);
   }
 
   recordAudit(entry: AuditEntry): Promise<void> {

@@ -156,4 +156,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX threads_used ON threads (used_at);
   `,
+  /* 13: erasure finds a subject's events (herald erase, store.ts eraseSubject) */ `
+  CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+  `,
 ];

@@ -26,6 +26,7 @@ import type {
   EnrichmentClaim,
   EnrichmentClaimRequest,
   EnrichmentOutcome,
+  ErasedSubject,
   EventFilter,
   EventRecord,
   EventRouting,
@@ -34,11 +35,13 @@ import type {
   NewEvent,
   QueueSnapshot,
   RecentDeadLetters,
+  Reseal,
   RoutingError,
   Store,
   StoredMedia,
 } from '../store.js';
 import { addToBatch, completeBatch, dueBatches, scheduleBatch } from './batches.js';
+import { eraseSubject, reseal } from './erase-and-reseal.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
@@ -139,6 +142,9 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
     this.db.pragma('temp_store = MEMORY');
+    // Deleted rows are overwritten with zeros, not left in free pages: an erased subject (README, "Erasure")
+    // or a payload sealed anew by `herald keys rotate` is gone from the file, not only from the tables.
+    this.db.pragma('secure_delete = ON');
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
   }
 
@@ -577,6 +583,21 @@ export class SqliteStore implements Store {
        WHERE destination = @destination AND thread_key = @key AND owner_delivery = @owner AND parent IS NULL`,
     );
     return this.writes.write(() => update.run({ destination, key, owner, parent, parentChannel, now }).changes === 1);
+  }
+
+  async reseal(changes: Reseal[]): Promise<number> {
+    const written = await this.writes.write(() => reseal(this.db, changes));
+    // As after an erasure: the values under the old key leave the -wal file too (best effort beside a serving herald).
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return written;
+  }
+
+  async eraseSubject(subject: string, { dryRun }: { dryRun: boolean }): Promise<ErasedSubject> {
+    const erased = await this.writes.write(() => eraseSubject(this.db, subject, dryRun));
+    // The -wal file still holds the pages as they were before: copy the new ones into the database and empty it.
+    // Best effort: a reader in the middle of a transaction holds the old pages until the next checkpoint.
+    if (!dryRun) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return erased;
   }
 
   async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {
