@@ -112,6 +112,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
+  /* 9: a subject's events (the console's timeline and its events filter), newest or oldest first */ `
+  CREATE INDEX events_subject ON events (subject, id);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

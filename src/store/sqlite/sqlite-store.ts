@@ -11,7 +11,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
+  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, ListOrder, NewEvent, QueueSnapshot,
   RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
@@ -24,14 +24,22 @@ import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows
 
 /** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
 const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
-  AND (@type IS NULL OR type = @type) AND (@outcome IS NULL OR outcome = @outcome) AND (@subject IS NULL OR subject = @subject)
-  AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)`;
+  AND (@type IS NULL OR type = @type) AND (@category IS NULL OR category = @category)
+  AND (@outcome IS NULL OR outcome = @outcome) AND (@subject IS NULL OR subject = @subject)
+  AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)
+  AND (@delivery IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = @delivery))`;
 
 function eventFilterParams(filter: EventFilter) {
   return {
-    source: filter.source ?? null, provider: filter.provider ?? null, type: filter.type ?? null, outcome: filter.outcome ?? null,
-    subject: filter.subject ?? null, since: isoOrNull(filter.since), until: isoOrNull(filter.until),
+    source: filter.source ?? null, provider: filter.provider ?? null, type: filter.type ?? null, category: filter.category ?? null,
+    outcome: filter.outcome ?? null, subject: filter.subject ?? null, since: isoOrNull(filter.since), until: isoOrNull(filter.until),
+    delivery: filter.delivery ?? null,
   };
+}
+
+/** The keyset cursor and order of a listing by id: `id > @after ORDER BY id`, or the reverse for `desc`. */
+function keyset(order: ListOrder | undefined): string {
+  return order === 'desc' ? '(@after IS NULL OR id < @after) ORDER BY id DESC' : '(@after IS NULL OR id > @after) ORDER BY id';
 }
 
 function isoOrNull(time: string | undefined): string | null {
@@ -146,7 +154,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`)
+    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND ${keyset(filter.order)} LIMIT @limit`)
       .all({ ...eventFilterParams(filter), after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
@@ -444,7 +452,7 @@ export class SqliteStore implements Store {
   async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const rows = this.statement(
       `SELECT * FROM audit_log WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
-       AND (@target IS NULL OR target = @target) AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`,
+       AND (@target IS NULL OR target = @target) AND ${keyset(filter.order)} LIMIT @limit`,
     ).all({
       actor: filter.actor ?? null, action: filter.action ?? null, target: filter.target ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
     }) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>;
