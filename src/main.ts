@@ -86,6 +86,8 @@ export interface StartOptions {
   stageClock?: () => number;
   /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
   stallMs?: number;
+  /** The clock of console sessions and sign-in throttling (tests inject one). */
+  consoleClock?: () => number;
 }
 
 /** A stage with work and no progress for this long makes herald not ready. */
@@ -161,7 +163,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       }),
     }
     : undefined;
-  const appDeps = { ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken };
+  const operator = { store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS };
+  const console = { ...operator, settings: () => current.setup.config.console, log, sessionClock: options.consoleClock };
+  const appDeps = {
+    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken, console,
+  };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { exitWith } from './exit.js';
 import { checkCommand } from './commands/check.js';
+import { consoleCommand } from './commands/console.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
 import { eventsCommand } from './commands/events.js';
@@ -34,6 +35,7 @@ program.addCommand(dlqCommand());
 program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(keysCommand());
+program.addCommand(consoleCommand());
 
 await program.parseAsync().catch(exitWith);
 

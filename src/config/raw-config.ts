@@ -3,7 +3,7 @@
  * durations and sizes, relative paths, optional blocks. The loader turns it
  * into a HeraldConfig (src/core/config.ts).
  */
-import type { SignatureEncoding, SignedPayload } from '../core/config.js';
+import type { ConsoleRole, SignatureEncoding, SignedPayload } from '../core/config.js';
 import type { ProviderId } from '../core/event.js';
 
 export interface RawDelivery {
@@ -55,7 +55,7 @@ export interface RawAlerts {
 export interface RawConfig {
   server?: {
     port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string;
-    admin?: { port: number; host?: string }; metricsToken?: string;
+    admin?: { port: number; host?: string }; metricsToken?: string; publicUrl?: string;
   };
   store?: string;
   rules?: string;
@@ -65,4 +65,5 @@ export interface RawConfig {
   destinations?: Record<string, RawDestination>;
   delivery?: RawDelivery;
   alerts?: RawAlerts;
+  console?: { users?: Array<{ name: string; passwordHash: string; role: ConsoleRole }>; sessionTimeout?: string };
 }

@@ -28,6 +28,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       shutdownGraceMs: parseDuration(raw.server?.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
       ...(raw.server?.admin && { admin: { host: raw.server.admin.host ?? DEFAULTS.server.adminHost, port: raw.server.admin.port } }),
       ...(raw.server?.metricsToken && { metricsToken: raw.server.metricsToken }),
+      ...(raw.server?.publicUrl && { publicUrl: raw.server.publicUrl.replace(/\/+$/, '') }),
     },
     store: resolveStore(env.HERALD_STORE || (raw.store ?? DEFAULTS.store), folder),
     rulesDir: path.resolve(folder, raw.rules ?? DEFAULTS.rules),
@@ -45,6 +46,10 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       everyMs: parseDuration(alerts.every),
       queueAgeMs: parseDuration(alerts.queueAge),
       checkEveryMs: parseDuration(alerts.checkEvery),
+    },
+    console: {
+      users: raw.console?.users ?? [],
+      sessionTimeoutMs: parseDuration(raw.console?.sessionTimeout ?? DEFAULTS.console.sessionTimeout),
     },
   };
 }

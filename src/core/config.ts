@@ -79,6 +79,8 @@ export interface HeraldConfig {
     admin?: { host: string; port: number };
     /** When set, GET /metrics needs it as a bearer token. */
     metricsToken?: string;
+    /** Where people reach herald (its console), without a trailing slash; templates then get event.consoleUrl. */
+    publicUrl?: string;
   };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
   store: string;
@@ -89,4 +91,23 @@ export interface HeraldConfig {
   destinations: Record<string, DestinationConfig>;
   delivery: { timeoutMs: number; retryMs: number[]; maxAgeMs: number };
   alerts: AlertsConfig;
+  /** The web console; off without users. */
+  console: ConsoleConfig;
+}
+
+/** What a console user may do: see (masked), also review personal data and media, also act (retry, replay, pause). */
+export type ConsoleRole = 'viewer' | 'reviewer' | 'admin';
+
+export interface ConsoleUser {
+  name: string;
+  /** scrypt, PHC string (core/password-hash.ts). */
+  passwordHash: string;
+  role: ConsoleRole;
+}
+
+export interface ConsoleConfig {
+  /** Empty: the console is off (404). */
+  users: ConsoleUser[];
+  /** A session ends after this long without a request. */
+  sessionTimeoutMs: number;
 }

@@ -418,6 +418,7 @@ describe('schema/herald.config.schema.json', () => {
           checkEvery: properties.alerts.properties.checkEvery.default,
         },
         pii: definitions.source.properties.pii.default,
+        console: { sessionTimeout: properties.console.properties.sessionTimeout.default },
         sessionApi: {
           enrich: definitions.sessionApi.properties.enrich.default,
           timeout: definitions.sessionApi.properties.timeout.default,
