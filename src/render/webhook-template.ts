@@ -61,6 +61,13 @@ function wrap(event: unknown, body: unknown, format: WebhookFormat): WebhookMess
 /** Renders the body and wraps it. Throws TemplateRenderError. */
 export function renderWebhook(template: WebhookTemplate | undefined, scope: { event: unknown }, strict: boolean, format: WebhookFormat): WebhookMessage {
   // A leaf that printed nothing in lenient mode is undefined: JSON would drop the key, so it is sent as null.
-  const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : scope.event;
+  // The default body is the event as stored: the console link is for people (templates), not for receivers.
+  const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : withoutConsoleUrl(scope.event);
   return wrap(scope.event, body, format);
+}
+
+function withoutConsoleUrl(event: unknown): unknown {
+  if (event === null || typeof event !== 'object' || !Object.hasOwn(event, 'consoleUrl')) return event;
+  const { consoleUrl: _link, ...rest } = event as Record<string, unknown>;
+  return rest;
 }
