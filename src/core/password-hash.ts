@@ -12,7 +12,7 @@ const DEFAULT_COST = { ln: 15, r: 8, p: 1 } as const;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 
-const PHC_SCRYPT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{32,})$/;
+const PHC_SCRYPT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{4,})\$([A-Za-z0-9+/]{22,})$/;
 
 /** A password hash that is not a scrypt PHC string herald can verify. */
 export class PasswordHashFormatError extends Error {
