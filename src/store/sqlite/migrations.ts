@@ -100,7 +100,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 10: a subject's events (the console's timeline and its events filter), newest or oldest first */ `
+  /* 10: the console's event filters that can be rare (a subject, a type, an outcome such as "match"), newest or oldest first */ `
   CREATE INDEX events_subject ON events (subject, id);
+  CREATE INDEX events_type ON events (type, id);
+  CREATE INDEX events_outcome ON events (outcome, id);
   `,
 ];
