@@ -78,6 +78,7 @@ describe('web console in chromium', function () {
   });
 
   after(async () => {
+    await admin?.context.close();
     await browser?.close();
     await herald?.stop();
     await sink?.close();
@@ -94,6 +95,13 @@ describe('web console in chromium', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/console\/events$/);
     return { context, page };
+  }
+
+  let admin: { context: BrowserContext; page: Page } | undefined;
+  /** alice's session, signed in once for the tests that act as an admin; a context closed by a test is a no-op to close again. */
+  async function asAdmin(): Promise<{ context: BrowserContext; page: Page }> {
+    admin ??= await signIn('alice');
+    return admin;
   }
 
   /** The session's CSRF token, as the page carries it for htmx. */
@@ -154,58 +162,77 @@ describe('web console in chromium', function () {
   });
 
   it('an admin retries a dead letter with a reason, sees it delivered, and finds it in the audit log', async () => {
-    const { context, page } = await signIn('alice');
-    try {
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'events.png') });
-      await page.goto(`${herald.url}/console/subjects/${encodeURIComponent(subject)}`);
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'timeline.png'), fullPage: true });
-      broken = false;
-      await page.goto(`${herald.url}/console/dead-letters`);
-      const [dead] = await herald.store.listDeliveries({ status: 'dead', eventId: rejected.id });
-      await page.getByLabel(`Select delivery ${dead!.id}`).check();
-      await page.getByLabel('Reason (for the audit log)').fill('receiver fixed');
-      await page.getByRole('button', { name: 'Retry selected' }).click();
-      await page.waitForURL(/message=Retried/);
-      await waitUntil(async () => (await herald.store.getDelivery(dead!.id))!.status === 'delivered', 10_000, 'the retried delivery delivered');
-      assert.ok(sink.requests.some((r) => r.body.includes(rejected.id)), 'the sink received the retried event');
-      await page.goto(`${herald.url}/console/events/${rejected.id}`);
-      assert.match(await page.locator('main').innerText(), /delivered/);
-      await page.goto(`${herald.url}/console/audit`);
-      const audit = await page.locator('main').innerText();
-      assert.match(audit, /delivery\.retry/);
-      assert.match(audit, /receiver fixed/);
-      assert.match(audit, /console\.login/);
-    } finally {
-      await context.close();
-    }
+    const { page } = await asAdmin();
+    await page.goto(`${herald.url}/console/events`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'events.png') });
+    await page.goto(`${herald.url}/console/subjects/${encodeURIComponent(subject)}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'timeline.png'), fullPage: true });
+    broken = false;
+    await page.goto(`${herald.url}/console/dead-letters`);
+    const [dead] = await herald.store.listDeliveries({ status: 'dead', eventId: rejected.id });
+    await page.getByLabel(`Select delivery ${dead!.id}`).check();
+    await page.getByLabel('Reason (for the audit log)').fill('receiver fixed');
+    await page.getByRole('button', { name: 'Retry selected' }).click();
+    await page.waitForURL(/message=Retried/);
+    await waitUntil(async () => (await herald.store.getDelivery(dead!.id))!.status === 'delivered', 10_000, 'the retried delivery delivered');
+    assert.ok(sink.requests.some((r) => r.body.includes(rejected.id)), 'the sink received the retried event');
+    await page.goto(`${herald.url}/console/events/${rejected.id}`);
+    assert.match(await page.locator('main').innerText(), /delivered/);
+    await page.goto(`${herald.url}/console/audit`);
+    const audit = await page.locator('main').innerText();
+    assert.match(audit, /delivery\.retry/);
+    assert.match(audit, /receiver fixed/);
+    assert.match(audit, /console\.login/);
   });
 
   it('an admin pauses and resumes a destination in place (htmx), each audited', async () => {
-    const { context, page } = await signIn('alice');
+    const { page } = await asAdmin();
+    await page.goto(`${herald.url}/console/destinations`);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    assert.deepEqual(herald.deliver.paused(), ['hook']);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    assert.deepEqual(herald.deliver.paused(), []);
+    const actions = (await herald.store.listAudit({ actor: 'alice', target: 'hook' })).map((e) => e.action);
+    assert.deepEqual(actions, ['destination.pause', 'destination.resume']);
+  });
+
+  it('an admin replays a time range: a dry run first, then the replay with its progress, audited', async () => {
+    const { page } = await asAdmin();
+    const before = (await herald.store.listDeliveries({ limit: 1000 })).length;
+    await page.getByRole('link', { name: 'Replay' }).click();
+    await page.getByLabel('Since (UTC, required)').fill(new Date(Date.now() - 3_600_000).toISOString());
+    await page.getByLabel('Rule').selectOption('everything-to-hook');
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.waitForURL(/since=/);
+    assert.match(await page.locator('main').innerText(), /3 event\(s\) in the range; a replay would make 3 deliveries/);
+    assert.equal((await herald.store.listDeliveries({ limit: 1000 })).length, before, 'a dry run stores nothing');
+    await page.getByRole('button', { name: 'Replay 3 event(s)' }).click();
+    await page.getByText('Done.').waitFor();
+    assert.equal((await herald.store.listDeliveries({ limit: 1000 })).length, before + 3);
+    assert.equal((await herald.store.listAudit({ actor: 'alice', action: 'events.replay' })).length, 1);
+  });
+
+  it('reads at 320 px: no page is wider than the screen', async () => {
+    const { page } = await asAdmin();
+    await page.setViewportSize({ width: 320, height: 640 });
     try {
-      await page.goto(`${herald.url}/console/destinations`);
-      await page.getByRole('button', { name: 'Pause' }).click();
-      await page.getByRole('button', { name: 'Resume' }).waitFor();
-      assert.deepEqual(herald.deliver.paused(), ['hook']);
-      await page.getByRole('button', { name: 'Resume' }).click();
-      await page.getByRole('button', { name: 'Pause' }).waitFor();
-      assert.deepEqual(herald.deliver.paused(), []);
-      const actions = (await herald.store.listAudit({ actor: 'alice', target: 'hook' })).map((e) => e.action);
-      assert.deepEqual(actions, ['destination.pause', 'destination.resume']);
+      for (const url of ['/console/events', `/console/subjects/${encodeURIComponent(subject)}`, `/console/events/${rejected.id}`, '/console/dead-letters', '/console/destinations', '/console/replay']) {
+        await page.goto(`${herald.url}${url}`);
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= 320, `${url} is ${width} px wide`);
+      }
     } finally {
-      await context.close();
+      await page.setViewportSize({ width: 1280, height: 800 });
     }
   });
 
   it('refuses a POST without the CSRF token (403)', async () => {
-    const { context, page } = await signIn('alice');
-    try {
-      const response = await page.request.post(`${herald.url}/console/destinations/hook/pause`, { form: { x: '1' }, maxRedirects: 0 });
-      assert.equal(response.status(), 403);
-      assert.deepEqual(herald.deliver.paused(), []);
-    } finally {
-      await context.close();
-    }
+    const { page } = await asAdmin();
+    const response = await page.request.post(`${herald.url}/console/destinations/hook/pause`, { form: { x: '1' }, maxRedirects: 0 });
+    assert.equal(response.status(), 403);
+    assert.deepEqual(herald.deliver.paused(), []);
   });
 
   it('ends a session after its idle time: the next page asks to sign in again', async () => {

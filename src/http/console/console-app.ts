@@ -21,17 +21,18 @@ import type { Logger } from '../../core/log.js';
 import { hashPassword, verifyPassword } from '../../core/password-hash.js';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
-  AUDIT_ACTIONS, destinationHealth, readEventDetail, recordAudit, retryDeliveries, setPaused, type Operator, type OperatorDeps,
+  AUDIT_ACTIONS, destinationHealth, readEventDetail, recordAudit, replayRange, retryDeliveries, setPaused, type Operator, type OperatorDeps,
 } from '../../pipeline/operator-actions.js';
 import { maskPersonalFields } from '../../pipeline/personal-data.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
-import { AdminInputError, eventFilterFromQuery, queryPii, queryString } from '../admin-query.js';
+import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
+import { ReplayJobs } from './replay-jobs.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
 import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
 import {
-  auditView, canReview, deadLettersView, destinationRow, destinationsView, eventRows, eventsView, eventView, loginView, subjectView,
-  type EventQuery,
+  auditView, canReview, deadLettersView, destinationRow, destinationsView, eventRows, eventsView, eventView, loginView, replayProgress, replayView,
+  subjectView, type EventQuery,
 } from './views.js';
 
 export interface ConsoleDeps extends OperatorDeps {
@@ -47,6 +48,8 @@ const LOGIN_COOKIE = 'herald_console_login';
 const PAGE_SIZE = 50;
 /** A subject's timeline shows at most this many events (a session has a handful). */
 const TIMELINE_EVENTS = 200;
+/** A dry run looks at this many pages of 1,000 events at most before it answers. */
+const DRY_RUN_PAGES = 20;
 
 /** Scripts, styles and images only from herald itself; no framing, no plugins, forms only to herald. */
 const CSP = [
@@ -86,6 +89,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   // Checked for a name nobody has, so an unknown name costs the same time as a wrong password.
   const decoyHash = hashPassword(newToken());
   const router = new Router({ prefix: '/console' });
+  const replays = new ReplayJobs();
 
   const userNamed = (name: string): ConsoleUser | undefined => deps.settings().users.find((u) => u.name === name);
   const operatorOf = (ctx: Context): Operator => ({ actor: session(ctx).user, via: 'console', remoteAddress: ctx.ip });
@@ -271,6 +275,63 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
       ctx.status = 303;
     });
   }
+
+  const replayQuery = (get: (name: string) => string | undefined) => ({ since: get('since'), until: get('until'), rule: get('rule') });
+  const ruleNames = () => deps.routing().rules.rules.map((r) => r.name);
+  /** The replay request of a form or query: `since` required, times normalized; a wrong value is a 400 that says so. */
+  function replayRequest(query: { since?: string; until?: string; rule?: string }) {
+    const since = timeValue('since', query.since);
+    if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
+    if (query.rule !== undefined && !ruleNames().includes(query.rule)) throw new AdminInputError(`there is no rule "${query.rule}"`);
+    return { since, until: timeValue('until', query.until), rule: query.rule };
+  }
+
+  router.get('/replay', requireRole('admin'), async (ctx) => {
+    const query = replayQuery((name) => queryString(ctx, name));
+    if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
+    const request = replayRequest(query);
+    // The dry run stores nothing and is not audited; it looks at a bounded number of events.
+    const plan = { total: 0, events: 0, deliveries: 0, byRule: {} as Record<string, number>, truncated: false };
+    let after: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages === DRY_RUN_PAGES) {
+        plan.truncated = true;
+        break;
+      }
+      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit: 1000 });
+      if (page.total !== undefined) plan.total = page.total;
+      plan.events += page.events;
+      plan.deliveries += page.deliveries;
+      for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
+      if (page.nextCursor === null) break;
+      after = page.nextCursor;
+    }
+    render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx), plan), '/console/replay');
+  });
+
+  router.post('/replay', requireRole('admin'), async (ctx) => {
+    const form = ctx.state.form as URLSearchParams;
+    const request = replayRequest(replayQuery((name) => form.get(name) || undefined));
+    const operator = operatorOf(ctx);
+    const job = replays.start(operator.actor, request, (page) => replayRange(deps, operator, page));
+    ctx.redirect(`/console/replay/${job.id}`);
+    ctx.status = 303;
+  });
+
+  router.get('/replay/:id', requireRole('admin'), (ctx) => {
+    const job = replays.get(ctx.params.id!);
+    if (!job) throw new ConsoleReply(404, 'No such replay (this process did not start it, or it was restarted).');
+    render(ctx, 'Replay', html`<p>Replaying the events received from <code>${job.request.since}</code>${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''}, started by ${job.user}.</p>
+${replayProgress(job)}
+<p><a href="/console/replay">Another replay</a></p>`, '/console/replay');
+  });
+
+  router.get('/replay/:id/progress', requireRole('admin'), (ctx) => {
+    const job = replays.get(ctx.params.id!);
+    if (!job) throw new ConsoleReply(404, 'No such replay.');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = replayProgress(job).text;
+  });
 
   router.get('/audit', requireRole('admin'), async (ctx) => {
     const query = { actor: queryString(ctx, 'actor'), action: queryString(ctx, 'action'), target: queryString(ctx, 'target') };

@@ -247,3 +247,49 @@ ${text('actor', 'Actor', query.actor)}${text('action', 'Action', query.action, '
 </table></div>
 ${page.nextCursor && html`<p class="pager"><a rel="next" href="/console/audit${queryString({ ...query, after: page.nextCursor })}">Older →</a></p>`}`;
 }
+
+/** What the replay form holds. */
+export interface ReplayQuery {
+  since?: string;
+  until?: string;
+  rule?: string;
+}
+
+/** The outcome of a dry run over a range: what a replay would send. */
+export interface ReplayPlan {
+  total: number;
+  /** Events looked at (the dry run stops after a bound). */
+  events: number;
+  deliveries: number;
+  byRule: Record<string, number>;
+  truncated: boolean;
+}
+
+export function replayView(query: ReplayQuery, rules: readonly string[], session: ConsoleSession, plan?: ReplayPlan, message?: string): SafeHtml {
+  return html`${notice(message, 'error')}
+<p>Replay routes the events received in a time range through the rules in force now: new deliveries are made, the earlier ones are kept.
+First see what it would send (a dry run stores nothing), then confirm.</p>
+<form class="filters" method="get" action="/console/replay">
+${text('since', 'Since (UTC, required)', query.since, '2026-01-31T12:00:00Z')}
+${text('until', 'Until (UTC)', query.until, '2026-02-01T00:00:00Z')}
+${select('rule', 'Rule', rules, query.rule)}
+<div class="field actions"><button type="submit">Dry run</button></div>
+</form>
+${plan && html`<section aria-labelledby="plan"><h2 id="plan">Dry run</h2>
+<p>${plan.total} event(s) in the range${plan.truncated ? html` (the dry run looked at the first ${plan.events})` : ''}; a replay would make <strong>${plan.deliveries}</strong> deliver${plan.deliveries === 1 ? 'y' : 'ies'}${plan.truncated ? ' or more' : ''}.</p>
+${Object.keys(plan.byRule).length > 0 && html`<table class="list"><thead><tr><th scope="col">Rule</th><th scope="col">Deliveries</th></tr></thead>
+<tbody>${Object.entries(plan.byRule).map(([rule, n]) => html`<tr><td><code>${rule}</code></td><td>${n}</td></tr>`)}</tbody></table>`}
+${plan.deliveries > 0 && html`<form method="post" action="/console/replay" class="inline">${csrfField(session)}
+<input type="hidden" name="since" value="${query.since ?? ''}"><input type="hidden" name="until" value="${query.until ?? ''}"><input type="hidden" name="rule" value="${query.rule ?? ''}">
+<button type="submit">Replay ${plan.total} event(s)</button></form>`}
+</section>`}`;
+}
+
+export function replayProgress(job: { id: string; total: number | null; events: number; deliveries: number; byRule: Record<string, number>; done: boolean; error: string | null }): SafeHtml {
+  const total = job.total ?? 0;
+  return html`<div id="progress"${job.done ? '' : html` hx-get="/console/replay/${job.id}/progress" hx-trigger="every 1s" hx-swap="outerHTML"`} role="status">
+<progress max="${Math.max(total, 1)}" value="${job.events}">${job.events} of ${total}</progress>
+<p>${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'} made.
+${job.done ? (job.error ? html`<span class="error">Stopped: ${job.error}</span>` : html`<strong>Done.</strong>`) : 'Running…'}</p>
+</div>`;
+}
