@@ -214,11 +214,23 @@ describe('web console in chromium', function () {
     assert.equal((await herald.store.listAudit({ actor: 'alice', action: 'events.replay' })).length, 1);
   });
 
+  it('tests a stored event against the rules in force: the rules that fire and each rendered message', async () => {
+    const { page } = await asAdmin();
+    await page.goto(`${herald.url}/console/events/${rejected.id}`);
+    await page.getByRole('link', { name: 'Test this event against the rules in force' }).click();
+    await page.getByRole('button', { name: 'Test' }).click();
+    await page.getByText('Fires:').waitFor();
+    const text = await page.locator('main').innerText();
+    assert.match(text, /Fires: everything-to-hook/);
+    assert.match(text, /everything-to-hook → hook \(session-finished\)/);
+    assert.ok(text.includes(rejected.id), 'the rendered webhook body is shown');
+  });
+
   it('reads at 320 px: no page is wider than the screen', async () => {
     const { page } = await asAdmin();
     await page.setViewportSize({ width: 320, height: 640 });
     try {
-      for (const url of ['/console/events', `/console/subjects/${encodeURIComponent(subject)}`, `/console/events/${rejected.id}`, '/console/dead-letters', '/console/destinations', '/console/replay']) {
+      for (const url of ['/console/events', `/console/subjects/${encodeURIComponent(subject)}`, `/console/events/${rejected.id}`, '/console/dead-letters', '/console/destinations', '/console/replay', '/console/rules']) {
         await page.goto(`${herald.url}${url}`);
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= 320, `${url} is ${width} px wide`);

@@ -23,7 +23,10 @@ import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
   AUDIT_ACTIONS, destinationHealth, readEventDetail, recordAudit, replayRange, retryDeliveries, setPaused, type Operator, type OperatorDeps,
 } from '../../pipeline/operator-actions.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import { ownValue } from '../../core/own.js';
 import { maskPersonalFields } from '../../pipeline/personal-data.js';
+import { planRouting } from '../../pipeline/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
 import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';
@@ -32,7 +35,7 @@ import { page } from './layout.js';
 import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
 import {
   auditView, canReview, deadLettersView, destinationRow, destinationsView, eventRows, eventsView, eventView, loginView, replayProgress, replayView,
-  subjectView, type EventQuery,
+  rulesView, subjectView, type EventQuery,
 } from './views.js';
 
 export interface ConsoleDeps extends OperatorDeps {
@@ -331,6 +334,51 @@ ${replayProgress(job)}
     if (!job) throw new ConsoleReply(404, 'No such replay.');
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = replayProgress(job).text;
+  });
+
+  const ruleLines = () => deps.routing().rules.rules.map((r) => ({
+    name: r.name, file: path.basename(r.file), match: r.match, when: r.when, notify: r.notify, enabled: r.enabled, stop: r.stop,
+  }));
+
+  router.get('/rules', (ctx) => {
+    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
+  });
+
+  // A POST only for the size of a pasted event: it reads, and changes nothing.
+  router.post('/rules/test', async (ctx) => {
+    const form = ctx.state.form as URLSearchParams;
+    const input = { event: form.get('event') ?? '', eventId: (form.get('eventId') ?? '').trim() };
+    const again = (error: string) => {
+      ctx.status = 400;
+      render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, undefined, error), '/console/rules');
+    };
+    let event: NormalizedEvent | undefined;
+    if (input.eventId !== '') {
+      event = await deps.store.getEvent(input.eventId);
+      if (!event) return again(`There is no stored event ${input.eventId}.`);
+      // What the rules see is the stored event; a viewer sees the messages of its masked copy.
+      if (!canReview(session(ctx))) event = maskPersonalFields(event, deps.providers);
+    } else {
+      try {
+        const parsed = JSON.parse(input.event) as unknown;
+        if (parsed === null || typeof parsed !== 'object' || (parsed as { specversion?: unknown }).specversion !== '1.0') throw new Error('not an event');
+        event = parsed as NormalizedEvent;
+      } catch {
+        return again('Paste a normalized event: a JSON object with "specversion": "1.0", as the event page shows it.');
+      }
+    }
+    const provider = ownValue(deps.providers, event.provider);
+    if (!provider) return again(`herald knows no provider "${String(event.provider)}".`);
+    const plan = planRouting(event, deps.routing(), provider);
+    const result = {
+      event,
+      fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
+      failed: plan.errors,
+      notifications: plan.notifications.map(({ rule, delivery }) => ({
+        rule: rule.name, destination: delivery.destination, template: delivery.template, status: delivery.status, error: delivery.error, message: delivery.message,
+      })),
+    };
+    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, result), '/console/rules');
   });
 
   router.get('/audit', requireRole('admin'), async (ctx) => {

@@ -12,6 +12,7 @@ const NAV: Array<{ href: string; label: string; roles?: ConsoleRole[] }> = [
   { href: '/console/events', label: 'Events' },
   { href: '/console/dead-letters', label: 'Dead letters' },
   { href: '/console/destinations', label: 'Destinations' },
+  { href: '/console/rules', label: 'Rules' },
   { href: '/console/replay', label: 'Replay', roles: ['admin'] },
   { href: '/console/audit', label: 'Audit', roles: ['admin'] },
 ];

@@ -166,6 +166,7 @@ export function eventView(detail: EventDetail, session: ConsoleSession, pii: boo
 </dl>
 ${piiSwitch(session, pii, `/console/events/${e.id}`)}
 ${mediaView(e, session, pii)}
+<p><a href="/console/rules?event=${e.id}">Test this event against the rules in force</a></p>
 <h2>Rules that fired</h2>
 ${detail.matchedRules.length === 0 ? html`<p class="muted">No rule sent anything for this event.</p>` : html`<ul>${detail.matchedRules.map((r) => html`<li><code>${r}</code></li>`)}</ul>`}
 ${detail.routingErrors.length > 0 && html`<h3>Routing errors</h3><ul>${detail.routingErrors.map((r) => html`<li><code>${r.rule ?? '(routing)'}</code>: <span class="error">${r.error}</span></li>`)}</ul>`}
@@ -292,4 +293,46 @@ export function replayProgress(job: { id: string; total: number | null; events: 
 <p>${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'} made.
 ${job.done ? (job.error ? html`<span class="error">Stopped: ${job.error}</span>` : html`<strong>Done.</strong>`) : 'Running…'}</p>
 </div>`;
+}
+
+/** A loaded rule as the rules page lists it. */
+export interface RuleLine {
+  name: string;
+  file: string;
+  match: unknown;
+  when: unknown;
+  notify: Array<{ to: string; template: string }>;
+  enabled: boolean;
+  stop: boolean;
+}
+
+/** What testing one event against the rules gave: the rules that fired, those that threw, each rendered message. */
+export interface RulesTestResult {
+  event: NormalizedEvent;
+  fired: string[];
+  failed: Array<{ rule: string | null; error: string }>;
+  notifications: Array<{ rule: string; destination: string; template: string; status: string; error?: string; message: unknown }>;
+}
+
+export function rulesView(rules: readonly RuleLine[], session: ConsoleSession, input: { event?: string; eventId?: string }, result?: RulesTestResult, error?: string): SafeHtml {
+  return html`<h2>Test an event</h2>
+<p>Which rules fire for an event, and every message they would send, rendered: nothing is sent or stored (like <code>herald rules test</code>).</p>
+${notice(error, 'error')}
+<form method="post" action="/console/rules/test" class="rules-test">${csrfField(session)}
+<div class="field"><label for="eventId">A stored event's id</label><input id="eventId" name="eventId" value="${input.eventId ?? ''}"></div>
+<div class="field"><label for="event">or a normalized event (JSON, as the event page and GET /api/events/{id} show it)</label>
+<textarea id="event" name="event" rows="8" spellcheck="false">${input.event ?? ''}</textarea></div>
+<div class="field actions"><button type="submit">Test</button></div>
+</form>
+${result && html`<section aria-labelledby="result"><h2 id="result">Result for ${result.event.type}</h2>
+<p>${result.fired.length === 0 ? 'No rule fires.' : html`Fires: ${result.fired.map((r, i) => html`${i > 0 ? ', ' : ''}<code>${r}</code>`)}`}</p>
+${result.failed.length > 0 && html`<ul>${result.failed.map((f) => html`<li><code>${f.rule ?? '(routing)'}</code>: <span class="error">${f.error}</span></li>`)}</ul>`}
+${result.notifications.map((n) => html`<h3><code>${n.rule}</code> → ${n.destination} (${n.template}) ${badge(n.status)}</h3>
+${n.error && html`<p class="error">${n.error}</p>`}${n.message !== null && json(n.message)}`)}
+</section>`}
+<h2>Loaded rules</h2>
+<div class="table-wrap"><table class="list"><thead><tr><th scope="col">Rule</th><th scope="col">Match</th><th scope="col">Sends to</th><th scope="col">File</th></tr></thead>
+<tbody>${rules.map((r) => html`<tr><td><code>${r.name}</code>${!r.enabled ? html` ${badge('disabled')}` : ''}${r.stop ? html` <span class="muted small">(stop)</span>` : ''}</td>
+<td><code class="excerpt">${JSON.stringify(r.match)}${r.when !== undefined ? ` when ${JSON.stringify(r.when)}` : ''}</code></td>
+<td>${r.notify.map((n) => html`<div>${n.to} <span class="muted small">(${n.template})</span></div>`)}</td><td class="small">${r.file}</td></tr>`)}</tbody></table></div>`;
 }
