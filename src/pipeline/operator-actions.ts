@@ -58,13 +58,24 @@ export interface Operator {
   actor: string;
   via: 'api' | 'console' | 'cli';
   remoteAddress?: string;
+  /** The machine, for the CLI working on the store. */
+  host?: string;
+}
+
+/** Where the act came from, for an entry's detail. */
+function origin(operator: Operator): Record<string, unknown> {
+  return {
+    via: operator.via,
+    ...(operator.remoteAddress !== undefined && { remoteAddress: operator.remoteAddress }),
+    ...(operator.host !== undefined && { host: operator.host }),
+  };
 }
 
 /** Writes one audit entry for `operator`; resolves once it is durable. */
 export function recordAudit(store: Store, operator: Operator, action: string, target: string, detail: Record<string, unknown> = {}, now = Date.now()): Promise<void> {
   const entry: AuditEntry = {
     id: newEventId(), at: now, actor: actorName(operator.actor), action, target,
-    detail: { via: operator.via, ...(operator.remoteAddress !== undefined && { remoteAddress: operator.remoteAddress }), ...detail },
+    detail: { ...origin(operator), ...detail },
   };
   return store.recordAudit(entry);
 }
@@ -79,7 +90,7 @@ export async function readEventDetail(deps: OperatorDeps, operator: Operator, id
   const detail = await eventDetail(deps.store, id);
   if (!detail) return undefined;
   if (pii === 'include') {
-    await recordPiiRead(deps.store, operator.actor, detail.event.id, { via: operator.via, ...(operator.remoteAddress !== undefined && { remoteAddress: operator.remoteAddress }) }, clock(deps));
+    await recordPiiRead(deps.store, operator.actor, detail.event.id, origin(operator), clock(deps));
     return detail;
   }
   return { ...detail, event: maskPersonalFields(detail.event, deps.providers) };
