@@ -226,6 +226,15 @@ describe('web console in chromium', function () {
     assert.ok(text.includes(rejected.id), 'the rendered webhook body is shown');
   });
 
+  it('shows new events on the first page of events as they arrive (htmx polling)', async () => {
+    const { page } = await asAdmin();
+    await page.goto(`${herald.url}/console/events`);
+    const enroll = page.locator('#rows').getByRole('link', { name: 'ENROLL', exact: true });
+    assert.equal(await enroll.count(), 0);
+    assert.equal((await herald.postSigned(sources.faceio, loadSample('faceio', 'ENROLL'))).status, 200);
+    await enroll.waitFor({ timeout: 15_000 });
+  });
+
   it('reads at 320 px: no page is wider than the screen', async () => {
     const { page } = await asAdmin();
     await page.setViewportSize({ width: 320, height: 640 });
