@@ -152,10 +152,13 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     ...(delivering ? [{ name: 'deliver', progress: deliver.progress, stallMs: Math.max(stallMs, 2 * longestTimeoutMs(current.destinations.policies)) }] : []),
   ];
   const readiness = new Readiness(store, watched, options.stageClock);
+  // What the admin API and the console act on (pipeline/operator-actions.ts).
+  const operator = { store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
-      token: adminToken, store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS,
+      ...operator,
+      token: adminToken,
       health: async () => ({
         ...(await readiness.check()),
         shuttingDown: lifecycle.shuttingDown,
@@ -163,10 +166,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       }),
     }
     : undefined;
-  const operator = { store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS };
-  const console = { ...operator, settings: () => current.setup.config.console, log, sessionClock: options.consoleClock };
+  const consoleDeps = { ...operator, settings: () => current.setup.config.console, log, sessionClock: options.consoleClock };
   const appDeps = {
-    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken, console,
+    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken, console: consoleDeps,
   };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;

@@ -22,8 +22,8 @@ async function readFirstLine(): Promise<string> {
 }
 
 export function consoleCommand(): Command {
-  const console = new Command('console').description('the web console (/console): its users');
-  console
+  const command = new Command('console').description('the web console (/console): its users');
+  command
     .command('hash-password')
     .description("read a password on stdin (one line) and print its scrypt hash, for a console user's passwordHash")
     .action(async () => {
@@ -35,5 +35,5 @@ export function consoleCommand(): Command {
       process.stdout.write(`${await hashPassword(password)}\n`);
       process.stdin.destroy();
     });
-  return console;
+  return command;
 }
