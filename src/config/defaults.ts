@@ -37,7 +37,7 @@ export const DEFAULTS = {
     faceioDedupeWindow: '10m',
   },
   console: { sessionTimeout: '30m' },
-  /** A FaceSign source's session API (pipeline/enrich.ts). */
+  /** A FaceSign source's session API (pipeline/stages/enrich.ts). */
   sessionApi: {
     enrich: ['session.status', 'analysis.*'],
     timeout: '10s',

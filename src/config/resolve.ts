@@ -95,7 +95,8 @@ function resolveSessionApi(raw: RawSessionApi): SessionApiConfig {
 /** The channel checks and converts its own options (durations stay strings here). */
 function resolveDestination(name: string, raw: RawDestination): DestinationConfig {
   const { type, ...options } = raw;
-  return { name, type, options };
+  // The one place options get their type: the schema's if/then per `type` has checked exactly these keys.
+  return { name, type, options } as DestinationConfig;
 }
 
 function mapEntries<T, U>(record: Record<string, T> | undefined, map: (name: string, value: T) => U): Record<string, U> {

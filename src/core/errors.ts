@@ -163,7 +163,7 @@ export class StoreOwnedError extends Error {
 }
 
 /**
- * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * A provider API call made to enrich an event failed (pipeline/stages/enrich.ts).
  * The message is short and safe to store with the event: a status, the
  * provider's error type, or a network failure; never the API key.
  */

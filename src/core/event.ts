@@ -35,7 +35,7 @@ export interface EventMedia {
 
 /**
  * How herald enriched an event from its provider's API before routing it
- * (FaceSign's session API: pipeline/enrich.ts); the stored record, so a replay
+ * (FaceSign's session API: pipeline/stages/enrich.ts); the stored record, so a replay
  * shows what rules saw without asking the provider again.
  */
 export interface EventEnrichment {

@@ -16,9 +16,9 @@ import { destinationView } from '../channels/destination-view.js';
 import {
   destinationHealth, readEventDetail, replayOneEvent, replayRange, retryDeadLetters, retryDeliveries, retryDelivery, setPaused,
   type Operator, type OperatorDeps,
-} from '../pipeline/operator-actions.js';
-import { maskPersonalFields } from '../pipeline/personal-data.js';
-import type { ReadinessReport } from '../pipeline/readiness.js';
+} from '../pipeline/operator/operator-actions.js';
+import { maskPersonalFields } from '../pipeline/operator/personal-data.js';
+import type { ReadinessReport } from '../pipeline/mechanisms/readiness.js';
 import { pageOf, type AuditFilter, type DeliveryFilter } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
 import {
@@ -27,7 +27,7 @@ import {
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
-export type { DeliveryControl } from '../pipeline/operator-actions.js';
+export type { DeliveryControl } from '../pipeline/operator/operator-actions.js';
 
 /** What GET /api/health reports: readiness with its reasons, and the last rejected config reload. */
 export type HealthReport = ReadinessReport & { shuttingDown: boolean; configReload: { rejected: { at: string; errors: string[] } } | null };

@@ -7,9 +7,9 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { Ingest } from '../pipeline/ingest.js';
-import type { HeraldMetrics } from '../pipeline/metrics.js';
-import type { Readiness } from '../pipeline/readiness.js';
+import type { Ingest } from '../pipeline/stages/ingest.js';
+import type { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
+import type { Readiness } from '../pipeline/mechanisms/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
 import { requireBearer } from './admin-auth.js';
 import { consoleApp, type ConsoleDeps } from './console/console-app.js';

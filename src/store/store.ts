@@ -15,7 +15,7 @@ export interface NewEvent {
   /** Until when (ms since epoch) a request with the same source and key is a duplicate. */
   dedupeUntilMs: number;
   /**
-   * When set, the event waits for enrichment (pipeline/enrich.ts) before it
+   * When set, the event waits for enrichment (pipeline/stages/enrich.ts) before it
    * can be routed: its first try is due at this time (ms since epoch).
    */
   enrichDueAtMs?: number;
@@ -101,7 +101,7 @@ export interface AddedDeliveries {
   deliveries: NewDelivery[];
 }
 
-/** The queue at one moment, for the metrics (see pipeline/metrics.ts). */
+/** The queue at one moment, for the metrics (see pipeline/mechanisms/metrics.ts). */
 export interface QueueSnapshot {
   /** Pending deliveries, and when the oldest due one fell due (ms; null when none is due yet), by destination. */
   byDestination: Record<string, { pending: number; oldestDueAt: number | null }>;
@@ -128,7 +128,7 @@ export interface AuditEntry {
   id: string;
   /** When (ms since epoch). */
   at: number;
-  /** Who, as far as herald can tell (see pipeline/audit.ts). */
+  /** Who, as far as herald can tell (see pipeline/operator/personal-data.ts). */
   actor: string;
   /** What was done, e.g. `event.pii.read`. */
   action: string;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import type { DestinationConfig, HeraldConfig } from '../../src/core/config.js';
 import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
-import { planNotifications } from '../../src/pipeline/route.js';
+import { planNotifications } from '../../src/pipeline/stages/route.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { SHIPPED_RULES_DIR, testConfig } from '../helpers/config.js';
 import { sampleEvent } from '../render/helpers.js';
 

@@ -11,10 +11,10 @@ import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
 import {
   readEventDetail, replayRange, retryDeadLetters, retryDelivery, type DeliveryControl, type Operator, type OperatorDeps,
-} from '../../pipeline/operator-actions.js';
-import { maskPersonalFields } from '../../pipeline/personal-data.js';
-import type { ReplayPageRequest } from '../../pipeline/replay.js';
-import type { RoutingSet } from '../../pipeline/route.js';
+} from '../../pipeline/operator/operator-actions.js';
+import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import type { ReplayPageRequest } from '../../pipeline/operator/replay.js';
+import type { RoutingSet } from '../../pipeline/stages/route.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
 import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';

@@ -22,11 +22,11 @@ import { hashPassword, verifyPassword } from '../../core/password-hash.js';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
   AUDIT_ACTIONS, destinationHealth, readEventDetail, recordAudit, replayRange, retryDeliveries, setPaused, type Operator, type OperatorDeps,
-} from '../../pipeline/operator-actions.js';
+} from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { ownValue } from '../../core/own.js';
-import { maskPersonalFields } from '../../pipeline/personal-data.js';
-import { planRouting } from '../../pipeline/route.js';
+import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import { planRouting } from '../../pipeline/stages/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
 import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';

@@ -5,7 +5,7 @@
  * a replay between two pages, and what it replayed stays replayed.
  */
 import { newToken } from './sessions.js';
-import type { ReplayPage, ReplayPageRequest } from '../../pipeline/replay.js';
+import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
 
 export interface ReplayJob {
   id: string;

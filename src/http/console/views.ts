@@ -1,7 +1,7 @@
 /** The console's pages, as HTML fragments inside the layout (layout.ts); every value goes through `html`'s escaping. */
 import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from '../../core/event.js';
-import type { EventDetail } from '../../pipeline/event-detail.js';
-import type { DestinationHealth } from '../../pipeline/operator-actions.js';
+import type { EventDetail } from '../../pipeline/operator/event-detail.js';
+import type { DestinationHealth } from '../../pipeline/operator/operator-actions.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';

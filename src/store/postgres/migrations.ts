@@ -107,7 +107,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 7: the events reserved for routing right now, by claimant: a dead process's are released at once */ `
   CREATE INDEX events_route_claimed ON events (route_claimed_by) WHERE routed_at IS NULL AND route_claimed_by IS NOT NULL;
   `,
-  /* 8: events waiting for enrichment (pipeline/enrich.ts) before they are routed */ `
+  /* 8: events waiting for enrichment (pipeline/stages/enrich.ts) before they are routed */ `
   ALTER TABLE events ADD COLUMN enrich_due_at bigint;   -- ms since epoch; NULL: nothing to wait for
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;

@@ -38,7 +38,7 @@ import { keyset } from './queries/keyset.js';
 import { markRouted } from './queries/mark-routed.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** The filter fields of EventFilter, as parameters $1 to $9 (eventFilterParams). */

@@ -95,7 +95,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 8: one row that readiness writes, to know the store takes writes (a full disk does not) */ `
   CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at INTEGER NOT NULL);
   `,
-  /* 9: events waiting for enrichment (pipeline/enrich.ts) before they are routed */ `
+  /* 9: events waiting for enrichment (pipeline/stages/enrich.ts) before they are routed */ `
   ALTER TABLE events ADD COLUMN enrich_due_at INTEGER;  -- ms since epoch; NULL: nothing to wait for
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;

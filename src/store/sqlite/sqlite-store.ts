@@ -11,7 +11,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, ListOrder, NewEvent, QueueSnapshot,
+  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, ListOrder, NewDelivery, NewEvent, QueueSnapshot,
   RecentDeadLetters, RoutingError, Store,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
@@ -20,7 +20,7 @@ import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 
 /**
  * The WHERE clause of an EventFilter: only the fields that are set, so that
@@ -64,6 +64,19 @@ function isoOrNull(time: string | undefined): string | null {
  * routing creates are always durable.
  */
 const NOT_DURABLE = { durable: false };
+
+/** A new delivery, pending or dead (a template that failed to render): when routed, and when added by a replay. */
+const INSERT_NEW_DELIVERY = `
+INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                        created_at, updated_at, last_error)
+VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`;
+
+function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
+  return {
+    id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
+    message: messageText(d.message), status: d.status, now, error: d.error ?? null,
+  };
+}
 
 /** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
 function openDatabase(file: string, create: boolean): Database.Database {
@@ -181,11 +194,7 @@ export class SqliteStore implements Store {
 
   async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       const now = Date.now();
       for (const routing of routings) {
@@ -193,10 +202,7 @@ export class SqliteStore implements Store {
         const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
         if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
         for (const d of routing.deliveries) {
-          insert.run({
-            id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(routing.eventId, d, now));
         }
       }
     });
@@ -401,18 +407,11 @@ export class SqliteStore implements Store {
   }
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       for (const { eventId, deliveries } of additions) {
         for (const d of deliveries) {
-          insert.run({
-            id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(eventId, d, now));
         }
       }
     });

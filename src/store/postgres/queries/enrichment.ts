@@ -1,5 +1,5 @@
 /**
- * Events waiting for enrichment (pipeline/enrich.ts). The claim leases each
+ * Events waiting for enrichment (pipeline/stages/enrich.ts). The claim leases each
  * event by moving its due time `leaseMs` ahead and counts the try, in one
  * `SKIP LOCKED` statement, so several processes enrich different events and a
  * dead process's events fall due again. Completing a try either stores the
