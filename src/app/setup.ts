@@ -99,7 +99,7 @@ function isDestinationReference(path: ReadonlyArray<string | number>): boolean {
  */
 export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: ConfigIssue[]; renders: number } {
   const { routing } = setup;
-  const samples = [...sampleEvents(routing.sources, PROVIDERS), ...(setup.config.alerts.enabled ? sampleAlertEvents() : [])];
+  const samples = [...sampleEvents(routing.sources, PROVIDERS, setup.config.media), ...(setup.config.alerts.enabled ? sampleAlertEvents() : [])];
   const issues: ConfigIssue[] = [];
   // A template used by several rules reports a mistake once, not once per rule.
   const reported = new Set<string>();

@@ -9,8 +9,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createChannel } from '../channels/channel.js';
+import { MediaDownloader } from '../channels/media-download.js';
 import { SessionApiClient } from '../channels/session-api.js';
-import type { HeraldConfig } from '../core/config.js';
+import type { HeraldConfig, MediaConfig } from '../core/config.js';
 import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createApp, type Lifecycle } from '../http/app.js';
@@ -23,15 +24,18 @@ import { DeliverStage } from '../pipeline/stages/deliver.js';
 import { deliveryPolicy } from '../pipeline/mechanisms/delivery-policy.js';
 import { EnrichStage } from '../pipeline/stages/enrich.js';
 import { Ingest } from '../pipeline/stages/ingest.js';
+import { MediaArchiver } from '../pipeline/stages/media-archive.js';
+import { MediaLinks } from '../pipeline/mechanisms/media-links.js';
 import { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
 import { Readiness, type WatchedStage } from '../pipeline/mechanisms/readiness.js';
 import { deadLetterRemovedDestinations, type ConfiguredDestinations } from '../pipeline/upkeep/removed-destinations.js';
 import { schedulePruning } from '../pipeline/upkeep/retention.js';
 import { RouteStage } from '../pipeline/stages/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
-import { openStore } from './open-store.js';
 import type { HeraldSetup } from './setup.js';
+import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../store/media-files.js';
 import type { Store } from '../store/store.js';
+import { openStore } from './open-store.js';
 
 export interface RunningHerald {
   server: Server;
@@ -88,12 +92,14 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const { config } = setup;
   const store = openStore(config.store);
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  let media: MediaArchive | undefined;
   try {
     await store.migrate();
     // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
     await store.startServing(claimant);
     // Claims left by a previous run: void for a store one process owns, live for a shared one.
     await store.recoverClaimsAtStartup();
+    media = config.media && (await buildMediaArchive(config.media, config.server.publicUrl!, store));
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
@@ -115,8 +121,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
   });
+  // The routing in force, with the media links of this process's archive.
+  const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
   const route = new RouteStage({
-    store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
@@ -124,10 +132,13 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
     store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+    archiver: media?.archiver,
+    // A download may take its whole time-out: the event stays this process's meanwhile.
+    ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics,
+    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, media: config.media,
     onStored: () => {
       route.wake();
       enrich.wake();
@@ -144,7 +155,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   ];
   const readiness = new Readiness(store, watched, options.stageClock);
   // What the admin API and the console act on (pipeline/operator/operator-actions.ts).
-  const operator = { store, deliver, routing: () => current.setup.routing, providers: EVENT_PROVIDERS };
+  const operator = { store, deliver, routing: currentRouting, providers: EVENT_PROVIDERS };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
@@ -157,9 +168,12 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       }),
     }
     : undefined;
-  const consoleDeps = { ...operator, settings: () => current.setup.config.console, log, sessionClock: options.consoleClock };
+  const consoleDeps = {
+    ...operator, settings: () => current.setup.config.console, publicUrl: () => current.setup.config.server.publicUrl, log, sessionClock: options.consoleClock,
+  };
   const appDeps = {
     ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken, console: consoleDeps,
+    ...(media && { media: { store, files: media.files, links: media.links } }),
   };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
@@ -194,7 +208,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     monitor.start();
   }
   if (stages) {
-    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured);
+    stopPruning = schedulePruning(store, config.retentionMs, log, () => configured, media?.files);
     takeover.start();
   }
 
@@ -260,10 +274,32 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
       );
       await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
+      await media?.close();
       await store.close();
     },
   };
   return running;
+}
+
+/** The media archive of a process (README, "Media archive"): where the bytes go, how they are fetched, how links are signed. */
+interface MediaArchive {
+  files: MediaFiles;
+  links: MediaLinks;
+  archiver: MediaArchiver;
+  timeoutMs: number;
+  close(): Promise<void>;
+}
+
+async function buildMediaArchive(settings: MediaConfig, publicUrl: string, store: Store): Promise<MediaArchive> {
+  const files = settings.store.kind === 'folder' ? new FolderMediaFiles(settings.store.dir) : new DatabaseMediaFiles(store);
+  const downloader = new MediaDownloader(settings);
+  return {
+    files,
+    links: await MediaLinks.create(settings, publicUrl, store),
+    archiver: new MediaArchiver({ store, files, media: settings, download: (url, now) => downloader.download(url, now) }),
+    timeoutMs: settings.timeoutMs,
+    close: () => downloader.close(),
+  };
 }
 
 /** Binds a server; resolves with the port bound (useful with port 0). */
@@ -294,5 +330,6 @@ function settingsNeedingRestart(before: HeraldConfig, after: HeraldConfig): stri
   const changed: string[] = [];
   if (JSON.stringify(before.server) !== JSON.stringify(after.server)) changed.push('server');
   if (before.store !== after.store) changed.push('store');
+  if (JSON.stringify(before.media) !== JSON.stringify(after.media)) changed.push('media');
   return changed;
 }

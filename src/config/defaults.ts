@@ -45,4 +45,12 @@ export const DEFAULTS = {
     rate: '10/s',
     allowPrivateNetwork: false,
   },
+  /** The media archive (pipeline/media-archive.ts). */
+  media: {
+    store: 'file:./data/media',
+    maxBytes: '50mb',
+    allowPrivateNetwork: false,
+    linkTtl: '7d',
+    timeout: '60s',
+  },
 } as const;

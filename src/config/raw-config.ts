@@ -66,4 +66,15 @@ export interface RawConfig {
   delivery?: RawDelivery;
   alerts?: RawAlerts;
   console?: { users?: Array<{ name: string; passwordHash: string; role: ConsoleRole }>; sessionTimeout?: string };
+  media?: RawMedia;
+}
+
+export interface RawMedia {
+  store?: string;
+  maxBytes?: string;
+  allowedHosts: string[];
+  allowPrivateNetwork?: boolean;
+  linkTtl?: string;
+  timeout?: string;
+  linkSecret?: string;
 }

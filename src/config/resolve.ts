@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import bytes from 'bytes';
-import type { DestinationConfig, HeraldConfig, SessionApiConfig, SourceConfig } from '../core/config.js';
+import type { DestinationConfig, HeraldConfig, MediaConfig, SessionApiConfig, SourceConfig } from '../core/config.js';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
-import type { RawConfig, RawDestination, RawSessionApi, RawSource } from './raw-config.js';
+import type { RawConfig, RawDestination, RawMedia, RawSessionApi, RawSource } from './raw-config.js';
 
 /** Builds the config loaded from `file` (an absolute path); relative paths are resolved against its folder. */
 export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldConfig {
@@ -51,6 +51,21 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       users: raw.console?.users ?? [],
       sessionTimeoutMs: parseDuration(raw.console?.sessionTimeout ?? DEFAULTS.console.sessionTimeout),
     },
+    ...(raw.media && { media: resolveMedia(raw.media, folder) }),
+  };
+}
+
+function resolveMedia(raw: RawMedia, folder: string): MediaConfig {
+  const defaults = DEFAULTS.media;
+  const store = raw.store ?? defaults.store;
+  return {
+    store: store === 'store' ? { kind: 'database' } : { kind: 'folder', dir: path.resolve(folder, store.slice('file:'.length)) },
+    maxBytes: bytes.parse(raw.maxBytes ?? defaults.maxBytes) ?? 0,
+    allowedHosts: raw.allowedHosts.map((host) => host.toLowerCase()),
+    allowPrivateNetwork: raw.allowPrivateNetwork ?? defaults.allowPrivateNetwork,
+    linkTtlMs: parseDuration(raw.linkTtl ?? defaults.linkTtl),
+    timeoutMs: parseDuration(raw.timeout ?? defaults.timeout),
+    ...(raw.linkSecret && { linkSecret: raw.linkSecret }),
   };
 }
 

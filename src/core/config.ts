@@ -114,6 +114,27 @@ export interface AlertsConfig {
   checkEveryMs: number;
 }
 
+/**
+ * The media archive (pipeline/media-archive.ts; README, "Media archive"):
+ * media events' files are downloaded before routing and served by herald
+ * through signed links.
+ */
+export interface MediaConfig {
+  /** Where the bytes are kept: a folder (absolute path), or the event store's database. */
+  store: { kind: 'folder'; dir: string } | { kind: 'database' };
+  /** Larger downloads are refused. */
+  maxBytes: number;
+  /** Host names media may be downloaded from (exact, lower case). */
+  allowedHosts: string[];
+  allowPrivateNetwork: boolean;
+  /** How long a link in a message works. */
+  linkTtlMs: number;
+  /** One download gives up after this long. */
+  timeoutMs: number;
+  /** The secret links are signed with (a key is derived from it); absent: one herald generates and keeps in the store. */
+  linkSecret?: string;
+}
+
 export interface HeraldConfig {
   /** Absolute path of the config file; other paths are relative to its folder. */
   file: string;
@@ -129,7 +150,7 @@ export interface HeraldConfig {
     admin?: { host: string; port: number };
     /** When set, GET /metrics needs it as a bearer token. */
     metricsToken?: string;
-    /** Where people reach herald (its console), without a trailing slash; templates then get event.consoleUrl. */
+    /** The base of links herald puts in messages (archived media), without a trailing slash. */
     publicUrl?: string;
   };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
@@ -143,6 +164,8 @@ export interface HeraldConfig {
   alerts: AlertsConfig;
   /** The web console; off without users. */
   console: ConsoleConfig;
+  /** Absent: media events are routed with their provider's link, as received. */
+  media?: MediaConfig;
 }
 
 /** What a console user may do: see (masked), also review personal data and media, also act (retry, replay, pause). */

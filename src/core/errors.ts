@@ -182,3 +182,16 @@ export class EnrichmentError extends Error {
     this.name = 'EnrichmentError';
   }
 }
+
+/**
+ * Archiving a media event's file failed (pipeline/media-archive.ts): the
+ * download, or a check of what came back (host, size, type). The message is
+ * stored with the event: it never holds the media URL, whose query is a
+ * credential of the provider's.
+ */
+export class MediaArchiveError extends Error {
+  constructor(readonly retryable: boolean, message: string, readonly details: { retryAfterMs?: number } = {}) {
+    super(message);
+    this.name = 'MediaArchiveError';
+  }
+}

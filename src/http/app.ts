@@ -13,6 +13,7 @@ import type { Readiness } from '../pipeline/mechanisms/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
 import { requireBearer } from './admin-auth.js';
 import { consoleApp, type ConsoleDeps } from './console/console-app.js';
+import { mediaRoute, type MediaRouteDeps } from './media.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
@@ -36,6 +37,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** The web console under /console/; off (404) while it has no users. */
   console?: ConsoleDeps;
+  /** The media archive's files, served under /media/ on the webhook listener; absent (404) without an archive. */
+  media?: MediaRouteDeps;
 }
 
 /** What one listener serves: the webhooks, the operations (/metrics, /api), or both. Health on every listener. */
@@ -45,13 +48,15 @@ export interface Surfaces {
 }
 
 export function createApp(
-  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, console: consoleDeps }: AppDeps,
+  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, console: consoleDeps, media }: AppDeps,
   surfaces: Surfaces = { webhooks: true, operations: true },
 ): Koa {
   const app = new Koa();
   const router = new Router();
 
   if (surfaces.webhooks) router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));
+  // The links in messages point at server.publicUrl: the webhook listener, the public one.
+  if (surfaces.webhooks && media) router.get('/media/:id', mediaRoute(media));
 
   /** Liveness: the process answers. */
   router.get('/healthz', (ctx) => {

@@ -27,7 +27,11 @@ const PASSWORDS = { alice: 'alice-password-1234', rita: 'rita-password-1234', vi
 const TEST_COST = { ln: 10, r: 8, p: 1 };
 
 function hook(url: string): DestinationConfig {
-  return { name: 'hook', type: 'webhook', options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true, delivery: { retry: ['1s'] } } };
+  return {
+    name: 'hook',
+    type: 'webhook',
+    options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true, delivery: { retry: ['1s'] } },
+  };
 }
 
 describe('web console in chromium', function () {
@@ -48,8 +52,16 @@ describe('web console in chromium', function () {
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     // 400 while broken: a permanent failure, so the delivery goes dead at once.
     sink = await startHttpSink(() => (broken ? { status: 400, body: 'receiver says no' } : { status: 200, body: 'ok' }));
@@ -66,12 +78,21 @@ describe('web console in chromium', function () {
       assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', type))).status, 200);
     }
     await waitUntil(async () => (await herald.store.listDeliveries({ status: 'dead' })).length === 2, 10_000, 'two dead letters');
-    [rejected] = await herald.store.listEvents({ type: 'kyc.session.rejected' }) as [NormalizedEvent];
+    [rejected] = (await herald.store.listEvents({ type: 'kyc.session.rejected' })) as [NormalizedEvent];
     subject = rejected.subject!;
     // An event whose media the archive has stored (the media archive fills event.media.archived).
     const withMedia = {
-      ...rejected, id: newEventId(), type: 'kyc.session.document', receivedAt: new Date().toISOString(),
-      media: { id: 'm1', url: 'https://provider.invalid/m1', contentType: 'image/png', expires: null, archived: { url: '/console/assets/archived-sample.png' } },
+      ...rejected,
+      id: newEventId(),
+      type: 'kyc.session.document',
+      receivedAt: new Date().toISOString(),
+      media: {
+        id: 'm1',
+        url: 'https://provider.invalid/m1',
+        contentType: 'image/png',
+        expires: null,
+        archived: { url: '/console/assets/archived-sample.png' },
+      },
     } as NormalizedEvent;
     await herald.store.insertEvent({ event: withMedia, dedupeKey: withMedia.id, dedupeUntilMs: Date.now() + 60_000 });
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -135,7 +156,8 @@ describe('web console in chromium', function () {
       assert.equal(await page.getByRole('button', { name: 'Retry selected' }).count(), 0);
       const [dead] = await herald.store.listDeliveries({ status: 'dead' });
       const refused = await page.request.post(`${herald.url}/console/dead-letters/retry`, {
-        form: { _csrf: await csrfOf(page), ids: dead!.id, reason: 'trying' }, maxRedirects: 0,
+        form: { _csrf: await csrfOf(page), ids: dead!.id, reason: 'trying' },
+        maxRedirects: 0,
       });
       assert.equal(refused.status(), 403);
       assert.equal((await herald.store.getDelivery(dead!.id))!.status, 'dead');
@@ -175,7 +197,10 @@ describe('web console in chromium', function () {
     await page.getByRole('button', { name: 'Retry selected' }).click();
     await page.waitForURL(/message=Retried/);
     await waitUntil(async () => (await herald.store.getDelivery(dead!.id))!.status === 'delivered', 10_000, 'the retried delivery delivered');
-    assert.ok(sink.requests.some((r) => r.body.includes(rejected.id)), 'the sink received the retried event');
+    assert.ok(
+      sink.requests.some((r) => r.body.includes(rejected.id)),
+      'the sink received the retried event',
+    );
     await page.goto(`${herald.url}/console/events/${rejected.id}`);
     assert.match(await page.locator('main').innerText(), /delivered/);
     await page.goto(`${herald.url}/console/audit`);
@@ -239,7 +264,15 @@ describe('web console in chromium', function () {
     const { page } = await asAdmin();
     await page.setViewportSize({ width: 320, height: 640 });
     try {
-      for (const url of ['/console/events', `/console/subjects/${encodeURIComponent(subject)}`, `/console/events/${rejected.id}`, '/console/dead-letters', '/console/destinations', '/console/replay', '/console/rules']) {
+      for (const url of [
+        '/console/events',
+        `/console/subjects/${encodeURIComponent(subject)}`,
+        `/console/events/${rejected.id}`,
+        '/console/dead-letters',
+        '/console/destinations',
+        '/console/replay',
+        '/console/rules',
+      ]) {
         await page.goto(`${herald.url}${url}`);
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= 320, `${url} is ${width} px wide`);
@@ -275,7 +308,10 @@ describe('web console in chromium', function () {
         await page.goto(`${herald.url}/console/login`);
         await page.getByLabel('Name').fill('rita');
         await page.getByLabel('Password').fill(password);
-        const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Sign in' }).click()]);
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'POST'),
+          page.getByRole('button', { name: 'Sign in' }).click(),
+        ]);
         return response.status();
       };
       for (let i = 0; i < MAX_FAILURES; i++) assert.equal(await attempt('wrong password'), 401);

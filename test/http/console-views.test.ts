@@ -14,11 +14,22 @@ const session = (role: ConsoleSession['role']): ConsoleSession => ({ user: `${XS
 
 function hostileEvent(): NormalizedEvent {
   return {
-    specversion: '1.0', id: '019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11', source: XSS, provider: 'legaltalent', type: XSS, category: 'verification',
-    outcome: 'rejected', subject: XSS, time: '2026-01-01T00:00:00Z', receivedAt: '2026-01-01T00:00:00Z', providerEventId: XSS,
+    specversion: '1.0',
+    id: '019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11',
+    source: XSS,
+    provider: 'legaltalent',
+    type: XSS,
+    category: 'verification',
+    outcome: 'rejected',
+    subject: XSS,
+    time: '2026-01-01T00:00:00Z',
+    receivedAt: '2026-01-01T00:00:00Z',
+    providerEventId: XSS,
     media: { id: 'm', url: XSS, contentType: null, expires: null, archived: { url: `javascript:alert(3)` } } as NormalizedEvent['media'],
-    session: { status: XSS }, enrichment: { fetchedAt: null, attempts: 1, error: XSS },
-    datacontenttype: 'application/json', data: { [XSS]: XSS, nested: { deeper: XSS } },
+    session: { status: XSS },
+    enrichment: { fetchedAt: null, attempts: 1, error: XSS },
+    datacontenttype: 'application/json',
+    data: { [XSS]: XSS, nested: { deeper: XSS } },
   };
 }
 
@@ -30,7 +41,10 @@ function hostileEvent(): NormalizedEvent {
 function assertNoInjectedMarkup(text: string): void {
   assert.ok(text.includes(escapeHtml(XSS)), 'the value is shown, as text');
   const safeForms = [
-    escapeHtml(JSON.stringify(XSS).slice(1, -1)), escapeHtml(XSS), escapeHtml(encodeURIComponent(XSS)), escapeHtml(new URLSearchParams({ v: XSS }).toString().slice(2)),
+    escapeHtml(JSON.stringify(XSS).slice(1, -1)),
+    escapeHtml(XSS),
+    escapeHtml(encodeURIComponent(XSS)),
+    escapeHtml(new URLSearchParams({ v: XSS }).toString().slice(2)),
   ];
   const rest = safeForms.reduce((remaining, form) => remaining.split(form).join(''), text);
   assert.doesNotMatch(rest, /alert|javascript:/i, rest);
@@ -49,14 +63,17 @@ describe('console HTML', () => {
   });
 
   it('inserts only html fragments as markup', () => {
-    assert.equal(html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u>`, '<u>']}${null}${false}`.text, '<b>&lt;i&gt;</b><i>ok</i><u>&lt;u&gt;');
+    assert.equal(html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u></u>`, '<u>']}${null}${false}`.text, '<b>&lt;i&gt;</b><i>ok</i><u>&lt;u&gt;');
   });
 });
 
 describe('console sessions and sign-in throttle', () => {
   it('ends a session after its idle time, or after the longest session however active', () => {
     let now = 0;
-    const book = new SessionBook(() => 60_000, () => now);
+    const book = new SessionBook(
+      () => 60_000,
+      () => now,
+    );
     const { token } = book.create('alice', 'admin');
     now = 59_000;
     assert.equal(book.get(token)?.user, 'alice', 'a request restarts the idle time');

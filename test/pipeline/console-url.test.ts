@@ -14,7 +14,11 @@ import { sampleEvent } from '../render/helpers.js';
 
 const DESTINATIONS: Record<string, DestinationConfig> = {
   'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: 'https://hooks.slack.invalid/T/B/x' } },
-  'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: 'smtp://127.0.0.1:2525', from: 'herald@example.com', to: ['ops@example.com'] } },
+  'compliance-email': {
+    name: 'compliance-email',
+    type: 'email',
+    options: { smtp: 'smtp://127.0.0.1:2525', from: 'herald@example.com', to: ['ops@example.com'] },
+  },
   crm: { name: 'crm', type: 'webhook', options: { url: 'https://crm.invalid/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } },
 };
 
@@ -22,7 +26,11 @@ function messagesFor(server: Partial<HeraldConfig['server']>, provider: 'legalta
   const base = testConfig('sqlite::memory:');
   const config = { ...base, rulesDir: SHIPPED_RULES_DIR, destinations: DESTINATIONS, server: { ...base.server, ...server } };
   const event = sampleEvent(provider, type);
-  const planned = planNotifications({ ...event, source: provider === 'legaltalent' ? 'legaltalent' : 'faceio' }, loadRouting(config).routing, PROVIDERS[provider]);
+  const planned = planNotifications(
+    { ...event, source: provider === 'legaltalent' ? 'legaltalent' : 'faceio' },
+    loadRouting(config).routing,
+    PROVIDERS[provider],
+  );
   const of = (destination: string) => planned.find((p) => p.delivery.destination === destination)?.delivery.message;
   return { event, slack: of('compliance-slack') as SlackMessage, email: of('compliance-email') as EmailMessage, webhook: of('crm') as WebhookMessage };
 }

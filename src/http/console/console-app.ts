@@ -21,7 +21,15 @@ import type { Logger } from '../../core/log.js';
 import { hashPassword, verifyPassword } from '../../core/password-hash.js';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
-  AUDIT_ACTIONS, destinationHealth, readEventDetail, recordAudit, replayRange, retryDeliveries, setPaused, type Operator, type OperatorDeps,
+  AUDIT_ACTIONS,
+  destinationHealth,
+  readEventDetail,
+  recordAudit,
+  replayRange,
+  retryDeliveries,
+  setPaused,
+  type Operator,
+  type OperatorDeps,
 } from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { ownValue } from '../../core/own.js';
@@ -34,8 +42,20 @@ import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
 import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
 import {
-  auditView, canReview, deadLettersView, destinationRow, destinationsView, eventRows, eventsView, eventView, loginView, replayProgress, replayView,
-  rulesView, subjectView, type EventQuery,
+  auditView,
+  canReview,
+  deadLettersView,
+  destinationRow,
+  destinationsView,
+  eventRows,
+  eventsView,
+  eventView,
+  loginView,
+  replayProgress,
+  replayView,
+  rulesView,
+  subjectView,
+  type EventQuery,
 } from './views.js';
 
 export interface ConsoleDeps extends OperatorDeps {
@@ -44,6 +64,8 @@ export interface ConsoleDeps extends OperatorDeps {
   log: Logger;
   /** The clock of sessions and the sign-in throttle (tests inject one). */
   sessionClock?: () => number;
+  /** `server.publicUrl`: archived media are linked there (the webhook listener), so images may come from it. */
+  publicUrl?: () => string | undefined;
 }
 
 const SESSION_COOKIE = 'herald_console';
@@ -56,8 +78,14 @@ const DRY_RUN_PAGES = 20;
 
 /** Scripts, styles and images only from herald itself; no framing, no plugins, forms only to herald. */
 const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
 ].join('; ');
 
 const require = createRequire(import.meta.url);
@@ -76,7 +104,10 @@ const RANK: Record<ConsoleRole, number> = { viewer: 0, reviewer: 1, admin: 2 };
 
 /** Raised by a handler to answer with a status and a short page. */
 class ConsoleReply extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ConsoleReply';
   }
@@ -94,6 +125,11 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const router = new Router({ prefix: '/console' });
   const replays = new ReplayJobs();
 
+  /** The event with a signed link to its archived media (the media archive's), as messages get it; shown to reviewers only. */
+  const withMediaLink = <T extends { event: NormalizedEvent }>(detail: T): T => {
+    const links = deps.routing().mediaLinks;
+    return links ? { ...detail, event: links.withLink(detail.event, Date.now()) } : detail;
+  };
   const userNamed = (name: string): ConsoleUser | undefined => deps.settings().users.find((u) => u.name === name);
   const operatorOf = (ctx: Context): Operator => ({ actor: session(ctx).user, via: 'console', remoteAddress: ctx.ip });
   const session = (ctx: Context) => ctx.state.consoleSession as ConsoleSession;
@@ -132,7 +168,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   router.post('/login', async (ctx) => {
     const form = await readForm(ctx);
     const cookie = ctx.cookies.get(LOGIN_COOKIE);
-    if (!cookie || !equalTokens(cookie, form.get('_csrf') ?? '')) throw new ConsoleReply(403, 'The sign-in form has expired: reload the page and sign in again.');
+    if (!cookie || !equalTokens(cookie, form.get('_csrf') ?? ''))
+      throw new ConsoleReply(403, 'The sign-in form has expired: reload the page and sign in again.');
     const name = (form.get('name') ?? '').trim().slice(0, 64);
     const password = form.get('password') ?? '';
     const next = safeNext(form.get('next') ?? undefined);
@@ -199,9 +236,15 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   // --- pages -----------------------------------------------------------------------------------
 
   const eventQuery = (ctx: Context): EventQuery => ({
-    source: queryString(ctx, 'source'), provider: queryString(ctx, 'provider'), type: queryString(ctx, 'type'),
-    category: queryString(ctx, 'category'), outcome: queryString(ctx, 'outcome'), subject: queryString(ctx, 'subject')?.trim(),
-    since: queryString(ctx, 'since'), until: queryString(ctx, 'until'), delivery: queryString(ctx, 'delivery'),
+    source: queryString(ctx, 'source'),
+    provider: queryString(ctx, 'provider'),
+    type: queryString(ctx, 'type'),
+    category: queryString(ctx, 'category'),
+    outcome: queryString(ctx, 'outcome'),
+    subject: queryString(ctx, 'subject')?.trim(),
+    since: queryString(ctx, 'since'),
+    until: queryString(ctx, 'until'),
+    delivery: queryString(ctx, 'delivery'),
   });
   const listEvents = (ctx: Context, after: string | undefined) =>
     pageOf((f: EventFilter) => deps.store.listEvents(f), { ...eventFilterFromQuery(ctx), order: 'desc', after, limit: PAGE_SIZE });
@@ -222,8 +265,9 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
 
   router.get('/events/:id', async (ctx) => {
     const pii = canReview(session(ctx)) && queryPii(ctx) === 'include';
-    const detail = await readEventDetail(deps, operatorOf(ctx), ctx.params.id!, pii ? 'include' : 'redact');
-    if (!detail) throw new ConsoleReply(404, 'No such event: it may have been pruned (retention).');
+    const found = await readEventDetail(deps, operatorOf(ctx), ctx.params.id!, pii ? 'include' : 'redact');
+    if (!found) throw new ConsoleReply(404, 'No such event: it may have been pruned (retention).');
+    const detail = pii ? withMediaLink(found) : found;
     render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message')), '/console/events');
   });
 
@@ -235,20 +279,28 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     const details = [];
     for (const event of events) {
       const detail = await readEventDetail(deps, operatorOf(ctx), event.id, pii ? 'include' : 'redact');
-      if (detail) details.push(detail);
+      if (detail) details.push(pii ? withMediaLink(detail) : detail);
     }
     render(ctx, `Timeline of ${subject}`, subjectView(subject, details, session(ctx), pii), '/console/events');
   });
 
   router.get('/dead-letters', async (ctx) => {
     const query = { destination: queryString(ctx, 'destination'), rule: queryString(ctx, 'rule') };
-    const found = await pageOf((f: DeliveryFilter) => deps.store.listDeliveries(f), { status: 'dead', ...query, after: queryString(ctx, 'after'), limit: PAGE_SIZE });
+    const found = await pageOf((f: DeliveryFilter) => deps.store.listDeliveries(f), {
+      status: 'dead',
+      ...query,
+      after: queryString(ctx, 'after'),
+      limit: PAGE_SIZE,
+    });
     render(ctx, 'Dead letters', deadLettersView(query, found, session(ctx), queryString(ctx, 'message')), '/console/dead-letters');
   });
 
   router.post('/dead-letters/retry', requireRole('admin'), async (ctx) => {
     const form = ctx.state.form as URLSearchParams;
-    const ids = form.getAll('ids').filter((id) => id !== '').slice(0, 1000);
+    const ids = form
+      .getAll('ids')
+      .filter((id) => id !== '')
+      .slice(0, 1000);
     const reason = (form.get('reason') ?? '').trim();
     const back = safeNext(form.get('back') ?? '/console/dead-letters');
     if (ids.length === 0) return ctx.redirect(withMessage(back, 'Select at least one dead letter to retry.'));
@@ -324,9 +376,19 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   router.get('/replay/:id', requireRole('admin'), (ctx) => {
     const job = replays.get(ctx.params.id!);
     if (!job) throw new ConsoleReply(404, 'No such replay (this process did not start it, or it was restarted).');
-    render(ctx, 'Replay', html`<p>Replaying the events received from <code>${job.request.since}</code>${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''}, started by ${job.user}.</p>
-${replayProgress(job)}
-<p><a href="/console/replay">Another replay</a></p>`, '/console/replay');
+    render(
+      ctx,
+      'Replay',
+      html`<p>
+          Replaying the events received from
+          <code>${job.request.since}</code
+          >${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''},
+          started by ${job.user}.
+        </p>
+        ${replayProgress(job)}
+        <p><a href="/console/replay">Another replay</a></p>`,
+      '/console/replay',
+    );
   });
 
   router.get('/replay/:id/progress', requireRole('admin'), (ctx) => {
@@ -336,9 +398,16 @@ ${replayProgress(job)}
     ctx.body = replayProgress(job).text;
   });
 
-  const ruleLines = () => deps.routing().rules.rules.map((r) => ({
-    name: r.name, file: path.basename(r.file), match: r.match, when: r.when, notify: r.notify, enabled: r.enabled, stop: r.stop,
-  }));
+  const ruleLines = () =>
+    deps.routing().rules.rules.map((r) => ({
+      name: r.name,
+      file: path.basename(r.file),
+      match: r.match,
+      when: r.when,
+      notify: r.notify,
+      enabled: r.enabled,
+      stop: r.stop,
+    }));
 
   router.get('/rules', (ctx) => {
     render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
@@ -375,7 +444,12 @@ ${replayProgress(job)}
       fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
       failed: plan.errors,
       notifications: plan.notifications.map(({ rule, delivery }) => ({
-        rule: rule.name, destination: delivery.destination, template: delivery.template, status: delivery.status, error: delivery.error, message: delivery.message,
+        rule: rule.name,
+        destination: delivery.destination,
+        template: delivery.template,
+        status: delivery.status,
+        error: delivery.error,
+        message: delivery.message,
       })),
     };
     render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, result), '/console/rules');
@@ -394,7 +468,8 @@ ${replayProgress(job)}
     if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
     // Without users there is no console: the same 404 as any unknown path.
     if (deps.settings().users.length === 0) return next();
-    ctx.set('Content-Security-Policy', CSP);
+    const publicOrigin = deps.publicUrl?.() && new URL(deps.publicUrl()!).origin;
+    ctx.set('Content-Security-Policy', publicOrigin ? CSP.replace("img-src 'self'", `img-src 'self' ${publicOrigin}`) : CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'same-origin');
@@ -404,15 +479,23 @@ ${replayProgress(job)}
       if (ctx.status === 404 && ctx.body === undefined) throw new ConsoleReply(404, 'No such page.');
       if (!ctx.path.startsWith('/console/assets/')) ctx.set('Cache-Control', 'no-store');
     } catch (error) {
-      const reply = error instanceof ConsoleReply ? error
-        : error instanceof AdminInputError ? new ConsoleReply(400, error.message)
-        : (error as { type?: string }).type === 'entity.too.large' ? new ConsoleReply(413, 'The form is too large.')
-        : undefined;
+      const reply =
+        error instanceof ConsoleReply
+          ? error
+          : error instanceof AdminInputError
+            ? new ConsoleReply(400, error.message)
+            : (error as { type?: string }).type === 'entity.too.large'
+              ? new ConsoleReply(413, 'The form is too large.')
+              : undefined;
       if (!reply) throw error;
       ctx.status = reply.status;
       ctx.set('Cache-Control', 'no-store');
-      render(ctx, reply.status === 403 ? 'Not allowed' : reply.status === 404 ? 'Not found' : 'Cannot do that', html`<p>${reply.message}</p>
-<p><a href="/console/events">Back to the events</a></p>`);
+      render(
+        ctx,
+        reply.status === 403 ? 'Not allowed' : reply.status === 404 ? 'Not found' : 'Cannot do that',
+        html`<p>${reply.message}</p>
+          <p><a href="/console/events">Back to the events</a></p>`,
+      );
     }
   };
 }

@@ -5,7 +5,11 @@ import type { ConsoleSession } from './sessions.js';
 
 /** htmx settings for a strict Content-Security-Policy: no inline styles it would add, no eval, no script tags in swaps. */
 const HTMX_CONFIG = JSON.stringify({
-  includeIndicatorStyles: false, allowEval: false, allowScriptTags: false, historyCacheSize: 0, selfRequestsOnly: true,
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  historyCacheSize: 0,
+  selfRequestsOnly: true,
 });
 
 const NAV: Array<{ href: string; label: string; roles?: ConsoleRole[] }> = [
@@ -40,15 +44,21 @@ export function page({ title, session, current }: PageOptions, body: SafeHtml): 
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
 <a class="brand" href="/console/events">herald</a>
-${session && html`<nav aria-label="Console">
-<ul>${NAV.filter((item) => !item.roles || item.roles.includes(session.role)).map((item) =>
-    html`<li><a href="${item.href}"${item.href === current ? html` aria-current="page"` : ''}>${item.label}</a></li>`)}</ul>
-</nav>
-<form class="signout" method="post" action="/console/logout">
-<input type="hidden" name="_csrf" value="${session.csrf}">
-<span class="who">${session.user} <small>(${session.role})</small></span>
-<button type="submit">Sign out</button>
-</form>`}
+${
+  session &&
+  html`<nav aria-label="Console">
+      <ul>
+        ${NAV.filter((item) => !item.roles || item.roles.includes(session.role)).map(
+          (item) => html`<li><a href="${item.href}" ${item.href === current ? html` aria-current="page"` : ''}>${item.label}</a></li>`,
+        )}
+      </ul>
+    </nav>
+    <form class="signout" method="post" action="/console/logout">
+      <input type="hidden" name="_csrf" value="${session.csrf}" />
+      <span class="who">${session.user} <small>(${session.role})</small></span>
+      <button type="submit">Sign out</button>
+    </form>`
+}
 </header>
 <main id="main">
 <h1>${title}</h1>
@@ -60,7 +70,7 @@ ${body}
 }
 
 /** The hidden CSRF field of a form. */
-export const csrfField = (session: ConsoleSession) => html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
+export const csrfField = (session: ConsoleSession) => html`<input type="hidden" name="_csrf" value="${session.csrf}" />`;
 
 /** A time (ms or RFC 3339) as `2026-01-31 12:00:05Z`, in a <time> element. */
 export function time(at: number | string | null | undefined): SafeHtml {

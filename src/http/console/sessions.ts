@@ -28,7 +28,10 @@ export const newToken = () => randomBytes(32).toString('base64url');
 export class SessionBook {
   private readonly sessions = new Map<string, ConsoleSession>();
 
-  constructor(private readonly idleMs: () => number, private readonly now: () => number) {}
+  constructor(
+    private readonly idleMs: () => number,
+    private readonly now: () => number,
+  ) {}
 
   /** Starts a session; returns the token for the cookie. */
   create(user: string, role: ConsoleRole): { token: string; session: ConsoleSession } {

@@ -72,9 +72,20 @@ function origin(operator: Operator): Record<string, unknown> {
 }
 
 /** Writes one audit entry for `operator`; resolves once it is durable. */
-export function recordAudit(store: Store, operator: Operator, action: string, target: string, detail: Record<string, unknown> = {}, now = Date.now()): Promise<void> {
+export function recordAudit(
+  store: Store,
+  operator: Operator,
+  action: string,
+  target: string,
+  detail: Record<string, unknown> = {},
+  now = Date.now(),
+): Promise<void> {
   const entry: AuditEntry = {
-    id: newEventId(), at: now, actor: actorName(operator.actor), action, target,
+    id: newEventId(),
+    at: now,
+    actor: actorName(operator.actor),
+    action,
+    target,
     detail: { ...origin(operator), ...detail },
   };
   return store.recordAudit(entry);
@@ -105,7 +116,12 @@ export async function retryDelivery(deps: OperatorDeps, operator: Operator, id: 
 }
 
 /** Retries several deliveries by id (the console's selection), each audited; returns each one's outcome. */
-export async function retryDeliveries(deps: OperatorDeps, operator: Operator, ids: readonly string[], reason?: string): Promise<Array<{ id: string } & DeliveryRetry>> {
+export async function retryDeliveries(
+  deps: OperatorDeps,
+  operator: Operator,
+  ids: readonly string[],
+  reason?: string,
+): Promise<Array<{ id: string } & DeliveryRetry>> {
   const results: Array<{ id: string } & DeliveryRetry> = [];
   for (const id of ids) results.push({ id, ...(await retryDelivery(deps, operator, id, reason)) });
   return results;
@@ -133,7 +149,10 @@ export async function replayRange(deps: OperatorDeps, operator: Operator, reques
 
 /** Replays one event; undefined when there is no such event. */
 export async function replayOneEvent(
-  deps: OperatorDeps, operator: Operator, id: string, options: { dryRun: boolean; rule?: string },
+  deps: OperatorDeps,
+  operator: Operator,
+  id: string,
+  options: { dryRun: boolean; rule?: string },
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;

@@ -14,15 +14,21 @@
  * API's Retry-After) on 429, 5xx and network errors until `giveUpAfter` after
  * the event was received; then, or at once on any other failure, the event is
  * routed with `event.session: null` and `event.enrichment.error` saying why.
+ *
+ * The same durable step archives media events' files (media-archive.ts):
+ * an event may wait for its session, its media archive, or both; each step is
+ * done once (a step done is stored with the event while the other retries),
+ * and each has its own bound (the media's: its URL's `expires`).
  */
-import type { SessionApiConfig, SourceConfig } from '../../core/config.js';
-import { EnrichmentError } from '../../core/errors.js';
+import type { MediaConfig, SessionApiConfig, SourceConfig } from '../../core/config.js';
+import { EnrichmentError, MediaArchiveError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { Logger } from '../../core/log.js';
 import { ownValue } from '../../core/own.js';
 import { sessionStatusOutcome } from '../../providers/facesign.js';
 import { glob } from '../../routing/json-logic.js';
 import type { EnrichmentClaim, Store } from '../../store/store.js';
+import { archivesMedia, isMediaEvent, mediaExpiresAt, withArchive, type MediaArchiver } from './media-archive.js';
 import { SessionLookup, type SessionFetcher } from './session-lookup.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
 
@@ -40,10 +46,18 @@ export function enrichesType(source: SourceConfig, type: string): boolean {
  */
 export const ENRICH_SETTLE_MS = 2000;
 
-/** When an event received at `receivedAtMs` is first due for enrichment, or undefined when its type is not enriched. */
-export function enrichmentDueAt(source: SourceConfig, type: string, receivedAtMs: number): number | undefined {
-  return enrichesType(source, type) ? receivedAtMs + ENRICH_SETTLE_MS : undefined;
+/**
+ * When an event received at `receivedAtMs` is first due for enrichment, or
+ * undefined when it waits for nothing: a media file to archive is due at once
+ * (its URL expires soon), a session after the settling time.
+ */
+export function enrichmentDueAt(source: SourceConfig, event: NormalizedEvent, receivedAtMs: number, media?: MediaConfig): number | undefined {
+  if (archivesMedia(media, event)) return receivedAtMs;
+  return enrichesType(source, event.type) ? receivedAtMs + ENRICH_SETTLE_MS : undefined;
 }
+
+/** What one step of an enrichment try led to; undefined: the step had nothing to do. */
+type StepResult = { event: NormalizedEvent } | { retryAt: number } | undefined;
 
 /** The wait before try n+1 after n tries: 1 s, 2 s, 4 s ... at most a minute. */
 export function enrichmentBackoffMs(attempts: number): number {
@@ -65,6 +79,8 @@ export interface EnrichDeps {
   pollMs?: number;
   /** How long a claimed event is this process's before another may try it (beyond the API's time-out). */
   leaseMs?: number;
+  /** The media archive, when configured (media-archive.ts). */
+  archiver?: MediaArchiver;
 }
 
 export class EnrichStage {
@@ -105,36 +121,77 @@ export class EnrichStage {
     return claims.length;
   }
 
-  /** One try at one event; true when the event is now routable. */
+  /** One try at one event: each step it still waits for; true when the event is now routable. */
   private async enrich({ event, attempts }: EnrichmentClaim): Promise<boolean> {
-    const { log, store } = this.deps;
     const source = ownValue(this.deps.sources(), event.source);
+    let current = event;
+    let progressed = false;
+    let retryAt = Infinity;
+    for (const step of [() => this.sessionStep(current, source, attempts), () => this.mediaStep(current, attempts)]) {
+      const result = await step();
+      if (result === undefined) continue;
+      if ('retryAt' in result) retryAt = Math.min(retryAt, result.retryAt);
+      else [current, progressed] = [result.event, true];
+    }
+    if (retryAt !== Infinity) {
+      await this.deps.store.completeEnrichment(event.id, { retryAt, ...(progressed && { event: current }) });
+      return false;
+    }
+    await this.deps.store.completeEnrichment(event.id, { event: current });
+    return true;
+  }
+
+  /** The session, unless the event has it (or why not) already, or is a media event its source does not enrich. */
+  private async sessionStep(event: NormalizedEvent, source: SourceConfig | undefined, attempts: number): Promise<StepResult> {
+    if (event.enrichment !== undefined || (isMediaEvent(event) && !(source && enrichesType(source, event.type)))) return undefined;
+    const { log } = this.deps;
     const api = source?.api;
     if (!api || event.subject === null) {
       const why = api ? 'the event names no session' : `source "${event.source}" has no api section (any more)`;
-      await store.completeEnrichment(event.id, { event: enriched(event, attempts, null, null, why) });
-      return true;
+      return { event: enriched(event, attempts, null, null, why) };
     }
     const receivedAt = Date.parse(event.receivedAt);
     try {
       const { session, fetchedAt } = await this.lookup(source.name, api).session(event.subject, receivedAt, this.now());
-      await store.completeEnrichment(event.id, { event: enriched(event, attempts, session, fetchedAt, null) });
       log.debug({ eventId: event.id, source: event.source, attempts }, 'event enriched');
-      return true;
+      return { event: enriched(event, attempts, session, fetchedAt, null) };
     } catch (error) {
       if (!(error instanceof EnrichmentError)) throw error;
       const now = this.now();
       const { retryAfterMs = 0, heldBack = false } = error.details;
       const retryAt = now + (heldBack ? retryAfterMs : Math.max(retryAfterMs, enrichmentBackoffMs(attempts)));
       if (error.retryable && retryAt <= receivedAt + api.giveUpAfterMs) {
-        await store.completeEnrichment(event.id, { retryAt });
         // Held back by herald's own limit is the normal course of a burst, not a failure.
         (heldBack ? log.debug : log.warn).call(log, { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'enrichment failed; will retry');
-        return false;
+        return { retryAt };
       }
-      await store.completeEnrichment(event.id, { event: enriched(event, attempts, null, null, error.message) });
       log.warn({ eventId: event.id, source: event.source, attempts, err: error.message }, 'enrichment gave up; the event is routed without its session');
-      return true;
+      return { event: enriched(event, attempts, null, null, error.message) };
+    }
+  }
+
+  /** The media archive, unless there is none, or the event's file was archived (or given up on) already. */
+  private async mediaStep(event: NormalizedEvent, attempts: number): Promise<StepResult> {
+    const { archiver, log } = this.deps;
+    if (!archiver || !isMediaEvent(event) || event.media!.archived !== undefined) return undefined;
+    const expiresAt = mediaExpiresAt(event);
+    const expiry = new Date(expiresAt).toISOString();
+    const giveUp = (why: string) => {
+      log.warn({ eventId: event.id, source: event.source, attempts, err: why }, 'media archive gave up; the event is routed with the original link');
+      return { event: withArchive(event, null, why) };
+    };
+    if (this.now() >= expiresAt) return giveUp(`the media URL expired at ${expiry}, before herald could download it`);
+    try {
+      const archived = await archiver.archive(event, this.now());
+      log.debug({ eventId: event.id, bytes: archived.bytes, contentType: archived.contentType }, 'media archived');
+      return { event: withArchive(event, archived, null) };
+    } catch (error) {
+      if (!(error instanceof MediaArchiveError)) throw error;
+      if (!error.retryable) return giveUp(error.message);
+      const retryAt = this.now() + Math.max(error.details.retryAfterMs ?? 0, enrichmentBackoffMs(attempts));
+      if (retryAt >= expiresAt) return giveUp(`the media URL expired at ${expiry} before the download succeeded (last try: ${error.message})`);
+      log.warn({ eventId: event.id, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'media download failed; will retry');
+      return { retryAt };
     }
   }
 

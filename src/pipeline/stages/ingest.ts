@@ -7,7 +7,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { SourceConfig } from '../../core/config.js';
+import type { MediaConfig, SourceConfig } from '../../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../../core/errors.js';
 import type { IncomingWebhook, Provider } from '../../providers/provider.js';
 import type { InsertResult, Store } from '../../store/store.js';
@@ -28,6 +28,8 @@ export interface IngestDeps {
   now?: () => number;
   /** Called after a new event was stored: wakes the route (and enrich) stage. */
   onStored?: () => void;
+  /** The media archive, when configured: media events wait for it before routing (media-archive.ts). */
+  media?: MediaConfig;
   metrics?: HeraldMetrics;
 }
 
@@ -68,7 +70,7 @@ export class Ingest {
       throw new RequestRejectedError(422, 'invalid-payload');
     }
     const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
-    const enrichDueAtMs = enrichmentDueAt(source, event.type, receivedAtMs);
+    const enrichDueAtMs = enrichmentDueAt(source, event, receivedAtMs, this.deps.media);
     let result: InsertResult;
     const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
     try {
@@ -76,7 +78,7 @@ export class Ingest {
         event,
         dedupeKey: provider.dedupeKey(payload, req),
         dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
-        // Routed once its provider's API has been asked (enrich.ts).
+        // Routed once its provider's API has been asked, its media archived (enrich.ts).
         ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
       });
     } catch (error) {

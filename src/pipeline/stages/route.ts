@@ -25,6 +25,7 @@ import { eventView } from '../events/event-view.js';
 import type { HeraldMetrics } from '../mechanisms/metrics.js';
 import { StageProgress } from '../mechanisms/stage-progress.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
+import type { MediaLinks } from '../mechanisms/media-links.js';
 
 /** What routing runs on; swapped as a whole when the config is reloaded. */
 export interface RoutingSet {
@@ -34,6 +35,8 @@ export interface RoutingSet {
   sources: Record<string, SourceConfig>;
   /** `server.publicUrl`: templates then get `event.consoleUrl`, the subject's timeline in the console. */
   publicUrl?: string;
+  /** Signs links to archived media (`event.media.archived.url`); absent without a media archive. */
+  mediaLinks?: MediaLinks;
 }
 
 /**
@@ -77,13 +80,17 @@ export interface RoutingPlan {
   errors: RoutingError[];
 }
 
-/** Decides an event's notifications: which rules fire and what each sends. Pure: stores nothing. */
-export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile): RoutedNotification[] {
-  return planRouting(event, routing, provider).notifications;
+/**
+ * Decides an event's notifications: which rules fire and what each sends.
+ * Pure: stores nothing. Links to archived media are made at `now`.
+ */
+export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutedNotification[] {
+  return planRouting(event, routing, provider, now).notifications;
 }
 
 /** planNotifications, with the rules whose condition threw on the event. */
-export function planRouting(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile): RoutingPlan {
+export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutingPlan {
+  const event = routing.mediaLinks ? routing.mediaLinks.withLink(stored, now) : stored;
   const source = ownValue(routing.sources, event.source);
   const views = new Map<string | undefined, NormalizedEvent>();
   const view = (rule: Rule) => {
@@ -167,7 +174,7 @@ export class RouteStage {
     const { providers, log, metrics } = this.deps;
     let plan: RoutingPlan;
     try {
-      plan = planRouting(event, routing, providers[event.provider]!);
+      plan = planRouting(event, routing, providers[event.provider]!, (this.deps.now ?? Date.now)());
     } catch (error) {
       // Not a rule's condition (those are caught per rule): herald itself failed on this event.
       plan = { notifications: [], errors: [{ rule: null, error: describeThrown(error) }] };

@@ -112,7 +112,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 9: the console's event filters that can be rare (a subject, a type, an outcome such as "match"), newest or oldest first */ `
+  /* 9: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets */ `
+  CREATE TABLE media (
+    id text COLLATE "C" PRIMARY KEY,      -- the event's id: one file per event
+    event_id text NOT NULL,               -- no foreign key: retention deletes the event, then the file and this row
+    subject text,
+    sha256 text NOT NULL,
+    bytes bigint NOT NULL,
+    content_type text NOT NULL,
+    created_at bigint NOT NULL            -- ms since epoch
+  );
+  CREATE INDEX media_event ON media (event_id);
+  CREATE INDEX media_subject ON media (subject);
+  CREATE TABLE media_content (id text COLLATE "C" PRIMARY KEY, content bytea NOT NULL);  -- media.store: store
+  CREATE TABLE shared_secrets (name text PRIMARY KEY, value bytea NOT NULL);
+  `,
+  /* 10: the console's event filters that can be rare (a subject, a type, an outcome such as "match"), newest or oldest first */ `
   CREATE INDEX events_subject ON events (subject, id);
   CREATE INDEX events_type ON events (type, id);
   CREATE INDEX events_outcome ON events (outcome, id);

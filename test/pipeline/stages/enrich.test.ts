@@ -5,17 +5,24 @@
  * bound are stepped through, not waited for.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { SessionApiClient } from '../../../src/channels/session-api.js';
-import type { SessionApiConfig, SourceConfig } from '../../../src/core/config.js';
+import { testSource } from '../../helpers/config.js';
 import { ENRICH_SETTLE_MS, EnrichStage } from '../../../src/pipeline/stages/enrich.js';
+import type { MediaConfig, SessionApiConfig, SourceConfig } from '../../../src/core/config.js';
 import { Ingest } from '../../../src/pipeline/stages/ingest.js';
 import { PROVIDERS } from '../../../src/providers/registry.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
-import { testSource } from '../../helpers/config.js';
 import { signedRequest } from '../../helpers/herald.js';
 import { startHttpSink, type HttpSink, type Replier } from '../../helpers/sinks.js';
+import { MediaDownloader } from '../../../src/channels/media-download.js';
+import { MediaArchiver } from '../../../src/pipeline/stages/media-archive.js';
+import { FolderMediaFiles } from '../../../src/store/media-files.js';
+import { jpegBytes, startMediaHost, type MediaHost } from '../../helpers/media-host.js';
 
 const API_KEY = 'sk_test_EnrichKEY93xQ';
 const T0 = Date.parse('2026-12-03T09:00:00.000Z');
@@ -251,5 +258,72 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     now += 1000;
     await stage.enrichOnce();
     assert.deepEqual((await routable()).sort(), [media, waiting].sort());
+  });
+});
+
+describe('enrich stage: a media event waiting for its session and its archive', () => {
+  let api: HttpSink;
+  let host: MediaHost;
+  let store: SqliteStore;
+  let mediaDir: string;
+  let now: number;
+  let stage: EnrichStage;
+
+  beforeEach(async () => {
+    api = await startHttpSink();
+    host = await startMediaHost(() => ({ bytes: jpegBytes(800), contentType: 'image/jpeg' }));
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+    mediaDir = mkdtempSync(path.join(tmpdir(), 'herald-enrich-media-'));
+    now = T0;
+  });
+
+  afterEach(async () => {
+    await stage.stop();
+    await store.close();
+    await api.close();
+    await host.close();
+    rmSync(mediaDir, { recursive: true, force: true });
+  });
+
+  it('keeps the archive done while the session is retried, and does not download again', async () => {
+    let calls = 0;
+    api.reply = (req) => (++calls === 1 ? { status: 503 } : sessionAnswer(sessionIdOf(req.path), 'complete'));
+    const source = testSource('facesign', 'facesign', {
+      api: { url: api.url, key: API_KEY, enrich: ['media.*'], timeoutMs: 2000, giveUpAfterMs: 30_000, rate: '100/s', allowPrivateNetwork: true },
+    });
+    const media: MediaConfig = {
+      store: { kind: 'folder', dir: mediaDir }, maxBytes: 10_000, allowedHosts: ['127.0.0.1'], allowPrivateNetwork: true, linkTtlMs: 86_400_000, timeoutMs: 2000,
+    };
+    const files = new FolderMediaFiles(mediaDir);
+    const downloader = new MediaDownloader(media);
+    const archiver = new MediaArchiver({ store, files, media, download: (url, at) => downloader.download(url, at) });
+    const sources = { facesign: source };
+    const ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media });
+    stage = new EnrichStage({
+      store, sources: () => sources, fetcher: (settings) => new SessionApiClient(settings), log: pino({ level: 'silent' }), now: () => now, archiver,
+    });
+    const payload = {
+      id: 'evt_m', type: 'media.user_photo', createdAt: now, sessionId: 'sess_M',
+      media: { id: 'm1', url: `${host.url}/m1.jpg`, expires: now + 900_000, contentType: 'image/jpeg' },
+    };
+    const { body, headers } = signedRequest(source, payload, now);
+    const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+    const { id } = await ingest.receive('facesign', { body, headers: lowered });
+
+    assert.equal(await stage.enrichOnce(), 1, 'a media event is due at once, not after the settling time');
+    const halfway = (await store.getEvent(id))!;
+    assert.equal(halfway.media!.archived!.bytes, 800);
+    assert.equal(halfway.enrichment, undefined);
+    assert.deepEqual(await store.unroutedEvents(10), [], 'still waiting for its session');
+
+    now += 1000;
+    assert.equal(await stage.enrichOnce(), 1);
+    const done = (await store.getEvent(id))!;
+    assert.equal((done.session as { status: string }).status, 'complete');
+    assert.deepEqual(done.media!.archived, halfway.media!.archived, 'the archive of the first try');
+    assert.equal(host.requests.length, 1, 'downloaded once');
+    assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id), [id]);
+    await downloader.close();
   });
 });

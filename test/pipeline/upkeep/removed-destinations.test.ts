@@ -94,7 +94,7 @@ describe('a destination removed from the config', function () {
       const old = await routedToGone(store, Date.now() - 40 * DAY);
       const since = Date.now() + 1;
       const pruned = await pruneOnce(store, 30 * DAY, since + 1, { configured: { names: ['hook'], since }, log: silentLogger() });
-      assert.deepEqual(pruned, { events: 1, keys: 0 });
+      assert.deepEqual(pruned, { events: 1, keys: 0, media: 0 });
       assert.equal(await store.getDelivery(old), undefined);
       const newer = await routedToGone(store, Date.now() - 40 * DAY);
       const configuredAtItsMaking = { names: ['hook'], since: (await store.getDelivery(newer))!.createdAt };
