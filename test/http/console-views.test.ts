@@ -63,7 +63,8 @@ describe('console HTML', () => {
   });
 
   it('inserts only html fragments as markup', () => {
-    assert.equal(html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u></u>`, '<u>']}${null}${false}`.text, '<b>&lt;i&gt;</b><i>ok</i><u>&lt;u&gt;');
+    const fragment = html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u></u>`, '<u>']}${null}${false}`;
+    assert.equal(fragment.text, '<b>&lt;i&gt;</b><i>ok</i><u></u>&lt;u&gt;');
   });
 });
 
