@@ -22,19 +22,35 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
-import {
-  backlogRun, baselineRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan,
-} from './scenarios.js';
+import { backlogRun, baselineRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
 
 const FULL: Plan = {
-  runs: 3, closedS: 10, warmupS: 2, connections: 32, sustainS: 60, sustainMaxRate: Infinity, latencyRate: 1000, latencyS: 20,
-  backlog: 100_000, bigBacklog: 1_000_000, rules: [10, 10_000],
+  runs: 3,
+  closedS: 10,
+  warmupS: 2,
+  connections: 32,
+  sustainS: 60,
+  sustainMaxRate: Infinity,
+  latencyRate: 1000,
+  latencyS: 20,
+  backlog: 100_000,
+  bigBacklog: 1_000_000,
+  rules: [10, 10_000],
 };
 /** Every scenario once, as briefly as still exercises it: `npm test` runs it (test/bench/quick.test.ts) on every change. */
 const QUICK: Plan = {
-  runs: 1, closedS: 0.5, warmupS: 0.1, connections: 32, sustainS: 1, sustainMaxRate: 300, latencyRate: 200, latencyS: 0.5,
-  backlog: 200, bigBacklog: 1_000, rules: [10, 200],
+  runs: 1,
+  closedS: 0.5,
+  warmupS: 0.1,
+  connections: 32,
+  sustainS: 1,
+  sustainMaxRate: 300,
+  latencyRate: 200,
+  latencyS: 0.5,
+  backlog: 200,
+  bigBacklog: 1_000,
+  rules: [10, 200],
 };
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
@@ -137,7 +153,10 @@ async function main(): Promise<void> {
     }
     if (only.has(5)) {
       for (let i = 0; i < plan.runs; i++) {
-        for (const [count, into] of [[plan.rules[0], runs.scaleSmall], [plan.rules[1], runs.scaleLarge]] as const) {
+        for (const [count, into] of [
+          [plan.rules[0], runs.scaleSmall],
+          [plan.rules[1], runs.scaleLarge],
+        ] as const) {
           into.push(await scaleRun(bench, count));
           log(`5 scale run ${i + 1}, ${count} rules: ${into.at(-1)!.rps.toFixed(0)} req/s, ${into.at(-1)!.cpuUsPerEvent.toFixed(0)} µs CPU/event`);
         }
@@ -163,8 +182,13 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const checked = verdicts(runs, BACKLOG_TARGET);
   const report = markdownReport(runs, described, checked, {
-    command, plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
-    backlog: plan.backlog, bigBacklog: plan.bigBacklog, rules: plan.rules,
+    command,
+    plan: args.quick ? 'quick' : `${plan.runs} runs each`,
+    startedAt: new Date(startedMs).toISOString(),
+    minutes: elapsedS / 60,
+    backlog: plan.backlog,
+    bigBacklog: plan.bigBacklog,
+    rules: plan.rules,
   });
   writeFileSync(path.join(args.out!, 'results.md'), report);
   writeFileSync(path.join(args.out!, 'results.json'), `${JSON.stringify({ plan, machine: described, runs, verdicts: checked }, null, 2)}\n`);

@@ -115,11 +115,20 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
   const deadLetterRemoved = () =>
     deadLetterRemovedDestinations(store, configured, log).catch((error: unknown) =>
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
+      log.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not dead-letter the deliveries to removed destinations; retention will try again',
+      ),
+    );
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const deliver = new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock,
+    store,
+    destinations: () => current.destinations,
+    log,
+    claimant,
+    metrics,
+    now: options.stageClock,
     onBreakerOpened: (destination, opening) => {
       if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
     },
@@ -127,10 +136,23 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // The routing in force, with the media links of this process's archive.
   const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
   const batches = new BatchStage({
-    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, claimant, metrics, onSent: () => deliver.wake(), now: options.stageClock,
+    store,
+    routing: currentRouting,
+    providers: EVENT_PROVIDERS,
+    log,
+    claimant,
+    metrics,
+    onSent: () => deliver.wake(),
+    now: options.stageClock,
   });
   const route = new RouteStage({
-    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    store,
+    routing: currentRouting,
+    providers: EVENT_PROVIDERS,
+    log,
+    metrics,
+    onRouted: () => deliver.wake(),
+    now: options.stageClock,
     onBatched: () => batches.wake(),
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
@@ -138,14 +160,23 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), batches.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
-    store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+    store,
+    sources: () => current.setup.config.sources,
+    fetcher: (api) => new SessionApiClient(api),
+    log,
+    onEnriched: () => route.wake(),
     archiver: media?.archiver,
     // A download may take its whole time-out: the event stays this process's meanwhile.
     ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, media: config.media,
+    sources: () => current.setup.config.sources,
+    providers: PROVIDERS,
+    store,
+    now: options.now,
+    metrics,
+    media: config.media,
     onStored: () => {
       route.wake();
       enrich.wake();
@@ -166,20 +197,32 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
-      ...operator,
-      token: adminToken,
-      health: async () => ({
-        ...(await readiness.check()),
-        shuttingDown: lifecycle.shuttingDown,
-        configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
-      }),
-    }
+        ...operator,
+        token: adminToken,
+        health: async () => ({
+          ...(await readiness.check()),
+          shuttingDown: lifecycle.shuttingDown,
+          configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
+        }),
+      }
     : undefined;
   const consoleDeps = {
-    ...operator, settings: () => current.setup.config.console, publicUrl: () => current.setup.config.server.publicUrl, log, sessionClock: options.consoleClock,
+    ...operator,
+    settings: () => current.setup.config.console,
+    publicUrl: () => current.setup.config.server.publicUrl,
+    log,
+    sessionClock: options.consoleClock,
   };
   const appDeps = {
-    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken, console: consoleDeps,
+    ingest,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    log,
+    lifecycle,
+    metrics,
+    readiness,
+    admin,
+    metricsToken: config.server.metricsToken,
+    console: consoleDeps,
     ...(media && { media: { store, files: media.files, links: media.links } }),
   };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
@@ -241,8 +284,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       enrich.wake();
       route.wake();
       if (routing) {
-        void batches.scheduleEmptyDigests().catch((error: unknown) =>
-          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'));
+        void batches
+          .scheduleEmptyDigests()
+          .catch((error: unknown) =>
+            log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'),
+          );
         batches.wake();
       }
       deliver.wake();
@@ -259,9 +305,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         return { applied: true, errors: [] };
       } catch (error) {
         // Whatever fails (a file that cannot be read, a bug), the running setup stays: a reload never stops herald.
-        const errors = error instanceof ConfigError
-          ? error.issues.map(formatConfigIssue)
-          : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
+        const errors =
+          error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
         lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
         metrics.reloads.inc({ result: 'rejected' });
         metrics.configValid.set(0);
@@ -274,10 +319,16 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       stopPruning();
       await takeover.stop();
       // Stop accepting connections; requests in flight finish (their events are stored).
-      await Promise.all([server, adminServer].map((listener) => listener && new Promise<void>((resolve) => {
-        listener.close(() => resolve());
-        listener.closeIdleConnections();
-      })));
+      await Promise.all(
+        [server, adminServer].map(
+          (listener) =>
+            listener &&
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeIdleConnections();
+            }),
+        ),
+      );
       await enrich.stop();
       await route.stop();
       await batches.stop();
@@ -286,9 +337,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       await monitor.stop();
       await alerts.drain();
       // With the store gone, the claims simply expire and are taken over later.
-      await store.releaseClaims(claimant).catch((error: unknown) =>
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
-      );
+      await store
+        .releaseClaims(claimant)
+        .catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'));
       await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
       await media?.close();
       await store.close();

@@ -14,15 +14,33 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
 import { destinationView } from '../channels/destination-view.js';
 import {
-  destinationHealth, readEventDetail, replayOneEvent, replayRange, retryDeadLetters, retryDeliveries, retryDelivery, setPaused,
-  type Operator, type OperatorDeps,
+  destinationHealth,
+  readEventDetail,
+  replayOneEvent,
+  replayRange,
+  retryDeadLetters,
+  retryDeliveries,
+  retryDelivery,
+  setPaused,
+  type Operator,
+  type OperatorDeps,
 } from '../pipeline/operator/operator-actions.js';
 import { maskPersonalFields } from '../pipeline/operator/personal-data.js';
 import type { ReadinessReport } from '../pipeline/mechanisms/readiness.js';
 import { pageOf, type AuditFilter, type DeliveryFilter } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
 import {
-  AdminInputError, bodyLimit, bodyString, bodyStrings, eventFilterFromQuery, jsonBody, queryLimit, queryOrder, queryPii, queryString, timeValue,
+  AdminInputError,
+  bodyLimit,
+  bodyString,
+  bodyStrings,
+  eventFilterFromQuery,
+  jsonBody,
+  queryLimit,
+  queryOrder,
+  queryPii,
+  queryString,
+  timeValue,
 } from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
@@ -83,8 +101,12 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
 
   router.get('/audit', async (ctx) => {
     const filter: AuditFilter = {
-      actor: queryString(ctx, 'actor'), action: queryString(ctx, 'action'), target: queryString(ctx, 'target'),
-      after: queryString(ctx, 'after'), limit: queryLimit(ctx), order: queryOrder(ctx),
+      actor: queryString(ctx, 'actor'),
+      action: queryString(ctx, 'action'),
+      target: queryString(ctx, 'target'),
+      after: queryString(ctx, 'after'),
+      limit: queryLimit(ctx),
+      order: queryOrder(ctx),
     };
     const page = await pageOf((f: AuditFilter) => store.listAudit(f), filter);
     ctx.body = { entries: page.items, nextCursor: page.nextCursor };
@@ -97,8 +119,12 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     const since = timeValue('since', body.since);
     if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
     const request = {
-      since, until: timeValue('until', body.until), rule: bodyString(body, 'rule'), dryRun: body.dryRun === true,
-      after: bodyString(body, 'after'), limit: bodyLimit(body, 500),
+      since,
+      until: timeValue('until', body.until),
+      rule: bodyString(body, 'rule'),
+      dryRun: body.dryRun === true,
+      after: bodyString(body, 'after'),
+      limit: bodyLimit(body, 500),
     };
     try {
       ctx.body = await replayRange(deps, apiOperator(ctx), request);
@@ -122,8 +148,11 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
 
   router.get('/dead-letters', async (ctx) => {
     const filter: DeliveryFilter = {
-      status: 'dead', destination: queryString(ctx, 'destination'), rule: queryString(ctx, 'rule'),
-      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+      status: 'dead',
+      destination: queryString(ctx, 'destination'),
+      rule: queryString(ctx, 'rule'),
+      after: queryString(ctx, 'after'),
+      limit: queryLimit(ctx),
     };
     const page = await pageOf((f: DeliveryFilter) => store.listDeliveries(f), filter);
     ctx.body = { deadLetters: page.items, nextCursor: page.nextCursor };
@@ -144,9 +173,16 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       return;
     }
     const since = timeValue('since', body.since);
-    const retried = await retryDeadLetters(deps, apiOperator(ctx), {
-      destination: bodyString(body, 'destination'), rule: bodyString(body, 'rule'), sinceMs: since === undefined ? undefined : Date.parse(since),
-    }, reason);
+    const retried = await retryDeadLetters(
+      deps,
+      apiOperator(ctx),
+      {
+        destination: bodyString(body, 'destination'),
+        rule: bodyString(body, 'rule'),
+        sinceMs: since === undefined ? undefined : Date.parse(since),
+      },
+      reason,
+    );
     ctx.body = { retried };
   });
 

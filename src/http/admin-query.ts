@@ -91,10 +91,16 @@ export function queryDeliveryState(ctx: Context): DeliveryStatus | undefined {
 /** An event listing's filter from the query (without its cursor and limit), as GET /api/events and the console read it. */
 export function eventFilterFromQuery(ctx: Context): EventFilter {
   return {
-    source: queryString(ctx, 'source'), provider: queryString(ctx, 'provider'), type: queryString(ctx, 'type'),
-    category: queryString(ctx, 'category'), outcome: queryString(ctx, 'outcome'), subject: queryString(ctx, 'subject'),
-    since: timeValue('since', queryString(ctx, 'since')), until: timeValue('until', queryString(ctx, 'until')),
-    delivery: queryDeliveryState(ctx), order: queryOrder(ctx),
+    source: queryString(ctx, 'source'),
+    provider: queryString(ctx, 'provider'),
+    type: queryString(ctx, 'type'),
+    category: queryString(ctx, 'category'),
+    outcome: queryString(ctx, 'outcome'),
+    subject: queryString(ctx, 'subject'),
+    since: timeValue('since', queryString(ctx, 'since')),
+    until: timeValue('until', queryString(ctx, 'until')),
+    delivery: queryDeliveryState(ctx),
+    order: queryOrder(ctx),
   };
 }
 

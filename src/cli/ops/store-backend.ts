@@ -10,7 +10,13 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
 import {
-  readEventDetail, replayRange, retryDeadLetters, retryDelivery, type DeliveryControl, type Operator, type OperatorDeps,
+  readEventDetail,
+  replayRange,
+  retryDeadLetters,
+  retryDelivery,
+  type DeliveryControl,
+  type Operator,
+  type OperatorDeps,
 } from '../../pipeline/operator/operator-actions.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
 import type { ReplayPageRequest } from '../../pipeline/operator/replay.js';
@@ -27,7 +33,11 @@ import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend }
  * polling. A pause lives in a running herald (setPaused below says so).
  */
 const NO_DELIVER_STAGE: DeliveryControl = {
-  pause() {}, resume() {}, paused: () => [], wake() {}, breakerStates: () => ({}),
+  pause() {},
+  resume() {},
+  paused: () => [],
+  wake() {},
+  breakerStates: () => ({}),
 };
 
 export class StoreBackend implements OpsBackend {
@@ -37,7 +47,10 @@ export class StoreBackend implements OpsBackend {
   private readonly deps: OperatorDeps;
   private readonly operator: Operator = { actor: cliActor(), via: 'cli', host: hostname() };
 
-  private constructor(private readonly store: Store, private readonly command: Command) {
+  private constructor(
+    private readonly store: Store,
+    private readonly command: Command,
+  ) {
     this.deps = { store, deliver: NO_DELIVER_STAGE, routing: () => this.loadRouting(), providers: EVENT_PROVIDERS };
   }
 
@@ -88,9 +101,9 @@ export class StoreBackend implements OpsBackend {
   }
 
   setPaused(): Promise<never> {
-    return Promise.reject(new OpsError(
-      'a pause lives in the memory of a running herald, not in the store: give --api <url> (or HERALD_API_URL) with HERALD_ADMIN_TOKEN',
-    ));
+    return Promise.reject(
+      new OpsError('a pause lives in the memory of a running herald, not in the store: give --api <url> (or HERALD_API_URL) with HERALD_ADMIN_TOKEN'),
+    );
   }
 
   close() {

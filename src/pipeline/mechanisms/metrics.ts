@@ -87,7 +87,7 @@ export class HeraldMetrics {
 
   readonly breakerState = new Gauge({
     name: 'herald_breaker_open',
-    help: '1 while the destination\'s circuit breaker is open (deliveries paused, probing), 0 when closed.',
+    help: "1 while the destination's circuit breaker is open (deliveries paused, probing), 0 when closed.",
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
