@@ -92,6 +92,11 @@ export default defineConfig(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
   },
   {
+    // The web console's one script runs in the browser.
+    files: ['console/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', HTMLInputElement: 'readonly' } },
+  },
+  {
     // mocha loads its reporter with require(): test/support/summary-reporter.cjs is CommonJS.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },

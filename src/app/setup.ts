@@ -59,6 +59,7 @@ export function loadRouting(config: HeraldConfig): HeraldSetup {
       templates,
       destinations: config.destinations,
       sources: config.sources,
+      ...(config.server.publicUrl && { publicUrl: config.server.publicUrl }),
     },
   };
 }

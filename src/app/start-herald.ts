@@ -90,6 +90,8 @@ export interface StartOptions {
   stallMs?: number;
   /** The keys that seal payloads at rest (default: from HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD). */
   dataKeys?: DataKeyring;
+  /** The clock of console sessions and sign-in throttling (tests inject one). */
+  consoleClock?: () => number;
 }
 
 /** A stage with work and no progress for this long makes herald not ready. */
@@ -196,14 +198,13 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     ...(delivering ? [{ name: 'deliver', progress: deliver.progress, stallMs: Math.max(stallMs, 2 * longestTimeoutMs(current.destinations.policies)) }] : []),
   ];
   const readiness = new Readiness(store, watched, options.stageClock);
+  // What the admin API and the console act on (pipeline/operator/operator-actions.ts).
+  const operator = { store, deliver, routing: currentRouting, providers: EVENT_PROVIDERS };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
+        ...operator,
         token: adminToken,
-        store,
-        deliver,
-        routing: currentRouting,
-        providers: EVENT_PROVIDERS,
         mediaFiles: media?.files,
         health: async () => ({
           ...(await readiness.check()),
@@ -212,6 +213,13 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         }),
       }
     : undefined;
+  const consoleDeps = {
+    ...operator,
+    settings: () => current.setup.config.console,
+    publicUrl: () => current.setup.config.server.publicUrl,
+    log,
+    sessionClock: options.consoleClock,
+  };
   const appDeps = {
     ingest,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -221,6 +229,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     readiness,
     admin,
     metricsToken: config.server.metricsToken,
+    console: consoleDeps,
     ...(media && { media: { store, files: media.files, links: media.links } }),
   };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { exitWith } from './exit.js';
 import { checkCommand } from './commands/check.js';
+import { consoleCommand } from './commands/console.js';
 import { destinationsCommand } from './commands/destinations.js';
 import { dlqCommand } from './commands/dlq.js';
 import { eraseCommand } from './commands/erase.js';
@@ -36,6 +37,7 @@ program.addCommand(replayCommand());
 program.addCommand(destinationsCommand());
 program.addCommand(keysCommand());
 program.addCommand(eraseCommand());
+program.addCommand(consoleCommand());
 
 await program.parseAsync().catch(exitWith);
 

@@ -6,6 +6,7 @@
  */
 import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
 import { HERALD } from '../core/event.js';
+import { parsePasswordHash, PasswordHashFormatError } from '../core/password-hash.js';
 import { parseSigningKey, SigningKeyError } from '../core/signing-keys.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
@@ -26,6 +27,7 @@ export function crossCheck(tree: unknown, env: Env): PathIssue[] {
     ...checkReplayWindows(config),
     ...checkAdminListener(config, env),
     ...checkMedia(config),
+    ...checkConsoleUsers(config),
   ];
 }
 
@@ -90,6 +92,34 @@ function checkAdminListener(config: Record<string, unknown>, env: Env): PathIssu
   const port = env.PORT ? Number(env.PORT) : (server.port ?? DEFAULTS.server.port);
   if (typeof adminPort !== 'number' || adminPort === 0 || adminPort !== port) return [];
   return [{ path: ['server', 'admin', 'port'], message: `is the webhook port too (${port}): give the operations listener a port of its own` }];
+}
+
+/**
+ * Console users: one account per name, and a password hash herald can verify
+ * (never echoed: it is as good as a password to someone who can try offline).
+ */
+function checkConsoleUsers(config: Record<string, unknown>): PathIssue[] {
+  const users = asRecord(config.console).users;
+  if (!Array.isArray(users)) return [];
+  const issues: PathIssue[] = [];
+  const seen = new Set<string>();
+  users.forEach((value, index) => {
+    const user = asRecord(value);
+    if (typeof user.name === 'string') {
+      if (seen.has(user.name))
+        issues.push({ path: ['console', 'users', index, 'name'], message: `"${user.name}" is listed twice: give each console user one entry` });
+      seen.add(user.name);
+    }
+    if (typeof user.passwordHash === 'string') {
+      try {
+        parsePasswordHash(user.passwordHash);
+      } catch (error) {
+        if (!(error instanceof PasswordHashFormatError)) throw error;
+        issues.push({ path: ['console', 'users', index, 'passwordHash'], message: error.message });
+      }
+    }
+  });
+  return issues;
 }
 
 /** PORT and HERALD_STORE replace values from the file, so they must meet the same rules. */

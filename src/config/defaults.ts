@@ -36,6 +36,7 @@ export const DEFAULTS = {
     // dedupes by event id for as long as events are kept (the retention).
     faceioDedupeWindow: '10m',
   },
+  console: { sessionTimeout: '30m' },
   /** A FaceSign source's session API (pipeline/stages/enrich.ts). */
   sessionApi: {
     enrich: ['session.status', 'analysis.*'],

@@ -3,7 +3,7 @@
  * durations and sizes, relative paths, optional blocks. The loader turns it
  * into a HeraldConfig (src/core/config.ts).
  */
-import type { DestinationType, SignatureEncoding, SignedPayload } from '../core/config.js';
+import type { ConsoleRole, DestinationType, SignatureEncoding, SignedPayload } from '../core/config.js';
 import type { ProviderId } from '../core/event.js';
 
 export interface RawDelivery {
@@ -71,6 +71,7 @@ export interface RawConfig {
   destinations?: Record<string, RawDestination>;
   delivery?: RawDelivery;
   alerts?: RawAlerts;
+  console?: { users?: Array<{ name: string; passwordHash: string; role: ConsoleRole }>; sessionTimeout?: string };
   media?: RawMedia;
 }
 

@@ -47,6 +47,10 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       queueAgeMs: parseDuration(alerts.queueAge),
       checkEveryMs: parseDuration(alerts.checkEvery),
     },
+    console: {
+      users: raw.console?.users ?? [],
+      sessionTimeoutMs: parseDuration(raw.console?.sessionTimeout ?? DEFAULTS.console.sessionTimeout),
+    },
     ...(raw.media && { media: resolveMedia(raw.media, folder) }),
   };
 }

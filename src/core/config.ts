@@ -193,6 +193,25 @@ export interface HeraldConfig {
   destinations: Record<string, DestinationConfig>;
   delivery: { timeoutMs: number; retryMs: number[]; maxAgeMs: number };
   alerts: AlertsConfig;
+  /** The web console; off without users. */
+  console: ConsoleConfig;
   /** Absent: media events are routed with their provider's link, as received. */
   media?: MediaConfig;
+}
+
+/** What a console user may do: see (masked), also review personal data and media, also act (retry, replay, pause). */
+export type ConsoleRole = 'viewer' | 'reviewer' | 'admin';
+
+export interface ConsoleUser {
+  name: string;
+  /** scrypt, PHC string (core/password-hash.ts). */
+  passwordHash: string;
+  role: ConsoleRole;
+}
+
+export interface ConsoleConfig {
+  /** Empty: the console is off (404). */
+  users: ConsoleUser[];
+  /** A session ends after this long without a request. */
+  sessionTimeoutMs: number;
 }

@@ -107,6 +107,11 @@ export interface NormalizedEvent {
    */
   session?: Record<string, unknown> | null;
   enrichment?: EventEnrichment;
+  /**
+   * In templates only, with `server.publicUrl` set: the event's subject
+   * timeline in the web console (never stored, never in a webhook's default body).
+   */
+  consoleUrl?: string;
   datacontenttype: 'application/json';
   /** The verified payload as received. */
   data: Record<string, unknown>;

@@ -7,48 +7,56 @@
  * which test/http/admin-api.test.ts checks against this router.
  */
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ownValue } from '../core/own.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { UnknownRuleError } from '../core/errors.js';
 import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
-import type { ProviderProfile } from '../providers/provider.js';
+import {
+  destinationHealth,
+  readEventDetail,
+  replayOneEvent,
+  replayRange,
+  retryDeadLetters,
+  retryDeliveries,
+  retryDelivery,
+  setPaused,
+  type Operator,
+  type OperatorDeps,
+} from '../pipeline/operator/operator-actions.js';
 import { eraseSubject } from '../pipeline/operator/erase-subject.js';
-import { eventDetail } from '../pipeline/operator/event-detail.js';
-import { maskPersonalFields, recordPiiRead } from '../pipeline/operator/personal-data.js';
-import { replayEvents, replayPage } from '../pipeline/operator/replay.js';
-import { retryOneDelivery } from '../pipeline/operator/retry-delivery.js';
+import { maskPersonalFields } from '../pipeline/operator/personal-data.js';
 import type { ReadinessReport } from '../pipeline/mechanisms/readiness.js';
-import type { RoutingSet } from '../pipeline/stages/route.js';
 import type { MediaFiles } from '../store/media-files.js';
-import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter, type Store } from '../store/store.js';
+import { pageOf, type AuditFilter, type DeliveryFilter } from '../store/store.js';
 import { requireBearer } from './admin-auth.js';
-import { AdminInputError, bodyLimit, bodyString, jsonBody, queryDryRun, queryLimit, queryPii, queryString, timeValue } from './admin-query.js';
+import {
+  AdminInputError,
+  bodyLimit,
+  bodyString,
+  bodyStrings,
+  eventFilterFromQuery,
+  jsonBody,
+  queryDryRun,
+  queryLimit,
+  queryOrder,
+  queryPii,
+  queryString,
+  timeValue,
+} from './admin-query.js';
 
 export const OPENAPI_FILE = path.join(PACKAGE_ROOT, 'schema/openapi.json');
 
-/** What the API acts on: pausing, resuming and waking the deliver stage. */
-export interface DeliveryControl {
-  pause(destination: string): void;
-  resume(destination: string): void;
-  paused(): string[];
-  wake(): void;
-}
+export type { DeliveryControl } from '../pipeline/operator/operator-actions.js';
 
 /** What GET /api/health reports: readiness with its reasons, and the last rejected config reload. */
 export type HealthReport = ReadinessReport & { shuttingDown: boolean; configReload: { rejected: { at: string; errors: string[] } } | null };
 
-export interface AdminDeps {
+export interface AdminDeps extends OperatorDeps {
   token: string;
   health: () => Promise<HealthReport>;
-  store: Store;
-  deliver: DeliveryControl;
-  /** The routing in force now (a config reload swaps it): replay goes through it. */
-  routing: () => RoutingSet;
-  providers: Record<string, ProviderProfile>;
   /** Where archived media's bytes are kept (erasure deletes a subject's); none without a media archive. */
   mediaFiles?: MediaFiles;
 }
@@ -58,8 +66,14 @@ const notFound = (what: string) => ({ error: `${what} not found` });
 /** The header a client names its user in, for the audit log: one admin token cannot tell people apart. */
 export const ACTOR_HEADER = 'x-herald-actor';
 
+/** Who calls, for the audit log: the name the client gives (one token cannot tell people apart) and its address. */
+function apiOperator(ctx: Context): Operator {
+  return { actor: ctx.get(ACTOR_HEADER), via: 'api', remoteAddress: ctx.ip };
+}
+
 /** The routes, without authentication (exported for the OpenAPI check). */
-export function createAdminRouter({ store, deliver, routing, providers, health, mediaFiles }: Omit<AdminDeps, 'token'>): Router {
+export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
+  const { store, routing, providers, health, mediaFiles } = deps;
   const router = new Router({ prefix: '/api' });
   let openapi: string | undefined;
 
@@ -75,33 +89,20 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
   });
 
   router.get('/events', async (ctx) => {
-    const filter: EventFilter = {
-      source: queryString(ctx, 'source'),
-      provider: queryString(ctx, 'provider'),
-      type: queryString(ctx, 'type'),
-      outcome: queryString(ctx, 'outcome'),
-      subject: queryString(ctx, 'subject'),
-      since: timeValue('since', queryString(ctx, 'since')),
-      until: timeValue('until', queryString(ctx, 'until')),
-      after: queryString(ctx, 'after'),
-      limit: queryLimit(ctx),
-    };
-    const page = await pageOf((f: EventFilter) => store.listEvents(f), filter);
+    const page = await pageOf((f) => store.listEvents(f), { ...eventFilterFromQuery(ctx), after: queryString(ctx, 'after'), limit: queryLimit(ctx) });
     // Personal fields are shown one audited event at a time (GET /api/events/{id}?pii=include), never in a listing.
     ctx.body = { events: page.items.map((event) => maskPersonalFields(event, providers)), nextCursor: page.nextCursor };
   });
 
   router.get('/events/:id', async (ctx) => {
-    const pii = queryPii(ctx);
-    const detail = await eventDetail(store, ctx.params.id!);
+    // Audited before anything is shown: a reading the log cannot record is refused (500).
+    const detail = await readEventDetail(deps, apiOperator(ctx), ctx.params.id!, queryPii(ctx));
     if (!detail) {
       ctx.status = 404;
       ctx.body = notFound('event');
       return;
     }
-    // Audited before anything is shown: a reading the log cannot record is refused (500).
-    if (pii === 'include') await recordPiiRead(store, ctx.get(ACTOR_HEADER), detail.event.id, { via: 'api', remoteAddress: ctx.ip });
-    ctx.body = pii === 'include' ? detail : { ...detail, event: maskPersonalFields(detail.event, providers) };
+    ctx.body = detail;
   });
 
   // Erasure for a data-protection request: everything about one subject, audited (README, "Erasure").
@@ -117,6 +118,7 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
       target: queryString(ctx, 'target'),
       after: queryString(ctx, 'after'),
       limit: queryLimit(ctx),
+      order: queryOrder(ctx),
     };
     const page = await pageOf((f: AuditFilter) => store.listAudit(f), filter);
     ctx.body = { entries: page.items, nextCursor: page.nextCursor };
@@ -137,9 +139,7 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
       limit: bodyLimit(body, 500),
     };
     try {
-      const page = await replayPage(store, routing(), providers, request);
-      if (!page.dryRun && page.deliveries > 0) deliver.wake();
-      ctx.body = page;
+      ctx.body = await replayRange(deps, apiOperator(ctx), request);
     } catch (error) {
       if (error instanceof UnknownRuleError) throw new AdminInputError(error.message);
       throw error;
@@ -149,16 +149,13 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
   router.post('/events/:id/replay', async (ctx) => {
     const body = await jsonBody(ctx);
     const dryRun = body.dryRun === true;
-    const rule = bodyString(body, 'rule');
-    const event = await store.getEvent(ctx.params.id!);
-    if (!event) {
+    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule') });
+    if (!replayed) {
       ctx.status = 404;
       ctx.body = notFound('event');
       return;
     }
-    const [replayed] = await replayEvents(store, [event], routing(), providers, { dryRun, rule });
-    if (!dryRun && replayed!.deliveries.length > 0) deliver.wake();
-    ctx.body = { dryRun, deliveries: replayed!.deliveries };
+    ctx.body = { dryRun, deliveries: replayed.deliveries };
   });
 
   router.get('/dead-letters', async (ctx) => {
@@ -173,23 +170,37 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
     ctx.body = { deadLetters: page.items, nextCursor: page.nextCursor };
   });
 
+  // Either the dead letters matching a filter, or a selection of deliveries by id (the console's bulk retry).
   router.post('/dead-letters/retry', async (ctx) => {
     const body = await jsonBody(ctx);
+    const reason = bodyString(body, 'reason');
+    const ids = bodyStrings(body, 'ids');
+    if (ids !== undefined) {
+      if (ids.length > 1000) throw new AdminInputError('"ids" lists at most 1000 deliveries');
+      const results = await retryDeliveries(deps, apiOperator(ctx), ids, reason);
+      ctx.body = {
+        retried: results.filter((r) => r.status === 'retried').length,
+        results: results.map((r) => ({ id: r.id, status: r.status, ...(r.status === 'refused' && { reason: r.reason }) })),
+      };
+      return;
+    }
     const since = timeValue('since', body.since);
-    const retried = await store.retryDeadLetters(
+    const retried = await retryDeadLetters(
+      deps,
+      apiOperator(ctx),
       {
         destination: bodyString(body, 'destination'),
         rule: bodyString(body, 'rule'),
         sinceMs: since === undefined ? undefined : Date.parse(since),
       },
-      Date.now(),
+      reason,
     );
-    if (retried > 0) deliver.wake();
     ctx.body = { retried };
   });
 
   router.post('/deliveries/:id/retry', async (ctx) => {
-    const retry = await retryOneDelivery(store, ctx.params.id!, Date.now());
+    const body = await jsonBody(ctx);
+    const retry = await retryDelivery(deps, apiOperator(ctx), ctx.params.id!, bodyString(body, 'reason'));
     if (retry.status === 'unknown') {
       ctx.status = 404;
       ctx.body = notFound('delivery');
@@ -200,8 +211,12 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
       ctx.body = { error: retry.reason };
       return;
     }
-    deliver.wake();
     ctx.body = { delivery: retry.delivery };
+  });
+
+  /** Every destination's health: pause, breaker, queue depth, recent dead letters. */
+  router.get('/destinations', async (ctx) => {
+    ctx.body = { destinations: await destinationHealth(deps) };
   });
 
   // How a destination signs, with the public keys its receiver verifies with: never a secret.
@@ -217,16 +232,14 @@ export function createAdminRouter({ store, deliver, routing, providers, health, 
   });
 
   for (const action of ['pause', 'resume'] as const) {
-    router.post(`/destinations/:name/${action}`, (ctx) => {
-      const name = ctx.params.name!;
-      if (!ownValue(routing().destinations, name)) {
-        // `__proto__` is no destination
+    router.post(`/destinations/:name/${action}`, async (ctx) => {
+      const state = await setPaused(deps, apiOperator(ctx), ctx.params.name!, action === 'pause');
+      if (!state) {
         ctx.status = 404;
         ctx.body = notFound('destination');
         return;
       }
-      deliver[action](name);
-      ctx.body = { destination: name, paused: deliver.paused().includes(name), pausedDestinations: deliver.paused() };
+      ctx.body = state;
     });
   }
   return router;

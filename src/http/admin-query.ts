@@ -1,6 +1,7 @@
 /** Reading the admin API's inputs: query strings and JSON bodies, with 400s that say what was expected. */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
+import type { DeliveryStatus, EventFilter, ListOrder } from '../store/store.js';
 
 /** A request input that does not fit: replied as 400 with the message. */
 export class AdminInputError extends Error {}
@@ -75,4 +76,45 @@ export function bodyString(body: Record<string, unknown>, name: string): string 
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new AdminInputError(`"${name}" is a string`);
   return value;
+}
+
+/** `order`: "asc" (oldest first, the default) or "desc" (newest first). */
+export function queryOrder(ctx: Context): ListOrder {
+  const order = queryString(ctx, 'order') ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') throw new AdminInputError('"order" is "asc" (oldest first, the default) or "desc" (newest first)');
+  return order;
+}
+
+const DELIVERY_STATES: readonly DeliveryStatus[] = ['pending', 'delivered', 'dead'];
+
+/** `delivery`: only events with a delivery in this state. */
+export function queryDeliveryState(ctx: Context): DeliveryStatus | undefined {
+  const state = queryString(ctx, 'delivery');
+  if (state === undefined) return undefined;
+  if (!(DELIVERY_STATES as readonly string[]).includes(state)) throw new AdminInputError('"delivery" is "pending", "delivered" or "dead"');
+  return state as DeliveryStatus;
+}
+
+/** An event listing's filter from the query (without its cursor and limit), as GET /api/events and the console read it. */
+export function eventFilterFromQuery(ctx: Context): EventFilter {
+  return {
+    source: queryString(ctx, 'source'),
+    provider: queryString(ctx, 'provider'),
+    type: queryString(ctx, 'type'),
+    category: queryString(ctx, 'category'),
+    outcome: queryString(ctx, 'outcome'),
+    subject: queryString(ctx, 'subject'),
+    since: timeValue('since', queryString(ctx, 'since')),
+    until: timeValue('until', queryString(ctx, 'until')),
+    delivery: queryDeliveryState(ctx),
+    order: queryOrder(ctx),
+  };
+}
+
+/** An optional list of strings in a body. */
+export function bodyStrings(body: Record<string, unknown>, name: string): string[] | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new AdminInputError(`"${name}" is a list of strings`);
+  return value as string[];
 }

@@ -1,8 +1,8 @@
 /**
- * The Koa applications: webhook receiver, health endpoints, metrics and the
- * admin API. One app serves everything, or (with `server.admin`) one serves
- * the webhooks and another, on the operations listener, metrics and the API;
- * both answer the health endpoints.
+ * The Koa applications: webhook receiver, health endpoints, metrics, the
+ * admin API and the web console. One app serves everything, or (with
+ * `server.admin`) one serves the webhooks and another, on the operations
+ * listener, metrics, the API and the console; both answer the health endpoints.
  */
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -12,6 +12,7 @@ import type { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
 import type { Readiness } from '../pipeline/mechanisms/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
 import { requireBearer } from './admin-auth.js';
+import { consoleApp, type ConsoleDeps } from './console/console-app.js';
 import { mediaRoute, type MediaRouteDeps } from './media.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   admin?: AdminDeps;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
+  /** The web console under /console/; off (404) while it has no users. */
+  console?: ConsoleDeps;
   /** The media archive's files, served under /media/ on the webhook listener; absent (404) without an archive. */
   media?: MediaRouteDeps;
 }
@@ -45,7 +48,7 @@ export interface Surfaces {
 }
 
 export function createApp(
-  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, media }: AppDeps,
+  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, console: consoleDeps, media }: AppDeps,
   surfaces: Surfaces = { webhooks: true, operations: true },
 ): Koa {
   const app = new Koa();
@@ -104,6 +107,7 @@ export function createApp(
     }
   });
   if (admin && surfaces.operations) app.use(adminApi(admin));
+  if (consoleDeps && surfaces.operations) app.use(consoleApp(consoleDeps));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -25,6 +25,8 @@ export const faceio: Provider = {
   id: 'faceio',
   defaultCategory: 'identity',
   personalFields: ['clientIp', 'details.gender', 'details.age'],
+  // A facial id is the person's key at FACEIO: the shipped templates mask it for people.
+  subjectIsPersonal: true,
   knownTypes: {
     ENROLL: { category: 'identity', outcome: 'enrolled' },
     AUTH: { category: 'identity', outcome: 'authenticated' },

@@ -30,6 +30,11 @@ export interface ProviderProfile {
   defaultCategory: Category;
   /** Dotted paths of personal fields in the payload, redacted unless a source opts in. */
   personalFields: string[];
+  /**
+   * The subject identifies a person (FACEIO's facial id): links in messages
+   * (`event.consoleUrl`) then name the event, not the subject.
+   */
+  subjectIsPersonal?: boolean;
 }
 
 /** A webhook provider: how its requests are verified and its payloads read. */

@@ -66,16 +66,23 @@ export function renderWebhook(
   format: WebhookFormat,
 ): WebhookMessage {
   // A leaf that printed nothing in lenient mode is undefined: JSON would drop the key, so it is sent as null.
+  // The default body is the event as stored: the console link is for people (templates), not for receivers.
   const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : defaultBody(scope);
   return wrap(scope.event, body, format);
 }
 
 /** Without webhook.yaml: the event; for a batch, its group and events (and throttle), all the template would see. */
 function defaultBody(scope: { event: unknown; events?: unknown[]; group?: unknown; throttle?: unknown }): unknown {
-  if (scope.events === undefined && scope.throttle === undefined) return scope.event;
+  if (scope.events === undefined && scope.throttle === undefined) return withoutConsoleUrl(scope.event);
   return {
     ...(scope.group !== undefined && { group: scope.group }),
     ...(scope.events !== undefined ? { events: scope.events } : { event: scope.event }),
     ...(scope.throttle !== undefined && { throttle: scope.throttle }),
   };
+}
+
+function withoutConsoleUrl(event: unknown): unknown {
+  if (event === null || typeof event !== 'object' || !Object.hasOwn(event, 'consoleUrl')) return event;
+  const { consoleUrl: _link, ...rest } = event as Record<string, unknown>;
+  return rest;
 }

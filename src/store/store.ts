@@ -67,17 +67,28 @@ export interface EventFilter {
   source?: string;
   provider?: string;
   type?: string;
+  category?: string;
   outcome?: string;
   subject?: string;
+  /** Only events with at least one delivery in this state. */
+  delivery?: DeliveryStatus;
   /** Received at or after this time (RFC 3339). */
   since?: string;
   /** Received before this time (RFC 3339). */
   until?: string;
-  /** Events received strictly after this event id (ids are time-ordered): the cursor. */
+  /**
+   * The cursor: events strictly after this event id in the listing's order
+   * (ids are time-ordered, so later received with `asc`, earlier with `desc`).
+   */
   after?: string;
   /** At most this many (default 100). */
   limit?: number;
+  /** `asc` (the default): oldest first; `desc`: newest first (the console). */
+  order?: ListOrder;
 }
+
+/** The order of a listing by id, that is by time. */
+export type ListOrder = 'asc' | 'desc';
 
 /** One page of a listing, and the cursor (`after`) for the next one, or null on the last page. */
 export interface Page<T> {
@@ -152,9 +163,11 @@ export interface AuditFilter {
   actor?: string;
   action?: string;
   target?: string;
-  /** Entries strictly after this entry id: the cursor. */
+  /** Entries strictly after this entry id in the listing's order: the cursor. */
   after?: string;
   limit?: number;
+  /** `asc` (the default): oldest first; `desc`: newest first. */
+  order?: ListOrder;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -401,7 +414,7 @@ export interface Store extends ThreadStore {
   getEvent(id: string): Promise<NormalizedEvent | undefined>;
   /** What went wrong while routing the event (markRouted's `errors`); empty for an unknown event or when nothing did. */
   routingErrors(eventId: string): Promise<RoutingError[]>;
-  /** Events matching every field of the filter, in the order herald received them. */
+  /** Events matching every field of the filter, in the order herald received them (or the reverse, `order: 'desc'`). */
   listEvents(filter?: EventFilter): Promise<NormalizedEvent[]>;
   /** How many events match the filter (its `after` and `limit` are ignored). */
   countEvents(filter?: EventFilter): Promise<number>;
@@ -543,7 +556,7 @@ export interface Store extends ThreadStore {
   nextBatchDueAt(): Promise<number | undefined>;
   /** Appends an entry to the audit log; resolves once it is durable. */
   recordAudit(entry: AuditEntry): Promise<void>;
-  /** Audit entries matching every field of the filter, oldest first (default limit 100). */
+  /** Audit entries matching every field of the filter, oldest first unless `order: 'desc'` (default limit 100). */
   listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
   /** Records an archived media file (replacing a record of the same id); resolves once durable. */
   putMedia(media: StoredMedia): Promise<void>;

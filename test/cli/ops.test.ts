@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { cliActor } from '../../src/cli/ops/actor.js';
 import type { Delivery, NewDelivery } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runHerald } from '../helpers/cli.js';
@@ -119,7 +121,18 @@ describe('herald events, dlq and replay (on the store)', function () {
     assert.equal(again.code, 0, 'a pending delivery can be made due now');
     const unknown = await runHerald(['--config', config, 'dlq', 'retry', 'no-such-delivery']);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no delivery no-such-delivery/);
+    assert.match(unknown.stderr, /no delivery no-such-delivery/); // Audited like the admin API and the console, in the name of the user on this machine.
+    const audit = (await withStore((store) => store.listAudit({ limit: 1000 }))).filter((e) => e.action.endsWith('retry'));
+    assert.ok(audit.every((e) => e.actor === cliActor() && e.detail?.host === hostname()));
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.target, e.detail?.via]),
+      [
+        ['dead-letters.retry', 'another', 'cli'],
+        ['dead-letters.retry', 'hook', 'cli'],
+        ['delivery.retry', old.deliveryId, 'cli'],
+        ['delivery.retry', 'no-such-delivery', 'cli'],
+      ],
+    );
   });
 
   it('events list filters and pages; events show prints the deliveries', async () => {

@@ -411,6 +411,32 @@ describe('loadConfig', () => {
       assert.match(error.message, /alerts-mistakes\.yaml:4:3 sources\.herald: /, 'the reserved name is pointed at by its key');
     });
 
+    it('reads console users and server.publicUrl, and checks names, roles, hashes and the session timeout', () => {
+      const hash = '$scrypt$ln=15,r=8,p=1$4a/JnxhYAYsB/ffg1qkm6A$lwiDLVZv/j/RQyNhrXd75FkiPMgLilbZhJyrbN1hm1A';
+      const config = loadConfig(testdata('console.yaml'), { ALICE_PASSWORD_HASH: hash });
+      assert.equal(config.server.publicUrl, 'https://herald.example.com');
+      assert.deepEqual(config.console, {
+        users: [
+          { name: 'alice', passwordHash: hash, role: 'admin' },
+          { name: 'victor', passwordHash: hash, role: 'viewer' },
+        ],
+        sessionTimeoutMs: 600_000,
+      });
+      assert.deepEqual(loadConfig(testdata('defaults.yaml'), {}).console, { users: [], sessionTimeoutMs: 1_800_000 });
+      const error = loadError(testdata('console-mistakes.yaml'));
+      assert.deepEqual(error.issues.map(where), [
+        { path: 'server.publicUrl', line: 3 },
+        { path: 'console.users[0].passwordHash', line: 6 },
+        { path: 'console.users[1].name', line: 7 },
+        { path: 'console.users[1].role', line: 7 },
+        { path: 'console.users[2].name', line: 8 },
+        { path: 'console.sessionTimeout', line: 9 },
+      ]);
+      assert.match(error.issues[1]!.message, /herald console hash-password/);
+      assert.match(error.issues[2]!.message, /"alice" is listed twice/);
+      assert.doesNotMatch(error.message, /LEAK/, 'a wrong hash is not echoed');
+    });
+
     it('never puts a secret in an error message', () => {
       // Every value containing LEAK is a secret, from the file or the environment.
       const env = { OE_SECRET_VALUE: 'LEAK-env-secret', HERALD_STORE: 'postgresx://herald:LEAK-env-store@db/herald' };
@@ -479,6 +505,7 @@ describe('schema/herald.config.schema.json', () => {
           checkEvery: properties.alerts.properties.checkEvery.default,
         },
         pii: definitions.source.properties.pii.default,
+        console: { sessionTimeout: properties.console.properties.sessionTimeout.default },
         sessionApi: {
           enrich: definitions.sessionApi.properties.enrich.default,
           timeout: definitions.sessionApi.properties.timeout.default,

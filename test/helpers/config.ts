@@ -58,6 +58,7 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     // Off here: an alert is one more event and delivery in tests about something else
     // (most use a rule that sends every event somewhere). The alert tests turn it on.
     alerts: { ...ALERT_DEFAULTS, enabled: false },
+    console: { users: [], sessionTimeoutMs: 30 * 60_000 },
     ...overrides,
   };
 }

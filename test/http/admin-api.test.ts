@@ -66,10 +66,11 @@ async function api<T = Record<string, unknown>>(
   url: string,
   body?: unknown,
   token: string | null = TOKEN,
+  headers: Record<string, string> = {},
 ): Promise<ApiReply<T>> {
   const response = await fetch(`${herald.url}${url}`, {
     method,
-    headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await response.json()) as T;
@@ -391,6 +392,69 @@ describe('admin API', function () {
         assert.equal((await api<{ deadLetters: Delivery[] }>(herald, 'GET', '/api/dead-letters')).body.deadLetters.length, 0);
       });
 
+      it('retries a selection by id with a reason, each audited in the name of X-Herald-Actor; says which could not be', async () => {
+        const dead = await deadLetters(2);
+        const reply = await api<{ retried: number; results: unknown[] }>(
+          herald,
+          'POST',
+          '/api/dead-letters/retry',
+          { ids: [dead[0]!.id, 'no-such-delivery'], reason: 'receiver fixed' },
+          TOKEN,
+          { 'x-herald-actor': 'alice' },
+        );
+        assert.deepEqual(reply.body, {
+          retried: 1,
+          results: [
+            { id: dead[0]!.id, status: 'retried' },
+            { id: 'no-such-delivery', status: 'unknown' },
+          ],
+        });
+        await settled((d) => d.id === dead[0]!.id && d.status === 'delivered', 1);
+        assert.equal((await herald.store.getDelivery(dead[1]!.id))!.status, 'dead', 'what was not selected stays dead');
+        const audit = await herald.store.listAudit({ action: 'delivery.retry' });
+        assert.deepEqual(
+          audit.map((e) => [e.actor, e.target, e.detail?.reason, e.detail?.via]),
+          [
+            ['alice', dead[0]!.id, 'receiver fixed', 'api'],
+            ['alice', 'no-such-delivery', 'receiver fixed', 'api'],
+          ],
+        );
+        const bad = await api(herald, 'POST', '/api/dead-letters/retry', { ids: 'one' });
+        assert.equal(bad.status, 400);
+      });
+
+      it('lists events newest first, by category and by the state of their deliveries', async () => {
+        const dead = await deadLetters(2);
+        const newest = await api<{ events: NormalizedEvent[] }>(herald, 'GET', '/api/events?order=desc&delivery=dead&category=verification');
+        assert.deepEqual(
+          newest.body.events.map((e) => e.id),
+          dead
+            .map((d) => d.eventId)
+            .sort()
+            .reverse(),
+        );
+        assert.deepEqual((await api<{ events: NormalizedEvent[] }>(herald, 'GET', '/api/events?delivery=delivered')).body.events, []);
+        assert.equal((await api(herald, 'GET', '/api/events?delivery=lost')).status, 400);
+        assert.equal((await api(herald, 'GET', '/api/events?order=up')).status, 400);
+      });
+
+      it("shows every destination's health: pause, breaker, queue depth and the latest dead letter's error", async () => {
+        await deadLetters(1);
+        const reply = await api<{ destinations: unknown[] }>(herald, 'GET', '/api/destinations');
+        assert.deepEqual(reply.body.destinations, [
+          {
+            name: 'hook',
+            type: 'webhook',
+            paused: false,
+            breaker: 'closed',
+            pending: 0,
+            oldestDueAt: null,
+            deadLast24h: 1,
+            lastError: 'client-error: the webhook receiver answered HTTP 400',
+          },
+        ]);
+      });
+
       it('replays an event through the current rules: new deliveries sent, the old ones kept; a dry run stores nothing', async () => {
         assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
         const [first] = await settled((d) => d.status === 'delivered', 1);
@@ -473,6 +537,14 @@ describe('admin API', function () {
         const resumed = await api(herald, 'POST', '/api/destinations/hook/resume');
         assert.deepEqual(resumed.body, { destination: 'hook', paused: false, pausedDestinations: [] });
         await sink.waitFor(1);
+        const audit = await herald.store.listAudit({ target: 'hook' });
+        assert.deepEqual(
+          audit.map((e) => [e.action, e.actor]),
+          [
+            ['destination.pause', 'unnamed'],
+            ['destination.resume', 'unnamed'],
+          ],
+        );
       });
     });
 

@@ -11,6 +11,7 @@ import {
   pageOf,
   type Attempt,
   type AuditEntry,
+  type AuditFilter,
   type DeliveryFilter,
   type EventFilter,
   type NewDelivery,
@@ -638,6 +639,41 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(pages.flat(), ids);
       });
 
+      it('lists events newest first with the cursor going back, by category and by the state of their deliveries', async () => {
+        const events = [event('a', { category: 'media' }), event('a'), event('a', { category: 'media' }), event('a')];
+        for (const e of events) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        const ids = events.map((e) => e.id);
+        const newest = [...ids].reverse();
+        const pages: string[][] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await pageOf((f: EventFilter) => store.listEvents(f), { order: 'desc', limit: 3, after: cursor ?? undefined });
+          pages.push(page.items.map((e) => e.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        assert.deepEqual(pages, [newest.slice(0, 3), newest.slice(3)]);
+        assert.deepEqual(
+          (await store.listEvents({ category: 'media', order: 'desc' })).map((e) => e.id),
+          [ids[2], ids[0]],
+        );
+        const [dead, sent] = [delivery(), delivery()];
+        await store.markRouted([
+          { eventId: ids[1]!, rulesVersion: 'v1', deliveries: [dead] },
+          { eventId: ids[3]!, rulesVersion: 'v1', deliveries: [sent] },
+        ]);
+        await kill(dead.id);
+        assert.deepEqual(
+          (await store.listEvents({ delivery: 'dead' })).map((e) => e.id),
+          [ids[1]],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ delivery: 'pending' })).map((e) => e.id),
+          [ids[3]],
+        );
+        assert.deepEqual(await store.listEvents({ delivery: 'delivered' }), []);
+        assert.equal(await store.countEvents({ delivery: 'dead', category: 'verification' }), 1);
+      });
+
       it('retries a dead delivery: pending and due now, attempts kept; unknown and delivered ones are refused', async () => {
         const dead = delivery();
         const done = delivery();
@@ -819,6 +855,9 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const page = await pageOf((f) => store.listAudit(f), { limit: 2 });
         assert.deepEqual(page.items, [first, second]);
         assert.deepEqual(await store.listAudit({ after: page.nextCursor! }), [third]);
+        const newest = await pageOf((f: AuditFilter) => store.listAudit(f), { limit: 2, order: 'desc' });
+        assert.deepEqual(newest.items, [third, second]);
+        assert.deepEqual(await store.listAudit({ after: newest.nextCursor!, order: 'desc' }), [first]);
       });
 
       it('keeps entries when the events they name are pruned', async () => {

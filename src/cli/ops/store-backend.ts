@@ -11,10 +11,17 @@ import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
 import { openMediaFiles } from '../../app/open-store.js';
 import { eraseSubject } from '../../pipeline/operator/erase-subject.js';
-import { eventDetail } from '../../pipeline/operator/event-detail.js';
-import { maskPersonalFields, recordPiiRead } from '../../pipeline/operator/personal-data.js';
-import { replayPage, type ReplayPageRequest } from '../../pipeline/operator/replay.js';
-import { retryOneDelivery } from '../../pipeline/operator/retry-delivery.js';
+import {
+  readEventDetail,
+  replayRange,
+  retryDeadLetters,
+  retryDelivery,
+  type DeliveryControl,
+  type Operator,
+  type OperatorDeps,
+} from '../../pipeline/operator/operator-actions.js';
+import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import type { ReplayPageRequest } from '../../pipeline/operator/replay.js';
 import type { RoutingSet } from '../../pipeline/stages/route.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
@@ -23,14 +30,37 @@ import { openExistingStore } from '../open-store.js';
 import { cliActor } from './actor.js';
 import { OpsError, type DeadLetterQuery, type DeadLetterRetry, type OpsBackend } from './backend.js';
 
+/**
+ * No deliver stage here: a running herald finds what the commands made due by
+ * polling. A pause lives in a running herald (setPaused below says so).
+ */
+const NO_DELIVER_STAGE: DeliveryControl = {
+  pause() {},
+  resume() {},
+  paused: () => [],
+  wake() {},
+  breakerStates: () => ({}),
+};
+
 export class StoreBackend implements OpsBackend {
   readonly where = 'in the store';
   private routing: RoutingSet | undefined;
+  /** The operator actions, audited like the admin API's, in the name of the user (actor.ts) on this machine. */
+  private readonly deps: OperatorDeps;
+  private readonly operator: Operator = { actor: cliActor(), via: 'cli', host: hostname() };
 
   private constructor(
     private readonly store: Store,
     private readonly command: Command,
-  ) {}
+  ) {
+    this.deps = { store, deliver: NO_DELIVER_STAGE, routing: () => this.loadRouting(), providers: EVENT_PROVIDERS };
+  }
+
+  /** The rules and templates in the config's folder, read once when first needed; replay receives nothing, so no source secrets. */
+  private loadRouting(): RoutingSet {
+    this.routing ??= loadSetupOrExit(this.command, { withoutSourceSecrets: true }).routing;
+    return this.routing;
+  }
 
   /**
    * Opens the store the config names, as it is: never created, never
@@ -45,12 +75,8 @@ export class StoreBackend implements OpsBackend {
     return { ...page, items: page.items.map((event) => maskPersonalFields(event, EVENT_PROVIDERS)) };
   }
 
-  async eventDetail(id: string, pii: 'redact' | 'include' = 'redact') {
-    const detail = await eventDetail(this.store, id);
-    if (!detail) return undefined;
-    if (pii === 'redact') return { ...detail, event: maskPersonalFields(detail.event, EVENT_PROVIDERS) };
-    await recordPiiRead(this.store, cliActor(), detail.event.id, { via: 'cli', host: hostname() });
-    return detail;
+  eventDetail(id: string, pii: 'redact' | 'include' = 'redact') {
+    return readEventDetail(this.deps, this.operator, id, pii);
   }
 
   listDeadLetters(query: DeadLetterQuery) {
@@ -58,21 +84,18 @@ export class StoreBackend implements OpsBackend {
   }
 
   retryDeadLetters({ destination, rule, since }: DeadLetterRetry) {
-    return this.store.retryDeadLetters({ destination, rule, sinceMs: since === undefined ? undefined : Date.parse(since) }, Date.now());
+    return retryDeadLetters(this.deps, this.operator, { destination, rule, sinceMs: since === undefined ? undefined : Date.parse(since) });
   }
 
   async retryDelivery(id: string) {
-    const retry = await retryOneDelivery(this.store, id, Date.now());
+    const retry = await retryDelivery(this.deps, this.operator, id);
     if (retry.status === 'unknown') throw new OpsError(`no delivery ${id} ${this.where}`);
     if (retry.status === 'refused') throw new OpsError(`cannot retry delivery ${id}: ${retry.reason}`);
   }
 
   async replayPage(request: ReplayPageRequest) {
-    // Replay renders with the rules and templates in the config's folder; read them once, when first needed.
-    // Replay receives nothing: the sources' webhook secrets need not be set.
-    this.routing ??= loadSetupOrExit(this.command, { withoutSourceSecrets: true }).routing;
     try {
-      return await replayPage(this.store, this.routing, EVENT_PROVIDERS, request);
+      return await replayRange(this.deps, this.operator, request);
     } catch (error) {
       if (error instanceof UnknownRuleError) throw new OpsError(error.message);
       throw error;

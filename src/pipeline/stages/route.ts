@@ -36,8 +36,23 @@ export interface RoutingSet {
   templates: TemplateSet;
   destinations: Record<string, DestinationConfig>;
   sources: Record<string, SourceConfig>;
+  /** `server.publicUrl`: templates then get `event.consoleUrl`, the subject's timeline in the console. */
+  publicUrl?: string;
   /** Signs links to archived media (`event.media.archived.url`); absent without a media archive. */
   mediaLinks?: MediaLinks;
+}
+
+/**
+ * The console page a message links to: the subject's timeline, or the event
+ * when it is about no subject or its subject identifies a person (a link
+ * shows in places a masked value would not). Every character a Slack mrkdwn
+ * escape would touch is percent-encoded, so the link survives any channel's escaping.
+ */
+export function consoleUrl(publicUrl: string, event: Pick<NormalizedEvent, 'id' | 'subject'>, provider: ProviderProfile): string {
+  const encode = (text: string) => encodeURIComponent(text).replace(/[!'()*_~.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return event.subject && !provider.subjectIsPersonal
+    ? `${publicUrl}/console/subjects/${encode(event.subject)}`
+    : `${publicUrl}/console/events/${encode(event.id)}`;
 }
 
 export interface RouteDeps {
@@ -94,7 +109,10 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
   const source = ownValue(routing.sources, event.source);
   const views = new Map<string | undefined, NormalizedEvent>();
   const view = (rule: Rule) => {
-    if (!views.has(rule.pii)) views.set(rule.pii, eventView(event, provider, source, rule.pii));
+    if (!views.has(rule.pii)) {
+      const seen = eventView(event, provider, source, rule.pii);
+      views.set(rule.pii, routing.publicUrl ? { ...seen, consoleUrl: consoleUrl(routing.publicUrl, event, provider) } : seen);
+    }
     return views.get(rule.pii)!;
   };
   const { fired, failed } = routing.rules.evaluate(event, view);

@@ -169,8 +169,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX threads_used ON threads (used_at);
   `,
-  /* 12: erasure finds a subject's events (herald erase, store.ts eraseSubject) */ `
-  CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+  /* 12: a subject's events (herald erase, store.ts eraseSubject; the console's timeline) and the console's event filters that can be rare (a subject, a type, an outcome such as "match"), newest or oldest first */ `
+  CREATE INDEX events_subject ON events (subject, id);
+  CREATE INDEX events_type ON events (type, id);
+  CREATE INDEX events_outcome ON events (outcome, id);
   `,
 ];
 

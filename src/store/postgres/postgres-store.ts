@@ -61,6 +61,7 @@ import { claimEventsToEnrich, completeEnrichment } from './queries/enrichment.js
 import { exportEventRecords, importEventRecords } from './queries/event-records.js';
 import { eraseSubject } from './queries/erase-subject.js';
 import { insertEvents } from './queries/insert-events.js';
+import { keyset } from './queries/keyset.js';
 import { markRouted } from './queries/mark-routed.js';
 import * as media from './queries/media.js';
 import { nextDueAt } from './queries/next-due-at.js';
@@ -71,10 +72,12 @@ import { claimThread, pruneThreads, setThreadParent } from './queries/threads.js
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 import { WriteBatcher } from './write-batcher.js';
 
-/** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
+/** The filter fields of EventFilter, as parameters $1 to $9 (eventFilterParams). */
 const EVENT_FILTER = `($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR provider = $2) AND ($3::text IS NULL OR type = $3)
   AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR subject = $5)
-  AND ($6::timestamptz IS NULL OR received_at >= $6) AND ($7::timestamptz IS NULL OR received_at < $7)`;
+  AND ($6::timestamptz IS NULL OR received_at >= $6) AND ($7::timestamptz IS NULL OR received_at < $7)
+  AND ($8::text IS NULL OR category = $8)
+  AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = $9))`;
 
 function eventFilterParams(filter: EventFilter): Array<string | null> {
   return [
@@ -85,6 +88,8 @@ function eventFilterParams(filter: EventFilter): Array<string | null> {
     filter.subject ?? null,
     filter.since ?? null,
     filter.until ?? null,
+    filter.category ?? null,
+    filter.delivery ?? null,
   ];
 }
 
@@ -143,10 +148,11 @@ export class PostgresStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = await this.db.rows<{ body: NormalizedEvent }>(
-      `SELECT body FROM events WHERE ${EVENT_FILTER} AND ($8::text IS NULL OR id > $8) ORDER BY id LIMIT $9`,
-      [...eventFilterParams(filter), filter.after ?? null, filter.limit ?? 100],
-    );
+    const rows = await this.db.rows<{ body: NormalizedEvent }>(`SELECT body FROM events WHERE ${EVENT_FILTER} AND ${keyset(filter.order, '$10')} LIMIT $11`, [
+      ...eventFilterParams(filter),
+      filter.after ?? null,
+      filter.limit ?? 100,
+    ]);
     return rows.map((r) => r.body);
   }
 

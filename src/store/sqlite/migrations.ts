@@ -156,7 +156,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX threads_used ON threads (used_at);
   `,
-  /* 13: erasure finds a subject's events (herald erase, store.ts eraseSubject) */ `
-  CREATE INDEX events_subject ON events (subject) WHERE subject IS NOT NULL;
+  /* 13: a subject's events (herald erase, store.ts eraseSubject; the console's timeline) and the console's event filters that can be rare (a subject, a type, an outcome such as "match"), newest or oldest first */ `
+  CREATE INDEX events_subject ON events (subject, id);
+  CREATE INDEX events_type ON events (type, id);
+  CREATE INDEX events_outcome ON events (outcome, id);
   `,
 ];

@@ -31,6 +31,7 @@ import type {
   EventRecord,
   EventRouting,
   InsertResult,
+  ListOrder,
   NewDelivery,
   NewEvent,
   QueueSnapshot,
@@ -51,21 +52,41 @@ import { SQLITE_MIGRATIONS } from './migrations.js';
 import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
 
-/** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
-const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
-  AND (@type IS NULL OR type = @type) AND (@outcome IS NULL OR outcome = @outcome) AND (@subject IS NULL OR subject = @subject)
-  AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)`;
+/**
+ * The WHERE clause of an EventFilter: only the fields that are set, so that
+ * SQLite can use an index for them (a `@x IS NULL OR ...` term hides the
+ * index from its planner). received_at is ISO-8601 UTC text: it compares as text.
+ */
+function eventFilterSql(filter: EventFilter): string {
+  const terms = (['source', 'provider', 'type', 'category', 'outcome', 'subject'] as const)
+    .filter((field) => filter[field] !== undefined)
+    .map((field) => `${field} = @${field}`);
+  if (filter.since !== undefined) terms.push('received_at >= @since');
+  if (filter.until !== undefined) terms.push('received_at < @until');
+  // Dead and pending deliveries are few, with partial indexes of their own: start from them (the status
+  // is written into the SQL, from a fixed list, so that the planner can pick the index). Most are delivered.
+  if (filter.delivery === 'dead' || filter.delivery === 'pending') terms.push(`id IN (SELECT event_id FROM deliveries WHERE status = '${filter.delivery}')`);
+  else if (filter.delivery !== undefined) terms.push('EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = @delivery)');
+  return terms.length === 0 ? '1' : terms.join(' AND ');
+}
 
 function eventFilterParams(filter: EventFilter) {
   return {
     source: filter.source ?? null,
     provider: filter.provider ?? null,
     type: filter.type ?? null,
+    category: filter.category ?? null,
     outcome: filter.outcome ?? null,
     subject: filter.subject ?? null,
     since: isoOrNull(filter.since),
     until: isoOrNull(filter.until),
+    delivery: filter.delivery ?? null,
   };
+}
+
+/** The keyset cursor and order of a listing by id: `id > @after ORDER BY id`, or the reverse for `desc`. */
+function keyset(order: ListOrder | undefined): string {
+  return order === 'desc' ? '(@after IS NULL OR id < @after) ORDER BY id DESC' : '(@after IS NULL OR id > @after) ORDER BY id';
 }
 
 function isoOrNull(time: string | undefined): string | null {
@@ -221,7 +242,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`).all({
+    const rows = this.statement(`SELECT body FROM events WHERE ${eventFilterSql(filter)} AND ${keyset(filter.order)} LIMIT @limit`).all({
       ...eventFilterParams(filter),
       after: filter.after ?? null,
       limit: filter.limit ?? 100,
@@ -230,7 +251,7 @@ export class SqliteStore implements Store {
   }
 
   async countEvents(filter: EventFilter = {}): Promise<number> {
-    return (this.statement(`SELECT COUNT(*) AS n FROM events WHERE ${EVENT_FILTER}`).get(eventFilterParams(filter)) as { n: number }).n;
+    return (this.statement(`SELECT COUNT(*) AS n FROM events WHERE ${eventFilterSql(filter)}`).get(eventFilterParams(filter)) as { n: number }).n;
   }
 
   async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
@@ -610,7 +631,7 @@ export class SqliteStore implements Store {
   async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const rows = this.statement(
       `SELECT * FROM audit_log WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
-       AND (@target IS NULL OR target = @target) AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`,
+       AND (@target IS NULL OR target = @target) AND ${keyset(filter.order)} LIMIT @limit`,
     ).all({
       actor: filter.actor ?? null,
       action: filter.action ?? null,

@@ -1,0 +1,529 @@
+/**
+ * The web console under /console: server-rendered pages (views.ts) with htmx
+ * for live updates and in-place actions, signed-in users with roles, and
+ * every act through the operator actions the admin API uses
+ * (pipeline/operator-actions.ts), so both are audited alike.
+ *
+ * Guards, in order: security headers on every reply (a strict
+ * Content-Security-Policy: scripts and styles only from herald itself); the
+ * assets; the sign-in pages; then a live session (else a redirect to sign-in);
+ * on a POST, the session's CSRF token; then the page's role.
+ */
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import getRawBody from 'raw-body';
+import type { ConsoleConfig, ConsoleRole, ConsoleUser } from '../../core/config.js';
+import type { Logger } from '../../core/log.js';
+import { hashPassword, verifyPassword } from '../../core/password-hash.js';
+import { PACKAGE_ROOT } from '../../core/paths.js';
+import {
+  AUDIT_ACTIONS,
+  destinationHealth,
+  readEventDetail,
+  recordAudit,
+  replayRange,
+  retryDeliveries,
+  setPaused,
+  type Operator,
+  type OperatorDeps,
+} from '../../pipeline/operator/operator-actions.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import { ownValue } from '../../core/own.js';
+import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import { planRouting } from '../../pipeline/stages/route.js';
+import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
+import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
+import { ReplayJobs } from './replay-jobs.js';
+import { html, type SafeHtml } from './html.js';
+import { page } from './layout.js';
+import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
+import {
+  auditView,
+  canReview,
+  deadLettersView,
+  destinationRow,
+  destinationsView,
+  eventRows,
+  eventsView,
+  eventView,
+  loginView,
+  replayProgress,
+  replayView,
+  rulesView,
+  subjectView,
+  type EventQuery,
+} from './views.js';
+
+export interface ConsoleDeps extends OperatorDeps {
+  /** The console settings in force (a config reload may change the users). */
+  settings: () => ConsoleConfig;
+  log: Logger;
+  /** The clock of sessions and the sign-in throttle (tests inject one). */
+  sessionClock?: () => number;
+  /** `server.publicUrl`: archived media are linked there (the webhook listener), so images may come from it. */
+  publicUrl?: () => string | undefined;
+}
+
+const SESSION_COOKIE = 'herald_console';
+const LOGIN_COOKIE = 'herald_console_login';
+const PAGE_SIZE = 50;
+/** A subject's timeline shows at most this many events (a session has a handful). */
+const TIMELINE_EVENTS = 200;
+/** A dry run looks at this many pages of 1,000 events at most before it answers. */
+const DRY_RUN_PAGES = 20;
+
+/** Scripts, styles and images only from herald itself; no framing, no plugins, forms only to herald. */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const require = createRequire(import.meta.url);
+
+/** The files under /console/assets/, read once: htmx from its npm package, the rest from console/. */
+function loadAssets(): Map<string, { type: string; body: Buffer }> {
+  return new Map([
+    ['htmx.min.js', { type: 'text/javascript', body: readFileSync(require.resolve('htmx.org/dist/htmx.min.js')) }],
+    ['console.js', { type: 'text/javascript', body: readFileSync(path.join(PACKAGE_ROOT, 'console/console.js')) }],
+    ['console.css', { type: 'text/css', body: readFileSync(path.join(PACKAGE_ROOT, 'console/console.css')) }],
+  ]);
+}
+
+/** A role's rank: each role may do what the ones before it may. */
+const RANK: Record<ConsoleRole, number> = { viewer: 0, reviewer: 1, admin: 2 };
+
+/** Raised by a handler to answer with a status and a short page. */
+class ConsoleReply extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConsoleReply';
+  }
+}
+
+const equalTokens = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export function consoleApp(deps: ConsoleDeps): Middleware {
+  const clock = deps.sessionClock ?? Date.now;
+  const sessions = new SessionBook(() => deps.settings().sessionTimeoutMs, clock);
+  const throttle = new LoginThrottle(clock);
+  let assets: ReturnType<typeof loadAssets> | undefined;
+  // Checked for a name nobody has, so an unknown name costs the same time as a wrong password.
+  const decoyHash = hashPassword(newToken());
+  const router = new Router({ prefix: '/console' });
+  const replays = new ReplayJobs();
+
+  /** The event with a signed link to its archived media (the media archive's), as messages get it; shown to reviewers only. */
+  const withMediaLink = <T extends { event: NormalizedEvent }>(detail: T): T => {
+    const links = deps.routing().mediaLinks;
+    return links ? { ...detail, event: links.withLink(detail.event, Date.now()) } : detail;
+  };
+  const userNamed = (name: string): ConsoleUser | undefined => deps.settings().users.find((u) => u.name === name);
+  const operatorOf = (ctx: Context): Operator => ({ actor: session(ctx).user, via: 'console', remoteAddress: ctx.ip });
+  const session = (ctx: Context) => ctx.state.consoleSession as ConsoleSession;
+  const secure = (ctx: Context) => ctx.protocol === 'https' || ctx.get('x-forwarded-proto').split(',')[0]!.trim() === 'https';
+  const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'strict' as const, secure: secure(ctx), path: '/console', overwrite: true });
+
+  function render(ctx: Context, title: string, body: SafeHtml, current?: string): void {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = page({ title, session: ctx.state.consoleSession as ConsoleSession | undefined, current }, body).text;
+  }
+
+  function requireRole(role: ConsoleRole): Middleware {
+    return async (ctx, next) => {
+      if (RANK[session(ctx).role] < RANK[role]) throw new ConsoleReply(403, `This needs the ${role} role.`);
+      await next();
+    };
+  }
+
+  // --- assets and sign-in, before any session -------------------------------------------------
+
+  router.get('/assets/:file', (ctx) => {
+    assets ??= loadAssets();
+    const asset = assets.get(ctx.params.file!);
+    if (!asset) throw new ConsoleReply(404, 'No such file.');
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = asset.body;
+  });
+
+  router.get('/login', (ctx) => {
+    const csrf = newToken();
+    ctx.cookies.set(LOGIN_COOKIE, csrf, { ...cookieOptions(ctx), maxAge: 3_600_000 });
+    render(ctx, 'Sign in', loginView(csrf, safeNext(queryString(ctx, 'next'))));
+  });
+
+  router.post('/login', async (ctx) => {
+    const form = await readForm(ctx);
+    const cookie = ctx.cookies.get(LOGIN_COOKIE);
+    if (!cookie || !equalTokens(cookie, form.get('_csrf') ?? ''))
+      throw new ConsoleReply(403, 'The sign-in form has expired: reload the page and sign in again.');
+    const name = (form.get('name') ?? '').trim().slice(0, 64);
+    const password = form.get('password') ?? '';
+    const next = safeNext(form.get('next') ?? undefined);
+    const address = ctx.ip;
+    const again = (status: number, message: string) => {
+      ctx.status = status;
+      render(ctx, 'Sign in', loginView(cookie, next, message));
+    };
+    const waitMs = throttle.waitMs(name, address);
+    if (waitMs > 0) {
+      await recordAudit(deps.store, { actor: name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLoginFailed, name, { throttled: true });
+      ctx.set('Retry-After', String(Math.ceil(waitMs / 1000)));
+      return again(429, `Too many failed sign-ins: try again in ${Math.ceil(waitMs / 60_000)} minute(s).`);
+    }
+    const user = userNamed(name);
+    const matches = user ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoyHash), false);
+    if (!user || !matches) {
+      throttle.failed(name, address);
+      await recordAudit(deps.store, { actor: name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLoginFailed, name);
+      return again(401, 'Wrong name or password.');
+    }
+    throttle.succeeded(name);
+    await recordAudit(deps.store, { actor: user.name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLogin, user.name, { role: user.role });
+    const { token } = sessions.create(user.name, user.role);
+    ctx.cookies.set(SESSION_COOKIE, token, cookieOptions(ctx));
+    ctx.cookies.set(LOGIN_COOKIE, null, cookieOptions(ctx));
+    ctx.redirect(next);
+    ctx.status = 303;
+  });
+
+  // --- everything else needs a session ---------------------------------------------------------
+
+  router.use(async (ctx, next) => {
+    const found = sessions.get(ctx.cookies.get(SESSION_COOKIE));
+    // The account may have left the config, or changed role, since sign-in: the config decides.
+    const user = found && userNamed(found.user);
+    if (!found || !user) {
+      if (ctx.method !== 'GET') throw new ConsoleReply(401, 'Your session has ended: sign in again.');
+      const target = `/console/login?next=${encodeURIComponent(ctx.originalUrl)}`;
+      if (ctx.get('hx-request')) {
+        ctx.status = 401;
+        ctx.set('HX-Redirect', target);
+        return;
+      }
+      ctx.redirect(target);
+      return;
+    }
+    found.role = user.role;
+    ctx.state.consoleSession = found;
+    if (ctx.method === 'POST') await checkCsrf(ctx, found);
+    await next();
+  });
+
+  router.get('/', (ctx) => ctx.redirect('/console/events'));
+
+  router.post('/logout', async (ctx) => {
+    await recordAudit(deps.store, operatorOf(ctx), AUDIT_ACTIONS.consoleLogout, session(ctx).user);
+    sessions.end(ctx.cookies.get(SESSION_COOKIE));
+    ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx));
+    ctx.redirect('/console/login');
+    ctx.status = 303;
+  });
+
+  // --- pages -----------------------------------------------------------------------------------
+
+  const eventQuery = (ctx: Context): EventQuery => ({
+    source: queryString(ctx, 'source'),
+    provider: queryString(ctx, 'provider'),
+    type: queryString(ctx, 'type'),
+    category: queryString(ctx, 'category'),
+    outcome: queryString(ctx, 'outcome'),
+    subject: queryString(ctx, 'subject')?.trim(),
+    since: queryString(ctx, 'since'),
+    until: queryString(ctx, 'until'),
+    delivery: queryString(ctx, 'delivery'),
+  });
+  const listEvents = (ctx: Context, after: string | undefined) =>
+    pageOf((f: EventFilter) => deps.store.listEvents(f), { ...eventFilterFromQuery(ctx), order: 'desc', after, limit: PAGE_SIZE });
+  const masked = (items: Parameters<typeof maskPersonalFields>[0][]) => items.map((e) => maskPersonalFields(e, deps.providers));
+
+  router.get('/events', async (ctx) => {
+    const after = queryString(ctx, 'after');
+    const found = await listEvents(ctx, after);
+    render(ctx, 'Events', eventsView(eventQuery(ctx), { ...found, items: masked(found.items) }, after === undefined), '/console/events');
+  });
+
+  /** The first page's rows again, for the live update (htmx polling). */
+  router.get('/events/rows', async (ctx) => {
+    const found = await listEvents(ctx, undefined);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = eventRows(masked(found.items)).text;
+  });
+
+  router.get('/events/:id', async (ctx) => {
+    const pii = canReview(session(ctx)) && queryPii(ctx) === 'include';
+    const found = await readEventDetail(deps, operatorOf(ctx), ctx.params.id!, pii ? 'include' : 'redact');
+    if (!found) throw new ConsoleReply(404, 'No such event: it may have been pruned (retention).');
+    const detail = pii ? withMediaLink(found) : found;
+    render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message')), '/console/events');
+  });
+
+  router.get('/subjects/:subject', async (ctx) => {
+    const subject = ctx.params.subject!;
+    const pii = canReview(session(ctx)) && queryPii(ctx) === 'include';
+    const events = await deps.store.listEvents({ subject, limit: TIMELINE_EVENTS });
+    // Each event's personal data is read (and audited) one event at a time, as in the admin API.
+    const details = [];
+    for (const event of events) {
+      const detail = await readEventDetail(deps, operatorOf(ctx), event.id, pii ? 'include' : 'redact');
+      if (detail) details.push(pii ? withMediaLink(detail) : detail);
+    }
+    render(ctx, `Timeline of ${subject}`, subjectView(subject, details, session(ctx), pii), '/console/events');
+  });
+
+  router.get('/dead-letters', async (ctx) => {
+    const query = { destination: queryString(ctx, 'destination'), rule: queryString(ctx, 'rule') };
+    const found = await pageOf((f: DeliveryFilter) => deps.store.listDeliveries(f), {
+      status: 'dead',
+      ...query,
+      after: queryString(ctx, 'after'),
+      limit: PAGE_SIZE,
+    });
+    render(ctx, 'Dead letters', deadLettersView(query, found, session(ctx), queryString(ctx, 'message')), '/console/dead-letters');
+  });
+
+  router.post('/dead-letters/retry', requireRole('admin'), async (ctx) => {
+    const form = ctx.state.form as URLSearchParams;
+    const ids = form
+      .getAll('ids')
+      .filter((id) => id !== '')
+      .slice(0, 1000);
+    const reason = (form.get('reason') ?? '').trim();
+    const back = safeNext(form.get('back') ?? '/console/dead-letters');
+    if (ids.length === 0) return ctx.redirect(withMessage(back, 'Select at least one dead letter to retry.'));
+    if (reason === '') return ctx.redirect(withMessage(back, 'Say why you retry, for the audit log.'));
+    const results = await retryDeliveries(deps, operatorOf(ctx), ids, reason);
+    const retried = results.filter((r) => r.status === 'retried').length;
+    const refused = results.filter((r) => r.status !== 'retried').length;
+    ctx.redirect(withMessage(back, `Retried ${retried} deliver${retried === 1 ? 'y' : 'ies'}${refused > 0 ? `; ${refused} could not be retried` : ''}.`));
+    ctx.status = 303;
+  });
+
+  router.get('/destinations', async (ctx) => {
+    render(ctx, 'Destinations', destinationsView(await destinationHealth(deps), session(ctx)), '/console/destinations');
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    router.post(`/destinations/:name/${action}`, requireRole('admin'), async (ctx) => {
+      const state = await setPaused(deps, operatorOf(ctx), ctx.params.name!, action === 'pause');
+      if (!state) throw new ConsoleReply(404, 'No such destination.');
+      if (ctx.get('hx-request')) {
+        const row = (await destinationHealth(deps)).find((d) => d.name === state.destination)!;
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = destinationRow(row, session(ctx)).text;
+        return;
+      }
+      ctx.redirect('/console/destinations');
+      ctx.status = 303;
+    });
+  }
+
+  const replayQuery = (get: (name: string) => string | undefined) => ({ since: get('since'), until: get('until'), rule: get('rule') });
+  const ruleNames = () => deps.routing().rules.rules.map((r) => r.name);
+  /** The replay request of a form or query: `since` required, times normalized; a wrong value is a 400 that says so. */
+  function replayRequest(query: { since?: string; until?: string; rule?: string }) {
+    const since = timeValue('since', query.since);
+    if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
+    if (query.rule !== undefined && !ruleNames().includes(query.rule)) throw new AdminInputError(`there is no rule "${query.rule}"`);
+    return { since, until: timeValue('until', query.until), rule: query.rule };
+  }
+
+  router.get('/replay', requireRole('admin'), async (ctx) => {
+    const query = replayQuery((name) => queryString(ctx, name));
+    if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
+    const request = replayRequest(query);
+    // The dry run stores nothing and is not audited; it looks at a bounded number of events.
+    const plan = { total: 0, events: 0, deliveries: 0, byRule: {} as Record<string, number>, truncated: false };
+    let after: string | undefined;
+    for (let pages = 0; ; pages++) {
+      if (pages === DRY_RUN_PAGES) {
+        plan.truncated = true;
+        break;
+      }
+      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit: 1000 });
+      if (page.total !== undefined) plan.total = page.total;
+      plan.events += page.events;
+      plan.deliveries += page.deliveries;
+      for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
+      if (page.nextCursor === null) break;
+      after = page.nextCursor;
+    }
+    render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx), plan), '/console/replay');
+  });
+
+  router.post('/replay', requireRole('admin'), async (ctx) => {
+    const form = ctx.state.form as URLSearchParams;
+    const request = replayRequest(replayQuery((name) => form.get(name) || undefined));
+    const operator = operatorOf(ctx);
+    const job = replays.start(operator.actor, request, (page) => replayRange(deps, operator, page));
+    ctx.redirect(`/console/replay/${job.id}`);
+    ctx.status = 303;
+  });
+
+  router.get('/replay/:id', requireRole('admin'), (ctx) => {
+    const job = replays.get(ctx.params.id!);
+    if (!job) throw new ConsoleReply(404, 'No such replay (this process did not start it, or it was restarted).');
+    render(
+      ctx,
+      'Replay',
+      html`<p>
+          Replaying the events received from
+          <code>${job.request.since}</code
+          >${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''},
+          started by ${job.user}.
+        </p>
+        ${replayProgress(job)}
+        <p><a href="/console/replay">Another replay</a></p>`,
+      '/console/replay',
+    );
+  });
+
+  router.get('/replay/:id/progress', requireRole('admin'), (ctx) => {
+    const job = replays.get(ctx.params.id!);
+    if (!job) throw new ConsoleReply(404, 'No such replay.');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = replayProgress(job).text;
+  });
+
+  const ruleLines = () =>
+    deps.routing().rules.rules.map((r) => ({
+      name: r.name,
+      file: path.basename(r.file),
+      match: r.match,
+      when: r.when,
+      notify: r.notify,
+      enabled: r.enabled,
+      stop: r.stop,
+    }));
+
+  router.get('/rules', (ctx) => {
+    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
+  });
+
+  // A POST only for the size of a pasted event: it reads, and changes nothing.
+  router.post('/rules/test', async (ctx) => {
+    const form = ctx.state.form as URLSearchParams;
+    const input = { event: form.get('event') ?? '', eventId: (form.get('eventId') ?? '').trim() };
+    const again = (error: string) => {
+      ctx.status = 400;
+      render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, undefined, error), '/console/rules');
+    };
+    let event: NormalizedEvent | undefined;
+    if (input.eventId !== '') {
+      event = await deps.store.getEvent(input.eventId);
+      if (!event) return again(`There is no stored event ${input.eventId}.`);
+      // What the rules see is the stored event; a viewer sees the messages of its masked copy.
+      if (!canReview(session(ctx))) event = maskPersonalFields(event, deps.providers);
+    } else {
+      try {
+        const parsed = JSON.parse(input.event) as unknown;
+        if (parsed === null || typeof parsed !== 'object' || (parsed as { specversion?: unknown }).specversion !== '1.0') throw new Error('not an event');
+        event = parsed as NormalizedEvent;
+      } catch {
+        return again('Paste a normalized event: a JSON object with "specversion": "1.0", as the event page shows it.');
+      }
+    }
+    const provider = ownValue(deps.providers, event.provider);
+    if (!provider) return again(`herald knows no provider "${String(event.provider)}".`);
+    const plan = planRouting(event, deps.routing(), provider);
+    const result = {
+      event,
+      fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
+      failed: plan.errors,
+      notifications: plan.notifications.map(({ rule, delivery }) => ({
+        rule: rule.name,
+        destination: delivery.destination,
+        template: delivery.template,
+        status: delivery.status,
+        error: delivery.error,
+        message: delivery.message,
+      })),
+    };
+    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, result), '/console/rules');
+  });
+
+  router.get('/audit', requireRole('admin'), async (ctx) => {
+    const query = { actor: queryString(ctx, 'actor'), action: queryString(ctx, 'action'), target: queryString(ctx, 'target') };
+    const found = await pageOf((f: AuditFilter) => deps.store.listAudit(f), { ...query, order: 'desc', after: queryString(ctx, 'after'), limit: PAGE_SIZE });
+    render(ctx, 'Audit log', auditView(query, found), '/console/audit');
+  });
+
+  const routes = router.routes() as unknown as Middleware;
+  const allowed = router.allowedMethods() as unknown as Middleware;
+
+  return async (ctx: Context, next: Next) => {
+    if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
+    // Without users there is no console: the same 404 as any unknown path.
+    if (deps.settings().users.length === 0) return next();
+    const publicOrigin = deps.publicUrl?.() && new URL(deps.publicUrl()!).origin;
+    ctx.set('Content-Security-Policy', publicOrigin ? CSP.replace("img-src 'self'", `img-src 'self' ${publicOrigin}`) : CSP);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'same-origin');
+    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+    try {
+      await routes(ctx, () => allowed(ctx, async () => {}));
+      if (ctx.status === 404 && ctx.body === undefined) throw new ConsoleReply(404, 'No such page.');
+      if (!ctx.path.startsWith('/console/assets/')) ctx.set('Cache-Control', 'no-store');
+    } catch (error) {
+      const reply =
+        error instanceof ConsoleReply
+          ? error
+          : error instanceof AdminInputError
+            ? new ConsoleReply(400, error.message)
+            : (error as { type?: string }).type === 'entity.too.large'
+              ? new ConsoleReply(413, 'The form is too large.')
+              : undefined;
+      if (!reply) throw error;
+      ctx.status = reply.status;
+      ctx.set('Cache-Control', 'no-store');
+      render(
+        ctx,
+        reply.status === 403 ? 'Not allowed' : reply.status === 404 ? 'Not found' : 'Cannot do that',
+        html`<p>${reply.message}</p>
+          <p><a href="/console/events">Back to the events</a></p>`,
+      );
+    }
+  };
+}
+
+/** A POST must carry the session's CSRF token, in the X-CSRF-Token header (htmx) or the `_csrf` field of its form. */
+async function checkCsrf(ctx: Context, session: ConsoleSession): Promise<void> {
+  const header = ctx.get('x-csrf-token');
+  const form = ctx.is('application/x-www-form-urlencoded') ? await readForm(ctx) : new URLSearchParams();
+  ctx.state.form = form;
+  const given = header || form.get('_csrf') || '';
+  if (!equalTokens(given, session.csrf)) throw new ConsoleReply(403, 'This form has expired (CSRF token missing or wrong): reload the page and try again.');
+}
+
+/** The body of a form POST. */
+async function readForm(ctx: Context): Promise<URLSearchParams> {
+  if (ctx.state.form) return ctx.state.form as URLSearchParams;
+  const text = await getRawBody(ctx.req, { limit: '64kb', encoding: 'utf8' });
+  return new URLSearchParams(text);
+}
+
+/** Where to go after signing in: a console path only, never another site (`//evil.example`). */
+function safeNext(next: string | undefined): string {
+  return next && /^\/console(\/|$|\?)/.test(next) && !next.startsWith('//') ? next : '/console/events';
+}
+
+/** A console path with a message for the page to show. */
+function withMessage(pathWithQuery: string, message: string): string {
+  const url = new URL(pathWithQuery, 'http://console.invalid');
+  url.searchParams.set('message', message);
+  return `${url.pathname}${url.search}`;
+}

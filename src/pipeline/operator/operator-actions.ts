@@ -1,0 +1,218 @@
+/**
+ * What an operator can do to a running herald, and the audit entry each act
+ * writes: reading personal data, retrying deliveries, replaying events,
+ * pausing and resuming destinations. The admin API (http/admin-api.ts) and the
+ * web console (http/console/) both act through these functions, so that
+ * nothing can be done through one that the other could not do, and every act
+ * is audited the same way whichever surface it came through.
+ *
+ * The entry is written before the act: an act the audit log cannot record is
+ * refused (the store's error surfaces as a 500), never done unrecorded.
+ */
+import { newEventId } from '../../core/ids.js';
+import type { ProviderProfile } from '../../providers/provider.js';
+import type { AuditEntry, DeadLetterFilter, Store } from '../../store/store.js';
+import type { BreakerState } from '../mechanisms/circuit-breaker.js';
+import { eventDetail, type EventDetail } from './event-detail.js';
+import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
+import { replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
+import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
+import type { RoutingSet } from '../stages/route.js';
+
+/** The audit actions operators' acts write (PII_READ, `event.pii.read`, is in personal-data.ts). */
+export const AUDIT_ACTIONS = {
+  deliveryRetry: 'delivery.retry',
+  deadLettersRetry: 'dead-letters.retry',
+  eventReplay: 'event.replay',
+  eventsReplay: 'events.replay',
+  destinationPause: 'destination.pause',
+  destinationResume: 'destination.resume',
+  consoleLogin: 'console.login',
+  consoleLoginFailed: 'console.login.failed',
+  consoleLogout: 'console.logout',
+} as const;
+
+/** What the operator acts on: pausing, resuming and waking the deliver stage, and its breakers. */
+export interface DeliveryControl {
+  pause(destination: string): void;
+  resume(destination: string): void;
+  paused(): string[];
+  wake(): void;
+  /** The breaker state of each destination that has one (a destination never tried has none: closed). */
+  breakerStates(): Record<string, BreakerState>;
+}
+
+export interface OperatorDeps {
+  store: Store;
+  deliver: DeliveryControl;
+  /** The routing in force now (a config reload swaps it): replay goes through it. */
+  routing: () => RoutingSet;
+  providers: Record<string, ProviderProfile>;
+  /** The clock (tests inject one). */
+  now?: () => number;
+}
+
+/** Who acts and through what, as written to the audit log. */
+export interface Operator {
+  /** The user's name: a console account, or what an API client or the CLI says it is. */
+  actor: string;
+  via: 'api' | 'console' | 'cli';
+  remoteAddress?: string;
+  /** The machine, for the CLI working on the store. */
+  host?: string;
+}
+
+/** Where the act came from, for an entry's detail. */
+function origin(operator: Operator): Record<string, unknown> {
+  return {
+    via: operator.via,
+    ...(operator.remoteAddress !== undefined && { remoteAddress: operator.remoteAddress }),
+    ...(operator.host !== undefined && { host: operator.host }),
+  };
+}
+
+/** Writes one audit entry for `operator`; resolves once it is durable. */
+export function recordAudit(
+  store: Store,
+  operator: Operator,
+  action: string,
+  target: string,
+  detail: Record<string, unknown> = {},
+  now = Date.now(),
+): Promise<void> {
+  const entry: AuditEntry = {
+    id: newEventId(),
+    at: now,
+    actor: actorName(operator.actor),
+    action,
+    target,
+    detail: { ...origin(operator), ...detail },
+  };
+  return store.recordAudit(entry);
+}
+
+const clock = (deps: OperatorDeps) => (deps.now ?? Date.now)();
+
+/**
+ * One event with its deliveries; personal fields masked unless `pii` is
+ * "include", which is audited first. Undefined for an unknown event.
+ */
+export async function readEventDetail(deps: OperatorDeps, operator: Operator, id: string, pii: 'redact' | 'include'): Promise<EventDetail | undefined> {
+  const detail = await eventDetail(deps.store, id);
+  if (!detail) return undefined;
+  if (pii === 'include') {
+    await recordPiiRead(deps.store, operator.actor, detail.event.id, origin(operator), clock(deps));
+    return detail;
+  }
+  return { ...detail, event: maskPersonalFields(detail.event, deps.providers) };
+}
+
+/** Makes one dead (or waiting) delivery pending and due now; `reason` is the operator's, kept in the audit log. */
+export async function retryDelivery(deps: OperatorDeps, operator: Operator, id: string, reason?: string): Promise<DeliveryRetry> {
+  await recordAudit(deps.store, operator, AUDIT_ACTIONS.deliveryRetry, id, reason ? { reason } : {}, clock(deps));
+  const retry = await retryOneDelivery(deps.store, id, clock(deps));
+  if (retry.status === 'retried') deps.deliver.wake();
+  return retry;
+}
+
+/** Retries several deliveries by id (the console's selection), each audited; returns each one's outcome. */
+export async function retryDeliveries(
+  deps: OperatorDeps,
+  operator: Operator,
+  ids: readonly string[],
+  reason?: string,
+): Promise<Array<{ id: string } & DeliveryRetry>> {
+  const results: Array<{ id: string } & DeliveryRetry> = [];
+  for (const id of ids) results.push({ id, ...(await retryDelivery(deps, operator, id, reason)) });
+  return results;
+}
+
+/** Retries every dead letter matching the filter; returns how many. */
+export async function retryDeadLetters(deps: OperatorDeps, operator: Operator, filter: DeadLetterFilter, reason?: string): Promise<number> {
+  const target = filter.destination ?? filter.rule ?? '*';
+  await recordAudit(deps.store, operator, AUDIT_ACTIONS.deadLettersRetry, target, { filter, ...(reason && { reason }) }, clock(deps));
+  const retried = await deps.store.retryDeadLetters(filter, clock(deps));
+  if (retried > 0) deps.deliver.wake();
+  return retried;
+}
+
+/** Replays one page of a time range (a dry run stores nothing and is not audited); see replay.ts. */
+export async function replayRange(deps: OperatorDeps, operator: Operator, request: ReplayPageRequest): Promise<ReplayPage> {
+  if (!request.dryRun) {
+    const target = `${request.since}..${request.until ?? ''}`;
+    await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { rule: request.rule ?? null, after: request.after ?? null }, clock(deps));
+  }
+  const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps));
+  if (!page.dryRun && page.deliveries > 0) deps.deliver.wake();
+  return page;
+}
+
+/** Replays one event; undefined when there is no such event. */
+export async function replayOneEvent(
+  deps: OperatorDeps,
+  operator: Operator,
+  id: string,
+  options: { dryRun: boolean; rule?: string },
+): Promise<ReplayedEvent | undefined> {
+  const event = await deps.store.getEvent(id);
+  if (!event) return undefined;
+  if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, { rule: options.rule ?? null }, clock(deps));
+  const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, now: clock(deps) });
+  if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();
+  return replayed;
+}
+
+/** A destination's pause after an act on it. */
+export interface PauseState {
+  destination: string;
+  paused: boolean;
+  pausedDestinations: string[];
+}
+
+/** Pauses or resumes a configured destination; undefined when the config has no such destination. */
+export async function setPaused(deps: OperatorDeps, operator: Operator, destination: string, paused: boolean): Promise<PauseState | undefined> {
+  if (!Object.hasOwn(deps.routing().destinations, destination)) return undefined; // `__proto__` is no destination
+  await recordAudit(deps.store, operator, paused ? AUDIT_ACTIONS.destinationPause : AUDIT_ACTIONS.destinationResume, destination, {}, clock(deps));
+  if (paused) deps.deliver.pause(destination);
+  else deps.deliver.resume(destination);
+  return { destination, paused: deps.deliver.paused().includes(destination), pausedDestinations: deps.deliver.paused() };
+}
+
+/** How one destination is doing, as this process sees it. */
+export interface DestinationHealth {
+  name: string;
+  type: string;
+  paused: boolean;
+  /** `closed` also for a destination not tried since start. */
+  breaker: BreakerState;
+  /** Deliveries waiting (due or not), and since when the oldest due one is due (RFC 3339), or null. */
+  pending: number;
+  oldestDueAt: string | null;
+  /** Deliveries that went dead in the last 24 hours, and the latest one's error (scrubbed of secrets by its channel). */
+  deadLast24h: number;
+  lastError: string | null;
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+/** Every configured destination's health: pause, breaker, queue depth and recent dead letters. Two store reads. */
+export async function destinationHealth(deps: OperatorDeps): Promise<DestinationHealth[]> {
+  const now = clock(deps);
+  const [snapshot, dead] = await Promise.all([deps.store.queueSnapshot(now), deps.store.recentDeadLetters(now - DAY_MS)]);
+  const breakers = deps.deliver.breakerStates();
+  const paused = new Set(deps.deliver.paused());
+  return Object.values(deps.routing().destinations).map((destination) => {
+    const queue = Object.hasOwn(snapshot.byDestination, destination.name) ? snapshot.byDestination[destination.name]! : undefined;
+    const recent = Object.hasOwn(dead, destination.name) ? dead[destination.name]! : undefined;
+    return {
+      name: destination.name,
+      type: destination.type,
+      paused: paused.has(destination.name),
+      breaker: Object.hasOwn(breakers, destination.name) ? breakers[destination.name]! : 'closed',
+      pending: queue?.pending ?? 0,
+      oldestDueAt: queue?.oldestDueAt == null ? null : new Date(queue.oldestDueAt).toISOString(),
+      deadLast24h: recent?.count ?? 0,
+      lastError: recent?.latestError ?? null,
+    };
+  });
+}
