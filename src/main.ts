@@ -13,11 +13,12 @@ import { ConfigError, formatConfigIssue, StoreOpenError } from './core/errors.js
 import type { Logger } from './core/log.js';
 import { createApp, type Lifecycle } from './http/app.js';
 import { createHttpServer } from './http/server.js';
-import { breakerOpenedAlert, ruleFailedAlert } from './pipeline/alert-event.js';
+import { breakerOpenedAlert, ruleFailedAlert, type BreakerOpening } from './pipeline/alert-event.js';
 import { AlertMonitor } from './pipeline/alert-monitor.js';
 import { AlertRaiser } from './pipeline/alert-raiser.js';
 import { ClaimTakeover } from './pipeline/claim-takeover.js';
 import { DeliverStage } from './pipeline/deliver.js';
+import { DeliverThread, type DeliveryRunner } from './pipeline/deliver-thread.js';
 import { deliveryPolicy } from './pipeline/delivery-policy.js';
 import { EnrichStage } from './pipeline/enrich.js';
 import { Ingest } from './pipeline/ingest.js';
@@ -48,7 +49,8 @@ export interface RunningHerald {
   route: RouteStage;
   /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
   enrich: EnrichStage;
-  deliver: DeliverStage;
+  /** The deliver stage: on this thread, or on its own (`delivery.thread`: pipeline/deliver-thread.ts). */
+  deliver: DeliveryRunner;
   /** The port actually bound (useful with port 0). */
   port: number;
   /** The operations listener (`server.admin`), serving /metrics and /api, when configured. */
@@ -116,11 +118,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
-  const deliver = new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock,
-    onBreakerOpened: (destination, opening) => {
-      if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
-    },
+  const onBreakerOpened = (destination: string, opening: BreakerOpening) => {
+    if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
+  };
+  const delivering = options.deliver ?? options.stages !== false;
+  // Delivering on a thread of its own needs a second connection to the same store: a SQLite file (not
+  // :memory:). A test's injected clock cannot cross to another thread: it keeps the stage on this one.
+  const deliverThread = delivering && config.delivery.thread && store instanceof SqliteStore && store.file !== ':memory:' && !options.stageClock
+    ? new DeliverThread({ file: store.file, gate: store.gate, config, claimant: `${claimant}:deliver`, log, metrics, onBreakerOpened })
+    : undefined;
+  const deliver: DeliveryRunner = deliverThread ?? new DeliverStage({
+    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock, onBreakerOpened,
   });
   const route = new RouteStage({
     store, routing: () => current.setup.routing, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
@@ -142,7 +150,6 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
   const routing = options.route ?? options.stages !== false;
-  const delivering = options.deliver ?? options.stages !== false;
   const stallMs = options.stallMs ?? STALL_MS;
   const watched = (): WatchedStage[] => [
     ...(routing ? [{ name: 'route', progress: route.progress, stallMs }] : []),
@@ -161,11 +168,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       }),
     }
     : undefined;
+  // The deliver thread is up before herald listens (and /readyz can answer 200): it takes a moment to load.
+  await deliverThread?.start().catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    throw error;
+  });
   const appDeps = { ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
   const port = await listen(server, config.server.port, config.server.host).catch(async (error: unknown) => {
+    await deliverThread?.stop();
     await store.close().catch(() => {});
     throw error;
   });
@@ -177,6 +190,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       adminPort = await listen(adminServer, config.server.admin.port, config.server.admin.host);
     } catch (error) {
       server.close();
+      await deliverThread?.stop();
       await store.close();
       throw error;
     }
@@ -191,7 +205,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (delivering) {
     await deadLetterRemoved();
-    deliver.start();
+    if (!deliverThread) deliver.start();
     monitor.start();
   }
   if (stages) {
@@ -212,7 +226,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       const previous = current;
       current = { setup: next, destinations: buildDestinations(next) };
       configured = { names: Object.keys(next.config.destinations), since: Date.now() };
-      if (delivering) void deadLetterRemoved();
+      // The deliver thread holds the claims: it dead-letters the deliveries to removed destinations itself.
+      if (deliverThread) deliverThread.reload(next.config, configured);
+      else if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       enrich.wake();

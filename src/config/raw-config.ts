@@ -63,6 +63,6 @@ export interface RawConfig {
   retention?: string;
   sources?: Record<string, RawSource>;
   destinations?: Record<string, RawDestination>;
-  delivery?: RawDelivery;
+  delivery?: RawDelivery & { thread?: boolean };
   alerts?: RawAlerts;
 }

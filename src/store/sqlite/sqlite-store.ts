@@ -19,6 +19,7 @@ import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
+import { WriteGate } from './write-gate.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
 
@@ -71,19 +72,32 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
   private ownerLock: SqliteOwnerLock | undefined;
+  /** Taken around each commit; a second connection of this process to the file shares it. */
+  readonly gate: WriteGate;
 
   /**
    * `file` is a path, or `:memory:` for tests. With `create: false` (the
    * commands that only work on an existing store) a missing file is an error,
    * not a new empty store.
    */
-  constructor(private readonly file: string, { create = true }: { create?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    {
+      create = true,
+      gate = new WriteGate(),
+    }: {
+      create?: boolean;
+      /** Shared by this process's connections to the file that write (the deliver thread's: pipeline/deliver-thread.ts). */
+      gate?: WriteGate;
+    } = {},
+  ) {
+    this.gate = gate;
     this.db = openDatabase(file, create);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
     this.db.pragma('temp_store = MEMORY');
-    this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
+    this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error), gate);
   }
 
   async schemaVersion(): Promise<{ applied: number; latest: number }> {
