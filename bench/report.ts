@@ -95,7 +95,7 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
   ];
 }
 
-export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
+export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; loadGenerator?: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ratio = (n: number) => times(n / baseRps, 2);
   // Every core busy with herald (and the sink) and the load generator at their measured cost per event:
@@ -147,7 +147,7 @@ export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[],
       `Load average before: ${fixed(machine.loadBefore, 2)}; other processes used ${fixed(machine.otherCores, 2)} cores on average during the run` +
       (busy ? ': **a busy machine**, compare ratios within this run, not absolute numbers across runs.' : '.'),
     '',
-    `Command: \`${info.command}\`; took ${fixed(info.minutes, 1)} min.`,
+    `Command: \`${info.command}\`; took ${fixed(info.minutes, 1)} min. Closed loops driven by ${info.loadGenerator ?? 'autocannon'}.`,
     '',
     table(['scenario', 'metric', 'median', 'vs baseline', 'runs'], rows),
     '',

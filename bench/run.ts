@@ -10,6 +10,8 @@
  * --out DIR   where results.json and results.md go (default bench/out)
  * --cpu-prof  write a CPU profile of every herald process to DIR/profiles
  * --record    also put the report into bench/RESULTS.md, between its "latest run" markers
+ * --load-generator wrk|autocannon
+ *             what drives the closed loops (default: wrk when it is on PATH, else autocannon, with a warning)
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
  * delivers to, the Koa baseline, and a fresh load generator per measurement.
@@ -26,6 +28,10 @@ import {
   backlogRun, baselineRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan,
 } from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
+import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
+
+/** wrk's threads: one sends 32 connections' requests at a few µs of CPU each, and leaves the other core to the server. */
+const WRK_THREADS = 1;
 
 const FULL: Plan = {
   runs: 3, closedS: 10, warmupS: 2, connections: 32, sustainS: 60, sustainMaxRate: Infinity, latencyRate: 1000, latencyS: 20,
@@ -48,6 +54,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench/out') },
     'cpu-prof': { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    'load-generator': { type: 'string' },
   },
 });
 
@@ -81,7 +88,9 @@ async function main(): Promise<void> {
   const benchDir = path.join(root, 'dist/bench');
   const sink = await startSink(benchDir);
   const koa = await startKoaBaseline(benchDir);
-  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir };
+  const closedGenerator = chooseClosedGenerator(args['load-generator']);
+  log(`closed loops: ${describeGenerator(closedGenerator)}`);
+  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir, closedGenerator };
   const runs: Runs = { baseline: [], ingest: [], sustained: [], latency: [], backlog: [], scaleSmall: [], scaleLarge: [], bigBacklog: [] };
 
   try {
@@ -162,13 +171,34 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const checked = verdicts(runs, BACKLOG_TARGET);
   const report = markdownReport(runs, described, checked, {
-    command, plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
+    command, loadGenerator: describeGenerator(closedGenerator), plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
     backlog: plan.backlog, bigBacklog: plan.bigBacklog, rules: plan.rules,
   });
   writeFileSync(path.join(args.out!, 'results.md'), report);
   writeFileSync(path.join(args.out!, 'results.json'), `${JSON.stringify({ plan, machine: described, runs, verdicts: checked }, null, 2)}\n`);
   if (args.record) recordInResults(path.join(PACKAGE_ROOT, 'bench/RESULTS.md'), report);
   process.stdout.write(report);
+}
+
+/**
+ * wrk when it is installed (or asked for: then it must be); else autocannon,
+ * a JavaScript load generator that costs several times wrk's CPU per request
+ * and takes that from the server on a small machine.
+ */
+function chooseClosedGenerator(asked: string | undefined): Bench['closedGenerator'] {
+  if (asked !== undefined && asked !== 'wrk' && asked !== 'autocannon') throw new Error(`--load-generator is wrk or autocannon, not "${asked}"`);
+  if (asked === 'autocannon') return { kind: 'autocannon' };
+  const wrk = findWrk();
+  if (wrk) return { kind: 'wrk', path: wrk, threads: WRK_THREADS };
+  if (asked === 'wrk') throw new Error(`wrk is not on PATH; install it: ${WRK_INSTALL}`);
+  log(`wrk is not on PATH: the closed loops use autocannon instead, whose CPU per request is several times wrk's. Install wrk: ${WRK_INSTALL}`);
+  return { kind: 'autocannon' };
+}
+
+function describeGenerator(generator: Bench['closedGenerator']): string {
+  return generator.kind === 'wrk'
+    ? `${wrkVersion(generator.path)}, ${generator.threads} thread${generator.threads === 1 ? '' : 's'}`
+    : 'autocannon (wrk not installed)';
 }
 
 const LATEST_BEGIN = '<!-- latest run: written by npm run bench -- --record -->';

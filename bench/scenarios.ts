@@ -46,6 +46,8 @@ export interface Bench {
   plan: Plan;
   /** Write a CPU profile of every herald process here. */
   cpuProfileDir?: string;
+  /** What drives the closed loops: wrk, or autocannon where wrk is not installed. */
+  closedGenerator: ClosedLoadJob['generator'];
 }
 
 /** Distinct requests signed per second of a closed-loop run: more than the fastest server here answers. */
@@ -82,7 +84,10 @@ async function closedLoad(
 ): Promise<{ load: ClosedLoadResult; cpuS: number }> {
   const { closedS, warmupS, connections } = bench.plan;
   const job = (durationS: number): ClosedLoadJob =>
-    ({ kind: 'closed', url: `${url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE) });
+    ({
+      kind: 'closed', url: `${url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE),
+      generator: bench.closedGenerator,
+    });
   await runLoad(bench.benchDir, job(warmupS));
   await settled();
   const cpuBefore = cpuSeconds(pid);
