@@ -12,6 +12,8 @@
  * --record    also put the report into bench/RESULTS.md, between its "latest run" markers
  * --load-generator wrk|autocannon
  *             what drives the closed loops (default: wrk when it is on PATH, else autocannon, with a warning)
+ * --delivery-thread on|off
+ *             herald's delivery.thread (default on, as herald's own default): off runs it on one thread
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
  * delivers to, the Koa baseline, and a fresh load generator per measurement.
@@ -25,7 +27,7 @@ import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
 import {
-  backlogRun, baselineRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan,
+  backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan,
 } from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
 import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
@@ -44,7 +46,7 @@ const QUICK: Plan = {
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
 /** The share of the baseline's requests per second that the sustained scenario offers. */
-const SUSTAINED_SHARE = 0.25;
+const SUSTAINED_SHARE = 0.3;
 
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
     'load-generator': { type: 'string' },
+    'delivery-thread': { type: 'string', default: 'on' },
   },
 });
 
@@ -90,8 +93,9 @@ async function main(): Promise<void> {
   const koa = await startKoaBaseline(benchDir);
   const closedGenerator = chooseClosedGenerator(args['load-generator']);
   log(`closed loops: ${describeGenerator(closedGenerator)}`);
-  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir, closedGenerator };
-  const runs: Runs = { baseline: [], ingest: [], sustained: [], latency: [], backlog: [], scaleSmall: [], scaleLarge: [], bigBacklog: [] };
+  const deliveryThread = args['delivery-thread'] !== 'off';
+  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir, closedGenerator, deliveryThread };
+  const runs: Runs = { baseline: [], ingest: [], endToEnd: [], endToEndBaseline: [], sustained: [], latency: [], backlog: [], scaleSmall: [], scaleLarge: [], bigBacklog: [] };
 
   try {
     // Seeded first, so that seeding's disk writes are over before anything is measured.
@@ -123,6 +127,13 @@ async function main(): Promise<void> {
     }
     const baseRps = median(runs.baseline.map((r) => r.rps));
     if (only.has(2)) {
+      // Closed loop end to end, each run just after a baseline run: their ratio is the target's.
+      for (let i = 0; i < plan.runs; i++) {
+        runs.endToEndBaseline!.push(await baselineRun(bench, koa));
+        runs.endToEnd!.push(await endToEndRun(bench));
+        const r = runs.endToEnd!.at(-1)!;
+        log(`2 end to end run ${i + 1}: ${r.rps.toFixed(0)} req/s acked, ${r.deliveredRate.toFixed(0)}/s delivered, queue at the end ${r.queueEnd}, p99 ${r.p99} ms`);
+      }
       const rate = Math.min(plan.sustainMaxRate, Math.max(1, Math.ceil(SUSTAINED_SHARE * baseRps)));
       for (let i = 0; i < plan.runs; i++) {
         runs.sustained.push(await sustainedRun(bench, rate));
@@ -171,7 +182,7 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const checked = verdicts(runs, BACKLOG_TARGET);
   const report = markdownReport(runs, described, checked, {
-    command, loadGenerator: describeGenerator(closedGenerator), plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
+    command, loadGenerator: `${describeGenerator(closedGenerator)}; herald's delivery.thread ${deliveryThread ? 'on' : 'off'}`, plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
     backlog: plan.backlog, bigBacklog: plan.bigBacklog, rules: plan.rules,
   });
   writeFileSync(path.join(args.out!, 'results.md'), report);
