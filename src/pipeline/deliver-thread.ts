@@ -22,7 +22,7 @@ import { createChannel, type Channel } from '../channels/channel.js';
 import type { HeraldConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { DeliveryControl } from '../http/admin-api.js';
-import type { WriteGate } from '../store/sqlite/write-gate.js';
+import { DELIVER_THREAD, type WriteGate } from '../store/sqlite/write-gate.js';
 import type { BreakerOpening } from './alert-event.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { deliveryPolicy, type DeliveryPolicy } from './delivery-policy.js';
@@ -159,6 +159,8 @@ export class DeliverThread implements DeliveryRunner {
     worker.on('error', (error) => log.error({ err: error.message }, 'the deliver thread failed'));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
+      // Stopped by force mid-commit, it would hold the gate forever, and the main thread could never commit again.
+      this.deps.gate.releaseIfHeldBy(DELIVER_THREAD);
       if (this.stopping) return;
       // Its claims went with it: the deliveries it had in flight are due again, and are sent again (at least once).
       log.error({ code }, 'the deliver thread stopped unexpectedly; starting a new one');

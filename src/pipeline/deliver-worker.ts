@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { censorSecrets } from '../core/log.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { WriteGate } from '../store/sqlite/write-gate.js';
+import { DELIVER_THREAD, WriteGate } from '../store/sqlite/write-gate.js';
 import { DeliverStage } from './deliver.js';
 import { destinationsOf, type DeliverWorkerData, type FromDeliverThread, type ToDeliverThread } from './deliver-thread.js';
 import { HeraldMetrics } from './metrics.js';
@@ -45,7 +45,7 @@ const log = pino(
   },
 );
 
-const store = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate) });
+const store = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate, DELIVER_THREAD) });
 const metrics = new HeraldMetrics(undefined, { processMetrics: false });
 let destinations = destinationsOf(data.config);
 const deliver = new DeliverStage({

@@ -17,14 +17,17 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(cell: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
+/** The cell holds FREE, or the number of the thread holding the gate. */
 const FREE = 0;
-const TAKEN = 1;
+/** The main thread's number; the deliver thread's is DELIVER_THREAD. */
+export const MAIN_THREAD = 1;
+export const DELIVER_THREAD = 2;
 
 export class WriteGate {
   private readonly cell: Int32Array;
 
-  /** A new gate, or one over `shared` (another thread's gate). */
-  constructor(shared: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+  /** A new gate, or one over `shared` (another thread's gate); `holder` is this thread's number. */
+  constructor(shared: SharedArrayBuffer = new SharedArrayBuffer(4), private readonly holder = MAIN_THREAD) {
     this.cell = new Int32Array(shared);
   }
 
@@ -35,17 +38,27 @@ export class WriteGate {
 
   /** Takes the gate if it is free; true when taken. */
   tryAcquire(): boolean {
-    return Atomics.compareExchange(this.cell, 0, FREE, TAKEN) === FREE;
+    return Atomics.compareExchange(this.cell, 0, FREE, this.holder) === FREE;
   }
 
   /** Resolves once the gate looks free (then tryAcquire() again: another may be first). */
   async free(): Promise<void> {
-    const waiting = waitAsync(this.cell, 0, TAKEN);
+    const holder = Atomics.load(this.cell, 0);
+    if (holder === FREE) return;
+    const waiting = waitAsync(this.cell, 0, holder);
     if (waiting.async) await waiting.value;
   }
 
   release(): void {
     Atomics.store(this.cell, 0, FREE);
     Atomics.notify(this.cell, 0);
+  }
+
+  /**
+   * Frees the gate if thread `holder` holds it: that thread is gone (a thread
+   * stopped by force in the middle of a commit never released it).
+   */
+  releaseIfHeldBy(holder: number): void {
+    if (Atomics.compareExchange(this.cell, 0, holder, FREE) === holder) Atomics.notify(this.cell, 0);
   }
 }
