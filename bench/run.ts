@@ -12,6 +12,8 @@
  * --record    also put the report into bench/RESULTS.md, between its "latest run" markers
  * --load-generator wrk|autocannon
  *             what drives the closed loops (default: wrk when it is on PATH, else autocannon, with a warning)
+ * --closed-s N, --sustain-s N
+ *             seconds of each closed-loop run (default 10) and of the paced sustained run (default 60)
  * --delivery-thread on|off
  *             herald's delivery.thread (default on, as herald's own default): off runs it on one thread
  *
@@ -58,11 +60,15 @@ const { values: args } = parseArgs({
     record: { type: 'boolean', default: false },
     'load-generator': { type: 'string' },
     'delivery-thread': { type: 'string', default: 'on' },
+    'closed-s': { type: 'string' },
+    'sustain-s': { type: 'string' },
   },
 });
 
 const plan: Plan = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) plan.runs = Math.max(1, Number(args.runs));
+if (args['closed-s']) plan.closedS = Math.max(1, Number(args['closed-s']));
+if (args['sustain-s']) plan.sustainS = Math.max(1, Number(args['sustain-s']));
 const only = new Set((args.only ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
 const startedMs = Date.now();
 const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);

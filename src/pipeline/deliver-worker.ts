@@ -13,10 +13,12 @@ import { destinationsOf, type DeliverWorkerData, type FromDeliverThread, type To
 import { HeraldMetrics } from './metrics.js';
 import { deadLetterRemovedDestinations } from './removed-destinations.js';
 
-/** Log lines are sent to the main thread in batches of about this many characters... */
+/**
+ * Log lines are sent to the main thread once per turn of this thread's event
+ * loop (a turn under load logs many attempts: one message for all), or when
+ * they reach this many characters.
+ */
 const LOG_BATCH_CHARS = 16 * 1024;
-/** ...or after this long. */
-const LOG_BATCH_MS = 100;
 /** The metrics the deliver stage keeps; the main thread keeps the rest. */
 const DELIVERY_METRICS = /^herald_(delivery|breaker)_/;
 
@@ -25,22 +27,22 @@ const port = parentPort!;
 const post = (message: FromDeliverThread) => port.postMessage(message);
 
 let lines = '';
-let logTimer: NodeJS.Timeout | undefined;
+let logFlush: NodeJS.Immediate | undefined;
 function flushLogs(): void {
-  clearTimeout(logTimer);
-  logTimer = undefined;
+  clearImmediate(logFlush);
+  logFlush = undefined;
   if (lines === '') return;
   post({ type: 'logs', lines });
   lines = '';
 }
-// The main thread writes them to its own destination: one stdout, one order of lines per thread.
+// The main thread writes them to its own destination (one stdout), each batch as it arrives.
 const log = pino(
   { level: data.log.level, base: data.log.bindings, formatters: { log: censorSecrets } },
   {
     write(line: string) {
       lines += line;
       if (lines.length >= LOG_BATCH_CHARS) flushLogs();
-      else logTimer ??= setTimeout(flushLogs, LOG_BATCH_MS);
+      else logFlush ??= setImmediate(flushLogs);
     },
   },
 );
