@@ -7,10 +7,10 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { normalizeEvent } from '../src/pipeline/normalize.js';
-import { planNotifications } from '../src/pipeline/route.js';
+import { normalizeEvent } from '../src/pipeline/events/normalize.js';
+import { planNotifications } from '../src/pipeline/stages/route.js';
 import { facesign } from '../src/providers/facesign.js';
-import { loadSetup } from '../src/setup.js';
+import { loadSetup } from '../src/app/setup.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { EventRouting } from '../src/store/store.js';
 import { BENCH_SECRET, BENCH_SOURCE, benchEventId, HOOK_SECRET, signedRequests } from './common.js';

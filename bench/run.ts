@@ -41,9 +41,10 @@ const FULL: Plan = {
   runs: 3, closedS: 10, warmupS: 2, connections: 32, sustainS: 60, sustainMaxRate: Infinity, latencyRate: 1000, latencyS: 20,
   backlog: 100_000, bigBacklog: 1_000_000, rules: [10, 10_000],
 };
+/** Every scenario once, as briefly as still exercises it: `npm test` runs it (test/bench/quick.test.ts) on every change. */
 const QUICK: Plan = {
-  runs: 1, closedS: 1, warmupS: 0.3, connections: 32, sustainS: 2, sustainMaxRate: 300, latencyRate: 200, latencyS: 1,
-  backlog: 300, bigBacklog: 1_000, rules: [10, 200],
+  runs: 1, closedS: 0.5, warmupS: 0.1, connections: 32, sustainS: 1, sustainMaxRate: 300, latencyRate: 200, latencyS: 0.5,
+  backlog: 200, bigBacklog: 1_000, rules: [10, 200],
 };
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;

@@ -44,7 +44,12 @@ export function wrkVersion(wrk: string): string {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n')[0]!.replace(/\s*Copyright.*$/, '').trim() || 'wrk';
+  return (
+    text
+      .split('\n')[0]!
+      .replace(/\s*Copyright.*$/, '')
+      .trim() || 'wrk'
+  );
 }
 
 /**
@@ -175,9 +180,20 @@ export async function runWrk(wrk: string, job: ClosedLoadJob, pool: SignedReques
     const script = path.join(dir, 'pool.lua');
     writeFileSync(script, `POOL = ${JSON.stringify(poolFile)}\nPATH = ${JSON.stringify(url.pathname)}\nNTHREADS = ${threads}\n${SCRIPT}`);
     const cpuBefore = childrenCpuS();
-    const child = spawn(wrk, [
-      `-t${threads}`, `-c${Math.max(job.connections, threads)}`, `-d${Math.max(1, Math.round(job.durationS))}s`, '--timeout', '10s', '-s', script, `${url.origin}/`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      wrk,
+      [
+        `-t${threads}`,
+        `-c${Math.max(job.connections, threads)}`,
+        `-d${Math.max(1, Math.round(job.durationS))}s`,
+        '--timeout',
+        '10s',
+        '-s',
+        script,
+        `${url.origin}/`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     // Its CPU until every thread has loaded its share of the pool (not counted: signing beforehand is not either).

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { silentLogger } from '../src/core/log.js';
 import { PACKAGE_ROOT } from '../src/core/paths.js';
-import { startHerald } from '../src/main.js';
+import { startHerald } from '../src/app/start-herald.js';
 import { PROVIDERS } from '../src/providers/registry.js';
 import { loadSample, loadSampleSession } from '../src/providers/samples.js';
-import { loadSetup } from '../src/setup.js';
+import { loadSetup } from '../src/app/setup.js';
 import { settledDeliveries } from '../test/helpers/herald.js';
 import { startHttpSink, startSmtpSink, waitUntil } from '../test/helpers/sinks.js';
 

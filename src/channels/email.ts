@@ -11,22 +11,13 @@
  * fixes the credentials; no connection or no answer is retried.
  */
 import { createTransport } from 'nodemailer';
-import type { DestinationConfig } from '../core/config.js';
+import type { DestinationOf, EmailOptions } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
 import { urlSecrets } from './destination-secrets.js';
 import { SecretScrubber } from './secret-scrubber.js';
-
-/** The `email` block of a destination, as the config schema checked it. */
-interface EmailOptions {
-  smtp: string;
-  from: string;
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-}
 
 type Transport = ReturnType<typeof createPooledTransport>;
 
@@ -59,8 +50,8 @@ export class EmailChannel implements Channel {
   private readonly secrets: SecretScrubber;
   private transport?: Transport;
 
-  constructor(destination: DestinationConfig) {
-    this.options = destination.options as unknown as EmailOptions;
+  constructor(destination: DestinationOf<'email'>) {
+    this.options = destination.options;
     this.secrets = new SecretScrubber(urlSecrets(this.options.smtp, { pathSegments: 'none', queryValues: false }));
   }
 

@@ -50,6 +50,16 @@ export interface OutboundAnswer {
  */
 export const RESPONSE_HEAD_BYTES = 4096;
 
+/** An answer whose body is left to the caller (openStream). */
+export interface StreamedAnswer {
+  status: number;
+  /** A response header's value (lower-case name), or null when absent or repeated. */
+  header(name: string): string | null;
+  body: AsyncIterable<Uint8Array>;
+  /** Stops reading the body and drops its connection. */
+  discard(): void;
+}
+
 /** Statuses whose Response may not have a body (the Fetch standard's null body statuses). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -95,6 +105,28 @@ export class OutboundHttp {
     } finally {
       timeout.clear();
     }
+  }
+
+  /**
+   * A GET whose body the caller reads as a stream (the media archive, which
+   * counts the bytes as they come and stops at its limit). `signal` ends
+   * everything, the body included; a caller that stops reading early must
+   * call `discard()`. Never follows a redirect.
+   */
+  async openStream(url: string, request: { headers?: Record<string, string>; signal: AbortSignal }): Promise<StreamedAnswer> {
+    const { origin, pathname, search } = new URL(url);
+    const answer = await this.agent.request({ origin, path: pathname + search, method: 'GET', headers: request.headers, signal: request.signal });
+    const header = (name: string) => {
+      const value = answer.headers[name];
+      return typeof value === 'string' ? value : null;
+    };
+    const { body } = answer;
+    // Destroyed before its end, undici's body emits an AbortError: expected, so heard.
+    const discard = () => {
+      body.on('error', () => {});
+      body.destroy();
+    };
+    return { status: answer.statusCode, header, body, discard };
   }
 
   /** Closes the pool: idle connections at once, busy ones after their request. */

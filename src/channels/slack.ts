@@ -27,7 +27,7 @@ import {
   type FetchFunction,
   type IncomingWebhookSendArguments,
 } from '@slack/webhook';
-import type { DestinationConfig } from '../core/config.js';
+import type { DestinationOf } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
@@ -54,8 +54,8 @@ export class SlackChannel implements Channel {
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
   private readonly http: OutboundHttp;
 
-  constructor(destination: DestinationConfig) {
-    const { url, allowPrivateNetwork } = destination.options as { url: string; allowPrivateNetwork?: boolean };
+  constructor(destination: DestinationOf<'slack'>) {
+    const { url, allowPrivateNetwork } = destination.options;
     this.secrets = new SecretScrubber(urlSecrets(url, { pathSegments: 'all', publicSegments: ['services'], queryValues: true }));
     this.http = new OutboundHttp(allowPrivateNetwork === true);
     this.webhook = new IncomingWebhook(url, { retryConfig: { retries: 0 }, fetch: this.fetchForAttempt });

@@ -6,28 +6,31 @@
  * and every Ed25519 one with the receiver code the README shows.
  */
 import { createHmac, sign } from 'node:crypto';
+import type { WebhookOptions } from '../core/config.js';
 import { parseSigningKey, SigningKeyError, viewSigningKey, type SigningKey, type SigningKeyView } from '../core/signing-keys.js';
+
+/** The options that name a webhook destination's signing keys. */
+export type SigningKeyOptions = Pick<WebhookOptions, 'secret' | 'secrets'>;
 
 /**
  * The signing keys a webhook destination lists, as written: `secrets` (the
  * new key first while rotating), or the one `secret`. Every one is a secret:
  * signingKeySecrets() (core/signing-keys.ts) gives every spelling to scrub.
  */
-export function destinationSigningKeys(options: Record<string, unknown>): string[] {
-  const { secret, secrets } = options;
-  if (Array.isArray(secrets)) return secrets.map(String);
-  return typeof secret === 'string' ? [secret] : [];
+export function destinationSigningKeys({ secret, secrets }: SigningKeyOptions): string[] {
+  if (secrets) return secrets;
+  return secret === undefined ? [] : [secret];
 }
 
 /** Reads a destination's keys; throws SigningKeyError (whose message never repeats a key) when one is malformed or none is given. */
-export function parseDestinationSigningKeys(options: Record<string, unknown>): SigningKey[] {
+export function parseDestinationSigningKeys(options: SigningKeyOptions): SigningKey[] {
   const texts = destinationSigningKeys(options);
   if (texts.length === 0) throw new SigningKeyError('a webhook destination needs "secrets": a list of Standard Webhooks signing keys');
   return texts.map(parseSigningKey);
 }
 
 /** What may be shown of a destination's keys (the public key of each Ed25519 one), in signing order. */
-export function viewDestinationSigningKeys(options: Record<string, unknown>): SigningKeyView[] {
+export function viewDestinationSigningKeys(options: SigningKeyOptions): SigningKeyView[] {
   return parseDestinationSigningKeys(options).map(viewSigningKey);
 }
 

@@ -7,7 +7,7 @@
  * Sent through the destination's own OutboundHttp: keep-alive connections,
  * no redirects, and no private addresses unless `allowPrivateNetwork: true`.
  */
-import type { DestinationConfig } from '../core/config.js';
+import type { DestinationOf } from '../core/config.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { AttemptContext, Channel, SendResult } from './channel.js';
@@ -17,16 +17,6 @@ import { OutboundHttp, type OutboundAnswer } from './outbound-http.js';
 import { signingKeySecrets, type SigningKey } from '../core/signing-keys.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import { destinationSigningKeys, parseDestinationSigningKeys, signStandardWebhook } from './standard-webhooks.js';
-
-/** The `webhook` block of a destination, as the config schema checked it. */
-interface WebhookOptions {
-  url: string;
-  /** One signing key, or `secrets`: several (read by destinationSigningKeys). */
-  secret?: string;
-  secrets?: string[];
-  headers?: Record<string, string>;
-  allowPrivateNetwork?: boolean;
-}
 
 const PEER = 'the webhook receiver';
 
@@ -40,13 +30,13 @@ export class WebhookChannel implements Channel {
   private readonly secrets: SecretScrubber;
   private readonly http: OutboundHttp;
 
-  constructor(destination: DestinationConfig) {
-    const options = destination.options as unknown as WebhookOptions;
-    this.signingKeys = parseDestinationSigningKeys(destination.options); // fail at start-up, not at the first delivery
+  constructor(destination: DestinationOf<'webhook'>) {
+    const { options } = destination;
+    this.signingKeys = parseDestinationSigningKeys(options); // fail at start-up, not at the first delivery
     this.url = options.url;
     this.secrets = new SecretScrubber([
       ...urlSecrets(options.url, { pathSegments: 'long', queryValues: true }),
-      ...signingKeySecrets(destinationSigningKeys(destination.options)),
+      ...signingKeySecrets(destinationSigningKeys(options)),
       ...headerSecrets(options.headers ?? {}),
     ]);
     this.http = new OutboundHttp(options.allowPrivateNetwork === true);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { HeraldConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { loadConfig, loadStoreSetting, type LoadOptions } from '../config/load.js';
-import { loadSetup, type HeraldSetup } from '../setup.js';
+import { loadSetup, type HeraldSetup } from '../app/setup.js';
 
 /** The --config file named on the command line. */
 export function configFile(command: Command): string {

@@ -7,7 +7,7 @@
  * Every failure is a CliError naming the store (never its password).
  */
 import { StoreOpenError, StoreUnavailableError } from '../core/errors.js';
-import { openStore } from '../main.js';
+import { openStore } from '../app/open-store.js';
 import type { Store } from '../store/store.js';
 import { CliError, EXIT } from './exit.js';
 

@@ -19,8 +19,33 @@ export function crossCheck(tree: unknown, env: Env): PathIssue[] {
   const config = asRecord(tree);
   return [
     ...checkOverrides(env), ...checkReservedSource(config), ...checkDestinations(config), ...checkAgainstRetention(config),
-    ...checkAlerts(config), ...checkReplayWindows(config), ...checkAdminListener(config, env),
+    ...checkAlerts(config), ...checkReplayWindows(config), ...checkAdminListener(config, env), ...checkMedia(config),
   ];
+}
+
+/**
+ * The media archive's links are built on `server.publicUrl`, so it needs one;
+ * a link that expires at once, or a signing secret short enough to guess, would
+ * make the archive useless or open.
+ */
+function checkMedia(config: Record<string, unknown>): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const publicUrl = asRecord(config.server).publicUrl;
+  if (typeof publicUrl === 'string' && !parsesWithHost(publicUrl, ['http:', 'https:'])) {
+    issues.push({ path: ['server', 'publicUrl'], message: 'must be an http:// or https:// URL with a host' });
+  }
+  if (config.media === undefined) return issues;
+  const media = asRecord(config.media);
+  if (publicUrl === undefined) {
+    issues.push({ path: ['media'], atKey: true, message: 'needs server.publicUrl, the address herald is reached at (e.g. https://herald.example.com): links to archived media are built on it' });
+  }
+  if (isDuration(media.linkTtl) && parseDuration(media.linkTtl) === 0) issues.push({ path: ['media', 'linkTtl'], message: 'must be longer than 0' });
+  if (isDuration(media.timeout) && parseDuration(media.timeout) === 0) issues.push({ path: ['media', 'timeout'], message: 'must be longer than 0' });
+  if (typeof media.linkSecret === 'string' && media.linkSecret.length < 32) {
+    // Never the secret itself.
+    issues.push({ path: ['media', 'linkSecret'], message: 'must be at least 32 characters: make one with `openssl rand -base64 32`' });
+  }
+  return issues;
 }
 
 /**

@@ -37,12 +37,20 @@ export const DEFAULTS = {
     // dedupes by event id for as long as events are kept (the retention).
     faceioDedupeWindow: '10m',
   },
-  /** A FaceSign source's session API (pipeline/enrich.ts). */
+  /** A FaceSign source's session API (pipeline/stages/enrich.ts). */
   sessionApi: {
     enrich: ['session.status', 'analysis.*'],
     timeout: '10s',
     giveUpAfter: '5m',
     rate: '10/s',
     allowPrivateNetwork: false,
+  },
+  /** The media archive (pipeline/media-archive.ts). */
+  media: {
+    store: 'file:./data/media',
+    maxBytes: '50mb',
+    allowPrivateNetwork: false,
+    linkTtl: '7d',
+    timeout: '60s',
   },
 } as const;

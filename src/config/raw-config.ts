@@ -55,7 +55,7 @@ export interface RawAlerts {
 export interface RawConfig {
   server?: {
     port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string;
-    admin?: { port: number; host?: string }; metricsToken?: string;
+    admin?: { port: number; host?: string }; metricsToken?: string; publicUrl?: string;
   };
   store?: string;
   rules?: string;
@@ -65,4 +65,15 @@ export interface RawConfig {
   destinations?: Record<string, RawDestination>;
   delivery?: RawDelivery & { thread?: boolean };
   alerts?: RawAlerts;
+  media?: RawMedia;
+}
+
+export interface RawMedia {
+  store?: string;
+  maxBytes?: string;
+  allowedHosts: string[];
+  allowPrivateNetwork?: boolean;
+  linkTtl?: string;
+  timeout?: string;
+  linkSecret?: string;
 }

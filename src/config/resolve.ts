@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import bytes from 'bytes';
-import type { DestinationConfig, HeraldConfig, SessionApiConfig, SourceConfig } from '../core/config.js';
+import type { DestinationConfig, HeraldConfig, MediaConfig, SessionApiConfig, SourceConfig } from '../core/config.js';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULTS } from './defaults.js';
 import type { Env } from './env.js';
-import type { RawConfig, RawDestination, RawSessionApi, RawSource } from './raw-config.js';
+import type { RawConfig, RawDestination, RawMedia, RawSessionApi, RawSource } from './raw-config.js';
 
 /** Builds the config loaded from `file` (an absolute path); relative paths are resolved against its folder. */
 export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldConfig {
@@ -28,6 +28,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       shutdownGraceMs: parseDuration(raw.server?.shutdownGrace ?? DEFAULTS.server.shutdownGrace),
       ...(raw.server?.admin && { admin: { host: raw.server.admin.host ?? DEFAULTS.server.adminHost, port: raw.server.admin.port } }),
       ...(raw.server?.metricsToken && { metricsToken: raw.server.metricsToken }),
+      ...(raw.server?.publicUrl && { publicUrl: raw.server.publicUrl.replace(/\/+$/, '') }),
     },
     store: resolveStore(env.HERALD_STORE || (raw.store ?? DEFAULTS.store), folder),
     rulesDir: path.resolve(folder, raw.rules ?? DEFAULTS.rules),
@@ -47,6 +48,21 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       queueAgeMs: parseDuration(alerts.queueAge),
       checkEveryMs: parseDuration(alerts.checkEvery),
     },
+    ...(raw.media && { media: resolveMedia(raw.media, folder) }),
+  };
+}
+
+function resolveMedia(raw: RawMedia, folder: string): MediaConfig {
+  const defaults = DEFAULTS.media;
+  const store = raw.store ?? defaults.store;
+  return {
+    store: store === 'store' ? { kind: 'database' } : { kind: 'folder', dir: path.resolve(folder, store.slice('file:'.length)) },
+    maxBytes: bytes.parse(raw.maxBytes ?? defaults.maxBytes) ?? 0,
+    allowedHosts: raw.allowedHosts.map((host) => host.toLowerCase()),
+    allowPrivateNetwork: raw.allowPrivateNetwork ?? defaults.allowPrivateNetwork,
+    linkTtlMs: parseDuration(raw.linkTtl ?? defaults.linkTtl),
+    timeoutMs: parseDuration(raw.timeout ?? defaults.timeout),
+    ...(raw.linkSecret && { linkSecret: raw.linkSecret }),
   };
 }
 
@@ -91,7 +107,8 @@ function resolveSessionApi(raw: RawSessionApi): SessionApiConfig {
 /** The channel checks and converts its own options (durations stay strings here). */
 function resolveDestination(name: string, raw: RawDestination): DestinationConfig {
   const { type, ...options } = raw;
-  return { name, type, options };
+  // The one place options get their type: the schema's if/then per `type` has checked exactly these keys.
+  return { name, type, options } as DestinationConfig;
 }
 
 function mapEntries<T, U>(record: Record<string, T> | undefined, map: (name: string, value: T) => U): Record<string, U> {

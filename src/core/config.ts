@@ -27,7 +27,7 @@ export interface SourceConfig {
   dedupeWindowMs: number;
   /** Whether rules and templates see personal fields (issue 4 applies it everywhere). */
   pii: 'redact' | 'include';
-  /** FaceSign: its session API, which enriches events before routing (pipeline/enrich.ts). */
+  /** FaceSign: its session API, which enriches events before routing (pipeline/stages/enrich.ts). */
   api?: SessionApiConfig;
 }
 
@@ -46,14 +46,64 @@ export interface SessionApiConfig {
   allowPrivateNetwork: boolean;
 }
 
-export interface DestinationConfig {
-  name: string;
-  type: 'slack' | 'email' | 'webhook';
-  /** The rest of the destination's block, checked by its channel. */
-  options: Record<string, unknown>;
+/**
+ * What every destination's block may set, whatever its type: how it is
+ * delivered to (pipeline/mechanisms/delivery-policy.ts). Durations stay as
+ * written; the delivery policy parses them.
+ */
+export interface DeliveryOptions {
+  /** Overrides of the top-level `delivery` settings. */
+  delivery?: { timeout?: string; retry?: string[]; maxAge?: string };
+  /** Most deliveries in flight at once. */
+  concurrency?: number;
+  /** Most messages per unit of time, as written (`1/s`). */
+  rate?: string;
+  breaker?: { failures?: number; probe?: string[] };
 }
 
-/** Operational alerts: events herald raises about its own deliveries (pipeline/alert-*.ts). */
+/** A `slack` destination's block: an incoming webhook. */
+export interface SlackOptions extends DeliveryOptions {
+  /** The incoming-webhook URL; a secret. */
+  url: string;
+  allowPrivateNetwork?: boolean;
+}
+
+/** An `email` destination's block: an SMTP server and the envelope. */
+export interface EmailOptions extends DeliveryOptions {
+  /** smtp:// or smtps://, credentials and nodemailer's options in the URL; a secret. */
+  smtp: string;
+  from: string;
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+}
+
+/** A `webhook` destination's block: a Standard Webhooks receiver. */
+export interface WebhookOptions extends DeliveryOptions {
+  url: string;
+  /** One signing key, or `secrets`: several (channels/standard-webhooks.ts reads both). */
+  secret?: string;
+  secrets?: string[];
+  /** The body: the normalized event (default) or a CloudEvent. */
+  format?: 'standard' | 'cloudevents';
+  headers?: Record<string, string>;
+  allowPrivateNetwork?: boolean;
+}
+
+/**
+ * One destination, its options typed by its `type`: checking `type` tells a
+ * channel which options it has, with no casts. The config schema checks each
+ * type's keys (schema/herald.config.schema.json, `destination`).
+ */
+export type DestinationConfig =
+  | { name: string; type: 'slack'; options: SlackOptions }
+  | { name: string; type: 'email'; options: EmailOptions }
+  | { name: string; type: 'webhook'; options: WebhookOptions };
+
+/** The destination of one type. */
+export type DestinationOf<T extends DestinationConfig['type']> = Extract<DestinationConfig, { type: T }>;
+
+/** Operational alerts: events herald raises about its own deliveries (pipeline/alerts/). */
 export interface AlertsConfig {
   enabled: boolean;
   /** At most one alert of a type about a destination this often, across every process on one store. */
@@ -62,6 +112,27 @@ export interface AlertsConfig {
   queueAgeMs: number;
   /** How often the queue and the dead letters are looked at. */
   checkEveryMs: number;
+}
+
+/**
+ * The media archive (pipeline/media-archive.ts; README, "Media archive"):
+ * media events' files are downloaded before routing and served by herald
+ * through signed links.
+ */
+export interface MediaConfig {
+  /** Where the bytes are kept: a folder (absolute path), or the event store's database. */
+  store: { kind: 'folder'; dir: string } | { kind: 'database' };
+  /** Larger downloads are refused. */
+  maxBytes: number;
+  /** Host names media may be downloaded from (exact, lower case). */
+  allowedHosts: string[];
+  allowPrivateNetwork: boolean;
+  /** How long a link in a message works. */
+  linkTtlMs: number;
+  /** One download gives up after this long. */
+  timeoutMs: number;
+  /** The secret links are signed with (a key is derived from it); absent: one herald generates and keeps in the store. */
+  linkSecret?: string;
 }
 
 export interface HeraldConfig {
@@ -79,6 +150,8 @@ export interface HeraldConfig {
     admin?: { host: string; port: number };
     /** When set, GET /metrics needs it as a bearer token. */
     metricsToken?: string;
+    /** The base of links herald puts in messages (archived media), without a trailing slash. */
+    publicUrl?: string;
   };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
   store: string;
@@ -95,4 +168,6 @@ export interface HeraldConfig {
     thread: boolean;
   };
   alerts: AlertsConfig;
+  /** Absent: media events are routed with their provider's link, as received. */
+  media?: MediaConfig;
 }

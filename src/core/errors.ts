@@ -163,7 +163,7 @@ export class StoreOwnedError extends Error {
 }
 
 /**
- * A provider API call made to enrich an event failed (pipeline/enrich.ts).
+ * A provider API call made to enrich an event failed (pipeline/stages/enrich.ts).
  * The message is short and safe to store with the event: a status, the
  * provider's error type, or a network failure; never the API key.
  */
@@ -180,5 +180,18 @@ export class EnrichmentError extends Error {
   ) {
     super(message);
     this.name = 'EnrichmentError';
+  }
+}
+
+/**
+ * Archiving a media event's file failed (pipeline/media-archive.ts): the
+ * download, or a check of what came back (host, size, type). The message is
+ * stored with the event: it never holds the media URL, whose query is a
+ * credential of the provider's.
+ */
+export class MediaArchiveError extends Error {
+  constructor(readonly retryable: boolean, message: string, readonly details: { retryAfterMs?: number } = {}) {
+    super(message);
+    this.name = 'MediaArchiveError';
   }
 }

@@ -31,11 +31,35 @@ export interface EventMedia {
   contentType: string | null;
   /** RFC 3339; FaceSign media URLs expire 15 minutes after generation. */
   expires: string | null;
+  /**
+   * herald's copy of the file (pipeline/media-archive.ts), once the archive
+   * was tried: null when it failed (`archiveError` says why). Absent when
+   * there is no archive (no `media` section) or it has not run yet.
+   */
+  archived?: ArchivedMedia | null;
+  /** Why there is no archived copy: a short reason, never the URL. */
+  archiveError?: string;
+}
+
+/** A media file as herald keeps it. Templates also see `url`, a signed link to it (added when the event is routed). */
+export interface ArchivedMedia {
+  /** herald's id of the file (the event's id: one file per event). */
+  id: string;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  /** When it was archived (RFC 3339). */
+  archivedAt: string;
+  /** `<server.publicUrl>/media/<id>?exp=<unix s>&sig=<hmac>`: only in what rules and templates see. */
+  url?: string;
+  /** Until when `url` works (RFC 3339): `media.linkTtl` after the message was made. Beside `url` only. */
+  linkExpires?: string;
 }
 
 /**
  * How herald enriched an event from its provider's API before routing it
- * (FaceSign's session API: pipeline/enrich.ts); the stored record, so a replay
+ * (FaceSign's session API: pipeline/stages/enrich.ts); the stored record, so a replay
  * shows what rules saw without asking the provider again.
  */
 export interface EventEnrichment {

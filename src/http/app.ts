@@ -7,11 +7,12 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { Ingest } from '../pipeline/ingest.js';
-import type { HeraldMetrics } from '../pipeline/metrics.js';
-import type { Readiness } from '../pipeline/readiness.js';
+import type { Ingest } from '../pipeline/stages/ingest.js';
+import type { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
+import type { Readiness } from '../pipeline/mechanisms/readiness.js';
 import { adminApi, type AdminDeps } from './admin-api.js';
 import { requireBearer } from './admin-auth.js';
+import { mediaRoute, type MediaRouteDeps } from './media.js';
 import { REPLY_BODIES } from './replies.js';
 import { webhookReceiver } from './webhook-receiver.js';
 
@@ -33,6 +34,8 @@ export interface AppDeps {
   admin?: AdminDeps;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
+  /** The media archive's files, served under /media/ on the webhook listener; absent (404) without an archive. */
+  media?: MediaRouteDeps;
 }
 
 /** What one listener serves: the webhooks, the operations (/metrics, /api), or both. Health on every listener. */
@@ -42,13 +45,15 @@ export interface Surfaces {
 }
 
 export function createApp(
-  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken }: AppDeps,
+  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, media }: AppDeps,
   surfaces: Surfaces = { webhooks: true, operations: true },
 ): Koa {
   const app = new Koa();
   const router = new Router();
 
   if (surfaces.webhooks) router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));
+  // The links in messages point at server.publicUrl: the webhook listener, the public one.
+  if (surfaces.webhooks && media) router.get('/media/:id', mediaRoute(media));
 
   /** Liveness: the process answers. */
   router.get('/healthz', (ctx) => {

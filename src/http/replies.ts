@@ -5,6 +5,7 @@
 export const REPLY_BODIES: Record<number, { error: string }> = {
   400: { error: 'malformed request' },
   401: { error: 'unauthorized' },
+  403: { error: 'forbidden' },
   404: { error: 'not found' },
   405: { error: 'method not allowed' },
   413: { error: 'payload too large' },

@@ -8,8 +8,8 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import type { Logger } from 'pino';
 import { RequestRejectedError, StoreUnavailableError, type RejectionReason } from '../core/errors.js';
-import type { Ingest } from '../pipeline/ingest.js';
-import type { HeraldMetrics } from '../pipeline/metrics.js';
+import type { Ingest } from '../pipeline/stages/ingest.js';
+import type { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
 import { REPLY_BODIES } from './replies.js';
 
 /** JSON in UTF-8 (RFC 8259 §8.1): `application/json`, optionally with `charset=utf-8`, nothing else. */

@@ -36,7 +36,7 @@ function signedParts(t: string | number, body: Buffer): Array<string | Buffer> {
 
 /**
  * The outcome of a `session.status` event, from the session's status as
- * FaceSign's session API answers it (pipeline/enrich.ts): created and
+ * FaceSign's session API answers it (pipeline/stages/enrich.ts): created and
  * inProgress are a session under way, incomplete one the user left unfinished,
  * complete one finished (whether it verified is `session.report.isVerified`).
  * Unknown statuses give no outcome.

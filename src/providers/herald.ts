@@ -1,7 +1,7 @@
 /**
  * herald as the provider of its own events: the operational alerts it raises
  * when a destination's breaker opens, dead letters appear, a queue goes
- * stale, or a rule's condition fails on an event (pipeline/alert-*.ts). They
+ * stale, or a rule's condition fails on an event (pipeline/alerts/). They
  * are stored and routed like any event, but never received: no source can
  * name this provider, so it has no signature scheme, payload schema or dedupe
  * key of a request, only its types.

@@ -36,11 +36,13 @@ const CHANNEL_FILES: Record<ChannelType, string> = {
 /**
  * Renders each usage strictly against each sample. A failure is reported once
  * per template file and variable (the first rule and sample that hit it), in
- * the template file, at the line of the failing expression.
+ * the template file, at the line of the failing expression. `reported` carries
+ * what earlier calls reported, for a caller that checks rule by rule (each
+ * rule has its own samples) and wants a template that several rules use to
+ * report a mistake once.
  */
-export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], samples: CheckSample[]): ConfigIssue[] {
+export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], samples: CheckSample[], reported = new Set<string>()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const reported = new Set<string>();
   const known = new Set(set.names());
   for (const usage of usages) {
     const usedBy = `${usage.ruleFile} ${usage.rulePath}`;

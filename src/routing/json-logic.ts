@@ -34,6 +34,8 @@ jsonLogic.add_operation('glob', glob);
 function ownVar(this: unknown, path?: unknown, fallback?: unknown): unknown {
   const notFound = fallback === undefined ? null : fallback;
   if (path === undefined || path === null || path === '') return this;
+  // The walk starts at the data json-logic binds to `this`; no closure captures it.
+  // eslint-disable-next-line @typescript-eslint/no-this-alias
   let node: unknown = this;
   for (const key of String(path).split('.')) {
     if (node === null || node === undefined) return notFound;

@@ -4,7 +4,7 @@ import type { Logic } from './json-logic.js';
 /**
  * The event fields `match` can name; each takes a value, a list (any of), or a
  * `prefix*` glob. `session.status` is FaceSign's session status, on events its
- * session API enriched (pipeline/enrich.ts); null on the others.
+ * session API enriched (pipeline/stages/enrich.ts); null on the others.
  */
 export const MATCH_FIELDS = ['source', 'provider', 'type', 'category', 'outcome', 'session.status'] as const;
 export type MatchField = (typeof MATCH_FIELDS)[number];

@@ -15,8 +15,9 @@ export interface NewEvent {
   /** Until when (ms since epoch) a request with the same source and key is a duplicate. */
   dedupeUntilMs: number;
   /**
-   * When set, the event waits for enrichment (pipeline/enrich.ts) before it
-   * can be routed: its first try is due at this time (ms since epoch).
+   * When set, the event waits for the work before routing (pipeline/stages/enrich.ts:
+   * its session, its media archive) before it can be routed: its first try is
+   * due at this time (ms since epoch).
    */
   enrichDueAtMs?: number;
 }
@@ -34,8 +35,26 @@ export interface EnrichmentClaimRequest {
   now: number;
 }
 
-/** What one enrichment try led to: the enriched event (now routable), or when to try again. */
-export type EnrichmentOutcome = { event: NormalizedEvent } | { retryAt: number };
+/**
+ * What one enrichment try led to: the enriched event (now routable), or when
+ * to try again, with the event as far as it got (a step done is kept).
+ */
+export type EnrichmentOutcome = { event: NormalizedEvent } | { retryAt: number; event?: NormalizedEvent };
+
+/** An archived media file's record (pipeline/media-archive.ts); its bytes are kept apart (media-files.ts). */
+export interface StoredMedia {
+  /** herald's id of the file: the id of its event. */
+  id: string;
+  eventId: string;
+  /** The event's subject (FaceSign: the session), for erasure. */
+  subject: string | null;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  /** When it was archived (ms). */
+  createdAt: number;
+}
 
 export type InsertResult =
   | { status: 'stored'; id: string }
@@ -90,7 +109,7 @@ export interface AddedDeliveries {
   deliveries: NewDelivery[];
 }
 
-/** The queue at one moment, for the metrics (see pipeline/metrics.ts). */
+/** The queue at one moment, for the metrics (see pipeline/mechanisms/metrics.ts). */
 export interface QueueSnapshot {
   /** Pending deliveries, and when the oldest due one fell due (ms; null when none is due yet), by destination. */
   byDestination: Record<string, { pending: number; oldestDueAt: number | null }>;
@@ -117,7 +136,7 @@ export interface AuditEntry {
   id: string;
   /** When (ms since epoch). */
   at: number;
-  /** Who, as far as herald can tell (see pipeline/audit.ts). */
+  /** Who, as far as herald can tell (see pipeline/operator/personal-data.ts). */
   actor: string;
   /** What was done, e.g. `event.pii.read`. */
   action: string;
@@ -383,6 +402,23 @@ export interface Store {
   recordAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching every field of the filter, oldest first (default limit 100). */
   listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
+  /** Records an archived media file (replacing a record of the same id); resolves once durable. */
+  putMedia(media: StoredMedia): Promise<void>;
+  getMedia(id: string): Promise<StoredMedia | undefined>;
+  /** Deletes a media record (its bytes are media-files.ts's: delete them first). */
+  deleteMedia(id: string): Promise<void>;
+  /** Up to `limit` ids of media whose event is gone (retention, erasure): what is left to delete. */
+  orphanedMedia(limit: number): Promise<string[]>;
+  /** The bytes of a media file kept in the database (`media.store: store`), replacing any of the same id. */
+  putMediaContent(id: string, content: Buffer): Promise<void>;
+  getMediaContent(id: string): Promise<Buffer | undefined>;
+  deleteMediaContent(id: string): Promise<void>;
+  /**
+   * A secret shared by every process on this store, by name: the one stored,
+   * or `candidate` when none is yet (stored then). Media links are signed with
+   * a key derived from it (pipeline/media-links.ts).
+   */
+  sharedSecret(name: string, candidate: Buffer): Promise<Buffer>;
   /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import type { DestinationConfig } from '../../src/core/config.js';
 import { WEBHOOK_SECRET } from './helpers.js';
 
 describe('createChannel', () => {
-  const destinations: Array<[DestinationConfig, Function]> = [
+  const destinations: Array<[DestinationConfig, new (...args: never[]) => unknown]> = [
     [{ name: 's', type: 'slack', options: { url: 'https://hooks.slack.com/services/T0/B0/x' } }, SlackChannel],
     [{ name: 'e', type: 'email', options: { smtp: 'smtp://mail.example.com', from: 'a@example.com', to: ['b@example.com'] } }, EmailChannel],
     [{ name: 'w', type: 'webhook', options: { url: 'https://crm.example.com/hooks', secret: WEBHOOK_SECRET } }, WebhookChannel],

@@ -37,7 +37,7 @@ function flat(headers: IncomingHttpHeaders): Record<string, string> {
 }
 
 function channelTo(url: string, headers?: Record<string, string>): WebhookChannel {
-  const options = { url, secret: WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true, ...(headers && { headers }) };
+  const options = { url, secret: WEBHOOK_SECRET, format: 'standard' as const, allowPrivateNetwork: true, ...(headers && { headers }) };
   return new WebhookChannel({ name: 'crm', type: 'webhook', options });
 }
 

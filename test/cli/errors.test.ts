@@ -113,7 +113,8 @@ describe('herald CLI: failures people can act on', function () {
       const schema = `herald_test_absent_${process.pid}`;
       const url = new URL(testPostgresUrl());
       url.searchParams.set('schema', schema);
-      const result = await runHerald(['--config', SHIPPED_CONFIG, 'events', 'list'], { HERALD_STORE: url.toString() });
+      // A process of its own: it also shows the command closes its PostgreSQL connections and exits.
+      const result = await runHerald(['--config', SHIPPED_CONFIG, 'events', 'list'], { HERALD_STORE: url.toString() }, { process: true });
       assertOneLine(result, EXIT.store, /there is no herald store in PostgreSQL at .*herald migrate/);
       const client = await connectTestDatabase();
       try {

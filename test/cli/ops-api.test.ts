@@ -285,7 +285,8 @@ describe('herald events, dlq, replay and destinations through a running herald (
 
   it('a herald that is not there is a clear error and exit 1', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
-    const refused = await runHerald([...NO_CONFIG, 'events', 'show', old.eventId, '--api', nobody], { HERALD_ADMIN_TOKEN: TOKEN });
+    // A process of its own: the failure it prints, and its exit code, as a user sees them.
+    const refused = await runHerald([...NO_CONFIG, 'events', 'show', old.eventId, '--api', nobody], { HERALD_ADMIN_TOKEN: TOKEN }, { process: true });
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr, `could not connect to ${nobody}: connection refused (is herald serve running there, on that port?)\n`);
     assert.ok(!refused.stderr.includes(TOKEN));

@@ -146,6 +146,30 @@ describe('herald check: rules and templates', function () {
     assert.match(result.stdout, /1 rules, \d+ templates, 4 sample renders/);
   });
 
+  it('renders media templates against an archived and a failed sample too when a media archive is set', async function () {
+    this.timeout(60_000); // three runs of the CLI
+    mkdirSync(path.join(dir, 'templates', 'media-sloppy'));
+    writeFileSync(path.join(dir, 'templates', 'media-sloppy', 'slack.yaml'), 'text: "{{ event.media.url }} {{ event.media.archived.sha256 }}"\n');
+    const config = path.join(dir, 'herald.config.yaml');
+    writeFileSync(config, [
+      'sources:', '  fs: { provider: facesign, secrets: ["s"] }',
+      'destinations:', '  ops: { type: slack, url: "https://hooks.slack.example/services/x" }', '',
+    ].join('\n'));
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: media\n  match: { category: media }\n  notify: [{ to: ops, template: media-available }]\n');
+    const plain = await runHerald(['--config', config, 'check']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /3 sample renders/);
+    writeFileSync(config, `${readFileSync(config, 'utf8')}server: { publicUrl: "https://herald.example.com" }\nmedia: { allowedHosts: [media.facesign.ai] }\n`);
+    const archived = await runHerald(['--config', config, 'check']);
+    assert.equal(archived.code, 0, archived.stderr);
+    assert.match(archived.stdout, /9 sample renders/, 'each media sample archived, failed and as received');
+    // A template that reads the archive without testing for it fails on the samples without one.
+    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: media\n  match: { category: media }\n  notify: [{ to: ops, template: media-sloppy }]\n');
+    const sloppy = await runHerald(['--config', config, 'check']);
+    assert.equal(sloppy.code, 1, sloppy.stdout);
+    assert.match(sloppy.stderr, /media-sloppy[/\\]slack\.yaml.*event\.media\.archived/);
+  });
+
   it('fails on a rule naming an unknown template or destination, with file, line and path', async () => {
     writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: r\n  notify:\n    - { to: ops, template: kyc-rejectd }\n    - { to: opz, template: kyc-rejected }\n');
     const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);

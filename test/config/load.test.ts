@@ -187,6 +187,27 @@ describe('loadConfig', () => {
       assert.ok(!error.message.includes('sk_live_FromEnv1'));
     });
 
+    it('loads a media section with its defaults and server.publicUrl, and reports its mistakes by file and path without the secret', () => {
+      const config = loadConfig(testdata('media.yaml'), {});
+      assert.equal(config.server.publicUrl, 'https://herald.example.com');
+      assert.deepEqual(config.media, {
+        store: { kind: 'folder', dir: path.join(TESTDATA, 'data/media') }, maxBytes: 50 * 1024 * 1024, allowedHosts: ['media.facesign.ai'],
+        allowPrivateNetwork: false, linkTtlMs: 7 * DAY, timeoutMs: 60_000,
+      });
+      const secret = 'a-media-link-secret-of-40-characters-xyz';
+      assert.deepEqual(loadConfig(testdata('media-store.yaml'), { HERALD_MEDIA_LINK_SECRET: secret }).media, {
+        store: { kind: 'database' }, maxBytes: 2 * 1024 * 1024, allowedHosts: ['media.facesign.ai', 'cdn.facesign.ai'],
+        allowPrivateNetwork: true, linkTtlMs: 30 * DAY, timeoutMs: 20_000, linkSecret: secret,
+      });
+      assert.equal(loadConfig(testdata('defaults.yaml'), {}).media, undefined, 'no archive without a media section');
+
+      const error = loadError(testdata('media-bad.yaml'), { HERALD_MEDIA_LINK_SECRET: 'short-Secret-77' });
+      assert.deepEqual(error.issues.map((issue) => issue.path).sort(), ['media', 'media.allowedHosts', 'media.linkSecret', 'media.linkTtl', 'media.store']);
+      assert.ok(error.issues.every((issue) => issue.file === testdata('media-bad.yaml')));
+      assert.match(error.message, /server\.publicUrl/);
+      assert.ok(!error.message.includes('short-Secret-77'));
+    });
+
     it('passes a destination block on as options, without its type and with durations as written', () => {
       const config = loadConfig(testdata('defaults.yaml'), {});
       assert.deepEqual(config.destinations.chat, {
@@ -287,8 +308,10 @@ describe('loadConfig', () => {
         ].join('\n'));
         const env = { NEW_KEY: 'whsk_awS74+LrWbscLZhcqxvYJwiA8EL4y57tfcBU4j+j9Znj+Ar3C5b+375uKSU3sbiw+vTERxSn26vNDHGupZ/azA==', OLD_KEY: 'whsec_ZSeJCNHVnVR1A5eQOVQ9YZexDJ2bLWMdu02RvW/z62o=' };
         const config = loadConfig(file, env);
-        assert.deepEqual(config.destinations.crm!.options.secrets, [env.NEW_KEY, env.OLD_KEY]);
-        assert.equal(config.destinations.erp!.options.secret, env.OLD_KEY);
+        const { crm, erp } = config.destinations;
+        assert.ok(crm?.type === 'webhook' && erp?.type === 'webhook');
+        assert.deepEqual(crm.options.secrets, [env.NEW_KEY, env.OLD_KEY]);
+        assert.equal(erp.options.secret, env.OLD_KEY);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -426,6 +449,13 @@ describe('schema/herald.config.schema.json', () => {
           giveUpAfter: definitions.sessionApi.properties.giveUpAfter.default,
           rate: definitions.sessionApi.properties.rate.default,
           allowPrivateNetwork: definitions.sessionApi.properties.allowPrivateNetwork.default,
+        },
+        media: {
+          store: properties.media.properties.store.default,
+          maxBytes: properties.media.properties.maxBytes.default,
+          allowPrivateNetwork: properties.media.properties.allowPrivateNetwork.default,
+          linkTtl: properties.media.properties.linkTtl.default,
+          timeout: properties.media.properties.timeout.default,
         },
       },
       { ...topLevel, pii: source.pii },

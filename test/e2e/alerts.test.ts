@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
-import type { AlertsConfig, DestinationConfig } from '../../src/core/config.js';
+import type { AlertsConfig, DestinationConfig, WebhookOptions } from '../../src/core/config.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { ALERT_DEFAULTS, testSources } from '../helpers/config.js';
@@ -55,7 +55,7 @@ describe('operational alerts, end to end', function () {
   });
 
   /** Starts herald with FaceSign events going to `destinations` and herald's alerts to the ops receiver. */
-  async function start(destinations: Record<string, Record<string, unknown>>, alerts: Partial<AlertsConfig>): Promise<TestHerald> {
+  async function start(destinations: Record<string, Partial<WebhookOptions> & { url: string }>, alerts: Partial<AlertsConfig>): Promise<TestHerald> {
     mkdirSync(rulesDir, { recursive: true });
     writeFileSync(path.join(rulesDir, 'rules.yaml'), [
       '- name: sessions',

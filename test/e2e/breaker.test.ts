@@ -4,7 +4,7 @@
  * the attempts made stayed bounded by the probe schedule, not by the number of
  * deliveries. Real time with short intervals; the same path over a minute of
  * downtime, to the millisecond, runs on a fake clock in
- * test/pipeline/deliver.test.ts.
+ * test/pipeline/stages/deliver.test.ts.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';

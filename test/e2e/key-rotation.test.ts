@@ -13,7 +13,7 @@ import type { DestinationConfig } from '../../src/core/config.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signing-keys.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { testSources } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, type HttpSink } from '../helpers/sinks.js';

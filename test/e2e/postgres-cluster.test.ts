@@ -34,7 +34,7 @@ const SENDERS = 48;
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /**
- * The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/deliver.ts): 36 s here. Not
+ * The deliver stage's claim TTL is 2 × timeout + 30 s (src/pipeline/stages/deliver.ts): 36 s here. Not
  * shorter: on a loaded machine a 1 s time-out cut sends the sink had not yet seen end, which looked
  * like overlapping sends.
  */
@@ -202,7 +202,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
         `SELECT id, claim_expires_at::float8 AS claim_expires_at FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`, [`%:${pid}:%`]);
       await waitUntil(() => acknowledged >= REQUESTS / 3, 60_000, 'a third of the events acknowledged');
       const deadline = Date.now() + 20_000;
-      let claimed: Array<{ id: string; claim_expires_at: number }> = [];
+      let claimed: Array<{ id: string; claim_expires_at: number }>;
       while ((claimed = await claimedByVictim()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       heralds[victim]!.child.kill('SIGKILL');
       alive.delete(victim);

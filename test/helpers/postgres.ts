@@ -52,6 +52,7 @@ export async function connectTestDatabase(): Promise<pg.Client> {
       `PostgreSQL is unreachable at ${printable(databaseUrl)} (${error instanceof Error ? error.message : String(error)}). ` +
         'The PostgreSQL tests need a database: start one, or set HERALD_TEST_POSTGRES_URL to a reachable postgres:// URL ' +
         '(a role that may CREATE schemas).',
+      { cause: error },
     );
   }
   return client;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
-import { HeraldMetrics } from '../../src/pipeline/metrics.js';
+import { HeraldMetrics } from '../../src/pipeline/mechanisms/metrics.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testConfig, testSources } from '../helpers/config.js';

@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import type { HealthReport } from '../../src/http/admin-api.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
-import { loadRouting } from '../../src/setup.js';
+import { loadRouting } from '../../src/app/setup.js';
 import { testSources } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import type { DestinationConfig } from '../../src/core/config.js';
-import { DeliverStage } from '../../src/pipeline/deliver.js';
-import { DeliverThread } from '../../src/pipeline/deliver-thread.js';
+import { DeliverStage } from '../../src/pipeline/stages/deliver.js';
+import { DeliverThread } from '../../src/pipeline/stages/deliver-thread.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { testSources } from '../helpers/config.js';
@@ -26,7 +26,8 @@ const EVENTS = 200;
 
 function hook(url: string, options: Record<string, unknown> = {}): DestinationConfig {
   return {
-    name: 'hook', type: 'webhook',
+    name: 'hook',
+    type: 'webhook',
     options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true, concurrency: 16, ...options },
   };
 }
@@ -38,13 +39,15 @@ describe('delivering on a thread of its own (delivery.thread)', function () {
   const source = testSources().facesign;
   const postEvents = async (count: number, tag: string) => {
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < count) {
-        const i = next++;
-        const reply = await herald!.postSigned(source, { ...loadSample('facesign', 'session.status'), id: `evt_${tag}_${i}`, createdAt: Date.now() });
-        assert.equal(reply.status, 200);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < count) {
+          const i = next++;
+          const reply = await herald!.postSigned(source, { ...loadSample('facesign', 'session.status'), id: `evt_${tag}_${i}`, createdAt: Date.now() });
+          assert.equal(reply.status, 200);
+        }
+      }),
+    );
   };
 
   afterEach(async () => {
@@ -107,7 +110,8 @@ describe('delivering on a thread of its own (delivery.thread)', function () {
   it('with delivery.thread off, delivers on the main thread', async () => {
     sink = await startHttpSink(() => ({ status: 204 }));
     herald = await startTestHerald({
-      rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`) },
+      rulesDir: ONE_WEBHOOK_RULE,
+      destinations: { hook: hook(`${sink.url}/hook`) },
       delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000, thread: false },
     });
     assert.ok(herald.deliver instanceof DeliverStage);

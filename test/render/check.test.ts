@@ -49,6 +49,14 @@ describe('checkTemplates', () => {
     assert.match(issues[1]!.message, /^duration: the unit must be "ms" .* \(used by .*notify\[2\]\.template; sample kyc \(legaltalent\) kyc\.session\.rejected\)$/);
   });
 
+  it('reports a failure once across calls that share what was reported (one call per rule)', () => {
+    const reported = new Set<string>();
+    const first = checkTemplates(set, [usage('typo', 'slack', 0)], samples, reported);
+    const second = checkTemplates(set, [usage('typo', 'slack', 1)], samples, reported);
+    assert.equal(first.length, 1);
+    assert.deepEqual(second, []);
+  });
+
   it('reports a usage whose template cannot render for its channel, or does not exist', () => {
     const issues = checkTemplates(set, [usage('fine', 'email', 1), usage('missing', 'slack', 2)], samples);
     assert.deepEqual(issues, [

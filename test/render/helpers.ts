@@ -10,7 +10,7 @@ import { HERALD, type EventProviderId, type NormalizedEvent } from '../../src/co
 import type { ChannelType } from '../../src/core/message.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { redactPaths } from '../../src/core/redact.js';
-import { sampleAlertEvent } from '../../src/pipeline/sample-events.js';
+import { sampleAlertEvent } from '../../src/pipeline/events/sample-events.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import type { TemplateScope } from '../../src/render/templates.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { EventProviderId } from '../../src/core/event.js';
 import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
 import { checkTemplates } from '../../src/render/check.js';
+import { withArchive } from '../../src/pipeline/stages/media-archive.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sampleEvent, scopeFor, SHIPPED_TEMPLATES } from './helpers.js';
 
@@ -96,6 +97,44 @@ describe('the shipped templates', () => {
       });
     }
   }
+
+  describe('media-available with a media archive', () => {
+    const received = sampleEvent('facesign', 'media.user_video');
+    const link = 'https://herald.example.com/media/019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11?exp=1795604800&sig=c2lnbmF0dXJl';
+    const archived = withArchive(received, {
+      id: received.id, sha256: 'f'.repeat(64), bytes: 48213, contentType: 'video/mp4', archivedAt: received.receivedAt, url: link,
+      linkExpires: '2026-11-25T11:06:40.000Z',
+    }, null);
+    const failed = withArchive(received, null, 'the file is larger than media.maxBytes (52428800 bytes): it announced 90000000 bytes');
+    const render = (event: unknown) => ({
+      slack: slackText(set.render('media-available', 'slack', scopeFor(event, 'slack'), { strict: true }) as SlackMessage),
+      email: set.render('media-available', 'email', scopeFor(event, 'email'), { strict: true }) as EmailMessage,
+      webhook: (set.render('media-available', 'webhook', scopeFor(event, 'webhook'), { strict: true }) as WebhookMessage).body as { data: { media: Record<string, unknown> } },
+    });
+
+    it('links to the archive, with how long the link works and the checksum, and not to the expiring URL', () => {
+      const { slack, email, webhook } = render(archived);
+      for (const text of [slack, email.text, email.html!]) {
+        includesAll(text, [link.replace(/&/g, text === email.html ? '&amp;' : '&'), '2026-11-25 11:06:40 UTC']);
+        assert.ok(!text.includes(received.media!.url.replace(/&/g, '&amp;')) && !text.includes(received.media!.url), 'no expiring link');
+        assert.doesNotMatch(text, /15 minutes/);
+      }
+      includesAll(email.text, ['f'.repeat(64)]);
+      assert.deepEqual(webhook.data.media, {
+        id: received.media!.id, url: link, content_type: 'video/mp4', expires: '2026-11-25T11:06:40.000Z', original_url: received.media!.url,
+        sha256: 'f'.repeat(64), archive_error: null,
+      });
+    });
+
+    it('falls back to the original link when archiving failed, and says why', () => {
+      const { slack, email, webhook } = render(failed);
+      for (const text of [slack, email.text, email.html!]) includesAll(text, ['15 minutes', 'herald could not archive it: the file is larger than media.maxBytes']);
+      includesAll(email.text, [received.media!.url]);
+      assert.equal(webhook.data.media.url, received.media!.url);
+      assert.equal(webhook.data.media.sha256, null);
+      assert.match(webhook.data.media.archive_error as string, /larger than media\.maxBytes/);
+    });
+  });
 });
 
 type Check = (event: { subject: string; data: any; media?: any }, slack: string, email: EmailMessage, webhook: WebhookMessage) => void;

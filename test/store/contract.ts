@@ -251,6 +251,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(await store.unroutedEvents(10), []);
       });
 
+      it('keeps a step done while the event waits for another: a retry may carry the event as far as it got', async () => {
+        const e = event();
+        await insert(e, T0);
+        await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 });
+        const halfway: NormalizedEvent = { ...e, outcome: 'completed', session: { status: 'complete' }, enrichment: { fetchedAt: null, attempts: 1, error: null } };
+        await store.completeEnrichment(e.id, { retryAt: T0 + 2000, event: halfway });
+        assert.deepEqual(await store.getEvent(e.id), halfway);
+        assert.deepEqual(await store.unroutedEvents(10), [], 'still waiting');
+        assert.deepEqual((await store.listEvents({ outcome: 'completed' })).map((x) => x.id), [e.id]);
+        assert.deepEqual((await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 2000 }))[0]!.event, halfway);
+      });
+
       it('never hands one try to two concurrent claimants', async () => {
         const events = Array.from({ length: 20 }, () => event());
         for (const e of events) await insert(e, T0);
@@ -258,6 +270,50 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const ids = claims.flat().map((c) => c.event.id);
         assert.equal(ids.length, 20);
         assert.equal(new Set(ids).size, 20);
+      });
+    });
+
+    describe('media', () => {
+      const media = (eventId: string, subject: string | null = 'sess_1') => ({
+        id: eventId, eventId, subject, sha256: 'ab'.repeat(32), bytes: 3, contentType: 'image/jpeg', createdAt: 1_795_000_000_000,
+      });
+
+      it('keeps a media record and its bytes, replaces them by id, and deletes them', async () => {
+        const e = event();
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        assert.equal(await store.getMedia(e.id), undefined);
+        await store.putMedia(media(e.id));
+        await store.putMedia({ ...media(e.id), bytes: 4 });
+        assert.deepEqual(await store.getMedia(e.id), { ...media(e.id), bytes: 4 });
+        const bytes = Buffer.from([0, 0xff, 0xd8, 0x00, 0x7f]);
+        await store.putMediaContent(e.id, Buffer.from('old'));
+        await store.putMediaContent(e.id, bytes);
+        assert.ok((await store.getMediaContent(e.id))!.equals(bytes), 'binary-safe, the latest');
+        await store.deleteMediaContent(e.id);
+        assert.equal(await store.getMediaContent(e.id), undefined);
+        await store.deleteMedia(e.id);
+        assert.equal(await store.getMedia(e.id), undefined);
+      });
+
+      it('names the media whose event is gone (retention), and only those', async () => {
+        const old = event('facesign', { receivedAt: new Date(Date.now() - 40 * 86_400_000).toISOString() });
+        const young = event();
+        for (const e of [old, young]) {
+          await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+          await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
+          await store.putMedia(media(e.id));
+        }
+        assert.deepEqual(await store.orphanedMedia(10), []);
+        assert.equal(await store.pruneEvents(Date.now() - 30 * 86_400_000, 10), 1);
+        assert.deepEqual(await store.orphanedMedia(10), [old.id]);
+      });
+
+      it('keeps the first shared secret of a name for everyone', async () => {
+        const first = await store.sharedSecret('media-links', Buffer.from('first-secret'));
+        const second = await store.sharedSecret('media-links', Buffer.from('second-secret'));
+        assert.equal(first.toString(), 'first-secret');
+        assert.equal(second.toString(), 'first-secret');
+        assert.equal((await store.sharedSecret('other', Buffer.from('x'))).toString(), 'x');
       });
     });
 

@@ -75,7 +75,8 @@ describe('copying a store (SQLite to PostgreSQL)', function () {
     await sqlite.close();
     schema = await createTestSchema({ create: false });
 
-    const first = await runHerald(['store', 'copy', '--from', `sqlite:${file}`, '--to', schema.url]);
+    // A process of its own, as a user runs it: it exits when done, its PostgreSQL connections closed.
+    const first = await runHerald(['store', 'copy', '--from', `sqlite:${file}`, '--to', schema.url], {}, { process: true });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^copied 4 events \(0 were already there\)$/m);
 

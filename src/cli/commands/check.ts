@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { formatConfigIssue } from '../../core/errors.js';
-import { checkTemplatesAgainstSamples } from '../../setup.js';
+import { checkTemplatesAgainstSamples } from '../../app/setup.js';
 import { loadSetupOrExit } from '../config-option.js';
 
 export function checkCommand(): Command {

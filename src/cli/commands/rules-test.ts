@@ -3,17 +3,17 @@
  * an event and every message they would send, rendered; sends nothing, stores
  * nothing. The file is a normalized event, or a provider payload with --source.
  * `--session <file>` enriches the event with a FaceSign session, as the enrich
- * stage would (pipeline/enrich.ts), without calling FaceSign.
+ * stage would (pipeline/stages/enrich.ts), without calling FaceSign.
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { HERALD, type NormalizedEvent } from '../../core/event.js';
-import { enriched } from '../../pipeline/enrich.js';
-import { normalizeEvent } from '../../pipeline/normalize.js';
-import { planNotifications } from '../../pipeline/route.js';
-import { sampleAlertEvent, sampleEvent } from '../../pipeline/sample-events.js';
+import { enriched } from '../../pipeline/stages/enrich.js';
+import { normalizeEvent } from '../../pipeline/events/normalize.js';
+import { planNotifications } from '../../pipeline/stages/route.js';
+import { sampleAlertEvent, sampleEvent } from '../../pipeline/events/sample-events.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../../providers/registry.js';
-import type { HeraldSetup } from '../../setup.js';
+import type { HeraldSetup } from '../../app/setup.js';
 import { loadSetupOrExit } from '../config-option.js';
 import { renderRulesTest, type RulesTestReport } from './rules-test-report.js';
 

@@ -7,8 +7,8 @@
  */
 import type { DestinationView } from '../../channels/destination-view.js';
 import type { NormalizedEvent } from '../../core/event.js';
-import type { EventDetail } from '../../pipeline/event-detail.js';
-import type { ReplayPage, ReplayPageRequest } from '../../pipeline/replay.js';
+import type { EventDetail } from '../../pipeline/operator/event-detail.js';
+import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
 import type { Delivery, EventFilter, Page } from '../../store/store.js';
 import { cliActor } from './actor.js';
 import { AdminApiError, AdminClient } from './admin-client.js';

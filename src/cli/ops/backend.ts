@@ -6,8 +6,8 @@
  * table and the same --json either way, and never asks which one it has.
  */
 import type { NormalizedEvent } from '../../core/event.js';
-import type { EventDetail } from '../../pipeline/event-detail.js';
-import type { ReplayPage, ReplayPageRequest } from '../../pipeline/replay.js';
+import type { EventDetail } from '../../pipeline/operator/event-detail.js';
+import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
 import type { Delivery, EventFilter, Page } from '../../store/store.js';
 
 /** Something the user asked for that could not be done; the message says why and what to do. Printed, exit 1. */
@@ -55,7 +55,7 @@ export interface OpsBackend {
   retryDeadLetters(retry: DeadLetterRetry): Promise<number>;
   /** Makes one delivery pending and due now; an OpsError when it is unknown or cannot be sent again. */
   retryDelivery(id: string): Promise<void>;
-  /** Replays one page of a time range (see pipeline/replay.ts). */
+  /** Replays one page of a time range (see pipeline/operator/replay.ts). */
   replayPage(request: ReplayPageRequest): Promise<ReplayPage>;
   /** Pauses or resumes a destination in the serving process. */
   setPaused(destination: string, paused: boolean): Promise<DestinationState>;

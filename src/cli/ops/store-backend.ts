@@ -9,11 +9,11 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
-import { eventDetail } from '../../pipeline/event-detail.js';
-import { maskPersonalFields, recordPiiRead } from '../../pipeline/personal-data.js';
-import { replayPage, type ReplayPageRequest } from '../../pipeline/replay.js';
-import { retryOneDelivery } from '../../pipeline/retry-delivery.js';
-import type { RoutingSet } from '../../pipeline/route.js';
+import { eventDetail } from '../../pipeline/operator/event-detail.js';
+import { maskPersonalFields, recordPiiRead } from '../../pipeline/operator/personal-data.js';
+import { replayPage, type ReplayPageRequest } from '../../pipeline/operator/replay.js';
+import { retryOneDelivery } from '../../pipeline/operator/retry-delivery.js';
+import type { RoutingSet } from '../../pipeline/stages/route.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
 import { loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';

@@ -63,7 +63,7 @@ export function createPool(target: PostgresTarget, options: PoolOptions = {}): p
 }
 
 /** The parameters herald sends, and what a query returns. */
-export type Param = string | number | boolean | null | Array<string | number | null>;
+export type Param = string | number | boolean | null | Buffer | Array<string | number | null>;
 
 /** Runs queries on a pool (or one client, inside a transaction), translating failures. */
 export class Db {

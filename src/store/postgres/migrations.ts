@@ -107,10 +107,25 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   /* 7: the events reserved for routing right now, by claimant: a dead process's are released at once */ `
   CREATE INDEX events_route_claimed ON events (route_claimed_by) WHERE routed_at IS NULL AND route_claimed_by IS NOT NULL;
   `,
-  /* 8: events waiting for enrichment (pipeline/enrich.ts) before they are routed */ `
+  /* 8: events waiting for enrichment (pipeline/stages/enrich.ts) before they are routed */ `
   ALTER TABLE events ADD COLUMN enrich_due_at bigint;   -- ms since epoch; NULL: nothing to wait for
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
+  `,
+  /* 9: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets */ `
+  CREATE TABLE media (
+    id text COLLATE "C" PRIMARY KEY,      -- the event's id: one file per event
+    event_id text NOT NULL,               -- no foreign key: retention deletes the event, then the file and this row
+    subject text,
+    sha256 text NOT NULL,
+    bytes bigint NOT NULL,
+    content_type text NOT NULL,
+    created_at bigint NOT NULL            -- ms since epoch
+  );
+  CREATE INDEX media_event ON media (event_id);
+  CREATE INDEX media_subject ON media (subject);
+  CREATE TABLE media_content (id text COLLATE "C" PRIMARY KEY, content bytea NOT NULL);  -- media.store: store
+  CREATE TABLE shared_secrets (name text PRIMARY KEY, value bytea NOT NULL);
   `,
 ];
 

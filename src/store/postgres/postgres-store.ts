@@ -15,7 +15,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
   EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  RecentDeadLetters, RoutingError, Store, StoredMedia,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
@@ -35,9 +35,10 @@ import { claimEventsToEnrich, completeEnrichment } from './queries/enrichment.js
 import { exportEventRecords, importEventRecords } from './queries/event-records.js';
 import { insertEvents } from './queries/insert-events.js';
 import { markRouted } from './queries/mark-routed.js';
+import * as media from './queries/media.js';
 import { nextDueAt } from './queries/next-due-at.js';
 import { pruneDedupeKeys, pruneEvents } from './queries/prune.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './queries/rows.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** The filter fields of EventFilter, as parameters $1 to $7 (eventFilterParams). */
@@ -248,6 +249,38 @@ export class PostgresStore implements Store {
   }
 
   /** A write of one row: a database that is read-only, out of space or unreachable fails it. */
+  putMedia(record: StoredMedia): Promise<void> {
+    return media.putMedia(this.db, record);
+  }
+
+  getMedia(id: string): Promise<StoredMedia | undefined> {
+    return media.getMedia(this.db, id);
+  }
+
+  deleteMedia(id: string): Promise<void> {
+    return media.deleteMedia(this.db, id);
+  }
+
+  orphanedMedia(limit: number): Promise<string[]> {
+    return media.orphanedMedia(this.db, limit);
+  }
+
+  putMediaContent(id: string, content: Buffer): Promise<void> {
+    return media.putMediaContent(this.db, id, content);
+  }
+
+  getMediaContent(id: string): Promise<Buffer | undefined> {
+    return media.getMediaContent(this.db, id);
+  }
+
+  deleteMediaContent(id: string): Promise<void> {
+    return media.deleteMediaContent(this.db, id);
+  }
+
+  sharedSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    return media.sharedSecret(this.db, name, candidate);
+  }
+
   async ping(): Promise<void> {
     await this.db.query(
       'INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',

@@ -6,7 +6,7 @@
 import type { Database } from 'better-sqlite3';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { EventRecord, RoutingError } from '../store.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 
 export function exportEventRecords(db: Database, after: string | undefined, limit: number): EventRecord[] {
   const events = db.prepare(
@@ -64,7 +64,7 @@ export function importEventRecords(db: Database, records: readonly EventRecord[]
     if (dedupeUntilMs !== null) insertKey.run(e.source, dedupeKey, e.id, dedupeUntilMs);
     for (const { delivery: d, attempts } of deliveries) {
       insertDelivery.run(
-        d.id, d.eventId, d.rule, d.destination, d.template, d.message === null ? null : JSON.stringify(d.message), d.status,
+        d.id, d.eventId, d.rule, d.destination, d.template, messageText(d.message), d.status,
         d.attempts, d.nextAttemptAt, d.createdAt, d.updatedAt, d.lastError, d.retriedAt,
       );
       for (const a of attempts) {

@@ -95,9 +95,26 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 8: one row that readiness writes, to know the store takes writes (a full disk does not) */ `
   CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), written_at INTEGER NOT NULL);
   `,
-  /* 9: events waiting for enrichment (pipeline/enrich.ts) before they are routed */ `
+  /* 9: events waiting for enrichment (pipeline/stages/enrich.ts) before they are routed */ `
   ALTER TABLE events ADD COLUMN enrich_due_at INTEGER;  -- ms since epoch; NULL: nothing to wait for
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
+  `,
+  /* 10: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets; enrichment leases */ `
+  CREATE TABLE media (
+    id TEXT PRIMARY KEY,               -- the event's id: one file per event
+    event_id TEXT NOT NULL,            -- no foreign key: retention deletes the event, then the file and this row
+    subject TEXT,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at INTEGER NOT NULL        -- ms since epoch
+  );
+  CREATE INDEX media_event ON media (event_id);
+  CREATE INDEX media_subject ON media (subject);
+  CREATE TABLE media_content (id TEXT PRIMARY KEY, content BLOB NOT NULL);  -- media.store: store
+  CREATE TABLE shared_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+  -- 1 while a process holds the event for an enrichment try: a restart gives such events back at once
+  ALTER TABLE events ADD COLUMN enrich_leased INTEGER NOT NULL DEFAULT 0;
   `,
 ];

@@ -11,8 +11,8 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
   AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store,
+  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery, NewEvent, QueueSnapshot,
+  RecentDeadLetters, RoutingError, Store, StoredMedia,
 } from '../store.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
@@ -21,7 +21,7 @@ import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
 import { WriteGate } from './write-gate.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 
 /** The filter fields of EventFilter; received_at is ISO-8601 UTC text, so it compares as text. */
 const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NULL OR provider = @provider)
@@ -46,6 +46,19 @@ function isoOrNull(time: string | undefined): string | null {
  * routing creates are always durable.
  */
 const NOT_DURABLE = { durable: false };
+
+/** A new delivery, pending or dead (a template that failed to render): when routed, and when added by a replay. */
+const INSERT_NEW_DELIVERY = `
+INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
+                        created_at, updated_at, last_error)
+VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`;
+
+function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
+  return {
+    id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
+    message: messageText(d.message), status: d.status, now, error: d.error ?? null,
+  };
+}
 
 /** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
 function openDatabase(file: string, create: boolean): Database.Database {
@@ -176,11 +189,7 @@ export class SqliteStore implements Store {
 
   async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       const now = Date.now();
       for (const routing of routings) {
@@ -188,10 +197,7 @@ export class SqliteStore implements Store {
         const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
         if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
         for (const d of routing.deliveries) {
-          insert.run({
-            id: d.id, eventId: routing.eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(routing.eventId, d, now));
         }
       }
     });
@@ -199,7 +205,7 @@ export class SqliteStore implements Store {
 
   async claimEventsToEnrich({ limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
     const claim = this.statement(
-      `UPDATE events SET enrich_due_at = @leasedUntil, enrich_attempts = enrich_attempts + 1
+      `UPDATE events SET enrich_due_at = @leasedUntil, enrich_attempts = enrich_attempts + 1, enrich_leased = 1
        WHERE id IN (SELECT id FROM events INDEXED BY events_enrich_due
                     WHERE enrich_due_at <= @now AND routed_at IS NULL ORDER BY enrich_due_at, id LIMIT @limit)
        RETURNING body, enrich_attempts AS attempts`,
@@ -212,12 +218,20 @@ export class SqliteStore implements Store {
 
   async completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
     if ('retryAt' in outcome) {
-      const retry = this.statement('UPDATE events SET enrich_due_at = ? WHERE id = ? AND enrich_due_at IS NOT NULL');
+      if (outcome.event) {
+        // A step done (the session, the media archive) is kept: durably, as the archive's file is.
+        const progress = this.statement(
+          'UPDATE events SET body = ?, outcome = ?, enrich_due_at = ?, enrich_leased = 0 WHERE id = ? AND enrich_due_at IS NOT NULL',
+        );
+        await this.writes.write(() => progress.run(JSON.stringify(outcome.event), outcome.event!.outcome, outcome.retryAt, eventId));
+        return;
+      }
+      const retry = this.statement('UPDATE events SET enrich_due_at = ?, enrich_leased = 0 WHERE id = ? AND enrich_due_at IS NOT NULL');
       await this.writes.write(() => retry.run(outcome.retryAt, eventId), NOT_DURABLE);
       return;
     }
     const enriched = this.statement(
-      'UPDATE events SET body = ?, outcome = ?, enrich_due_at = NULL WHERE id = ? AND enrich_due_at IS NOT NULL',
+      'UPDATE events SET body = ?, outcome = ?, enrich_due_at = NULL, enrich_leased = 0 WHERE id = ? AND enrich_due_at IS NOT NULL',
     );
     await this.writes.write(() => enriched.run(JSON.stringify(outcome.event), outcome.event.outcome, eventId));
   }
@@ -288,7 +302,10 @@ export class SqliteStore implements Store {
 
   /** One process owns the file: claims left by a previous run of it are void. */
   async recoverClaimsAtStartup(): Promise<void> {
-    return this.releaseClaims();
+    await this.releaseClaims();
+    // Events a previous run held for an enrichment try (a download cut off by kill -9) are due at once, not when the lease ends.
+    const due = this.statement('UPDATE events SET enrich_due_at = ?, enrich_leased = 0 WHERE enrich_due_at IS NOT NULL AND enrich_leased = 1');
+    await this.writes.write(() => due.run(Date.now()), NOT_DURABLE);
   }
 
   async pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number> {
@@ -396,18 +413,11 @@ export class SqliteStore implements Store {
   }
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
-    const insert = this.statement(
-      `INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
-                               created_at, updated_at, last_error)
-       VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
-    );
+    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       for (const { eventId, deliveries } of additions) {
         for (const d of deliveries) {
-          insert.run({
-            id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
-            message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
-          });
+          insert.run(newDeliveryParams(eventId, d, now));
         }
       }
     });
@@ -466,6 +476,50 @@ export class SqliteStore implements Store {
   }
 
   /** A durable write of one row: a full disk, a read-only file or a lock held elsewhere fails it. */
+  async putMedia(media: StoredMedia): Promise<void> {
+    const put = this.statement(
+      `INSERT OR REPLACE INTO media (id, event_id, subject, sha256, bytes, content_type, created_at)
+       VALUES (@id, @eventId, @subject, @sha256, @bytes, @contentType, @createdAt)`,
+    );
+    await this.writes.write(() => put.run(media));
+  }
+
+  async getMedia(id: string): Promise<StoredMedia | undefined> {
+    return this.statement(
+      `SELECT id, event_id AS eventId, subject, sha256, bytes, content_type AS contentType, created_at AS createdAt FROM media WHERE id = ?`,
+    ).get(id) as StoredMedia | undefined;
+  }
+
+  async deleteMedia(id: string): Promise<void> {
+    const remove = this.statement('DELETE FROM media WHERE id = ?');
+    await this.writes.write(() => remove.run(id));
+  }
+
+  async orphanedMedia(limit: number): Promise<string[]> {
+    const rows = this.statement('SELECT id FROM media m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = m.event_id) LIMIT ?').all(limit);
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async putMediaContent(id: string, content: Buffer): Promise<void> {
+    const put = this.statement('INSERT OR REPLACE INTO media_content (id, content) VALUES (?, ?)');
+    await this.writes.write(() => put.run(id, content));
+  }
+
+  async getMediaContent(id: string): Promise<Buffer | undefined> {
+    return (this.statement('SELECT content FROM media_content WHERE id = ?').get(id) as { content: Buffer } | undefined)?.content;
+  }
+
+  async deleteMediaContent(id: string): Promise<void> {
+    const remove = this.statement('DELETE FROM media_content WHERE id = ?');
+    await this.writes.write(() => remove.run(id));
+  }
+
+  async sharedSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    const keep = this.statement('INSERT INTO shared_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING');
+    await this.writes.write(() => keep.run(name, candidate));
+    return (this.statement('SELECT value FROM shared_secrets WHERE name = ?').get(name) as { value: Buffer }).value;
+  }
+
   async ping(): Promise<void> {
     const probe = this.statement(
       'INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',

@@ -13,9 +13,11 @@
  */
 
 /** Atomics.waitAsync (Node 16 and later; TypeScript types it from lib es2024 on). */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(cell: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(cell: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 /** The cell holds FREE, or the number of the thread holding the gate. */
 const FREE = 0;
@@ -27,7 +29,10 @@ export class WriteGate {
   private readonly cell: Int32Array;
 
   /** A new gate, or one over `shared` (another thread's gate); `holder` is this thread's number. */
-  constructor(shared: SharedArrayBuffer = new SharedArrayBuffer(4), private readonly holder = MAIN_THREAD) {
+  constructor(
+    shared: SharedArrayBuffer = new SharedArrayBuffer(4),
+    private readonly holder = MAIN_THREAD,
+  ) {
     this.cell = new Int32Array(shared);
   }
 

@@ -1,21 +1,41 @@
-/** New deliveries for events already routed (a replay), in one statement; the earlier deliveries are kept. */
-import type { AddedDeliveries } from '../../store.js';
-import type { Db } from '../connection.js';
+/**
+ * New deliveries, pending or dead (a template that failed to render), from
+ * arrays in one statement: for events already routed (a replay, which keeps
+ * the earlier deliveries) here, and for the events mark-routed.ts routes.
+ */
+import type { AddedDeliveries, NewDelivery } from '../../store.js';
+import { messageText } from '../../rows.js';
+import type { Db, Param } from '../connection.js';
 
-const ADD_DELIVERIES = `
+/**
+ * The INSERT of new deliveries, its parameters numbered from `$first`: the
+ * eight arrays of newDeliveryColumns(), then the time (ms). `from` may narrow
+ * the rows (mark-routed.ts keeps those of the events it routed).
+ */
+export function insertNewDeliveries(first: number, where = ''): string {
+  const $ = (i: number) => `$${first + i}`;
+  return `
 INSERT INTO deliveries (id, event_id, rule, destination, template, message, status, next_attempt_at,
                         created_at, updated_at, last_error)
-SELECT d.id, d.event_id, d.rule, d.destination, d.template, d.message::json, d.status, $9, $9, $9, d.error
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-  AS d(id, event_id, rule, destination, template, message, status, error)`;
+SELECT d.id, d.event_id, d.rule, d.destination, d.template, d.message::json, d.status, ${$(8)}, ${$(8)}, ${$(8)}, d.error
+FROM unnest(${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${$(i)}::text[]`).join(', ')})
+  AS d(id, event_id, rule, destination, template, message, status, error)
+${where}`.trimEnd();
+}
+
+/** The eight column arrays insertNewDeliveries() takes, in its order. */
+export function newDeliveryColumns(deliveries: ReadonlyArray<NewDelivery & { eventId: string }>): Param[] {
+  const column = (pick: (d: (typeof deliveries)[number]) => string | null) => deliveries.map(pick);
+  return [
+    column((d) => d.id), column((d) => d.eventId), column((d) => d.rule), column((d) => d.destination),
+    column((d) => d.template), column((d) => messageText(d.message)), column((d) => d.status), column((d) => d.error ?? null),
+  ];
+}
+
+const ADD_DELIVERIES = insertNewDeliveries(1);
 
 export async function addDeliveries(db: Db, additions: readonly AddedDeliveries[], now: number): Promise<void> {
   const deliveries = additions.flatMap((a) => a.deliveries.map((d) => ({ ...d, eventId: a.eventId })));
   if (deliveries.length === 0) return;
-  const column = <T>(pick: (d: (typeof deliveries)[number]) => T) => deliveries.map(pick);
-  await db.query(ADD_DELIVERIES, [
-    column((d) => d.id), column((d) => d.eventId), column((d) => d.rule), column((d) => d.destination),
-    column((d) => d.template), column((d) => (d.message === null ? null : JSON.stringify(d.message))),
-    column((d) => d.status), column((d) => d.error ?? null), now,
-  ]);
+  await db.query(ADD_DELIVERIES, [...newDeliveryColumns(deliveries), now]);
 }

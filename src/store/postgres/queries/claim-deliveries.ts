@@ -7,7 +7,7 @@
  */
 import type { ClaimRequest, Delivery } from '../../store.js';
 import type { Db } from '../connection.js';
-import { toDelivery, type DeliveryRow } from './rows.js';
+import { toDelivery, type DeliveryRow } from '../../rows.js';
 
 const CLAIM_DELIVERIES = `
 UPDATE deliveries SET claimed_by = $1, claim_expires_at = $2::bigint + $3::bigint

@@ -1,5 +1,5 @@
 /**
- * Events waiting for enrichment (pipeline/enrich.ts). The claim leases each
+ * Events waiting for enrichment (pipeline/stages/enrich.ts). The claim leases each
  * event by moving its due time `leaseMs` ahead and counts the try, in one
  * `SKIP LOCKED` statement, so several processes enrich different events and a
  * dead process's events fall due again. Completing a try either stores the
@@ -27,6 +27,11 @@ WHERE id = $1 AND enrich_due_at IS NOT NULL`;
 
 const RETRY_ENRICHMENT = `UPDATE events SET enrich_due_at = $2 WHERE id = $1 AND enrich_due_at IS NOT NULL`;
 
+/** A retry that keeps the steps done so far (the session, the media archive). */
+const ENRICHMENT_PROGRESS = `
+UPDATE events SET body = $2::json, outcome = $3, enrich_due_at = $4
+WHERE id = $1 AND enrich_due_at IS NOT NULL`;
+
 export async function claimEventsToEnrich(db: Db, { limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
   const rows = await db.rows<{ id: string; body: NormalizedEvent; attempts: number }>(
     CLAIM_EVENTS_TO_ENRICH, [now, leaseMs, limit], 'herald.claim-events-to-enrich',
@@ -36,7 +41,9 @@ export async function claimEventsToEnrich(db: Db, { limit, leaseMs, now }: Enric
 }
 
 export async function completeEnrichment(db: Db, eventId: string, outcome: EnrichmentOutcome): Promise<void> {
-  if ('retryAt' in outcome) {
+  if ('retryAt' in outcome && outcome.event) {
+    await db.query(ENRICHMENT_PROGRESS, [eventId, JSON.stringify(outcome.event), outcome.event.outcome, outcome.retryAt], 'herald.enrichment-progress');
+  } else if ('retryAt' in outcome) {
     await db.query(RETRY_ENRICHMENT, [eventId, outcome.retryAt], 'herald.retry-enrichment');
   } else {
     await db.query(ENRICHED, [eventId, JSON.stringify(outcome.event), outcome.event.outcome], 'herald.complete-enrichment');

@@ -7,7 +7,7 @@
 import type { NormalizedEvent } from '../../../core/event.js';
 import type { EventRecord, RoutingError } from '../../store.js';
 import type { Db } from '../connection.js';
-import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../../rows.js';
 
 export async function exportEventRecords(db: Db, after: string | undefined, limit: number): Promise<EventRecord[]> {
   const events = await db.rows<{
@@ -93,7 +93,7 @@ export async function importEventRecords(db: Db, records: readonly EventRecord[]
     ]);
     await tx.query(IMPORT_DELIVERIES, [
       deliveries.map((d) => d.id), deliveries.map((d) => d.eventId), deliveries.map((d) => d.rule), deliveries.map((d) => d.destination),
-      deliveries.map((d) => d.template), deliveries.map((d) => (d.message === null ? null : JSON.stringify(d.message))),
+      deliveries.map((d) => d.template), deliveries.map((d) => (messageText(d.message))),
       deliveries.map((d) => d.status), deliveries.map((d) => d.attempts), deliveries.map((d) => d.nextAttemptAt),
       deliveries.map((d) => d.createdAt), deliveries.map((d) => d.updatedAt), deliveries.map((d) => d.lastError),
       deliveries.map((d) => d.retriedAt),

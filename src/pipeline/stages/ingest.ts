@@ -1,0 +1,104 @@
+/**
+ * The ingest stage: verify, parse, validate, normalize, dedupe, store.
+ * Checks run cheapest first and over the raw bytes (docs/providers.md, "Common to all providers"): the signature
+ * before any parsing, so an unsigned request costs one HMAC and nothing else.
+ * Nothing is stored unless every check passed; a stored event is durable before
+ * this resolves, and nothing else is waited on.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { MediaConfig, SourceConfig } from '../../core/config.js';
+import { RequestRejectedError, StoreUnavailableError } from '../../core/errors.js';
+import type { IncomingWebhook, Provider } from '../../providers/provider.js';
+import type { InsertResult, Store } from '../../store/store.js';
+import { enrichmentDueAt } from './enrich.js';
+import { jsonShapeProblem } from '../events/json-shape.js';
+import type { HeraldMetrics } from '../mechanisms/metrics.js';
+import { normalizeEvent } from '../events/normalize.js';
+
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+/** Strict UTF-8: invalid bytes are an error, and a BOM is kept (so JSON.parse refuses it: RFC 8259 §8.1). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export interface IngestDeps {
+  /** The configured sources; a function, so a config reload swaps them (a secret rotation goes live). */
+  sources: () => Record<string, SourceConfig>;
+  providers: Record<string, Provider>;
+  store: Store;
+  now?: () => number;
+  /** Called after a new event was stored: wakes the route (and enrich) stage. */
+  onStored?: () => void;
+  /** The media archive, when configured: media events wait for it before routing (media-archive.ts). */
+  media?: MediaConfig;
+  metrics?: HeraldMetrics;
+}
+
+export class Ingest {
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.now = deps.now ?? Date.now;
+    // Compile each payload schema once, at start-up, never per request.
+    const ajv = new Ajv({ allErrors: false, strict: false });
+    addFormats(ajv);
+    for (const provider of Object.values(deps.providers)) {
+      this.validators.set(provider.id, ajv.compile(provider.payloadSchema));
+    }
+  }
+
+  hasSource(name: string): boolean {
+    return Object.hasOwn(this.deps.sources(), name);
+  }
+
+  /**
+   * Takes one request for a configured source. Throws RequestRejectedError
+   * (a 4xx) or StoreUnavailableError (503); resolves once the event is stored
+   * or recognised as a duplicate.
+   */
+  async receive(sourceName: string, req: IncomingWebhook): Promise<InsertResult> {
+    const source = this.deps.sources()[sourceName];
+    if (!source) throw new Error(`unknown source "${sourceName}": check hasSource() first`);
+    const provider = this.deps.providers[source.provider]!;
+    const receivedAtMs = this.now();
+
+    provider.verify(req, source, receivedAtMs);
+    const payload = parseJsonObject(req.body);
+    const shapeProblem = jsonShapeProblem(payload);
+    if (shapeProblem) throw new RequestRejectedError(422, 'invalid-payload', shapeProblem);
+    if (!this.validators.get(provider.id)!(payload)) {
+      throw new RequestRejectedError(422, 'invalid-payload');
+    }
+    const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
+    const enrichDueAtMs = enrichmentDueAt(source, event, receivedAtMs, this.deps.media);
+    let result: InsertResult;
+    const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
+    try {
+      result = await this.deps.store.insertEvent({
+        event,
+        dedupeKey: provider.dedupeKey(payload, req),
+        dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
+        // Routed once its provider's API has been asked, its media archived (enrich.ts).
+        ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
+      });
+    } catch (error) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+    }
+    endWrite?.();
+    this.deps.metrics?.events.inc({ source: source.name, result: result.status });
+    if (result.status === 'stored') this.deps.onStored?.();
+    return result;
+  }
+}
+
+/** The body as a JSON object; anything else (invalid UTF-8, bad JSON) is a 400. */
+function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(body));
+  } catch {
+    throw new RequestRejectedError(400, 'malformed-json');
+  }
+  // Arrays and scalars are valid JSON but no provider sends them: the schema says so (422).
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,217 @@
+/**
+ * The route stage: takes stored events in order, finds the rules that fire,
+ * renders each notification, and in ONE transaction marks the event routed and
+ * creates its deliveries, so a crash never routes an event twice or not at all.
+ * A template that fails to render makes a dead delivery with the reason, visible
+ * and retryable, instead of losing the notification.
+ *
+ * Each event is routed on its own: a rule whose condition throws on an event
+ * counts as not matching it, and the error is recorded with the event (and
+ * counted, logged and raised as a herald.rule.failed alert); an event that
+ * cannot be routed at all is marked routed with no deliveries and the error.
+ * Nothing in one event can hold up the others (issue 13).
+ */
+import type { DestinationConfig, SourceConfig } from '../../core/config.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import { newEventId } from '../../core/ids.js';
+import type { Logger } from '../../core/log.js';
+import { ownValue } from '../../core/own.js';
+import type { ProviderProfile } from '../../providers/provider.js';
+import type { TemplateSet } from '../../render/templates.js';
+import type { Rule } from '../../routing/rule.js';
+import { describeThrown, type RuleSet } from '../../routing/rule-set.js';
+import type { EventRouting, NewDelivery, RoutingError, Store } from '../../store/store.js';
+import { eventView } from '../events/event-view.js';
+import type { HeraldMetrics } from '../mechanisms/metrics.js';
+import { StageProgress } from '../mechanisms/stage-progress.js';
+import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
+import type { MediaLinks } from '../mechanisms/media-links.js';
+
+/** What routing runs on; swapped as a whole when the config is reloaded. */
+export interface RoutingSet {
+  rules: RuleSet;
+  templates: TemplateSet;
+  destinations: Record<string, DestinationConfig>;
+  sources: Record<string, SourceConfig>;
+  /** Signs links to archived media (`event.media.archived.url`); absent without a media archive. */
+  mediaLinks?: MediaLinks;
+}
+
+export interface RouteDeps {
+  store: Store;
+  routing: () => RoutingSet;
+  providers: Record<string, ProviderProfile>;
+  log: Logger;
+  /** Called after deliveries were created: wakes the deliver stage. */
+  onRouted?: () => void;
+  batchSize?: number;
+  /** How often to look for events when nobody wakes the stage (other processes' events). */
+  pollMs?: number;
+  metrics?: HeraldMetrics;
+  /** Called for each routing error once its event is marked routed: raises the herald.rule.failed alert. */
+  onRoutingError?: (eventId: string, error: RoutingError) => void;
+  /** The clock of its progress report (readiness); tests inject one. */
+  now?: () => number;
+}
+
+export interface RoutedNotification {
+  rule: Rule;
+  delivery: NewDelivery;
+}
+
+/** An event's notifications, and the rules whose condition threw on it (they count as not matching). */
+export interface RoutingPlan {
+  notifications: RoutedNotification[];
+  errors: RoutingError[];
+}
+
+/**
+ * Decides an event's notifications: which rules fire and what each sends.
+ * Pure: stores nothing. Links to archived media are made at `now`.
+ */
+export function planNotifications(event: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutedNotification[] {
+  return planRouting(event, routing, provider, now).notifications;
+}
+
+/** planNotifications, with the rules whose condition threw on the event. */
+export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutingPlan {
+  const event = routing.mediaLinks ? routing.mediaLinks.withLink(stored, now) : stored;
+  const source = ownValue(routing.sources, event.source);
+  const views = new Map<string | undefined, NormalizedEvent>();
+  const view = (rule: Rule) => {
+    if (!views.has(rule.pii)) views.set(rule.pii, eventView(event, provider, source, rule.pii));
+    return views.get(rule.pii)!;
+  };
+  const { fired, failed } = routing.rules.evaluate(event, view);
+  const notifications = fired.flatMap((rule) =>
+    rule.notify.map((notify) => {
+      const destination = routing.destinations[notify.to]!;
+      const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
+      try {
+        const message = routing.templates.render(notify.template, destination.type, {
+          event: view(rule),
+          rule: { name: rule.name },
+          destination: { name: destination.name, type: destination.type },
+        }, { format: destination.type === 'webhook' ? destination.options.format : undefined });
+        return { rule, delivery: { ...base, message, status: 'pending' as const } };
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        return { rule, delivery: { ...base, message: null, status: 'dead' as const, error: `render-failed: ${reason}` } };
+      }
+    }),
+  );
+  return { notifications, errors: failed.map(({ rule, error }) => ({ rule: rule.name, error })) };
+}
+
+export class RouteStage {
+  private readonly loop: WorkerLoop;
+  /** Whether routing moves: events waiting and none routed for a while makes herald not ready. */
+  readonly progress: StageProgress;
+
+  constructor(private readonly deps: RouteDeps) {
+    this.progress = new StageProgress(deps.now);
+    this.loop = new WorkerLoop(
+      () => this.routeBatch(),
+      (error) => {
+        this.progress.working();
+        deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'routing failed; retrying');
+      },
+    );
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** New events were stored. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Routes one batch of stored events; returns how many it routed. */
+  async routeOnce(): Promise<number> {
+    const events = await this.deps.store.unroutedEvents(this.deps.batchSize ?? 100);
+    if (events.length === 0) {
+      this.progress.idle();
+      return 0;
+    }
+    this.progress.working();
+    const routing = this.deps.routing();
+    const routings = events.map((event) => this.plan(event, routing));
+    await this.save(routings);
+    this.progress.progressed();
+    for (const { eventId, errors = [] } of routings) {
+      for (const error of errors) this.deps.onRoutingError?.(eventId, error);
+    }
+    if (routings.some((r) => r.deliveries.length > 0)) this.deps.onRouted?.();
+    return events.length;
+  }
+
+  /** One event's routing. Never throws: whatever goes wrong stays with this event. */
+  private plan(event: NormalizedEvent, routing: RoutingSet): EventRouting {
+    const { providers, log, metrics } = this.deps;
+    let plan: RoutingPlan;
+    try {
+      plan = planRouting(event, routing, providers[event.provider]!, (this.deps.now ?? Date.now)());
+    } catch (error) {
+      // Not a rule's condition (those are caught per rule): herald itself failed on this event.
+      plan = { notifications: [], errors: [{ rule: null, error: describeThrown(error) }] };
+    }
+    for (const rule of new Set(plan.notifications.map((p) => p.rule))) metrics?.ruleMatches.inc({ rule: rule.name });
+    for (const { delivery } of plan.notifications) {
+      if (delivery.status === 'dead') log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
+    }
+    for (const { rule, error } of plan.errors) {
+      metrics?.routingErrors.inc({ rule: rule ?? '' });
+      if (rule === null) log.error({ eventId: event.id, err: error }, 'event could not be routed; marked routed with no deliveries');
+      else log.warn({ eventId: event.id, rule, err: error }, "rule's condition failed on the event; counted as not matching");
+    }
+    return {
+      eventId: event.id, rulesVersion: routing.rules.version, deliveries: plan.notifications.map((p) => p.delivery),
+      ...(plan.errors.length > 0 && { errors: plan.errors }),
+    };
+  }
+
+  /**
+   * Marks the batch routed in one write. Should that write fail, each event is
+   * written alone, so that one whose deliveries cannot be stored does not hold
+   * up the rest: it is marked routed with none and the error. A failure even
+   * then is the store's (unavailable): thrown, and the batch is tried again.
+   */
+  private async save(routings: EventRouting[]): Promise<void> {
+    try {
+      await this.deps.store.markRouted(routings);
+      return;
+    } catch (error) {
+      if (routings.length === 1) return this.saveWithoutDeliveries(routings, 0, error);
+    }
+    for (const [i, routing] of routings.entries()) {
+      try {
+        await this.deps.store.markRouted([routing]);
+      } catch (error) {
+        await this.saveWithoutDeliveries(routings, i, error);
+      }
+    }
+  }
+
+  /** Marks `routings[i]` routed with no deliveries and why (replacing it in `routings`); rethrows `cause` if it had none to leave out. */
+  private async saveWithoutDeliveries(routings: EventRouting[], i: number, cause: unknown): Promise<void> {
+    const routing = routings[i]!;
+    if (routing.deliveries.length === 0) throw cause;
+    const failure: RoutingError = { rule: null, error: `its deliveries could not be stored: ${describeThrown(cause)}` };
+    const bare = { ...routing, deliveries: [], errors: [...(routing.errors ?? []), failure] };
+    await this.deps.store.markRouted([bare]);
+    routings[i] = bare;
+    this.deps.metrics?.routingErrors.inc({ rule: '' });
+    this.deps.log.error({ eventId: routing.eventId, err: failure.error }, 'event could not be routed; marked routed with no deliveries');
+  }
+
+  private async routeBatch(): Promise<WorkResult> {
+    const routed = await this.routeOnce();
+    return routed === (this.deps.batchSize ?? 100) ? { again: true } : { again: false, sleepMs: this.deps.pollMs ?? 1000 };
+  }
+}
