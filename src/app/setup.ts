@@ -13,12 +13,14 @@ import { eventView } from '../pipeline/events/event-view.js';
 import type { RoutingSet } from '../pipeline/stages/route.js';
 import { sampleAlertEvents, sampleEvents } from '../pipeline/events/sample-events.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
-import { checkTemplates } from '../render/check.js';
+import { checkTemplates, type CheckSample } from '../render/check.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
 import { compileRules } from '../routing/compile-rules.js';
 import { evaluate } from '../routing/json-logic.js';
 import { compileCondition } from '../routing/match.js';
 import { RuleSet } from '../routing/rule-set.js';
+import type { NormalizedEvent } from '../core/event.js';
+import { batchKey, type BatchSpec } from '../routing/batching.js';
 
 export interface HeraldSetup {
   config: HeraldConfig;
@@ -106,10 +108,11 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
   for (const rule of routing.rules.rules) {
     const matching = samples.filter((s) => evaluate(compileCondition(rule.match, undefined), s.event));
     if (matching.length === 0) continue;
-    const views = matching.map((s) => ({
+    const events = matching.map((s) => ({
       label: s.label,
       event: eventView(s.event, EVENT_PROVIDERS[s.event.provider], routing.sources[s.event.source], rule.pii),
     }));
+    const views: CheckSample[] = rule.batching ? sampleBatches(rule.batching, events) : events;
     const usages = rule.notify.map((notify, i) => {
       const destination = routing.destinations[notify.to]!;
       return {
@@ -125,4 +128,24 @@ export function checkTemplatesAgainstSamples(setup: HeraldSetup): { issues: Conf
     issues.push(...checkTemplates(routing.templates, usages, views, reported));
   }
   return { issues, renders };
+}
+
+/**
+ * The samples a batching rule's templates are checked against: each sample
+ * event as a group of one, and all of them as one group, with `group`,
+ * `events` and (with a throttle) `throttle` as pipeline/stages/batch.ts sets them.
+ */
+function sampleBatches(spec: BatchSpec, views: Array<{ label: string; event: NormalizedEvent }>): CheckSample[] {
+  const throttle = spec.throttle ? { throttle: { suppressed: 2 } } : {};
+  const group = (events: NormalizedEvent[]) => {
+    const key = batchKey(events.at(-1), spec);
+    return {
+      key: key.label, values: key.values, count: events.length, omitted: 0,
+      first: events[0]?.receivedAt ?? null, last: events.at(-1)?.receivedAt ?? null,
+    };
+  };
+  if (spec.kind === 'throttle') return views.map((v) => ({ ...v, batch: throttle }));
+  const singles = views.map((v) => ({ label: `${v.label} (a group of one)`, event: v.event, batch: { events: [v.event], group: group([v.event]), ...throttle } }));
+  const all = views.map((v) => v.event);
+  return [...singles, { label: `a group of ${all.length} samples`, event: all.at(-1), batch: { events: all, group: group(all), ...throttle } }];
 }

@@ -33,6 +33,7 @@ import { deadLetterRemovedDestinations, type ConfiguredDestinations } from '../p
 import { schedulePruning } from '../pipeline/upkeep/retention.js';
 import { RouteStage } from '../pipeline/stages/route.js';
 import { EVENT_PROVIDERS, PROVIDERS } from '../providers/registry.js';
+import { BatchStage } from '../pipeline/stages/batch.js';
 import type { HeraldSetup } from './setup.js';
 import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../store/media-files.js';
 import type { Store } from '../store/store.js';
@@ -43,6 +44,8 @@ export interface RunningHerald {
   server: Server;
   store: Store;
   route: RouteStage;
+  /** Sends the batches of rules with group, digest or throttle when due. */
+  batches: BatchStage;
   /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
   enrich: EnrichStage;
   /** The deliver stage: on this thread, or on its own (`delivery.thread`: pipeline/deliver-thread.ts). */
@@ -130,13 +133,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   // The routing in force, with the media links of this process's archive.
   const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
+  const batches = new BatchStage({
+    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, claimant, metrics, onSent: () => deliver.wake(), now: options.stageClock,
+  });
   const route = new RouteStage({
     store, routing: currentRouting, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    onBatched: () => batches.wake(),
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
     },
   });
-  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), deliver.wake()) });
+  const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), batches.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
     store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
     archiver: media?.archiver,
@@ -207,6 +214,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   if (routing) {
     enrich.start();
     route.start();
+    // A batch whose time passed while herald was down is due now: sent at start-up.
+    batches.start();
   }
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (delivering) {
@@ -223,6 +232,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     server,
     store,
     route,
+    batches,
     enrich,
     deliver,
     port,
@@ -239,6 +249,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       enrich.wake();
       route.wake();
+      if (routing) {
+        void batches.scheduleEmptyDigests().catch((error: unknown) =>
+          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'));
+        batches.wake();
+      }
       deliver.wake();
       return settingsNeedingRestart(previous.setup.config, next.config);
     },
@@ -274,6 +289,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       })));
       await enrich.stop();
       await route.stop();
+      await batches.stop();
       // Attempts in flight finish and are recorded; unclaimed work stays queued.
       await deliver.stop();
       await monitor.stop();

@@ -1,5 +1,5 @@
 /**
- * Downloads one media file (the media archive, pipeline/media-archive.ts) over
+ * Downloads one media file (the media archive, pipeline/stages/media-archive.ts) over
  * the channels' outbound HTTP: the private-address guard unless
  * `media.allowPrivateNetwork`, no redirects followed, one time-out for the
  * whole download. The body is counted as it arrives and the download is cut

@@ -45,7 +45,7 @@ export const DEFAULTS = {
     rate: '10/s',
     allowPrivateNetwork: false,
   },
-  /** The media archive (pipeline/media-archive.ts). */
+  /** The media archive (pipeline/stages/media-archive.ts). */
   media: {
     store: 'file:./data/media',
     maxBytes: '50mb',

@@ -115,7 +115,7 @@ export interface AlertsConfig {
 }
 
 /**
- * The media archive (pipeline/media-archive.ts; README, "Media archive"):
+ * The media archive (pipeline/stages/media-archive.ts; README, "Media archive"):
  * media events' files are downloaded before routing and served by herald
  * through signed links.
  */

@@ -184,7 +184,7 @@ export class EnrichmentError extends Error {
 }
 
 /**
- * Archiving a media event's file failed (pipeline/media-archive.ts): the
+ * Archiving a media event's file failed (pipeline/stages/media-archive.ts): the
  * download, or a check of what came back (host, size, type). The message is
  * stored with the event: it never holds the media URL, whose query is a
  * credential of the provider's.

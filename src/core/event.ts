@@ -32,7 +32,7 @@ export interface EventMedia {
   /** RFC 3339; FaceSign media URLs expire 15 minutes after generation. */
   expires: string | null;
   /**
-   * herald's copy of the file (pipeline/media-archive.ts), once the archive
+   * herald's copy of the file (pipeline/stages/media-archive.ts), once the archive
    * was tried: null when it failed (`archiveError` says why). Absent when
    * there is no archive (no `media` section) or it has not run yet.
    */

@@ -7,6 +7,30 @@ export interface NotifyDefinition {
   template: string;
 }
 
+/** `group:` of a rule (defaults filled by the schema). */
+export interface GroupDefinition {
+  by: string[];
+  wait: string;
+  interval: string;
+  max: number;
+}
+
+/** `digest:` of a rule: `at` (cron, in `timezone`) or `every`. */
+export interface DigestDefinition {
+  at?: string;
+  timezone?: string;
+  every?: string;
+  sendEmpty: boolean;
+  max: number;
+}
+
+/** `throttle:` of a rule. */
+export interface ThrottleDefinition {
+  by?: string[];
+  max: number;
+  per: string;
+}
+
 export interface RuleDefinition {
   /** The rule file it came from, and its index in that file. */
   file: string;
@@ -20,5 +44,24 @@ export interface RuleDefinition {
   notify: NotifyDefinition[];
   stop: boolean;
   enabled: boolean;
+  pii?: 'redact' | 'include';
+  group?: GroupDefinition;
+  digest?: DigestDefinition;
+  throttle?: ThrottleDefinition;
+}
+
+/** What a batch needs to know about its rule; JSON, stored with the batch. */
+export interface BatchSpec {
+  /** group: wait, then one message per interval; digest: one per period; throttle: one per event, throttled. */
+  kind: 'group' | 'digest' | 'throttle';
+  /** The attribute paths of the key: group.by (or none for a digest) then throttle.by. */
+  by: string[];
+  /** Events listed per message (1 for a throttle alone). */
+  max: number;
+  waitMs?: number;
+  intervalMs?: number;
+  digest?: { at?: string; timezone?: string; everyMs?: number; sendEmpty: boolean };
+  throttle?: { max: number; perMs: number };
+  /** The rule's `pii`: which view of the events its templates see. */
   pii?: 'redact' | 'include';
 }

@@ -1,6 +1,6 @@
 /**
  * GET /media/:id?exp=&sig=: an archived media file (README, "Media archive"),
- * through the signed link herald put in a message (pipeline/media-links.ts).
+ * through the signed link herald put in a message (pipeline/mechanisms/media-links.ts).
  * A bad or expired signature is 403 before anything is looked up; a file that
  * is gone (retention, erasure) or never was is 404. The answer is the exact
  * bytes with their checked content type; `nosniff` and a sandboxing CSP keep a

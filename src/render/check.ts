@@ -25,6 +25,8 @@ export interface CheckSample {
   label: string;
   /** The event as the rule's templates see it (redacted like in production). */
   event: unknown;
+  /** For a rule that batches: the sample group's `events`, `group` and `throttle` (pipeline/stages/batch.ts). */
+  batch?: { events?: unknown[]; group?: unknown; throttle?: unknown };
 }
 
 const CHANNEL_FILES: Record<ChannelType, string> = {
@@ -60,7 +62,7 @@ export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], sample
     }
     for (const sample of samples) {
       try {
-        set.render(usage.template, usage.channel, { event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination }, { strict: true });
+        set.render(usage.template, usage.channel, { ...sample.batch, event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination }, { strict: true });
       } catch (error) {
         if (!(error instanceof TemplateRenderError)) throw error;
         const { file, path, line, column } = error.location;

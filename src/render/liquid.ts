@@ -13,8 +13,13 @@ import { HERALD_FILTERS } from './filters.js';
 /** What a parsed template renders to: text with the channel's escaping, or a webhook value. */
 export type OutputKind = Escaping | 'value';
 
-/** The variables a template can read; anything else is a mistake found at load time. */
-export const SCOPE_VARIABLES = ['event', 'rule', 'destination'] as const;
+/**
+ * The variables a template can read; anything else is a mistake found at load
+ * time. `events`, `group` and `throttle` are set for rules that batch (group,
+ * digest, throttle: pipeline/stages/batch.ts); herald check finds a template that
+ * reads them for a rule that does not.
+ */
+export const SCOPE_VARIABLES = ['event', 'rule', 'destination', 'events', 'group', 'throttle'] as const;
 
 function createEngine(options: LiquidOptions): Liquid {
   const engine = new Liquid({

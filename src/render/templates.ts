@@ -20,6 +20,12 @@ export interface TemplateScope {
   event: unknown;
   rule: { name: string };
   destination: { name: string; type: ChannelType };
+  /** Rules that batch (group, digest): the events of this message, in order. */
+  events?: unknown[];
+  /** Rules that batch: the group's key, count, omitted, first and last (pipeline/stages/batch.ts). */
+  group?: unknown;
+  /** Rules with a throttle: `suppressed`, the events held back since the last message. */
+  throttle?: unknown;
 }
 
 export interface RenderOptions {
@@ -104,7 +110,12 @@ class LoadedTemplateSet implements TemplateSet {
     const template = this.templates.get(name);
     if (!template) throw new TemplateRenderError({ file: name, path: '' }, `there is no template "${name}"`);
     // Only these three names: nothing else of the caller's object is reachable from a template.
-    const variables = { event: scope.event, rule: scope.rule, destination: scope.destination };
+    const variables = {
+      event: scope.event, rule: scope.rule, destination: scope.destination,
+      ...(scope.events !== undefined && { events: scope.events }),
+      ...(scope.group !== undefined && { group: scope.group }),
+      ...(scope.throttle !== undefined && { throttle: scope.throttle }),
+    };
     const strict = options.strict ?? false;
     switch (channel) {
       case 'slack':

@@ -59,8 +59,20 @@ function wrap(event: unknown, body: unknown, format: WebhookFormat): WebhookMess
 }
 
 /** Renders the body and wraps it. Throws TemplateRenderError. */
-export function renderWebhook(template: WebhookTemplate | undefined, scope: { event: unknown }, strict: boolean, format: WebhookFormat): WebhookMessage {
+export function renderWebhook(
+  template: WebhookTemplate | undefined, scope: { event: unknown; events?: unknown[]; group?: unknown; throttle?: unknown }, strict: boolean, format: WebhookFormat,
+): WebhookMessage {
   // A leaf that printed nothing in lenient mode is undefined: JSON would drop the key, so it is sent as null.
-  const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : scope.event;
+  const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : defaultBody(scope);
   return wrap(scope.event, body, format);
+}
+
+/** Without webhook.yaml: the event; for a batch, its group and events (and throttle), all the template would see. */
+function defaultBody(scope: { event: unknown; events?: unknown[]; group?: unknown; throttle?: unknown }): unknown {
+  if (scope.events === undefined && scope.throttle === undefined) return scope.event;
+  return {
+    ...(scope.group !== undefined && { group: scope.group }),
+    ...(scope.events !== undefined ? { events: scope.events } : { event: scope.event }),
+    ...(scope.throttle !== undefined && { throttle: scope.throttle }),
+  };
 }

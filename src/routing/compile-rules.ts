@@ -5,6 +5,7 @@
  */
 import type { ChannelType } from '../core/message.js';
 import type { RuleDefinition } from '../core/rules.js';
+import { compileBatching } from './batching.js';
 import type { Logic } from './json-logic.js';
 import { unknownOperators } from './json-logic.js';
 import { compileCondition } from './match.js';
@@ -57,11 +58,15 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
       problems.push({ rule: def, path: ['when', ...path], message: `unknown JSON-logic operator "${operator}"` });
     }
 
+    const batching = compileBatching(def);
+    problems.push(...batching.problems.map((p) => ({ rule: def, ...p })));
+
     const match = (def.match ?? {}) as Partial<Record<MatchField, MatchValue>>;
     const when = def.when as Logic | undefined;
     rules.push({
       name: def.name, file: def.file, index: def.index, order, match, when, notify: def.notify,
       stop: def.stop, enabled: def.enabled, pii: def.pii, condition: compileCondition(match, when),
+      ...(batching.spec && { batching: batching.spec }),
     });
   });
   return { rules, problems };

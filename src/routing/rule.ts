@@ -1,4 +1,5 @@
 /** A rule as written in rules/*.yaml, and as compiled for routing. */
+import type { BatchSpec } from './batching.js';
 import type { Logic } from './json-logic.js';
 
 /**
@@ -33,4 +34,6 @@ export interface Rule {
   pii: 'redact' | 'include' | undefined;
   /** `match` and `when` as one JSON-logic expression. */
   condition: Logic;
+  /** How its events are batched (group, digest, throttle); undefined: a message per event. */
+  batching?: BatchSpec;
 }

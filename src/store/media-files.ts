@@ -1,6 +1,6 @@
 /**
  * Where the bytes of archived media are kept: the one interface every read and
- * write of them goes through (pipeline/media-archive.ts writes, http/media.ts
+ * write of them goes through (pipeline/stages/media-archive.ts writes, http/media.ts
  * reads, retention deletes), so that a layer such as encryption at rest can
  * wrap it whole. Two implementations: a folder (`media.store: file:<folder>`)
  * and the event store's database (`media.store: store`).

@@ -7,6 +7,7 @@
 import type { DeliveryFailureReason } from '../core/errors.js';
 import type { NormalizedEvent } from '../core/event.js';
 import type { RenderedMessage } from '../core/message.js';
+import type { BatchSpec } from '../core/rules.js';
 
 /** An event ready to be stored, with the key that makes a provider's retry a duplicate. */
 export interface NewEvent {
@@ -41,7 +42,7 @@ export interface EnrichmentClaimRequest {
  */
 export type EnrichmentOutcome = { event: NormalizedEvent } | { retryAt: number; event?: NormalizedEvent };
 
-/** An archived media file's record (pipeline/media-archive.ts); its bytes are kept apart (media-files.ts). */
+/** An archived media file's record (pipeline/stages/media-archive.ts); its bytes are kept apart (media-files.ts). */
 export interface StoredMedia {
   /** herald's id of the file: the id of its event. */
   id: string;
@@ -182,11 +183,102 @@ export interface RoutingError {
   error: string;
 }
 
+/**
+ * An event added to a batch as it is routed: a rule with group, digest or
+ * throttle sends no message per event (routing/batching.ts). One batch per
+ * rule, destination, template and key, kept between its messages (it holds
+ * when the last went out and the throttle's counts).
+ */
+export interface BatchEntry {
+  rule: string;
+  destination: string;
+  template: string;
+  /** The key's values as a JSON array (routing/batching.ts BatchKey.id). */
+  key: string;
+  keyLabel: string;
+  keyValues: Record<string, unknown>;
+  spec: BatchSpec;
+  /**
+   * When the batch is due if this event is its first pending one; a group
+   * whose last message went out less than `intervalMs` ago is due at that
+   * message plus `intervalMs` instead.
+   */
+  firstDueAt: number;
+  intervalMs: number;
+  /** The routing's clock. */
+  now: number;
+}
+
+/** A batch, as claimed to be sent. */
+export interface Batch {
+  id: string;
+  rule: string;
+  destination: string;
+  template: string;
+  key: string;
+  keyLabel: string;
+  keyValues: Record<string, unknown>;
+  spec: BatchSpec;
+  /** When its next message is due (ms), or null when nothing is to be sent. */
+  dueAt: number | null;
+  /** When its last message went out (ms), or null. */
+  lastSentAt: number | null;
+  /** The throttle's window: when it started (ms, or null), messages sent in it, events held back since the last message. */
+  windowStart: number | null;
+  windowSent: number;
+  suppressed: number;
+  /** The ids of its pending events, oldest first. */
+  eventIds: string[];
+}
+
+export interface BatchClaimRequest {
+  limit: number;
+  /** Who claims: only the claimant may complete the batch. */
+  claimant: string;
+  /** After this long an unfinished claim (a crashed process) may be taken over. */
+  claimTtlMs: number;
+  now: number;
+}
+
+/** What sending a batch led to, written in one transaction. */
+export interface BatchCompletion {
+  batchId: string;
+  /** The pending events it took out (sent, listed or counted). */
+  consumed: string[];
+  /** The messages it made, each belonging to an event (the newest it is about). */
+  deliveries: Array<NewDelivery & { eventId: string }>;
+  /** An event to store, routed, for a message about no event (an empty digest). */
+  event?: NormalizedEvent;
+  /** When a message went out (ms), or null when none did. */
+  sentAt: number | null;
+  /** When it is due next if events arrived meanwhile, and if none did (null: not until one does). */
+  dueIfPending: number;
+  dueIfEmpty: number | null;
+  windowStart: number | null;
+  windowSent: number;
+  suppressed: number;
+}
+
+/** A batch that is due whether or not events arrive (a digest with sendEmpty). */
+export interface BatchSchedule {
+  rule: string;
+  destination: string;
+  template: string;
+  key: string;
+  keyLabel: string;
+  keyValues: Record<string, unknown>;
+  spec: BatchSpec;
+  /** Its due time, unless it has one already. */
+  dueAt: number;
+}
+
 /** The outcome of routing one event, written in the transaction that marks it routed. */
 export interface EventRouting {
   eventId: string;
   rulesVersion: string;
   deliveries: NewDelivery[];
+  /** The batches the event joins (rules with group, digest or throttle); none when absent. */
+  batched?: BatchEntry[];
   /** What went wrong while routing it; none when absent. */
   errors?: RoutingError[];
 }
@@ -398,6 +490,22 @@ export interface Store {
    * a copy can be run again. Returns how many events were new.
    */
   importEvents(records: EventRecord[]): Promise<number>;
+  /**
+   * Claims up to `limit` batches that are due, earliest first, with their
+   * pending events: each is sent by one process (PostgreSQL: SKIP LOCKED).
+   */
+  claimDueBatches(request: BatchClaimRequest): Promise<Batch[]>;
+  /**
+   * Records what sending a claimed batch made, in one transaction: its
+   * deliveries, the events it took out, its next due time and throttle
+   * counts; releases the claim. Ignored (false) when the claim is no longer
+   * the claimant's (it expired and another process took the batch over).
+   */
+  completeBatch(claimant: string, completion: BatchCompletion): Promise<boolean>;
+  /** Gives a batch a due time unless it has one (creating it when missing): digests that send when empty. */
+  scheduleBatch(schedule: BatchSchedule): Promise<void>;
+  /** When the earliest batch is due (ms; a claimed one when its claim expires), or undefined. */
+  nextBatchDueAt(): Promise<number | undefined>;
   /** Appends an entry to the audit log; resolves once it is durable. */
   recordAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching every field of the filter, oldest first (default limit 100). */
@@ -416,7 +524,7 @@ export interface Store {
   /**
    * A secret shared by every process on this store, by name: the one stored,
    * or `candidate` when none is yet (stored then). Media links are signed with
-   * a key derived from it (pipeline/media-links.ts).
+   * a key derived from it (pipeline/mechanisms/media-links.ts).
    */
   sharedSecret(name: string, candidate: Buffer): Promise<Buffer>;
   /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). */

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { RenderedMessage } from '../../core/message.js';
+import type { BatchPreview } from '../../pipeline/operator/batch-preview.js';
 import { printable, printableLines } from '../table.js';
 
 export interface RulesTestReport {
@@ -17,6 +18,14 @@ export interface RulesTestReport {
     file: string;
     notifications: Array<{ destination: string; channel: string; template: string; message: RenderedMessage | null; error?: string }>;
   }>;
+  /** The rules that fire and batch the event (group, digest, throttle): their messages are in the batch preview. */
+  batched?: Array<{ rule: string; file: string; kind: 'group' | 'digest' | 'throttle' }>;
+}
+
+/** `herald rules test` with several events, or rules that batch: each event's report, and what the batches would send. */
+export interface RulesTestBatchReport {
+  events: RulesTestReport[];
+  batches: BatchPreview;
 }
 
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
@@ -45,6 +54,29 @@ export function renderRulesTest(report: RulesTestReport): string {
       lines.push(`   -> ${n.destination} (${n.channel}, template ${n.template})`);
       lines.push(n.message ? indent(renderMessage(n.message), '      ') : `      FAILED: ${n.error}`);
     }
+  });
+  return printableLines(`${lines.join('\n')}\n`);
+}
+
+/** Each event in brief with its messages, then what grouping, digests and throttles would send, and when. */
+export function renderRulesTestBatches(report: RulesTestBatchReport): string {
+  const p = printable;
+  const lines: string[] = [];
+  report.events.forEach((r, i) => {
+    const e = r.event;
+    lines.push(`Event ${i + 1}: ${p(e.source)} (${p(e.provider)}) ${p(e.type)}, subject ${p(e.subject ?? 'none')}, received ${p(e.receivedAt)}`);
+    for (const fired of r.fired) {
+      for (const n of fired.notifications) lines.push(`   ${fired.rule} -> ${n.destination} (${n.channel}, template ${n.template})${n.error ? `: FAILED: ${n.error}` : ''}`);
+    }
+    for (const b of r.batched ?? []) lines.push(`   ${b.rule} (${b.kind}): batched, see below`);
+    if (r.fired.length === 0 && !r.batched) lines.push('   no rule fires');
+  });
+  const { messages, heldBack } = report.batches;
+  lines.push('', `Grouping, digests and throttles would send ${messages.length} message${messages.length === 1 ? '' : 's'}` +
+    `${heldBack > 0 ? `; ${heldBack} event${heldBack === 1 ? '' : 's'} held back by throttles` : ''}:`);
+  messages.forEach((m, i) => {
+    lines.push('', `${i + 1}. at ${m.at}: ${m.rule} -> ${m.destination} (template ${m.template}), key "${p(m.key)}", ${m.events} event${m.events === 1 ? '' : 's'}`);
+    lines.push(m.message ? indent(renderMessage(m.message), '      ') : `      FAILED: ${m.error}`);
   });
   return printableLines(`${lines.join('\n')}\n`);
 }

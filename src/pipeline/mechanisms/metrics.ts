@@ -49,6 +49,20 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  readonly batchMessages = new Counter({
+    name: 'herald_batch_messages_total',
+    help: 'Messages made by rules that batch (group, digest, throttle), by rule.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly throttledEvents = new Counter({
+    name: 'herald_throttled_events_total',
+    help: 'Events held back by a throttle (counted, not sent), by rule.',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
   readonly routingErrors = new Counter({
     name: 'herald_routing_errors_total',
     help: 'Rule conditions that threw on an event (the rule counted as not matching it), by rule; rule="" counts events that could not be routed at all.',

@@ -20,12 +20,13 @@ import type { ProviderProfile } from '../../providers/provider.js';
 import type { TemplateSet } from '../../render/templates.js';
 import type { Rule } from '../../routing/rule.js';
 import { describeThrown, type RuleSet } from '../../routing/rule-set.js';
-import type { EventRouting, NewDelivery, RoutingError, Store } from '../../store/store.js';
+import type { BatchEntry, EventRouting, NewDelivery, RoutingError, Store } from '../../store/store.js';
 import { eventView } from '../events/event-view.js';
 import type { HeraldMetrics } from '../mechanisms/metrics.js';
 import { StageProgress } from '../mechanisms/stage-progress.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
 import type { MediaLinks } from '../mechanisms/media-links.js';
+import { batchKey, firstDueAt } from '../../routing/batching.js';
 
 /** What routing runs on; swapped as a whole when the config is reloaded. */
 export interface RoutingSet {
@@ -44,6 +45,8 @@ export interface RouteDeps {
   log: Logger;
   /** Called after deliveries were created: wakes the deliver stage. */
   onRouted?: () => void;
+  /** Called after events joined batches: wakes the batch stage. */
+  onBatched?: () => void;
   batchSize?: number;
   /** How often to look for events when nobody wakes the stage (other processes' events). */
   pollMs?: number;
@@ -59,9 +62,16 @@ export interface RoutedNotification {
   delivery: NewDelivery;
 }
 
-/** An event's notifications, and the rules whose condition threw on it (they count as not matching). */
+/** An event joining a batch: a notification of a rule with group, digest or throttle, sent later (pipeline/stages/batch.ts). */
+export interface BatchedNotification {
+  rule: Rule;
+  entry: BatchEntry;
+}
+
+/** An event's notifications, the batches it joins, and the rules whose condition threw on it (they count as not matching). */
 export interface RoutingPlan {
   notifications: RoutedNotification[];
+  batched: BatchedNotification[];
   errors: RoutingError[];
 }
 
@@ -73,7 +83,10 @@ export function planNotifications(event: NormalizedEvent, routing: RoutingSet, p
   return planRouting(event, routing, provider, now).notifications;
 }
 
-/** planNotifications, with the rules whose condition threw on the event. */
+/**
+ * planNotifications, with the batches the event joins (at `now`, the
+ * routing's clock) and the rules whose condition threw on the event.
+ */
 export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provider: ProviderProfile, now = Date.now()): RoutingPlan {
   const event = routing.mediaLinks ? routing.mediaLinks.withLink(stored, now) : stored;
   const source = ownValue(routing.sources, event.source);
@@ -83,7 +96,22 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
     return views.get(rule.pii)!;
   };
   const { fired, failed } = routing.rules.evaluate(event, view);
-  const notifications = fired.flatMap((rule) =>
+  const batched = fired.flatMap((rule) => {
+    const spec = rule.batching;
+    if (!spec) return [];
+    // The key is read from the event as the rule's templates see it.
+    const key = batchKey(view(rule), spec);
+    // One batch per destination and template: a notify entry listed twice adds the event once.
+    const notifies = [...new Map(rule.notify.map((n) => [`${n.to}\u0000${n.template}`, n])).values()];
+    return notifies.map((notify) => ({
+      rule,
+      entry: {
+        rule: rule.name, destination: notify.to, template: notify.template, key: key.id, keyLabel: key.label, keyValues: key.values,
+        spec, firstDueAt: firstDueAt(spec, now), intervalMs: spec.intervalMs ?? 0, now,
+      },
+    }));
+  });
+  const notifications = fired.filter((rule) => !rule.batching).flatMap((rule) =>
     rule.notify.map((notify) => {
       const destination = routing.destinations[notify.to]!;
       const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
@@ -100,7 +128,7 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
       }
     }),
   );
-  return { notifications, errors: failed.map(({ rule, error }) => ({ rule: rule.name, error })) };
+  return { notifications, batched, errors: failed.map(({ rule, error }) => ({ rule: rule.name, error })) };
 }
 
 export class RouteStage {
@@ -148,6 +176,7 @@ export class RouteStage {
       for (const error of errors) this.deps.onRoutingError?.(eventId, error);
     }
     if (routings.some((r) => r.deliveries.length > 0)) this.deps.onRouted?.();
+    if (routings.some((r) => (r.batched?.length ?? 0) > 0)) this.deps.onBatched?.();
     return events.length;
   }
 
@@ -159,9 +188,9 @@ export class RouteStage {
       plan = planRouting(event, routing, providers[event.provider]!, (this.deps.now ?? Date.now)());
     } catch (error) {
       // Not a rule's condition (those are caught per rule): herald itself failed on this event.
-      plan = { notifications: [], errors: [{ rule: null, error: describeThrown(error) }] };
+      plan = { notifications: [], batched: [], errors: [{ rule: null, error: describeThrown(error) }] };
     }
-    for (const rule of new Set(plan.notifications.map((p) => p.rule))) metrics?.ruleMatches.inc({ rule: rule.name });
+    for (const rule of new Set([...plan.notifications, ...plan.batched].map((p) => p.rule))) metrics?.ruleMatches.inc({ rule: rule.name });
     for (const { delivery } of plan.notifications) {
       if (delivery.status === 'dead') log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
     }
@@ -172,6 +201,7 @@ export class RouteStage {
     }
     return {
       eventId: event.id, rulesVersion: routing.rules.version, deliveries: plan.notifications.map((p) => p.delivery),
+      ...(plan.batched.length > 0 && { batched: plan.batched.map((b) => b.entry) }),
       ...(plan.errors.length > 0 && { errors: plan.errors }),
     };
   }
@@ -201,9 +231,9 @@ export class RouteStage {
   /** Marks `routings[i]` routed with no deliveries and why (replacing it in `routings`); rethrows `cause` if it had none to leave out. */
   private async saveWithoutDeliveries(routings: EventRouting[], i: number, cause: unknown): Promise<void> {
     const routing = routings[i]!;
-    if (routing.deliveries.length === 0) throw cause;
+    if (routing.deliveries.length === 0 && (routing.batched?.length ?? 0) === 0) throw cause;
     const failure: RoutingError = { rule: null, error: `its deliveries could not be stored: ${describeThrown(cause)}` };
-    const bare = { ...routing, deliveries: [], errors: [...(routing.errors ?? []), failure] };
+    const bare = { ...routing, deliveries: [], batched: [], errors: [...(routing.errors ?? []), failure] };
     await this.deps.store.markRouted([bare]);
     routings[i] = bare;
     this.deps.metrics?.routingErrors.inc({ rule: '' });

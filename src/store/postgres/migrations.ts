@@ -112,7 +112,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts integer NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 9: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets */ `
+  /* 9: the media archive (pipeline/stages/media-archive.ts): records, bytes kept in the database, shared secrets */ `
   CREATE TABLE media (
     id text COLLATE "C" PRIMARY KEY,      -- the event's id: one file per event
     event_id text NOT NULL,               -- no foreign key: retention deletes the event, then the file and this row
@@ -126,6 +126,35 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX media_subject ON media (subject);
   CREATE TABLE media_content (id text COLLATE "C" PRIMARY KEY, content bytea NOT NULL);  -- media.store: store
   CREATE TABLE shared_secrets (name text PRIMARY KEY, value bytea NOT NULL);
+  `,
+  /* 10: batches of rules with group, digest or throttle (routing/batching.ts) and their pending events */ `
+  CREATE TABLE batches (
+    id text COLLATE "C" PRIMARY KEY,      -- UUIDv7
+    rule text NOT NULL,
+    destination text NOT NULL,
+    template text NOT NULL,
+    key text COLLATE "C" NOT NULL,        -- the key's values, a JSON array
+    key_label text NOT NULL,
+    key_values json NOT NULL,             -- path -> value
+    spec json NOT NULL,                   -- the rule's batching when the last event joined
+    pending integer NOT NULL DEFAULT 0,
+    due_at bigint,                        -- ms since epoch; NULL: nothing to send
+    last_sent_at bigint,                  -- ms since epoch
+    window_start bigint,                  -- the throttle's window, ms since epoch
+    window_sent integer NOT NULL DEFAULT 0,
+    suppressed integer NOT NULL DEFAULT 0,
+    -- Which process is sending the batch, until when (ms since epoch).
+    claimed_by text,
+    claim_expires_at bigint,
+    UNIQUE (rule, destination, template, key)
+  );
+  CREATE INDEX batches_due ON batches (due_at) WHERE due_at IS NOT NULL;
+  CREATE TABLE batch_events (
+    batch_id text COLLATE "C" NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+    event_id text COLLATE "C" NOT NULL,
+    PRIMARY KEY (batch_id, event_id)
+  );
+  CREATE INDEX batch_events_event ON batch_events (event_id);
   `,
 ];
 

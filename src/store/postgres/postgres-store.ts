@@ -13,11 +13,12 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
   EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
   RecentDeadLetters, RoutingError, Store, StoredMedia,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
+import { claimBatches, completeBatch, nextBatchDueAt, scheduleBatch } from './queries/batches.js';
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
@@ -151,6 +152,23 @@ export class PostgresStore implements Store {
 
   completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
     return completeEnrichment(this.db, eventId, outcome);
+  }
+
+  async claimDueBatches(request: BatchClaimRequest): Promise<Batch[]> {
+    this.checkLiveness();
+    return claimBatches(this.db, request);
+  }
+
+  completeBatch(claimant: string, completion: BatchCompletion): Promise<boolean> {
+    return completeBatch(this.db, claimant, completion, Date.now());
+  }
+
+  scheduleBatch(schedule: BatchSchedule): Promise<void> {
+    return scheduleBatch(this.db, schedule);
+  }
+
+  nextBatchDueAt(): Promise<number | undefined> {
+    return nextBatchDueAt(this.db);
   }
 
   async claimDueDeliveries(request: ClaimRequest): Promise<Delivery[]> {

@@ -100,7 +100,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN enrich_attempts INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX events_enrich_due ON events (enrich_due_at) WHERE enrich_due_at IS NOT NULL;
   `,
-  /* 10: the media archive (pipeline/media-archive.ts): records, bytes kept in the database, shared secrets; enrichment leases */ `
+  /* 10: the media archive (pipeline/stages/media-archive.ts): records, bytes kept in the database, shared secrets; enrichment leases */ `
   CREATE TABLE media (
     id TEXT PRIMARY KEY,               -- the event's id: one file per event
     event_id TEXT NOT NULL,            -- no foreign key: retention deletes the event, then the file and this row
@@ -116,5 +116,31 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE shared_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
   -- 1 while a process holds the event for an enrichment try: a restart gives such events back at once
   ALTER TABLE events ADD COLUMN enrich_leased INTEGER NOT NULL DEFAULT 0;
+  `,
+  /* 11: batches of rules with group, digest or throttle (routing/batching.ts) and their pending events */ `
+  CREATE TABLE batches (
+    id TEXT PRIMARY KEY,               -- UUIDv7
+    rule TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    template TEXT NOT NULL,
+    key TEXT NOT NULL,                 -- the key's values, a JSON array
+    key_label TEXT NOT NULL,
+    key_values TEXT NOT NULL,          -- JSON: path -> value
+    spec TEXT NOT NULL,                -- JSON: the rule's batching when the last event joined
+    pending INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER,                    -- ms since epoch; NULL: nothing to send
+    last_sent_at INTEGER,              -- ms since epoch
+    window_start INTEGER,              -- the throttle's window, ms since epoch
+    window_sent INTEGER NOT NULL DEFAULT 0,
+    suppressed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (rule, destination, template, key)
+  );
+  CREATE INDEX batches_due ON batches (due_at) WHERE due_at IS NOT NULL;
+  CREATE TABLE batch_events (
+    batch_id TEXT NOT NULL REFERENCES batches (id),
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (batch_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX batch_events_event ON batch_events (event_id);
   `,
 ];

@@ -10,10 +10,11 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
+  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
   EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery, NewEvent, QueueSnapshot,
   RecentDeadLetters, RoutingError, Store, StoredMedia,
 } from '../store.js';
+import { addToBatch, completeBatch, dueBatches, scheduleBatch } from './batches.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
 import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
@@ -199,8 +200,27 @@ export class SqliteStore implements Store {
         for (const d of routing.deliveries) {
           insert.run(newDeliveryParams(routing.eventId, d, now));
         }
+        for (const entry of routing.batched ?? []) addToBatch((sql) => this.statement(sql), routing.eventId, entry);
       }
     });
+  }
+
+  /** One process sends batches, one at a time: a due batch is simply read. */
+  async claimDueBatches({ limit, now }: BatchClaimRequest): Promise<Batch[]> {
+    return dueBatches((sql) => this.statement(sql), limit, now);
+  }
+
+  async completeBatch(_claimant: string, completion: BatchCompletion): Promise<boolean> {
+    return this.writes.write(() => completeBatch((sql) => this.statement(sql), completion, Date.now()));
+  }
+
+  async scheduleBatch(schedule: BatchSchedule): Promise<void> {
+    await this.writes.write(() => scheduleBatch((sql) => this.statement(sql), schedule));
+  }
+
+  async nextBatchDueAt(): Promise<number | undefined> {
+    const row = this.statement('SELECT MIN(due_at) AS due FROM batches WHERE due_at IS NOT NULL').get() as { due: number | null };
+    return row.due ?? undefined;
   }
 
   async claimEventsToEnrich({ limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
@@ -313,6 +333,7 @@ export class SqliteStore implements Store {
       `SELECT id FROM events e
        WHERE received_at < ? AND routed_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+         AND NOT EXISTS (SELECT 1 FROM batch_events b WHERE b.event_id = e.id)
        ORDER BY received_at LIMIT ?`,
     );
     const deleteAttempts = this.statement(

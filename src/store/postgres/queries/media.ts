@@ -1,5 +1,5 @@
 /**
- * The media archive's rows (pipeline/media-archive.ts): a record per archived
+ * The media archive's rows (pipeline/stages/media-archive.ts): a record per archived
  * file, its bytes when the database keeps them (`media.store: store`), and the
  * shared secret media links are signed with. One statement each. A record has
  * no foreign key to its event: retention and erasure delete the event, and the

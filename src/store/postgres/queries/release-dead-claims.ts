@@ -1,7 +1,7 @@
 /**
  * Gives the claims of dead processes back to the queue, in ONE statement: the
  * claimants of the claims this statement sees (deliveries being sent, events
- * reserved for routing) whose liveness lock no session holds
+ * reserved for routing, batches being sent) whose liveness lock no session holds
  * (liveness-lock.ts) are dead, and their claims are cleared, so the others
  * take the work over now rather than when the claims expire.
  *
@@ -19,6 +19,8 @@ WITH claimants AS (
   SELECT DISTINCT claimed_by AS claimant FROM deliveries WHERE status = 'pending' AND claim_expires_at IS NOT NULL
   UNION
   SELECT DISTINCT route_claimed_by FROM events WHERE routed_at IS NULL AND route_claimed_by IS NOT NULL
+  UNION
+  SELECT DISTINCT claimed_by FROM batches WHERE claimed_by IS NOT NULL
 ), live AS (
   SELECT objid FROM pg_locks
   -- A lock on two int4 keys shows them as classid and objid, with objsubid 2.
@@ -35,8 +37,12 @@ WITH claimants AS (
   UPDATE events SET route_claimed_by = NULL, route_claim_expires_at = NULL
   WHERE routed_at IS NULL AND route_claimed_by IN (SELECT claimant FROM dead)
   RETURNING 1
+), batches_released AS (
+  UPDATE batches SET claimed_by = NULL, claim_expires_at = NULL
+  WHERE claimed_by IN (SELECT claimant FROM dead)
+  RETURNING 1
 )
-SELECT (SELECT count(*) FROM deliveries_released) + (SELECT count(*) FROM events_released) AS released`;
+SELECT (SELECT count(*) FROM deliveries_released) + (SELECT count(*) FROM events_released) + (SELECT count(*) FROM batches_released) AS released`;
 
 /** Returns how many claims (deliveries and events) it gave back. */
 export async function releaseDeadClaims(db: Db): Promise<number> {
