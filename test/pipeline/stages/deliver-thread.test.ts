@@ -10,16 +10,16 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../../src/core/log.js';
-import { PACKAGE_ROOT } from '../../src/core/paths.js';
-import type { DestinationConfig } from '../../src/core/config.js';
-import { DeliverStage } from '../../src/pipeline/stages/deliver.js';
-import { DeliverThread } from '../../src/pipeline/stages/deliver-thread.js';
-import { loadSample } from '../../src/providers/samples.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { testSources } from '../helpers/config.js';
-import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+import { createLogger } from '../../../src/core/log.js';
+import { PACKAGE_ROOT } from '../../../src/core/paths.js';
+import type { DestinationConfig } from '../../../src/core/config.js';
+import { DeliverStage } from '../../../src/pipeline/stages/deliver.js';
+import { DeliverThread } from '../../../src/pipeline/stages/deliver-thread.js';
+import { loadSample } from '../../../src/providers/samples.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { testSources } from '../../helpers/config.js';
+import { settledDeliveries, startTestHerald, type TestHerald } from '../../helpers/herald.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../../helpers/sinks.js';
 
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 const EVENTS = 200;
