@@ -11,14 +11,7 @@ import tseslint from 'typescript-eslint';
  * only core). `app` is the composition root (the only place that knows every
  * concrete class); `cli` sits beside it on top and may use it.
  */
-const LAYERS = [
-  ['core'],
-  ['config', 'providers', 'routing', 'render', 'channels', 'store'],
-  ['pipeline'],
-  ['http'],
-  ['app'],
-  ['cli'],
-];
+const LAYERS = [['core'], ['config', 'providers', 'routing', 'render', 'channels', 'store'], ['pipeline'], ['http'], ['app'], ['cli']];
 const FOLDERS = LAYERS.flat();
 
 /** The folders of src/ that `folder` must not import. */

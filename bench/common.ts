@@ -54,9 +54,14 @@ export interface SignedRequest {
 export function signedRequests(tag: string, count: number, nowMs = Date.now()): SignedRequest[] {
   const requests: SignedRequest[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const body = Buffer.from(JSON.stringify({
-      id: benchEventId(tag, i), type: 'session.status', createdAt: nowMs, sessionId: `sess_bench_${i}`,
-    }));
+    const body = Buffer.from(
+      JSON.stringify({
+        id: benchEventId(tag, i),
+        type: 'session.status',
+        createdAt: nowMs,
+        sessionId: `sess_bench_${i}`,
+      }),
+    );
     requests[i] = { body, headers: { 'content-type': 'application/json', ...lowerCased(facesign.sign(body, BENCH_SOURCE, nowMs)) } };
   }
   return requests;

@@ -69,7 +69,12 @@ export function benchRules(count: number): string {
     rules.push({ name: `filler-${i}`, match: { provider: providers[i % providers.length], type }, notify });
   }
   for (let i = 0; i < nearMisses; i++) {
-    rules.push({ name: `near-miss-${i}`, match: { provider: 'facesign', type: 'session.status' }, when: { '==': [{ var: 'subject' }, `nobody-${i}`] }, notify });
+    rules.push({
+      name: `near-miss-${i}`,
+      match: { provider: 'facesign', type: 'session.status' },
+      when: { '==': [{ var: 'subject' }, `nobody-${i}`] },
+      notify,
+    });
   }
   rules.push({ name: 'bench-to-hook', match: { provider: 'facesign', type: 'session.status' }, notify });
   return rules.map((rule) => `- ${JSON.stringify(rule)}\n`).join('');
@@ -95,7 +100,9 @@ export async function seedBacklog(configFile: string, dbFile: string, count: num
       const payload = { id, type: 'session.status', createdAt: Date.now(), sessionId: `sess_backlog_${first + k}` };
       return normalizeEvent(BENCH_SOURCE, facesign, payload, { body: request!.body, headers: request!.headers }, Date.now());
     });
-    await Promise.all(events.map((event) => store.insertEvent({ event, dedupeKey: event.providerEventId!, dedupeUntilMs: Date.now() + BENCH_SOURCE.dedupeWindowMs })));
+    await Promise.all(
+      events.map((event) => store.insertEvent({ event, dedupeKey: event.providerEventId!, dedupeUntilMs: Date.now() + BENCH_SOURCE.dedupeWindowMs })),
+    );
     const routings: EventRouting[] = events.map((event) => ({
       eventId: event.id,
       rulesVersion: setup.routing.rules.version,

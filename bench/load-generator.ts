@@ -15,8 +15,16 @@
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import {
-  clock, percentile, signedRequests, type ClosedLoadJob, type ClosedLoadResult, type LoadJob, type LoadProgress, type LoadResult,
-  type PacedLoadJob, type PacedLoadResult,
+  clock,
+  percentile,
+  signedRequests,
+  type ClosedLoadJob,
+  type ClosedLoadResult,
+  type LoadJob,
+  type LoadProgress,
+  type LoadResult,
+  type PacedLoadJob,
+  type PacedLoadResult,
 } from './common.js';
 import { runWrk } from './wrk.js';
 
@@ -35,21 +43,23 @@ function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
         duration: job.durationS,
         pipelining: 1,
         timeout: 10,
-        requests: [{
-          method: 'POST',
-          path,
-          // One shared counter: every connection takes the next unused signed request.
-          setupRequest: (request) => {
-            if (next === pool.length) {
-              // Out of distinct requests: stop rather than send duplicates (herald answers those without storing).
-              exhausted = true;
-              instance.stop();
-              next = 0;
-            }
-            const signed = pool[next++]!;
-            return { ...request, method: 'POST', path, headers: signed.headers, body: signed.body };
+        requests: [
+          {
+            method: 'POST',
+            path,
+            // One shared counter: every connection takes the next unused signed request.
+            setupRequest: (request) => {
+              if (next === pool.length) {
+                // Out of distinct requests: stop rather than send duplicates (herald answers those without storing).
+                exhausted = true;
+                instance.stop();
+                next = 0;
+              }
+              const signed = pool[next++]!;
+              return { ...request, method: 'POST', path, headers: signed.headers, body: signed.body };
+            },
           },
-        }],
+        ],
       },
       (error, result) => {
         if (error) return reject(error);

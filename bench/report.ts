@@ -55,12 +55,31 @@ const pairRatio = <A, B>(a: A[], pickA: (run: A) => number, b: B[], pickB: (run:
   median(a.slice(0, b.length).map((run, i) => pickA(run) / pickB(b[i]!)));
 
 /** herald's ingest throughput against the baseline's, pair by pair. */
-export const ingestRatio = (runs: Runs) => pairRatio(runs.ingest, (r) => r.rps, runs.baseline, (r) => r.rps);
+export const ingestRatio = (runs: Runs) =>
+  pairRatio(
+    runs.ingest,
+    (r) => r.rps,
+    runs.baseline,
+    (r) => r.rps,
+  );
 /** herald's end-to-end throughput (closed loop) against the baseline's, pair by pair. */
-export const endToEndRatio = (runs: Runs) => pairRatio(runs.endToEnd ?? [], (r) => r.rps, runs.endToEndBaseline ?? [], (r) => r.rps);
+export const endToEndRatio = (runs: Runs) =>
+  pairRatio(
+    runs.endToEnd ?? [],
+    (r) => r.rps,
+    runs.endToEndBaseline ?? [],
+    (r) => r.rps,
+  );
 /** CPU per event with many rules against with few, pair by pair. */
-export const scaleCostRatio = (runs: Runs) => pairRatio(runs.scaleLarge, (r) => r.cpuUsPerEvent, runs.scaleSmall, (r) => r.cpuUsPerEvent);
-const fixed = (n: number, digits = 0) => (Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+export const scaleCostRatio = (runs: Runs) =>
+  pairRatio(
+    runs.scaleLarge,
+    (r) => r.cpuUsPerEvent,
+    runs.scaleSmall,
+    (r) => r.cpuUsPerEvent,
+  );
+const fixed = (n: number, digits = 0) =>
+  Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const times = (n: number, digits = 2) => (Number.isNaN(n) ? 'n/a' : `${fixed(n, digits)}x`);
 const list = <T>(runs: T[], pick: (run: T) => number, digits = 0) => runs.map((r) => fixed(pick(r), digits)).join(', ');
 
@@ -75,8 +94,9 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ingest = ingestRatio(runs);
   const sustained = runs.sustained;
-  const sustainedOk = sustained.length > 0 && sustained.every((r) =>
-    r.failed === 0 && r.missing === 0 && r.ackRate >= 0.99 * r.offered && r.queueEnd <= r.queueMiddle + r.offered / 2);
+  const sustainedOk =
+    sustained.length > 0 &&
+    sustained.every((r) => r.failed === 0 && r.missing === 0 && r.ackRate >= 0.99 * r.offered && r.queueEnd <= r.queueMiddle + r.offered / 2);
   const peakS1to4 = peakOf([...runs.ingest, ...(runs.endToEnd ?? []), ...runs.sustained, ...runs.latency, ...runs.backlog]);
   const backlogRaise = med(runs.bigBacklog, (r) => r.peakMb) - med(runs.backlog, (r) => r.peakMb);
   const scaleCost = scaleCostRatio(runs);
@@ -87,7 +107,16 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
   const e2eKeptUp = e2e.length > 0 && e2e.every((r) => r.failed === 0 && r.missing === 0 && r.queueEnd <= r.rps / 2);
   return [
     { scenario: '1 ingest only', measured: `${times(ingest, 2)} baseline`, target: '>= 0.5x', met: ingest >= 0.5, ran: runs.ingest.length > 0 },
-    { scenario: '1 ingest only', measured: `p99 ${fixed(med(runs.ingest, (r) => r.p99), 1)} ms`, target: '<= 25 ms', met: med(runs.ingest, (r) => r.p99) <= 25, ran: runs.ingest.length > 0 },
+    {
+      scenario: '1 ingest only',
+      measured: `p99 ${fixed(
+        med(runs.ingest, (r) => r.p99),
+        1,
+      )} ms`,
+      target: '<= 25 ms',
+      met: med(runs.ingest, (r) => r.p99) <= 25,
+      ran: runs.ingest.length > 0,
+    },
     { scenario: '1 ingest only', measured: `${failedIngest} non-2xx`, target: '0', met: failedIngest === 0, ran: runs.ingest.length > 0 },
     {
       scenario: '2 end to end, closed loop',
@@ -96,7 +125,16 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
       met: e2eRatio >= 0.3 && e2eKeptUp,
       ran: e2e.length > 0,
     },
-    { scenario: '2 end to end, closed loop', measured: `p99 ${fixed(med(e2e, (r) => r.p99), 1)} ms`, target: '<= 25 ms', met: med(e2e, (r) => r.p99) <= 25, ran: e2e.length > 0 },
+    {
+      scenario: '2 end to end, closed loop',
+      measured: `p99 ${fixed(
+        med(e2e, (r) => r.p99),
+        1,
+      )} ms`,
+      target: '<= 25 ms',
+      met: med(e2e, (r) => r.p99) <= 25,
+      ran: e2e.length > 0,
+    },
     {
       scenario: '2 sustained end to end',
       measured: `${fixed(med(sustained, (r) => r.ackRate))}/s acked (${times(med(sustained, (r) => r.ackRate) / baseRps, 3)}), queue ${list(sustained, (r) => r.queueMiddle)} -> ${list(sustained, (r) => r.queueEnd)}, missing ${list(sustained, (r) => r.missing)}`,
@@ -104,16 +142,60 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
       met: sustainedOk,
       ran: sustained.length > 0,
     },
-    { scenario: '3 latency at a fixed rate', measured: `p50 ${fixed(med(runs.latency, (r) => r.p50), 1)} ms`, target: '<= 10 ms', met: med(runs.latency, (r) => r.p50) <= 10, ran: runs.latency.length > 0 },
-    { scenario: '3 latency at a fixed rate', measured: `p99 ${fixed(med(runs.latency, (r) => r.p99), 1)} ms`, target: '<= 100 ms', met: med(runs.latency, (r) => r.p99) <= 100, ran: runs.latency.length > 0 },
-    { scenario: '4 backlog drain', measured: `${fixed(med(runs.backlog, (r) => r.rate))}/s`, target: `>= ${fixed(backlogTarget)}/s`, met: med(runs.backlog, (r) => r.rate) >= backlogTarget, ran: runs.backlog.length > 0 },
+    {
+      scenario: '3 latency at a fixed rate',
+      measured: `p50 ${fixed(
+        med(runs.latency, (r) => r.p50),
+        1,
+      )} ms`,
+      target: '<= 10 ms',
+      met: med(runs.latency, (r) => r.p50) <= 10,
+      ran: runs.latency.length > 0,
+    },
+    {
+      scenario: '3 latency at a fixed rate',
+      measured: `p99 ${fixed(
+        med(runs.latency, (r) => r.p99),
+        1,
+      )} ms`,
+      target: '<= 100 ms',
+      met: med(runs.latency, (r) => r.p99) <= 100,
+      ran: runs.latency.length > 0,
+    },
+    {
+      scenario: '4 backlog drain',
+      measured: `${fixed(med(runs.backlog, (r) => r.rate))}/s`,
+      target: `>= ${fixed(backlogTarget)}/s`,
+      met: med(runs.backlog, (r) => r.rate) >= backlogTarget,
+      ran: runs.backlog.length > 0,
+    },
     { scenario: '5 rules scale', measured: `${times(scaleCost, 2)} CPU per event`, target: '<= 1.2x', met: scaleCost <= 1.2, ran: runs.scaleLarge.length > 0 },
     { scenario: '6 memory', measured: `peak ${fixed(peakS1to4)} MB`, target: '<= 200 MB', met: peakS1to4 <= 200, ran: !Number.isNaN(peakS1to4) },
-    { scenario: '6 memory', measured: `+${fixed(backlogRaise, 1)} MB with the big backlog`, target: '<= +50 MB', met: backlogRaise <= 50, ran: runs.bigBacklog.length > 0 && runs.backlog.length > 0 },
+    {
+      scenario: '6 memory',
+      measured: `+${fixed(backlogRaise, 1)} MB with the big backlog`,
+      target: '<= +50 MB',
+      met: backlogRaise <= 50,
+      ran: runs.bigBacklog.length > 0 && runs.backlog.length > 0,
+    },
   ];
 }
 
-export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[], info: { command: string; loadGenerator?: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] }): string {
+export function markdownReport(
+  runs: Runs,
+  machine: Machine,
+  checked: Verdict[],
+  info: {
+    command: string;
+    loadGenerator?: string;
+    plan: string;
+    startedAt: string;
+    minutes: number;
+    backlog: number;
+    bigBacklog: number;
+    rules: [number, number];
+  },
+): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ratio = (n: number) => times(n / baseRps, 2);
   // Every core busy with herald (and the sink) and the load generator at their measured cost per event:
@@ -126,45 +208,224 @@ export function markdownReport(runs: Runs, machine: Machine, checked: Verdict[],
   const allowedEndToEnd = med(e2e, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent));
   const rows: string[][] = [
     ['baseline: bare Koa, 32 connections', 'req/s', fixed(baseRps), '', list(runs.baseline, (r) => r.rps)],
-    ['', 'p99 ms', fixed(med(runs.baseline, (r) => r.p99), 1), '', list(runs.baseline, (r) => r.p99, 1)],
+    [
+      '',
+      'p99 ms',
+      fixed(
+        med(runs.baseline, (r) => r.p99),
+        1,
+      ),
+      '',
+      list(runs.baseline, (r) => r.p99, 1),
+    ],
     ['', 'Koa CPU µs/request', fixed(med(runs.baseline, (r) => r.cpuUsPerRequest)), '', list(runs.baseline, (r) => r.cpuUsPerRequest)],
     ['', 'load generator CPU µs/request', fixed(med(runs.baseline, (r) => r.loadCpuUsPerRequest)), '', list(runs.baseline, (r) => r.loadCpuUsPerRequest)],
-    ['1 ingest only (route, deliver off)', 'req/s', fixed(med(runs.ingest, (r) => r.rps)), `${times(ingestRatio(runs), 2)} (pairs)`, list(runs.ingest, (r) => r.rps)],
-    ['', 'p50 / p99 ms', `${fixed(med(runs.ingest, (r) => r.p50), 1)} / ${fixed(med(runs.ingest, (r) => r.p99), 1)}`, '', list(runs.ingest, (r) => r.p99, 1)],
+    [
+      '1 ingest only (route, deliver off)',
+      'req/s',
+      fixed(med(runs.ingest, (r) => r.rps)),
+      `${times(ingestRatio(runs), 2)} (pairs)`,
+      list(runs.ingest, (r) => r.rps),
+    ],
+    [
+      '',
+      'p50 / p99 ms',
+      `${fixed(
+        med(runs.ingest, (r) => r.p50),
+        1,
+      )} / ${fixed(
+        med(runs.ingest, (r) => r.p99),
+        1,
+      )}`,
+      '',
+      list(runs.ingest, (r) => r.p99, 1),
+    ],
     ['', 'non-2xx', String(runs.ingest.reduce((n, r) => n + r.failed, 0)), '', list(runs.ingest, (r) => r.failed)],
-    ['', 'herald CPU µs/event', fixed(med(runs.ingest, (r) => r.cpuUsPerEvent)), `${times(pairRatio(runs.ingest, (r) => r.cpuUsPerEvent, runs.baseline, (r) => r.cpuUsPerRequest), 1)} Koa's`, list(runs.ingest, (r) => r.cpuUsPerEvent)],
+    [
+      '',
+      'herald CPU µs/event',
+      fixed(med(runs.ingest, (r) => r.cpuUsPerEvent)),
+      `${times(
+        pairRatio(
+          runs.ingest,
+          (r) => r.cpuUsPerEvent,
+          runs.baseline,
+          (r) => r.cpuUsPerRequest,
+        ),
+        1,
+      )} Koa's`,
+      list(runs.ingest, (r) => r.cpuUsPerEvent),
+    ],
     ['', 'load generator CPU µs/event', fixed(med(runs.ingest, (r) => r.loadCpuUsPerEvent)), '', list(runs.ingest, (r) => r.loadCpuUsPerEvent)],
     ['', 'events/s the cores allow at that cost', fixed(allowedIngest), ratio(allowedIngest), ''],
-    ['2 end to end, closed loop (one rule, a webhook to the sink)', 'baseline req/s, the run before each', fixed(med(runs.endToEndBaseline ?? [], (r) => r.rps)), '', list(runs.endToEndBaseline ?? [], (r) => r.rps)],
+    [
+      '2 end to end, closed loop (one rule, a webhook to the sink)',
+      'baseline req/s, the run before each',
+      fixed(med(runs.endToEndBaseline ?? [], (r) => r.rps)),
+      '',
+      list(runs.endToEndBaseline ?? [], (r) => r.rps),
+    ],
     ['', 'acked req/s', fixed(med(e2e, (r) => r.rps)), `${times(endToEndRatio(runs), 2)} (pairs)`, list(e2e, (r) => r.rps)],
     ['', 'delivered /s during the run', fixed(med(e2e, (r) => r.deliveredRate)), e2eRatio(med(e2e, (r) => r.deliveredRate)), list(e2e, (r) => r.deliveredRate)],
-    ['', 'p50 / p99 ms', `${fixed(med(e2e, (r) => r.p50), 1)} / ${fixed(med(e2e, (r) => r.p99), 1)}`, '', list(e2e, (r) => r.p99, 1)],
-    ['', 'queue at the end / drain after, s', `${fixed(med(e2e, (r) => r.queueEnd))} / ${fixed(med(e2e, (r) => r.drainS), 1)}`, '', e2e.map((r) => `${r.queueEnd} / ${fixed(r.drainS, 1)}`).join(', ')],
+    [
+      '',
+      'p50 / p99 ms',
+      `${fixed(
+        med(e2e, (r) => r.p50),
+        1,
+      )} / ${fixed(
+        med(e2e, (r) => r.p99),
+        1,
+      )}`,
+      '',
+      list(e2e, (r) => r.p99, 1),
+    ],
+    [
+      '',
+      'queue at the end / drain after, s',
+      `${fixed(med(e2e, (r) => r.queueEnd))} / ${fixed(
+        med(e2e, (r) => r.drainS),
+        1,
+      )}`,
+      '',
+      e2e.map((r) => `${r.queueEnd} / ${fixed(r.drainS, 1)}`).join(', '),
+    ],
     ['', 'non-2xx / missing', `${e2e.reduce((n, r) => n + r.failed, 0)} / ${e2e.reduce((n, r) => n + r.missing, 0)}`, '', ''],
     ['', 'herald CPU µs/event', fixed(med(e2e, (r) => r.cpuUsPerEvent)), '', list(e2e, (r) => r.cpuUsPerEvent)],
-    ['', 'sink / load generator CPU µs/event', `${fixed(med(e2e, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(e2e, (r) => r.loadCpuUsPerEvent))}`, '', e2e.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', ')],
+    [
+      '',
+      'sink / load generator CPU µs/event',
+      `${fixed(med(e2e, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(e2e, (r) => r.loadCpuUsPerEvent))}`,
+      '',
+      e2e.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', '),
+    ],
     ['', 'events/s the cores allow at that cost', fixed(allowedEndToEnd), e2eRatio(allowedEndToEnd), ''],
-    ['2 sustained end to end (paced)', 'offered /s', fixed(med(runs.sustained, (r) => r.offered)), ratio(med(runs.sustained, (r) => r.offered)), list(runs.sustained, (r) => r.offered)],
+    [
+      '2 sustained end to end (paced)',
+      'offered /s',
+      fixed(med(runs.sustained, (r) => r.offered)),
+      ratio(med(runs.sustained, (r) => r.offered)),
+      list(runs.sustained, (r) => r.offered),
+    ],
     ['', 'acked /s', fixed(med(runs.sustained, (r) => r.ackRate)), ratio(med(runs.sustained, (r) => r.ackRate)), list(runs.sustained, (r) => r.ackRate)],
-    ['', 'ack p99 ms', fixed(med(runs.sustained, (r) => r.ackP99), 1), '', list(runs.sustained, (r) => r.ackP99, 1)],
-    ['', 'queue middle -> end', `${fixed(med(runs.sustained, (r) => r.queueMiddle))} -> ${fixed(med(runs.sustained, (r) => r.queueEnd))}`, '', runs.sustained.map((r) => `${r.queueMiddle}->${r.queueEnd}`).join(', ')],
-    ['', 'acked / delivered / missing', `${fixed(med(runs.sustained, (r) => r.ok))} / ${fixed(med(runs.sustained, (r) => r.delivered))} / ${fixed(med(runs.sustained, (r) => r.missing))}`, '', list(runs.sustained, (r) => r.missing)],
-    ['', 'drain after sending, s', fixed(med(runs.sustained, (r) => r.drainS), 1), '', list(runs.sustained, (r) => r.drainS, 1)],
+    [
+      '',
+      'ack p99 ms',
+      fixed(
+        med(runs.sustained, (r) => r.ackP99),
+        1,
+      ),
+      '',
+      list(runs.sustained, (r) => r.ackP99, 1),
+    ],
+    [
+      '',
+      'queue middle -> end',
+      `${fixed(med(runs.sustained, (r) => r.queueMiddle))} -> ${fixed(med(runs.sustained, (r) => r.queueEnd))}`,
+      '',
+      runs.sustained.map((r) => `${r.queueMiddle}->${r.queueEnd}`).join(', '),
+    ],
+    [
+      '',
+      'acked / delivered / missing',
+      `${fixed(med(runs.sustained, (r) => r.ok))} / ${fixed(med(runs.sustained, (r) => r.delivered))} / ${fixed(med(runs.sustained, (r) => r.missing))}`,
+      '',
+      list(runs.sustained, (r) => r.missing),
+    ],
+    [
+      '',
+      'drain after sending, s',
+      fixed(
+        med(runs.sustained, (r) => r.drainS),
+        1,
+      ),
+      '',
+      list(runs.sustained, (r) => r.drainS, 1),
+    ],
     ['', 'herald CPU µs/event', fixed(med(runs.sustained, (r) => r.cpuUsPerEvent)), '', list(runs.sustained, (r) => r.cpuUsPerEvent)],
-    ['', 'sink / load generator CPU µs/event', `${fixed(med(runs.sustained, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(runs.sustained, (r) => r.loadCpuUsPerEvent))}`, '', runs.sustained.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', ')],
+    [
+      '',
+      'sink / load generator CPU µs/event',
+      `${fixed(med(runs.sustained, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(runs.sustained, (r) => r.loadCpuUsPerEvent))}`,
+      '',
+      runs.sustained.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', '),
+    ],
     ['', 'events/s the cores allow at that cost', fixed(allowedRate), ratio(allowedRate), ''],
-    ['3 request -> sink latency (paced)', 'p50 / p90 ms', `${fixed(med(runs.latency, (r) => r.p50), 1)} / ${fixed(med(runs.latency, (r) => r.p90), 1)}`, '', list(runs.latency, (r) => r.p50, 1)],
-    ['', 'p99 / max ms', `${fixed(med(runs.latency, (r) => r.p99), 1)} / ${fixed(med(runs.latency, (r) => r.max), 1)}`, '', list(runs.latency, (r) => r.p99, 1)],
+    [
+      '3 request -> sink latency (paced)',
+      'p50 / p90 ms',
+      `${fixed(
+        med(runs.latency, (r) => r.p50),
+        1,
+      )} / ${fixed(
+        med(runs.latency, (r) => r.p90),
+        1,
+      )}`,
+      '',
+      list(runs.latency, (r) => r.p50, 1),
+    ],
+    [
+      '',
+      'p99 / max ms',
+      `${fixed(
+        med(runs.latency, (r) => r.p99),
+        1,
+      )} / ${fixed(
+        med(runs.latency, (r) => r.max),
+        1,
+      )}`,
+      '',
+      list(runs.latency, (r) => r.p99, 1),
+    ],
     ['', 'delivered / sent', `${fixed(med(runs.latency, (r) => r.delivered))} / ${fixed(med(runs.latency, (r) => r.sent))}`, '', ''],
-    ['', 'sender lag max ms', fixed(med(runs.latency, (r) => r.senderLagMs), 1), '', list(runs.latency, (r) => r.senderLagMs, 1)],
+    [
+      '',
+      'sender lag max ms',
+      fixed(
+        med(runs.latency, (r) => r.senderLagMs),
+        1,
+      ),
+      '',
+      list(runs.latency, (r) => r.senderLagMs, 1),
+    ],
     [`4 backlog drain (${fixed(info.backlog)} queued)`, 'deliveries/s', fixed(med(runs.backlog, (r) => r.rate)), '', list(runs.backlog, (r) => r.rate)],
     ['', 'herald CPU µs/delivery', fixed(med(runs.backlog, (r) => r.cpuUsPerDelivery)), '', list(runs.backlog, (r) => r.cpuUsPerDelivery)],
-    [`5 scale: ${fixed(info.rules[0])} rules`, 'req/s', fixed(med(runs.scaleSmall, (r) => r.rps)), ratio(med(runs.scaleSmall, (r) => r.rps)), list(runs.scaleSmall, (r) => r.rps)],
+    [
+      `5 scale: ${fixed(info.rules[0])} rules`,
+      'req/s',
+      fixed(med(runs.scaleSmall, (r) => r.rps)),
+      ratio(med(runs.scaleSmall, (r) => r.rps)),
+      list(runs.scaleSmall, (r) => r.rps),
+    ],
     ['', 'herald CPU µs/event', fixed(med(runs.scaleSmall, (r) => r.cpuUsPerEvent)), '', list(runs.scaleSmall, (r) => r.cpuUsPerEvent)],
-    [`5 scale: ${fixed(info.rules[1])} rules`, 'req/s', fixed(med(runs.scaleLarge, (r) => r.rps)), ratio(med(runs.scaleLarge, (r) => r.rps)), list(runs.scaleLarge, (r) => r.rps)],
-    ['', 'herald CPU µs/event', fixed(med(runs.scaleLarge, (r) => r.cpuUsPerEvent)), `${times(scaleCostRatio(runs), 2)} (pairs)`, list(runs.scaleLarge, (r) => r.cpuUsPerEvent)],
-    ['6 peak RSS (VmHWM)', '1 / 2 / 3 / 4, MB', [runs.ingest, [...(runs.endToEnd ?? []), ...runs.sustained], runs.latency, runs.backlog].map((rs) => fixed(peakOf(rs))).join(' / '), '', ''],
-    [`6 big backlog (${fixed(info.bigBacklog)} queued, first ${fixed(info.backlog)} drained)`, 'peak RSS MB', fixed(med(runs.bigBacklog, (r) => r.peakMb)), '', list(runs.bigBacklog, (r) => r.peakMb)],
+    [
+      `5 scale: ${fixed(info.rules[1])} rules`,
+      'req/s',
+      fixed(med(runs.scaleLarge, (r) => r.rps)),
+      ratio(med(runs.scaleLarge, (r) => r.rps)),
+      list(runs.scaleLarge, (r) => r.rps),
+    ],
+    [
+      '',
+      'herald CPU µs/event',
+      fixed(med(runs.scaleLarge, (r) => r.cpuUsPerEvent)),
+      `${times(scaleCostRatio(runs), 2)} (pairs)`,
+      list(runs.scaleLarge, (r) => r.cpuUsPerEvent),
+    ],
+    [
+      '6 peak RSS (VmHWM)',
+      '1 / 2 / 3 / 4, MB',
+      [runs.ingest, [...(runs.endToEnd ?? []), ...runs.sustained], runs.latency, runs.backlog].map((rs) => fixed(peakOf(rs))).join(' / '),
+      '',
+      '',
+    ],
+    [
+      `6 big backlog (${fixed(info.bigBacklog)} queued, first ${fixed(info.backlog)} drained)`,
+      'peak RSS MB',
+      fixed(med(runs.bigBacklog, (r) => r.peakMb)),
+      '',
+      list(runs.bigBacklog, (r) => r.peakMb),
+    ],
     ['', 'deliveries/s', fixed(med(runs.bigBacklog, (r) => r.rate)), '', list(runs.bigBacklog, (r) => r.rate)],
   ];
   const table = (head: string[], body: string[][]) =>

@@ -28,9 +28,7 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
-import {
-  backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan,
-} from './scenarios.js';
+import { backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
 import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
 
@@ -38,13 +36,31 @@ import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
 const WRK_THREADS = 1;
 
 const FULL: Plan = {
-  runs: 3, closedS: 10, warmupS: 2, connections: 32, sustainS: 60, sustainMaxRate: Infinity, latencyRate: 1000, latencyS: 20,
-  backlog: 100_000, bigBacklog: 1_000_000, rules: [10, 10_000],
+  runs: 3,
+  closedS: 10,
+  warmupS: 2,
+  connections: 32,
+  sustainS: 60,
+  sustainMaxRate: Infinity,
+  latencyRate: 1000,
+  latencyS: 20,
+  backlog: 100_000,
+  bigBacklog: 1_000_000,
+  rules: [10, 10_000],
 };
 /** Every scenario once, as briefly as still exercises it: `npm test` runs it (test/bench/quick.test.ts) on every change. */
 const QUICK: Plan = {
-  runs: 1, closedS: 0.5, warmupS: 0.1, connections: 32, sustainS: 1, sustainMaxRate: 300, latencyRate: 200, latencyS: 0.5,
-  backlog: 200, bigBacklog: 1_000, rules: [10, 200],
+  runs: 1,
+  closedS: 0.5,
+  warmupS: 0.1,
+  connections: 32,
+  sustainS: 1,
+  sustainMaxRate: 300,
+  latencyRate: 200,
+  latencyS: 0.5,
+  backlog: 200,
+  bigBacklog: 1_000,
+  rules: [10, 200],
 };
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
@@ -102,7 +118,18 @@ async function main(): Promise<void> {
   log(`closed loops: ${describeGenerator(closedGenerator)}`);
   const deliveryThread = args['delivery-thread'] !== 'off';
   const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir, closedGenerator, deliveryThread };
-  const runs: Runs = { baseline: [], ingest: [], endToEnd: [], endToEndBaseline: [], sustained: [], latency: [], backlog: [], scaleSmall: [], scaleLarge: [], bigBacklog: [] };
+  const runs: Runs = {
+    baseline: [],
+    ingest: [],
+    endToEnd: [],
+    endToEndBaseline: [],
+    sustained: [],
+    latency: [],
+    backlog: [],
+    scaleSmall: [],
+    scaleLarge: [],
+    bigBacklog: [],
+  };
 
   try {
     // Seeded first, so that seeding's disk writes are over before anything is measured.
@@ -139,7 +166,9 @@ async function main(): Promise<void> {
         runs.endToEndBaseline!.push(await baselineRun(bench, koa));
         runs.endToEnd!.push(await endToEndRun(bench));
         const r = runs.endToEnd!.at(-1)!;
-        log(`2 end to end run ${i + 1}: ${r.rps.toFixed(0)} req/s acked, ${r.deliveredRate.toFixed(0)}/s delivered, queue at the end ${r.queueEnd}, p99 ${r.p99} ms`);
+        log(
+          `2 end to end run ${i + 1}: ${r.rps.toFixed(0)} req/s acked, ${r.deliveredRate.toFixed(0)}/s delivered, queue at the end ${r.queueEnd}, p99 ${r.p99} ms`,
+        );
       }
       const rate = Math.min(plan.sustainMaxRate, Math.max(1, Math.ceil(SUSTAINED_SHARE * baseRps)));
       for (let i = 0; i < plan.runs; i++) {
@@ -163,7 +192,10 @@ async function main(): Promise<void> {
     }
     if (only.has(5)) {
       for (let i = 0; i < plan.runs; i++) {
-        for (const [count, into] of [[plan.rules[0], runs.scaleSmall], [plan.rules[1], runs.scaleLarge]] as const) {
+        for (const [count, into] of [
+          [plan.rules[0], runs.scaleSmall],
+          [plan.rules[1], runs.scaleLarge],
+        ] as const) {
           into.push(await scaleRun(bench, count));
           log(`5 scale run ${i + 1}, ${count} rules: ${into.at(-1)!.rps.toFixed(0)} req/s, ${into.at(-1)!.cpuUsPerEvent.toFixed(0)} µs CPU/event`);
         }
@@ -189,8 +221,14 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const checked = verdicts(runs, BACKLOG_TARGET);
   const report = markdownReport(runs, described, checked, {
-    command, loadGenerator: `${describeGenerator(closedGenerator)}; herald's delivery.thread ${deliveryThread ? 'on' : 'off'}`, plan: args.quick ? 'quick' : `${plan.runs} runs each`, startedAt: new Date(startedMs).toISOString(), minutes: elapsedS / 60,
-    backlog: plan.backlog, bigBacklog: plan.bigBacklog, rules: plan.rules,
+    command,
+    loadGenerator: `${describeGenerator(closedGenerator)}; herald's delivery.thread ${deliveryThread ? 'on' : 'off'}`,
+    plan: args.quick ? 'quick' : `${plan.runs} runs each`,
+    startedAt: new Date(startedMs).toISOString(),
+    minutes: elapsedS / 60,
+    backlog: plan.backlog,
+    bigBacklog: plan.bigBacklog,
+    rules: plan.rules,
   });
   writeFileSync(path.join(args.out!, 'results.md'), report);
   writeFileSync(path.join(args.out!, 'results.json'), `${JSON.stringify({ plan, machine: described, runs, verdicts: checked }, null, 2)}\n`);

@@ -6,9 +6,7 @@
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  percentile, type ClosedLoadJob, type ClosedLoadResult, type LoadProgress, type PacedLoadJob, type PacedLoadResult,
-} from './common.js';
+import { percentile, type ClosedLoadJob, type ClosedLoadResult, type LoadProgress, type PacedLoadJob, type PacedLoadResult } from './common.js';
 import { QueueReader, writeHeraldSetup, type QueueDepth } from './fixtures.js';
 import { cpuSeconds, freePort, memoryMb, runLoad, startHeraldProcess, type HeraldProcess, type SinkProcess } from './processes.js';
 
@@ -68,7 +66,13 @@ async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?
   const dir = path.join(bench.work, `herald-${++heralds}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const files = writeHeraldSetup(dir, { port, sinkUrl: bench.sink.url, templatesDir: path.join(bench.root, 'templates'), ruleCount: opts.ruleCount ?? bench.plan.rules[0], deliveryThread: bench.deliveryThread });
+  const files = writeHeraldSetup(dir, {
+    port,
+    sinkUrl: bench.sink.url,
+    templatesDir: path.join(bench.root, 'templates'),
+    ruleCount: opts.ruleCount ?? bench.plan.rules[0],
+    deliveryThread: bench.deliveryThread,
+  });
   if (opts.seededDb) copyFileSync(opts.seededDb, files.dbFile);
   const herald = await startHeraldProcess(bench.root, files.configFile, port, { flags: opts.flags, cpuProfileDir: bench.cpuProfileDir });
   return { ...herald, dbFile: files.dbFile };
@@ -82,14 +86,21 @@ async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?
  * is read: work the requests leave behind (routing) counts with them.
  */
 async function closedLoad(
-  bench: Bench, url: string, pid: number, settled: () => Promise<unknown> = async () => {},
+  bench: Bench,
+  url: string,
+  pid: number,
+  settled: () => Promise<unknown> = async () => {},
 ): Promise<{ load: ClosedLoadResult; cpuS: number }> {
   const { closedS, warmupS, connections } = bench.plan;
-  const job = (durationS: number): ClosedLoadJob =>
-    ({
-      kind: 'closed', url: `${url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE),
-      generator: bench.closedGenerator,
-    });
+  const job = (durationS: number): ClosedLoadJob => ({
+    kind: 'closed',
+    url: `${url}/webhooks/facesign`,
+    connections,
+    durationS,
+    tag: newTag(),
+    poolSize: Math.ceil(durationS * POOL_RATE),
+    generator: bench.closedGenerator,
+  });
   await runLoad(bench.benchDir, job(warmupS));
   await settled();
   const cpuBefore = cpuSeconds(pid);
@@ -102,7 +113,13 @@ async function closedLoad(
 async function pacedWarmUp(bench: Bench, url: string, rate: number): Promise<void> {
   const { warmupS, connections } = bench.plan;
   const load = (await runLoad(bench.benchDir, {
-    kind: 'paced', url: `${url}/webhooks/facesign`, connections, rate, durationS: warmupS, tag: newTag(), settleS: 30,
+    kind: 'paced',
+    url: `${url}/webhooks/facesign`,
+    connections,
+    rate,
+    durationS: warmupS,
+    tag: newTag(),
+    settleS: 30,
   })) as PacedLoadResult;
   await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
   await bench.sink.reset();
@@ -154,7 +171,10 @@ export async function ingestOnlyRun(bench: Bench): Promise<IngestRun> {
   try {
     const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid);
     return {
-      ...closedRun(load), cpuUsPerEvent: (cpuS * 1e6) / load.ok, loadCpuUsPerEvent: (load.cpuS * 1e6) / load.ok, peakMb: memoryMb(herald.pid).peak,
+      ...closedRun(load),
+      cpuUsPerEvent: (cpuS * 1e6) / load.ok,
+      loadCpuUsPerEvent: (load.cpuS * 1e6) / load.ok,
+      peakMb: memoryMb(herald.pid).peak,
     };
   } finally {
     await herald.stop();
@@ -188,7 +208,12 @@ export async function endToEndRun(bench: Bench): Promise<EndToEndRun> {
   try {
     const { closedS, warmupS, connections } = bench.plan;
     const job = (durationS: number): ClosedLoadJob => ({
-      kind: 'closed', url: `${herald.url}/webhooks/facesign`, connections, durationS, tag: newTag(), poolSize: Math.ceil(durationS * POOL_RATE),
+      kind: 'closed',
+      url: `${herald.url}/webhooks/facesign`,
+      connections,
+      durationS,
+      tag: newTag(),
+      poolSize: Math.ceil(durationS * POOL_RATE),
       generator: bench.closedGenerator,
     });
     const warm = (await runLoad(bench.benchDir, job(warmupS))) as ClosedLoadResult;
@@ -206,10 +231,16 @@ export async function endToEndRun(bench: Bench): Promise<EndToEndRun> {
     const sinkCpuS = cpuSeconds(bench.sink.pid) - sinkCpuBefore;
     const delivered = (await bench.sink.stats()).unique;
     return {
-      ...closedRun(load), ok: load.ok, deliveredRate: deliveredByEnd / load.durationS, queueEnd: depth.unrouted + depth.pending, drainS,
+      ...closedRun(load),
+      ok: load.ok,
+      deliveredRate: deliveredByEnd / load.durationS,
+      queueEnd: depth.unrouted + depth.pending,
+      drainS,
       missing: Math.max(0, load.ok - delivered),
-      cpuUsPerEvent: (cpuS * 1e6) / Math.max(1, delivered), sinkCpuUsPerEvent: (sinkCpuS * 1e6) / Math.max(1, delivered),
-      loadCpuUsPerEvent: (load.cpuS * 1e6) / Math.max(1, load.ok), peakMb: memoryMb(herald.pid).peak,
+      cpuUsPerEvent: (cpuS * 1e6) / Math.max(1, delivered),
+      sinkCpuUsPerEvent: (sinkCpuS * 1e6) / Math.max(1, delivered),
+      loadCpuUsPerEvent: (load.cpuS * 1e6) / Math.max(1, load.ok),
+      peakMb: memoryMb(herald.pid).peak,
     };
   } finally {
     queue.close();
@@ -251,7 +282,15 @@ export async function sustainedRun(bench: Bench, rate: number): Promise<Sustaine
     const cpuBefore = cpuSeconds(herald.pid);
     const sinkCpuBefore = cpuSeconds(bench.sink.pid);
     const tag = newTag();
-    const job: PacedLoadJob = { kind: 'paced', url: `${herald.url}/webhooks/facesign`, connections: bench.plan.connections, rate, durationS: bench.plan.sustainS, tag, settleS: 30 };
+    const job: PacedLoadJob = {
+      kind: 'paced',
+      url: `${herald.url}/webhooks/facesign`,
+      connections: bench.plan.connections,
+      rate,
+      durationS: bench.plan.sustainS,
+      tag,
+      settleS: 30,
+    };
     // A progress message comes once a second: look at the queue then, while requests are still being sent.
     const total = Math.round(rate * bench.plan.sustainS);
     const load = (await runLoad(bench.benchDir, job, (progress: LoadProgress['progress']) => {
@@ -310,13 +349,17 @@ export async function latencyRun(bench: Bench): Promise<LatencyRun> {
     await pacedWarmUp(bench, herald.url, rate);
     const tag = newTag();
     const load = (await runLoad(bench.benchDir, {
-      kind: 'paced', url: `${herald.url}/webhooks/facesign`, connections, rate, durationS: latencyS, tag, settleS: 30,
+      kind: 'paced',
+      url: `${herald.url}/webhooks/facesign`,
+      connections,
+      rate,
+      durationS: latencyS,
+      tag,
+      settleS: 30,
     })) as PacedLoadResult;
     await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 30_000);
     const arrivals = await bench.sink.arrivals(tag, load.sent);
-    const latencies = Float64Array.from(
-      arrivals.flatMap((at, i) => (at < 0 ? [] : [at - (load.startAt + (i * 1000) / rate)])),
-    ).sort();
+    const latencies = Float64Array.from(arrivals.flatMap((at, i) => (at < 0 ? [] : [at - (load.startAt + (i * 1000) / rate)]))).sort();
     return {
       sent: load.sent,
       delivered: latencies.length,
@@ -358,8 +401,11 @@ export async function backlogRun(bench: Bench, seededDb: string, count: number):
     const stats = await bench.sink.stats();
     const spanS = ((stats.lastAt ?? 0) - (stats.firstAt ?? 0)) / 1000;
     return {
-      count, delivered: stats.unique, rate: spanS > 0 ? (stats.unique - 1) / spanS : NaN,
-      cpuUsPerDelivery: (cpuS * 1e6) / Math.max(1, stats.unique), peakMb: memoryMb(herald.pid).peak,
+      count,
+      delivered: stats.unique,
+      rate: spanS > 0 ? (stats.unique - 1) / spanS : NaN,
+      cpuUsPerDelivery: (cpuS * 1e6) / Math.max(1, stats.unique),
+      peakMb: memoryMb(herald.pid).peak,
     };
   } finally {
     await herald.stop();
@@ -388,8 +434,14 @@ export async function scaleRun(bench: Bench, ruleCount: number): Promise<ScaleRu
     const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid, allRouted);
     const depth = queue.depth();
     return {
-      ruleCount, rps: load.rps, p99: load.latencyMs.p99, failed: load.failed, cpuUsPerEvent: (cpuS * 1e6) / load.ok,
-      deliveries: depth.pending, events: depth.events, ok: load.ok,
+      ruleCount,
+      rps: load.rps,
+      p99: load.latencyMs.p99,
+      failed: load.failed,
+      cpuUsPerEvent: (cpuS * 1e6) / load.ok,
+      deliveries: depth.pending,
+      events: depth.events,
+      ok: load.ok,
     };
   } finally {
     queue.close();

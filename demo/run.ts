@@ -33,11 +33,15 @@ async function main(): Promise<void> {
   const smtp = await startSmtpSink();
   // FaceSign's GET /sessions/{id}: the sample session, complete, under the id asked for.
   const facesignApi = await startHttpSink((req) => ({
-    status: 200, headers: { 'content-type': 'application/json' },
+    status: 200,
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ session: { ...loadSampleSession(), id: decodeURIComponent(req.path.split('/').at(-1)!) } }),
   }));
   const setup = loadSetup(CONFIG, {
-    ...process.env, DEMO_SLACK_URL: `${slack.url}/services/demo`, DEMO_SMTP_URL: smtp.url, DEMO_CRM_URL: `${crm.url}/crm`,
+    ...process.env,
+    DEMO_SLACK_URL: `${slack.url}/services/demo`,
+    DEMO_SMTP_URL: smtp.url,
+    DEMO_CRM_URL: `${crm.url}/crm`,
     DEMO_FACESIGN_API_URL: facesignApi.url,
   });
   const herald = await startHerald(setup, silentLogger());
@@ -54,10 +58,14 @@ async function main(): Promise<void> {
       console.log(`sent ${sourceName} ${type}: ${response.status} ${await response.text()}`);
     }
     // The session.status waits for its session before it is routed.
-    await waitUntil(async () => {
-      const [event] = await herald.store.listEvents({ type: 'session.status' });
-      return event?.enrichment !== undefined && (await herald.store.listDeliveries({ eventId: event.id })).length > 0;
-    }, 30_000, 'the session.status to be enriched and routed');
+    await waitUntil(
+      async () => {
+        const [event] = await herald.store.listEvents({ type: 'session.status' });
+        return event?.enrichment !== undefined && (await herald.store.listDeliveries({ eventId: event.id })).length > 0;
+      },
+      30_000,
+      'the session.status to be enriched and routed',
+    );
     console.log(`\nFaceSign's session API (stand-in) was asked for ${facesignApi.requests.map((r) => r.path).join(', ')}`);
     await settledDeliveries(herald.store, 1, undefined, 30_000);
 

@@ -140,12 +140,20 @@ function sampleBatches(spec: BatchSpec, views: Array<{ label: string; event: Nor
   const group = (events: NormalizedEvent[]) => {
     const key = batchKey(events.at(-1), spec);
     return {
-      key: key.label, values: key.values, count: events.length, omitted: 0,
-      first: events[0]?.receivedAt ?? null, last: events.at(-1)?.receivedAt ?? null,
+      key: key.label,
+      values: key.values,
+      count: events.length,
+      omitted: 0,
+      first: events[0]?.receivedAt ?? null,
+      last: events.at(-1)?.receivedAt ?? null,
     };
   };
   if (spec.kind === 'throttle') return views.map((v) => ({ ...v, batch: throttle }));
-  const singles = views.map((v) => ({ label: `${v.label} (a group of one)`, event: v.event, batch: { events: [v.event], group: group([v.event]), ...throttle } }));
+  const singles = views.map((v) => ({
+    label: `${v.label} (a group of one)`,
+    event: v.event,
+    batch: { events: [v.event], group: group([v.event]), ...throttle },
+  }));
   const all = views.map((v) => v.event);
   return [...singles, { label: `a group of ${all.length} samples`, event: all.at(-1), batch: { events: all, group: group(all), ...throttle } }];
 }

@@ -116,7 +116,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
   const deadLetterRemoved = () =>
     deadLetterRemovedDestinations(store, configured, log).catch((error: unknown) =>
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not dead-letter the deliveries to removed destinations; retention will try again'));
+      log.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not dead-letter the deliveries to removed destinations; retention will try again',
+      ),
+    );
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
   const onBreakerOpened = (destination: string, opening: BreakerOpening) => {
@@ -125,19 +129,41 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const delivering = options.deliver ?? options.stages !== false;
   // Delivering on a thread of its own needs a second connection to the same store: a SQLite file (not
   // :memory:). A test's injected clock cannot cross to another thread: it keeps the stage on this one.
-  const deliverThread = delivering && config.delivery.thread && store instanceof SqliteStore && store.file !== ':memory:' && !options.stageClock
-    ? new DeliverThread({ file: store.file, gate: store.gate, config, claimant: `${claimant}:deliver`, log, metrics, onBreakerOpened })
-    : undefined;
-  const deliver: DeliveryRunner = deliverThread ?? new DeliverStage({
-    store, destinations: () => current.destinations, log, claimant, metrics, now: options.stageClock, onBreakerOpened,
-  });
+  const deliverThread =
+    delivering && config.delivery.thread && store instanceof SqliteStore && store.file !== ':memory:' && !options.stageClock
+      ? new DeliverThread({ file: store.file, gate: store.gate, config, claimant: `${claimant}:deliver`, log, metrics, onBreakerOpened })
+      : undefined;
+  const deliver: DeliveryRunner =
+    deliverThread ??
+    new DeliverStage({
+      store,
+      destinations: () => current.destinations,
+      log,
+      claimant,
+      metrics,
+      now: options.stageClock,
+      onBreakerOpened,
+    });
   // The routing in force, with the media links of this process's archive.
   const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
   const batches = new BatchStage({
-    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, claimant, metrics, onSent: () => deliver.wake(), now: options.stageClock,
+    store,
+    routing: currentRouting,
+    providers: EVENT_PROVIDERS,
+    log,
+    claimant,
+    metrics,
+    onSent: () => deliver.wake(),
+    now: options.stageClock,
   });
   const route = new RouteStage({
-    store, routing: currentRouting, providers: EVENT_PROVIDERS, log, metrics, onRouted: () => deliver.wake(), now: options.stageClock,
+    store,
+    routing: currentRouting,
+    providers: EVENT_PROVIDERS,
+    log,
+    metrics,
+    onRouted: () => deliver.wake(),
+    now: options.stageClock,
     onBatched: () => batches.wake(),
     onRoutingError: (eventId, error) => {
       if (alertSettings().enabled) void alerts.raise(ruleFailedAlert(eventId, error));
@@ -145,14 +171,23 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   const takeover = new ClaimTakeover({ store, log, onReleased: () => (route.wake(), batches.wake(), deliver.wake()) });
   const enrich = new EnrichStage({
-    store, sources: () => current.setup.config.sources, fetcher: (api) => new SessionApiClient(api), log, onEnriched: () => route.wake(),
+    store,
+    sources: () => current.setup.config.sources,
+    fetcher: (api) => new SessionApiClient(api),
+    log,
+    onEnriched: () => route.wake(),
     archiver: media?.archiver,
     // A download may take its whole time-out: the event stays this process's meanwhile.
     ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
   const ingest = new Ingest({
-    sources: () => current.setup.config.sources, providers: PROVIDERS, store, now: options.now, metrics, media: config.media,
+    sources: () => current.setup.config.sources,
+    providers: PROVIDERS,
+    store,
+    now: options.now,
+    metrics,
+    media: config.media,
     onStored: () => {
       route.wake();
       enrich.wake();
@@ -170,13 +205,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {
-      token: adminToken, store, deliver, routing: currentRouting, providers: EVENT_PROVIDERS,
-      health: async () => ({
-        ...(await readiness.check()),
-        shuttingDown: lifecycle.shuttingDown,
-        configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
-      }),
-    }
+        token: adminToken,
+        store,
+        deliver,
+        routing: currentRouting,
+        providers: EVENT_PROVIDERS,
+        health: async () => ({
+          ...(await readiness.check()),
+          shuttingDown: lifecycle.shuttingDown,
+          configReload: lifecycle.reloadErrors ? { rejected: lifecycle.reloadErrors } : null,
+        }),
+      }
     : undefined;
   // The deliver thread is up before herald listens (and /readyz can answer 200): it takes a moment to load.
   await deliverThread?.start().catch(async (error: unknown) => {
@@ -184,7 +223,14 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     throw error;
   });
   const appDeps = {
-    ingest, bodyLimitBytes: config.server.bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken: config.server.metricsToken,
+    ingest,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    log,
+    lifecycle,
+    metrics,
+    readiness,
+    admin,
+    metricsToken: config.server.metricsToken,
     ...(media && { media: { store, files: media.files, links: media.links } }),
   };
   // With an operations listener, the webhook port serves no metrics and no API: its address can be public, theirs not.
@@ -250,8 +296,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       enrich.wake();
       route.wake();
       if (routing) {
-        void batches.scheduleEmptyDigests().catch((error: unknown) =>
-          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'));
+        void batches
+          .scheduleEmptyDigests()
+          .catch((error: unknown) =>
+            log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty'),
+          );
         batches.wake();
       }
       deliver.wake();
@@ -268,9 +317,8 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
         return { applied: true, errors: [] };
       } catch (error) {
         // Whatever fails (a file that cannot be read, a bug), the running setup stays: a reload never stops herald.
-        const errors = error instanceof ConfigError
-          ? error.issues.map(formatConfigIssue)
-          : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
+        const errors =
+          error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [`the reload failed: ${error instanceof Error ? error.message : String(error)}`];
         lifecycle.reloadErrors = { at: new Date().toISOString(), errors };
         metrics.reloads.inc({ result: 'rejected' });
         metrics.configValid.set(0);
@@ -283,10 +331,16 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       stopPruning();
       await takeover.stop();
       // Stop accepting connections; requests in flight finish (their events are stored).
-      await Promise.all([server, adminServer].map((listener) => listener && new Promise<void>((resolve) => {
-        listener.close(() => resolve());
-        listener.closeIdleConnections();
-      })));
+      await Promise.all(
+        [server, adminServer].map(
+          (listener) =>
+            listener &&
+            new Promise<void>((resolve) => {
+              listener.close(() => resolve());
+              listener.closeIdleConnections();
+            }),
+        ),
+      );
       await enrich.stop();
       await route.stop();
       await batches.stop();
@@ -295,9 +349,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       await monitor.stop();
       await alerts.drain();
       // With the store gone, the claims simply expire and are taken over later.
-      await store.releaseClaims(claimant).catch((error: unknown) =>
-        log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'),
-      );
+      await store
+        .releaseClaims(claimant)
+        .catch((error: unknown) => log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not release claims at shutdown'));
       await Promise.allSettled(Object.values(current.destinations.channels).map((channel) => channel.close()));
       await media?.close();
       await store.close();

@@ -31,9 +31,10 @@ export async function guardAttempt(secrets: SecretScrubber, attempt: () => Promi
     const result = await attempt();
     return result.excerpt === undefined ? result : { ...result, excerpt: excerptOf(result.excerpt) };
   } catch (thrown) {
-    const error = thrown instanceof DeliveryError
-      ? thrown
-      : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+    const error =
+      thrown instanceof DeliveryError
+        ? thrown
+        : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
     const { excerpt, ...details } = error.details;
     throw new DeliveryError(error.retryable, error.reason, secrets.scrub(error.message), {
       ...details,

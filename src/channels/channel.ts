@@ -49,4 +49,3 @@ export function createChannel(destination: DestinationConfig): Channel {
       return new WebhookChannel(destination);
   }
 }
-

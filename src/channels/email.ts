@@ -64,7 +64,10 @@ export class EmailChannel implements Channel {
         // deliver stage passes the destination's one time-out with every attempt.
         this.transport ??= createPooledTransport(this.options.smtp, ctx.timeoutMs);
         const info = await this.transport.sendMail({
-          from, to, cc, bcc,
+          from,
+          to,
+          cc,
+          bcc,
           subject: message.subject,
           text: message.text,
           ...(message.html !== undefined && { html: message.html }),

@@ -54,11 +54,7 @@ const HINTS: Array<[(status: number) => boolean, string]> = [
 ];
 
 /** The failure for a non-2xx answer. `detail` is a short, safe word from the body (Slack's error code). */
-export function httpFailureError(
-  peer: string,
-  status: number,
-  answer: { detail?: string; excerpt?: string; retryAfter?: string | null },
-): DeliveryError {
+export function httpFailureError(peer: string, status: number, answer: { detail?: string; excerpt?: string; retryAfter?: string | null }): DeliveryError {
   const { retryable, reason } = classifyHttpFailure(status);
   const retryAfterMs = parseRetryAfter(answer.retryAfter ?? null, Date.now());
   const hint = HINTS.find(([applies]) => applies(status))?.[1];
@@ -84,7 +80,7 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_
  */
 export function requestFailureError(peer: string, thrown: unknown, timeoutMs: number): DeliveryError {
   const chain = [thrown];
-  for (let error = thrown; error instanceof Error && error.cause !== undefined && chain.length < 8; ) {
+  for (let error = thrown; error instanceof Error && error.cause !== undefined && chain.length < 8;) {
     error = error.cause;
     chain.push(error);
   }

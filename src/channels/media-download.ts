@@ -63,9 +63,10 @@ export class MediaDownloader {
     } catch (error) {
       if (error instanceof MediaArchiveError) throw error;
       const failure = requestFailureError(PEER, error, timeoutMs);
-      const message = failure.reason === 'refused-address'
-        ? `${PEER} resolves to a private or loopback address: set media.allowPrivateNetwork: true if it is meant to be internal`
-        : failure.message;
+      const message =
+        failure.reason === 'refused-address'
+          ? `${PEER} resolves to a private or loopback address: set media.allowPrivateNetwork: true if it is meant to be internal`
+          : failure.message;
       throw new MediaArchiveError(failure.retryable, message);
     }
   }

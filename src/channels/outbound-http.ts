@@ -98,7 +98,12 @@ export class OutboundHttp {
     const timeout = new RequestTimeout(request.timeoutMs);
     try {
       const answer = await this.agent.request({
-        origin, path: pathname + search, method: request.method, headers: request.headers, body: request.body, signal: timeout,
+        origin,
+        path: pathname + search,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: timeout,
       });
       const retryAfter = answer.headers['retry-after'];
       return { status: answer.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, excerpt: decodeHead(await readHead(answer.body)) };

@@ -64,8 +64,7 @@ function isGlobalV4(address: ipaddr.IPv4): boolean {
  */
 function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] | 'refuse' | undefined {
   const words = address.parts;
-  const v4 = (high: number, low: number) =>
-    new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  const v4 = (high: number, low: number) => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
   switch (address.range()) {
     case 'ipv4Mapped': // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
     case 'rfc6145': // ::ffff:0:a.b.c.d, IPv4-translated (RFC 6145 / 7915)
@@ -89,8 +88,7 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] | 'refuse' | undefine
 export class RefusedAddressError extends Error {
   constructor(readonly address: string) {
     super(
-      `refused to connect to a private or loopback address (${address}): ` +
-        'set allowPrivateNetwork: true on this destination if it is meant to be internal',
+      `refused to connect to a private or loopback address (${address}): ` + 'set allowPrivateNetwork: true on this destination if it is meant to be internal',
     );
     this.name = 'RefusedAddressError';
   }

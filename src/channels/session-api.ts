@@ -56,9 +56,10 @@ export class SessionApiClient {
       text = await response.text();
     } catch (error) {
       const failure = requestFailureError(PEER, error, this.api.timeoutMs);
-      const message = failure.reason === 'refused-address'
-        ? `${PEER} resolves to a private or loopback address: set api.allowPrivateNetwork: true on the source if it is meant to be internal`
-        : failure.message;
+      const message =
+        failure.reason === 'refused-address'
+          ? `${PEER} resolves to a private or loopback address: set api.allowPrivateNetwork: true on the source if it is meant to be internal`
+          : failure.message;
       throw new EnrichmentError(failure.retryable, message);
     }
     const answer = parseAnswer(text);
@@ -66,7 +67,8 @@ export class SessionApiClient {
       const { retryable } = classifyHttpFailure(status);
       const type = errorType(answer);
       throw new EnrichmentError(retryable, `${PEER} answered HTTP ${status}${type ? ` ${type}` : ''}`, {
-        status, retryAfterMs: parseRetryAfter(retryAfter, now),
+        status,
+        retryAfterMs: parseRetryAfter(retryAfter, now),
       });
     }
     const session = answer !== undefined && Object.hasOwn(answer, 'session') ? answer.session : undefined;

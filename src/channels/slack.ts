@@ -21,12 +21,7 @@
  * AsyncLocalStorage: each call of our fetch finds its own attempt's record.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  IncomingWebhook,
-  IncomingWebhookHTTPError,
-  type FetchFunction,
-  type IncomingWebhookSendArguments,
-} from '@slack/webhook';
+import { IncomingWebhook, IncomingWebhookHTTPError, type FetchFunction, type IncomingWebhookSendArguments } from '@slack/webhook';
 import type { DestinationOf } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';

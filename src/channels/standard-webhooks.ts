@@ -44,8 +44,10 @@ export function viewDestinationSigningKeys(options: SigningKeyOptions): SigningK
 export function signStandardWebhook(keys: readonly SigningKey[], id: string, timestampSeconds: number, body: string): string {
   const content = Buffer.from(`${id}.${timestampSeconds}.${body}`, 'utf8');
   return keys
-    .map((key) => key.scheme === 'v1'
-      ? `v1,${createHmac('sha256', key.hmacKey).update(content).digest('base64')}`
-      : `v1a,${sign(null, content, key.privateKey).toString('base64')}`)
+    .map((key) =>
+      key.scheme === 'v1'
+        ? `v1,${createHmac('sha256', key.hmacKey).update(content).digest('base64')}`
+        : `v1a,${sign(null, content, key.privateKey).toString('base64')}`,
+    )
     .join(' ');
 }

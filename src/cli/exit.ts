@@ -20,7 +20,10 @@ export const EXIT = {
 
 /** A failure the user can act on: its message is the whole story. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -16,9 +16,15 @@ export async function openExistingStore(url: string): Promise<Store> {
   const store = open(url, { create: false });
   try {
     const { applied, latest } = await store.schemaVersion();
-    if (applied === 0) throw new CliError(`there is no herald store in ${describeStore(url)} (its schema was never created): check the store setting, or run herald migrate`, EXIT.store);
-    if (applied < latest) throw new CliError(`${describeStore(url)} has schema version ${applied}, this herald needs ${latest}: run herald migrate`, EXIT.store);
-    if (applied > latest) throw new CliError(`${describeStore(url)} has schema version ${applied}, newer than this herald's ${latest}: upgrade herald`, EXIT.store);
+    if (applied === 0)
+      throw new CliError(
+        `there is no herald store in ${describeStore(url)} (its schema was never created): check the store setting, or run herald migrate`,
+        EXIT.store,
+      );
+    if (applied < latest)
+      throw new CliError(`${describeStore(url)} has schema version ${applied}, this herald needs ${latest}: run herald migrate`, EXIT.store);
+    if (applied > latest)
+      throw new CliError(`${describeStore(url)} has schema version ${applied}, newer than this herald's ${latest}: upgrade herald`, EXIT.store);
     return store;
   } catch (error) {
     await store.close().catch(() => {});

@@ -18,8 +18,14 @@ const DURATION = new RegExp(DURATION_PATTERN);
 export function crossCheck(tree: unknown, env: Env): PathIssue[] {
   const config = asRecord(tree);
   return [
-    ...checkOverrides(env), ...checkReservedSource(config), ...checkDestinations(config), ...checkAgainstRetention(config),
-    ...checkAlerts(config), ...checkReplayWindows(config), ...checkAdminListener(config, env), ...checkMedia(config),
+    ...checkOverrides(env),
+    ...checkReservedSource(config),
+    ...checkDestinations(config),
+    ...checkAgainstRetention(config),
+    ...checkAlerts(config),
+    ...checkReplayWindows(config),
+    ...checkAdminListener(config, env),
+    ...checkMedia(config),
   ];
 }
 
@@ -37,7 +43,11 @@ function checkMedia(config: Record<string, unknown>): PathIssue[] {
   if (config.media === undefined) return issues;
   const media = asRecord(config.media);
   if (publicUrl === undefined) {
-    issues.push({ path: ['media'], atKey: true, message: 'needs server.publicUrl, the address herald is reached at (e.g. https://herald.example.com): links to archived media are built on it' });
+    issues.push({
+      path: ['media'],
+      atKey: true,
+      message: 'needs server.publicUrl, the address herald is reached at (e.g. https://herald.example.com): links to archived media are built on it',
+    });
   }
   if (isDuration(media.linkTtl) && parseDuration(media.linkTtl) === 0) issues.push({ path: ['media', 'linkTtl'], message: 'must be longer than 0' });
   if (isDuration(media.timeout) && parseDuration(media.timeout) === 0) issues.push({ path: ['media', 'timeout'], message: 'must be longer than 0' });
@@ -56,11 +66,13 @@ function checkMedia(config: Record<string, unknown>): PathIssue[] {
  */
 function checkReservedSource(config: Record<string, unknown>): PathIssue[] {
   if (!Object.hasOwn(asRecord(config.sources), HERALD)) return [];
-  return [{
-    path: ['sources', HERALD],
-    atKey: true,
-    message: `the source name "${HERALD}" is reserved for herald's own operational alerts: give this source another name`,
-  }];
+  return [
+    {
+      path: ['sources', HERALD],
+      atKey: true,
+      message: `the source name "${HERALD}" is reserved for herald's own operational alerts: give this source another name`,
+    },
+  ];
 }
 
 /** A zero duration would mean no rate limit (an alert per check) or a check loop that never sleeps. */
@@ -121,7 +133,12 @@ function checkSigningKeys(destination: Record<string, unknown>, at: (string | nu
     return [{ path: [...at, 'secret'], atKey: true, message: 'give "secret" (one key) or "secrets" (a list), not both: move this key into "secrets"' }];
   }
   if (secret === undefined && secrets === undefined) {
-    return [{ path: at, message: '"secrets" is required for a webhook destination: a list of Standard Webhooks signing keys, e.g. secrets: ["${CRM_WEBHOOK_SECRET}"]' }];
+    return [
+      {
+        path: at,
+        message: '"secrets" is required for a webhook destination: a list of Standard Webhooks signing keys, e.g. secrets: ["${CRM_WEBHOOK_SECRET}"]',
+      },
+    ];
   }
   const keys: Array<[unknown, (string | number)[]]> = Array.isArray(secrets)
     ? secrets.map((key, index) => [key, [...at, 'secrets', index]])
@@ -182,11 +199,17 @@ function checkReplayWindows(config: Record<string, unknown>): PathIssue[] {
     if (!isDuration(tolerance) || !isDuration(window) || parseDuration(window) >= 2 * parseDuration(tolerance)) continue;
     const replay = `a signed request is accepted from ${tolerance} before its timestamp until ${tolerance} after it, so a replay after its dedupe key is forgotten would be stored and notified again`;
     if (source.dedupeWindow !== undefined) {
-      issues.push({ path: ['sources', name, 'dedupeWindow'], message: `${window} is shorter than twice the signature tolerance (${tolerance}): ${replay}; make it at least twice the tolerance` });
+      issues.push({
+        path: ['sources', name, 'dedupeWindow'],
+        message: `${window} is shorter than twice the signature tolerance (${tolerance}): ${replay}; make it at least twice the tolerance`,
+      });
     } else {
       // Dedupe keys are kept for the retention: point at whichever of the two the file sets.
       const path = source.tolerance !== undefined || config.retention === undefined ? ['sources', name, 'tolerance'] : ['retention'];
-      issues.push({ path, message: `the signature tolerance (${tolerance}) is longer than half the retention (${retention}), for which dedupe keys are kept: ${replay}` });
+      issues.push({
+        path,
+        message: `the signature tolerance (${tolerance}) is longer than half the retention (${retention}), for which dedupe keys are kept: ${replay}`,
+      });
     }
   }
   return issues;

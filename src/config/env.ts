@@ -39,9 +39,7 @@ export function substituteEnv(value: unknown, env: Env, path: ConfigPath, issues
     return value.map((item, index) => substituteEnv(item, env, [...path, index], issues));
   }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, [...path, key], issues)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, [...path, key], issues)]));
   }
   return value;
 }

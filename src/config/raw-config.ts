@@ -54,8 +54,14 @@ export interface RawAlerts {
 
 export interface RawConfig {
   server?: {
-    port?: number; host?: string; bodyLimit?: string; requestTimeout?: string; shutdownGrace?: string;
-    admin?: { port: number; host?: string }; metricsToken?: string; publicUrl?: string;
+    port?: number;
+    host?: string;
+    bodyLimit?: string;
+    requestTimeout?: string;
+    shutdownGrace?: string;
+    admin?: { port: number; host?: string };
+    metricsToken?: string;
+    publicUrl?: string;
   };
   store?: string;
   rules?: string;

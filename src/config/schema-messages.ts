@@ -104,10 +104,13 @@ function durationProblem(text: string): string {
 function notApplicable(key: string, tree: unknown, owner: ConfigPath): string {
   const provider = valueAt(tree, [...owner, 'provider']);
   const hint =
-    key === 'secrets' && provider === 'faceio' ? ': FACEIO authenticates with a bearer token, use "token"'
-    : key === 'token' && provider !== undefined ? `: ${String(provider)} signs its webhooks, use "secrets"`
-    : key === 'tolerance' ? ': FACEIO sends no timestamp'
-    : '';
+    key === 'secrets' && provider === 'faceio'
+      ? ': FACEIO authenticates with a bearer token, use "token"'
+      : key === 'token' && provider !== undefined
+        ? `: ${String(provider)} signs its webhooks, use "secrets"`
+        : key === 'tolerance'
+          ? ': FACEIO sends no timestamp'
+          : '';
   return `"${key}" does not apply to ${kindAt(tree, owner)}${hint}`;
 }
 
@@ -116,9 +119,11 @@ function kindAt(tree: unknown, path: ConfigPath): string {
   const [section, name] = path;
   const block = valueAt(tree, [section ?? '', name ?? '']);
   const kind =
-    section === 'sources' ? `${String(valueAt(block, ['provider']))} source`
-    : section === 'destinations' ? `${String(valueAt(block, ['type']))} destination`
-    : 'this block';
+    section === 'sources'
+      ? `${String(valueAt(block, ['provider']))} source`
+      : section === 'destinations'
+        ? `${String(valueAt(block, ['type']))} destination`
+        : 'this block';
   return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
 }
 
@@ -131,8 +136,13 @@ function show(value: unknown, path: ConfigPath): string {
 
 function typeNames(type: unknown): string {
   const names: Record<string, string> = {
-    string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false',
-    array: 'a list', object: 'a mapping (key: value)', null: 'nothing',
+    string: 'a string',
+    integer: 'a whole number',
+    number: 'a number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping (key: value)',
+    null: 'nothing',
   };
   return (Array.isArray(type) ? type : [type]).map((t) => names[String(t)] ?? String(t)).join(' or ');
 }

@@ -22,10 +22,7 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 /** Every problem found in one check of the configuration, reported together. */
 export class ConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {
-    super(
-      `${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` +
-        issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n'),
-    );
+    super(`${issues.length} configuration error${issues.length === 1 ? '' : 's'}:\n` + issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -91,16 +88,7 @@ export class StoreOpenError extends Error {
  * (after Alertmanager's notify reasons).
  */
 export type DeliveryFailureReason =
-  | 'client-error'
-  | 'server-error'
-  | 'rate-limited'
-  | 'auth-error'
-  | 'timeout'
-  | 'network'
-  | 'refused-address'
-  | 'render-failed'
-  | 'exhausted'
-  | 'expired';
+  'client-error' | 'server-error' | 'rate-limited' | 'auth-error' | 'timeout' | 'network' | 'refused-address' | 'render-failed' | 'exhausted' | 'expired';
 
 /** What a failed attempt records besides its reason and message. */
 export interface DeliveryErrorDetails {
@@ -141,7 +129,10 @@ export class DeliveryError extends Error {
 
 /** A replay asked for a rule that the rules in force do not have. */
 export class UnknownRuleError extends Error {
-  constructor(readonly rule: string, known: readonly string[]) {
+  constructor(
+    readonly rule: string,
+    known: readonly string[],
+  ) {
     super(`no rule "${rule}" in the rule files (${known.join(', ') || 'there are none'})`);
     this.name = 'UnknownRuleError';
   }
@@ -190,7 +181,11 @@ export class EnrichmentError extends Error {
  * credential of the provider's.
  */
 export class MediaArchiveError extends Error {
-  constructor(readonly retryable: boolean, message: string, readonly details: { retryAfterMs?: number } = {}) {
+  constructor(
+    readonly retryable: boolean,
+    message: string,
+    readonly details: { retryAfterMs?: number } = {},
+  ) {
     super(message);
     this.name = 'MediaArchiveError';
   }

@@ -20,8 +20,18 @@ export const CATEGORIES = ['verification', 'identity', 'media', 'analysis', 'set
 export type Category = (typeof CATEGORIES)[number];
 
 export const OUTCOMES = [
-  'started', 'completed', 'approved', 'rejected', 'review', 'failed', 'expired',
-  'abandoned', 'enrolled', 'authenticated', 'deleted', 'match',
+  'started',
+  'completed',
+  'approved',
+  'rejected',
+  'review',
+  'failed',
+  'expired',
+  'abandoned',
+  'enrolled',
+  'authenticated',
+  'deleted',
+  'match',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -103,7 +113,4 @@ export interface NormalizedEvent {
 }
 
 /** What a provider adapter derives from a payload; the pipeline adds the rest. */
-export type ProviderFacts = Pick<
-  NormalizedEvent,
-  'type' | 'category' | 'outcome' | 'subject' | 'time' | 'providerEventId' | 'media'
->;
+export type ProviderFacts = Pick<NormalizedEvent, 'type' | 'category' | 'outcome' | 'subject' | 'time' | 'providerEventId' | 'media'>;

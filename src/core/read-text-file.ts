@@ -13,11 +13,12 @@ export function readTextFile(file: string, what: string): { text: string } | { i
     return { text: readFileSync(file, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'EISDIR'
-      ? `this ${what} is a folder, not a file`
-      : code === 'ENOENT'
-        ? `this ${what} disappeared while it was being read`
-        : `cannot read this ${what} (${code ?? (error instanceof Error ? error.name : 'error')})`;
+    const message =
+      code === 'EISDIR'
+        ? `this ${what} is a folder, not a file`
+        : code === 'ENOENT'
+          ? `this ${what} disappeared while it was being read`
+          : `cannot read this ${what} (${code ?? (error instanceof Error ? error.name : 'error')})`;
     return { issue: { file, path: '', message } };
   }
 }

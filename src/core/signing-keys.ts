@@ -21,14 +21,10 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const SEED_BYTES = 32;
 
 /** A key herald signs with: an HMAC secret (`v1`) or an Ed25519 secret key (`v1a`) with its public key. */
-export type SigningKey =
-  | { scheme: 'v1'; hmacKey: Buffer }
-  | { scheme: 'v1a'; privateKey: KeyObject; publicKey: string };
+export type SigningKey = { scheme: 'v1'; hmacKey: Buffer } | { scheme: 'v1a'; privateKey: KeyObject; publicKey: string };
 
 /** What can be shown of a signing key: its scheme, and for Ed25519 the public key to give the receiver. */
-export type SigningKeyView =
-  | { scheme: 'v1'; algorithm: 'HMAC-SHA256' }
-  | { scheme: 'v1a'; algorithm: 'Ed25519'; publicKey: string };
+export type SigningKeyView = { scheme: 'v1'; algorithm: 'HMAC-SHA256' } | { scheme: 'v1a'; algorithm: 'Ed25519'; publicKey: string };
 
 /** A signing key that is not one. The message says what was expected, never what was given. */
 export class SigningKeyError extends Error {
@@ -58,12 +54,16 @@ export function parseSigningKey(text: string): SigningKey {
     const publicKey = rawPublicKey(privateKey);
     // A key whose halves disagree was cut or pasted wrong: its signatures would not verify with the public key it carries.
     if (!publicKey.equals(bytes.subarray(SEED_BYTES))) {
-      throw new SigningKeyError('is a "whsk_" key whose second half is not the public key of its first: copy the whole key that `herald keys generate --ed25519` printed');
+      throw new SigningKeyError(
+        'is a "whsk_" key whose second half is not the public key of its first: copy the whole key that `herald keys generate --ed25519` printed',
+      );
     }
     return { scheme: 'v1a', privateKey, publicKey: ED25519_PUBLIC_PREFIX + publicKey.toString('base64') };
   }
   if (text.startsWith(ED25519_PUBLIC_PREFIX)) {
-    throw new SigningKeyError('is an Ed25519 public key ("whpk_"), which cannot sign: list the secret key ("whsk_") here and give the "whpk_" key to the receiver');
+    throw new SigningKeyError(
+      'is an Ed25519 public key ("whpk_"), which cannot sign: list the secret key ("whsk_") here and give the "whpk_" key to the receiver',
+    );
   }
   throw new SigningKeyError(`must be a Standard Webhooks signing key, "whsec_..." (HMAC) or "whsk_..." (Ed25519); ${HOW_TO_MAKE}`);
 }

@@ -47,9 +47,10 @@ export function parseYamlFile(file: string, text: string): YamlFile {
     data = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (error) {
     // The alias limit throws a ReferenceError; anything else toJS throws is reported the same way, never raised.
-    const message = error instanceof ReferenceError && /alias/i.test(error.message)
-      ? `the file expands more than ${MAX_YAML_ALIASES} YAML aliases (an alias bomb?): write the values out`
-      : `YAML error: ${withoutSourceText(error instanceof Error ? error.message : String(error))}`;
+    const message =
+      error instanceof ReferenceError && /alias/i.test(error.message)
+        ? `the file expands more than ${MAX_YAML_ALIASES} YAML aliases (an alias bomb?): write the values out`
+        : `YAML error: ${withoutSourceText(error instanceof Error ? error.message : String(error))}`;
     syntaxIssues.push({ file, path: '', message });
   }
   return {

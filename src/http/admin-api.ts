@@ -71,10 +71,15 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
 
   router.get('/events', async (ctx) => {
     const filter: EventFilter = {
-      source: queryString(ctx, 'source'), provider: queryString(ctx, 'provider'), type: queryString(ctx, 'type'),
-      outcome: queryString(ctx, 'outcome'), subject: queryString(ctx, 'subject'),
-      since: timeValue('since', queryString(ctx, 'since')), until: timeValue('until', queryString(ctx, 'until')),
-      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+      source: queryString(ctx, 'source'),
+      provider: queryString(ctx, 'provider'),
+      type: queryString(ctx, 'type'),
+      outcome: queryString(ctx, 'outcome'),
+      subject: queryString(ctx, 'subject'),
+      since: timeValue('since', queryString(ctx, 'since')),
+      until: timeValue('until', queryString(ctx, 'until')),
+      after: queryString(ctx, 'after'),
+      limit: queryLimit(ctx),
     };
     const page = await pageOf((f: EventFilter) => store.listEvents(f), filter);
     // Personal fields are shown one audited event at a time (GET /api/events/{id}?pii=include), never in a listing.
@@ -96,8 +101,11 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
 
   router.get('/audit', async (ctx) => {
     const filter: AuditFilter = {
-      actor: queryString(ctx, 'actor'), action: queryString(ctx, 'action'), target: queryString(ctx, 'target'),
-      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+      actor: queryString(ctx, 'actor'),
+      action: queryString(ctx, 'action'),
+      target: queryString(ctx, 'target'),
+      after: queryString(ctx, 'after'),
+      limit: queryLimit(ctx),
     };
     const page = await pageOf((f: AuditFilter) => store.listAudit(f), filter);
     ctx.body = { entries: page.items, nextCursor: page.nextCursor };
@@ -110,8 +118,12 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
     const since = timeValue('since', body.since);
     if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
     const request = {
-      since, until: timeValue('until', body.until), rule: bodyString(body, 'rule'), dryRun: body.dryRun === true,
-      after: bodyString(body, 'after'), limit: bodyLimit(body, 500),
+      since,
+      until: timeValue('until', body.until),
+      rule: bodyString(body, 'rule'),
+      dryRun: body.dryRun === true,
+      after: bodyString(body, 'after'),
+      limit: bodyLimit(body, 500),
     };
     try {
       const page = await replayPage(store, routing(), providers, request);
@@ -140,8 +152,11 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
 
   router.get('/dead-letters', async (ctx) => {
     const filter: DeliveryFilter = {
-      status: 'dead', destination: queryString(ctx, 'destination'), rule: queryString(ctx, 'rule'),
-      after: queryString(ctx, 'after'), limit: queryLimit(ctx),
+      status: 'dead',
+      destination: queryString(ctx, 'destination'),
+      rule: queryString(ctx, 'rule'),
+      after: queryString(ctx, 'after'),
+      limit: queryLimit(ctx),
     };
     const page = await pageOf((f: DeliveryFilter) => store.listDeliveries(f), filter);
     ctx.body = { deadLetters: page.items, nextCursor: page.nextCursor };
@@ -150,9 +165,14 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
   router.post('/dead-letters/retry', async (ctx) => {
     const body = await jsonBody(ctx);
     const since = timeValue('since', body.since);
-    const retried = await store.retryDeadLetters({
-      destination: bodyString(body, 'destination'), rule: bodyString(body, 'rule'), sinceMs: since === undefined ? undefined : Date.parse(since),
-    }, Date.now());
+    const retried = await store.retryDeadLetters(
+      {
+        destination: bodyString(body, 'destination'),
+        rule: bodyString(body, 'rule'),
+        sinceMs: since === undefined ? undefined : Date.parse(since),
+      },
+      Date.now(),
+    );
     if (retried > 0) deliver.wake();
     ctx.body = { retried };
   });
@@ -188,7 +208,8 @@ export function createAdminRouter({ store, deliver, routing, providers, health }
   for (const action of ['pause', 'resume'] as const) {
     router.post(`/destinations/:name/${action}`, (ctx) => {
       const name = ctx.params.name!;
-      if (!ownValue(routing().destinations, name)) { // `__proto__` is no destination
+      if (!ownValue(routing().destinations, name)) {
+        // `__proto__` is no destination
         ctx.status = 404;
         ctx.body = notFound('destination');
         return;

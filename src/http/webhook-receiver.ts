@@ -71,10 +71,7 @@ export function webhookReceiver({ ingest, bodyLimitBytes, log, metrics }: Receiv
     } finally {
       // Only configured names become label values: a stranger cannot grow the label set.
       metrics?.requests.inc({ source: ingest.hasSource(source) ? source : 'unknown', status: String(ctx.status) });
-      log.info(
-        { source, status: ctx.status, reason, eventId, ms: Math.round(performance.now() - started) },
-        'webhook',
-      );
+      log.info({ source, status: ctx.status, reason, eventId, ms: Math.round(performance.now() - started) }, 'webhook');
     }
   };
 }

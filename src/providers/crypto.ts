@@ -13,11 +13,7 @@ export function hmacSha256(secret: string, parts: Array<string | Buffer>): Buffe
  * True when some secret's HMAC equals some candidate signature. Every pair is
  * compared in constant time; lengths are public (a SHA-256 is 32 bytes).
  */
-export function anySecretMatches(
-  secrets: readonly string[],
-  signedParts: Array<string | Buffer>,
-  candidates: readonly Buffer[],
-): boolean {
+export function anySecretMatches(secrets: readonly string[], signedParts: Array<string | Buffer>, candidates: readonly Buffer[]): boolean {
   let matched = false;
   for (const secret of secrets) {
     const expected = hmacSha256(secret, signedParts);

@@ -62,7 +62,12 @@ export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], sample
     }
     for (const sample of samples) {
       try {
-        set.render(usage.template, usage.channel, { ...sample.batch, event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination }, { strict: true });
+        set.render(
+          usage.template,
+          usage.channel,
+          { ...sample.batch, event: sample.event, rule: { name: usage.ruleName ?? usage.rulePath }, destination: usage.destination },
+          { strict: true },
+        );
       } catch (error) {
         if (!(error instanceof TemplateRenderError)) throw error;
         const { file, path, line, column } = error.location;

@@ -27,7 +27,12 @@ export function subjectLine(text: string): string {
     .replace(/ {2,}/g, ' ')
     .trim();
   const characters = [...line];
-  return characters.length <= SUBJECT_MAX_CHARACTERS ? line : `${characters.slice(0, SUBJECT_MAX_CHARACTERS - 1).join('').trimEnd()}…`;
+  return characters.length <= SUBJECT_MAX_CHARACTERS
+    ? line
+    : `${characters
+        .slice(0, SUBJECT_MAX_CHARACTERS - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /** Renders subject, text and (when the template has it) HTML. Throws TemplateRenderError. */

@@ -48,7 +48,7 @@ const SLACK_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>':
  */
 const MRKDWN_LOOKALIKES: Record<string, string> = {
   '*': '\u2217', // ∗ ASTERISK OPERATOR
-  '_': '\u02cd', // ˍ MODIFIER LETTER LOW MACRON
+  _: '\u02cd', // ˍ MODIFIER LETTER LOW MACRON
   '~': '\u223c', // ∼ TILDE OPERATOR
   '`': '\u02cb', // ˋ MODIFIER LETTER GRAVE ACCENT
   '\uff0a': '\ufe61', // ＊ -> ﹡ SMALL ASTERISK

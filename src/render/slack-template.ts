@@ -55,7 +55,10 @@ function shapeProblems(data: unknown): PathIssue[] {
     .filter((key) => !SLACK_KEYS.includes(key))
     .map((key) => ({ path: [key], atKey: true, message: `unknown key; slack.yaml has ${SLACK_KEYS.join(' and ')}` }));
   if (typeof payload.text !== 'string') {
-    problems.push({ path: 'text' in payload ? ['text'] : [], message: '`text` must be a string: the message, and the notification text when there are blocks' });
+    problems.push({
+      path: 'text' in payload ? ['text'] : [],
+      message: '`text` must be a string: the message, and the notification text when there are blocks',
+    });
   }
   if ('blocks' in payload) {
     if (!Array.isArray(payload.blocks)) {
@@ -63,7 +66,8 @@ function shapeProblems(data: unknown): PathIssue[] {
     } else {
       payload.blocks.forEach((block, i) => {
         const type = block !== null && typeof block === 'object' ? (block as Record<string, unknown>).type : undefined;
-        if (typeof type !== 'string') problems.push({ path: ['blocks', i], message: 'a block must be a mapping with a `type` (section, header, context, ...)' });
+        if (typeof type !== 'string')
+          problems.push({ path: ['blocks', i], message: 'a block must be a mapping with a `type` (section, header, context, ...)' });
       });
     }
   }
@@ -71,7 +75,8 @@ function shapeProblems(data: unknown): PathIssue[] {
     if ('verbatim' in object && object.verbatim !== true) {
       problems.push({
         path: [...path, 'verbatim'],
-        message: 'herald sends every mrkdwn text verbatim (`verbatim: true`), so that a URL in an event value never becomes a link; write links as <https://…|label>',
+        message:
+          'herald sends every mrkdwn text verbatim (`verbatim: true`), so that a URL in an event value never becomes a link; write links as <https://…|label>',
       });
     }
   }

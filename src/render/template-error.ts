@@ -81,7 +81,8 @@ export function describeRenderError(error: unknown, source: string): LiquidProbl
     const written = name.split('.').every((part) => source.includes(part));
     const variable = written ? name : undefined;
     return {
-      reason: `undefined variable${variable ? ` ${variable}` : inExpression}: check the spelling, ` +
+      reason:
+        `undefined variable${variable ? ` ${variable}` : inExpression}: check the spelling, ` +
         'or, for a field some events lack, give a fallback with `| default: "…"` as the first filter',
       ...(variable && { variable }),
       ...at,

@@ -82,7 +82,11 @@ export function compileTemplateFolder(folder: string, name: string): { template?
   if (email.length > 0) {
     const missing = (['email.subject.liquid', 'email.text.liquid'] as const).filter((f) => !files.has(f));
     for (const absent of missing) {
-      issues.push({ file: path.join(folder, email[0]!), path: '', message: `${absent} is missing: an email needs a subject and a text body (the HTML body is optional)` });
+      issues.push({
+        file: path.join(folder, email[0]!),
+        path: '',
+        message: `${absent} is missing: an email needs a subject and a text body (the HTML body is optional)`,
+      });
     }
     // A value's line breaks are marked (`↵`), so that it cannot write lines of the email.
     const subject = liquidFile('email.subject.liquid', 'text');

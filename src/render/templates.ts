@@ -60,7 +60,12 @@ export function loadTemplates(dir: string): TemplateSet {
     entries = readdirSync(dir).sort();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? 'the templates folder does not exist' : code === 'ENOTDIR' ? 'the templates path is not a folder' : `cannot read the templates folder (${code})`;
+    const message =
+      code === 'ENOENT'
+        ? 'the templates folder does not exist'
+        : code === 'ENOTDIR'
+          ? 'the templates path is not a folder'
+          : `cannot read the templates folder (${code})`;
     throw new ConfigError([{ file: dir, path: '', message }]);
   }
 
@@ -111,7 +116,9 @@ class LoadedTemplateSet implements TemplateSet {
     if (!template) throw new TemplateRenderError({ file: name, path: '' }, `there is no template "${name}"`);
     // Only these three names: nothing else of the caller's object is reachable from a template.
     const variables = {
-      event: scope.event, rule: scope.rule, destination: scope.destination,
+      event: scope.event,
+      rule: scope.rule,
+      destination: scope.destination,
       ...(scope.events !== undefined && { events: scope.events }),
       ...(scope.group !== undefined && { group: scope.group }),
       ...(scope.throttle !== undefined && { throttle: scope.throttle }),

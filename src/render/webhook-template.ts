@@ -60,7 +60,10 @@ function wrap(event: unknown, body: unknown, format: WebhookFormat): WebhookMess
 
 /** Renders the body and wraps it. Throws TemplateRenderError. */
 export function renderWebhook(
-  template: WebhookTemplate | undefined, scope: { event: unknown; events?: unknown[]; group?: unknown; throttle?: unknown }, strict: boolean, format: WebhookFormat,
+  template: WebhookTemplate | undefined,
+  scope: { event: unknown; events?: unknown[]; group?: unknown; throttle?: unknown },
+  strict: boolean,
+  format: WebhookFormat,
 ): WebhookMessage {
   // A leaf that printed nothing in lenient mode is undefined: JSON would drop the key, so it is sent as null.
   const body = template ? renderTree(template.tree, (leaf) => leaf.render(scope, strict) ?? null) : defaultBody(scope);

@@ -18,8 +18,22 @@ export type { BatchSpec } from '../core/rules.js';
 
 /** The top-level attributes of a normalized event: what a `by` path starts with. */
 export const EVENT_ATTRIBUTES = [
-  'specversion', 'id', 'source', 'provider', 'type', 'category', 'outcome', 'subject', 'time', 'receivedAt',
-  'providerEventId', 'media', 'session', 'enrichment', 'datacontenttype', 'data',
+  'specversion',
+  'id',
+  'source',
+  'provider',
+  'type',
+  'category',
+  'outcome',
+  'subject',
+  'time',
+  'receivedAt',
+  'providerEventId',
+  'media',
+  'session',
+  'enrichment',
+  'datacontenttype',
+  'data',
 ] as const;
 
 export interface BatchingProblem {
@@ -33,12 +47,16 @@ export function compileBatching(def: RuleDefinition): { spec?: BatchSpec; proble
   const { group, digest, throttle } = def;
   if (!group && !digest && !throttle) return { problems };
   if (group && digest) problems.push({ path: ['digest'], message: 'a rule has group or digest, not both: a digest already gathers every event of its period' });
-  const checkPaths = (paths: string[] | undefined, at: string) => paths?.forEach((p, i) => {
-    const head = p.split('.')[0]!;
-    if ((EVENT_ATTRIBUTES as readonly string[]).includes(head)) return;
-    const guess = closestMatch(head, EVENT_ATTRIBUTES);
-    problems.push({ path: [at, 'by', i], message: `"${p}" is not an event attribute: ${guess ? `did you mean "${guess}"?` : `a path starts with one of ${EVENT_ATTRIBUTES.join(', ')}`}` });
-  });
+  const checkPaths = (paths: string[] | undefined, at: string) =>
+    paths?.forEach((p, i) => {
+      const head = p.split('.')[0]!;
+      if ((EVENT_ATTRIBUTES as readonly string[]).includes(head)) return;
+      const guess = closestMatch(head, EVENT_ATTRIBUTES);
+      problems.push({
+        path: [at, 'by', i],
+        message: `"${p}" is not an event attribute: ${guess ? `did you mean "${guess}"?` : `a path starts with one of ${EVENT_ATTRIBUTES.join(', ')}`}`,
+      });
+    });
   checkPaths(group?.by, 'group');
   checkPaths(throttle?.by, 'throttle');
   const by = [...new Set([...(group?.by ?? []), ...(throttle?.by ?? [])])];
@@ -54,13 +72,24 @@ export function compileBatching(def: RuleDefinition): { spec?: BatchSpec; proble
       problems.push({ path: ['digest', 'timezone'], message: `unknown time zone "${digest.timezone}": use an IANA name such as Europe/Berlin or UTC` });
     } else if (digest.at !== undefined) {
       const error = cronError(digest.at, digest.timezone);
-      if (error) problems.push({ path: ['digest', 'at'], message: `"${digest.at}" is not a cron expression herald can read (${error}): write minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"` });
+      if (error)
+        problems.push({
+          path: ['digest', 'at'],
+          message: `"${digest.at}" is not a cron expression herald can read (${error}): write minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5"`,
+        });
     }
     const everyMs = digest.every === undefined ? undefined : parseDuration(digest.every);
     if (everyMs === 0) problems.push({ path: ['digest', 'every'], message: 'a digest period must be longer than 0' });
     spec = {
-      kind: 'digest', by, max: digest.max,
-      digest: { ...(digest.at !== undefined && { at: digest.at }), ...(digest.timezone !== undefined && { timezone: digest.timezone }), ...(everyMs !== undefined && { everyMs }), sendEmpty: digest.sendEmpty },
+      kind: 'digest',
+      by,
+      max: digest.max,
+      digest: {
+        ...(digest.at !== undefined && { at: digest.at }),
+        ...(digest.timezone !== undefined && { timezone: digest.timezone }),
+        ...(everyMs !== undefined && { everyMs }),
+        sendEmpty: digest.sendEmpty,
+      },
     };
   } else {
     spec = { kind: 'throttle', by, max: 1 };

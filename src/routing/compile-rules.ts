@@ -36,7 +36,11 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
   definitions.forEach((def, order) => {
     const first = seen.get(def.name);
     if (first) {
-      problems.push({ rule: def, path: ['name'], message: `rule "${def.name}" is already defined (${first.file}, rule ${first.index + 1}): rule names must be unique` });
+      problems.push({
+        rule: def,
+        path: ['name'],
+        message: `rule "${def.name}" is already defined (${first.file}, rule ${first.index + 1}): rule names must be unique`,
+      });
     } else {
       seen.set(def.name, def);
     }
@@ -44,13 +48,25 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
     def.notify.forEach((notify, i) => {
       const channel = refs.destinations.get(notify.to);
       if (channel === undefined) {
-        problems.push({ rule: def, path: ['notify', i, 'to'], message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'to'],
+          message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}`,
+        });
       }
       const channels = refs.templates.get(notify.template);
       if (channels === undefined) {
-        problems.push({ rule: def, path: ['notify', i, 'template'], message: `unknown template "${notify.template}": templates/ has ${known(refs.templates.keys())}` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'template'],
+          message: `unknown template "${notify.template}": templates/ has ${known(refs.templates.keys())}`,
+        });
       } else if (channel !== undefined && !channels.includes(channel)) {
-        problems.push({ rule: def, path: ['notify', i, 'template'], message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"` });
+        problems.push({
+          rule: def,
+          path: ['notify', i, 'template'],
+          message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"`,
+        });
       }
     });
 
@@ -64,8 +80,17 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
     const match = (def.match ?? {}) as Partial<Record<MatchField, MatchValue>>;
     const when = def.when as Logic | undefined;
     rules.push({
-      name: def.name, file: def.file, index: def.index, order, match, when, notify: def.notify,
-      stop: def.stop, enabled: def.enabled, pii: def.pii, condition: compileCondition(match, when),
+      name: def.name,
+      file: def.file,
+      index: def.index,
+      order,
+      match,
+      when,
+      notify: def.notify,
+      stop: def.stop,
+      enabled: def.enabled,
+      pii: def.pii,
+      condition: compileCondition(match, when),
       ...(batching.spec && { batching: batching.spec }),
     });
   });

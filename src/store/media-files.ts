@@ -33,7 +33,7 @@ export function isMediaId(id: string): boolean {
 /** A thrown id that is not one: a bug of the caller's, never a payload's doing. */
 export class MediaIdError extends Error {
   constructor() {
-    super('not a media id (a UUID): media files are named by herald\'s own ids only');
+    super("not a media id (a UUID): media files are named by herald's own ids only");
     this.name = 'MediaIdError';
   }
 }

@@ -38,17 +38,33 @@ export interface AttemptRow {
 
 export function toDelivery(row: DeliveryRow): Delivery {
   return {
-    id: row.id, eventId: row.event_id, rule: row.rule, destination: row.destination, template: row.template,
+    id: row.id,
+    eventId: row.event_id,
+    rule: row.rule,
+    destination: row.destination,
+    template: row.template,
     message: typeof row.message === 'string' ? (JSON.parse(row.message) as Delivery['message']) : row.message,
-    status: row.status, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, createdAt: row.created_at,
-    updatedAt: row.updated_at, lastError: row.last_error, retriedAt: row.retried_at,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastError: row.last_error,
+    retriedAt: row.retried_at,
   };
 }
 
 export function toAttempt(row: AttemptRow): Attempt {
   return {
-    deliveryId: row.delivery_id, attempt: row.attempt, startedAt: row.started_at, durationMs: row.duration_ms,
-    outcome: row.outcome, status: row.status, reason: row.reason, error: row.error, responseExcerpt: row.response_excerpt,
+    deliveryId: row.delivery_id,
+    attempt: row.attempt,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    outcome: row.outcome,
+    status: row.status,
+    reason: row.reason,
+    error: row.error,
+    responseExcerpt: row.response_excerpt,
   };
 }
 

@@ -319,10 +319,7 @@ export interface Attempt {
 }
 
 /** What happens to a delivery after an attempt. */
-export type AttemptVerdict =
-  | { status: 'delivered' }
-  | { status: 'pending'; nextAttemptAt: number }
-  | { status: 'dead' };
+export type AttemptVerdict = { status: 'delivered' } | { status: 'pending'; nextAttemptAt: number } | { status: 'dead' };
 
 export interface ClaimRequest {
   destination: string;

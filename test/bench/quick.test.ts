@@ -87,12 +87,16 @@ describe('npm run bench -- --quick', function () {
       assert.ok(run.events >= run.ok);
       assert.equal(run.deliveries, run.events);
     }
-    assert.deepEqual(results.runs.scaleLarge.map((r) => r.ruleCount), [200]);
+    assert.deepEqual(
+      results.runs.scaleLarge.map((r) => r.ruleCount),
+      [200],
+    );
   });
 
   it('reports a verdict on every target, and the machine it ran on', () => {
     assert.equal(results.verdicts.length, 12);
-    for (const verdict of results.verdicts) assert.match(report, new RegExp(`\\| ${verdict.scenario} \\| ${verdict.measured.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`));
+    for (const verdict of results.verdicts)
+      assert.match(report, new RegExp(`\\| ${verdict.scenario} \\| ${verdict.measured.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`));
     assert.match(report, /^Machine: \d+ cores/m);
   });
 

@@ -28,7 +28,11 @@ describe('guardAttempt', () => {
 
   it('scrubs the message and excerpt of a DeliveryError and keeps its decision and details', async () => {
     const attempt = guardAttempt(SECRETS, async () => {
-      throw DeliveryError.permanent('client-error', `refused ${SMTP_URL}`, { status: 404, retryAfterMs: 5, excerpt: `Cannot POST /services/T0/B0/${SLACK_TOKEN}` });
+      throw DeliveryError.permanent('client-error', `refused ${SMTP_URL}`, {
+        status: 404,
+        retryAfterMs: 5,
+        excerpt: `Cannot POST /services/T0/B0/${SLACK_TOKEN}`,
+      });
     });
     const error = await expectFailure(attempt, { retryable: false, reason: 'client-error', status: 404 });
     assert.equal(error.message, 'refused [redacted]');
@@ -48,7 +52,7 @@ describe('guardAttempt', () => {
     assert.equal(result.excerpt!.length, EXCERPT_CHARS);
   });
 
-  it('scrubs a secret cut off at the end of the answer\'s head, when scrubbing brings that end into the excerpt', async () => {
+  it("scrubs a secret cut off at the end of the answer's head, when scrubbing brings that end into the excerpt", async () => {
     // 40 echoes (800 characters) shrink to 400: the head's last characters, the start of a 41st, are kept.
     const head = `${SLACK_TOKEN.repeat(40)}${SLACK_TOKEN.slice(0, 9)}`;
     const result = await guardAttempt(SECRETS, async () => ({ status: 200, excerpt: head }));

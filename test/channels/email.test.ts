@@ -72,17 +72,23 @@ describe('email channel', () => {
     const channel = channelFor();
     await channel.send({ channel: 'email', subject: 'one', text: 'first' }, attemptContext());
     await channel.send({ channel: 'email', subject: 'two', text: 'second' }, attemptContext({ messageId: 'msg_2' }));
-    assert.deepEqual(smtp.mails.map((mail) => [mail.parsed.subject, mail.parsed.text?.trim(), mail.parsed.html]), [
-      ['one', 'first', false],
-      ['two', 'second', false],
-    ]);
+    assert.deepEqual(
+      smtp.mails.map((mail) => [mail.parsed.subject, mail.parsed.text?.trim(), mail.parsed.html]),
+      [
+        ['one', 'first', false],
+        ['two', 'second', false],
+      ],
+    );
     assert.equal(smtp.connections, 1);
   });
 
   it('retries a 452 (try later) and dead-letters a 550 (no such user)', async () => {
     const deferred = await expectFailure(channelFor({ to: ['full@example.com'] }).send(MESSAGE, attemptContext()), { retryable: true, reason: 'server-error' });
     assert.match(deferred.message, /452 .*Mailbox full/);
-    const refused = await expectFailure(channelFor({ to: ['nobody@example.com'] }).send(MESSAGE, attemptContext()), { retryable: false, reason: 'client-error' });
+    const refused = await expectFailure(channelFor({ to: ['nobody@example.com'] }).send(MESSAGE, attemptContext()), {
+      retryable: false,
+      reason: 'client-error',
+    });
     assert.match(refused.message, /550 .*No such user/);
     assert.equal(smtp.mails.length, 0);
   });
@@ -95,10 +101,17 @@ describe('email channel', () => {
 
   it('fails a refused login (535) permanently without the password or URL in the message', async () => {
     const wrong = 'wrong!Pw-Zr44';
-    const error = await expectFailure(channelFor({ password: encodeURIComponent(wrong) }).send(MESSAGE, attemptContext()), { retryable: false, reason: 'auth-error' });
+    const error = await expectFailure(channelFor({ password: encodeURIComponent(wrong) }).send(MESSAGE, attemptContext()), {
+      retryable: false,
+      reason: 'auth-error',
+    });
     assert.match(error.message, /535/);
     // The server printed the password back verbatim and inside base64("\0herald\0<password>").
-    const base64Runs = [0, 1, 2].map((offset) => Buffer.concat([Buffer.alloc(offset), Buffer.from(wrong)]).toString('base64').slice(4, -4));
+    const base64Runs = [0, 1, 2].map((offset) =>
+      Buffer.concat([Buffer.alloc(offset), Buffer.from(wrong)])
+        .toString('base64')
+        .slice(4, -4),
+    );
     for (const text of [error.message, error.details.excerpt ?? '']) {
       assert.ok(!text.includes(wrong) && !text.includes(encodeURIComponent(wrong)) && !text.includes('smtp://'), text);
       for (const run of base64Runs) assert.ok(!text.includes(run), `the password in base64 leaked into: ${text}`);
@@ -139,4 +152,3 @@ describe('email channel', () => {
     await expectFailure(channelFor().send({ channel: 'slack', payload: { text: 'hi' } }, attemptContext()), { retryable: false, reason: 'render-failed' });
   });
 });
-

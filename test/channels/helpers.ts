@@ -24,8 +24,14 @@ export const BEARER_TOKEN = 'crmBearer-7Hq2Vt9Kp';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 const SECRETS = [
-  SLACK_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), SMTP_PASSWORD, SMTP_PASSWORD_IN_URL,
-  API_KEY, encodeURIComponent(API_KEY), BEARER_TOKEN,
+  SLACK_TOKEN,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET.slice('whsec_'.length),
+  SMTP_PASSWORD,
+  SMTP_PASSWORD_IN_URL,
+  API_KEY,
+  encodeURIComponent(API_KEY),
+  BEARER_TOKEN,
   ...[SLACK_TOKEN, SMTP_PASSWORD, API_KEY, BEARER_TOKEN].map(base64),
 ];
 

@@ -36,7 +36,7 @@ describe('SecretScrubber', () => {
     });
   }
 
-  it('replaces a secret cut off at the end of an answer\'s head, not in the middle of a message', () => {
+  it("replaces a secret cut off at the end of an answer's head, not in the middle of a message", () => {
     assert.equal(scrubber.scrubHead(`key ${SECRET.slice(0, 6)}`), 'key [redacted]');
     assert.equal(scrubber.scrub(`key ${SECRET.slice(0, 6)}`), `key ${SECRET.slice(0, 6)}`);
   });

@@ -11,8 +11,15 @@ import type { SlackMessage } from '../../src/core/message.js';
 import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
 import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
 import {
-  SLACK_TOKEN, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed,
-  type EndlessBodyServer, type ExpectedFailure,
+  SLACK_TOKEN,
+  attemptContext,
+  closedPort,
+  expectFailure,
+  startConnectionCounter,
+  startEndlessBodyServer,
+  timed,
+  type EndlessBodyServer,
+  type ExpectedFailure,
 } from './helpers.js';
 
 // An hour ahead, computed when the file loads: the tests below may run minutes later in a long suite.
@@ -91,7 +98,7 @@ describe('slack channel', () => {
     assert.ok(wait > 3_000_000 && wait <= 3_600_000, `waits ${wait} ms`);
   });
 
-  it('keeps each attempt\'s Retry-After to itself when attempts overlap', async () => {
+  it("keeps each attempt's Retry-After to itself when attempts overlap", async () => {
     const [inSeconds, untilDate] = await Promise.all([
       expectFailure(channel.send(say('rate_limited'), attemptContext()), { retryable: true, reason: 'rate-limited' }),
       expectFailure(channel.send(say('rate_limited_until'), attemptContext()), { retryable: true, reason: 'rate-limited' }),
@@ -110,7 +117,7 @@ describe('slack channel', () => {
     assert.equal(slack.requests.length, 1);
   });
 
-  it('cuts a Slack that never answers at the attempt\'s time-out', async () => {
+  it("cuts a Slack that never answers at the attempt's time-out", async () => {
     const sending = channel.send(say('hang'), attemptContext({ timeoutMs: 300 }));
     const ms = await timed(expectFailure(sending, { retryable: true, reason: 'timeout' }));
     assert.ok(ms >= 290 && ms < 2000, `took ${ms} ms`);
@@ -170,13 +177,18 @@ describe('slack channel', () => {
 });
 
 describe('slack channel to a private address', () => {
-  const slackAt = (host: string, port: number, allowPrivateNetwork?: boolean) => new SlackChannel({
-    name: 'compliance-slack',
-    type: 'slack',
-    options: { url: `http://${host}:${port}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`, allowPrivateNetwork },
-  });
+  const slackAt = (host: string, port: number, allowPrivateNetwork?: boolean) =>
+    new SlackChannel({
+      name: 'compliance-slack',
+      type: 'slack',
+      options: { url: `http://${host}:${port}/services/T0HERALD/B0HERALD/${SLACK_TOKEN}`, allowPrivateNetwork },
+    });
 
-  for (const [host, address] of [['127.0.0.1', '127.0.0.1'], ['localhost', '127.0.0.1'], ['[::ffff:127.0.0.1]', '::ffff:7f00:1']] as const) {
+  for (const [host, address] of [
+    ['127.0.0.1', '127.0.0.1'],
+    ['localhost', '127.0.0.1'],
+    ['[::ffff:127.0.0.1]', '::ffff:7f00:1'],
+  ] as const) {
     it(`refuses ${host} permanently, without connecting, and without the URL in the message`, async () => {
       const listener = await startConnectionCounter();
       const channel = slackAt(host, listener.port);

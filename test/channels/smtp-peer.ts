@@ -102,7 +102,6 @@ export async function startSilentPeer(): Promise<{ port: number; close(): Promis
   };
 }
 
-
 /**
  * A TCP server whose greeting never ends: `220-` continuation lines, up to
  * `limitBytes` and then silence. A client that reads it all waits for the rest.

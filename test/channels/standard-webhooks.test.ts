@@ -6,11 +6,22 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { destinationSigningKeys, parseDestinationSigningKeys, signStandardWebhook } from '../../src/channels/standard-webhooks.js';
-import { generateEd25519KeyPair, generateHmacSecret, parseSigningKey, SigningKeyError, signingKeySecrets, viewSigningKey } from '../../src/core/signing-keys.js';
+import {
+  generateEd25519KeyPair,
+  generateHmacSecret,
+  parseSigningKey,
+  SigningKeyError,
+  signingKeySecrets,
+  viewSigningKey,
+} from '../../src/core/signing-keys.js';
 import { WEBHOOK_SECRET } from './helpers.js';
 
 const now = () => Math.floor(Date.now() / 1000);
-const headersFor = (id: string, timestamp: number, signature: string) => ({ 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature });
+const headersFor = (id: string, timestamp: number, signature: string) => ({
+  'webhook-id': id,
+  'webhook-timestamp': String(timestamp),
+  'webhook-signature': signature,
+});
 
 /** Ed25519 verify of one `v1a,<base64>` signature with a `whpk_` key, straight on node:crypto. */
 function ed25519Verifies(publicKey: string, content: string, signature: string): boolean {
@@ -32,14 +43,17 @@ describe('signStandardWebhook', () => {
     });
   }
 
-  it('signs once per key, space-separated in the keys\' order, so a receiver holding any one key verifies', () => {
+  it("signs once per key, space-separated in the keys' order, so a receiver holding any one key verifies", () => {
     const [fresh, old] = [generateHmacSecret(), WEBHOOK_SECRET];
     const pair = generateEd25519KeyPair();
     const timestamp = now();
     const body = '{"id":"evt_1"}';
     const header = signStandardWebhook([fresh, old, pair.secretKey].map(parseSigningKey), 'msg_1', timestamp, body);
     const signatures = header.split(' ');
-    assert.deepEqual(signatures.map((s) => s.split(',')[0]), ['v1', 'v1', 'v1a']);
+    assert.deepEqual(
+      signatures.map((s) => s.split(',')[0]),
+      ['v1', 'v1', 'v1a'],
+    );
     assert.equal(signatures[0], new Webhook(fresh).sign('msg_1', new Date(timestamp * 1000), body));
     assert.equal(signatures[1], new Webhook(old).sign('msg_1', new Date(timestamp * 1000), body));
     for (const secret of [fresh, old]) new Webhook(secret).verify(body, headersFor('msg_1', timestamp, header));
@@ -84,12 +98,15 @@ describe('signing keys', () => {
       [pair.publicKey, /public key \("whpk_"\), which cannot sign/],
     ];
     for (const [key, message] of cases) {
-      assert.throws(() => parseSigningKey(key), (error: Error) => {
-        assert.ok(error instanceof SigningKeyError);
-        assert.match(error.message, message);
-        for (const secret of signingKeySecrets([key])) assert.ok(!error.message.includes(secret), `the message repeats the key: ${error.message}`);
-        return true;
-      });
+      assert.throws(
+        () => parseSigningKey(key),
+        (error: Error) => {
+          assert.ok(error instanceof SigningKeyError);
+          assert.match(error.message, message);
+          for (const secret of signingKeySecrets([key])) assert.ok(!error.message.includes(secret), `the message repeats the key: ${error.message}`);
+          return true;
+        },
+      );
     }
   });
 
@@ -97,7 +114,10 @@ describe('signing keys', () => {
     const pair = generateEd25519KeyPair();
     assert.deepEqual(destinationSigningKeys({ secrets: [pair.secretKey, WEBHOOK_SECRET] }), [pair.secretKey, WEBHOOK_SECRET]);
     assert.deepEqual(destinationSigningKeys({ secret: WEBHOOK_SECRET }), [WEBHOOK_SECRET]);
-    assert.deepEqual(parseDestinationSigningKeys({ secrets: [pair.secretKey, WEBHOOK_SECRET] }).map((key) => key.scheme), ['v1a', 'v1']);
+    assert.deepEqual(
+      parseDestinationSigningKeys({ secrets: [pair.secretKey, WEBHOOK_SECRET] }).map((key) => key.scheme),
+      ['v1a', 'v1'],
+    );
     assert.throws(() => parseDestinationSigningKeys({}), SigningKeyError);
   });
 });

@@ -11,7 +11,16 @@ import type { RenderedMessage, WebhookMessage } from '../../src/core/message.js'
 import { EXCERPT_CHARS } from '../../src/channels/http-status.js';
 import { startHttpSink, waitUntil, type HttpSink, type SinkReply, type SinkRequest } from '../helpers/sinks.js';
 import {
-  API_KEY, BEARER_TOKEN, WEBHOOK_SECRET, attemptContext, closedPort, expectFailure, startConnectionCounter, startEndlessBodyServer, timed, type ConnectionCounter,
+  API_KEY,
+  BEARER_TOKEN,
+  WEBHOOK_SECRET,
+  attemptContext,
+  closedPort,
+  expectFailure,
+  startConnectionCounter,
+  startEndlessBodyServer,
+  timed,
+  type ConnectionCounter,
 } from './helpers.js';
 
 const MESSAGE: WebhookMessage = {
@@ -113,7 +122,10 @@ describe('webhook channel', () => {
   it('does not follow a redirect, and fails it permanently', async () => {
     receiver.reply = (request) => (request.path === '/old' ? { status: 302, headers: { location: `${receiver.url}/new` } } : { status: 204 });
     await expectFailure(channelTo(`${receiver.url}/old`).send(MESSAGE, attemptContext()), { retryable: false, reason: 'client-error', status: 302 });
-    assert.deepEqual(receiver.requests.map((request) => request.path), ['/old']);
+    assert.deepEqual(
+      receiver.requests.map((request) => request.path),
+      ['/old'],
+    );
   });
 
   it('cuts a receiver that never answers at the time-out', async () => {
@@ -131,7 +143,11 @@ describe('webhook channel', () => {
 
   it('keeps the secret and the URL out of messages and excerpts, even when the receiver echoes them', async () => {
     receiver.reply = (request) => ({ status: 500, body: `failed ${request.path} with ${WEBHOOK_SECRET}` });
-    const error = await expectFailure(channelTo(`${receiver.url}/hooks/crm-7f3a`).send(MESSAGE, attemptContext()), { retryable: true, reason: 'server-error', status: 500 });
+    const error = await expectFailure(channelTo(`${receiver.url}/hooks/crm-7f3a`).send(MESSAGE, attemptContext()), {
+      retryable: true,
+      reason: 'server-error',
+      status: 500,
+    });
     assert.equal(error.details.excerpt, 'failed [redacted] with [redacted]');
   });
 
@@ -201,16 +217,18 @@ describe('webhook channel to a private address', () => {
 
 describe('webhook channel against an answer without end', () => {
   const MiB = 1024 * 1024;
-  const expectations: Array<[number, string]> = [[200, 'delivers'], [500, 'retries']];
+  const expectations: Array<[number, string]> = [
+    [200, 'delivers'],
+    [500, 'retries'],
+  ];
   for (const [status, verdict] of expectations) {
     it(`reads the head of a ${status} that never ends, hangs up, and ${verdict}`, async () => {
       const server = await startEndlessBodyServer(status);
       const channel = channelTo(`${server.url}/hooks`);
       try {
         const sending = channel.send(MESSAGE, attemptContext());
-        const excerpt = status === 200
-          ? (await sending).excerpt
-          : (await expectFailure(sending, { retryable: true, reason: 'server-error', status })).details.excerpt;
+        const excerpt =
+          status === 200 ? (await sending).excerpt : (await expectFailure(sending, { retryable: true, reason: 'server-error', status })).details.excerpt;
         assert.equal(excerpt, 'x'.repeat(EXCERPT_CHARS));
         await waitUntil(() => server.hungUp || server.finished, 10_000, 'the answer to end');
         assert.ok(server.hungUp, `read all ${server.written} bytes`);
@@ -231,7 +249,16 @@ describe('webhook channel: a receiver that echoes the secrets it was sent', () =
   const echoes: Array<[string, (request: SinkRequest) => string]> = [
     ['the ?key= value verbatim', () => API_KEY],
     ['the ?key= value percent-encoded, as it arrived', rawQueryValue],
-    ['the ?key= value percent-encoded in lower case', (request) => rawQueryValue(request).toLowerCase().replace(/apikey/, 'apiKey').replace(/zx9/, 'Zx9').replace(/qw7/, 'Qw7').replace(/lm$/, 'Lm')],
+    [
+      'the ?key= value percent-encoded in lower case',
+      (request) =>
+        rawQueryValue(request)
+          .toLowerCase()
+          .replace(/apikey/, 'apiKey')
+          .replace(/zx9/, 'Zx9')
+          .replace(/qw7/, 'Qw7')
+          .replace(/lm$/, 'Lm'),
+    ],
     ['the ?key= value in base64', () => base64(API_KEY)],
     ['the ?key= value in base64url', () => base64url(API_KEY)],
     ['the Authorization header', (request) => String(request.headers.authorization)],

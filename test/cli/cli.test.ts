@@ -37,7 +37,11 @@ describe('herald CLI', function () {
         const sent = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', '--sample', 'session.status'], env);
         assert.equal(sent.code, 0, sent.stderr);
         assert.match(sent.stdout, /^200 OK \{"status":"accepted"\}/);
-        for (const [source, type] of [['faceio', 'ENROLL'], ['kyc', 'kyc.session.rejected'], ['owleyes', 'verification.failed']]) {
+        for (const [source, type] of [
+          ['faceio', 'ENROLL'],
+          ['kyc', 'kyc.session.rejected'],
+          ['owleyes', 'verification.failed'],
+        ]) {
           const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', source!, '--sample', type!], env);
           assert.equal(result.code, 0, `${source}: ${result.stdout}${result.stderr}`);
         }
@@ -49,9 +53,10 @@ describe('herald CLI', function () {
       try {
         // Nothing listens at the .env.example destinations: herald may have raised an alert of its own too.
         const events = (await stored.listEvents()).filter((e) => e.source !== 'herald');
-        assert.deepEqual(events.map((e) => `${e.source}:${e.type}`), [
-          'facesign:session.status', 'faceio:ENROLL', 'kyc:kyc.session.rejected', 'owleyes:verification.failed',
-        ]);
+        assert.deepEqual(
+          events.map((e) => `${e.source}:${e.type}`),
+          ['facesign:session.status', 'faceio:ENROLL', 'kyc:kyc.session.rejected', 'owleyes:verification.failed'],
+        );
       } finally {
         await stored.close();
       }
@@ -77,7 +82,9 @@ describe('herald CLI', function () {
   describe('herald keys generate', () => {
     it('prints a new whsec_ secret, or an Ed25519 key pair whose halves belong together', async () => {
       const [hmac, pair, json] = await Promise.all([
-        runHerald(['keys', 'generate']), runHerald(['keys', 'generate', '--ed25519']), runHerald(['keys', 'generate', '--ed25519', '--json']),
+        runHerald(['keys', 'generate']),
+        runHerald(['keys', 'generate', '--ed25519']),
+        runHerald(['keys', 'generate', '--ed25519', '--json']),
       ]);
       for (const result of [hmac, pair, json]) assert.equal(result.code, 0, result.stderr);
       assert.match(hmac.stdout, /^whsec_[A-Za-z0-9+/]{43}=\n$/);
@@ -86,7 +93,10 @@ describe('herald CLI', function () {
       assert.match(lines[0]!, /^secret key, for herald/);
       assert.match(lines[2]!, /^public key, for the receiver/);
       const keys = JSON.parse(json.stdout) as { secretKey: string; publicKey: string };
-      for (const [secretKey, publicKey] of [[lines[1]!, lines[3]!], [keys.secretKey, keys.publicKey]] as const) {
+      for (const [secretKey, publicKey] of [
+        [lines[1]!, lines[3]!],
+        [keys.secretKey, keys.publicKey],
+      ] as const) {
         assert.match(publicKey, /^whpk_[A-Za-z0-9+/]{43}=$/);
         assert.deepEqual(viewSigningKey(parseSigningKey(secretKey)), { scheme: 'v1a', algorithm: 'Ed25519', publicKey });
       }

@@ -51,7 +51,9 @@ describe('herald CLI: failures people can act on', function () {
       const port = (taken.address() as net.AddressInfo).port;
       try {
         const result = await runHerald(['--config', SHIPPED_CONFIG, 'serve'], {
-          ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: `sqlite:${path.join(dir, 'herald.db')}`,
+          ...EXAMPLE_ENV,
+          PORT: String(port),
+          HERALD_STORE: `sqlite:${path.join(dir, 'herald.db')}`,
         });
         assertOneLine(result, EXIT.network, new RegExp(`:${port}: the port is in use.*server\\.port.*PORT`));
       } finally {
@@ -67,7 +69,9 @@ describe('herald CLI: failures people can act on', function () {
     it('names PostgreSQL host and port, never the password, when it is unreachable, exit 3', async () => {
       const port = await freePort();
       const result = await runHerald(['--config', SHIPPED_CONFIG, 'serve'], {
-        ...EXAMPLE_ENV, PORT: String(await freePort()), HERALD_STORE: `postgres://herald:pw-never-shown-4Kx@127.0.0.1:${port}/herald`,
+        ...EXAMPLE_ENV,
+        PORT: String(await freePort()),
+        HERALD_STORE: `postgres://herald:pw-never-shown-4Kx@127.0.0.1:${port}/herald`,
       });
       assertOneLine(result, EXIT.store, new RegExp(`cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/herald`));
       assert.doesNotMatch(result.stderr + result.stdout, /pw-never-shown-4Kx/);
@@ -102,7 +106,11 @@ describe('herald CLI: failures people can act on', function () {
   describe('commands on the store', () => {
     it('never create a SQLite store: a mistyped path says there is no such store, exit 3', async () => {
       const file = path.join(dir, 'dta', 'herald.db');
-      for (const args of [['events', 'list'], ['dlq', 'list'], ['events', 'show', '019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11']]) {
+      for (const args of [
+        ['events', 'list'],
+        ['dlq', 'list'],
+        ['events', 'show', '019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11'],
+      ]) {
         const result = await runHerald(['--config', SHIPPED_CONFIG, ...args], { HERALD_STORE: `sqlite:${file}` });
         assertOneLine(result, EXIT.store, /there is no store at .*dta\/herald\.db/);
       }
@@ -138,12 +146,18 @@ describe('herald CLI: failures people can act on', function () {
       assertOneLine(result, EXIT.store, new RegExp(`schema version ${latest - 1}, this herald needs ${latest}: run herald migrate`));
     });
 
-    it('need only the store setting, not the webhook secrets (replay: not the sources\' secrets)', async () => {
+    it("need only the store setting, not the webhook secrets (replay: not the sources' secrets)", async () => {
       const store = `sqlite:${path.join(dir, 'herald.db')}`;
       assert.equal((await runHerald(['--config', SHIPPED_CONFIG, 'migrate'], { HERALD_STORE: store })).code, 0);
       // Only the destinations' settings: the sources' secrets are unset.
-      const destinationsOnly = Object.fromEntries(Object.entries(EXAMPLE_ENV).filter(([name]) => !/WEBHOOK_(SECRET|TOKEN)$/.test(name) || name.startsWith('CRM')));
-      for (const args of [['events', 'list'], ['dlq', 'list'], ['dlq', 'retry']]) {
+      const destinationsOnly = Object.fromEntries(
+        Object.entries(EXAMPLE_ENV).filter(([name]) => !/WEBHOOK_(SECRET|TOKEN)$/.test(name) || name.startsWith('CRM')),
+      );
+      for (const args of [
+        ['events', 'list'],
+        ['dlq', 'list'],
+        ['dlq', 'retry'],
+      ]) {
         const result = await runHerald(['--config', SHIPPED_CONFIG, ...args], { HERALD_STORE: store });
         assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       }
@@ -160,24 +174,26 @@ describe('herald CLI: failures people can act on', function () {
     it('reports rule errors in the same run as the config schema errors', async () => {
       const rules = path.join(dir, 'rules');
       const config = path.join(dir, 'herald.config.yaml');
-      writeFileSync(config, [
-        'server: { port: "eighty" }',
-        `templates: ${path.join(PACKAGE_ROOT, 'templates')}`,
-        'sources:',
-        '  kyc: { provider: legaltalent, secrets: ["a-secret"] }',
-        'destinations:',
-        '  team: { type: slack, url: "https://hooks.slack.com/services/T/B/x" }',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        config,
+        [
+          'server: { port: "eighty" }',
+          `templates: ${path.join(PACKAGE_ROOT, 'templates')}`,
+          'sources:',
+          '  kyc: { provider: legaltalent, secrets: ["a-secret"] }',
+          'destinations:',
+          '  team: { type: slack, url: "https://hooks.slack.com/services/T/B/x" }',
+          '',
+        ].join('\n'),
+      );
       const { mkdirSync } = await import('node:fs');
       mkdirSync(rules);
-      writeFileSync(path.join(rules, 'a.yaml'), [
-        '- name: r',
-        '  match: { provider: legaltalent }',
-        '  when: { "no_such_op": [1] }',
-        '  notify: [{ to: nobody, template: kyc-rejected }]',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        path.join(rules, 'a.yaml'),
+        ['- name: r', '  match: { provider: legaltalent }', '  when: { "no_such_op": [1] }', '  notify: [{ to: nobody, template: kyc-rejected }]', ''].join(
+          '\n',
+        ),
+      );
       const result = await runHerald(['--config', config, 'check']);
       assert.equal(result.code, EXIT.failed);
       assert.match(result.stderr, /3 configuration errors/);

@@ -14,10 +14,12 @@ import { writeHookConfig } from '../helpers/herald-process.js';
 import { event } from '../store/contract.js';
 
 const PERSONAL = ['Ada Lovelace', '1815-12-10', 'P1234567'];
-const kyc = (): NormalizedEvent => event('kyc', {
-  provider: 'legaltalent', type: 'kyc.session.approved',
-  data: { id: 'evt_1', data: { session_id: 's1', extracted_data: { full_name: PERSONAL[0], date_of_birth: PERSONAL[1], document_number: PERSONAL[2] } } },
-});
+const kyc = (): NormalizedEvent =>
+  event('kyc', {
+    provider: 'legaltalent',
+    type: 'kyc.session.approved',
+    data: { id: 'evt_1', data: { session_id: 's1', extracted_data: { full_name: PERSONAL[0], date_of_birth: PERSONAL[1], document_number: PERSONAL[2] } } },
+  });
 const shows = (text: string) => PERSONAL.filter((value) => text.includes(value));
 
 describe('herald events and personal data', function () {
@@ -62,7 +64,10 @@ describe('herald events and personal data', function () {
       assert.equal(show.code, 0, show.stderr);
       assert.deepEqual(shows(show.stdout), PERSONAL);
       const audit = await withStore((store) => store.listAudit());
-      assert.deepEqual(audit.map((e) => [e.actor, e.action, e.target, (e.detail as { via: string }).via]), [['carol', 'event.pii.read', stored.id, 'cli']]);
+      assert.deepEqual(
+        audit.map((e) => [e.actor, e.action, e.target, (e.detail as { via: string }).via]),
+        [['carol', 'event.pii.read', stored.id, 'cli']],
+      );
     });
   });
 
@@ -86,7 +91,10 @@ describe('herald events and personal data', function () {
       assert.equal(shown.code, 0, shown.stderr);
       assert.deepEqual(shows(shown.stdout), PERSONAL);
       const audit = await herald.store.listAudit();
-      assert.deepEqual(audit.map((e) => [e.actor, e.target, e.detail]), [['dave', stored.id, { via: 'api', remoteAddress: '127.0.0.1' }]]);
+      assert.deepEqual(
+        audit.map((e) => [e.actor, e.target, e.detail]),
+        [['dave', stored.id, { via: 'api', remoteAddress: '127.0.0.1' }]],
+      );
     });
   });
 });

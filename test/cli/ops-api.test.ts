@@ -56,8 +56,7 @@ describe('herald events, dlq, replay and destinations through a running herald (
   /** `herald <args>` on the store. */
   const onStore = (args: string[]) => runHerald(['--config', config, ...args], { HERALD_API_URL: undefined });
   /** `herald <args> --api <url>` with the token in the environment. */
-  const viaApi = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    runHerald([...NO_CONFIG, ...args, '--api', api], { HERALD_ADMIN_TOKEN: TOKEN, ...env });
+  const viaApi = (args: string[], env: NodeJS.ProcessEnv = {}) => runHerald([...NO_CONFIG, ...args, '--api', api], { HERALD_ADMIN_TOKEN: TOKEN, ...env });
 
   /** Runs a command both ways at once and asserts they print the same, successfully. */
   async function assertSameBothWays(args: string[]): Promise<CliResult> {
@@ -72,14 +71,21 @@ describe('herald events, dlq, replay and destinations through a running herald (
   /** Posts a fresh signed FaceSign event to the running herald and waits until its delivery settles. */
   async function postLiveEvent(): Promise<Delivery> {
     const before = new Set((await deliveries()).map((d) => d.id));
-    const { body, headers } = signedRequest(testSource('facesign', 'facesign'), PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()));
+    const { body, headers } = signedRequest(
+      testSource('facesign', 'facesign'),
+      PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()),
+    );
     const reply = await fetch(`${herald.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
     assert.equal(reply.status, 200);
     let settled: Delivery | undefined;
-    await waitUntil(async () => {
-      settled = (await deliveries()).find((d) => !before.has(d.id) && d.status !== 'pending');
-      return settled !== undefined;
-    }, 15_000, 'the live event to be delivered or dead');
+    await waitUntil(
+      async () => {
+        settled = (await deliveries()).find((d) => !before.has(d.id) && d.status !== 'pending');
+        return settled !== undefined;
+      },
+      15_000,
+      'the live event to be delivered or dead',
+    );
     return settled!;
   }
 
@@ -100,8 +106,13 @@ describe('herald events, dlq, replay and destinations through a running herald (
       const early = event('facesign', { receivedAt: '2020-01-01T00:00:00.000Z', subject: 'sess_old' });
       await store.insertEvent({ event: early, dedupeKey: early.id, dedupeUntilMs: Date.now() + 60_000 });
       const dead: NewDelivery = {
-        id: early.id.replace(/.$/, '0'), rule: 'everything-to-hook', destination: 'hook', template: 'session-finished', status: 'dead',
-        message: { channel: 'webhook', body: { hello: 'from the dead letters' }, contentType: 'application/json' }, error: 'client-error: 400',
+        id: early.id.replace(/.$/, '0'),
+        rule: 'everything-to-hook',
+        destination: 'hook',
+        template: 'session-finished',
+        status: 'dead',
+        message: { channel: 'webhook', body: { hello: 'from the dead letters' }, contentType: 'application/json' },
+        error: 'client-error: 400',
       };
       await store.markRouted([{ eventId: early.id, rulesVersion: 'v0', deliveries: [dead] }]);
       Object.assign(old, { eventId: early.id, deliveryId: dead.id });
@@ -132,13 +143,17 @@ describe('herald events, dlq, replay and destinations through a running herald (
     assert.match(table.stdout, /^ID\s+RECEIVED\s+SOURCE\s+TYPE\s+OUTCOME\s+SUBJECT\n/);
     assert.equal(table.stdout.split('\n').length, 1 + 100 + 1 + 1, 'header, the default page of 100, the cursor line');
     const page = JSON.parse((await assertSameBothWays(['events', 'list', '--limit', '5', '--json'])).stdout) as {
-      events: Array<{ id: string }>; nextCursor: string;
+      events: Array<{ id: string }>;
+      nextCursor: string;
     };
     assert.equal(page.events.length, 5);
     const next = await assertSameBothWays(['events', 'list', '--limit', '3', '--after', page.nextCursor]);
     assert.match(next.stdout, /more: --after \S+\n$/);
     const filtered = JSON.parse((await assertSameBothWays(['events', 'list', '--subject', 'sess_old', '--json'])).stdout) as { events: Array<{ id: string }> };
-    assert.deepEqual(filtered.events.map((e) => e.id), [old.eventId]);
+    assert.deepEqual(
+      filtered.events.map((e) => e.id),
+      [old.eventId],
+    );
     await assertSameBothWays(['events', 'list', '--source', 'facesign', '--since', '1h', '--until', '2030-01-01T00:00:00Z', '--limit', '1000', '--json']);
   });
 
@@ -155,9 +170,13 @@ describe('herald events, dlq, replay and destinations through a running herald (
     const table = await assertSameBothWays(['dlq', 'list']);
     assert.ok(table.stdout.includes(old.deliveryId) && table.stdout.includes(live.deadDeliveryId));
     const json = JSON.parse((await assertSameBothWays(['dlq', 'list', '--destination', 'hook', '--limit', '1', '--json'])).stdout) as {
-      deadLetters: Delivery[]; nextCursor: string | null;
+      deadLetters: Delivery[];
+      nextCursor: string | null;
     };
-    assert.deepEqual(json.deadLetters.map((d) => d.id), [old.deliveryId]);
+    assert.deepEqual(
+      json.deadLetters.map((d) => d.id),
+      [old.deliveryId],
+    );
     await assertSameBothWays(['dlq', 'list', '--after', json.nextCursor!, '--json']);
     assert.deepEqual(JSON.parse((await assertSameBothWays(['dlq', 'retry', '--rule', 'another', '--json'])).stdout), { retried: 0 });
   });
@@ -196,7 +215,11 @@ describe('herald events, dlq, replay and destinations through a running herald (
     const one = await viaApi(['dlq', 'retry', live.deadDeliveryId]);
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^1 dead delivery made pending/);
-    await waitUntil(async () => (await deliveries()).some((d) => d.id === live.deadDeliveryId && d.status === 'delivered'), 15_000, 'the retried delivery to be sent');
+    await waitUntil(
+      async () => (await deliveries()).some((d) => d.id === live.deadDeliveryId && d.status === 'delivered'),
+      15_000,
+      'the retried delivery to be sent',
+    );
     const again = await viaApi(['dlq', 'retry', live.deadDeliveryId]);
     assert.equal(again.code, 1);
     assert.equal(again.stderr, `cannot retry delivery ${live.deadDeliveryId}: the delivery was delivered already\n`);
@@ -233,16 +256,23 @@ describe('herald events, dlq, replay and destinations through a running herald (
 
   it('destinations show prints the public signing keys, the same from the config as through the API, and never a secret', async () => {
     const shown = await assertSameBothWays(['destinations', 'show', 'signed']);
-    assert.equal(shown.stdout, [
-      'signed: webhook destination, 2 signing keys (one signature each per request):',
-      `  1. v1a  Ed25519      ${SIGNED.ed25519.publicKey}`,
-      '  2. v1   HMAC-SHA256  shared secret (whsec_), not shown: the receiver holds the same secret',
-      '',
-    ].join('\n'));
+    assert.equal(
+      shown.stdout,
+      [
+        'signed: webhook destination, 2 signing keys (one signature each per request):',
+        `  1. v1a  Ed25519      ${SIGNED.ed25519.publicKey}`,
+        '  2. v1   HMAC-SHA256  shared secret (whsec_), not shown: the receiver holds the same secret',
+        '',
+      ].join('\n'),
+    );
     const json = JSON.parse((await assertSameBothWays(['destinations', 'show', 'signed', '--json'])).stdout) as unknown;
     assert.deepEqual(json, {
-      name: 'signed', type: 'webhook',
-      signingKeys: [{ scheme: 'v1a', algorithm: 'Ed25519', publicKey: SIGNED.ed25519.publicKey }, { scheme: 'v1', algorithm: 'HMAC-SHA256' }],
+      name: 'signed',
+      type: 'webhook',
+      signingKeys: [
+        { scheme: 'v1a', algorithm: 'Ed25519', publicKey: SIGNED.ed25519.publicKey },
+        { scheme: 'v1', algorithm: 'HMAC-SHA256' },
+      ],
     });
     const one = await assertSameBothWays(['destinations', 'show', 'hook']);
     assert.match(one.stdout, /^hook: webhook destination, 1 signing key \(/);
@@ -269,7 +299,11 @@ describe('herald events, dlq, replay and destinations through a running herald (
 
   it('a wrong or missing token is a clear error and exit 1, never echoing a token', async () => {
     const wrongToken = 'wrong-token-Zq93xx';
-    for (const args of [['events', 'list'], ['dlq', 'retry', old.deliveryId], ['replay', '--since', SINCE, '--progress']]) {
+    for (const args of [
+      ['events', 'list'],
+      ['dlq', 'retry', old.deliveryId],
+      ['replay', '--since', SINCE, '--progress'],
+    ]) {
       const wrong = await viaApi(args, { HERALD_ADMIN_TOKEN: wrongToken });
       assert.equal(wrong.code, 1, args.join(' '));
       assert.equal(wrong.stderr, `the herald at ${api} refused the admin token (401): set HERALD_ADMIN_TOKEN to the token herald serve runs with\n`);

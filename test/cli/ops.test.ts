@@ -44,8 +44,13 @@ describe('herald events, dlq and replay (on the store)', function () {
       const early = event('facesign', { receivedAt: '2020-01-01T00:00:00.000Z', subject: 'sess_old' });
       await store.insertEvent({ event: early, dedupeKey: early.id, dedupeUntilMs: Date.now() + 60_000 });
       const dead: NewDelivery = {
-        id: early.id.replace(/.$/, '0'), rule: 'everything-to-hook', destination: 'hook', template: 'session-finished', status: 'dead',
-        message: { channel: 'webhook', body: { hello: 'world' }, contentType: 'application/json' }, error: 'client-error: 400',
+        id: early.id.replace(/.$/, '0'),
+        rule: 'everything-to-hook',
+        destination: 'hook',
+        template: 'session-finished',
+        status: 'dead',
+        message: { channel: 'webhook', body: { hello: 'world' }, contentType: 'application/json' },
+        error: 'client-error: 400',
       };
       await store.markRouted([{ eventId: early.id, rulesVersion: 'v0', deliveries: [dead] }]);
       Object.assign(old, { eventId: early.id, deliveryId: dead.id });
@@ -77,7 +82,10 @@ describe('herald events, dlq and replay (on the store)', function () {
     assert.equal(created.length, RECENT);
     assert.equal(new Set(created.map((d) => d.eventId)).size, RECENT, 'one per event');
     assert.ok(created.every((d) => d.destination === 'hook' && d.message !== null));
-    assert.ok(all.some((d) => d.id === old.deliveryId && d.status === 'dead'), 'the old delivery is kept');
+    assert.ok(
+      all.some((d) => d.id === old.deliveryId && d.status === 'dead'),
+      'the old delivery is kept',
+    );
   });
 
   it('replay refuses an unknown rule and a bad time', async () => {
@@ -96,7 +104,10 @@ describe('herald events, dlq and replay (on the store)', function () {
     assert.ok(table.stdout.includes(old.deliveryId));
     const json = await runHerald(['--config', config, 'dlq', 'list', '--destination', 'hook', '--json']);
     const listed = JSON.parse(json.stdout) as { deadLetters: Delivery[]; nextCursor: string | null };
-    assert.deepEqual(listed.deadLetters.map((d) => d.id), [old.deliveryId]);
+    assert.deepEqual(
+      listed.deadLetters.map((d) => d.id),
+      [old.deliveryId],
+    );
     assert.equal(listed.nextCursor, null);
 
     const none = await runHerald(['--config', config, 'dlq', 'retry', '--rule', 'another', '--json']);
@@ -114,9 +125,13 @@ describe('herald events, dlq and replay (on the store)', function () {
   it('events list filters and pages; events show prints the deliveries', async () => {
     const page = await runHerald(['--config', config, 'events', 'list', '--subject', 'sess_old', '--json']);
     assert.equal(page.code, 0, page.stderr);
-    assert.deepEqual((JSON.parse(page.stdout) as { events: Array<{ id: string }> }).events.map((e) => e.id), [old.eventId]);
+    assert.deepEqual(
+      (JSON.parse(page.stdout) as { events: Array<{ id: string }> }).events.map((e) => e.id),
+      [old.eventId],
+    );
     const first = JSON.parse((await runHerald(['--config', config, 'events', 'list', '--limit', '2', '--json'])).stdout) as {
-      events: Array<{ id: string }>; nextCursor: string;
+      events: Array<{ id: string }>;
+      nextCursor: string;
     };
     assert.equal(first.events.length, 2);
     const second = await runHerald(['--config', config, 'events', 'list', '--limit', '2', '--after', first.nextCursor]);

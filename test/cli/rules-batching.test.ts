@@ -17,23 +17,29 @@ const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 
 function writeConfig(dir: string, rulesDir: string): string {
   const file = path.join(dir, 'herald.config.yaml');
-  writeFileSync(file, [
-    'server: { port: 0 }',
-    'store: sqlite:./herald.db',
-    `rules: ${JSON.stringify(rulesDir)}`,
-    `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
-    'sources:',
-    `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-    'destinations:',
-    '  hook: { type: webhook, url: "https://crm.example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'server: { port: 0 }',
+      'store: sqlite:./herald.db',
+      `rules: ${JSON.stringify(rulesDir)}`,
+      `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
+      'sources:',
+      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
+      'destinations:',
+      '  hook: { type: webhook, url: "https://crm.example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
 interface Preview {
   events: Array<{ batched?: Array<{ rule: string; kind: string }> }>;
-  batches: { heldBack: number; messages: Array<{ at: string; rule: string; key: string; events: number; message: { body: { data: Record<string, unknown> } } }> };
+  batches: {
+    heldBack: number;
+    messages: Array<{ at: string; rule: string; key: string; events: number; message: { body: { data: Record<string, unknown> } } }>;
+  };
 }
 
 describe('previews of grouping, digests and throttles', function () {
@@ -94,22 +100,25 @@ describe('previews of grouping, digests and throttles', function () {
   it('herald check reports a misspelt attribute path, a bad cron expression and an unknown time zone where they are', async () => {
     const rules = path.join(dir, 'rules');
     mkdirSync(rules);
-    writeFileSync(path.join(rules, 'bad.yaml'), [
-      '- name: by-typo',
-      '  group: { by: [subjet] }',
-      '  notify: [{ to: hook, template: group-summary }]',
-      '- name: cron-typo',
-      '  digest: { at: "0 25 * * *" }',
-      '  notify: [{ to: hook, template: group-summary }]',
-      '- name: zone-typo',
-      '  digest: { at: "0 9 * * *", timezone: Europe/Berlni }',
-      '  notify: [{ to: hook, template: group-summary }]',
-      '- name: both',
-      '  group: { by: [source] }',
-      '  digest: { every: 1h }',
-      '  notify: [{ to: hook, template: group-summary }]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path.join(rules, 'bad.yaml'),
+      [
+        '- name: by-typo',
+        '  group: { by: [subjet] }',
+        '  notify: [{ to: hook, template: group-summary }]',
+        '- name: cron-typo',
+        '  digest: { at: "0 25 * * *" }',
+        '  notify: [{ to: hook, template: group-summary }]',
+        '- name: zone-typo',
+        '  digest: { at: "0 9 * * *", timezone: Europe/Berlni }',
+        '  notify: [{ to: hook, template: group-summary }]',
+        '- name: both',
+        '  group: { by: [source] }',
+        '  digest: { every: 1h }',
+        '  notify: [{ to: hook, template: group-summary }]',
+        '',
+      ].join('\n'),
+    );
     const result = await runHerald(['--config', writeConfig(dir, rules), 'check']);
     assert.equal(result.code, 1);
     const out = result.stdout + result.stderr;

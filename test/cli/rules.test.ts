@@ -12,9 +12,7 @@ const EXPECTED = path.join(PACKAGE_ROOT, 'test/cli/expected/rules-test-kyc-rejec
 
 /** herald's event ids differ per run; the rules version changes with every edit of a rule file. */
 const scrub = (text: string) =>
-  text
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<event id>')
-    .replace(/^Rules [0-9a-f]{12}:/m, 'Rules <version>:');
+  text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<event id>').replace(/^Rules [0-9a-f]{12}:/m, 'Rules <version>:');
 
 describe('herald rules test', function () {
   this.timeout(20_000);
@@ -30,10 +28,14 @@ describe('herald rules test', function () {
     const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'owleyes:verification.failed', '--json'], EXAMPLE_ENV);
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as { fired: Array<{ rule: string; notifications: Array<{ destination: string; message: { channel: string } }> }> };
-    assert.deepEqual(report.fired.map((f) => f.rule), ['verification-failed']);
-    assert.deepEqual(report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`), [
-      'compliance-slack:slack', 'compliance-email:email', 'crm:webhook',
-    ]);
+    assert.deepEqual(
+      report.fired.map((f) => f.rule),
+      ['verification-failed'],
+    );
+    assert.deepEqual(
+      report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`),
+      ['compliance-slack:slack', 'compliance-email:email', 'crm:webhook'],
+    );
   });
 
   it('says when no rule fires', async () => {
@@ -42,25 +44,40 @@ describe('herald rules test', function () {
     assert.match(result.stdout, /0 of \d+ fire; nothing would be sent/);
   });
 
-  it('routes a sample of herald\'s own alerts with --sample herald:TYPE', async () => {
+  it("routes a sample of herald's own alerts with --sample herald:TYPE", async () => {
     const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'herald:herald.breaker.opened', '--json'], EXAMPLE_ENV);
     assert.equal(result.code, 0, result.stderr);
-    const report = JSON.parse(result.stdout) as { event: { source: string; category: string }; fired: Array<{ rule: string; notifications: Array<{ destination: string; message: { channel: string } }> }> };
+    const report = JSON.parse(result.stdout) as {
+      event: { source: string; category: string };
+      fired: Array<{ rule: string; notifications: Array<{ destination: string; message: { channel: string } }> }>;
+    };
     assert.deepEqual([report.event.source, report.event.category], ['herald', 'operations']);
-    assert.deepEqual(report.fired.map((f) => f.rule), ['herald-alerts']);
-    assert.deepEqual(report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`), ['compliance-slack:slack', 'compliance-email:email']);
+    assert.deepEqual(
+      report.fired.map((f) => f.rule),
+      ['herald-alerts'],
+    );
+    assert.deepEqual(
+      report.fired[0]!.notifications.map((n) => `${n.destination}:${n.message.channel}`),
+      ['compliance-slack:slack', 'compliance-email:email'],
+    );
   });
 
   it('names the samples there are when there is none of the type asked for', async () => {
     const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'herald:herald.nope'], EXAMPLE_ENV);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /no sample of type "herald\.nope" for herald; samples exist for: herald\.breaker\.opened, herald\.dead_letters, herald\.queue\.stale, herald\.rule\.failed$/m);
+    assert.match(
+      result.stderr,
+      /no sample of type "herald\.nope" for herald; samples exist for: herald\.breaker\.opened, herald\.dead_letters, herald\.queue\.stale, herald\.rule\.failed$/m,
+    );
     assert.doesNotMatch(result.stderr, /at loadSample/, 'a message, not a stack trace');
   });
 
   it('enriches the event with a FaceSign session given with --session: the messages say its status', async () => {
     const session = path.join(PACKAGE_ROOT, 'samples/facesign/api/session.json');
-    const result = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:session.status', '--session', session, '--json'], EXAMPLE_ENV);
+    const result = await runHerald(
+      ['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:session.status', '--session', session, '--json'],
+      EXAMPLE_ENV,
+    );
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as {
       event: { outcome: string; session: { status: string } };
@@ -124,7 +141,7 @@ describe('herald check: rules and templates', function () {
     assert.match(result.stderr, /kyc\.session\.\w+/);
   });
 
-  it('renders the templates of a rule that matches every event against herald\'s alerts too, unless alerts are off', async () => {
+  it("renders the templates of a rule that matches every event against herald's alerts too, unless alerts are off", async () => {
     // A rule without `match` gets herald's alerts as well, and this template cannot show them.
     mkdirSync(path.join(dir, 'templates', 'kyc-only'));
     writeFileSync(path.join(dir, 'templates', 'kyc-only', 'slack.yaml'), 'text: "KYC session {{ event.data.data.session_id }}"\n');
@@ -151,10 +168,16 @@ describe('herald check: rules and templates', function () {
     mkdirSync(path.join(dir, 'templates', 'media-sloppy'));
     writeFileSync(path.join(dir, 'templates', 'media-sloppy', 'slack.yaml'), 'text: "{{ event.media.url }} {{ event.media.archived.sha256 }}"\n');
     const config = path.join(dir, 'herald.config.yaml');
-    writeFileSync(config, [
-      'sources:', '  fs: { provider: facesign, secrets: ["s"] }',
-      'destinations:', '  ops: { type: slack, url: "https://hooks.slack.example/services/x" }', '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'sources:',
+        '  fs: { provider: facesign, secrets: ["s"] }',
+        'destinations:',
+        '  ops: { type: slack, url: "https://hooks.slack.example/services/x" }',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: media\n  match: { category: media }\n  notify: [{ to: ops, template: media-available }]\n');
     const plain = await runHerald(['--config', config, 'check']);
     assert.equal(plain.code, 0, plain.stderr);
@@ -171,7 +194,10 @@ describe('herald check: rules and templates', function () {
   });
 
   it('fails on a rule naming an unknown template or destination, with file, line and path', async () => {
-    writeFileSync(path.join(dir, 'rules', 'r.yaml'), '- name: r\n  notify:\n    - { to: ops, template: kyc-rejectd }\n    - { to: opz, template: kyc-rejected }\n');
+    writeFileSync(
+      path.join(dir, 'rules', 'r.yaml'),
+      '- name: r\n  notify:\n    - { to: ops, template: kyc-rejectd }\n    - { to: opz, template: kyc-rejected }\n',
+    );
     const result = await runHerald(['--config', path.join(dir, 'herald.config.yaml'), 'check']);
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stderr, /r\.yaml:3:\d+ \[0\]\.notify\[0\]\.template: unknown template "kyc-rejectd"/);

@@ -38,8 +38,13 @@ describe('CLI human output writes no control character from event data', functio
       const hostile = event('facesign', { subject: HOSTILE, outcome: 'rejected' });
       await store.insertEvent({ event: hostile, dedupeKey: hostile.id, dedupeUntilMs: Date.now() + 60_000 });
       const dead: NewDelivery = {
-        id: hostile.id.replace(/.$/, '0'), rule: 'everything-to-hook', destination: 'hook', template: 'session-finished', status: 'dead',
-        message: { channel: 'webhook', body: { hello: 'world' }, contentType: 'application/json' }, error: RECEIVER_ERROR,
+        id: hostile.id.replace(/.$/, '0'),
+        rule: 'everything-to-hook',
+        destination: 'hook',
+        template: 'session-finished',
+        status: 'dead',
+        message: { channel: 'webhook', body: { hello: 'world' }, contentType: 'application/json' },
+        error: RECEIVER_ERROR,
       };
       await store.markRouted([{ eventId: hostile.id, rulesVersion: 'v0', deliveries: [dead] }]);
       Object.assign(ids, { event: hostile.id, delivery: dead.id });

@@ -40,18 +40,27 @@ describe('hostile files in the config folders', () => {
     writeFileSync(path.join(dir, 'bomb.yaml'), yamlAliasBomb());
     mkdirSync(path.join(dir, 'x.yaml'));
     const rules = loadRules(dir);
-    assert.deepEqual(rules.definitions.map((d) => d.name), ['ok']);
-    assert.deepEqual(rules.issues.map((i) => [path.basename(i.file), i.message]), [
-      ['bomb.yaml', 'the file expands more than 100 YAML aliases (an alias bomb?): write the values out'],
-      ['x.yaml', 'this rule file is a folder, not a file'],
-    ]);
+    assert.deepEqual(
+      rules.definitions.map((d) => d.name),
+      ['ok'],
+    );
+    assert.deepEqual(
+      rules.issues.map((i) => [path.basename(i.file), i.message]),
+      [
+        ['bomb.yaml', 'the file expands more than 100 YAML aliases (an alias bomb?): write the values out'],
+        ['x.yaml', 'this rule file is a folder, not a file'],
+      ],
+    );
   });
 
   it('still reads a rule file with a few aliases', () => {
     writeFileSync(path.join(dir, 'a.yaml'), '- name: one\n  notify: &to [{ to: hook, template: face-enrolled }]\n- name: two\n  notify: *to\n');
     const rules = loadRules(dir);
     assert.deepEqual(rules.issues, []);
-    assert.deepEqual(rules.definitions.map((d) => d.notify[0]!.to), ['hook', 'hook']);
+    assert.deepEqual(
+      rules.definitions.map((d) => d.notify[0]!.to),
+      ['hook', 'hook'],
+    );
   });
 
   it('reports a template file that is an alias bomb or a folder', () => {
@@ -71,7 +80,10 @@ describe('hostile files in the config folders', () => {
     const file = path.join(dir, 'herald.config.yaml');
     writeFileSync(file, `server: { port: 8080 }\nbomb:\n${yamlAliasBomb().replace(/^/gm, '  ')}`);
     const issues = configError(() => loadConfig(file, {})).issues;
-    assert.deepEqual(issues.map((i) => [i.file, i.message]), [[file, 'the file expands more than 100 YAML aliases (an alias bomb?): write the values out']]);
+    assert.deepEqual(
+      issues.map((i) => [i.file, i.message]),
+      [[file, 'the file expands more than 100 YAML aliases (an alias bomb?): write the values out']],
+    );
   });
 
   it('herald check prints each such file as an error and exits 1, without a stack trace', async () => {
@@ -80,14 +92,17 @@ describe('hostile files in the config folders', () => {
     writeFileSync(path.join(dir, 'rules', 'bomb.yaml'), yamlAliasBomb());
     mkdirSync(path.join(dir, 'rules', 'x.yaml'));
     const config = path.join(dir, 'herald.config.yaml');
-    writeFileSync(config, [
-      'store: sqlite:./herald.db',
-      'rules: ./rules',
-      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-      `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
-      'destinations: { hook: { type: webhook, url: "https://example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'store: sqlite:./herald.db',
+        'rules: ./rules',
+        `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+        `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
+        'destinations: { hook: { type: webhook, url: "https://example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }',
+        '',
+      ].join('\n'),
+    );
     const result = await runHerald(['--config', config, 'check']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /rules\/bomb\.yaml: the file expands more than 100 YAML aliases/);

@@ -110,7 +110,10 @@ describe('loadConfig', () => {
 
     it('rejects a PORT or HERALD_STORE the file could not hold', () => {
       const error = loadError(testdata('defaults.yaml'), { PORT: 'eighty', HERALD_STORE: 'mysql://herald:pw-9f2k@db/herald' });
-      assert.deepEqual(error.issues.map((issue) => issue.path), ['server.port', 'store']);
+      assert.deepEqual(
+        error.issues.map((issue) => issue.path),
+        ['server.port', 'store'],
+      );
       assert.match(error.message, /PORT, which must be a port number from 0 to 65535, not "eighty"/);
       assert.match(error.message, /HERALD_STORE, which must be "sqlite:<path>" or a "postgres:\/\/" URL/);
       assert.doesNotMatch(error.message, /pw-9f2k/);
@@ -174,12 +177,22 @@ describe('loadConfig', () => {
     it("loads a FaceSign source's api section with its defaults, and refuses one on another provider", () => {
       const config = loadConfig(testdata('session-api.yaml'), { FACESIGN_API_KEY: 'sk_live_FromEnv1' });
       assert.deepEqual(config.sources.fs!.api, {
-        url: 'https://api.facesign.example/v1', key: 'sk_live_FromEnv1', enrich: ['session.status', 'analysis.*'],
-        timeoutMs: 10_000, giveUpAfterMs: 300_000, rate: '10/s', allowPrivateNetwork: false,
+        url: 'https://api.facesign.example/v1',
+        key: 'sk_live_FromEnv1',
+        enrich: ['session.status', 'analysis.*'],
+        timeoutMs: 10_000,
+        giveUpAfterMs: 300_000,
+        rate: '10/s',
+        allowPrivateNetwork: false,
       });
       assert.deepEqual(config.sources.fs2!.api, {
-        url: 'http://10.0.0.5:8080', key: 'sk_live_FromEnv1', enrich: ['session.status'],
-        timeoutMs: 3000, giveUpAfterMs: 60_000, rate: '2/s', allowPrivateNetwork: true,
+        url: 'http://10.0.0.5:8080',
+        key: 'sk_live_FromEnv1',
+        enrich: ['session.status'],
+        timeoutMs: 3000,
+        giveUpAfterMs: 60_000,
+        rate: '2/s',
+        allowPrivateNetwork: true,
       });
       assert.equal(config.sources.lt!.api, undefined);
       const error = loadError(testdata('session-api-bad.yaml'), { FACESIGN_API_KEY: 'sk_live_FromEnv1' });
@@ -191,13 +204,22 @@ describe('loadConfig', () => {
       const config = loadConfig(testdata('media.yaml'), {});
       assert.equal(config.server.publicUrl, 'https://herald.example.com');
       assert.deepEqual(config.media, {
-        store: { kind: 'folder', dir: path.join(TESTDATA, 'data/media') }, maxBytes: 50 * 1024 * 1024, allowedHosts: ['media.facesign.ai'],
-        allowPrivateNetwork: false, linkTtlMs: 7 * DAY, timeoutMs: 60_000,
+        store: { kind: 'folder', dir: path.join(TESTDATA, 'data/media') },
+        maxBytes: 50 * 1024 * 1024,
+        allowedHosts: ['media.facesign.ai'],
+        allowPrivateNetwork: false,
+        linkTtlMs: 7 * DAY,
+        timeoutMs: 60_000,
       });
       const secret = 'a-media-link-secret-of-40-characters-xyz';
       assert.deepEqual(loadConfig(testdata('media-store.yaml'), { HERALD_MEDIA_LINK_SECRET: secret }).media, {
-        store: { kind: 'database' }, maxBytes: 2 * 1024 * 1024, allowedHosts: ['media.facesign.ai', 'cdn.facesign.ai'],
-        allowPrivateNetwork: true, linkTtlMs: 30 * DAY, timeoutMs: 20_000, linkSecret: secret,
+        store: { kind: 'database' },
+        maxBytes: 2 * 1024 * 1024,
+        allowedHosts: ['media.facesign.ai', 'cdn.facesign.ai'],
+        allowPrivateNetwork: true,
+        linkTtlMs: 30 * DAY,
+        timeoutMs: 20_000,
+        linkSecret: secret,
       });
       assert.equal(loadConfig(testdata('defaults.yaml'), {}).media, undefined, 'no archive without a media section');
 
@@ -282,16 +304,19 @@ describe('loadConfig', () => {
         { path: 'destinations.chat.secrets', line: 10 },
         { path: 'destinations.listed.secret', line: 11 },
       ]);
-      assert.deepEqual(error.issues.map((issue) => issue.message.split(':')[0]), [
-        'give "secret" (one key) or "secrets" (a list), not both',
-        '"secrets" is required for a webhook destination',
-        'is an Ed25519 public key ("whpk_"), which cannot sign',
-        'is a "whsk_" key whose second half is not the public key of its first',
-        'must be "whsk_" and the base64 of a 64-byte Ed25519 secret key (the seed, then the public key); make one with `herald keys generate` (HMAC) or `herald keys generate --ed25519`',
-        'must list at least 1 item',
-        '"secrets" does not apply to a slack destination',
-        'expected a string, got a list',
-      ]);
+      assert.deepEqual(
+        error.issues.map((issue) => issue.message.split(':')[0]),
+        [
+          'give "secret" (one key) or "secrets" (a list), not both',
+          '"secrets" is required for a webhook destination',
+          'is an Ed25519 public key ("whpk_"), which cannot sign',
+          'is a "whsk_" key whose second half is not the public key of its first',
+          'must be "whsk_" and the base64 of a 64-byte Ed25519 secret key (the seed, then the public key); make one with `herald keys generate` (HMAC) or `herald keys generate --ed25519`',
+          'must list at least 1 item',
+          '"secrets" does not apply to a slack destination',
+          'expected a string, got a list',
+        ],
+      );
       assert.match(error.issues.at(-1)!.message, /: list several signing keys in "secrets"$/);
       const keys = readFileSync(file, 'utf8').match(/wh(sec|sk|pk)_[A-Za-z0-9+/=]+/g)!;
       for (const key of keys) assert.ok(!error.message.includes(key.slice(key.indexOf('_') + 1)), `a key is in: ${error.message}`);
@@ -301,12 +326,18 @@ describe('loadConfig', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'herald-keys-'));
       try {
         const file = path.join(dir, 'herald.config.yaml');
-        writeFileSync(file, [
-          'destinations:',
-          '  crm: { type: webhook, url: "https://crm.example.com/hooks", secrets: ["${NEW_KEY}", "${OLD_KEY}"] }',
-          '  erp: { type: webhook, url: "https://erp.example.com/hooks", secret: "${OLD_KEY}" }',
-        ].join('\n'));
-        const env = { NEW_KEY: 'whsk_awS74+LrWbscLZhcqxvYJwiA8EL4y57tfcBU4j+j9Znj+Ar3C5b+375uKSU3sbiw+vTERxSn26vNDHGupZ/azA==', OLD_KEY: 'whsec_ZSeJCNHVnVR1A5eQOVQ9YZexDJ2bLWMdu02RvW/z62o=' };
+        writeFileSync(
+          file,
+          [
+            'destinations:',
+            '  crm: { type: webhook, url: "https://crm.example.com/hooks", secrets: ["${NEW_KEY}", "${OLD_KEY}"] }',
+            '  erp: { type: webhook, url: "https://erp.example.com/hooks", secret: "${OLD_KEY}" }',
+          ].join('\n'),
+        );
+        const env = {
+          NEW_KEY: 'whsk_awS74+LrWbscLZhcqxvYJwiA8EL4y57tfcBU4j+j9Znj+Ar3C5b+375uKSU3sbiw+vTERxSn26vNDHGupZ/azA==',
+          OLD_KEY: 'whsec_ZSeJCNHVnVR1A5eQOVQ9YZexDJ2bLWMdu02RvW/z62o=',
+        };
         const config = loadConfig(file, env);
         const { crm, erp } = config.destinations;
         assert.ok(crm?.type === 'webhook' && erp?.type === 'webhook');
@@ -367,21 +398,28 @@ describe('loadConfig', () => {
         { path: 'alerts.checkEvery', line: 9 },
         { path: 'alerts.repeat', line: 10 },
       ]);
-      assert.deepEqual(error.issues.map((issue) => issue.message), [
-        'the source name "herald" is reserved for herald\'s own operational alerts: give this source another name',
-        'unknown provider "herald": expected one of facesign, faceio, legaltalent, owleyes',
-        'must be longer than 0',
-        '"soon" is not a duration: write a whole number and a unit (ms, s, m, h, d), e.g. "300s"',
-        'must be longer than 0',
-        'unknown key "repeat": expected one of enabled, every, queueAge, checkEvery',
-      ]);
+      assert.deepEqual(
+        error.issues.map((issue) => issue.message),
+        [
+          'the source name "herald" is reserved for herald\'s own operational alerts: give this source another name',
+          'unknown provider "herald": expected one of facesign, faceio, legaltalent, owleyes',
+          'must be longer than 0',
+          '"soon" is not a duration: write a whole number and a unit (ms, s, m, h, d), e.g. "300s"',
+          'must be longer than 0',
+          'unknown key "repeat": expected one of enabled, every, queueAge, checkEvery',
+        ],
+      );
       assert.match(error.message, /alerts-mistakes\.yaml:4:3 sources\.herald: /, 'the reserved name is pointed at by its key');
     });
 
     it('never puts a secret in an error message', () => {
       // Every value containing LEAK is a secret, from the file or the environment.
       const env = { OE_SECRET_VALUE: 'LEAK-env-secret', HERALD_STORE: 'postgresx://herald:LEAK-env-store@db/herald' };
-      const cases: [string, number][] = [['leaky.yaml', 18], ['leaky-syntax.yaml', 3], ['leaky-stream.yaml', 3]];
+      const cases: [string, number][] = [
+        ['leaky.yaml', 18],
+        ['leaky-syntax.yaml', 3],
+        ['leaky-stream.yaml', 3],
+      ];
       for (const [name, count] of cases) {
         const error = loadError(testdata(name), env);
         assert.equal(error.issues.length, count, error.message);

@@ -21,20 +21,29 @@ function collector(): LogDestination & { text(): string } {
 
 /** Logs what herald must never show, the way a careless caller could. */
 function logSecrets(log: ReturnType<typeof createLogger>): void {
-  log.warn({
-    destination: { name: 'crm', url: `https://${SECRETS[0]}`, secret: SECRETS[1] },
-    request: { headers: { authorization: SECRETS[2] }, authorization: SECRETS[2] },
-    smtp: { password: SECRETS[3] }, source: { token: SECRETS[4], tokens: [SECRETS[4]], secrets: [SECRETS[1]] },
-  }, 'breaker open');
+  log.warn(
+    {
+      destination: { name: 'crm', url: `https://${SECRETS[0]}`, secret: SECRETS[1] },
+      request: { headers: { authorization: SECRETS[2] }, authorization: SECRETS[2] },
+      smtp: { password: SECRETS[3] },
+      source: { token: SECRETS[4], tokens: [SECRETS[4]], secrets: [SECRETS[1]] },
+    },
+    'breaker open',
+  );
 }
 
 describe('logger', () => {
   it('reads its level and format from the environment, refusing what it cannot use', () => {
     assert.deepEqual(logSettingsFromEnv({}), { level: 'info', format: 'json' });
     assert.deepEqual(logSettingsFromEnv({ HERALD_LOG_LEVEL: 'debug', HERALD_LOG_FORMAT: 'pretty' }), { level: 'debug', format: 'pretty' });
-    assert.throws(() => logSettingsFromEnv({ HERALD_LOG_FORMAT: 'fancy' }),
-      (error: Error) => error instanceof LogSettingsError && error.message === 'HERALD_LOG_FORMAT is "json" (the default) or "pretty", not "fancy"');
-    assert.throws(() => logSettingsFromEnv({ HERALD_LOG_LEVEL: 'loud' }), /^LogSettingsError: HERALD_LOG_LEVEL is one of trace, debug, info, warn, error, fatal, silent, not "loud"$/);
+    assert.throws(
+      () => logSettingsFromEnv({ HERALD_LOG_FORMAT: 'fancy' }),
+      (error: Error) => error instanceof LogSettingsError && error.message === 'HERALD_LOG_FORMAT is "json" (the default) or "pretty", not "fancy"',
+    );
+    assert.throws(
+      () => logSettingsFromEnv({ HERALD_LOG_LEVEL: 'loud' }),
+      /^LogSettingsError: HERALD_LOG_LEVEL is one of trace, debug, info, warn, error, fatal, silent, not "loud"$/,
+    );
   });
 
   it('writes JSON lines by default', () => {
@@ -42,9 +51,16 @@ describe('logger', () => {
     const log = createLogger({ level: 'info', format: 'json' }, out);
     log.info({ source: 'kyc', status: 200 }, 'request');
     log.debug('below the level');
-    const lines = out.text().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = out
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.equal(lines.length, 1);
-    assert.deepEqual({ ...lines[0], time: 0, pid: 0, hostname: '' }, { level: 30, time: 0, pid: 0, hostname: '', service: 'herald', source: 'kyc', status: 200, msg: 'request' });
+    assert.deepEqual(
+      { ...lines[0], time: 0, pid: 0, hostname: '' },
+      { level: 30, time: 0, pid: 0, hostname: '', service: 'herald', source: 'kyc', status: 200, msg: 'request' },
+    );
   });
 
   it('writes one readable line per entry in pretty mode: time, level, message, fields', () => {
@@ -54,7 +70,10 @@ describe('logger', () => {
     log.error({ destination: 'crm' }, 'shutdown failed');
     const lines = stripVTControlCharacters(out.text()).split('\n');
     assert.equal(lines.length, 3, out.text());
-    assert.match(lines[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO: request \{"source":"kyc","status":401,"reason":"signature-mismatch"\}$/);
+    assert.match(
+      lines[0]!,
+      /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO: request \{"source":"kyc","status":401,"reason":"signature-mismatch"\}$/,
+    );
     assert.match(lines[1]!, /\] ERROR: shutdown failed \{"destination":"crm"\}$/);
     assert.throws(() => JSON.parse(lines[0]!), 'not JSON');
     assert.ok(!lines[0]!.includes('service'), 'the constant service field is left out');

@@ -57,22 +57,35 @@ describe('operational alerts, end to end', function () {
   /** Starts herald with FaceSign events going to `destinations` and herald's alerts to the ops receiver. */
   async function start(destinations: Record<string, Partial<WebhookOptions> & { url: string }>, alerts: Partial<AlertsConfig>): Promise<TestHerald> {
     mkdirSync(rulesDir, { recursive: true });
-    writeFileSync(path.join(rulesDir, 'rules.yaml'), [
-      '- name: sessions',
-      '  match: { source: facesign }',
-      `  notify: [${Object.keys(destinations).map((to) => `{ to: ${to}, template: session-finished }`).join(', ')}]`,
-      '- name: alerts-to-ops',
-      '  match: { source: herald }',
-      '  notify: [{ to: ops, template: ops-alert }]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path.join(rulesDir, 'rules.yaml'),
+      [
+        '- name: sessions',
+        '  match: { source: facesign }',
+        `  notify: [${Object.keys(destinations)
+          .map((to) => `{ to: ${to}, template: session-finished }`)
+          .join(', ')}]`,
+        '- name: alerts-to-ops',
+        '  match: { source: herald }',
+        '  notify: [{ to: ops, template: ops-alert }]',
+        '',
+      ].join('\n'),
+    );
     const configured: Record<string, DestinationConfig> = {
       ops: { name: 'ops', type: 'webhook', options: { url: `${ops.url}/ops`, secret: OPS_SECRET, format: 'standard', allowPrivateNetwork: true } },
     };
     for (const [name, options] of Object.entries(destinations)) {
       configured[name] = { name, type: 'webhook', options: { secret: FAILING_SECRET, format: 'standard', allowPrivateNetwork: true, ...options } };
     }
-    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => { lines.push(String(chunk)); done(); } }));
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk, _enc, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     herald = await startTestHerald({ rulesDir, destinations: configured, alerts: { ...ALERT_DEFAULTS, ...alerts } }, {}, log);
     return herald;
   }
@@ -104,13 +117,17 @@ describe('operational alerts, end to end', function () {
       if (elapsed >= FAIL_MS && i % 4 === 3) return { status: 200 };
       return { status: 500, body: ANSWER_BODY };
     });
-    await start({
-      flaky: {
-        url: `${failing.url}/hooks/${PATH_TOKEN}`, concurrency: 2,
-        delivery: { retry: Array(40).fill('100ms'), maxAge: '1h' },
-        breaker: { failures: 3, probe: ['100ms'] },
+    await start(
+      {
+        flaky: {
+          url: `${failing.url}/hooks/${PATH_TOKEN}`,
+          concurrency: 2,
+          delivery: { retry: Array(40).fill('100ms'), maxAge: '1h' },
+          breaker: { failures: 3, probe: ['100ms'] },
+        },
       },
-    }, { checkEveryMs: 200 });
+      { checkEveryMs: 200 },
+    );
 
     // Events keep arriving while the receiver fails.
     let sent = 0;
@@ -145,7 +162,10 @@ describe('operational alerts, end to end', function () {
     );
     assert.match(alert!.data.summary, /^Deliveries to flaky are paused after 3 failed attempts in a row/);
     assert.ok(alert!.data.herald_event_id, 'the alert is a stored herald event');
-    assert.deepEqual((await herald!.store.listEvents({ source: 'herald' })).map((e) => e.id), [alert!.data.herald_event_id]);
+    assert.deepEqual(
+      (await herald!.store.listEvents({ source: 'herald' })).map((e) => e.id),
+      [alert!.data.herald_event_id],
+    );
 
     // Nothing of the failing destination's URL, secret or answer leaves herald in the alert, or in its log line.
     const leaks = [failing.url, PATH_TOKEN, FAILING_SECRET, FAILING_SECRET.replace(/^whsec_/, ''), ANSWER_BODY, 'ANSWERbodyK2p8'];
@@ -153,11 +173,16 @@ describe('operational alerts, end to end', function () {
       for (const secret of leaks) assert.ok(!text.includes(secret), `"${secret}" in: ${text.slice(0, 300)}`);
     }
     const raised = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'operational alert raised');
-    assert.deepEqual(raised.map((l) => [l.alert, l.destination, l.eventId]), [['herald.breaker.opened', 'flaky', alert!.data.herald_event_id]]);
+    assert.deepEqual(
+      raised.map((l) => [l.alert, l.destination, l.eventId]),
+      [['herald.breaker.opened', 'flaky', alert!.data.herald_event_id]],
+    );
 
     assert.equal(await metric('herald_alerts_total', ['type="herald.breaker.opened"', 'destination="flaky"']), 1);
-    assert.ok(await metric('herald_alerts_suppressed_total', ['type="herald.breaker.opened"', 'destination="flaky"']) >= 3,
-      'every later closed-to-open transition was suppressed');
+    assert.ok(
+      (await metric('herald_alerts_suppressed_total', ['type="herald.breaker.opened"', 'destination="flaky"'])) >= 3,
+      'every later closed-to-open transition was suppressed',
+    );
   });
 
   it('sends one alert when deliveries go to the dead letters, however many die over several checks', async function () {
@@ -173,28 +198,37 @@ describe('operational alerts, end to end', function () {
     await new Promise((r) => setTimeout(r, 1000)); // several more checks
 
     const alerts = opsAlerts();
-    assert.deepEqual(alerts.map((a) => `${a.data.alert} ${a.data.destination}`), ['herald.dead_letters gone']);
+    assert.deepEqual(
+      alerts.map((a) => `${a.data.alert} ${a.data.destination}`),
+      ['herald.dead_letters gone'],
+    );
     const { details } = alerts[0]!.data;
     assert.ok((details.count as number) >= 1 && (details.count as number) <= 5, `count ${String(details.count)}`);
     assert.match(details.latestError as string, /^client-error: the webhook receiver answered HTTP 410/);
     for (const secret of [PATH_TOKEN, ANSWER_BODY, FAILING_SECRET]) assert.ok(!ops.requests[0]!.body.includes(secret), secret);
   });
 
-  it('sends one alert when a destination\'s oldest due delivery waits longer than queueAge, and none for a paused one', async function () {
+  it("sends one alert when a destination's oldest due delivery waits longer than queueAge, and none for a paused one", async function () {
     this.timeout(30_000);
     failing = await startHttpSink(() => ({ status: 200 }));
     // One delivery an hour: the first goes out, the others wait, due.
-    await start({
-      slow: { url: `${failing.url}/slow`, rate: '1/h' },
-      held: { url: `${failing.url}/held` },
-    }, { queueAgeMs: 1000, checkEveryMs: 200 });
+    await start(
+      {
+        slow: { url: `${failing.url}/slow`, rate: '1/h' },
+        held: { url: `${failing.url}/held` },
+      },
+      { queueAgeMs: 1000, checkEveryMs: 200 },
+    );
     herald!.deliver.pause('held');
     for (let i = 0; i < 3; i++) assert.equal((await herald!.postSigned(source, facesignEvent())).status, 200);
     await ops.waitFor(1, 10_000);
     await new Promise((r) => setTimeout(r, 1500)); // the queue stays stale through several more checks
 
     const alerts = opsAlerts();
-    assert.deepEqual(alerts.map((a) => `${a.data.alert} ${a.data.destination}`), ['herald.queue.stale slow']);
+    assert.deepEqual(
+      alerts.map((a) => `${a.data.alert} ${a.data.destination}`),
+      ['herald.queue.stale slow'],
+    );
     const { details } = alerts[0]!.data;
     assert.equal(details.pending, 2);
     assert.ok((details.waitedMs as number) >= 1000);

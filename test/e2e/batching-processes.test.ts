@@ -21,18 +21,21 @@ const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 function writeConfig(file: string, port: number, store: string, sinkUrl: string): void {
-  writeFileSync(file, [
-    `server: { port: ${port}, host: 127.0.0.1 }`,
-    `store: ${JSON.stringify(store)}`,
-    `rules: ${JSON.stringify(path.join(FIXTURES, 'group-by-subject'))}`,
-    `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
-    'sources:',
-    `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-    'destinations:',
-    `  hook: { type: webhook, url: "${sinkUrl}/hook", secret: "${SECRET}", allowPrivateNetwork: true }`,
-    'alerts: { enabled: false }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `server: { port: ${port}, host: 127.0.0.1 }`,
+      `store: ${JSON.stringify(store)}`,
+      `rules: ${JSON.stringify(path.join(FIXTURES, 'group-by-subject'))}`,
+      `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
+      'sources:',
+      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
+      'destinations:',
+      `  hook: { type: webhook, url: "${sinkUrl}/hook", secret: "${SECRET}", allowPrivateNetwork: true }`,
+      'alerts: { enabled: false }',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** A FaceSign session.status event about `session`, signed; returns its provider event id. */
@@ -45,7 +48,10 @@ async function sendEvent(url: string, session: string): Promise<string> {
   return String(payload.id);
 }
 
-interface Summary { key: string; count: number }
+interface Summary {
+  key: string;
+  count: number;
+}
 const summaries = (sink: HttpSink) => sink.requests.map((r) => (JSON.parse(r.body) as { data: Summary }).data);
 
 describe('batches survive kill -9 and are sent once by a cluster', function () {
@@ -91,7 +97,10 @@ describe('batches survive kill -9 and are sent once by a cluster', function () {
     const second = await serveHerald(['--config', file], port);
     heralds.push(second);
     await waitUntil(() => sink.requests.length >= 1, 15_000, 'the group to be sent at start-up');
-    assert.deepEqual(summaries(sink).map((s) => [s.key, s.count]), [['sess_kill', 5]]);
+    assert.deepEqual(
+      summaries(sink).map((s) => [s.key, s.count]),
+      [['sess_kill', 5]],
+    );
     // One more event of the session opens the next message, which waits for the interval: nothing else goes out.
     second.child.kill('SIGTERM');
     await second.exited;
@@ -101,26 +110,36 @@ describe('batches survive kill -9 and are sent once by a cluster', function () {
   it('sends each group once with three processes on PostgreSQL', async () => {
     const db = (schema = await createTestSchema());
     const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    heralds = await Promise.all(ports.map((port, i) => {
-      const file = path.join(dir, `herald-${i}.config.yaml`);
-      writeConfig(file, port, db.url, sink.url);
-      return serveHerald(['--config', file], port);
-    }));
+    heralds = await Promise.all(
+      ports.map((port, i) => {
+        const file = path.join(dir, `herald-${i}.config.yaml`);
+        writeConfig(file, port, db.url, sink.url);
+        return serveHerald(['--config', file], port);
+      }),
+    );
     // Enough groups, all due at once, that each process's claim holds several while the others look.
     const sessions = Array.from({ length: 30 }, (_, i) => `sess_${String(i).padStart(2, '0')}`);
     const perSession = 3;
     // Every session's events go to every process, interleaved, at once.
-    await Promise.all(sessions.flatMap((session) =>
-      Array.from({ length: perSession }, (_, i) => sendEvent(heralds[i % 3]!.url, session))));
+    await Promise.all(sessions.flatMap((session) => Array.from({ length: perSession }, (_, i) => sendEvent(heralds[i % 3]!.url, session))));
     await waitUntil(() => sink.requests.length >= sessions.length, 30_000, 'one message per session');
     // Each group's due time has passed for every process (they poll every second): a second send would have come by now.
-    await waitUntil(async () => {
-      const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM batches WHERE due_at IS NOT NULL OR claimed_by IS NOT NULL');
-      return rows[0]!.n === 0;
-    }, 10_000, 'every batch to be completed');
+    await waitUntil(
+      async () => {
+        const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM batches WHERE due_at IS NOT NULL OR claimed_by IS NOT NULL');
+        return rows[0]!.n === 0;
+      },
+      10_000,
+      'every batch to be completed',
+    );
     const delivered = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE rule = 'per-session'");
     assert.equal(delivered[0]!.n, sessions.length, 'one delivery per group in the store');
-    const got = summaries(sink).map((s) => [s.key, s.count]).sort();
-    assert.deepEqual(got, sessions.map((s) => [s, perSession]));
+    const got = summaries(sink)
+      .map((s) => [s.key, s.count])
+      .sort();
+    assert.deepEqual(
+      got,
+      sessions.map((s) => [s, perSession]),
+    );
   });
 });

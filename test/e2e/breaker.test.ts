@@ -35,9 +35,13 @@ describe('circuit breaker: a receiver down for 3 s', function () {
       rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
       destinations: {
         hook: {
-          name: 'hook', type: 'webhook',
+          name: 'hook',
+          type: 'webhook',
           options: {
-            url: `http://127.0.0.1:${port}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true, concurrency: 4,
+            url: `http://127.0.0.1:${port}/hook`,
+            secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+            allowPrivateNetwork: true,
+            concurrency: 4,
             delivery: { retry: Array(10).fill('50ms'), maxAge: '1h' },
             breaker: { failures: 5, probe: ['200ms', '400ms', '800ms', '1s'] },
           },

@@ -65,9 +65,15 @@ describe('delivery to an outbound webhook', function () {
     });
     assert.equal(new Set(sink.requests.map((r) => r.headers['webhook-id'])).size, 1);
     const attempts = await herald!.store.listAttempts(delivery!.id);
-    assert.deepEqual(attempts.map((a) => [a.outcome, a.status, a.reason]), [
-      ['retry', 500, 'server-error'], ['retry', 500, 'server-error'], ['retry', 500, 'server-error'], ['delivered', 200, null],
-    ]);
+    assert.deepEqual(
+      attempts.map((a) => [a.outcome, a.status, a.reason]),
+      [
+        ['retry', 500, 'server-error'],
+        ['retry', 500, 'server-error'],
+        ['retry', 500, 'server-error'],
+        ['delivered', 200, null],
+      ],
+    );
   });
 
   it('waits no less than Retry-After after a 429', async () => {
@@ -95,7 +101,13 @@ describe('delivery to an outbound webhook', function () {
     const [delivery] = await deliveriesSettled(herald!, 1);
     assert.equal(delivery!.status, 'delivered');
     const attempts = await herald!.store.listAttempts(delivery!.id);
-    assert.deepEqual(attempts.map((a) => [a.outcome, a.reason]), [['retry', 'timeout'], ['delivered', null]]);
+    assert.deepEqual(
+      attempts.map((a) => [a.outcome, a.reason]),
+      [
+        ['retry', 'timeout'],
+        ['delivered', null],
+      ],
+    );
     assert.ok(attempts[0]!.durationMs >= 290 && attempts[0]!.durationMs < 2000, `first attempt took ${attempts[0]!.durationMs} ms`);
   });
 
@@ -103,14 +115,17 @@ describe('delivery to an outbound webhook', function () {
     const seen = new Set<string>();
     let processed = 0;
     // Accepts the message but the reply is lost the first time (a 503 after processing).
-    await start((req, i) => {
-      const id = String(req.headers['webhook-id']);
-      if (!seen.has(id)) {
-        seen.add(id);
-        processed++;
-      }
-      return { status: i === 0 ? 503 : 200 };
-    }, { retry: ['100ms'] });
+    await start(
+      (req, i) => {
+        const id = String(req.headers['webhook-id']);
+        if (!seen.has(id)) {
+          seen.add(id);
+          processed++;
+        }
+        return { status: i === 0 ? 503 : 200 };
+      },
+      { retry: ['100ms'] },
+    );
     await deliveriesSettled(herald!, 1);
     assert.equal(sink.requests.length, 2);
     assert.equal(processed, 1);

@@ -13,7 +13,14 @@ describe('npm run demo', function () {
       );
     });
     assert.equal(code, 0, stderr + stdout);
-    for (const provider of ['kyc kyc.session.rejected', 'kyc watchlist.match', 'owleyes verification.failed', 'faceio DELETION', 'facesign media.user_photo', 'facesign session.status']) {
+    for (const provider of [
+      'kyc kyc.session.rejected',
+      'kyc watchlist.match',
+      'owleyes verification.failed',
+      'faceio DELETION',
+      'facesign media.user_photo',
+      'facesign session.status',
+    ]) {
       assert.match(stdout, new RegExp(`sent ${provider.replace('.', '\\.')}: 200`));
     }
     assert.match(stdout, /compliance-slack \(Slack stand-in\) received [1-9]\d* messages/);

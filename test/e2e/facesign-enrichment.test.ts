@@ -36,7 +36,8 @@ describe('FaceSign enrichment in a running herald', function () {
     facesignApi = await startHttpSink((req) => {
       const id = decodeURIComponent(req.path.split('/').at(-1)!);
       return {
-        status: 200, headers: { 'content-type': 'application/json' },
+        status: 200,
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ session: { id, status: STATUSES[id], report: { isVerified: STATUSES[id] === 'complete', livenessDetected: true } } }),
       };
     });
@@ -44,17 +45,30 @@ describe('FaceSign enrichment in a running herald', function () {
     const rulesDir = tempDir('herald-rules-');
     writeFileSync(path.join(rulesDir, 'sessions.yaml'), RULES);
     const destination: DestinationConfig = {
-      name: 'hook', type: 'webhook', options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
+      name: 'hook',
+      type: 'webhook',
+      options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
     };
-    herald = await startTestHerald({
-      rulesDir,
-      destinations: { hook: destination },
-      sources: {
-        facesign: testSource('facesign', 'facesign', {
-          api: { url: facesignApi.url, key: API_KEY, enrich: ['session.status', 'analysis.*'], timeoutMs: 2000, giveUpAfterMs: 60_000, rate: '10/s', allowPrivateNetwork: true },
-        }),
+    herald = await startTestHerald(
+      {
+        rulesDir,
+        destinations: { hook: destination },
+        sources: {
+          facesign: testSource('facesign', 'facesign', {
+            api: {
+              url: facesignApi.url,
+              key: API_KEY,
+              enrich: ['session.status', 'analysis.*'],
+              timeoutMs: 2000,
+              giveUpAfterMs: 60_000,
+              rate: '10/s',
+              allowPrivateNetwork: true,
+            },
+          }),
+        },
       },
-    }, { adminToken: ADMIN_TOKEN });
+      { adminToken: ADMIN_TOKEN },
+    );
   });
 
   after(async () => {

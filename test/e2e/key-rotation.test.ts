@@ -32,7 +32,11 @@ describe('rotating a webhook signing key in a running herald', function () {
   let sink: HttpSink;
   let herald: TestHerald;
 
-  const hook = (secrets: string[]): DestinationConfig => ({ name: 'hook', type: 'webhook', options: { url: `${sink.url}/crm`, secrets, allowPrivateNetwork: true } });
+  const hook = (secrets: string[]): DestinationConfig => ({
+    name: 'hook',
+    type: 'webhook',
+    options: { url: `${sink.url}/crm`, secrets, allowPrivateNetwork: true },
+  });
 
   before(async () => {
     sink = await startHttpSink(() => ({ status: 204 }));
@@ -52,9 +56,18 @@ describe('rotating a webhook signing key in a running herald', function () {
     };
     const steps: Array<[secrets: string[], accepting: Array<keyof typeof receivers>]> = [
       [[old], ['old']],
-      [[fresh, old], ['old', 'new']], // 1. the new key is added
-      [[fresh, old, ed25519.secretKey], ['old', 'new', 'ed25519']], // an Ed25519 key beside them
-      [[fresh, ed25519.secretKey], ['new', 'ed25519']], // 3. the old key is removed
+      [
+        [fresh, old],
+        ['old', 'new'],
+      ], // 1. the new key is added
+      [
+        [fresh, old, ed25519.secretKey],
+        ['old', 'new', 'ed25519'],
+      ], // an Ed25519 key beside them
+      [
+        [fresh, ed25519.secretKey],
+        ['new', 'ed25519'],
+      ], // 3. the old key is removed
     ];
     for (const [index, [secrets, accepting]] of steps.entries()) {
       herald.reload(loadRouting({ ...herald.config, destinations: { hook: hook(secrets) } }));

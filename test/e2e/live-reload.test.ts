@@ -39,15 +39,18 @@ describe('live reload', function () {
     const ruleFile = path.join(dir, 'rules', 'r.yaml');
     writeFileSync(ruleFile, rule('first'));
     const config = path.join(dir, 'herald.config.yaml');
-    writeFileSync(config, [
-      `server: { port: ${port}, host: 127.0.0.1 }`,
-      'store: sqlite:./herald.db',
-      'rules: ./rules',
-      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-      `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
-      `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        `server: { port: ${port}, host: 127.0.0.1 }`,
+        'store: sqlite:./herald.db',
+        'rules: ./rules',
+        `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+        `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
+        `destinations: { hook: { type: webhook, url: "${sink.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true } }`,
+        '',
+      ].join('\n'),
+    );
     return { port, config, ruleFile };
   }
 
@@ -88,7 +91,9 @@ describe('live reload', function () {
       await edit(`${rule('third')}  when: { regex: [1, 2] }\n`, 'rejected');
       assert.equal(await routedBy(), 'second', 'an invalid rule file must not replace the running rules');
       assert.deepEqual(await (await fetch(`${herald.url}/readyz`)).json(), { status: 'ready' }, 'no file path for anonymous callers');
-      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { configReload: { rejected: { errors: string[] } } | null };
+      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        configReload: { rejected: { errors: string[] } } | null;
+      };
       assert.match(health.configReload?.rejected.errors.join('\n') ?? '', /r\.yaml:\d+:\d+ \[0\]\.when\.regex: unknown JSON-logic operator "regex"/);
       const metrics = await (await fetch(`${herald.url}/metrics`)).text();
       assert.match(metrics, /^herald_config_last_reload_ok 0$/m);
@@ -109,7 +114,9 @@ describe('live reload', function () {
     const herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: token });
     const rejected = async (file: string) => {
       if (herald.child.exitCode !== null) throw new Error(`herald exited with ${herald.child.exitCode}: ${herald.stderr()}`);
-      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { configReload: { rejected: { errors: string[] } } | null };
+      const health = (await (await fetch(`${herald.url}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        configReload: { rejected: { errors: string[] } } | null;
+      };
       return health.configReload?.rejected.errors.some((e) => e.includes(file)) ?? false;
     };
     try {
@@ -121,7 +128,10 @@ describe('live reload', function () {
       const metrics = await (await fetch(`${herald.url}/metrics`)).text();
       assert.match(metrics, /^herald_config_reloads_total\{result="rejected"\} [2-9]/m);
 
-      const { body, headers } = signedRequest(testSource('facesign', 'facesign'), PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()));
+      const { body, headers } = signedRequest(
+        testSource('facesign', 'facesign'),
+        PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()),
+      );
       assert.equal((await fetch(`${herald.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) })).status, 200);
       await sink.waitFor(1, 5000);
       assert.equal((JSON.parse(sink.requests[0]!.body) as { data: { rule: string } }).data.rule, 'first');

@@ -43,25 +43,31 @@ describe('media archive across kill -9', function () {
     const configFile = path.join(dir, 'herald.config.yaml');
     mkdirSync(rulesDir);
     writeFileSync(path.join(rulesDir, 'media.yaml'), `- name: media\n  match: { category: media }\n  notify: [{ to: hook, template: media-available }]\n`);
-    writeFileSync(configFile, [
-      `server: { port: ${port}, host: 127.0.0.1, shutdownGrace: 2s, publicUrl: "http://127.0.0.1:${port}/" }`,
-      'store: sqlite:./herald.db',
-      `rules: ${JSON.stringify(rulesDir)}`,
-      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-      'sources:',
-      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-      'destinations:',
-      `  hook: { type: webhook, url: "${hook.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true }`,
-      'media:',
-      '  store: file:./media',
-      '  allowedHosts: [127.0.0.1]',
-      '  allowPrivateNetwork: true',
-    ].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        `server: { port: ${port}, host: 127.0.0.1, shutdownGrace: 2s, publicUrl: "http://127.0.0.1:${port}/" }`,
+        'store: sqlite:./herald.db',
+        `rules: ${JSON.stringify(rulesDir)}`,
+        `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+        'sources:',
+        `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
+        'destinations:',
+        `  hook: { type: webhook, url: "${hook.url}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true }`,
+        'media:',
+        '  store: file:./media',
+        '  allowedHosts: [127.0.0.1]',
+        '  allowPrivateNetwork: true',
+      ].join('\n'),
+    );
 
     const first = await serveHerald(['--config', configFile], port);
     processes.push(first);
     const payload = {
-      id: 'evt_media_crash', type: 'media.user_photo', createdAt: Date.now(), sessionId: 'sess_crash',
+      id: 'evt_media_crash',
+      type: 'media.user_photo',
+      createdAt: Date.now(),
+      sessionId: 'sess_crash',
       media: { id: 'med_crash', createdAt: Date.now(), url: `${host.url}/crash.jpg?sig=x`, expires: Date.now() + 15 * 60_000, contentType: 'image/jpeg' },
     };
     const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);

@@ -82,15 +82,32 @@ for (const variant of VARIANTS) {
       const port = await freePort();
       const media: MediaConfig = {
         store: variant.files === 'folder' ? { kind: 'folder', dir: mediaDir } : { kind: 'database' },
-        maxBytes: MAX_BYTES, allowedHosts: ['127.0.0.1'], allowPrivateNetwork: true, linkTtlMs: 7 * DAY, timeoutMs: 5000, linkSecret: LINK_SECRET,
+        maxBytes: MAX_BYTES,
+        allowedHosts: ['127.0.0.1'],
+        allowPrivateNetwork: true,
+        linkTtlMs: 7 * DAY,
+        timeoutMs: 5000,
+        linkSecret: LINK_SECRET,
       };
       const destination: DestinationConfig = {
-        name: 'hook', type: 'webhook', options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
+        name: 'hook',
+        type: 'webhook',
+        options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
       };
       herald = await startTestHerald({
         ...(schema && { store: schema.url }),
-        server: { port, host: '127.0.0.1', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 5_000, publicUrl: `http://127.0.0.1:${port}` },
-        rulesDir, destinations: { hook: destination }, sources: { facesign: testSource('facesign', 'facesign') }, media,
+        server: {
+          port,
+          host: '127.0.0.1',
+          bodyLimitBytes: 256 * 1024,
+          requestTimeoutMs: 15_000,
+          shutdownGraceMs: 5_000,
+          publicUrl: `http://127.0.0.1:${port}`,
+        },
+        rulesDir,
+        destinations: { hook: destination },
+        sources: { facesign: testSource('facesign', 'facesign') },
+        media,
       });
       files = variant.files === 'folder' ? new FolderMediaFiles(mediaDir) : new DatabaseMediaFiles(herald.store);
     });
@@ -107,7 +124,10 @@ for (const variant of VARIANTS) {
     async function postMedia(file: string, { contentType = 'image/jpeg', expires = Date.now() + 15 * 60_000, base = host.url } = {}): Promise<string> {
       const id = `evt_media_${variant.database}_${variant.files}_${++sequence}`;
       const payload = {
-        id, type: contentType.startsWith('video/') ? 'media.user_video' : 'media.user_photo', createdAt: Date.now(), sessionId: 'sess_media',
+        id,
+        type: contentType.startsWith('video/') ? 'media.user_video' : 'media.user_photo',
+        createdAt: Date.now(),
+        sessionId: 'sess_media',
         media: { id: `med_${sequence}`, createdAt: Date.now(), url: `${base}${file}?X-Signature=provider-secret`, expires, contentType },
       };
       assert.equal((await herald.postSigned(herald.config.sources.facesign!, payload)).status, 200);
@@ -117,12 +137,16 @@ for (const variant of VARIANTS) {
     /** The delivered webhook body's `data` of FaceSign event `id`, once delivered. */
     async function delivered(id: string): Promise<{ media: Record<string, string | null> }> {
       let found: { media: Record<string, string | null> } | undefined;
-      await waitUntil(() => {
-        found = hook.requests
-          .map((r) => (JSON.parse(r.body) as { data: { provider_event_id: string; media: Record<string, string | null> } }).data)
-          .find((d) => d.provider_event_id === id);
-        return found !== undefined;
-      }, 20_000, `the notification of ${id}`);
+      await waitUntil(
+        () => {
+          found = hook.requests
+            .map((r) => (JSON.parse(r.body) as { data: { provider_event_id: string; media: Record<string, string | null> } }).data)
+            .find((d) => d.provider_event_id === id);
+          return found !== undefined;
+        },
+        20_000,
+        `the notification of ${id}`,
+      );
       return found!;
     }
 
@@ -134,7 +158,10 @@ for (const variant of VARIANTS) {
     it('archives a JPEG and an MP4 and serves them back byte-identical through the signed link in the message', async () => {
       const photo = await postMedia('/photo.jpg');
       const video = await postMedia('/video.mp4', { contentType: 'video/mp4' });
-      for (const [id, bytes, type] of [[photo, JPEG, 'image/jpeg'], [video, MP4, 'video/mp4']] as const) {
+      for (const [id, bytes, type] of [
+        [photo, JPEG, 'image/jpeg'],
+        [video, MP4, 'video/mp4'],
+      ] as const) {
         const data = await delivered(id);
         const event = await storedEvent(id);
         const archived = event.media!.archived!;
@@ -240,7 +267,10 @@ for (const variant of VARIANTS) {
     });
 
     it('retries a failing host until the URL expires, then gives up saying so', async () => {
-      await refused(await postMedia('/down.jpg', { expires: Date.now() + 2500 }), /expired at .* before the download succeeded \(last try: the media host answered HTTP 503\)/);
+      await refused(
+        await postMedia('/down.jpg', { expires: Date.now() + 2500 }),
+        /expired at .* before the download succeeded \(last try: the media host answered HTTP 503\)/,
+      );
       assert.ok(host.requests.filter((p) => p === '/down.jpg').length >= 2);
     });
   });

@@ -30,15 +30,30 @@ describe('a poisoned event', function () {
     slack = await startHttpSink(() => ({ status: 200, body: 'ok' }));
     crm = await startHttpSink(() => ({ status: 200 }));
     smtp = await startSmtpSink();
-    herald = await startTestHerald({
-      rulesDir: SHIPPED_RULES_DIR,
-      alerts: { ...ALERT_DEFAULTS, enabled: true },
-      destinations: {
-        'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s', allowPrivateNetwork: true } },
-        'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: smtp.url, from: 'herald@example.com', to: ['compliance@example.com'] } },
-        crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } },
+    herald = await startTestHerald(
+      {
+        rulesDir: SHIPPED_RULES_DIR,
+        alerts: { ...ALERT_DEFAULTS, enabled: true },
+        destinations: {
+          'compliance-slack': {
+            name: 'compliance-slack',
+            type: 'slack',
+            options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s', allowPrivateNetwork: true },
+          },
+          'compliance-email': {
+            name: 'compliance-email',
+            type: 'email',
+            options: { smtp: smtp.url, from: 'herald@example.com', to: ['compliance@example.com'] },
+          },
+          crm: {
+            name: 'crm',
+            type: 'webhook',
+            options: { url: `${crm.url}/crm`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+          },
+        },
       },
-    }, { adminToken: TOKEN });
+      { adminToken: TOKEN },
+    );
   });
   afterEach(async () => {
     await herald.stop();
@@ -59,15 +74,28 @@ describe('a poisoned event', function () {
     const poisonedId = (await herald.store.listEvents())[0]!.id;
 
     // After it, events of every provider, each sent by its shipped rule to Slack (and more).
-    for (const [provider, type] of [['legaltalent', 'kyc.session.rejected'], ['owleyes', 'verification.failed'], ['faceio', 'DELETION'], ['facesign', 'session.status']] as const) {
+    for (const [provider, type] of [
+      ['legaltalent', 'kyc.session.rejected'],
+      ['owleyes', 'verification.failed'],
+      ['faceio', 'DELETION'],
+      ['facesign', 'session.status'],
+    ] as const) {
       const reply = await herald.postSigned(sources[provider], loadSample(provider, type));
       assert.equal(reply.status, 200, `${provider} ${type}: ${reply.body}`);
     }
     // Four notifications, and herald's own alert about the rule (Slack and email).
-    await waitUntil(async () => {
-      const alerts = await herald.store.listEvents({ source: 'herald' });
-      return slack.requests.length >= 5 && alerts.length === 1 && (await herald.store.listDeliveries({ eventId: alerts[0]!.id })).every((d) => d.status === 'delivered');
-    }, 20_000, 'the other events and the alert to be delivered');
+    await waitUntil(
+      async () => {
+        const alerts = await herald.store.listEvents({ source: 'herald' });
+        return (
+          slack.requests.length >= 5 &&
+          alerts.length === 1 &&
+          (await herald.store.listDeliveries({ eventId: alerts[0]!.id })).every((d) => d.status === 'delivered')
+        );
+      },
+      20_000,
+      'the other events and the alert to be delivered',
+    );
     assert.deepEqual(await herald.store.unroutedEvents(100), [], 'every event is routed, the poisoned one included');
 
     // The poisoned event: routed, no delivery, the failure recorded.
@@ -78,7 +106,9 @@ describe('a poisoned event', function () {
     assert.equal(detail.routingErrors[0]!.rule, 'kyc-approved-but-flagged');
     assert.match(detail.routingErrors[0]!.error, /^TypeError: /);
 
-    const shown = await runHerald(['--config', '/nonexistent/herald.config.yaml', 'events', 'show', poisonedId, '--api', herald.url], { HERALD_ADMIN_TOKEN: TOKEN });
+    const shown = await runHerald(['--config', '/nonexistent/herald.config.yaml', 'events', 'show', poisonedId, '--api', herald.url], {
+      HERALD_ADMIN_TOKEN: TOKEN,
+    });
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /^rule kyc-approved-but-flagged failed on this event, counted as not matching: TypeError: /m);
 
@@ -91,15 +121,25 @@ describe('a poisoned event', function () {
     assert.equal(alert!.subject, 'kyc-approved-but-flagged');
     assert.equal(alert!.data.eventId, poisonedId);
     assert.ok(!JSON.stringify(alert!.data).includes('kyc_sess_'), 'the alert quotes nothing of the event');
-    assert.ok(slack.requests.some((r) => r.body.includes('Rule failed: kyc-approved-but-flagged')), 'the alert reached Slack');
-    assert.ok(smtp.mails.some((m) => /rule kyc-approved-but-flagged failed on an event/.test(m.subject ?? '')), 'and email');
+    assert.ok(
+      slack.requests.some((r) => r.body.includes('Rule failed: kyc-approved-but-flagged')),
+      'the alert reached Slack',
+    );
+    assert.ok(
+      smtp.mails.some((m) => /rule kyc-approved-but-flagged failed on an event/.test(m.subject ?? '')),
+      'and email',
+    );
 
     // Later events still route, and the same poison again fails alone again (one alert per `every`).
     const again = await herald.postSigned(sources.legaltalent, { ...poisoned, id: 'evt_poison_again' });
     assert.equal(again.status, 200);
     const flagged = await herald.postSigned(sources.legaltalent, { ...processed, id: 'evt_flagged' });
     assert.equal(flagged.status, 200);
-    await waitUntil(async () => (await herald.store.listDeliveries({ rule: 'kyc-approved-but-flagged' })).length === 1, 10_000, 'the clean flagged event to be routed');
+    await waitUntil(
+      async () => (await herald.store.listDeliveries({ rule: 'kyc-approved-but-flagged' })).length === 1,
+      10_000,
+      'the clean flagged event to be routed',
+    );
     assert.deepEqual(await herald.store.unroutedEvents(100), []);
     assert.equal((await herald.store.listEvents({ source: 'herald' })).length, 1);
   });

@@ -73,21 +73,24 @@ async function startOverlapSink(): Promise<{ url: string; visits: Visit[]; close
 }
 
 function writeConfig(file: string, port: number, store: string, sinkUrl: string): void {
-  writeFileSync(file, [
-    `server: { port: ${port}, host: 127.0.0.1 }`,
-    `store: ${JSON.stringify(store)}`,
-    `rules: ${JSON.stringify(ONE_WEBHOOK_RULE)}`,
-    `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-    'sources:',
-    `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-    'destinations:',
-    `  hook: { type: webhook, url: "${sinkUrl}/hook", secret: "${WEBHOOK_SECRET}", format: standard, allowPrivateNetwork: true, concurrency: 32 }`,
-    `delivery: { timeout: ${DELIVERY_TIMEOUT}, retry: [1s, 2s, 5s, 10s] }`,
-    // Under this load a few time-outs in a row can open the breaker, whose alert would be one more
-    // event and delivery than the counts below expect; alerts have their own tests (test/e2e/alerts.test.ts).
-    'alerts: { enabled: false }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `server: { port: ${port}, host: 127.0.0.1 }`,
+      `store: ${JSON.stringify(store)}`,
+      `rules: ${JSON.stringify(ONE_WEBHOOK_RULE)}`,
+      `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+      'sources:',
+      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
+      'destinations:',
+      `  hook: { type: webhook, url: "${sinkUrl}/hook", secret: "${WEBHOOK_SECRET}", format: standard, allowPrivateNetwork: true, concurrency: 32 }`,
+      `delivery: { timeout: ${DELIVERY_TIMEOUT}, retry: [1s, 2s, 5s, 10s] }`,
+      // Under this load a few time-outs in a row can open the breaker, whose alert would be one more
+      // event and delivery than the counts below expect; alerts have their own tests (test/e2e/alerts.test.ts).
+      'alerts: { enabled: false }',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Posts with keep-alive; resolves with the status and body, rejects on a network error. */
@@ -129,18 +132,23 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
 
   async function startHeralds(count: number, store: string): Promise<ServeProcess[]> {
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-    return Promise.all(ports.map((port, i) => {
-      const file = path.join(dir, `herald-${i}.config.yaml`);
-      writeConfig(file, port, store, sink.url);
-      return serveHerald(['--config', file], port);
-    }));
+    return Promise.all(
+      ports.map((port, i) => {
+        const file = path.join(dir, `herald-${i}.config.yaml`);
+        writeConfig(file, port, store, sink.url);
+        return serveHerald(['--config', file], port);
+      }),
+    );
   }
 
   it('migrates an empty database once when two processes start at the same instant, and both serve', async () => {
     const db = (schema = await createTestSchema({ create: false }));
     heralds = await startHeralds(2, db.url);
     const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      POSTGRES_MIGRATIONS.map((_, i) => i + 1),
+    );
     for (const herald of heralds) {
       const { body, headers } = signedRequest(source, PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()));
       assert.equal((await post(`${herald.url}/webhooks/facesign`, body, headers)).status, 200);
@@ -198,8 +206,11 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     const killWhenLoaded = async () => {
       // Kill the victim when it holds claims on deliveries, so that some are left to take over.
       const pid = heralds[victim]!.child.pid!;
-      const claimedByVictim = () => db.query<{ id: string; claim_expires_at: number }>(
-        `SELECT id, claim_expires_at::float8 AS claim_expires_at FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`, [`%:${pid}:%`]);
+      const claimedByVictim = () =>
+        db.query<{ id: string; claim_expires_at: number }>(
+          `SELECT id, claim_expires_at::float8 AS claim_expires_at FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`,
+          [`%:${pid}:%`],
+        );
       await waitUntil(() => acknowledged >= REQUESTS / 3, 60_000, 'a third of the events acknowledged');
       const deadline = Date.now() + 20_000;
       let claimed: Array<{ id: string; claim_expires_at: number }>;
@@ -226,9 +237,13 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
 
     // Every unique event stored once, whichever process got it and however often.
     const stored = await db.query<{ provider_event_id: string; n: number }>(
-      'SELECT provider_event_id, count(*)::int AS n FROM events GROUP BY provider_event_id');
+      'SELECT provider_event_id, count(*)::int AS n FROM events GROUP BY provider_event_id',
+    );
     assert.equal(stored.length, uniqueIds.size);
-    assert.deepEqual(stored.filter((r) => r.n !== 1), []);
+    assert.deepEqual(
+      stored.filter((r) => r.n !== 1),
+      [],
+    );
     assert.ok(stored.every((r) => uniqueIds.has(r.provider_event_id)));
     for (const [id, statuses] of answers) {
       assert.ok(statuses.filter((s) => s === 'accepted').length <= 1, `event ${id} was accepted twice: ${statuses.join(', ')}`);
@@ -246,9 +261,15 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     const deliveries = await db.query<{ id: string; status: string }>('SELECT id, status FROM deliveries');
     assert.equal(deliveries.length, uniqueIds.size, 'one delivery per event');
     const arrived = new Set(sink.visits.map((v) => v.id));
-    assert.deepEqual(deliveries.filter((d) => !arrived.has(d.id)), [], 'deliveries that never reached the sink');
+    assert.deepEqual(
+      deliveries.filter((d) => !arrived.has(d.id)),
+      [],
+      'deliveries that never reached the sink',
+    );
     const takenOver = await db.query<{ delivery_id: string; started_at: number }>(
-      `SELECT delivery_id, started_at::float8 AS started_at FROM attempts WHERE outcome = 'delivered' AND delivery_id = ANY($1)`, [orphans.map((o) => o.id)]);
+      `SELECT delivery_id, started_at::float8 AS started_at FROM attempts WHERE outcome = 'delivered' AND delivery_id = ANY($1)`,
+      [orphans.map((o) => o.id)],
+    );
     assert.equal(takenOver.length, orphans.length);
 
     // No webhook-id was in flight twice at once.
@@ -265,9 +286,11 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
 
     if (verbose) {
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      console.log(`      ${REQUESTS} requests (${uniqueIds.size} unique events) sent in ${s(sent - started)} ` +
-        `(${Math.round(REQUESTS / ((sent - started) / 1000))}/s), all delivered after ${s(finished - started)}; ` +
-        `${orphans.length} claims taken over; ${sink.visits.length - uniqueIds.size} sends repeated after the kill`);
+      console.log(
+        `      ${REQUESTS} requests (${uniqueIds.size} unique events) sent in ${s(sent - started)} ` +
+          `(${Math.round(REQUESTS / ((sent - started) / 1000))}/s), all delivered after ${s(finished - started)}; ` +
+          `${orphans.length} claims taken over; ${sink.visits.length - uniqueIds.size} sends repeated after the kill`,
+      );
     }
   });
 });

@@ -67,7 +67,7 @@ async function startSink(): Promise<{ url: string; visits: Visit[]; close(): Pro
   };
 }
 
-describe('PostgreSQL: a killed process\'s work is taken over within seconds', function () {
+describe("PostgreSQL: a killed process's work is taken over within seconds", function () {
   this.timeout(120_000);
   const source = testSource('facesign', 'facesign');
   let dir: string;
@@ -95,17 +95,20 @@ describe('PostgreSQL: a killed process\'s work is taken over within seconds', fu
     for (const i of [0, 1, 2]) {
       const port = await freePort();
       const file = path.join(dir, `herald-${i}.config.yaml`);
-      writeFileSync(file, [
-        `server: { port: ${port}, host: 127.0.0.1 }`,
-        `store: ${JSON.stringify(db.url)}`,
-        `rules: ${JSON.stringify(path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'))}`,
-        `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
-        `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
-        `destinations: { hook: { type: webhook, url: "${sink.url}/p${i}", secret: "${HOOK_SECRET}", allowPrivateNetwork: true, concurrency: 8 } }`,
-        `delivery: { timeout: ${DELIVERY_TIMEOUT}, retry: [1s, 2s, 5s] }`,
-        'alerts: { enabled: false }',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        file,
+        [
+          `server: { port: ${port}, host: 127.0.0.1 }`,
+          `store: ${JSON.stringify(db.url)}`,
+          `rules: ${JSON.stringify(path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'))}`,
+          `templates: ${JSON.stringify(SHIPPED_TEMPLATES_DIR)}`,
+          `sources: { facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] } }`,
+          `destinations: { hook: { type: webhook, url: "${sink.url}/p${i}", secret: "${HOOK_SECRET}", allowPrivateNetwork: true, concurrency: 8 } }`,
+          `delivery: { timeout: ${DELIVERY_TIMEOUT}, retry: [1s, 2s, 5s] }`,
+          'alerts: { enabled: false }',
+          '',
+        ].join('\n'),
+      );
       heralds.push(await serveHerald(['--config', file], port, {}, { readyWithinMs: 60_000 }));
     }
     const victimPid = heralds[VICTIM]!.child.pid!;
@@ -124,9 +127,11 @@ describe('PostgreSQL: a killed process\'s work is taken over within seconds', fu
       throw new Error(`event ${String(payload.id)} was never accepted`);
     };
     let next = 0;
-    const senders = Promise.all(Array.from({ length: SENDERS }, async () => {
-      while (next < EVENTS) await send(next++);
-    }));
+    const senders = Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        while (next < EVENTS) await send(next++);
+      }),
+    );
 
     // Kill the victim once a third of the events are in and it holds claims on deliveries, so some are left to take over.
     const claimedByVictim = () => db.query<{ id: string }>(`SELECT id FROM deliveries WHERE status = 'pending' AND claimed_by LIKE $1`, [`%:${victimPid}:%`]);
@@ -141,7 +146,8 @@ describe('PostgreSQL: a killed process\'s work is taken over within seconds', fu
     // victim made but could not record stays pending, claimed by the dead, until another process sends it).
     const undelivered = async () => {
       const rows = await db.query<{ provider_event_id: string; id: string; status: string }>(
-        'SELECT e.provider_event_id, d.id, d.status FROM events e JOIN deliveries d ON d.event_id = e.id');
+        'SELECT e.provider_event_id, d.id, d.status FROM events e JOIN deliveries d ON d.event_id = e.id',
+      );
       const arrived = new Set(sink.visits.map((v) => v.id));
       const done = new Set(rows.filter((r) => r.status === 'delivered' && arrived.has(r.id)).map((r) => r.provider_event_id));
       return [...acknowledged].filter((id) => !done.has(id));
@@ -151,14 +157,20 @@ describe('PostgreSQL: a killed process\'s work is taken over within seconds', fu
       if (Date.now() >= deadline) {
         const state = await db.query(
           `SELECT e.routed_at IS NOT NULL AS routed, e.route_claimed_by, d.status, d.claimed_by, d.attempts
-           FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.provider_event_id = ANY($1)`, [missing]);
-        assert.fail(`${missing.length} of ${acknowledged.size} acknowledged events not delivered 10 s after the kill of pid ${victimPid}: ${JSON.stringify(state)}`);
+           FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.provider_event_id = ANY($1)`,
+          [missing],
+        );
+        assert.fail(
+          `${missing.length} of ${acknowledged.size} acknowledged events not delivered 10 s after the kill of pid ${victimPid}: ${JSON.stringify(state)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
 
     // The attempts say which resends were scheduled retries (a send that failed, on a busy machine).
-    const retried = new Set((await db.query<{ delivery_id: string }>(`SELECT DISTINCT delivery_id FROM attempts WHERE outcome <> 'delivered'`)).map((r) => r.delivery_id));
+    const retried = new Set(
+      (await db.query<{ delivery_id: string }>(`SELECT DISTINCT delivery_id FROM attempts WHERE outcome <> 'delivered'`)).map((r) => r.delivery_id),
+    );
 
     // Otherwise sent twice only when the victim had sent it: first by the victim, before the kill, then once by another process.
     const byId = new Map<string, Visit[]>();

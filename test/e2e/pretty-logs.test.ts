@@ -36,7 +36,12 @@ describe('herald serve logs, set by the environment', function () {
 
   /** Runs herald with `env`: one accepted event (delivered to the sink), one refused; then SIGTERM. Returns its stdout. */
   async function serveOnce(env: NodeJS.ProcessEnv): Promise<string> {
-    const herald: ServeProcess = await serveHerald(['--config', config], port, { HERALD_LOG_LEVEL: 'info', HERALD_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { captureStdout: true });
+    const herald: ServeProcess = await serveHerald(
+      ['--config', config],
+      port,
+      { HERALD_LOG_LEVEL: 'info', HERALD_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+      { captureStdout: true },
+    );
     try {
       const source = testSource('facesign', 'facesign');
       const post = (request: { body: Buffer; headers: Record<string, string> }) =>
@@ -65,8 +70,14 @@ describe('herald serve logs, set by the environment', function () {
     const lines = stripVTControlCharacters(stdout).trimEnd().split('\n');
     for (const line of lines) assert.match(line, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] (INFO|WARN): \S/, line);
     assert.match(lines[0]!, new RegExp(`INFO: herald is listening \\{"port":${port},`));
-    assert.ok(lines.some((l) => /INFO: webhook \{"source":"facesign","status":200,"reason":"stored","eventId":"[^"]+"/.test(l)), 'the accepted request');
-    assert.ok(lines.some((l) => /INFO: webhook \{"source":"facesign","status":401,"reason":"signature-mismatch"/.test(l)), 'the refused request, with its reason');
+    assert.ok(
+      lines.some((l) => /INFO: webhook \{"source":"facesign","status":200,"reason":"stored","eventId":"[^"]+"/.test(l)),
+      'the accepted request',
+    );
+    assert.ok(
+      lines.some((l) => /INFO: webhook \{"source":"facesign","status":401,"reason":"signature-mismatch"/.test(l)),
+      'the refused request, with its reason',
+    );
     assert.ok(lines.some((l) => /INFO: delivery attempt \{"deliveryId":"[^"]+",.*"destination":"hook","attempt":1,"outcome":"delivered","status":200/.test(l)));
     // An attempt still in flight at the signal (the deliver thread's, say) is logged after it: that is what shutting down waits for.
     const shuttingDown = lines.findIndex((l) => /INFO: shutting down: finishing requests and deliveries in flight \{"signal":"SIGTERM"/.test(l));
@@ -76,7 +87,10 @@ describe('herald serve logs, set by the environment', function () {
 
   it('without HERALD_LOG_FORMAT: JSON lines, as before', async () => {
     const stdout = await serveOnce({ HERALD_LOG_FORMAT: undefined, FORCE_COLOR: '1' });
-    const entries = stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { msg: string; service: string; level: number });
+    const entries = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; service: string; level: number });
     assert.equal(entries[0]!.msg, 'herald is listening');
     assert.ok(entries.every((e) => e.service === 'herald'));
     assert.ok(entries.some((e) => e.msg === 'delivery attempt'));

@@ -50,17 +50,25 @@ describe('each provider to Slack, email and a webhook, through the shipped rules
     slack = await startHttpSink(() => ({ status: 200, body: 'ok' }));
     crm = await startHttpSink(() => ({ status: 200 }));
     smtp = await startSmtpSink();
-    herald = await startTestHerald({
-      rulesDir: SHIPPED_RULES_DIR,
-      destinations: {
-        'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s', allowPrivateNetwork: true } },
-        'compliance-email': {
-          name: 'compliance-email', type: 'email',
-          options: { smtp: smtp.url, from: 'herald <herald@example.com>', to: ['compliance@example.com'], cc: ['audit@example.com'] },
+    herald = await startTestHerald(
+      {
+        rulesDir: SHIPPED_RULES_DIR,
+        destinations: {
+          'compliance-slack': {
+            name: 'compliance-slack',
+            type: 'slack',
+            options: { url: `${slack.url}/services/T0/B0/x`, rate: '100/s', allowPrivateNetwork: true },
+          },
+          'compliance-email': {
+            name: 'compliance-email',
+            type: 'email',
+            options: { smtp: smtp.url, from: 'herald <herald@example.com>', to: ['compliance@example.com'], cc: ['audit@example.com'] },
+          },
+          crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: CRM_SECRET, format: 'standard', allowPrivateNetwork: true } },
         },
-        crm: { name: 'crm', type: 'webhook', options: { url: `${crm.url}/crm`, secret: CRM_SECRET, format: 'standard', allowPrivateNetwork: true } },
       },
-    }, { now: () => RECEIVED_AT });
+      { now: () => RECEIVED_AT },
+    );
   });
   afterEach(async () => {
     await herald.stop();
@@ -82,8 +90,12 @@ describe('each provider to Slack, email and a webhook, through the shipped rules
       const received = {
         slack: slack.requests.map((r) => ({ path: r.path, contentType: r.headers['content-type'], payload: JSON.parse(r.body) })),
         email: smtp.mails.map((m) => ({
-          from: m.from?.text, to: Array.isArray(m.to) ? m.to.map((t) => t.text) : m.to?.text, cc: Array.isArray(m.cc) ? m.cc.map((t) => t.text) : m.cc?.text,
-          subject: m.subject, text: m.text, html: m.html,
+          from: m.from?.text,
+          to: Array.isArray(m.to) ? m.to.map((t) => t.text) : m.to?.text,
+          cc: Array.isArray(m.cc) ? m.cc.map((t) => t.text) : m.cc?.text,
+          subject: m.subject,
+          text: m.text,
+          html: m.html,
         })),
         webhook: crm.requests.map((r) => ({
           contentType: r.headers['content-type'],

@@ -19,10 +19,13 @@ const SENDERS = 8;
 /** One request on its own connection, its body sent in two halves 150 ms apart: it is in flight for a while. */
 function slowPost(port: number, body: Buffer, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/webhooks/facesign', agent: false, headers: { ...headers, 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/webhooks/facesign', agent: false, headers: { ...headers, 'content-length': body.length } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.write(body.subarray(0, body.length >> 1));
     setTimeout(() => req.end(body.subarray(body.length >> 1)), 150);

@@ -38,9 +38,17 @@ describe('one herald serve per SQLite file', function () {
       assert.equal(second.code, EXIT.store, `the second serve should refuse to start: ${second.stderr}`);
       const lines = second.stderr.trim().split('\n');
       assert.equal(lines.length, 1, second.stderr);
-      assert.match(lines[0]!, new RegExp(`^herald: ${path.join(dir, 'herald.db').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is served by another herald \\(pid ${owner.child.pid} on ${hostname()},`));
+      assert.match(
+        lines[0]!,
+        new RegExp(
+          `^herald: ${path.join(dir, 'herald.db').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is served by another herald \\(pid ${owner.child.pid} on ${hostname()},`,
+        ),
+      );
 
-      for (const command of [['events', 'list', '--json'], ['dlq', 'list', '--json']]) {
+      for (const command of [
+        ['events', 'list', '--json'],
+        ['dlq', 'list', '--json'],
+      ]) {
         const result = await runHerald(['--config', config, ...command]);
         assert.equal(result.code, 0, `${command.join(' ')}: ${result.stderr}`);
       }

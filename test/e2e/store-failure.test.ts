@@ -34,7 +34,13 @@ describe('store failure', function () {
 
   const hook = () => ({
     rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
-    destinations: { hook: { name: 'hook', type: 'webhook' as const, options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } } },
+    destinations: {
+      hook: {
+        name: 'hook',
+        type: 'webhook' as const,
+        options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+      },
+    },
   });
 
   it('answers 503 while the database is locked by another process, then stores and delivers again', async () => {
@@ -44,7 +50,10 @@ describe('store failure', function () {
     other.prepare('BEGIN IMMEDIATE').run();
     try {
       const replies = await Promise.all([1, 2, 3].map(() => herald!.postSigned(source, event())));
-      assert.deepEqual(replies.map((r) => r.status), [503, 503, 503]);
+      assert.deepEqual(
+        replies.map((r) => r.status),
+        [503, 503, 503],
+      );
     } finally {
       other.prepare('ROLLBACK').run();
       other.close();
@@ -83,8 +92,14 @@ describe('store failure', function () {
         // ENOSPC: the disk is now full, as intended.
       }
       const whileFull = await Promise.all(Array.from({ length: 20 }, () => herald!.postSigned(source, { ...event(), padding: 'x'.repeat(50_000) })));
-      assert.ok(whileFull.every((r) => r.status === 503 || r.status === 200), `unexpected statuses ${whileFull.map((r) => r.status)}`);
-      assert.ok(whileFull.some((r) => r.status === 503), 'no request was refused while the disk was full');
+      assert.ok(
+        whileFull.every((r) => r.status === 503 || r.status === 200),
+        `unexpected statuses ${whileFull.map((r) => r.status)}`,
+      );
+      assert.ok(
+        whileFull.some((r) => r.status === 503),
+        'no request was refused while the disk was full',
+      );
       // Readiness writes too: a load balancer stops sending webhooks to a herald that cannot store them.
       assert.equal((await fetch(`${herald.url}/readyz`)).status, 503, '/readyz while the disk is full');
       const acknowledged = whileFull.filter((r) => r.status === 200).length;

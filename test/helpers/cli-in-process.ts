@@ -42,20 +42,25 @@ type Write = typeof process.stdout.write;
 
 async function runOnce(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   const saved = {
-    argv: process.argv, env: process.env, exit: process.exit, exitCode: process.exitCode,
-    stdoutWrite: process.stdout.write, stderrWrite: process.stderr.write,
+    argv: process.argv,
+    env: process.env,
+    exit: process.exit,
+    exitCode: process.exitCode,
+    stdoutWrite: process.stdout.write,
+    stderrWrite: process.stderr.write,
     stdoutTTY: Object.getOwnPropertyDescriptor(process.stdout, 'isTTY'),
     stderrTTY: Object.getOwnPropertyDescriptor(process.stderr, 'isTTY'),
   };
   const out: string[] = [];
   const err: string[] = [];
   let exitCode: number | undefined;
-  const capture = (into: string[]): Write => ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
-    if (exitCode === undefined) into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const done = typeof encoding === 'function' ? encoding : callback;
-    if (typeof done === 'function') process.nextTick(done as () => void);
-    return true;
-  }) as Write;
+  const capture = (into: string[]): Write =>
+    ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
+      if (exitCode === undefined) into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (typeof done === 'function') process.nextTick(done as () => void);
+      return true;
+    }) as Write;
 
   const childEnv: NodeJS.ProcessEnv = { ...saved.env };
   for (const [name, value] of Object.entries(env)) {

@@ -63,7 +63,10 @@ export interface ServeProcess {
  * fill and stall the process.
  */
 export async function serveHerald(
-  args: string[], port: number, env: NodeJS.ProcessEnv = {}, { captureStdout = false, readyWithinMs = READY_WITHIN_MS } = {},
+  args: string[],
+  port: number,
+  env: NodeJS.ProcessEnv = {},
+  { captureStdout = false, readyWithinMs = READY_WITHIN_MS } = {},
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, [HERALD_BIN, ...args, 'serve'], {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },

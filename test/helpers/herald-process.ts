@@ -40,10 +40,14 @@ export function deliveredEventId(body: string): string {
 export async function serveUntilDelivered(config: string, port: number, sink: HttpSink, eventIds: string[]): Promise<void> {
   const herald = await serveHerald(['--config', config], port);
   try {
-    await waitUntil(() => {
-      const delivered = new Set(sink.requests.map((r) => deliveredEventId(r.body)));
-      return eventIds.every((id) => delivered.has(id));
-    }, 30_000, 'every acknowledged event to be delivered');
+    await waitUntil(
+      () => {
+        const delivered = new Set(sink.requests.map((r) => deliveredEventId(r.body)));
+        return eventIds.every((id) => delivered.has(id));
+      },
+      30_000,
+      'every acknowledged event to be delivered',
+    );
   } finally {
     herald.child.kill('SIGTERM');
     await herald.exited;

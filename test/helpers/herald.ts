@@ -68,8 +68,9 @@ export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, opt
 export async function breakerTransitions(herald: TestHerald, destination: string): Promise<{ opened: number; closed: number }> {
   const text = await (await fetch(`${herald.url}/metrics`)).text();
   const count = (state: string): number => {
-    const line = text.split('\n').find((l) =>
-      l.startsWith('herald_breaker_transitions_total{') && l.includes(`destination="${destination}"`) && l.includes(`state="${state}"`));
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('herald_breaker_transitions_total{') && l.includes(`destination="${destination}"`) && l.includes(`state="${state}"`));
     return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
   };
   return { opened: count('open'), closed: count('closed') };
@@ -83,9 +84,13 @@ export async function settledDeliveries(
   timeoutMs = 15_000,
 ): Promise<Delivery[]> {
   let deliveries: Delivery[] = [];
-  await waitUntil(async () => {
-    deliveries = (await store.listDeliveries({ limit: 10_000 })).filter(filter);
-    return deliveries.length >= count && deliveries.every((d) => d.status !== 'pending');
-  }, timeoutMs, `${count} settled deliveries`);
+  await waitUntil(
+    async () => {
+      deliveries = (await store.listDeliveries({ limit: 10_000 })).filter(filter);
+      return deliveries.length >= count && deliveries.every((d) => d.status !== 'pending');
+    },
+    timeoutMs,
+    `${count} settled deliveries`,
+  );
   return deliveries;
 }

@@ -7,6 +7,11 @@
  */
 export function yamlAliasBomb(levels = 9, width = 10): string {
   const lines = [`- &a0 [${Array(width).fill('lol').join(', ')}]`];
-  for (let level = 1; level <= levels; level++) lines.push(`- &a${level} [${Array(width).fill(`*a${level - 1}`).join(', ')}]`);
+  for (let level = 1; level <= levels; level++)
+    lines.push(
+      `- &a${level} [${Array(width)
+        .fill(`*a${level - 1}`)
+        .join(', ')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }

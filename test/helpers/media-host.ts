@@ -28,9 +28,7 @@ export function mp4Bytes(size = 900): Buffer {
 }
 
 /** How the host answers one request: a file, a status, or a body cut off after `stallAfter` bytes that never ends. */
-export type MediaReply =
-  | { bytes: Buffer; contentType: string; stallAfter?: number }
-  | { status: number };
+export type MediaReply = { bytes: Buffer; contentType: string; stallAfter?: number } | { status: number };
 
 export interface MediaHost {
   /** The base URL, e.g. http://127.0.0.1:1234 */

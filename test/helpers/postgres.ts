@@ -13,8 +13,10 @@ import pg from 'pg';
 export function testPostgresUrl(): string {
   const url = process.env.HERALD_TEST_POSTGRES_URL;
   if (!url) {
-    throw new Error('HERALD_TEST_POSTGRES_URL is unset: run the tests with mocha (`npm test`), whose global fixture ' +
-      'starts a PostgreSQL of its own (test/support/postgres-server.ts), or set it to a reachable postgres:// URL.');
+    throw new Error(
+      'HERALD_TEST_POSTGRES_URL is unset: run the tests with mocha (`npm test`), whose global fixture ' +
+        'starts a PostgreSQL of its own (test/support/postgres-server.ts), or set it to a reachable postgres:// URL.',
+    );
   }
   return url;
 }

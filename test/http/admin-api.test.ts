@@ -39,8 +39,7 @@ const pointer = (...parts: string[]) => parts.map((p) => p.replaceAll('~', '~0')
  */
 function documentedPath(concrete: string): string | undefined {
   if (openapi.paths[concrete]) return concrete;
-  return Object.keys(openapi.paths).find((template) =>
-    new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replaceAll('.', '\\.')}$`).test(concrete));
+  return Object.keys(openapi.paths).find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replaceAll('.', '\\.')}$`).test(concrete));
 }
 
 /** Asserts a response is documented for its route and status, and that its body fits the documented schema. */
@@ -62,7 +61,11 @@ interface ApiReply<T> {
 
 /** Calls the API with the test token (or `token`), and checks the reply against the document. */
 async function api<T = Record<string, unknown>>(
-  herald: TestHerald, method: string, url: string, body?: unknown, token: string | null = TOKEN,
+  herald: TestHerald,
+  method: string,
+  url: string,
+  body?: unknown,
+  token: string | null = TOKEN,
 ): Promise<ApiReply<T>> {
   const response = await fetch(`${herald.url}${url}`, {
     method,
@@ -75,7 +78,11 @@ async function api<T = Record<string, unknown>>(
 }
 
 function hook(url: string): DestinationConfig {
-  return { name: 'hook', type: 'webhook', options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true, delivery: { retry: ['1s'] } } };
+  return {
+    name: 'hook',
+    type: 'webhook',
+    options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true, delivery: { retry: ['1s'] } },
+  };
 }
 
 /** Sets HERALD_ADMIN_TOKEN (or removes it) for one block of tests, restoring what was there. */
@@ -96,7 +103,8 @@ function withAdminToken(token: string | undefined): void {
 
 /** One request per documented route and method, with made-up ids. */
 const EVERY_ROUTE: Array<[string, string]> = Object.entries(openapi.paths).flatMap(([route, methods]) =>
-  Object.keys(methods).map((method): [string, string] => [method.toUpperCase(), route.replace(/\{[^}]+\}/g, 'hook')]));
+  Object.keys(methods).map((method): [string, string] => [method.toUpperCase(), route.replace(/\{[^}]+\}/g, 'hook')]),
+);
 
 describe('admin API', function () {
   this.timeout(60_000);
@@ -104,11 +112,18 @@ describe('admin API', function () {
 
   it('routes exactly the paths and methods the OpenAPI document lists', () => {
     const router = createAdminRouter({
-      store: undefined as never, deliver: undefined as never, routing: undefined as never, providers: {}, health: undefined as never,
+      store: undefined as never,
+      deliver: undefined as never,
+      routing: undefined as never,
+      providers: {},
+      health: undefined as never,
     });
-    const routed = router.stack.flatMap((layer) =>
-      layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`)).sort();
-    const documented = Object.entries(openapi.paths).flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${route}`)).sort();
+    const routed = router.stack
+      .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
+      .sort();
+    const documented = Object.entries(openapi.paths)
+      .flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${route}`))
+      .sort();
     assert.deepEqual(routed, documented);
   });
 
@@ -144,10 +159,19 @@ describe('admin API', function () {
         for (let i = 0; i < 1000; i++) {
           const source = sourceNames[i % 4]!;
           events.push({
-            specversion: '1.0', id: newEventId(), source, provider: source, type: i % 3 === 0 ? 'session.rejected' : 'session.status',
-            category: 'verification', outcome: i % 5 === 0 ? 'rejected' : 'approved', subject: `subj_${i % 7}`,
-            time: new Date(base + i * 1000).toISOString(), receivedAt: new Date(base + i * 1000).toISOString(),
-            providerEventId: `evt_${i}`, datacontenttype: 'application/json', data: { i },
+            specversion: '1.0',
+            id: newEventId(),
+            source,
+            provider: source,
+            type: i % 3 === 0 ? 'session.rejected' : 'session.status',
+            category: 'verification',
+            outcome: i % 5 === 0 ? 'rejected' : 'approved',
+            subject: `subj_${i % 7}`,
+            time: new Date(base + i * 1000).toISOString(),
+            receivedAt: new Date(base + i * 1000).toISOString(),
+            providerEventId: `evt_${i}`,
+            datacontenttype: 'application/json',
+            data: { i },
           });
         }
         // Group commit: concurrent inserts share transactions.
@@ -183,7 +207,10 @@ describe('admin API', function () {
           if (!reply.body.nextCursor) break;
           url = `/api/events?limit=300&after=${reply.body.nextCursor}`;
         }
-        assert.deepEqual(seen, events.map((e) => e.id));
+        assert.deepEqual(
+          seen,
+          events.map((e) => e.id),
+        );
         const first = await api<{ events: NormalizedEvent[] }>(herald, 'GET', '/api/events');
         assert.equal(first.body.events.length, 100, 'the default page size');
       });
@@ -236,7 +263,11 @@ describe('admin API', function () {
       const hmac = generateHmacSecret();
       let herald: TestHerald;
       before(async () => {
-        const signed: DestinationConfig = { name: 'signed', type: 'webhook', options: { url: 'https://crm.example.com/hooks', secrets: [hmac, ed25519.secretKey] } };
+        const signed: DestinationConfig = {
+          name: 'signed',
+          type: 'webhook',
+          options: { url: 'https://crm.example.com/hooks', secrets: [hmac, ed25519.secretKey] },
+        };
         const chat: DestinationConfig = { name: 'chat', type: 'slack', options: { url: 'https://hooks.slack.com/services/T0/B0/X' } };
         herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook('https://crm.example.com/hook'), signed, chat } });
       });
@@ -246,8 +277,12 @@ describe('admin API', function () {
         const reply = await api(herald, 'GET', '/api/destinations/signed');
         assert.equal(reply.status, 200);
         assert.deepEqual(reply.body, {
-          name: 'signed', type: 'webhook',
-          signingKeys: [{ scheme: 'v1', algorithm: 'HMAC-SHA256' }, { scheme: 'v1a', algorithm: 'Ed25519', publicKey: ed25519.publicKey }],
+          name: 'signed',
+          type: 'webhook',
+          signingKeys: [
+            { scheme: 'v1', algorithm: 'HMAC-SHA256' },
+            { scheme: 'v1a', algorithm: 'Ed25519', publicKey: ed25519.publicKey },
+          ],
         });
         assert.deepEqual((await api(herald, 'GET', '/api/destinations/chat')).body, { name: 'chat', type: 'slack', signingKeys: [] });
         const text = JSON.stringify(reply.body);
@@ -284,7 +319,7 @@ describe('admin API', function () {
       async function deadLetters(count: number): Promise<Delivery[]> {
         sink.reply = () => ({ status: 400, body: 'no' });
         for (let i = 0; i < count; i++) {
-          const payload = { ...loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>, id: `evt_dead_${i}` };
+          const payload = { ...(loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>), id: `evt_dead_${i}` };
           assert.equal((await herald.postSigned(sources.legaltalent, payload)).status, 200);
         }
         const dead = await settled(() => true, count);
@@ -298,7 +333,10 @@ describe('admin API', function () {
         const metrics = await (await fetch(`${herald.url}/metrics`)).text();
         assert.match(metrics, /^herald_dead_letters 1$/m, 'the queue gauges read the store');
         const reply = await api<{ matchedRules: string[]; deliveries: Array<{ delivery: Delivery; attempts: unknown[] }> }>(
-          herald, 'GET', `/api/events/${dead!.eventId}`);
+          herald,
+          'GET',
+          `/api/events/${dead!.eventId}`,
+        );
         assert.equal(reply.status, 200);
         assert.deepEqual(reply.body.matchedRules, ['everything-to-hook']);
         assert.equal(reply.body.deliveries.length, 1);
@@ -307,8 +345,18 @@ describe('admin API', function () {
 
       it('lists dead letters by destination and rule, and retries one: it is sent again, its attempts kept', async () => {
         const dead = await deadLetters(3);
-        const listed = await api<{ deadLetters: Delivery[]; nextCursor: string | null }>(herald, 'GET', '/api/dead-letters?destination=hook&rule=everything-to-hook&limit=2');
-        assert.deepEqual(listed.body.deadLetters.map((d) => d.id), dead.map((d) => d.id).sort().slice(0, 2));
+        const listed = await api<{ deadLetters: Delivery[]; nextCursor: string | null }>(
+          herald,
+          'GET',
+          '/api/dead-letters?destination=hook&rule=everything-to-hook&limit=2',
+        );
+        assert.deepEqual(
+          listed.body.deadLetters.map((d) => d.id),
+          dead
+            .map((d) => d.id)
+            .sort()
+            .slice(0, 2),
+        );
         assert.ok(listed.body.nextCursor);
         const none = await api<{ deadLetters: Delivery[] }>(herald, 'GET', '/api/dead-letters?rule=another');
         assert.deepEqual(none.body.deadLetters, []);
@@ -320,7 +368,10 @@ describe('admin API', function () {
         await sink.waitFor(requestsBefore + 1);
         const [delivered] = await settled((d) => d.id === dead[0]!.id && d.status === 'delivered', 1);
         assert.equal(delivered!.attempts, 2);
-        assert.deepEqual((await herald.store.listAttempts(delivered!.id)).map((a) => a.outcome), ['dead', 'delivered']);
+        assert.deepEqual(
+          (await herald.store.listAttempts(delivered!.id)).map((a) => a.outcome),
+          ['dead', 'delivered'],
+        );
         const again = await api<{ error: string }>(herald, 'POST', `/api/deliveries/${dead[0]!.id}/retry`);
         assert.equal(again.status, 409, 'a delivered delivery is not sent again');
       });
@@ -329,7 +380,11 @@ describe('admin API', function () {
         await deadLetters(3);
         const other = await api<{ retried: number }>(herald, 'POST', '/api/dead-letters/retry', { destination: 'elsewhere' });
         assert.deepEqual(other.body, { retried: 0 });
-        const reply = await api<{ retried: number }>(herald, 'POST', '/api/dead-letters/retry', { destination: 'hook', rule: 'everything-to-hook', since: '2020-01-01T00:00:00Z' });
+        const reply = await api<{ retried: number }>(herald, 'POST', '/api/dead-letters/retry', {
+          destination: 'hook',
+          rule: 'everything-to-hook',
+          since: '2020-01-01T00:00:00Z',
+        });
         assert.deepEqual(reply.body, { retried: 3 });
         const delivered = await settled((d) => d.status === 'delivered', 3);
         assert.equal(delivered.length, 3);
@@ -340,7 +395,11 @@ describe('admin API', function () {
         assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
         const [first] = await settled((d) => d.status === 'delivered', 1);
         const dry = await api<{ dryRun: boolean; deliveries: Array<{ id: string; destination: string }> }>(
-          herald, 'POST', `/api/events/${first!.eventId}/replay`, { dryRun: true });
+          herald,
+          'POST',
+          `/api/events/${first!.eventId}/replay`,
+          { dryRun: true },
+        );
         assert.equal(dry.body.dryRun, true);
         assert.equal(dry.body.deliveries.length, 1);
         assert.equal(dry.body.deliveries[0]!.destination, 'hook');
@@ -357,7 +416,7 @@ describe('admin API', function () {
 
       it('replays a time range a page at a time: the first page counts the range, a dry run stores nothing', async () => {
         for (let i = 0; i < 3; i++) {
-          const payload = { ...loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>, id: `evt_range_${i}` };
+          const payload = { ...(loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>), id: `evt_range_${i}` };
           assert.equal((await herald.postSigned(sources.legaltalent, payload)).status, 200);
         }
         const first = await settled((d) => d.status === 'delivered', 3);
@@ -368,7 +427,11 @@ describe('admin API', function () {
         const oldest = first.map((d) => d.eventId).sort();
         assert.deepEqual(dry1.body, { dryRun: true, events: 2, deliveries: 2, byRule: { 'everything-to-hook': 2 }, nextCursor: oldest[1], total: 3 });
         const dry2 = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true, limit: 2, after: dry1.body.nextCursor });
-        assert.deepEqual(dry2.body, { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, nextCursor: null }, 'no total after the first page');
+        assert.deepEqual(
+          dry2.body,
+          { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, nextCursor: null },
+          'no total after the first page',
+        );
         assert.equal((await herald.store.listDeliveries({ limit: 100 })).length, 3, 'a dry run stores nothing');
         const none = await api<Page>(herald, 'POST', '/api/events/replay', { since, until: since });
         assert.deepEqual(none.body, { dryRun: false, events: 0, deliveries: 0, byRule: {}, nextCursor: null, total: 0 });
@@ -418,10 +481,24 @@ describe('admin API', function () {
       const personal = ['Ada Lovelace', '1815-12-10', 'P1234567', '203.0.113.7'];
       const time = new Date().toISOString();
       const stored = (provider: 'faceio' | 'legaltalent', data: Record<string, unknown>): NormalizedEvent => ({
-        specversion: '1.0', id: newEventId(), source: provider, provider, type: 'kyc.session.approved', category: 'verification',
-        outcome: 'approved', subject: 's1', time, receivedAt: time, providerEventId: null, datacontenttype: 'application/json', data,
+        specversion: '1.0',
+        id: newEventId(),
+        source: provider,
+        provider,
+        type: 'kyc.session.approved',
+        category: 'verification',
+        outcome: 'approved',
+        subject: 's1',
+        time,
+        receivedAt: time,
+        providerEventId: null,
+        datacontenttype: 'application/json',
+        data,
       });
-      const kyc = stored('legaltalent', { id: 'evt_1', data: { session_id: 's1', extracted_data: { full_name: personal[0], date_of_birth: personal[1], document_number: personal[2] } } });
+      const kyc = stored('legaltalent', {
+        id: 'evt_1',
+        data: { session_id: 's1', extracted_data: { full_name: personal[0], date_of_birth: personal[1], document_number: personal[2] } },
+      });
       const face = stored('faceio', { eventName: 'AUTH', facialId: 'f1', clientIp: personal[3], details: { gender: 'F', age: 34 } });
 
       before(async () => {
@@ -456,7 +533,13 @@ describe('admin API', function () {
         assert.deepEqual(detail.body.event, kyc);
         await get(`/api/events/${face.id}?pii=include`);
         const audit = await get<{ entries: AuditEntry[]; nextCursor: string | null }>('/api/audit?action=event.pii.read');
-        assert.deepEqual(audit.body.entries.map((e) => [e.actor, e.target]), [['alice', kyc.id], ['unnamed', face.id]]);
+        assert.deepEqual(
+          audit.body.entries.map((e) => [e.actor, e.target]),
+          [
+            ['alice', kyc.id],
+            ['unnamed', face.id],
+          ],
+        );
         const [entry] = audit.body.entries;
         assert.ok(entry!.at >= before && entry!.at <= Date.now());
         assert.deepEqual(entry!.detail, { via: 'api', remoteAddress: '127.0.0.1' });

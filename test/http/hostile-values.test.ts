@@ -31,7 +31,13 @@ describe('signed payloads with hostile values', function () {
     sink = await startHttpSink(() => ({ status: 200 }));
     herald = await startTestHerald({
       rulesDir: ONE_WEBHOOK_RULE,
-      destinations: { hook: { name: 'hook', type: 'webhook', options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } } },
+      destinations: {
+        hook: {
+          name: 'hook',
+          type: 'webhook',
+          options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+        },
+      },
     });
   });
   afterEach(async () => {
@@ -54,7 +60,11 @@ describe('signed payloads with hostile values', function () {
   it(`stores and routes events whose type is any of the ${INHERITED_NAMES.length} names objects inherit (constructor, __proto__, toString, ...), sent at once`, async () => {
     const payloads = INHERITED_NAMES.flatMap((name, n) => payloadsNaming(name, n));
     const replies = await Promise.all(payloads.map(([provider, payload]) => herald.postSigned(sources[provider], payload)));
-    assert.deepEqual(replies.map((r) => r.status), payloads.map(() => 200), JSON.stringify(replies.filter((r) => r.status !== 200)));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      payloads.map(() => 200),
+      JSON.stringify(replies.filter((r) => r.status !== 200)),
+    );
 
     const events = await herald.store.listEvents({ limit: 1000 });
     assert.equal(events.length, payloads.length);
@@ -103,7 +113,10 @@ describe('signed payloads with hostile values', function () {
     const request = signedRequest(sources.legaltalent, Buffer.from(text));
     assert.equal((await herald.post('legaltalent', request.body, request.headers)).status, 200);
     const events: NormalizedEvent[] = await herald.store.listEvents();
-    assert.deepEqual(events.map((e) => e.providerEventId), ['evt_max']);
+    assert.deepEqual(
+      events.map((e) => e.providerEventId),
+      ['evt_max'],
+    );
     assert.equal((events[0]!.data.data as { risk_score: number }).risk_score, 1.7976931348623157e308);
   });
 });

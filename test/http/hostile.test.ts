@@ -105,12 +105,24 @@ describe('hostile requests', function () {
     const providerArb = fc.constantFrom(...PROVIDER_IDS);
 
     it('random requests', async () => {
-      const headerNames = ['x-facesign-signature', 'x-facesign-timestamp', 'www-authenticate', 'x-webhook-signature', 'x-webhook-timestamp', 'x-webhook-id', 'x-owl-eyes-signature', 'x-owl-eyes-timestamp'];
+      const headerNames = [
+        'x-facesign-signature',
+        'x-facesign-timestamp',
+        'www-authenticate',
+        'x-webhook-signature',
+        'x-webhook-timestamp',
+        'x-webhook-id',
+        'x-owl-eyes-signature',
+        'x-owl-eyes-timestamp',
+      ];
       await fc.assert(
         fc.asyncProperty(
           providerArb,
           fc.uint8Array({ maxLength: 2048 }),
-          fc.dictionary(fc.constantFrom(...headerNames), fc.string({ maxLength: 100 }).map((s) => s.replace(/[^\x20-\x7e]/g, ''))),
+          fc.dictionary(
+            fc.constantFrom(...headerNames),
+            fc.string({ maxLength: 100 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+          ),
           async (provider, body, headers) => {
             const reply = await herald.post(provider, Buffer.from(body), { 'content-type': 'application/json', ...headers });
             assert.ok(reply.status >= 400 && reply.status < 500, `status ${reply.status}`);
@@ -154,7 +166,10 @@ describe('hostile requests', function () {
           if (reply.status === 200) {
             // Accepted: then the provider's own check must pass on exactly these bytes and headers.
             const lower = Object.fromEntries(Object.entries(mutatedHeaders).map(([k, v]) => [k.toLowerCase(), v]));
-            assert.doesNotThrow(() => PROVIDERS[provider].verify({ body: mutatedBody, headers: lower }, source, Date.now()), `accepted ${m.kind} without a valid signature`);
+            assert.doesNotThrow(
+              () => PROVIDERS[provider].verify({ body: mutatedBody, headers: lower }, source, Date.now()),
+              `accepted ${m.kind} without a valid signature`,
+            );
           }
         }),
         { numRuns: 200 },

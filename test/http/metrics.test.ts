@@ -36,7 +36,17 @@ describe('GET /metrics', function () {
     herald = await startTestHerald({
       rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
       destinations: {
-        hook: { name: 'hook', type: 'webhook', options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true, concurrency: 1, delivery: { retry: ['100ms'] } } },
+        hook: {
+          name: 'hook',
+          type: 'webhook',
+          options: {
+            url: `${sink.url}/hook`,
+            secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+            allowPrivateNetwork: true,
+            concurrency: 1,
+            delivery: { retry: ['100ms'] },
+          },
+        },
       },
     });
   });
@@ -90,10 +100,13 @@ describe('HeraldMetrics queue gauges', () => {
   it('read the store at most once per window, however many scrapes come', async () => {
     let clock = 10_000;
     let reads = 0;
-    const metrics = new HeraldMetrics(async () => {
-      reads += 1;
-      return snapshot;
-    }, { maxAgeMs: 5_000, now: () => clock });
+    const metrics = new HeraldMetrics(
+      async () => {
+        reads += 1;
+        return snapshot;
+      },
+      { maxAgeMs: 5_000, now: () => clock },
+    );
 
     for (let i = 0; i < 20; i++) {
       const m = parseMetrics(await metrics.registry.metrics());
@@ -112,11 +125,14 @@ describe('HeraldMetrics queue gauges', () => {
 
   it('read again at the next scrape when a reading failed', async () => {
     let reads = 0;
-    const metrics = new HeraldMetrics(async () => {
-      reads += 1;
-      if (reads === 1) throw new Error('store down');
-      return snapshot;
-    }, { now: () => 0 });
+    const metrics = new HeraldMetrics(
+      async () => {
+        reads += 1;
+        if (reads === 1) throw new Error('store down');
+        return snapshot;
+      },
+      { now: () => 0 },
+    );
     // The failed reading leaves the queue gauges out of that scrape (and is not kept)...
     assert.equal(parseMetrics(await metrics.registry.metrics()).get('herald_dead_letters'), 0);
     // ...so the next scrape reads again, within the window.
@@ -128,7 +144,10 @@ describe('HeraldMetrics queue gauges', () => {
     const names = [...parseMetrics(await new HeraldMetrics().registry.metrics()).keys()];
     assert.ok(names.includes('herald_process_cpu_user_seconds_total'), names.join('\n'));
     assert.ok(names.some((name) => name.startsWith('herald_nodejs_')));
-    assert.deepEqual(names.filter((name) => /herald_process_process_|herald_process_nodejs_/.test(name)), []);
+    assert.deepEqual(
+      names.filter((name) => /herald_process_process_|herald_process_nodejs_/.test(name)),
+      [],
+    );
   });
 });
 
@@ -182,13 +201,17 @@ describe('operations surfaces: server.admin and server.metricsToken', function (
 describe('GET /metrics while the store cannot answer', () => {
   it('serves every other metric, and the queue gauges keep their last values', async () => {
     let reachable = true;
-    const metrics = new HeraldMetrics(async () => {
-      if (!reachable) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-      return { byDestination: { hook: { pending: 3, oldestDueAt: null } }, dead: 2 };
-    }, { maxAgeMs: 0 }); // every scrape reads the store
+    const metrics = new HeraldMetrics(
+      async () => {
+        if (!reachable) throw new StoreUnavailableError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+        return { byDestination: { hook: { pending: 3, oldestDueAt: null } }, dead: 2 };
+      },
+      { maxAgeMs: 0 },
+    ); // every scrape reads the store
     metrics.requests.inc({ source: 'kyc', status: '503' });
     // The lines of these samples (the process metrics' first scrape may read NaN: not asserted here).
-    const samples = async () => (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith('herald_') && !line.startsWith('herald_process_'));
+    const samples = async () =>
+      (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith('herald_') && !line.startsWith('herald_process_'));
     const before = await samples();
     assert.ok(before.includes('herald_queue_pending{destination="hook"} 3'), before.join('\n'));
     reachable = false;

@@ -29,10 +29,19 @@ describe('GET /readyz and GET /api/health', function () {
   beforeEach(async () => {
     sink = await startHttpSink(() => ({ status: 200 }));
     clock = Date.now();
-    herald = await startTestHerald({
-      rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
-      destinations: { hook: { name: 'hook', type: 'webhook', options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } } },
-    }, { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS });
+    herald = await startTestHerald(
+      {
+        rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
+        destinations: {
+          hook: {
+            name: 'hook',
+            type: 'webhook',
+            options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+          },
+        },
+      },
+      { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS },
+    );
   });
   afterEach(async () => {
     await herald.stop();
@@ -51,7 +60,17 @@ describe('GET /readyz and GET /api/health', function () {
     assert.deepEqual(await readyz(), { status: 200, body: '{"status":"ready"}' });
     // Routing that fails on every event: the events wait.
     const good = loadRouting(herald.config);
-    const broken = { ...good, routing: { ...good.routing, rules: Object.assign(Object.create(good.routing.rules) as object, { match: () => { throw new Error('stuck'); } }) } };
+    const broken = {
+      ...good,
+      routing: {
+        ...good.routing,
+        rules: Object.assign(Object.create(good.routing.rules) as object, {
+          match: () => {
+            throw new Error('stuck');
+          },
+        }),
+      },
+    };
     herald.reload(broken as unknown as typeof good);
     assert.equal((await post()).status, 200);
     await waitUntil(async () => (await stage('route')).hasWork, 5000, 'the route stage to have work');

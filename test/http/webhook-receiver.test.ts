@@ -66,35 +66,58 @@ describe('POST /webhooks/<source>', () => {
       }
 
       const rejections: Array<[string, number, () => { body: Buffer | string; headers: Record<string, string> }]> = [
-        ['a wrong secret', 401, () => {
-          const wrong = testSource(provider, provider, provider === 'faceio' ? { tokens: ['not-the-token'] } : { secrets: ['not-the-secret'] });
-          return signedRequest(wrong, sample());
-        }],
-        ['no signature header', 401, () => {
-          const signed = signedRequest(source, sample());
-          return { body: signed.body, headers: withoutHeader(signed.headers, SIGNATURE_HEADER[provider]) };
-        }],
-        ['a garbled signature header', 401, () => {
-          const signed = signedRequest(source, sample());
-          return { body: signed.body, headers: { ...withoutHeader(signed.headers, SIGNATURE_HEADER[provider]), [SIGNATURE_HEADER[provider]]: 'v1=zz,garbage' } };
-        }],
+        [
+          'a wrong secret',
+          401,
+          () => {
+            const wrong = testSource(provider, provider, provider === 'faceio' ? { tokens: ['not-the-token'] } : { secrets: ['not-the-secret'] });
+            return signedRequest(wrong, sample());
+          },
+        ],
+        [
+          'no signature header',
+          401,
+          () => {
+            const signed = signedRequest(source, sample());
+            return { body: signed.body, headers: withoutHeader(signed.headers, SIGNATURE_HEADER[provider]) };
+          },
+        ],
+        [
+          'a garbled signature header',
+          401,
+          () => {
+            const signed = signedRequest(source, sample());
+            return {
+              body: signed.body,
+              headers: { ...withoutHeader(signed.headers, SIGNATURE_HEADER[provider]), [SIGNATURE_HEADER[provider]]: 'v1=zz,garbage' },
+            };
+          },
+        ],
         ['malformed JSON', 400, () => signedRequest(source, Buffer.from('{"id": "evt_1", "type": '))],
         ['a payload failing its schema', 422, () => signedRequest(source, { unexpected: true })],
         ['a JSON array', 422, () => signedRequest(source, [sample()])],
         ['invalid UTF-8', 400, () => signedRequest(source, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]))],
         ['a body over the limit', 413, () => signedRequest(source, { ...sample(), padding: 'x'.repeat(300 * 1024) })],
-        ['a wrong content type', 415, () => {
-          const signed = signedRequest(source, sample());
-          return { body: signed.body, headers: { ...signed.headers, 'content-type': 'text/plain' } };
-        }],
+        [
+          'a wrong content type',
+          415,
+          () => {
+            const signed = signedRequest(source, sample());
+            return { body: signed.body, headers: { ...signed.headers, 'content-type': 'text/plain' } };
+          },
+        ],
       ];
       // FACEIO sends a bearer token, not a signature: nothing binds it to the body or a time.
       if (provider !== 'faceio') {
         rejections.push(
-          ['the signature of another body', 401, () => {
-            const signed = signedRequest(source, sample());
-            return { body: JSON.stringify(sample()), headers: signed.headers };
-          }],
+          [
+            'the signature of another body',
+            401,
+            () => {
+              const signed = signedRequest(source, sample());
+              return { body: JSON.stringify(sample()), headers: signed.headers };
+            },
+          ],
           ['a timestamp older than the tolerance', 401, () => signedRequest(source, sample(), Date.now() - 301_000)],
           ['a timestamp further ahead than the tolerance', 401, () => signedRequest(source, sample(), Date.now() + 301_000)],
         );
@@ -123,7 +146,10 @@ describe('POST /webhooks/<source>', () => {
       it('stores an event posted 20 times concurrently once, answering 2xx to all', async () => {
         const { body, headers } = signedRequest(source, sample());
         const replies = await Promise.all(Array.from({ length: 20 }, () => herald.post(source.name, body, headers)));
-        assert.deepEqual(replies.map((r) => r.status), Array(20).fill(200));
+        assert.deepEqual(
+          replies.map((r) => r.status),
+          Array(20).fill(200),
+        );
         assert.equal(replies.filter((r) => JSON.parse(r.body).status === 'accepted').length, 1);
         assert.equal(await herald.store.countEvents(), 1);
       });
@@ -146,8 +172,7 @@ describe('POST /webhooks/<source>', () => {
       socket.on('close', () => resolve(data));
       socket.on('error', reject);
       socket.write(
-        'POST /webhooks/facesign HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
-          `Content-Length: ${10 * 1024 * 1024}\r\n\r\n{"id":"evt`,
+        'POST /webhooks/facesign HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' + `Content-Length: ${10 * 1024 * 1024}\r\n\r\n{"id":"evt`,
       );
       setTimeout(() => socket.destroy(), 5000).unref();
     });
@@ -168,9 +193,7 @@ describe('POST /webhooks/<source>', () => {
     for (const provider of PROVIDER_IDS) {
       const signers: SourceConfig[] = [
         rotating[provider],
-        provider === 'faceio'
-          ? testSource('faceio', 'faceio', { tokens: ['old-token'] })
-          : testSource(provider, provider, { secrets: ['old-secret'] }),
+        provider === 'faceio' ? testSource('faceio', 'faceio', { tokens: ['old-token'] }) : testSource(provider, provider, { secrets: ['old-secret'] }),
       ];
       for (const [i, signer] of signers.entries()) {
         // FACEIO dedupes on the body: vary it so each request is a new event.

@@ -41,7 +41,13 @@ describe('the layer rule (eslint.config.js)', function () {
   });
 
   it('lets an import point down the layers, and each library stay in its folder', async () => {
-    assert.deepEqual(await layerProblems('src/pipeline/stages/x.ts', "import { newEventId } from '../../core/ids.js';\nimport type { Store } from '../../store/store.js';\nexport type X = Store;\nexport const x = newEventId;\n"), []);
+    assert.deepEqual(
+      await layerProblems(
+        'src/pipeline/stages/x.ts',
+        "import { newEventId } from '../../core/ids.js';\nimport type { Store } from '../../store/store.js';\nexport type X = Store;\nexport const x = newEventId;\n",
+      ),
+      [],
+    );
     assert.deepEqual(await layerProblems('src/cli/x.ts', "import { startHerald } from '../app/start-herald.js';\nexport const x = startHerald;\n"), []);
     assert.deepEqual(await layerProblems('src/http/x.ts', "import Koa from 'koa';\nexport const x = Koa;\n"), []);
     assert.deepEqual(await layerProblems('src/store/postgres/x.ts', "import pg from 'pg';\nexport const x = pg;\n"), []);

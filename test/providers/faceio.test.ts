@@ -8,15 +8,25 @@ import type { Category, Outcome } from '../../src/core/event.js';
 import { faceio } from '../../src/providers/faceio.js';
 import { loadSample, sampleTypes } from '../../src/providers/samples.js';
 import {
-  NOW_MS, OLD_TOKEN, RFC3339, TOKEN,
-  assertRejected, assertSchemaInvalid, assertSchemaValid, oneByteChanged, rawBody, request, sha256Hex, sourceFor, variant,
+  NOW_MS,
+  OLD_TOKEN,
+  RFC3339,
+  TOKEN,
+  assertRejected,
+  assertSchemaInvalid,
+  assertSchemaValid,
+  oneByteChanged,
+  rawBody,
+  request,
+  sha256Hex,
+  sourceFor,
+  variant,
 } from './helpers.js';
 
 const source = sourceFor('faceio');
 const body = rawBody(loadSample('faceio', 'ENROLL'));
 
-const verify = (authorization: string | string[] | undefined, src = source) =>
-  faceio.verify(request(body, { 'WWW-Authenticate': authorization }), src, NOW_MS);
+const verify = (authorization: string | string[] | undefined, src = source) => faceio.verify(request(body, { 'WWW-Authenticate': authorization }), src, NOW_MS);
 
 describe('faceio adapter', () => {
   describe('verify: tokens', () => {

@@ -8,8 +8,21 @@ import type { Category, Outcome } from '../../src/core/event.js';
 import { facesign } from '../../src/providers/facesign.js';
 import { loadSample, sampleTypes } from '../../src/providers/samples.js';
 import {
-  NOW_MS, NOW_S, OLD_SECRET, RFC3339, SECRET, TOLERANCE_MS,
-  assertRejected, assertSchemaInvalid, assertSchemaValid, hmac, oneByteChanged, rawBody, request, sourceFor, variant,
+  NOW_MS,
+  NOW_S,
+  OLD_SECRET,
+  RFC3339,
+  SECRET,
+  TOLERANCE_MS,
+  assertRejected,
+  assertSchemaInvalid,
+  assertSchemaValid,
+  hmac,
+  oneByteChanged,
+  rawBody,
+  request,
+  sourceFor,
+  variant,
 } from './helpers.js';
 
 const source = sourceFor('facesign');
@@ -67,7 +80,11 @@ describe('facesign adapter', () => {
       { name: 'wrong secret', headers: facesignHeaders('not-the-secret'), reason: 'signature-mismatch' },
       { name: 'body altered by one byte', headers: good, raw: oneByteChanged(body), reason: 'signature-mismatch' },
       { name: 'signature of another body', headers: facesignHeaders(SECRET, NOW_S, Buffer.from('{}')), reason: 'signature-mismatch' },
-      { name: 'v1 computed over the body alone (no "<t>.")', headers: { 'X-FaceSign-Signature': `t=${NOW_S},v1=${hmac(SECRET, body).toString('hex')}` }, reason: 'signature-mismatch' },
+      {
+        name: 'v1 computed over the body alone (no "<t>.")',
+        headers: { 'X-FaceSign-Signature': `t=${NOW_S},v1=${hmac(SECRET, body).toString('hex')}` },
+        reason: 'signature-mismatch',
+      },
       { name: 'signature header missing', headers: { 'X-FaceSign-Timestamp': String(NOW_S) }, reason: 'signature-missing' },
       { name: 'signature header empty', headers: { 'X-FaceSign-Signature': '' }, reason: 'signature-missing' },
       { name: 'v1 not hex', headers: { 'X-FaceSign-Signature': `t=${NOW_S},v1=${'zz'.repeat(32)}` }, reason: 'signature-malformed' },
@@ -75,7 +92,11 @@ describe('facesign adapter', () => {
       { name: 'no v1 at all', headers: { 'X-FaceSign-Signature': `t=${NOW_S}` }, reason: 'signature-malformed' },
       { name: 'missing t=', headers: { 'X-FaceSign-Signature': `v1=${v1(SECRET, NOW_S)}` }, reason: 'signature-malformed' },
       { name: 't not a number', headers: { 'X-FaceSign-Signature': `t=soon,v1=${v1(SECRET, 'soon')}` }, reason: 'signature-malformed' },
-      { name: 'signature header sent twice', headers: { 'X-FaceSign-Signature': [good['X-FaceSign-Signature']!, good['X-FaceSign-Signature']!] }, reason: 'signature-malformed' },
+      {
+        name: 'signature header sent twice',
+        headers: { 'X-FaceSign-Signature': [good['X-FaceSign-Signature']!, good['X-FaceSign-Signature']!] },
+        reason: 'signature-malformed',
+      },
       { name: 'timestamp too old', headers: facesignHeaders(SECRET, NOW_S - TOLERANCE_MS / 1000 - 1), reason: 'timestamp-outside-tolerance' },
       { name: 'timestamp too far in the future', headers: facesignHeaders(SECRET, NOW_S + TOLERANCE_MS / 1000 + 1), reason: 'timestamp-outside-tolerance' },
       {
@@ -182,7 +203,10 @@ describe('facesign adapter', () => {
     }
 
     it('allows extra fields the provider may add', () => {
-      assertSchemaValid(facesign, variant(photo, (p) => (p.newField = { nested: true })));
+      assertSchemaValid(
+        facesign,
+        variant(photo, (p) => (p.newField = { nested: true })),
+      );
     });
   });
 

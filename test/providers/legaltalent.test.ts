@@ -9,8 +9,21 @@ import type { Category, Outcome } from '../../src/core/event.js';
 import { legaltalent } from '../../src/providers/legaltalent.js';
 import { loadSample, sampleTypes } from '../../src/providers/samples.js';
 import {
-  NOW_MS, NOW_S, OLD_SECRET, RFC3339, SECRET, TOLERANCE_MS,
-  assertRejected, assertSchemaInvalid, assertSchemaValid, hmac, oneByteChanged, rawBody, request, sourceFor, variant,
+  NOW_MS,
+  NOW_S,
+  OLD_SECRET,
+  RFC3339,
+  SECRET,
+  TOLERANCE_MS,
+  assertRejected,
+  assertSchemaInvalid,
+  assertSchemaValid,
+  hmac,
+  oneByteChanged,
+  rawBody,
+  request,
+  sourceFor,
+  variant,
 } from './helpers.js';
 
 const source = sourceFor('legaltalent');
@@ -90,7 +103,11 @@ describe('legaltalent adapter', () => {
       { name: 'another algorithm prefix', headers: withSignature(`sha1=${hex}`), reason: 'signature-malformed' },
       { name: 'not hex', headers: withSignature(`sha256=${'g'.repeat(64)}`), reason: 'signature-malformed' },
       { name: 'wrong length', headers: withSignature(`sha256=${hex.slice(0, 40)}`), reason: 'signature-malformed' },
-      { name: 'signature header sent twice', headers: withSignature([good['X-Webhook-Signature']!, good['X-Webhook-Signature']!]), reason: 'signature-malformed' },
+      {
+        name: 'signature header sent twice',
+        headers: withSignature([good['X-Webhook-Signature']!, good['X-Webhook-Signature']!]),
+        reason: 'signature-malformed',
+      },
       { name: 'timestamp header missing', headers: { ...good, 'X-Webhook-Timestamp': undefined }, reason: 'signature-missing' },
       { name: 'timestamp not Unix seconds', headers: { ...good, 'X-Webhook-Timestamp': new Date(NOW_MS).toISOString() }, reason: 'signature-malformed' },
       { name: 'timestamp too old', headers: legaltalentHeaders({ t: NOW_S - TOLERANCE_MS / 1000 - 1 }), reason: 'timestamp-outside-tolerance' },

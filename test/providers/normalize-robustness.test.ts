@@ -75,9 +75,8 @@ describe('normalize: every schema-valid payload has a writable time', () => {
         offset: fc.oneof(fc.constant('Z'), fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 })),
       })
       .map((t) => {
-        const zone = typeof t.offset === 'string'
-          ? t.offset
-          : `${t.offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(t.offset) / 60))}:${two(Math.abs(t.offset) % 60)}`;
+        const zone =
+          typeof t.offset === 'string' ? t.offset : `${t.offset < 0 ? '-' : '+'}${two(Math.floor(Math.abs(t.offset) / 60))}:${two(Math.abs(t.offset) % 60)}`;
         const fraction = t.fraction === undefined ? '' : `.${t.fraction}`;
         return `${t.year}-${two(t.month)}-${two(t.day)}T${two(t.hour)}:${two(t.minute)}:${two(t.second)}${fraction}${zone}`;
       });

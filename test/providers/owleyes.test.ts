@@ -10,8 +10,22 @@ import type { Category, Outcome } from '../../src/core/event.js';
 import { owleyes } from '../../src/providers/owleyes.js';
 import { loadSample, sampleTypes } from '../../src/providers/samples.js';
 import {
-  NOW_MS, NOW_S, OLD_SECRET, RFC3339, SECRET, TOLERANCE_MS,
-  assertRejected, assertSchemaInvalid, assertSchemaValid, hmac, oneByteChanged, rawBody, request, sha256Hex, sourceFor, variant,
+  NOW_MS,
+  NOW_S,
+  OLD_SECRET,
+  RFC3339,
+  SECRET,
+  TOLERANCE_MS,
+  assertRejected,
+  assertSchemaInvalid,
+  assertSchemaValid,
+  hmac,
+  oneByteChanged,
+  rawBody,
+  request,
+  sha256Hex,
+  sourceFor,
+  variant,
 } from './helpers.js';
 
 const source = sourceFor('owleyes');
@@ -26,8 +40,7 @@ function owlHeaders(opts: { secret?: string; t?: number; encoding?: SignatureEnc
   return { 'x-owl-eyes-timestamp': String(t), 'x-owl-eyes-signature': mac.toString(encoding) };
 }
 
-const verify = (headers: Record<string, string | string[] | undefined>, raw: Buffer = body, src = source) =>
-  owleyes.verify(request(raw, headers), src, NOW_MS);
+const verify = (headers: Record<string, string | string[] | undefined>, raw: Buffer = body, src = source) => owleyes.verify(request(raw, headers), src, NOW_MS);
 
 describe('owleyes adapter', () => {
   describe('verify: accepted signatures', () => {
@@ -61,7 +74,11 @@ describe('owleyes adapter', () => {
       { name: 'wrong secret', headers: owlHeaders({ secret: 'not-the-secret' }), reason: 'signature-mismatch' },
       { name: 'body altered by one byte', headers: good, raw: oneByteChanged(body), reason: 'signature-mismatch' },
       { name: 'signature of another body', headers: owlHeaders({ signed: Buffer.from('{}') }), reason: 'signature-mismatch' },
-      { name: 'HMAC over the body alone (the old X-Owl-Signature scheme)', headers: withSignature(hmac(SECRET, body).toString('hex')), reason: 'signature-mismatch' },
+      {
+        name: 'HMAC over the body alone (the old X-Owl-Signature scheme)',
+        headers: withSignature(hmac(SECRET, body).toString('hex')),
+        reason: 'signature-mismatch',
+      },
       { name: 'timestamp header changed after signing', headers: { ...good, 'x-owl-eyes-timestamp': String(NOW_S - 1) }, reason: 'signature-mismatch' },
       { name: 'signature header missing', headers: withSignature(undefined), reason: 'signature-missing' },
       { name: 'timestamp header missing', headers: { ...good, 'x-owl-eyes-timestamp': undefined }, reason: 'signature-missing' },
@@ -70,7 +87,11 @@ describe('owleyes adapter', () => {
       { name: 'base64 sent to a hex source', headers: owlHeaders({ encoding: 'base64' }), reason: 'signature-malformed' },
       { name: 'hex sent to a base64 source', headers: good, src: base64Source, reason: 'signature-malformed' },
       { name: 'base64 of the wrong length', headers: withSignature(Buffer.alloc(20).toString('base64')), src: base64Source, reason: 'signature-malformed' },
-      { name: 'signature header sent twice', headers: withSignature([good['x-owl-eyes-signature']!, good['x-owl-eyes-signature']!]), reason: 'signature-malformed' },
+      {
+        name: 'signature header sent twice',
+        headers: withSignature([good['x-owl-eyes-signature']!, good['x-owl-eyes-signature']!]),
+        reason: 'signature-malformed',
+      },
       { name: 'timestamp not Unix seconds', headers: { ...good, 'x-owl-eyes-timestamp': String(NOW_MS) + '.5' }, reason: 'signature-malformed' },
       { name: 'timestamp too old', headers: owlHeaders({ t: NOW_S - TOLERANCE_MS / 1000 - 1 }), reason: 'timestamp-outside-tolerance' },
       { name: 'timestamp too far in the future', headers: owlHeaders({ t: NOW_S + TOLERANCE_MS / 1000 + 1 }), reason: 'timestamp-outside-tolerance' },

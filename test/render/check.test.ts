@@ -17,7 +17,8 @@ const usage = (template: string, channel: ChannelType, index = 0): TemplateUsage
 describe('checkTemplates', () => {
   const dir = templatesFolder({
     typo: {
-      'slack.yaml': 'text: "{{ event.data.data.reasn }}"\nblocks:\n  - { type: section, text: { type: mrkdwn, text: "{{ event.data.data.reasn }} {{ rule.name }}" } }',
+      'slack.yaml':
+        'text: "{{ event.data.data.reasn }}"\nblocks:\n  - { type: section, text: { type: mrkdwn, text: "{{ event.data.data.reasn }} {{ rule.name }}" } }',
       'email.subject.liquid': '{{ event.subject }}',
       'email.text.liquid': '{{ event.data.data.reason | default: "-" }}\n{{ event.data.data.risk_score | duration: "weeks" }}',
     },
@@ -46,7 +47,10 @@ describe('checkTemplates', () => {
       issues[0]!.message,
       /^undefined variable event\.data\.data\.reasn: .*\(used by \/rules\/kyc\.yaml rule "kyc-rejected" \[0\]\.notify\[0\]\.template; sample kyc \(legaltalent\) kyc\.session\.rejected\)$/,
     );
-    assert.match(issues[1]!.message, /^duration: the unit must be "ms" .* \(used by .*notify\[2\]\.template; sample kyc \(legaltalent\) kyc\.session\.rejected\)$/);
+    assert.match(
+      issues[1]!.message,
+      /^duration: the unit must be "ms" .* \(used by .*notify\[2\]\.template; sample kyc \(legaltalent\) kyc\.session\.rejected\)$/,
+    );
   });
 
   it('reports a failure once across calls that share what was reported (one call per rule)', () => {

@@ -8,7 +8,11 @@ import { scopeFor, templatesFolder } from './helpers.js';
 describe('email rendering', () => {
   const set = loadTemplates(
     templatesFolder({
-      both: { 'email.subject.liquid': '[herald] {{ event.subject }}\n', 'email.text.liquid': 'Hello\n{{ event.subject }}\n', 'email.html.liquid': '<b>{{ event.subject }}</b>' },
+      both: {
+        'email.subject.liquid': '[herald] {{ event.subject }}\n',
+        'email.text.liquid': 'Hello\n{{ event.subject }}\n',
+        'email.html.liquid': '<b>{{ event.subject }}</b>',
+      },
       plain: { 'email.subject.liquid': 'S', 'email.text.liquid': 'T' },
     }),
   );

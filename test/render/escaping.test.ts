@@ -80,7 +80,10 @@ describe('escaping per channel', () => {
     it('is refused in HTML email bodies', () => {
       const files = { 'email.subject.liquid': 's', 'email.text.liquid': 't', 'email.html.liquid': '<p>\n{{ event.subject | raw }}</p>' };
       assert.throws(load(files), (error: ConfigError) => {
-        assert.deepEqual(error.issues.map((i) => [i.file.split('/').pop(), i.line]), [['email.html.liquid', 2]]);
+        assert.deepEqual(
+          error.issues.map((i) => [i.file.split('/').pop(), i.line]),
+          [['email.html.liquid', 2]],
+        );
         return true;
       });
     });
@@ -94,7 +97,9 @@ describe('escaping per channel', () => {
     });
 
     it('is harmless where nothing is escaped', () => {
-      const set = loadTemplates(templatesFolder({ t: { 'slack.yaml': 'text: t\nblocks: [{ type: image, image_url: "{{ event.subject | raw }}", alt_text: a }]' } }));
+      const set = loadTemplates(
+        templatesFolder({ t: { 'slack.yaml': 'text: t\nblocks: [{ type: image, image_url: "{{ event.subject | raw }}", alt_text: a }]' } }),
+      );
       const { payload } = set.render('t', 'slack', scopeFor({ subject: 'https://x.example/?a=1&b=2' }, 'slack')) as SlackMessage;
       assert.equal((payload.blocks![0] as { image_url: string }).image_url, 'https://x.example/?a=1&b=2');
     });
@@ -102,11 +107,17 @@ describe('escaping per channel', () => {
 
   it('Slack: refuses verbatim: false, which would let a URL in a value become a link', () => {
     const yaml = 'text: t\nblocks:\n  - type: section\n    text: { type: mrkdwn, text: "{{ event.subject }}", verbatim: false }';
-    assert.throws(() => loadTemplates(templatesFolder({ t: { 'slack.yaml': yaml } })), (error: ConfigError) => {
-      assert.deepEqual(error.issues.map((i) => i.path), ['blocks[0].text.verbatim']);
-      assert.match(error.issues[0]!.message, /herald sends every mrkdwn text verbatim/);
-      return true;
-    });
+    assert.throws(
+      () => loadTemplates(templatesFolder({ t: { 'slack.yaml': yaml } })),
+      (error: ConfigError) => {
+        assert.deepEqual(
+          error.issues.map((i) => i.path),
+          ['blocks[0].text.verbatim'],
+        );
+        assert.match(error.issues[0]!.message, /herald sends every mrkdwn text verbatim/);
+        return true;
+      },
+    );
   });
 
   it('cannot include other files', () => {
@@ -117,7 +128,9 @@ describe('escaping per channel', () => {
   });
 
   it('cannot reach prototypes', () => {
-    const set = loadTemplates(templatesFolder({ t: { 'email.subject.liquid': 's', 'email.text.liquid': '[{{ event.subject.constructor }}{{ event.data.__proto__ }}]' } }));
+    const set = loadTemplates(
+      templatesFolder({ t: { 'email.subject.liquid': 's', 'email.text.liquid': '[{{ event.subject.constructor }}{{ event.data.__proto__ }}]' } }),
+    );
     assert.equal((set.render('t', 'email', scopeFor(event, 'email')) as EmailMessage).text, '[]');
     assert.throws(() => set.render('t', 'email', scopeFor(event, 'email'), { strict: true }), /undefined variable event\.subject\.constructor/);
   });

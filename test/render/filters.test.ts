@@ -28,11 +28,14 @@ describe('template filters', () => {
     });
 
     it('fails to render with an unknown zone, without quoting the event', () => {
-      assert.throws(() => renderText('{{ event.time | date: "%H", "Mars/Olympus" }}', event), (error: Error) => {
-        assert.match(error.message, /RangeError in `\{\{ event.time \| date: "%H", "Mars\/Olympus" \}\}`/);
-        assert.doesNotMatch(error.message, /2026-11-18/);
-        return true;
-      });
+      assert.throws(
+        () => renderText('{{ event.time | date: "%H", "Mars/Olympus" }}', event),
+        (error: Error) => {
+          assert.match(error.message, /RangeError in `\{\{ event.time \| date: "%H", "Mars\/Olympus" \}\}`/);
+          assert.doesNotMatch(error.message, /2026-11-18/);
+          return true;
+        },
+      );
     });
   });
 
@@ -55,7 +58,10 @@ describe('template filters', () => {
     it('is blank for nil, and refuses what is not a number without quoting it', () => {
       assert.equal(duration(null), '');
       assert.equal(duration(undefined), '');
-      assert.throws(() => duration('secret-value-123'), (error: Error) => !error.message.includes('secret-value-123') && /milliseconds/.test(error.message));
+      assert.throws(
+        () => duration('secret-value-123'),
+        (error: Error) => !error.message.includes('secret-value-123') && /milliseconds/.test(error.message),
+      );
       assert.throws(() => duration(1, 'h'), /unit must be "ms"/);
     });
 
@@ -64,11 +70,14 @@ describe('template filters', () => {
     });
 
     it('fails to render on a non-number, naming the expression but not the value', () => {
-      assert.throws(() => renderText('{{ event.v | duration }}', { v: 'private-text' }), (error: Error) => {
-        assert.match(error.message, /email\.text\.liquid:1:\d+: duration expects a number of milliseconds .* in `\{\{ event.v \| duration \}\}`/);
-        assert.doesNotMatch(error.message, /private-text/);
-        return true;
-      });
+      assert.throws(
+        () => renderText('{{ event.v | duration }}', { v: 'private-text' }),
+        (error: Error) => {
+          assert.match(error.message, /email\.text\.liquid:1:\d+: duration expects a number of milliseconds .* in `\{\{ event.v \| duration \}\}`/);
+          assert.doesNotMatch(error.message, /private-text/);
+          return true;
+        },
+      );
     });
   });
 

@@ -36,7 +36,10 @@ export function sampleEvent(provider: EventProviderId, type: string, changes: (p
     datacontenttype: 'application/json',
     data: payload,
   };
-  return redactPaths(event, adapter.personalFields.map((field) => `data.${field}`));
+  return redactPaths(
+    event,
+    adapter.personalFields.map((field) => `data.${field}`),
+  );
 }
 
 /** A scope for rendering `event` to a destination of `type`. */

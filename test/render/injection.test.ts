@@ -39,7 +39,8 @@ function visible(value: string): string {
 }
 
 const decodeSlack = (text: string) => text.replace(/&(amp|lt|gt);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>' })[name]!);
-const decodeHtml = (text: string) => text.replace(/&(amp|lt|gt|#34|#39);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', '#34': '"', '#39': "'" })[name]!);
+const decodeHtml = (text: string) =>
+  text.replace(/&(amp|lt|gt|#34|#39);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', '#34': '"', '#39': "'" })[name]!);
 
 /**
  * Whatever in a piece of mrkdwn could format, quote, break a line, link, mention or
@@ -60,10 +61,59 @@ function mrkdwnTokens(text: string): string[] {
 // Generated values: arbitrary text, and text made of every dangerous piece.
 
 const PIECES = [
-  '*', '_', '~', '`', '>', '<', '&', ':', '\n', '\r\n', '\r', '\u2028', '\u0085', '\t', ' ', 'a', '1', 'sess_8Kq', '10:13:24',
-  '*APPROVED*', '_x_', '~x~', '```code```', '> quote', '&gt;', '&amp;', '<!channel>', '<https://x.example|x>', '<@U1>',
-  'https://evil.example/login', 'evil.example', 'a@b.example', ':white_check_mark:', ':+1:', '＊', '＿', '～', '｀', '＞',
-  '∗', 'ˍ', '↵', '\u202e', '\u2066', '\u001b]0;x\u0007', '\u001b[2J', '\u0000', '\u009b', '😀', '👨‍👩‍👧', '"', "'", '\\',
+  '*',
+  '_',
+  '~',
+  '`',
+  '>',
+  '<',
+  '&',
+  ':',
+  '\n',
+  '\r\n',
+  '\r',
+  '\u2028',
+  '\u0085',
+  '\t',
+  ' ',
+  'a',
+  '1',
+  'sess_8Kq',
+  '10:13:24',
+  '*APPROVED*',
+  '_x_',
+  '~x~',
+  '```code```',
+  '> quote',
+  '&gt;',
+  '&amp;',
+  '<!channel>',
+  '<https://x.example|x>',
+  '<@U1>',
+  'https://evil.example/login',
+  'evil.example',
+  'a@b.example',
+  ':white_check_mark:',
+  ':+1:',
+  '＊',
+  '＿',
+  '～',
+  '｀',
+  '＞',
+  '∗',
+  'ˍ',
+  '↵',
+  '\u202e',
+  '\u2066',
+  '\u001b]0;x\u0007',
+  '\u001b[2J',
+  '\u0000',
+  '\u009b',
+  '😀',
+  '👨‍👩‍👧',
+  '"',
+  "'",
+  '\\',
 ];
 const value = fc.oneof(
   fc.array(fc.constantFrom(...PIECES), { maxLength: 30 }).map((pieces) => pieces.join('')),
@@ -96,8 +146,13 @@ describe('no event value changes how a message looks beyond its own text', () =>
 
     it('email text: the customer reference cannot forge a Decision row', () => {
       const { text, subject } = set.render('kyc-rejected', 'email', scopeFor(event, 'email')) as EmailMessage;
-      assert.deepEqual(text.split('\n').filter((line) => /^\*?Decision/.test(line)), ['Decision:            rejected']);
-      assert.ok(text.includes('Customer reference:  cust-1 https://evil.example/login *APPROVED* `x` _y_ ~z~ :white_check_mark:↵*Decision*↵APPROVED↵> quoted\n'));
+      assert.deepEqual(
+        text.split('\n').filter((line) => /^\*?Decision/.test(line)),
+        ['Decision:            rejected'],
+      );
+      assert.ok(
+        text.includes('Customer reference:  cust-1 https://evil.example/login *APPROVED* `x` _y_ ~z~ :white_check_mark:↵*Decision*↵APPROVED↵> quoted\n'),
+      );
       assert.doesNotMatch(subject, /[\r\n]/);
     });
   });
@@ -138,7 +193,11 @@ describe('no event value changes how a message looks beyond its own text', () =>
       fc.assert(
         fc.property(value, (v) => {
           const { payload } = render('slack', v) as SlackMessage;
-          const blocks = payload.blocks as [unknown, { fields: Array<{ text: string; verbatim: boolean }> }, { elements: Array<{ text: string; verbatim: boolean }> }];
+          const blocks = payload.blocks as [
+            unknown,
+            { fields: Array<{ text: string; verbatim: boolean }> },
+            { elements: Array<{ text: string; verbatim: boolean }> },
+          ];
           const placed: Array<[string, string]> = [
             ...(v.includes('|') ? [] : payload.text.split(' | ').map((text, i) => [MRKDWN_PLACES[i]!, text] as [string, string])),
             ...blocks[1].fields.map((field, i) => [MRKDWN_PLACES[i]!, field.text] as [string, string]),

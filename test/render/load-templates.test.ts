@@ -35,7 +35,12 @@ describe('loadTemplates', () => {
       ['includes/email.text.liquid', 2, '', /tag "include" not found \(a template is self-contained/],
       ['stray.liquid', null, '', /templates are folders/],
       ['unknown-file/email.subject.liquid', null, '', /email\.text\.liquid is missing: an email needs a subject and a text body/],
-      ['unknown-file/slack.yml', null, '', /unknown file in template "unknown-file" \(did you mean slack\.yaml\?\); a template folder holds slack\.yaml, email\.subject\.liquid/],
+      [
+        'unknown-file/slack.yml',
+        null,
+        '',
+        /unknown file in template "unknown-file" \(did you mean slack\.yaml\?\); a template folder holds slack\.yaml, email\.subject\.liquid/,
+      ],
       ['webhook-scalar/webhook.yaml', 1, '', /webhook\.yaml must be a mapping or a list/],
     ];
     assert.equal(found.length, expected.length, error.message);

@@ -101,15 +101,26 @@ describe('the shipped templates', () => {
   describe('media-available with a media archive', () => {
     const received = sampleEvent('facesign', 'media.user_video');
     const link = 'https://herald.example.com/media/019a9c1e-7b2e-7c41-9a57-2f4d1c0e8b11?exp=1795604800&sig=c2lnbmF0dXJl';
-    const archived = withArchive(received, {
-      id: received.id, sha256: 'f'.repeat(64), bytes: 48213, contentType: 'video/mp4', archivedAt: received.receivedAt, url: link,
-      linkExpires: '2026-11-25T11:06:40.000Z',
-    }, null);
+    const archived = withArchive(
+      received,
+      {
+        id: received.id,
+        sha256: 'f'.repeat(64),
+        bytes: 48213,
+        contentType: 'video/mp4',
+        archivedAt: received.receivedAt,
+        url: link,
+        linkExpires: '2026-11-25T11:06:40.000Z',
+      },
+      null,
+    );
     const failed = withArchive(received, null, 'the file is larger than media.maxBytes (52428800 bytes): it announced 90000000 bytes');
     const render = (event: unknown) => ({
       slack: slackText(set.render('media-available', 'slack', scopeFor(event, 'slack'), { strict: true }) as SlackMessage),
       email: set.render('media-available', 'email', scopeFor(event, 'email'), { strict: true }) as EmailMessage,
-      webhook: (set.render('media-available', 'webhook', scopeFor(event, 'webhook'), { strict: true }) as WebhookMessage).body as { data: { media: Record<string, unknown> } },
+      webhook: (set.render('media-available', 'webhook', scopeFor(event, 'webhook'), { strict: true }) as WebhookMessage).body as {
+        data: { media: Record<string, unknown> };
+      },
     });
 
     it('links to the archive, with how long the link works and the checksum, and not to the expiring URL', () => {
@@ -121,14 +132,20 @@ describe('the shipped templates', () => {
       }
       includesAll(email.text, ['f'.repeat(64)]);
       assert.deepEqual(webhook.data.media, {
-        id: received.media!.id, url: link, content_type: 'video/mp4', expires: '2026-11-25T11:06:40.000Z', original_url: received.media!.url,
-        sha256: 'f'.repeat(64), archive_error: null,
+        id: received.media!.id,
+        url: link,
+        content_type: 'video/mp4',
+        expires: '2026-11-25T11:06:40.000Z',
+        original_url: received.media!.url,
+        sha256: 'f'.repeat(64),
+        archive_error: null,
       });
     });
 
     it('falls back to the original link when archiving failed, and says why', () => {
       const { slack, email, webhook } = render(failed);
-      for (const text of [slack, email.text, email.html!]) includesAll(text, ['15 minutes', 'herald could not archive it: the file is larger than media.maxBytes']);
+      for (const text of [slack, email.text, email.html!])
+        includesAll(text, ['15 minutes', 'herald could not archive it: the file is larger than media.maxBytes']);
       includesAll(email.text, [received.media!.url]);
       assert.equal(webhook.data.media.url, received.media!.url);
       assert.equal(webhook.data.media.sha256, null);
@@ -157,7 +174,10 @@ const CONTENT: Record<string, Check> = {
     assert.deepEqual((webhook.body as { data: { lists: string[] } }).data.lists, ['ofac']);
   },
   'verification-failed': (event, slack, email) => {
-    const wording: Record<string, string> = { document_expired: 'the document has expired', face_mismatch: 'the face does not match the photo on the document' };
+    const wording: Record<string, string> = {
+      document_expired: 'the document has expired',
+      face_mismatch: 'the face does not match the photo on the document',
+    };
     includesAll(slack, [event.subject, wording[event.data.data.reason as string]!]);
     includesAll(email.text, [wording[event.data.data.reason as string]!, 'u-2231']);
   },
@@ -186,9 +206,12 @@ const CONTENT: Record<string, Check> = {
     const type = (event as unknown as { type: string }).type;
     includesAll(slack, [event.data.summary, ...facts[type]!]);
     includesAll(email.text, [event.data.summary, ...facts[type]!]);
-    includesAll(email.html!, facts[type]!.map((fact) => fact.replace(/'/g, '&#39;')));
+    includesAll(
+      email.html!,
+      facts[type]!.map((fact) => fact.replace(/'/g, '&#39;')),
+    );
     includesAll(email.subject, [event.subject]);
-    assert.deepEqual((webhook.body as { data: { details: unknown } }).data.details, event.data, 'the alert\'s data, as an object');
+    assert.deepEqual((webhook.body as { data: { details: unknown } }).data.details, event.data, "the alert's data, as an object");
   },
   'media-available': (event, slack, email) => {
     includesAll(slack, [event.media.url, event.media.contentType, '15 minutes', '11:21:40 UTC']);

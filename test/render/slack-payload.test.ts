@@ -28,12 +28,38 @@ interface Payload {
 }
 const render = (data: Record<string, string>) => (set.render('t', 'slack', scopeFor({ data }, 'slack')) as SlackMessage).payload as unknown as Payload;
 
-const HOSTILE_PIECES = ['"', '\\', '\n', '\r\n', '<script>', '</script>', '<!channel>', '<!here|here>', '<@U123>', '<#C1>', '<https://x.example|x>', '&', '&amp;', '&lt', '>', '😀', '👨‍👩‍👧', '\u0000', '\u0007', '\u001b[31m', '\u2028', '\ufeff', ' '];
+const HOSTILE_PIECES = [
+  '"',
+  '\\',
+  '\n',
+  '\r\n',
+  '<script>',
+  '</script>',
+  '<!channel>',
+  '<!here|here>',
+  '<@U123>',
+  '<#C1>',
+  '<https://x.example|x>',
+  '&',
+  '&amp;',
+  '&lt',
+  '>',
+  '😀',
+  '👨‍👩‍👧',
+  '\u0000',
+  '\u0007',
+  '\u001b[31m',
+  '\u2028',
+  '\ufeff',
+  ' ',
+];
 const hostile = fc.oneof(
   fc.array(fc.constantFrom(...HOSTILE_PIECES), { maxLength: 40 }).map((p) => p.join('')),
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   // 20 kB and more: over every limit, with specials where the cut may fall.
-  fc.tuple(fc.constantFrom(...HOSTILE_PIECES), fc.integer({ min: 20_000, max: 45_000 })).map(([piece, size]) => `${piece}x`.repeat(Math.ceil(size / (piece.length + 1)))),
+  fc
+    .tuple(fc.constantFrom(...HOSTILE_PIECES), fc.integer({ min: 20_000, max: 45_000 }))
+    .map(([piece, size]) => `${piece}x`.repeat(Math.ceil(size / (piece.length + 1)))),
   fc.array(fc.constantFrom('&', '<', '>', '😀', 'a'), { minLength: 5_000, maxLength: 15_000 }).map((p) => p.join('')),
 );
 

@@ -27,18 +27,24 @@ describe('strict and lenient rendering', () => {
   const event = { subject: 'kyc_1', data: { reason_text: 'PRIVATE-VALUE', nil_field: null, key: 'private-key-name' } };
 
   it('strict: an undefined variable fails, naming the file, the YAML path and the variable', () => {
-    assert.throws(() => set.render('typo', 'slack', scopeFor(event, 'slack'), { strict: true }), (error: TemplateRenderError) => {
-      assert.ok(error instanceof TemplateRenderError);
-      assert.equal(error.variable, 'event.data.reasn');
-      assert.deepEqual(error.location, { file: path.join(dir, 'typo', 'slack.yaml'), path: 'blocks[0].text.text', line: 6, column: 13 });
-      assert.match(error.message, /typo\/slack\.yaml:6:13 blocks\[0\]\.text\.text: undefined variable event\.data\.reasn: check the spelling/);
-      assert.doesNotMatch(error.message, /PRIVATE-VALUE|kyc_1/);
-      return true;
-    });
+    assert.throws(
+      () => set.render('typo', 'slack', scopeFor(event, 'slack'), { strict: true }),
+      (error: TemplateRenderError) => {
+        assert.ok(error instanceof TemplateRenderError);
+        assert.equal(error.variable, 'event.data.reasn');
+        assert.deepEqual(error.location, { file: path.join(dir, 'typo', 'slack.yaml'), path: 'blocks[0].text.text', line: 6, column: 13 });
+        assert.match(error.message, /typo\/slack\.yaml:6:13 blocks\[0\]\.text\.text: undefined variable event\.data\.reasn: check the spelling/);
+        assert.doesNotMatch(error.message, /PRIVATE-VALUE|kyc_1/);
+        return true;
+      },
+    );
   });
 
   it('strict: in a .liquid file the line is the file line', () => {
-    assert.throws(() => set.render('typo', 'email', scopeFor(event, 'email'), { strict: true }), /typo\/email\.text\.liquid:2:\d+: undefined variable event\.data\.reasn/);
+    assert.throws(
+      () => set.render('typo', 'email', scopeFor(event, 'email'), { strict: true }),
+      /typo\/email\.text\.liquid:2:\d+: undefined variable event\.data\.reasn/,
+    );
   });
 
   it('lenient (the default): an undefined variable prints blank', () => {
@@ -53,12 +59,15 @@ describe('strict and lenient rendering', () => {
   });
 
   it('does not name a variable whose name comes from event data', () => {
-    assert.throws(() => set.render('from-data', 'email', scopeFor(event, 'email'), { strict: true }), (error: TemplateRenderError) => {
-      assert.equal(error.variable, undefined);
-      assert.match(error.message, /undefined variable in `/);
-      assert.doesNotMatch(error.message, /private-key-name/);
-      return true;
-    });
+    assert.throws(
+      () => set.render('from-data', 'email', scopeFor(event, 'email'), { strict: true }),
+      (error: TemplateRenderError) => {
+        assert.equal(error.variable, undefined);
+        assert.match(error.message, /undefined variable in `/);
+        assert.doesNotMatch(error.message, /private-key-name/);
+        return true;
+      },
+    );
   });
 
   it('reports an unknown template or a channel the template lacks', () => {

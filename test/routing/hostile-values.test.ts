@@ -20,34 +20,70 @@ const V = { var: 'data.data.v' };
 /** One condition per operator of the dialect, with the hostile value in each position it can take. */
 function conditionsFor(operator: string): unknown[] {
   switch (operator) {
-    case 'var': return [{ '==': [{ var: 'data.data.v.toString' }, 1] }, { '!!': { var: 'data.data.v.0.toString' } }, { var: ['data.data.v.x', V] }];
-    case 'missing': return [{ missing: ['data.data.v.toString', 'data.data.v.length'] }, { missing: V }];
-    case 'missing_some': return [{ missing_some: [1, ['data.data.v.toString', 'data.data.v.valueOf']] }, { missing_some: [V, V] }];
-    case 'if': case '?:': return [{ [operator]: [V, V, 'else'] }, { [operator]: [{ '==': [V, 'x'] }, 1, 0] }];
-    case 'and': case 'or': return [{ [operator]: [V, { '==': [V, 'flagged'] }] }];
-    case 'filter': case 'map': case 'all': case 'none': case 'some':
+    case 'var':
+      return [{ '==': [{ var: 'data.data.v.toString' }, 1] }, { '!!': { var: 'data.data.v.0.toString' } }, { var: ['data.data.v.x', V] }];
+    case 'missing':
+      return [{ missing: ['data.data.v.toString', 'data.data.v.length'] }, { missing: V }];
+    case 'missing_some':
+      return [{ missing_some: [1, ['data.data.v.toString', 'data.data.v.valueOf']] }, { missing_some: [V, V] }];
+    case 'if':
+    case '?:':
+      return [{ [operator]: [V, V, 'else'] }, { [operator]: [{ '==': [V, 'x'] }, 1, 0] }];
+    case 'and':
+    case 'or':
+      return [{ [operator]: [V, { '==': [V, 'flagged'] }] }];
+    case 'filter':
+    case 'map':
+    case 'all':
+    case 'none':
+    case 'some':
       return [{ [operator]: [V, { '==': [{ var: '' }, 'flagged'] }] }, { [operator]: [{ merge: [V] }, { '>': [{ var: '' }, 1] }] }];
-    case 'reduce': return [{ reduce: [V, { '+': [{ var: 'current' }, { var: 'accumulator' }] }, 0] }];
-    case '!!': case '!': return [{ [operator]: V }, { [operator]: [V] }];
-    case 'substr': return [{ substr: [V, 1] }, { substr: ['abc', V] }, { substr: [V, 1, -1] }];
-    case 'in': return [{ in: ['a', V] }, { in: [V, 'abc'] }, { in: [V, [V]] }];
-    case 'glob': return [{ glob: [V, 'kyc.*'] }, { glob: ['kyc.x', V] }];
-    case '<': case '<=': return [{ [operator]: [V, 'x'] }, { [operator]: [1, V, 3] }];
-    default: return [{ [operator]: [V, 'flagged'] }, { [operator]: ['flagged', V] }, { [operator]: [V, V] }];
+    case 'reduce':
+      return [{ reduce: [V, { '+': [{ var: 'current' }, { var: 'accumulator' }] }, 0] }];
+    case '!!':
+    case '!':
+      return [{ [operator]: V }, { [operator]: [V] }];
+    case 'substr':
+      return [{ substr: [V, 1] }, { substr: ['abc', V] }, { substr: [V, 1, -1] }];
+    case 'in':
+      return [{ in: ['a', V] }, { in: [V, 'abc'] }, { in: [V, [V]] }];
+    case 'glob':
+      return [{ glob: [V, 'kyc.*'] }, { glob: ['kyc.x', V] }];
+    case '<':
+    case '<=':
+      return [{ [operator]: [V, 'x'] }, { [operator]: [1, V, 3] }];
+    default:
+      return [{ [operator]: [V, 'flagged'] }, { [operator]: ['flagged', V] }, { [operator]: [V, V] }];
   }
 }
 
 function event(v: unknown, id = 'e1'): NormalizedEvent {
   return {
-    specversion: '1.0', id, source: 'kyc', provider: 'legaltalent', type: 'kyc.session.processed',
-    category: 'verification', outcome: 'completed', subject: 's1', time: '2026-11-18T10:00:00.000Z',
-    receivedAt: '2026-11-18T10:00:01.000Z', providerEventId: 'evt_1', datacontenttype: 'application/json',
+    specversion: '1.0',
+    id,
+    source: 'kyc',
+    provider: 'legaltalent',
+    type: 'kyc.session.processed',
+    category: 'verification',
+    outcome: 'completed',
+    subject: 's1',
+    time: '2026-11-18T10:00:00.000Z',
+    receivedAt: '2026-11-18T10:00:01.000Z',
+    providerEventId: 'evt_1',
+    datacontenttype: 'application/json',
     data: { type: 'kyc.session.processed', data: { v, final_decision: v } },
   };
 }
 
-const rule = (name: string, fields: Partial<RuleDefinition> = {}): RuleDefinition =>
-  ({ file: 'rules/test.yaml', index: 0, name, notify: [{ to: 'slack', template: 't' }], stop: false, enabled: true, ...fields });
+const rule = (name: string, fields: Partial<RuleDefinition> = {}): RuleDefinition => ({
+  file: 'rules/test.yaml',
+  index: 0,
+  name,
+  notify: [{ to: 'slack', template: 't' }],
+  stop: false,
+  enabled: true,
+  ...fields,
+});
 
 function ruleSet(definitions: RuleDefinition[]): RuleSet {
   const refs = { destinations: new Map([['slack', 'slack' as const]]), templates: new Map([['t', ['slack'] as const]]) };
@@ -62,9 +98,13 @@ describe('rules meeting hostile values', () => {
   const definitions = [
     rule('before', { match: { provider: 'legaltalent' } }),
     ...operators.flatMap((operator) =>
-      conditionsFor(operator).map((when, i) => rule(`${operator}#${i}`, { match: { type: 'kyc.session.*' }, when: when as RuleDefinition['when'] }))),
+      conditionsFor(operator).map((when, i) => rule(`${operator}#${i}`, { match: { type: 'kyc.session.*' }, when: when as RuleDefinition['when'] })),
+    ),
     // The shipped rule that the LegalTalent reproduction broke, and the README's example.
-    rule('kyc-approved-but-flagged', { match: { provider: 'legaltalent', type: 'kyc.session.processed' }, when: { '==': [{ var: 'data.data.final_decision' }, 'flagged'] } }),
+    rule('kyc-approved-but-flagged', {
+      match: { provider: 'legaltalent', type: 'kyc.session.processed' },
+      when: { '==': [{ var: 'data.data.final_decision' }, 'flagged'] },
+    }),
     rule('risky', { when: { '>': [{ var: 'data.data.v' }, 70] } }),
     rule('after', { match: { type: 'kyc.session.processed' } }),
   ];
@@ -88,7 +128,10 @@ describe('rules meeting hostile values', () => {
         assert.ok(error.length <= 300);
       }
       const again = set.evaluate(event('flagged', 'e2'));
-      assert.deepEqual(again.fired.map((r) => r.name), clean.fired.map((r) => r.name));
+      assert.deepEqual(
+        again.fired.map((r) => r.name),
+        clean.fired.map((r) => r.name),
+      );
       assert.deepEqual(again.failed, []);
     });
   }

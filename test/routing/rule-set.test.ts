@@ -6,10 +6,20 @@ import { RuleSet } from '../../src/routing/rule-set.js';
 
 function event(overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
   return {
-    specversion: '1.0', id: 'e1', source: 'kyc', provider: 'legaltalent', type: 'kyc.session.rejected',
-    category: 'verification', outcome: 'rejected', subject: 's1', time: '2026-11-18T10:00:00.000Z',
-    receivedAt: '2026-11-18T10:00:01.000Z', providerEventId: 'evt_1', datacontenttype: 'application/json',
-    data: { data: { risk_score: 88 } }, ...overrides,
+    specversion: '1.0',
+    id: 'e1',
+    source: 'kyc',
+    provider: 'legaltalent',
+    type: 'kyc.session.rejected',
+    category: 'verification',
+    outcome: 'rejected',
+    subject: 's1',
+    time: '2026-11-18T10:00:00.000Z',
+    receivedAt: '2026-11-18T10:00:01.000Z',
+    providerEventId: 'evt_1',
+    datacontenttype: 'application/json',
+    data: { data: { risk_score: 88 } },
+    ...overrides,
   };
 }
 
@@ -17,7 +27,13 @@ function rule(name: string, fields: Partial<RuleDefinition> = {}): RuleDefinitio
   return { file: 'rules/test.yaml', index: 0, name, notify: [{ to: 'slack', template: 't' }], stop: false, enabled: true, ...fields };
 }
 
-const refs = { destinations: new Map([['slack', 'slack' as const], ['hook', 'webhook' as const]]), templates: new Map([['t', ['slack', 'webhook'] as const]]) };
+const refs = {
+  destinations: new Map([
+    ['slack', 'slack' as const],
+    ['hook', 'webhook' as const],
+  ]),
+  templates: new Map([['t', ['slack', 'webhook'] as const]]),
+};
 
 function ruleSet(definitions: RuleDefinition[]): RuleSet {
   const { rules, problems } = compileRules(definitions, refs);
@@ -84,7 +100,12 @@ describe('compileRules', () => {
       [
         rule('a'),
         rule('a', { index: 1 }),
-        rule('b', { notify: [{ to: 'slak', template: 't' }, { to: 'slack', template: 'nope' }] }),
+        rule('b', {
+          notify: [
+            { to: 'slak', template: 't' },
+            { to: 'slack', template: 'nope' },
+          ],
+        }),
         rule('c', { when: { and: [{ regex: [{ var: 'type' }, 'x'] }, { log: 'x' }] } }),
       ],
       { destinations: refs.destinations, templates: new Map([['t', ['webhook'] as const]]) },

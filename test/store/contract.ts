@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
-import { pageOf, type Attempt, type AuditEntry, type DeliveryFilter, type EventFilter, type NewDelivery, type NewEvent, type Store } from '../../src/store/store.js';
+import {
+  pageOf,
+  type Attempt,
+  type AuditEntry,
+  type DeliveryFilter,
+  type EventFilter,
+  type NewDelivery,
+  type NewEvent,
+  type Store,
+} from '../../src/store/store.js';
 
 export interface StoreHarness {
   /** A fresh, migrated, empty store; disposed of after each test by `dispose`. */
@@ -23,9 +32,19 @@ const HOUR = 3_600_000;
 export function event(source = 'facesign', overrides: Partial<NormalizedEvent> = {}): NormalizedEvent {
   const now = new Date().toISOString();
   return {
-    specversion: '1.0', id: newEventId(), source, provider: 'facesign', type: 'session.status',
-    category: 'verification', outcome: null, subject: 'sess_1', time: now, receivedAt: now,
-    providerEventId: 'evt_1', datacontenttype: 'application/json', data: { id: 'evt_1' },
+    specversion: '1.0',
+    id: newEventId(),
+    source,
+    provider: 'facesign',
+    type: 'session.status',
+    category: 'verification',
+    outcome: null,
+    subject: 'sess_1',
+    time: now,
+    receivedAt: now,
+    providerEventId: 'evt_1',
+    datacontenttype: 'application/json',
+    data: { id: 'evt_1' },
     ...overrides,
   };
 }
@@ -36,7 +55,11 @@ export function newEvent(key: string, overrides: Partial<NewEvent> = {}, source 
 
 export function delivery(destination = 'hook'): NewDelivery {
   return {
-    id: newEventId(), rule: 'r', destination, template: 't', status: 'pending',
+    id: newEventId(),
+    rule: 'r',
+    destination,
+    template: 't',
+    status: 'pending',
     message: { channel: 'webhook', body: { hello: 'world' }, contentType: 'application/json' },
   };
 }
@@ -148,9 +171,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('lists events in the order received, by source, after a cursor, up to a limit', async () => {
         const events = [event('a'), event('b'), event('a'), event('a')];
         for (const [i, e] of events.entries()) await store.insertEvent({ event: e, dedupeKey: `k${i}`, dedupeUntilMs: Date.now() + 60_000 });
-        assert.deepEqual((await store.listEvents()).map((e) => e.id), events.map((e) => e.id));
-        assert.deepEqual((await store.listEvents({ source: 'a' })).map((e) => e.id), [events[0]!.id, events[2]!.id, events[3]!.id]);
-        assert.deepEqual((await store.listEvents({ source: 'a', after: events[0]!.id, limit: 1 })).map((e) => e.id), [events[2]!.id]);
+        assert.deepEqual(
+          (await store.listEvents()).map((e) => e.id),
+          events.map((e) => e.id),
+        );
+        assert.deepEqual(
+          (await store.listEvents({ source: 'a' })).map((e) => e.id),
+          [events[0]!.id, events[2]!.id, events[3]!.id],
+        );
+        assert.deepEqual(
+          (await store.listEvents({ source: 'a', after: events[0]!.id, limit: 1 })).map((e) => e.id),
+          [events[2]!.id],
+        );
       });
 
       it('answers ping while open, and rejects writes once closed', async () => {
@@ -164,7 +196,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('marks an event routed once: routing it again creates no second set of deliveries', async () => {
         const e = event();
         await store.insertEvent({ event: e, dedupeKey: 'k', dedupeUntilMs: Date.now() + 60_000 });
-        assert.deepEqual((await store.unroutedEvents(10)).map((x) => x.id), [e.id]);
+        assert.deepEqual(
+          (await store.unroutedEvents(10)).map((x) => x.id),
+          [e.id],
+        );
         await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [delivery()] }]);
         await store.markRouted([{ eventId: e.id, rulesVersion: 'v2', deliveries: [delivery(), delivery()] }]);
         assert.deepEqual(await store.unroutedEvents(10), []);
@@ -174,7 +209,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('routes each event exactly once when the same events are routed concurrently', async () => {
         const events = Array.from({ length: 50 }, () => event());
         await Promise.all(events.map((e) => store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 })));
-        assert.deepEqual((await store.unroutedEvents(100)).map((e) => e.id), events.map((e) => e.id).sort());
+        assert.deepEqual(
+          (await store.unroutedEvents(100)).map((e) => e.id),
+          events.map((e) => e.id).sort(),
+        );
         const route = () => store.markRouted(events.map((e) => ({ eventId: e.id, rulesVersion: 'v1', deliveries: [delivery()] })));
         await Promise.all([route(), route(), route()]);
         const deliveries = await store.listDeliveries({ limit: 1000 });
@@ -186,7 +224,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('keeps what went wrong routing an event with it, and nothing for the others', async () => {
         const [failed, clean] = [event(), event()];
         for (const e of [failed, clean]) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
-        const errors = [{ rule: 'kyc-approved-but-flagged', error: 'TypeError: Cannot convert object to primitive value' }, { rule: null, error: 'x\u0000"y' }];
+        const errors = [
+          { rule: 'kyc-approved-but-flagged', error: 'TypeError: Cannot convert object to primitive value' },
+          { rule: null, error: 'x\u0000"y' },
+        ];
         await store.markRouted([
           { eventId: failed.id, rulesVersion: 'v1', deliveries: [delivery()], errors },
           { eventId: clean.id, rulesVersion: 'v1', deliveries: [delivery()] },
@@ -201,9 +242,15 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const events = Array.from({ length: 5 }, () => event());
         for (const e of events) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
         const first = await store.unroutedEvents(3);
-        assert.deepEqual(first.map((e) => e.id), events.slice(0, 3).map((e) => e.id));
+        assert.deepEqual(
+          first.map((e) => e.id),
+          events.slice(0, 3).map((e) => e.id),
+        );
         await store.markRouted(first.map((e) => ({ eventId: e.id, rulesVersion: 'v1', deliveries: [] })));
-        assert.deepEqual((await store.unroutedEvents(3)).map((e) => e.id), events.slice(3).map((e) => e.id));
+        assert.deepEqual(
+          (await store.unroutedEvents(3)).map((e) => e.id),
+          events.slice(3).map((e) => e.id),
+        );
       });
     });
 
@@ -217,19 +264,27 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const plain = event();
         await insert(waiting, T0);
         await insert(plain);
-        assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id), [plain.id]);
+        assert.deepEqual(
+          (await store.unroutedEvents(10)).map((e) => e.id),
+          [plain.id],
+        );
         const [claimed, ...rest] = await store.claimEventsToEnrich({ limit: 10, leaseMs: 1000, now: T0 });
         assert.deepEqual(rest, []);
         assert.equal(claimed!.event.id, waiting.id);
         assert.equal(claimed!.attempts, 1);
         const enriched: NormalizedEvent = {
-          ...waiting, outcome: 'completed', session: { id: 'sess_1', status: 'complete' },
+          ...waiting,
+          outcome: 'completed',
+          session: { id: 'sess_1', status: 'complete' },
           enrichment: { fetchedAt: new Date(T0).toISOString(), attempts: 1, error: null },
         };
         await store.completeEnrichment(waiting.id, { event: enriched });
         assert.deepEqual(await store.getEvent(waiting.id), enriched);
         assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id).sort(), [plain.id, waiting.id].sort());
-        assert.deepEqual((await store.listEvents({ outcome: 'completed' })).map((e) => e.id), [waiting.id]);
+        assert.deepEqual(
+          (await store.listEvents({ outcome: 'completed' })).map((e) => e.id),
+          [waiting.id],
+        );
         // A late completion (another process whose lease ran out) changes nothing.
         await store.completeEnrichment(waiting.id, { retryAt: T0 + 5000 });
         await store.completeEnrichment(waiting.id, { event: { ...waiting, session: null } });
@@ -255,11 +310,19 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const e = event();
         await insert(e, T0);
         await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 });
-        const halfway: NormalizedEvent = { ...e, outcome: 'completed', session: { status: 'complete' }, enrichment: { fetchedAt: null, attempts: 1, error: null } };
+        const halfway: NormalizedEvent = {
+          ...e,
+          outcome: 'completed',
+          session: { status: 'complete' },
+          enrichment: { fetchedAt: null, attempts: 1, error: null },
+        };
         await store.completeEnrichment(e.id, { retryAt: T0 + 2000, event: halfway });
         assert.deepEqual(await store.getEvent(e.id), halfway);
         assert.deepEqual(await store.unroutedEvents(10), [], 'still waiting');
-        assert.deepEqual((await store.listEvents({ outcome: 'completed' })).map((x) => x.id), [e.id]);
+        assert.deepEqual(
+          (await store.listEvents({ outcome: 'completed' })).map((x) => x.id),
+          [e.id],
+        );
         assert.deepEqual((await store.claimEventsToEnrich({ limit: 10, leaseMs: 500, now: T0 + 2000 }))[0]!.event, halfway);
       });
 
@@ -275,7 +338,13 @@ export function storeContract(name: string, harness: StoreHarness): void {
 
     describe('media', () => {
       const media = (eventId: string, subject: string | null = 'sess_1') => ({
-        id: eventId, eventId, subject, sha256: 'ab'.repeat(32), bytes: 3, contentType: 'image/jpeg', createdAt: 1_795_000_000_000,
+        id: eventId,
+        eventId,
+        subject,
+        sha256: 'ab'.repeat(32),
+        bytes: 3,
+        contentType: 'image/jpeg',
+        createdAt: 1_795_000_000_000,
       });
 
       it('keeps a media record and its bytes, replaces them by id, and deletes them', async () => {
@@ -326,7 +395,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(first.length, 1);
         assert.equal(second.length, 0);
         const takeover = await claim('b', now + 1001);
-        assert.deepEqual(takeover.map((d) => d.id), first.map((d) => d.id));
+        assert.deepEqual(
+          takeover.map((d) => d.id),
+          first.map((d) => d.id),
+        );
         // The first claimant lost its claim: its late completion is ignored.
         assert.equal(await store.completeAttempt('a', attempt(first[0]!.id), { status: 'delivered' }), false);
         assert.equal(await store.completeAttempt('b', attempt(first[0]!.id), { status: 'delivered' }), true);
@@ -361,7 +433,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.completeAttempt('a', attempt(d!.id), { status: 'delivered' }), true);
         // Done: a second completion, even by the owner, is ignored.
         assert.equal(await store.completeAttempt('a', attempt(d!.id, 2), { status: 'delivered' }), false);
-        assert.deepEqual((await store.listAttempts(d!.id)).map((a) => a.attempt), [1]);
+        assert.deepEqual(
+          (await store.listAttempts(d!.id)).map((a) => a.attempt),
+          [1],
+        );
       });
 
       it('schedules a retry: the delivery is not due before nextAttemptAt, and nextDueAt says when', async () => {
@@ -369,7 +444,11 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const now = Date.now();
         const [d] = await claim('a', now, 1, 60_000);
         assert.equal(await store.nextDueAt(['hook']), now + 60_000, 'a claimed delivery falls due when its claim expires');
-        await store.completeAttempt('a', { ...attempt(d!.id), outcome: 'retry', status: 500, reason: 'server-error', error: 'HTTP 500' }, { status: 'pending', nextAttemptAt: now + 5000 });
+        await store.completeAttempt(
+          'a',
+          { ...attempt(d!.id), outcome: 'retry', status: 500, reason: 'server-error', error: 'HTTP 500' },
+          { status: 'pending', nextAttemptAt: now + 5000 },
+        );
         assert.equal(await store.nextDueAt(['hook']), now + 5000);
         assert.equal(await store.nextDueAt(['other']), undefined);
         assert.equal(await store.nextDueAt(['other', 'hook']), now + 5000);
@@ -395,7 +474,14 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await routedEvent(delivery());
         const now = Date.now();
         const [d] = await claim('a', now);
-        const failed: Attempt = { ...attempt(d!.id), outcome: 'dead', status: 400, reason: 'client-error', error: 'HTTP 400', responseExcerpt: 'bad\u0000request' };
+        const failed: Attempt = {
+          ...attempt(d!.id),
+          outcome: 'dead',
+          status: 400,
+          reason: 'client-error',
+          error: 'HTTP 400',
+          responseExcerpt: 'bad\u0000request',
+        };
         assert.equal(await store.completeAttempt('a', failed, { status: 'dead' }), true);
         assert.deepEqual(await claim('b', now + HOUR), []);
         assert.equal(await store.nextDueAt(['hook']), undefined);
@@ -415,15 +501,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await claim('c', now, 1)).length, 1);
       });
 
-      it(harness.shared
-        ? 'keeps live claims at start-up: other processes hold them'
-        : 'releases every claim at start-up: only a previous run of the owner can hold one', async () => {
-        await routedEvent(delivery());
-        const now = Date.now();
-        await claim('previous-run', now, 1, 60_000);
-        await store.recoverClaimsAtStartup();
-        assert.equal((await claim('new-run', now, 1)).length, harness.shared ? 0 : 1);
-      });
+      it(
+        harness.shared
+          ? 'keeps live claims at start-up: other processes hold them'
+          : 'releases every claim at start-up: only a previous run of the owner can hold one',
+        async () => {
+          await routedEvent(delivery());
+          const now = Date.now();
+          await claim('previous-run', now, 1, 60_000);
+          await store.recoverClaimsAtStartup();
+          assert.equal((await claim('new-run', now, 1)).length, harness.shared ? 0 : 1);
+        },
+      );
     });
 
     describe('retention', () => {
@@ -446,7 +535,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(await store.pruneEvents(cutoff, 2), 2);
         assert.equal(await store.pruneEvents(cutoff, 2), 1);
         assert.equal(await store.pruneEvents(cutoff, 2), 0);
-        assert.deepEqual((await store.listEvents()).map((e) => e.id), [recent]);
+        assert.deepEqual(
+          (await store.listEvents()).map((e) => e.id),
+          [recent],
+        );
         for (const id of old) {
           assert.equal(await store.getEvent(id), undefined);
           assert.deepEqual(await store.listDeliveries({ eventId: id }), []);
@@ -498,7 +590,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         for (let i = 0; i < 30; i++) {
           const receivedAt = new Date(base + i * 60_000).toISOString();
           const e = event(i % 2 === 0 ? 'facesign' : 'kyc', {
-            type: i % 3 === 0 ? 'a' : 'b', outcome: i % 5 === 0 ? 'rejected' : 'approved', subject: `s${i % 4}`, receivedAt,
+            type: i % 3 === 0 ? 'a' : 'b',
+            outcome: i % 5 === 0 ? 'rejected' : 'approved',
+            subject: `s${i % 4}`,
+            receivedAt,
             provider: i % 2 === 0 ? 'facesign' : 'legaltalent',
           });
           ids.push(e.id);
@@ -506,13 +601,28 @@ export function storeContract(name: string, harness: StoreHarness): void {
         }
         const expect = (pick: (i: number) => boolean) => ids.filter((_, i) => pick(i));
         const list = async (filter: EventFilter) => (await store.listEvents({ limit: 1000, ...filter })).map((e) => e.id);
-        assert.deepEqual(await list({ source: 'kyc' }), expect((i) => i % 2 === 1));
-        assert.deepEqual(await list({ provider: 'facesign' }), expect((i) => i % 2 === 0));
-        assert.deepEqual(await list({ type: 'a', outcome: 'rejected' }), expect((i) => i % 3 === 0 && i % 5 === 0));
-        assert.deepEqual(await list({ subject: 's1' }), expect((i) => i % 4 === 1));
+        assert.deepEqual(
+          await list({ source: 'kyc' }),
+          expect((i) => i % 2 === 1),
+        );
+        assert.deepEqual(
+          await list({ provider: 'facesign' }),
+          expect((i) => i % 2 === 0),
+        );
+        assert.deepEqual(
+          await list({ type: 'a', outcome: 'rejected' }),
+          expect((i) => i % 3 === 0 && i % 5 === 0),
+        );
+        assert.deepEqual(
+          await list({ subject: 's1' }),
+          expect((i) => i % 4 === 1),
+        );
         const since = new Date(base + 10 * 60_000).toISOString();
         const until = new Date(base + 20 * 60_000).toISOString();
-        assert.deepEqual(await list({ since, until }), expect((i) => i >= 10 && i < 20));
+        assert.deepEqual(
+          await list({ since, until }),
+          expect((i) => i >= 10 && i < 20),
+        );
         assert.equal(await store.countEvents({ since, until, source: 'facesign' }), 5);
         const pages: string[][] = [];
         let cursor: string | null | undefined;
@@ -521,7 +631,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
           pages.push(page.items.map((e) => e.id));
           cursor = page.nextCursor;
         } while (cursor);
-        assert.deepEqual(pages.map((p) => p.length), [7, 7, 7, 7, 2]);
+        assert.deepEqual(
+          pages.map((p) => p.length),
+          [7, 7, 7, 7, 2],
+        );
         assert.deepEqual(pages.flat(), ids);
       });
 
@@ -543,7 +656,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.listAttempts(dead.id)).length, 1);
         assert.equal(await store.retryDelivery(done.id, now), false);
         assert.equal(await store.retryDelivery(newEventId(), now), false);
-        assert.deepEqual((await claim('w2', now)).map((d) => d.id), [dead.id]);
+        assert.deepEqual(
+          (await claim('w2', now)).map((d) => d.id),
+          [dead.id],
+        );
       });
 
       it('dead-letters pending deliveries to removed destinations made before the config, leaving live claims; they can be retried', async () => {
@@ -602,9 +718,15 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await routedEvent(...made);
         for (const d of made) await kill(d.id);
         const page = await pageOf((f: DeliveryFilter) => store.listDeliveries(f), { status: 'dead', rule: 'r1', limit: 2 });
-        assert.deepEqual(page.items.map((d) => d.id), made.slice(0, 2).map((d) => d.id));
+        assert.deepEqual(
+          page.items.map((d) => d.id),
+          made.slice(0, 2).map((d) => d.id),
+        );
         const next = await store.listDeliveries({ status: 'dead', rule: 'r1', after: page.nextCursor!, limit: 2 });
-        assert.deepEqual(next.map((d) => d.id), [made[2]!.id]);
+        assert.deepEqual(
+          next.map((d) => d.id),
+          [made[2]!.id],
+        );
         assert.equal((await store.listDeliveries({ status: 'dead', destination: 'nowhere' })).length, 0);
       });
 
@@ -613,7 +735,10 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const id = await routedEvent(first);
         const replayed = delivery();
         await store.addDeliveries([{ eventId: id, deliveries: [replayed] }], Date.now());
-        assert.deepEqual((await store.listDeliveries({ eventId: id })).map((d) => d.id), [first.id, replayed.id]);
+        assert.deepEqual(
+          (await store.listDeliveries({ eventId: id })).map((d) => d.id),
+          [first.id, replayed.id],
+        );
         assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
       });
 
@@ -629,7 +754,11 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await new Promise((r) => setTimeout(r, 5));
         const [claimed] = await claim('w', Date.now(), 1, 1000, 'hook');
         assert.equal(claimed?.id, b.id);
-        await store.completeAttempt('w', { ...attempt(b.id), outcome: 'dead', status: 410, reason: 'client-error', error: 'the receiver answered HTTP 410' }, { status: 'dead' });
+        await store.completeAttempt(
+          'w',
+          { ...attempt(b.id), outcome: 'dead', status: 410, reason: 'client-error', error: 'the receiver answered HTTP 410' },
+          { status: 'dead' },
+        );
         await kill(c.id, 'other');
         const failed: NewDelivery = { ...delivery('templated'), message: null, status: 'dead', error: 'render-failed: undefined variable event.x' };
         await routedEvent(failed);
@@ -637,10 +766,14 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const recent = await store.recentDeadLetters(since);
         assert.deepEqual(Object.keys(recent).sort(), ['hook', 'other', 'templated']);
         assert.equal(recent.hook!.count, 2, 'the one that died before `since` is not counted');
-        assert.equal(recent.hook!.latestError, 'client-error: the receiver answered HTTP 410', 'the latest one\'s error');
+        assert.equal(recent.hook!.latestError, 'client-error: the receiver answered HTTP 410', "the latest one's error");
         assert.ok(recent.hook!.latestAt >= since && recent.hook!.latestAt <= Date.now());
         assert.deepEqual([recent.other!.count, recent.other!.latestError], [1, 'error: boom']);
-        assert.deepEqual([recent.templated!.count, recent.templated!.latestError], [1, 'render-failed: undefined variable event.x'], 'born dead: its template failed');
+        assert.deepEqual(
+          [recent.templated!.count, recent.templated!.latestError],
+          [1, 'render-failed: undefined variable event.x'],
+          'born dead: its template failed',
+        );
         assert.deepEqual(await store.recentDeadLetters(Date.now() + 1000), {});
         // A retried dead letter is pending again, so no longer counted.
         await store.retryDelivery(b.id, Date.now());
@@ -664,7 +797,13 @@ export function storeContract(name: string, harness: StoreHarness): void {
 
     describe('audit log', () => {
       const entry = (target: string, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-        id: newEventId(), at: Date.now(), actor: 'alice (127.0.0.1)', action: 'event.pii.read', target, detail: { via: 'api' }, ...overrides,
+        id: newEventId(),
+        at: Date.now(),
+        actor: 'alice (127.0.0.1)',
+        action: 'event.pii.read',
+        target,
+        detail: { via: 'api' },
+        ...overrides,
       });
 
       it('keeps entries as written, lists them oldest first, by actor, action or target, a page at a time', async () => {

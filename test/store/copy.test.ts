@@ -38,12 +38,28 @@ async function fill(store: Store): Promise<{ keyed: string }> {
   await store.insertEvent(newEvent('reused')); // takes the expired key over: `expired` keeps no key
   await store.insertEvent(newEvent('waits-for-enrichment', { enrichDueAtMs: now + 60_000 })); // not routable until enriched
   await store.markRouted([
-    { eventId: routed.id, rulesVersion: 'v1', deliveries: [delivery(), delivery(), { ...delivery(), message: null, status: 'dead', error: 'render-failed: x' }] },
-    { eventId: expired.event.id, rulesVersion: 'v1', deliveries: [], errors: [{ rule: 'r', error: 'TypeError: x' }, { rule: null, error: 'Error: y' }] },
+    {
+      eventId: routed.id,
+      rulesVersion: 'v1',
+      deliveries: [delivery(), delivery(), { ...delivery(), message: null, status: 'dead', error: 'render-failed: x' }],
+    },
+    {
+      eventId: expired.event.id,
+      rulesVersion: 'v1',
+      deliveries: [],
+      errors: [
+        { rule: 'r', error: 'TypeError: x' },
+        { rule: null, error: 'Error: y' },
+      ],
+    },
   ]);
   const later = Date.now();
   const [first, second] = await store.claimDueDeliveries({ destination: 'hook', limit: 2, claimant: 'a', claimTtlMs: 60_000, now: later });
-  await store.completeAttempt('a', { ...attempt(first!.id), outcome: 'retry', status: 500, reason: 'server-error', error: 'HTTP 500', responseExcerpt: '' }, { status: 'pending', nextAttemptAt: now - 1000 });
+  await store.completeAttempt(
+    'a',
+    { ...attempt(first!.id), outcome: 'retry', status: 500, reason: 'server-error', error: 'HTTP 500', responseExcerpt: '' },
+    { status: 'pending', nextAttemptAt: now - 1000 },
+  );
   await store.completeAttempt('a', attempt(second!.id), { status: 'delivered' });
   await store.retryDelivery(first!.id, later); // its retriedAt comes along
   await store.claimDueDeliveries({ destination: 'hook', limit: 1, claimant: 'b', claimTtlMs: 60_000, now: later });

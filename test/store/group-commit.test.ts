@@ -70,7 +70,10 @@ describe('GroupCommit', () => {
       }),
       commits.write(() => insert.run('third')),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY rowid').all(), [{ v: 'first' }, { v: 'third' }]);
     assert.equal(commits.stats.commits, 1);
   });

@@ -56,16 +56,31 @@ describe('PostgresStore: taking over the claims of dead processes', function () 
     const unrouted = event();
     await live.insertEvent({ event: unrouted, dedupeKey: unrouted.id, dedupeUntilMs: Date.now() + 60_000 });
 
-    assert.deepEqual((await claim(live, 'live-process')).map((d) => d.id), [mine]);
+    assert.deepEqual(
+      (await claim(live, 'live-process')).map((d) => d.id),
+      [mine],
+    );
     // `ghost` never took a lock: it stands for a process that died holding a claim and a reservation.
-    assert.deepEqual((await claim(ghost, 'ghost-process')).map((d) => d.id), [dead]);
-    assert.deepEqual((await ghost.unroutedEvents(10)).map((e) => e.id), [unrouted.id]);
+    assert.deepEqual(
+      (await claim(ghost, 'ghost-process')).map((d) => d.id),
+      [dead],
+    );
+    assert.deepEqual(
+      (await ghost.unroutedEvents(10)).map((e) => e.id),
+      [unrouted.id],
+    );
     assert.deepEqual(await claim(other, 'other-process'), [], 'every delivery is claimed');
     assert.deepEqual(await other.unroutedEvents(10), [], 'the event is reserved');
 
     assert.equal(await other.releaseClaimsOfDeadProcesses(), 2);
-    assert.deepEqual((await claim(other, 'other-process')).map((d) => d.id), [dead]);
-    assert.deepEqual((await other.unroutedEvents(10)).map((e) => e.id), [unrouted.id]);
+    assert.deepEqual(
+      (await claim(other, 'other-process')).map((d) => d.id),
+      [dead],
+    );
+    assert.deepEqual(
+      (await other.unroutedEvents(10)).map((e) => e.id),
+      [unrouted.id],
+    );
     assert.equal(await other.releaseClaimsOfDeadProcesses(), 0, 'the live claims stay');
     assert.equal((await db.query<{ claimed_by: string }>('SELECT claimed_by FROM deliveries WHERE id = $1', [mine]))[0]!.claimed_by, 'live-process');
   });
@@ -81,10 +96,26 @@ describe('PostgresStore: taking over the claims of dead processes', function () 
       AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = hashtext('victim-process')::oid)`);
     // Meanwhile the others may take its claims over (its sends would be repeated), so it claims nothing more...
     let refused: unknown;
-    await waitUntil(() => claim(victim, 'victim-process').then(() => false, (error: unknown) => ((refused = error), true)), 5_000, 'claims to be refused');
+    await waitUntil(
+      () =>
+        claim(victim, 'victim-process').then(
+          () => false,
+          (error: unknown) => ((refused = error), true),
+        ),
+      5_000,
+      'claims to be refused',
+    );
     assert.ok(refused instanceof StoreUnavailableError);
     // ...until it has taken its lock again, by itself (after a second).
-    await waitUntil(() => claim(victim, 'victim-process').then(() => true, () => false), 10_000, 'the lock to be taken again');
+    await waitUntil(
+      () =>
+        claim(victim, 'victim-process').then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      'the lock to be taken again',
+    );
   });
 
   it('keys the locks by schema: a lock in another schema keeps no claimant alive here', async () => {

@@ -55,7 +55,10 @@ describe('PostgresStore shared by several processes', function () {
       const versions = await Promise.all([a.migrate(), b.migrate(), c.migrate()]);
       assert.deepEqual(versions, [POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length]);
       const rows = await schema.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((_, i) => i + 1));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        POSTGRES_MIGRATIONS.map((_, i) => i + 1),
+      );
     } finally {
       await c.close();
     }
@@ -70,10 +73,7 @@ describe('PostgresStore shared by several processes', function () {
       const events = Array.from({ length: 500 }, (_, i) => newEvent(`k${i}`));
       // The same keys, with other herald ids, as a provider's retry reaching another process.
       const retries = events.map((e) => newEvent(e.dedupeKey));
-      const [fromA, fromB] = await Promise.all([
-        Promise.all(events.map((e) => a.insertEvent(e))),
-        Promise.all(retries.map((e) => b.insertEvent(e))),
-      ]);
+      const [fromA, fromB] = await Promise.all([Promise.all(events.map((e) => a.insertEvent(e))), Promise.all(retries.map((e) => b.insertEvent(e)))]);
       assert.equal(await a.countEvents(), 500);
       events.forEach((_, i) => {
         const pair: InsertResult[] = [fromA[i]!, fromB[i]!];
@@ -132,11 +132,22 @@ describe('PostgresStore shared by several processes', function () {
     it("takes over a dead process's events to route once its routing claim expires", async () => {
       const e = event();
       await a.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
-      assert.deepEqual((await a.unroutedEvents(10)).map((x) => x.id), [e.id]);
+      assert.deepEqual(
+        (await a.unroutedEvents(10)).map((x) => x.id),
+        [e.id],
+      );
       assert.deepEqual(await b.unroutedEvents(10), [], 'reserved to the first process');
-      assert.deepEqual((await a.unroutedEvents(10)).map((x) => x.id), [e.id], 'its own claim comes back to it');
+      assert.deepEqual(
+        (await a.unroutedEvents(10)).map((x) => x.id),
+        [e.id],
+        'its own claim comes back to it',
+      );
       await new Promise((r) => setTimeout(r, 250));
-      assert.deepEqual((await b.unroutedEvents(10)).map((x) => x.id), [e.id], 'taken over after the claim expired');
+      assert.deepEqual(
+        (await b.unroutedEvents(10)).map((x) => x.id),
+        [e.id],
+        'taken over after the claim expired',
+      );
       // Both finish: the event still gets one set of deliveries.
       await b.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [delivery()] }]);
       await a.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [delivery(), delivery()] }]);
@@ -168,7 +179,10 @@ describe('PostgresStore when the database cannot be reached', function () {
       await assert.rejects(store.insertEvent(newEvent('k1')), StoreUnavailableError);
       await assert.rejects(store.ping(), StoreUnavailableError);
       await assert.rejects(store.migrate(), StoreUnavailableError);
-      await assert.rejects(store.claimDueDeliveries({ destination: 'hook', limit: 1, claimant: 'a', claimTtlMs: 1000, now: Date.now() }), StoreUnavailableError);
+      await assert.rejects(
+        store.claimDueDeliveries({ destination: 'hook', limit: 1, claimant: 'a', claimTtlMs: 1000, now: Date.now() }),
+        StoreUnavailableError,
+      );
     } finally {
       await store.close();
     }

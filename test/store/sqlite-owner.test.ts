@@ -36,11 +36,17 @@ describe('SqliteStore: one serving process per file', () => {
   it('refuses a second serving store on the file, naming the file and the owner (pid, host)', async () => {
     await (await open()).startServing();
     const second = await open();
-    const error = await second.startServing().then(() => undefined, (e: unknown) => e);
+    const error = await second.startServing().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof StoreOwnedError, `expected StoreOwnedError, got ${String(error)}`);
     assert.equal(error.owner?.pid, process.pid);
     assert.equal(error.owner?.host, hostname());
-    assert.match(error.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is served by another herald \\(pid ${process.pid} on ${hostname()}, since \\S+\\)`));
+    assert.match(
+      error.message,
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is served by another herald \\(pid ${process.pid} on ${hostname()}, since \\S+\\)`),
+    );
     assert.doesNotMatch(error.message, /\n/);
   });
 

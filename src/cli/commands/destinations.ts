@@ -16,7 +16,9 @@ import { loadConfigOrExit } from '../config-option.js';
 import { printable, printableLines } from '../table.js';
 
 export function destinationsCommand(): Command {
-  const destinations = new Command('destinations').description("show how a destination signs (its public keys); pause and resume sending to it (only through a running herald: --api)");
+  const destinations = new Command('destinations').description(
+    'show how a destination signs (its public keys); pause and resume sending to it (only through a running herald: --api)',
+  );
   destinations
     .command('show')
     .description("a destination's type and signing keys, with the public key (whpk_) of each Ed25519 key to give the receiver; never a secret")
@@ -31,9 +33,11 @@ export function destinationsCommand(): Command {
   for (const action of ['pause', 'resume'] as const) {
     destinations
       .command(action)
-      .description(action === 'pause'
-        ? 'stop sending to a destination: its deliveries wait, spending no attempts, until it is resumed or herald restarts'
-        : 'send to a paused destination again')
+      .description(
+        action === 'pause'
+          ? 'stop sending to a destination: its deliveries wait, spending no attempts, until it is resumed or herald restarts'
+          : 'send to a paused destination again',
+      )
       .argument('<name>', 'destination name in the config')
       .option('--json', 'print JSON for scripts')
       .addOption(apiOption())
@@ -82,6 +86,7 @@ function forPeople(view: DestinationView): string {
   const lines = view.signingKeys.map((key, index) =>
     key.scheme === 'v1'
       ? `  ${index + 1}. v1   HMAC-SHA256  shared secret (whsec_), not shown: the receiver holds the same secret`
-      : `  ${index + 1}. v1a  Ed25519      ${key.publicKey}`);
+      : `  ${index + 1}. v1a  Ed25519      ${key.publicKey}`,
+  );
   return `${view.name}: webhook destination, ${view.signingKeys.length} signing key${view.signingKeys.length === 1 ? '' : 's'} (one signature each per request):\n${lines.join('\n')}\n`;
 }

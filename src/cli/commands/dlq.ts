@@ -18,10 +18,12 @@ export function dlqCommand(): Command {
       const { destination, rule, after, limit } = options;
       const page = await withOpsBackend(command, (ops) => ops.listDeadLetters({ destination, rule, after, limit }));
       if (options.json) return printJson({ deadLetters: page.items, nextCursor: page.nextCursor });
-      process.stdout.write(renderTable(
-        ['ID', 'EVENT', 'RULE', 'DESTINATION', 'ATTEMPTS', 'DIED', 'LAST ERROR'],
-        page.items.map((d) => [d.id, d.eventId, d.rule, d.destination, d.attempts, isoTime(d.updatedAt), d.lastError]),
-      ));
+      process.stdout.write(
+        renderTable(
+          ['ID', 'EVENT', 'RULE', 'DESTINATION', 'ATTEMPTS', 'DIED', 'LAST ERROR'],
+          page.items.map((d) => [d.id, d.eventId, d.rule, d.destination, d.attempts, isoTime(d.updatedAt), d.lastError]),
+        ),
+      );
       if (page.nextCursor) process.stdout.write(`more: --after ${printable(page.nextCursor)}\n`);
     });
   dlq

@@ -6,8 +6,16 @@ import { apiOption, parseLimit, parseSince, printJson, withOpsBackend } from '..
 import { isoTime, printable, renderTable } from '../table.js';
 
 interface ListOptions {
-  source?: string; provider?: string; type?: string; outcome?: string; subject?: string;
-  since?: string; until?: string; after?: string; limit: number; json?: boolean;
+  source?: string;
+  provider?: string;
+  type?: string;
+  outcome?: string;
+  subject?: string;
+  since?: string;
+  until?: string;
+  after?: string;
+  limit: number;
+  json?: boolean;
 }
 
 export function eventsCommand(): Command {
@@ -28,24 +36,34 @@ export function eventsCommand(): Command {
     .addOption(apiOption())
     .action(async (options: ListOptions, command: Command) => {
       const filter: EventFilter = {
-        source: options.source, provider: options.provider, type: options.type, outcome: options.outcome, subject: options.subject,
+        source: options.source,
+        provider: options.provider,
+        type: options.type,
+        outcome: options.outcome,
+        subject: options.subject,
         since: options.since === undefined ? undefined : parseSince(options.since, command),
         until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
-        after: options.after, limit: options.limit,
+        after: options.after,
+        limit: options.limit,
       };
       const page = await withOpsBackend(command, (ops) => ops.listEvents(filter));
       if (options.json) return printJson({ events: page.items, nextCursor: page.nextCursor });
-      process.stdout.write(renderTable(
-        ['ID', 'RECEIVED', 'SOURCE', 'TYPE', 'OUTCOME', 'SUBJECT'],
-        page.items.map((e) => [e.id, e.receivedAt, e.source, e.type, e.outcome, e.subject]),
-      ));
+      process.stdout.write(
+        renderTable(
+          ['ID', 'RECEIVED', 'SOURCE', 'TYPE', 'OUTCOME', 'SUBJECT'],
+          page.items.map((e) => [e.id, e.receivedAt, e.source, e.type, e.outcome, e.subject]),
+        ),
+      );
       if (page.nextCursor) process.stdout.write(`more: --after ${printable(page.nextCursor)}\n`);
     });
   events
     .command('show')
     .description('one event with its deliveries and every attempt')
     .argument('<id>', 'event id')
-    .option('--pii', "show the event's personal fields (masked by default); the reading is written to herald's audit log, in the name of HERALD_ACTOR or your user name")
+    .option(
+      '--pii',
+      "show the event's personal fields (masked by default); the reading is written to herald's audit log, in the name of HERALD_ACTOR or your user name",
+    )
     .option('--json', 'print JSON for scripts')
     .addOption(apiOption())
     .action(async (id: string, options: { json?: boolean; pii?: boolean }, command: Command) => {
@@ -57,19 +75,29 @@ export function eventsCommand(): Command {
       if (options.json) return printJson(found);
       const { event, deliveries, routingErrors } = found;
       const p = printable;
-      process.stdout.write(`${p(event.id)}  ${p(event.source)}  ${p(event.type)}  outcome ${p(event.outcome)}  subject ${p(event.subject)}  received ${p(event.receivedAt)}\n\n`);
+      process.stdout.write(
+        `${p(event.id)}  ${p(event.source)}  ${p(event.type)}  outcome ${p(event.outcome)}  subject ${p(event.subject)}  received ${p(event.receivedAt)}\n\n`,
+      );
       for (const { rule, error } of routingErrors ?? []) {
-        process.stdout.write(rule === null
-          ? `routing failed: ${p(error)}; marked routed with no deliveries\n`
-          : `rule ${p(rule)} failed on this event, counted as not matching: ${p(error)}\n`);
+        process.stdout.write(
+          rule === null
+            ? `routing failed: ${p(error)}; marked routed with no deliveries\n`
+            : `rule ${p(rule)} failed on this event, counted as not matching: ${p(error)}\n`,
+        );
       }
       if (routingErrors?.length) process.stdout.write('\n');
       if (deliveries.length === 0) process.stdout.write('no deliveries\n');
       for (const { delivery: d, attempts } of deliveries) {
-        process.stdout.write(`delivery ${p(d.id)}  rule ${p(d.rule)} -> ${p(d.destination)}  ${p(d.status)}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${p(d.lastError)}` : ''}\n`);
+        process.stdout.write(
+          `delivery ${p(d.id)}  rule ${p(d.rule)} -> ${p(d.destination)}  ${p(d.status)}  ${d.attempts} attempt(s)${d.lastError ? `  last error: ${p(d.lastError)}` : ''}\n`,
+        );
         if (attempts.length > 0) {
-          process.stdout.write(renderTable(['  #', 'STARTED', 'MS', 'OUTCOME', 'STATUS', 'ERROR'],
-            attempts.map((a) => [`  ${a.attempt}`, isoTime(a.startedAt), Math.round(a.durationMs), a.outcome, a.status, a.error])));
+          process.stdout.write(
+            renderTable(
+              ['  #', 'STARTED', 'MS', 'OUTCOME', 'STATUS', 'ERROR'],
+              attempts.map((a) => [`  ${a.attempt}`, isoTime(a.startedAt), Math.round(a.durationMs), a.outcome, a.status, a.error]),
+            ),
+          );
         }
       }
     });

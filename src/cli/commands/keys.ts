@@ -11,7 +11,9 @@ export function keysCommand(): Command {
   const keys = new Command('keys').description('make Standard Webhooks signing keys for webhook destinations');
   keys
     .command('generate')
-    .description('print a new HMAC secret (whsec_), or with --ed25519 an Ed25519 key pair: the secret key (whsk_) for herald, the public key (whpk_) for the receiver')
+    .description(
+      'print a new HMAC secret (whsec_), or with --ed25519 an Ed25519 key pair: the secret key (whsk_) for herald, the public key (whpk_) for the receiver',
+    )
     .option('--ed25519', 'an Ed25519 key pair (signatures v1a) instead of an HMAC secret (v1)')
     .option('--json', 'print JSON for scripts')
     .action((options: { ed25519?: boolean; json?: boolean }) => {

@@ -27,7 +27,9 @@ interface ReplayCommandOptions {
 
 export function replayCommand(): Command {
   return new Command('replay')
-    .description('route stored events again through the current rules: new deliveries, the old ones kept (on the store, or with --api through a running herald)')
+    .description(
+      'route stored events again through the current rules: new deliveries, the old ones kept (on the store, or with --api through a running herald)',
+    )
     .requiredOption('--since <time>', 'events received at or after: RFC 3339, or a duration back from now (24h, 7d)')
     .option('--until <time>', 'events received before: RFC 3339, or a duration back from now')
     .option('--rule <name>', "only this rule's notifications")
@@ -65,8 +67,16 @@ export function replayCommand(): Command {
         }
       });
       if (options.json) return printJson({ dryRun: request.dryRun, events, deliveries, byRule: Object.fromEntries(byRule) });
-      process.stdout.write(`${events} events ${request.dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${request.dryRun ? 'would be created (dry run: nothing stored)' : 'created'}\n`);
-      if (byRule.size > 0) process.stdout.write(renderTable(['RULE', 'DELIVERIES'], [...byRule].sort().map(([rule, n]) => [rule, n])));
+      process.stdout.write(
+        `${events} events ${request.dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${request.dryRun ? 'would be created (dry run: nothing stored)' : 'created'}\n`,
+      );
+      if (byRule.size > 0)
+        process.stdout.write(
+          renderTable(
+            ['RULE', 'DELIVERIES'],
+            [...byRule].sort().map(([rule, n]) => [rule, n]),
+          ),
+        );
     });
 }
 

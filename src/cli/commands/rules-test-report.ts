@@ -66,16 +66,23 @@ export function renderRulesTestBatches(report: RulesTestBatchReport): string {
     const e = r.event;
     lines.push(`Event ${i + 1}: ${p(e.source)} (${p(e.provider)}) ${p(e.type)}, subject ${p(e.subject ?? 'none')}, received ${p(e.receivedAt)}`);
     for (const fired of r.fired) {
-      for (const n of fired.notifications) lines.push(`   ${fired.rule} -> ${n.destination} (${n.channel}, template ${n.template})${n.error ? `: FAILED: ${n.error}` : ''}`);
+      for (const n of fired.notifications)
+        lines.push(`   ${fired.rule} -> ${n.destination} (${n.channel}, template ${n.template})${n.error ? `: FAILED: ${n.error}` : ''}`);
     }
     for (const b of r.batched ?? []) lines.push(`   ${b.rule} (${b.kind}): batched, see below`);
     if (r.fired.length === 0 && !r.batched) lines.push('   no rule fires');
   });
   const { messages, heldBack } = report.batches;
-  lines.push('', `Grouping, digests and throttles would send ${messages.length} message${messages.length === 1 ? '' : 's'}` +
-    `${heldBack > 0 ? `; ${heldBack} event${heldBack === 1 ? '' : 's'} held back by throttles` : ''}:`);
+  lines.push(
+    '',
+    `Grouping, digests and throttles would send ${messages.length} message${messages.length === 1 ? '' : 's'}` +
+      `${heldBack > 0 ? `; ${heldBack} event${heldBack === 1 ? '' : 's'} held back by throttles` : ''}:`,
+  );
   messages.forEach((m, i) => {
-    lines.push('', `${i + 1}. at ${m.at}: ${m.rule} -> ${m.destination} (template ${m.template}), key "${p(m.key)}", ${m.events} event${m.events === 1 ? '' : 's'}`);
+    lines.push(
+      '',
+      `${i + 1}. at ${m.at}: ${m.rule} -> ${m.destination} (template ${m.template}), key "${p(m.key)}", ${m.events} event${m.events === 1 ? '' : 's'}`,
+    );
     lines.push(m.message ? indent(renderMessage(m.message), '      ') : `      FAILED: ${m.error}`);
   });
   return printableLines(`${lines.join('\n')}\n`);

@@ -117,13 +117,15 @@ function reportFor(setup: HeraldSetup, event: NormalizedEvent, command: Command)
     fired: [...new Set(planned.map((p) => p.rule))].map((rule) => ({
       rule: rule.name,
       file: rule.file,
-      notifications: planned.filter((p) => p.rule === rule).map(({ delivery }) => ({
-        destination: delivery.destination,
-        channel: setup.routing.destinations[delivery.destination]!.type,
-        template: delivery.template,
-        message: delivery.message,
-        ...(delivery.error && { error: delivery.error }),
-      })),
+      notifications: planned
+        .filter((p) => p.rule === rule)
+        .map(({ delivery }) => ({
+          destination: delivery.destination,
+          channel: setup.routing.destinations[delivery.destination]!.type,
+          template: delivery.template,
+          message: delivery.message,
+          ...(delivery.error && { error: delivery.error }),
+        })),
     })),
   };
   const batched = [...new Set(plan.batched.map((b) => b.rule))].map((rule) => ({ rule: rule.name, file: rule.file, kind: rule.batching!.kind }));

@@ -13,10 +13,13 @@ export function storeCommand(): Command {
     .action(async (options: { from: string; to: string }) => {
       // The source is read as it is (its schema must be this herald's); the target is created or migrated.
       const from = await openExistingStore(options.from);
-      const to = await openMigratedStore(options.to).then(({ store }) => store, async (error: unknown) => {
-        await from.close();
-        throw error;
-      });
+      const to = await openMigratedStore(options.to).then(
+        ({ store }) => store,
+        async (error: unknown) => {
+          await from.close();
+          throw error;
+        },
+      );
       try {
         const copied = await copyStore(from, to, {
           onBatch: (p) => process.stderr.write(`\r${p.events} events read, ${p.added} new`),

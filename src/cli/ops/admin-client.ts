@@ -35,7 +35,11 @@ export class AdminClient {
    * `baseUrl` is herald's own address (http://host:port, or with a proxy's path prefix), without /api;
    * `actor`, when given, is sent as X-Herald-Actor for herald's audit log.
    */
-  constructor(baseUrl: string, private readonly token: string, private readonly actor?: string) {
+  constructor(
+    baseUrl: string,
+    private readonly token: string,
+    private readonly actor?: string,
+  ) {
     const url = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined;
     if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
       throw new AdminApiError(`--api takes the http:// or https:// URL of a running herald, e.g. http://127.0.0.1:8080, not "${baseUrl}"`);
@@ -64,7 +68,8 @@ export class AdminClient {
       response = await fetch(url, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`, accept: 'application/json',
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
           ...(this.actor !== undefined && { 'x-herald-actor': headerSafe(this.actor) }),
           ...(body !== undefined && { 'content-type': 'application/json' }),
         },

@@ -21,7 +21,9 @@ export class ApiBackend implements OpsBackend {
   /** An OpsError when the URL is not one or the token is not set. */
   constructor(baseUrl: string, token: string | undefined) {
     if (!token) {
-      throw new OpsError('set HERALD_ADMIN_TOKEN to the admin token of the herald at --api (it is never taken from the command line, where ps and the shell history would show it)');
+      throw new OpsError(
+        'set HERALD_ADMIN_TOKEN to the admin token of the herald at --api (it is never taken from the command line, where ps and the shell history would show it)',
+      );
     }
     this.client = new AdminClient(baseUrl, token, cliActor());
     this.where = `at ${this.client.where}`;

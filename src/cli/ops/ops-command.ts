@@ -16,8 +16,9 @@ import { printable } from '../table.js';
  * token is never an option: it would show in `ps` and the shell history.
  */
 export function apiOption(): Option {
-  return new Option('--api <url>', "a running herald's URL: work through its admin API (token from HERALD_ADMIN_TOKEN) instead of on the store")
-    .env('HERALD_API_URL');
+  return new Option('--api <url>', "a running herald's URL: work through its admin API (token from HERALD_ADMIN_TOKEN) instead of on the store").env(
+    'HERALD_API_URL',
+  );
 }
 
 /**

@@ -25,7 +25,10 @@ export class StoreBackend implements OpsBackend {
   readonly where = 'in the store';
   private routing: RoutingSet | undefined;
 
-  private constructor(private readonly store: Store, private readonly command: Command) {}
+  private constructor(
+    private readonly store: Store,
+    private readonly command: Command,
+  ) {}
 
   /**
    * Opens the store the config names, as it is: never created, never
@@ -75,9 +78,9 @@ export class StoreBackend implements OpsBackend {
   }
 
   setPaused(): Promise<never> {
-    return Promise.reject(new OpsError(
-      'a pause lives in the memory of a running herald, not in the store: give --api <url> (or HERALD_API_URL) with HERALD_ADMIN_TOKEN',
-    ));
+    return Promise.reject(
+      new OpsError('a pause lives in the memory of a running herald, not in the store: give --api <url> (or HERALD_API_URL) with HERALD_ADMIN_TOKEN'),
+    );
   }
 
   close() {

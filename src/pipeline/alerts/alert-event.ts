@@ -61,7 +61,8 @@ export function breakerOpenedAlert(destination: string, opening: BreakerOpening)
     type: ALERT_TYPES.breakerOpened,
     data: {
       destination,
-      summary: `Deliveries to ${destination} are paused after ${opening.failures} failed attempts in a row (${opening.reason}); ` +
+      summary:
+        `Deliveries to ${destination} are paused after ${opening.failures} failed attempts in a row (${opening.reason}); ` +
         'herald probes it and resumes by itself once it answers.',
       failures: opening.failures,
       reason: opening.reason,
@@ -92,7 +93,8 @@ export function queueStaleAlert(destination: string, queue: { pending: number; o
     type: ALERT_TYPES.queueStale,
     data: {
       destination,
-      summary: `${deliveries(queue.pending)} to ${destination} waiting; the oldest has been due for ${duration(waitedMs)} ` +
+      summary:
+        `${deliveries(queue.pending)} to ${destination} waiting; the oldest has been due for ${duration(waitedMs)} ` +
         `(alerts.queueAge: ${duration(thresholdMs)}).`,
       pending: queue.pending,
       oldestDueAt: new Date(queue.oldestDueAt).toISOString(),
@@ -108,9 +110,10 @@ export function queueStaleAlert(destination: string, queue: { pending: number; o
  * herald's id and quotes what was thrown: never a value of the event.
  */
 export function ruleFailedAlert(eventId: string, failure: RoutingError): Alert {
-  const summary = failure.rule === null
-    ? `An event could not be routed and was marked routed with no deliveries (${clip(failure.error)}); replay it once fixed.`
-    : `Rule ${failure.rule} failed on an event and counted as not matching it (${clip(failure.error)}); the other rules and events went on.`;
+  const summary =
+    failure.rule === null
+      ? `An event could not be routed and was marked routed with no deliveries (${clip(failure.error)}); replay it once fixed.`
+      : `Rule ${failure.rule} failed on an event and counted as not matching it (${clip(failure.error)}); the other rules and events went on.`;
   return {
     type: ALERT_TYPES.ruleFailed,
     data: { rule: failure.rule, summary, eventId, error: clip(failure.error) },

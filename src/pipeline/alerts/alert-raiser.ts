@@ -70,8 +70,10 @@ export class AlertRaiser {
       stored = await store.insertEvent({ event, dedupeKey: key, dedupeUntilMs: now + everyMs });
     } catch (error) {
       this.quietUntil.delete(key);
-      log.error({ alert: alert.type, ...about, err: error instanceof Error ? error.message : String(error) },
-        'could not store an operational alert; the next occasion tries again');
+      log.error(
+        { alert: alert.type, ...about, err: error instanceof Error ? error.message : String(error) },
+        'could not store an operational alert; the next occasion tries again',
+      );
       return 'failed';
     }
     if (stored.status === 'duplicate') {

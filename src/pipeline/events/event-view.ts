@@ -8,7 +8,17 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { redactPaths } from '../../core/redact.js';
 import type { ProviderProfile } from '../../providers/provider.js';
 
-export function eventView(event: NormalizedEvent, provider: ProviderProfile, source: SourceConfig | undefined, rulePii?: 'redact' | 'include'): NormalizedEvent {
+export function eventView(
+  event: NormalizedEvent,
+  provider: ProviderProfile,
+  source: SourceConfig | undefined,
+  rulePii?: 'redact' | 'include',
+): NormalizedEvent {
   const include = rulePii === 'include' || (rulePii === undefined && source?.pii === 'include');
-  return include ? event : redactPaths(event, provider.personalFields.map((field) => `data.${field}`));
+  return include
+    ? event
+    : redactPaths(
+        event,
+        provider.personalFields.map((field) => `data.${field}`),
+      );
 }

@@ -49,11 +49,19 @@ export function sampleEvents(sources: Record<string, SourceConfig>, providers: R
 /** A media sample as herald archived it, with a link as templates see it. */
 function sampleArchived(event: NormalizedEvent): NormalizedEvent {
   const archivedAt = event.receivedAt;
-  return withArchive(event, {
-    id: event.id, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', bytes: 48213,
-    contentType: event.media!.contentType ?? 'image/jpeg', archivedAt,
-    url: `https://herald.example.com/media/${event.id}?exp=1767225600&sig=sample`, linkExpires: '2026-01-01T00:00:00.000Z',
-  }, null);
+  return withArchive(
+    event,
+    {
+      id: event.id,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      bytes: 48213,
+      contentType: event.media!.contentType ?? 'image/jpeg',
+      archivedAt,
+      url: `https://herald.example.com/media/${event.id}?exp=1767225600&sig=sample`,
+      linkExpires: '2026-01-01T00:00:00.000Z',
+    },
+    null,
+  );
 }
 
 /** herald's alert of `type`, from samples/herald/<type>.json (the alert's `data`). */

@@ -21,13 +21,15 @@ const KEY_INFO = 'herald media links v1';
 export type LinkCheck = 'valid' | 'bad-signature' | 'expired';
 
 export class MediaLinks {
-  constructor(private readonly key: Buffer, private readonly publicUrl: string, private readonly ttlMs: number) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly publicUrl: string,
+    private readonly ttlMs: number,
+  ) {}
 
   /** The links of a config's media archive, with the key from its linkSecret or the store's shared secret. */
   static async create(media: MediaConfig, publicUrl: string, store: Store): Promise<MediaLinks> {
-    const secret = media.linkSecret !== undefined
-      ? Buffer.from(media.linkSecret, 'utf8')
-      : await store.sharedSecret(SECRET_NAME, randomBytes(32));
+    const secret = media.linkSecret !== undefined ? Buffer.from(media.linkSecret, 'utf8') : await store.sharedSecret(SECRET_NAME, randomBytes(32));
     const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32));
     return new MediaLinks(key, publicUrl, media.linkTtlMs);
   }

@@ -87,7 +87,7 @@ export class HeraldMetrics {
 
   readonly breakerState = new Gauge({
     name: 'herald_breaker_open',
-    help: '1 while the destination\'s circuit breaker is open (deliveries paused, probing), 0 when closed.',
+    help: "1 while the destination's circuit breaker is open (deliveries paused, probing), 0 when closed.",
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
@@ -152,7 +152,11 @@ export class HeraldMetrics {
    */
   constructor(
     queue?: () => Promise<QueueSnapshot>,
-    { maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS, now = Date.now, processMetrics = true }: QueueGaugeOptions & {
+    {
+      maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS,
+      now = Date.now,
+      processMetrics = true,
+    }: QueueGaugeOptions & {
       /** The process's own metrics (CPU, memory, event loop); off on a second thread, whose process the main one describes. */
       processMetrics?: boolean;
     } = {},

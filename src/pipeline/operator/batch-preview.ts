@@ -36,7 +36,11 @@ export interface BatchPreview {
 /** Gives up simulating after this many sends (a digest that sends when empty would go on for ever). */
 const MAX_FLUSHES = 10_000;
 
-export async function previewBatches(events: readonly NormalizedEvent[], routing: RoutingSet, providers: Record<string, ProviderProfile>): Promise<BatchPreview> {
+export async function previewBatches(
+  events: readonly NormalizedEvent[],
+  routing: RoutingSet,
+  providers: Record<string, ProviderProfile>,
+): Promise<BatchPreview> {
   const store = new SqliteStore(':memory:');
   await store.migrate();
   let now = 0;
@@ -58,10 +62,18 @@ export async function previewBatches(events: readonly NormalizedEvent[], routing
         await store.completeBatch('preview', { ...plan.completion, deliveries });
         consumed += plan.completion.consumed.length;
         heldBack += plan.heldBack;
-        deliveries.forEach((d, j) => messages.push({
-          at: new Date(now).toISOString(), rule: d.rule, destination: d.destination, template: d.template, key: batch.keyLabel,
-          events: plan.messages[j]!.scope.group?.count ?? 1, message: d.message, ...(d.error && { error: d.error }),
-        }));
+        deliveries.forEach((d, j) =>
+          messages.push({
+            at: new Date(now).toISOString(),
+            rule: d.rule,
+            destination: d.destination,
+            template: d.template,
+            key: batch.keyLabel,
+            events: plan.messages[j]!.scope.group?.count ?? 1,
+            message: d.message,
+            ...(d.error && { error: d.error }),
+          }),
+        );
       }
     }
   };

@@ -33,7 +33,10 @@ export function maskPersonalFields(event: NormalizedEvent, providers: Readonly<R
 
 /** An actor name as given by a client: printable, one line, bounded; "unnamed" when none was given. */
 export function actorName(given: string | undefined): string {
-  const printable = (given ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, ACTOR_MAX_LENGTH);
+  const printable = (given ?? '')
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .trim()
+    .slice(0, ACTOR_MAX_LENGTH);
   return printable === '' ? 'unnamed' : printable;
 }
 

@@ -37,7 +37,11 @@ export async function replayEvents(
     const deliveries = planned.filter((p) => options.rule === undefined || p.rule.name === options.rule).map((p) => p.delivery);
     return { eventId: event.id, deliveries };
   });
-  if (!options.dryRun) await store.addDeliveries(replayed.filter((r) => r.deliveries.length > 0), options.now ?? Date.now());
+  if (!options.dryRun)
+    await store.addDeliveries(
+      replayed.filter((r) => r.deliveries.length > 0),
+      options.now ?? Date.now(),
+    );
   return replayed;
 }
 

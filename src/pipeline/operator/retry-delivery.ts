@@ -19,8 +19,6 @@ export async function retryOneDelivery(store: Store, id: string, now: number): P
   if (retried) return { status: 'retried', delivery };
   return {
     status: 'refused',
-    reason: delivery.status === 'delivered'
-      ? 'the delivery was delivered already'
-      : 'the delivery has no message (its template failed): replay its event',
+    reason: delivery.status === 'delivered' ? 'the delivery was delivered already' : 'the delivery has no message (its template failed): replay its event',
   };
 }

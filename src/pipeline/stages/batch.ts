@@ -123,8 +123,12 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
         event: view(about),
         events: listed.map(view),
         group: {
-          key: batch.keyLabel, values: batch.keyValues, count, omitted: Math.max(0, count - spec.max),
-          first: listed[0]?.receivedAt ?? null, last: newest?.receivedAt ?? null,
+          key: batch.keyLabel,
+          values: batch.keyValues,
+          count,
+          omitted: Math.max(0, count - spec.max),
+          first: listed[0]?.receivedAt ?? null,
+          last: newest?.receivedAt ?? null,
         },
       });
     }
@@ -135,9 +139,15 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
     messages,
     heldBack,
     completion: {
-      batchId: batch.id, consumed: batch.eventIds, ...(synthetic && { event: synthetic }),
+      batchId: batch.id,
+      consumed: batch.eventIds,
+      ...(synthetic && { event: synthetic }),
       sentAt: messages.length > 0 || count > 0 ? now : null,
-      dueIfPending: next.ifPending, dueIfEmpty: next.ifEmpty, windowStart, windowSent, suppressed,
+      dueIfPending: next.ifPending,
+      dueIfEmpty: next.ifEmpty,
+      windowStart,
+      windowSent,
+      suppressed,
     },
   };
 }
@@ -160,8 +170,18 @@ function nextDue(spec: BatchSpec, now: number): { ifPending: number; ifEmpty: nu
 function emptyDigestEvent(batch: Batch, now: number): NormalizedEvent {
   const time = new Date(now).toISOString();
   return {
-    specversion: '1.0', id: newEventId(), source: HERALD, provider: HERALD, type: EMPTY_DIGEST_TYPE, category: 'operations',
-    outcome: null, subject: null, time, receivedAt: time, providerEventId: null, datacontenttype: 'application/json',
+    specversion: '1.0',
+    id: newEventId(),
+    source: HERALD,
+    provider: HERALD,
+    type: EMPTY_DIGEST_TYPE,
+    category: 'operations',
+    outcome: null,
+    subject: null,
+    time,
+    receivedAt: time,
+    providerEventId: null,
+    datacontenttype: 'application/json',
     data: { rule: batch.rule, destination: batch.destination, message: `no events matched rule "${batch.rule}" this period` },
   };
 }
@@ -175,9 +195,16 @@ export function renderBatch(batch: Batch, plan: BatchPlan, routing: RoutingSet):
       return { ...base, message: null, status: 'dead' as const, error: `destination-removed: destination "${batch.destination}" is no longer in the config` };
     }
     try {
-      const message = routing.templates.render(batch.template, destination.type, {
-        ...scope, rule: { name: batch.rule }, destination: { name: destination.name, type: destination.type },
-      }, { format: destination.type === 'webhook' ? destination.options.format : undefined });
+      const message = routing.templates.render(
+        batch.template,
+        destination.type,
+        {
+          ...scope,
+          rule: { name: batch.rule },
+          destination: { name: destination.name, type: destination.type },
+        },
+        { format: destination.type === 'webhook' ? destination.options.format : undefined },
+      );
       return { ...base, message, status: 'pending' as const };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -236,7 +263,11 @@ export class BatchStage {
   start(): void {
     this.loop.start();
     void this.scheduleEmptyDigests().catch((error: unknown) =>
-      this.deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not schedule the digests that send when empty; will try again at the next reload'));
+      this.deps.log.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not schedule the digests that send when empty; will try again at the next reload',
+      ),
+    );
   }
 
   /** Events joined batches, or the config changed. */
@@ -261,8 +292,14 @@ export class BatchStage {
       const values = Object.fromEntries(spec.by.map((path) => [path, null]));
       for (const notify of rule.notify) {
         await this.deps.store.scheduleBatch({
-          rule: rule.name, destination: notify.to, template: notify.template, key: JSON.stringify(spec.by.map(() => null)),
-          keyLabel: spec.by.map(() => 'null').join(', '), keyValues: values, spec, dueAt: nextDigestAt(spec.digest!, now),
+          rule: rule.name,
+          destination: notify.to,
+          template: notify.template,
+          key: JSON.stringify(spec.by.map(() => null)),
+          keyLabel: spec.by.map(() => 'null').join(', '),
+          keyValues: values,
+          spec,
+          dueAt: nextDigestAt(spec.digest!, now),
         });
       }
     }
@@ -285,7 +322,10 @@ export class BatchStage {
       }
       const done = await store.completeBatch(claimant, { ...plan.completion, deliveries });
       if (!done) {
-        log.warn({ rule: batch.rule, destination: batch.destination }, 'batch was taken over by another process before it was completed; its messages are left to it');
+        log.warn(
+          { rule: batch.rule, destination: batch.destination },
+          'batch was taken over by another process before it was completed; its messages are left to it',
+        );
         continue;
       }
       sent += deliveries.length;
@@ -295,7 +335,6 @@ export class BatchStage {
     if (sent > 0) this.deps.onSent?.();
     return batches.length;
   }
-
 
   private async work(): Promise<WorkResult> {
     const handled = await this.flushOnce();

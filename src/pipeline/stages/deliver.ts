@@ -219,15 +219,19 @@ export class DeliverStage {
       verdict = { status: 'delivered' };
       attempt = this.attempt(delivery, number, startedAt, 'delivered', { status: result.status, excerpt: result.excerpt });
     } catch (thrown) {
-      const error = thrown instanceof DeliveryError
-        ? thrown
-        : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+      const error =
+        thrown instanceof DeliveryError
+          ? thrown
+          : DeliveryError.retryable('network', `unexpected failure: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
       const now = this.now();
       const wasClosed = breaker.state === 'closed';
       breaker.failed(error.reason, now);
       if (wasClosed && breaker.state === 'open') {
         this.deps.onBreakerOpened?.(delivery.destination, {
-          failures: policy.breaker.failures, reason: error.reason, status: error.details.status ?? null, error: error.message,
+          failures: policy.breaker.failures,
+          reason: error.reason,
+          status: error.details.status ?? null,
+          error: error.message,
           nextProbeInMs: breaker.msUntilProbe(now),
         });
       }
@@ -249,8 +253,16 @@ export class DeliverStage {
     this.deps.metrics?.attempts.inc({ destination: delivery.destination, outcome: attempt.outcome });
     this.deps.metrics?.attemptSeconds.observe({ destination: delivery.destination }, attempt.durationMs / 1000);
     log.info(
-      { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.destination, attempt: number,
-        outcome: attempt.outcome, status: attempt.status, reason: attempt.reason, ms: attempt.durationMs },
+      {
+        deliveryId: delivery.id,
+        eventId: delivery.eventId,
+        destination: delivery.destination,
+        attempt: number,
+        outcome: attempt.outcome,
+        status: attempt.status,
+        reason: attempt.reason,
+        ms: attempt.durationMs,
+      },
       'delivery attempt',
     );
     try {
@@ -269,8 +281,7 @@ export class DeliverStage {
   private async scheduledAttemptsOf(delivery: Delivery): Promise<number> {
     if (delivery.attempts === 0) return 0;
     const { retriedAt } = delivery;
-    return (await this.deps.store.listAttempts(delivery.id))
-      .filter((a) => a.outcome !== 'probe' && (retriedAt === null || a.startedAt >= retriedAt)).length;
+    return (await this.deps.store.listAttempts(delivery.id)).filter((a) => a.outcome !== 'probe' && (retriedAt === null || a.startedAt >= retriedAt)).length;
   }
 
   private attempt(

@@ -162,7 +162,11 @@ export class EnrichStage {
       const retryAt = now + (heldBack ? retryAfterMs : Math.max(retryAfterMs, enrichmentBackoffMs(attempts)));
       if (error.retryable && retryAt <= receivedAt + api.giveUpAfterMs) {
         // Held back by herald's own limit is the normal course of a burst, not a failure.
-        (heldBack ? log.debug : log.warn).call(log, { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'enrichment failed; will retry');
+        (heldBack ? log.debug : log.warn).call(
+          log,
+          { eventId: event.id, source: event.source, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() },
+          'enrichment failed; will retry',
+        );
         return { retryAt };
       }
       log.warn({ eventId: event.id, source: event.source, attempts, err: error.message }, 'enrichment gave up; the event is routed without its session');
@@ -217,7 +221,11 @@ export class EnrichStage {
  * rules test --session` and the samples show.
  */
 export function enriched(
-  event: NormalizedEvent, attempts: number, session: Record<string, unknown> | null, fetchedAt: number | null, error: string | null,
+  event: NormalizedEvent,
+  attempts: number,
+  session: Record<string, unknown> | null,
+  fetchedAt: number | null,
+  error: string | null,
 ): NormalizedEvent {
   const status = session !== null && Object.hasOwn(session, 'status') ? session.status : undefined;
   return {

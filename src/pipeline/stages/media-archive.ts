@@ -44,7 +44,11 @@ export function archivesMedia(media: MediaConfig | undefined, event: NormalizedE
 }
 
 /** Names of one type that file-type and providers write differently. */
-const SAME_TYPE = new Map([['image/jpg', 'image/jpeg'], ['image/pjpeg', 'image/jpeg'], ['video/x-m4v', 'video/mp4']]);
+const SAME_TYPE = new Map([
+  ['image/jpg', 'image/jpeg'],
+  ['image/pjpeg', 'image/jpeg'],
+  ['video/x-m4v', 'video/mp4'],
+]);
 const canonical = (type: string) => SAME_TYPE.get(type) ?? type;
 
 export interface MediaArchiverDeps {
@@ -82,7 +86,13 @@ export class MediaArchiver {
       archivedAt: new Date(now).toISOString(),
     };
     await store.putMedia({
-      id: archived.id, eventId: event.id, subject: event.subject, sha256: archived.sha256, bytes: archived.bytes, contentType: archived.contentType, createdAt: now,
+      id: archived.id,
+      eventId: event.id,
+      subject: event.subject,
+      sha256: archived.sha256,
+      bytes: archived.bytes,
+      contentType: archived.contentType,
+      createdAt: now,
     });
     await files.put(archived.id, downloaded.bytes);
     return archived;

@@ -106,28 +106,43 @@ export function planRouting(stored: NormalizedEvent, routing: RoutingSet, provid
     return notifies.map((notify) => ({
       rule,
       entry: {
-        rule: rule.name, destination: notify.to, template: notify.template, key: key.id, keyLabel: key.label, keyValues: key.values,
-        spec, firstDueAt: firstDueAt(spec, now), intervalMs: spec.intervalMs ?? 0, now,
+        rule: rule.name,
+        destination: notify.to,
+        template: notify.template,
+        key: key.id,
+        keyLabel: key.label,
+        keyValues: key.values,
+        spec,
+        firstDueAt: firstDueAt(spec, now),
+        intervalMs: spec.intervalMs ?? 0,
+        now,
       },
     }));
   });
-  const notifications = fired.filter((rule) => !rule.batching).flatMap((rule) =>
-    rule.notify.map((notify) => {
-      const destination = routing.destinations[notify.to]!;
-      const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
-      try {
-        const message = routing.templates.render(notify.template, destination.type, {
-          event: view(rule),
-          rule: { name: rule.name },
-          destination: { name: destination.name, type: destination.type },
-        }, { format: destination.type === 'webhook' ? destination.options.format : undefined });
-        return { rule, delivery: { ...base, message, status: 'pending' as const } };
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        return { rule, delivery: { ...base, message: null, status: 'dead' as const, error: `render-failed: ${reason}` } };
-      }
-    }),
-  );
+  const notifications = fired
+    .filter((rule) => !rule.batching)
+    .flatMap((rule) =>
+      rule.notify.map((notify) => {
+        const destination = routing.destinations[notify.to]!;
+        const base = { id: newEventId(), rule: rule.name, destination: notify.to, template: notify.template };
+        try {
+          const message = routing.templates.render(
+            notify.template,
+            destination.type,
+            {
+              event: view(rule),
+              rule: { name: rule.name },
+              destination: { name: destination.name, type: destination.type },
+            },
+            { format: destination.type === 'webhook' ? destination.options.format : undefined },
+          );
+          return { rule, delivery: { ...base, message, status: 'pending' as const } };
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          return { rule, delivery: { ...base, message: null, status: 'dead' as const, error: `render-failed: ${reason}` } };
+        }
+      }),
+    );
   return { notifications, batched, errors: failed.map(({ rule, error }) => ({ rule: rule.name, error })) };
 }
 
@@ -192,7 +207,8 @@ export class RouteStage {
     }
     for (const rule of new Set([...plan.notifications, ...plan.batched].map((p) => p.rule))) metrics?.ruleMatches.inc({ rule: rule.name });
     for (const { delivery } of plan.notifications) {
-      if (delivery.status === 'dead') log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
+      if (delivery.status === 'dead')
+        log.warn({ eventId: event.id, rule: delivery.rule, template: delivery.template, err: delivery.error }, 'template failed to render');
     }
     for (const { rule, error } of plan.errors) {
       metrics?.routingErrors.inc({ rule: rule ?? '' });
@@ -200,7 +216,9 @@ export class RouteStage {
       else log.warn({ eventId: event.id, rule, err: error }, "rule's condition failed on the event; counted as not matching");
     }
     return {
-      eventId: event.id, rulesVersion: routing.rules.version, deliveries: plan.notifications.map((p) => p.delivery),
+      eventId: event.id,
+      rulesVersion: routing.rules.version,
+      deliveries: plan.notifications.map((p) => p.delivery),
       ...(plan.batched.length > 0 && { batched: plan.batched.map((b) => b.entry) }),
       ...(plan.errors.length > 0 && { errors: plan.errors }),
     };

@@ -32,7 +32,11 @@ export class SessionLookup {
   private readonly limiter: RateLimiter;
   private pausedUntil = 0;
 
-  constructor(private readonly fetcher: SessionFetcher, rate: string, now: number) {
+  constructor(
+    private readonly fetcher: SessionFetcher,
+    rate: string,
+    now: number,
+  ) {
     const { count, perMs } = parseRate(rate);
     this.limiter = new RateLimiter(count, perMs, now);
   }
@@ -51,27 +55,33 @@ export class SessionLookup {
     if (running && running.since >= receivedAt) return running.call;
 
     if (this.pausedUntil > now) {
-      throw new EnrichmentError(true, 'held back: the FaceSign API answered 429 and asked herald to wait', { retryAfterMs: this.pausedUntil - now, heldBack: true });
+      throw new EnrichmentError(true, 'held back: the FaceSign API answered 429 and asked herald to wait', {
+        retryAfterMs: this.pausedUntil - now,
+        heldBack: true,
+      });
     }
     const wait = this.limiter.msUntilNext(now);
     if (wait > 0) throw new EnrichmentError(true, 'held back by the rate limit set for the FaceSign API (api.rate)', { retryAfterMs: wait, heldBack: true });
     this.limiter.take(now);
-    const call = this.fetcher.fetchSession(sessionId, now).then(
-      (session) => {
-        const answer = { session, fetchedAt: now };
-        this.cache.delete(sessionId);
-        this.cache.set(sessionId, answer);
-        return answer;
-      },
-      (error: unknown) => {
-        if (error instanceof EnrichmentError && error.details.status === 429) {
-          this.pausedUntil = Math.max(this.pausedUntil, now + (error.details.retryAfterMs ?? RATE_LIMITED_PAUSE_MS));
-        }
-        throw error;
-      },
-    ).finally(() => {
-      if (this.inFlight.get(sessionId)?.call === call) this.inFlight.delete(sessionId);
-    });
+    const call = this.fetcher
+      .fetchSession(sessionId, now)
+      .then(
+        (session) => {
+          const answer = { session, fetchedAt: now };
+          this.cache.delete(sessionId);
+          this.cache.set(sessionId, answer);
+          return answer;
+        },
+        (error: unknown) => {
+          if (error instanceof EnrichmentError && error.details.status === 429) {
+            this.pausedUntil = Math.max(this.pausedUntil, now + (error.details.retryAfterMs ?? RATE_LIMITED_PAUSE_MS));
+          }
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (this.inFlight.get(sessionId)?.call === call) this.inFlight.delete(sessionId);
+      });
     this.inFlight.set(sessionId, { since: now, call });
     return call;
   }

@@ -16,12 +16,7 @@ export interface ConfiguredDestinations {
 }
 
 /** Dead-letters the pending deliveries to destinations not in the config; returns how many. */
-export async function deadLetterRemovedDestinations(
-  store: Store,
-  configured: ConfiguredDestinations,
-  log: Logger,
-  now = Date.now(),
-): Promise<number> {
+export async function deadLetterRemovedDestinations(store: Store, configured: ConfiguredDestinations, log: Logger, now = Date.now()): Promise<number> {
   const count = await store.deadLetterRemovedDestinations(configured.names, configured.since, now);
   if (count > 0) log.warn({ deliveries: count }, 'deliveries to destinations no longer in the config are dead letters now (destination-removed)');
   return count;

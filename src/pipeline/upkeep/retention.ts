@@ -25,7 +25,11 @@ const FIRST_AFTER_MS = 60_000;
  * media files, the files of deleted events are deleted after them.
  */
 export async function pruneOnce(
-  store: Store, retentionMs: number, now = Date.now(), removed?: { configured: ConfiguredDestinations; log: Logger }, mediaFiles?: MediaFiles,
+  store: Store,
+  retentionMs: number,
+  now = Date.now(),
+  removed?: { configured: ConfiguredDestinations; log: Logger },
+  mediaFiles?: MediaFiles,
 ): Promise<{ events: number; keys: number; media: number }> {
   if (removed) await deadLetterRemovedDestinations(store, removed.configured, removed.log, now);
   let events = 0;
@@ -37,9 +41,7 @@ export async function pruneOnce(
 }
 
 /** Prunes every hour; returns a function that stops it. */
-export function schedulePruning(
-  store: Store, retentionMs: number, log: Logger, configured: () => ConfiguredDestinations, mediaFiles?: MediaFiles,
-): () => void {
+export function schedulePruning(store: Store, retentionMs: number, log: Logger, configured: () => ConfiguredDestinations, mediaFiles?: MediaFiles): () => void {
   const run = () =>
     pruneOnce(store, retentionMs, Date.now(), { configured: configured(), log }, mediaFiles).then(
       (pruned) => (pruned.events + pruned.keys + pruned.media > 0 ? log.info(pruned, 'retention: pruned old events, dedupe keys and media') : undefined),

@@ -52,7 +52,9 @@ export function createPool(target: PostgresTarget, options: PoolOptions = {}): p
       target.schema ? `-c search_path=${target.schema}` : '',
       // No queue statement should run this long; a stuck one frees its locks.
       '-c statement_timeout=30000',
-    ].filter(Boolean).join(' '),
+    ]
+      .filter(Boolean)
+      .join(' '),
     application_name: 'herald',
     types,
   });

@@ -53,7 +53,9 @@ export class LivenessLock {
       options: [
         this.target.schema ? `-c search_path=${this.target.schema}` : '',
         '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3',
-      ].filter(Boolean).join(' '),
+      ]
+        .filter(Boolean)
+        .join(' '),
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));

@@ -13,9 +13,32 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { NormalizedEvent } from '../../core/event.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store, StoredMedia,
+  AddedDeliveries,
+  Attempt,
+  AttemptVerdict,
+  AuditEntry,
+  Batch,
+  BatchClaimRequest,
+  BatchCompletion,
+  BatchSchedule,
+  AuditFilter,
+  ClaimRequest,
+  DeadLetterFilter,
+  Delivery,
+  DeliveryFilter,
+  EnrichmentClaim,
+  EnrichmentClaimRequest,
+  EnrichmentOutcome,
+  EventFilter,
+  EventRecord,
+  EventRouting,
+  InsertResult,
+  NewEvent,
+  QueueSnapshot,
+  RecentDeadLetters,
+  RoutingError,
+  Store,
+  StoredMedia,
 } from '../store.js';
 import { addDeliveries } from './queries/add-deliveries.js';
 import { claimBatches, completeBatch, nextBatchDueAt, scheduleBatch } from './queries/batches.js';
@@ -49,8 +72,13 @@ const EVENT_FILTER = `($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR
 
 function eventFilterParams(filter: EventFilter): Array<string | null> {
   return [
-    filter.source ?? null, filter.provider ?? null, filter.type ?? null, filter.outcome ?? null, filter.subject ?? null,
-    filter.since ?? null, filter.until ?? null,
+    filter.source ?? null,
+    filter.provider ?? null,
+    filter.type ?? null,
+    filter.outcome ?? null,
+    filter.subject ?? null,
+    filter.since ?? null,
+    filter.until ?? null,
   ];
 }
 
@@ -133,7 +161,9 @@ export class PostgresStore implements Store {
   /** A serving process that lost its liveness lock claims nothing until it has it again: the others may take its claims over. */
   private checkLiveness(): void {
     if (this.liveness && !this.liveness.held) {
-      throw new StoreUnavailableError(new Error("this process's liveness lock is lost (connection to PostgreSQL dropped); claiming resumes once it is taken again"));
+      throw new StoreUnavailableError(
+        new Error("this process's liveness lock is lost (connection to PostgreSQL dropped); claiming resumes once it is taken again"),
+      );
     }
   }
 
@@ -207,8 +237,7 @@ export class PostgresStore implements Store {
        WHERE ($1::text IS NULL OR event_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR destination = $3)
          AND ($4::text IS NULL OR rule = $4) AND ($5::text IS NULL OR id > $5)
        ORDER BY id LIMIT $6`,
-      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.rule ?? null, filter.after ?? null,
-        filter.limit ?? 100],
+      [filter.eventId ?? null, filter.status ?? null, filter.destination ?? null, filter.rule ?? null, filter.after ?? null, filter.limit ?? 100],
     );
     return rows.map(toDelivery);
   }
@@ -300,10 +329,9 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.db.query(
-      'INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
-      [Date.now()],
-    );
+    await this.db.query('INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at', [
+      Date.now(),
+    ]);
   }
 
   /** Writes what is queued, hands this instance's routing claims back to the others, closes the pool and drops the liveness lock. */

@@ -66,18 +66,22 @@ export class WriteBatcher<In, Out> {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.maxBatch);
       this.inFlight++;
-      this.writeApart(batch.map((p) => p.item)).then((outcomes) => batch.forEach((p, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) p.resolve(outcome.value);
-        else p.reject(outcome.error);
-      })).finally(() => {
-        this.inFlight--;
-        this.schedule();
-        if (this.queue.length === 0 && this.inFlight === 0) {
-          for (const resolve of this.idle) resolve();
-          this.idle.clear();
-        }
-      });
+      this.writeApart(batch.map((p) => p.item))
+        .then((outcomes) =>
+          batch.forEach((p, i) => {
+            const outcome = outcomes[i]!;
+            if (outcome.ok) p.resolve(outcome.value);
+            else p.reject(outcome.error);
+          }),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.schedule();
+          if (this.queue.length === 0 && this.inFlight === 0) {
+            for (const resolve of this.idle) resolve();
+            this.idle.clear();
+          }
+        });
     }
   }
 
@@ -88,7 +92,7 @@ export class WriteBatcher<In, Out> {
     } catch (error) {
       if (items.length === 1 || !this.itemMayCause(error)) return items.map(() => ({ ok: false, error }));
       const middle = Math.ceil(items.length / 2);
-      return [...await this.writeApart(items.slice(0, middle)), ...await this.writeApart(items.slice(middle))];
+      return [...(await this.writeApart(items.slice(0, middle))), ...(await this.writeApart(items.slice(middle)))];
     }
   }
 }

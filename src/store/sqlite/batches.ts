@@ -44,9 +44,17 @@ export function addToBatch(prepare: Prepare, eventId: string, entry: BatchEntry)
   );
   const link = prepare('INSERT OR IGNORE INTO batch_events (batch_id, event_id) VALUES (?, ?)');
   const { id } = upsert.get({
-    id: newEventId(), rule: entry.rule, destination: entry.destination, template: entry.template, key: entry.key,
-    keyLabel: entry.keyLabel, keyValues: JSON.stringify(entry.keyValues), spec: JSON.stringify(entry.spec),
-    firstDueAt: entry.firstDueAt, intervalMs: entry.intervalMs, now: entry.now,
+    id: newEventId(),
+    rule: entry.rule,
+    destination: entry.destination,
+    template: entry.template,
+    key: entry.key,
+    keyLabel: entry.keyLabel,
+    keyValues: JSON.stringify(entry.keyValues),
+    spec: JSON.stringify(entry.spec),
+    firstDueAt: entry.firstDueAt,
+    intervalMs: entry.intervalMs,
+    now: entry.now,
   }) as { id: string };
   link.run(id, eventId);
 }
@@ -54,15 +62,31 @@ export function addToBatch(prepare: Prepare, eventId: string, entry: BatchEntry)
 export function dueBatches(prepare: Prepare, limit: number, now: number): Batch[] {
   const rows = prepare('SELECT * FROM batches WHERE due_at <= ? ORDER BY due_at, id LIMIT ?').all(now, limit) as BatchRow[];
   const events = prepare('SELECT event_id FROM batch_events WHERE batch_id = ? ORDER BY event_id');
-  return rows.map((row) => toBatch(row, (events.all(row.id) as Array<{ event_id: string }>).map((r) => r.event_id)));
+  return rows.map((row) =>
+    toBatch(
+      row,
+      (events.all(row.id) as Array<{ event_id: string }>).map((r) => r.event_id),
+    ),
+  );
 }
 
 export function toBatch(row: BatchRow, eventIds: string[]): Batch {
   const json = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
   return {
-    id: row.id, rule: row.rule, destination: row.destination, template: row.template, key: row.key, keyLabel: row.key_label,
-    keyValues: json<Record<string, unknown>>(row.key_values), spec: json<BatchSpec>(row.spec), dueAt: row.due_at,
-    lastSentAt: row.last_sent_at, windowStart: row.window_start, windowSent: row.window_sent, suppressed: row.suppressed, eventIds,
+    id: row.id,
+    rule: row.rule,
+    destination: row.destination,
+    template: row.template,
+    key: row.key,
+    keyLabel: row.key_label,
+    keyValues: json<Record<string, unknown>>(row.key_values),
+    spec: json<BatchSpec>(row.spec),
+    dueAt: row.due_at,
+    lastSentAt: row.last_sent_at,
+    windowStart: row.window_start,
+    windowSent: row.window_sent,
+    suppressed: row.suppressed,
+    eventIds,
   };
 }
 
@@ -85,22 +109,43 @@ export function completeBatch(prepare: Prepare, c: BatchCompletion, now: number)
      VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, @now, @now, @error)`,
   );
   const changed = update.run({
-    id: c.batchId, consumed: c.consumed.length, dueIfPending: c.dueIfPending, dueIfEmpty: c.dueIfEmpty, sentAt: c.sentAt,
-    windowStart: c.windowStart, windowSent: c.windowSent, suppressed: c.suppressed,
+    id: c.batchId,
+    consumed: c.consumed.length,
+    dueIfPending: c.dueIfPending,
+    dueIfEmpty: c.dueIfEmpty,
+    sentAt: c.sentAt,
+    windowStart: c.windowStart,
+    windowSent: c.windowSent,
+    suppressed: c.suppressed,
   }).changes;
   if (changed === 0) return false;
   unlink.run(c.batchId, JSON.stringify(c.consumed));
   if (c.event) {
     const e = c.event;
     insertEvent.run({
-      id: e.id, source: e.source, provider: e.provider, type: e.type, category: e.category, outcome: e.outcome, subject: e.subject,
-      time: e.time, receivedAt: e.receivedAt, body: JSON.stringify(e),
+      id: e.id,
+      source: e.source,
+      provider: e.provider,
+      type: e.type,
+      category: e.category,
+      outcome: e.outcome,
+      subject: e.subject,
+      time: e.time,
+      receivedAt: e.receivedAt,
+      body: JSON.stringify(e),
     });
   }
   for (const d of c.deliveries) {
     insertDelivery.run({
-      id: d.id, eventId: d.eventId, rule: d.rule, destination: d.destination, template: d.template,
-      message: d.message === null ? null : JSON.stringify(d.message), status: d.status, now, error: d.error ?? null,
+      id: d.id,
+      eventId: d.eventId,
+      rule: d.rule,
+      destination: d.destination,
+      template: d.template,
+      message: d.message === null ? null : JSON.stringify(d.message),
+      status: d.status,
+      now,
+      error: d.error ?? null,
     });
   }
   return true;
@@ -112,7 +157,14 @@ export function scheduleBatch(prepare: Prepare, s: BatchSchedule): void {
      VALUES (@id, @rule, @destination, @template, @key, @keyLabel, @keyValues, @spec, @dueAt)
      ON CONFLICT (rule, destination, template, key) DO UPDATE SET spec = excluded.spec, due_at = COALESCE(due_at, excluded.due_at)`,
   ).run({
-    id: newEventId(), rule: s.rule, destination: s.destination, template: s.template, key: s.key, keyLabel: s.keyLabel,
-    keyValues: JSON.stringify(s.keyValues), spec: JSON.stringify(s.spec), dueAt: s.dueAt,
+    id: newEventId(),
+    rule: s.rule,
+    destination: s.destination,
+    template: s.template,
+    key: s.key,
+    keyLabel: s.keyLabel,
+    keyValues: JSON.stringify(s.keyValues),
+    spec: JSON.stringify(s.spec),
+    dueAt: s.dueAt,
   });
 }

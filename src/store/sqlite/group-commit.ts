@@ -136,14 +136,18 @@ export class GroupCommit {
   private runFast(batch: Array<PendingWrite<unknown>>): Outcome[] | undefined {
     let writeFailed = false;
     try {
-      return this.db.transaction(() => batch.map((write): Outcome => {
-        try {
-          return { ok: true, value: write.run() };
-        } catch (error) {
-          writeFailed = true;
-          throw error;
-        }
-      })).immediate();
+      return this.db
+        .transaction(() =>
+          batch.map((write): Outcome => {
+            try {
+              return { ok: true, value: write.run() };
+            } catch (error) {
+              writeFailed = true;
+              throw error;
+            }
+          }),
+        )
+        .immediate();
     } catch (error) {
       if (writeFailed) return undefined;
       throw error;
@@ -153,18 +157,20 @@ export class GroupCommit {
   /** The batch with each write in its own savepoint: a write that throws is undone alone. */
   private runIsolated(batch: Array<PendingWrite<unknown>>): Outcome[] {
     const outcomes: Outcome[] = [];
-    this.db.transaction(() => {
-      for (const write of batch) {
-        // SQLite rolls the whole transaction back on some errors (disk full, I/O):
-        // then nothing more may run outside it, or it would commit on its own.
-        if (!this.db.inTransaction) throw new Error('the shared transaction was rolled back');
-        try {
-          outcomes.push({ ok: true, value: this.inSavepoint(write.run) });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
+    this.db
+      .transaction(() => {
+        for (const write of batch) {
+          // SQLite rolls the whole transaction back on some errors (disk full, I/O):
+          // then nothing more may run outside it, or it would commit on its own.
+          if (!this.db.inTransaction) throw new Error('the shared transaction was rolled back');
+          try {
+            outcomes.push({ ok: true, value: this.inSavepoint(write.run) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
         }
-      }
-    }).immediate();
+      })
+      .immediate();
     return outcomes;
   }
 

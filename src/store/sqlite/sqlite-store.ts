@@ -10,9 +10,33 @@ import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
 import type {
-  AddedDeliveries, Attempt, AttemptVerdict, AuditEntry, Batch, BatchClaimRequest, BatchCompletion, BatchSchedule, AuditFilter, ClaimRequest, DeadLetterFilter, Delivery, DeliveryFilter, EnrichmentClaim,
-  EnrichmentClaimRequest, EnrichmentOutcome, EventFilter, EventRecord, EventRouting, InsertResult, NewDelivery, NewEvent, QueueSnapshot,
-  RecentDeadLetters, RoutingError, Store, StoredMedia,
+  AddedDeliveries,
+  Attempt,
+  AttemptVerdict,
+  AuditEntry,
+  Batch,
+  BatchClaimRequest,
+  BatchCompletion,
+  BatchSchedule,
+  AuditFilter,
+  ClaimRequest,
+  DeadLetterFilter,
+  Delivery,
+  DeliveryFilter,
+  EnrichmentClaim,
+  EnrichmentClaimRequest,
+  EnrichmentOutcome,
+  EventFilter,
+  EventRecord,
+  EventRouting,
+  InsertResult,
+  NewDelivery,
+  NewEvent,
+  QueueSnapshot,
+  RecentDeadLetters,
+  RoutingError,
+  Store,
+  StoredMedia,
 } from '../store.js';
 import { addToBatch, completeBatch, dueBatches, scheduleBatch } from './batches.js';
 import { exportEventRecords, importEventRecords } from './event-records.js';
@@ -31,8 +55,13 @@ const EVENT_FILTER = `(@source IS NULL OR source = @source) AND (@provider IS NU
 
 function eventFilterParams(filter: EventFilter) {
   return {
-    source: filter.source ?? null, provider: filter.provider ?? null, type: filter.type ?? null, outcome: filter.outcome ?? null,
-    subject: filter.subject ?? null, since: isoOrNull(filter.since), until: isoOrNull(filter.until),
+    source: filter.source ?? null,
+    provider: filter.provider ?? null,
+    type: filter.type ?? null,
+    outcome: filter.outcome ?? null,
+    subject: filter.subject ?? null,
+    since: isoOrNull(filter.since),
+    until: isoOrNull(filter.until),
   };
 }
 
@@ -56,8 +85,15 @@ VALUES (@id, @eventId, @rule, @destination, @template, @message, @status, @now, 
 
 function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
   return {
-    id: d.id, eventId, rule: d.rule, destination: d.destination, template: d.template,
-    message: messageText(d.message), status: d.status, now, error: d.error ?? null,
+    id: d.id,
+    eventId,
+    rule: d.rule,
+    destination: d.destination,
+    template: d.template,
+    message: messageText(d.message),
+    status: d.status,
+    now,
+    error: d.error ?? null,
   };
 }
 
@@ -72,7 +108,9 @@ function openDatabase(file: string, create: boolean): Database.Database {
     return new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: !create });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, { cause: error });
+    throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, {
+      cause: error,
+    });
   }
 }
 /** The dead letter's reason when its destination left the config (SQL: it names the row's destination). */
@@ -127,10 +165,12 @@ export class SqliteStore implements Store {
     SQLITE_MIGRATIONS.forEach((sql, index) => {
       const version = index + 1;
       if (version <= applied.v) return;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        record.run(version, new Date().toISOString());
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(sql);
+          record.run(version, new Date().toISOString());
+        })
+        .immediate();
     });
     return SQLITE_MIGRATIONS.length;
   }
@@ -156,8 +196,19 @@ export class SqliteStore implements Store {
         return { status: 'duplicate', id: existing.event_id };
       }
       insert.run(
-        event.id, event.source, event.provider, event.type, event.category, event.outcome, event.subject,
-        event.time, event.receivedAt, event.providerEventId, dedupeKey, JSON.stringify(event), enrichDueAtMs ?? null,
+        event.id,
+        event.source,
+        event.provider,
+        event.type,
+        event.category,
+        event.outcome,
+        event.subject,
+        event.time,
+        event.receivedAt,
+        event.providerEventId,
+        dedupeKey,
+        JSON.stringify(event),
+        enrichDueAtMs ?? null,
       );
       return { status: 'stored', id: event.id };
     });
@@ -174,8 +225,11 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter = {}): Promise<NormalizedEvent[]> {
-    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`)
-      .all({ ...eventFilterParams(filter), after: filter.after ?? null, limit: filter.limit ?? 100 }) as Array<{ body: string }>;
+    const rows = this.statement(`SELECT body FROM events WHERE ${EVENT_FILTER} AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`).all({
+      ...eventFilterParams(filter),
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
+    }) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
@@ -184,7 +238,9 @@ export class SqliteStore implements Store {
   }
 
   async unroutedEvents(limit: number): Promise<NormalizedEvent[]> {
-    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL AND enrich_due_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{ body: string }>;
+    const rows = this.statement('SELECT body FROM events WHERE routed_at IS NULL AND enrich_due_at IS NULL ORDER BY id LIMIT ?').all(limit) as Array<{
+      body: string;
+    }>;
     return rows.map((r) => JSON.parse(r.body) as NormalizedEvent);
   }
 
@@ -231,9 +287,11 @@ export class SqliteStore implements Store {
        RETURNING body, enrich_attempts AS attempts`,
     );
     // A lease lost to a power cut only makes the event due again: not worth an fsync.
-    const rows = await this.writes.write(() => claim.all({ leasedUntil: now + leaseMs, now, limit }), NOT_DURABLE) as Array<{ body: string; attempts: number }>;
-    return rows.map((r) => ({ event: JSON.parse(r.body) as NormalizedEvent, attempts: r.attempts }))
-      .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+    const rows = (await this.writes.write(() => claim.all({ leasedUntil: now + leaseMs, now, limit }), NOT_DURABLE)) as Array<{
+      body: string;
+      attempts: number;
+    }>;
+    return rows.map((r) => ({ event: JSON.parse(r.body) as NormalizedEvent, attempts: r.attempts })).sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
   }
 
   async completeEnrichment(eventId: string, outcome: EnrichmentOutcome): Promise<void> {
@@ -293,7 +351,9 @@ export class SqliteStore implements Store {
       // Taken over since (it had expired): the other claimant's attempt counts, not this one.
       if (this.claims.heldBy(attempt.deliveryId, claimant) !== claim) return false;
       const changed = update.run({
-        rowid: claim.rowid, status: verdict.status, now: Date.now(),
+        rowid: claim.rowid,
+        status: verdict.status,
+        now: Date.now(),
         next: verdict.status === 'pending' ? verdict.nextAttemptAt : null,
         error: attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
       }).changes;
@@ -392,8 +452,12 @@ export class SqliteStore implements Store {
          AND (@after IS NULL OR id > @after)
        ORDER BY id LIMIT @limit`,
     ).all({
-      eventId: filter.eventId ?? null, status: filter.status ?? null, destination: filter.destination ?? null,
-      rule: filter.rule ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
+      eventId: filter.eventId ?? null,
+      status: filter.status ?? null,
+      destination: filter.destination ?? null,
+      rule: filter.rule ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
     }) as DeliveryRow[];
     return rows.map(toDelivery);
   }
@@ -428,9 +492,15 @@ export class SqliteStore implements Store {
        WHERE status = 'dead' AND message IS NOT NULL AND (@destination IS NULL OR destination = @destination)
          AND (@rule IS NULL OR rule = @rule) AND (@since IS NULL OR updated_at >= @since)`,
     );
-    return this.writes.write(() => retry.run({
-      now, destination: filter.destination ?? null, rule: filter.rule ?? null, since: filter.sinceMs ?? null,
-    }).changes);
+    return this.writes.write(
+      () =>
+        retry.run({
+          now,
+          destination: filter.destination ?? null,
+          rule: filter.rule ?? null,
+          since: filter.sinceMs ?? null,
+        }).changes,
+    );
   }
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
@@ -491,7 +561,11 @@ export class SqliteStore implements Store {
       `SELECT * FROM audit_log WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
        AND (@target IS NULL OR target = @target) AND (@after IS NULL OR id > @after) ORDER BY id LIMIT @limit`,
     ).all({
-      actor: filter.actor ?? null, action: filter.action ?? null, target: filter.target ?? null, after: filter.after ?? null, limit: filter.limit ?? 100,
+      actor: filter.actor ?? null,
+      action: filter.action ?? null,
+      target: filter.target ?? null,
+      after: filter.after ?? null,
+      limit: filter.limit ?? 100,
     }) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>;
     return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
   }
@@ -542,9 +616,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    const probe = this.statement(
-      'INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at',
-    );
+    const probe = this.statement('INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at');
     await this.writes.write(() => probe.run(Date.now()));
   }
 

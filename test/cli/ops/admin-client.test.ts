@@ -48,7 +48,10 @@ describe('admin API client (herald --api)', () => {
   it('does not follow a redirect, so the token never reaches another address', async () => {
     sink.reply = () => ({ status: 307, headers: { location: `${elsewhere.url}/api/events` } });
     const error = await failure(() => new AdminClient(sink.url, TOKEN).get('events'));
-    assert.equal(error.message, `${sink.url} answered 307 with a redirect to ${elsewhere.url}/api/events: give --api that URL (redirects are not followed, so the token goes nowhere else)`);
+    assert.equal(
+      error.message,
+      `${sink.url} answered 307 with a redirect to ${elsewhere.url}/api/events: give --api that URL (redirects are not followed, so the token goes nowhere else)`,
+    );
     assert.equal(elsewhere.requests.length, 0);
   });
 

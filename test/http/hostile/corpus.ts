@@ -54,16 +54,22 @@ export function entryHeaders(entry: CorpusEntry, sources: Record<string, SourceC
   const own = sources[entry.source];
   const now = Date.now();
   const signer =
-    entry.sign === 'valid' || entry.sign === 'stale' ? own
-    : entry.sign === 'wrong-secret' ? (own && { ...wrongSecret, provider: own.provider, name: own.name })
-    : entry.sign === 'other-source' ? sources[entry.signAs ?? '']
-    : undefined;
+    entry.sign === 'valid' || entry.sign === 'stale'
+      ? own
+      : entry.sign === 'wrong-secret'
+        ? own && { ...wrongSecret, provider: own.provider, name: own.name }
+        : entry.sign === 'other-source'
+          ? sources[entry.signAs ?? '']
+          : undefined;
   const headers = entry.headerRepeat
     ? { ...entry.headers, [entry.headerRepeat.name]: entry.headerRepeat.unit.repeat(entry.headerRepeat.count) }
     : entry.headers;
   if (!signer || !own) return headers;
   // Another source's secret, in the shape this source's provider expects.
-  const source = entry.sign === 'other-source' ? { ...own, secrets: signer.secrets.length ? signer.secrets : signer.tokens, tokens: signer.tokens.length ? signer.tokens : signer.secrets } : signer;
+  const source =
+    entry.sign === 'other-source'
+      ? { ...own, secrets: signer.secrets.length ? signer.secrets : signer.tokens, tokens: signer.tokens.length ? signer.tokens : signer.secrets }
+      : signer;
   const signed = PROVIDERS[own.provider].sign(body, source, entry.sign === 'stale' ? now - 3_600_000 : now);
   return { ...headers, ...signed };
 }

@@ -14,14 +14,21 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const SOURCES: ProviderId[] = ['facesign', 'faceio', 'legaltalent', 'owleyes'];
 const OTHER: Record<ProviderId, ProviderId> = { facesign: 'legaltalent', faceio: 'owleyes', legaltalent: 'owleyes', owleyes: 'facesign' };
 const SIGNATURE_HEADER: Record<ProviderId, string> = {
-  facesign: 'x-facesign-signature', faceio: 'www-authenticate', legaltalent: 'x-webhook-signature', owleyes: 'x-owl-eyes-signature',
+  facesign: 'x-facesign-signature',
+  faceio: 'www-authenticate',
+  legaltalent: 'x-webhook-signature',
+  owleyes: 'x-owl-eyes-signature',
 };
 
 function entriesFor(source: ProviderId): CorpusEntry[] {
   const sample = loadSample(source, sampleTypes(source)[0]!);
   const text = JSON.stringify(sample);
-  const e = (name: string, rest: Omit<CorpusEntry, 'name' | 'source' | 'headers'> & { headers?: Record<string, string> }): CorpusEntry =>
-    ({ name: `${source}: ${name}`, source, headers: JSON_TYPE, ...rest });
+  const e = (name: string, rest: Omit<CorpusEntry, 'name' | 'source' | 'headers'> & { headers?: Record<string, string> }): CorpusEntry => ({
+    name: `${source}: ${name}`,
+    source,
+    headers: JSON_TYPE,
+    ...rest,
+  });
   const out: CorpusEntry[] = [];
 
   // Truncated bodies, correctly signed: the signature holds, the JSON does not.
@@ -30,18 +37,44 @@ function entriesFor(source: ProviderId): CorpusEntry[] {
   }
   out.push(e('truncated, unsigned', { body: text.slice(0, 20), sign: 'none', expect: 401 }));
   // Invalid UTF-8, signed.
-  for (const [name, bytes] of [['lone continuation byte', [0x80]], ['overlong encoding', [0xc0, 0xaf]], ['surrogate half', [0xed, 0xa0, 0x80]], ['0xff', [0xff, 0xfe]]] as const) {
+  for (const [name, bytes] of [
+    ['lone continuation byte', [0x80]],
+    ['overlong encoding', [0xc0, 0xaf]],
+    ['surrogate half', [0xed, 0xa0, 0x80]],
+    ['0xff', [0xff, 0xfe]],
+  ] as const) {
     const body = Buffer.concat([Buffer.from('{"id":"'), Buffer.from(bytes), Buffer.from('"}')]);
     out.push(e(`invalid UTF-8 (${name}), signed`, { bodyBase64: body.toString('base64'), sign: 'valid', expect: 400 }));
   }
   // JSON bombs, signed: deep nesting and huge arrays, inside the body limit.
   for (const depth of [40, 1000, 50_000]) {
-    out.push(e(`nested ${depth} arrays deep, signed`, { bodyParts: [{ repeat: '[', count: depth }, { repeat: ']', count: depth }], sign: 'valid', expect: 422 }));
+    out.push(
+      e(`nested ${depth} arrays deep, signed`, {
+        bodyParts: [
+          { repeat: '[', count: depth },
+          { repeat: ']', count: depth },
+        ],
+        sign: 'valid',
+        expect: 422,
+      }),
+    );
     const objects = Math.min(depth, 20_000); // 6 bytes a level: deeper would pass the body limit
-    out.push(e(`nested ${objects} objects deep in a payload, signed`, { bodyParts: ['{"a":', { repeat: '{"a":', count: objects }, '1', { repeat: '}', count: objects + 1 }], sign: 'valid', expect: 422 }));
+    out.push(
+      e(`nested ${objects} objects deep in a payload, signed`, {
+        bodyParts: ['{"a":', { repeat: '{"a":', count: objects }, '1', { repeat: '}', count: objects + 1 }],
+        sign: 'valid',
+        expect: 422,
+      }),
+    );
     out.push(e(`nested ${depth} arrays deep, unclosed, signed`, { bodyParts: [{ repeat: '[', count: depth }], sign: 'valid', expect: 400 }));
   }
-  out.push(e('an array of 60,000 numbers in a payload, signed', { bodyParts: ['{"pad":[', { repeat: '0,', count: 60_000 }, `0],${text.slice(1)}`], sign: 'valid', expect: 422 }));
+  out.push(
+    e('an array of 60,000 numbers in a payload, signed', {
+      bodyParts: ['{"pad":[', { repeat: '0,', count: 60_000 }, `0],${text.slice(1)}`],
+      sign: 'valid',
+      expect: 422,
+    }),
+  );
   out.push(e('an object of 21,000 keys, signed', { bodyParts: ['{', { repeat: '"k":0,', count: 21_000 }, '"z":0}'], sign: 'valid', expect: 422 }));
   out.push(e('a bomb, unsigned', { bodyParts: [{ repeat: '[', count: 100_000 }], sign: 'none', expect: 401 }));
   // Duplicate keys: the payload says two things at once.
@@ -64,7 +97,15 @@ function entriesFor(source: ProviderId): CorpusEntry[] {
   out.push(e('300 KB body, signed', { bodyParts: ['{"pad":"', { repeat: 'x', count: 300 * 1024 }, `",${text.slice(1)}`], sign: 'valid', expect: 413 }));
   out.push(e('300 KB body, unsigned', { bodyParts: [{ repeat: 'x', count: 300 * 1024 }], sign: 'none', expect: 413 }));
   // Wrong content types, correctly signed.
-  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/jsonp', 'text/json', '']) {
+  for (const type of [
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=latin1',
+    'application/jsonp',
+    'text/json',
+    '',
+  ]) {
     out.push(e(`content type "${type}", signed`, { headers: type ? { 'content-type': type } : {}, body: text, sign: 'valid', expect: 415 }));
   }
   // Replayed, foreign and garbled signatures.
@@ -74,7 +115,9 @@ function entriesFor(source: ProviderId): CorpusEntry[] {
   out.push(e(`signed with ${OTHER[source]}'s secret`, { body: text, sign: 'other-source', signAs: OTHER[source], expect: 401 }));
   out.push(e('signed with a wrong secret', { body: text, sign: 'wrong-secret', expect: 401 }));
   for (const value of ['', ' ', 'garbage', 'v1=', 't=,v1=', 'sha256=', 'Bearer', 'Basic dXNlcjpwYXNz', 'x'.repeat(800), '=,=,=,=']) {
-    out.push(e(`signature header "${value.slice(0, 12)}"`, { headers: { ...JSON_TYPE, [SIGNATURE_HEADER[source]]: value }, body: text, sign: 'none', expect: 401 }));
+    out.push(
+      e(`signature header "${value.slice(0, 12)}"`, { headers: { ...JSON_TYPE, [SIGNATURE_HEADER[source]]: value }, body: text, sign: 'none', expect: 401 }),
+    );
   }
   // Empty bodies.
   out.push(e('empty body, unsigned', { body: '', sign: 'none', expect: 401 }));
@@ -82,19 +125,35 @@ function entriesFor(source: ProviderId): CorpusEntry[] {
   out.push(e('whitespace body, signed', { body: ' \n\t ', sign: 'valid', expect: 400 }));
   // Header injection and malformed requests: refused by the HTTP parser.
   const host = 'Host: 127.0.0.1\r\n';
-  out.push(e('header value with a bare LF (header injection)', {
-    raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nX-Evil: a\nX-Injected: 1\r\nContent-Length: 2\r\n\r\n{}`, sign: 'none', expect: 400,
-  }));
-  out.push(e('header value with a NUL byte', {
-    raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nX-Evil: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`, sign: 'none', expect: 400,
-  }));
-  out.push(e('both Content-Length and chunked (request smuggling)', {
-    raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, sign: 'none', expect: 400,
-  }));
+  out.push(
+    e('header value with a bare LF (header injection)', {
+      raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nX-Evil: a\nX-Injected: 1\r\nContent-Length: 2\r\n\r\n{}`,
+      sign: 'none',
+      expect: 400,
+    }),
+  );
+  out.push(
+    e('header value with a NUL byte', {
+      raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nX-Evil: a\u0000b\r\nContent-Length: 2\r\n\r\n{}`,
+      sign: 'none',
+      expect: 400,
+    }),
+  );
+  out.push(
+    e('both Content-Length and chunked (request smuggling)', {
+      raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      sign: 'none',
+      expect: 400,
+    }),
+  );
   out.push(e('a 64 KB header', { headerRepeat: { name: 'x-big', unit: 'a', count: 64 * 1024 }, body: '{}', sign: 'none', expect: 431 }));
-  out.push(e('Content-Length that is not a number', {
-    raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`, sign: 'none', expect: 400,
-  }));
+  out.push(
+    e('Content-Length that is not a number', {
+      raw: `POST /webhooks/${source} HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`,
+      sign: 'none',
+      expect: 400,
+    }),
+  );
   // Wrong methods and paths.
   out.push(e('GET', { method: 'GET', sign: 'none', expect: 405 }));
   out.push(e('PUT, signed', { method: 'PUT', body: text, sign: 'valid', expect: 405 }));

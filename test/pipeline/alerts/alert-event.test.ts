@@ -18,7 +18,11 @@ const BUILT: Alert[] = [
 function shape(value: unknown): unknown {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
-  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, shape(field)]).sort());
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([key, field]) => [key, shape(field)])
+      .sort(),
+  );
 }
 
 describe('alert events', () => {
@@ -44,18 +48,27 @@ describe('alert events', () => {
   });
 
   it('say in one line what happened, with the numbers', () => {
-    assert.deepEqual(BUILT.map((alert) => alert.data.summary), [
-      'Deliveries to crm are paused after 5 failed attempts in a row (server-error); herald probes it and resumes by itself once it answers.',
-      '3 deliveries to crm went to the dead letters in the last 1m.',
-      '42 deliveries to crm waiting; the oldest has been due for 16m 5s (alerts.queueAge: 15m).',
-      'Rule kyc-approved-but-flagged failed on an event and counted as not matching it (TypeError: Cannot convert object to primitive value); the other rules and events went on.',
-    ]);
+    assert.deepEqual(
+      BUILT.map((alert) => alert.data.summary),
+      [
+        'Deliveries to crm are paused after 5 failed attempts in a row (server-error); herald probes it and resumes by itself once it answers.',
+        '3 deliveries to crm went to the dead letters in the last 1m.',
+        '42 deliveries to crm waiting; the oldest has been due for 16m 5s (alerts.queueAge: 15m).',
+        'Rule kyc-approved-but-flagged failed on an event and counted as not matching it (TypeError: Cannot convert object to primitive value); the other rules and events went on.',
+      ],
+    );
     assert.equal(BUILT[2]!.data.waitedMs, 965_000);
     assert.equal(BUILT[1]!.data.since, new Date(NOW - 60_000).toISOString());
   });
 
   it('quote at most 300 characters of an error', () => {
-    const long = breakerOpenedAlert('crm', { failures: 5, reason: 'network', status: null, error: `could not reach the webhook receiver: ${'x'.repeat(1000)}`, nextProbeInMs: 5000 });
+    const long = breakerOpenedAlert('crm', {
+      failures: 5,
+      reason: 'network',
+      status: null,
+      error: `could not reach the webhook receiver: ${'x'.repeat(1000)}`,
+      nextProbeInMs: 5000,
+    });
     assert.equal((long.data.error as string).length, 300);
     assert.ok((long.data.error as string).endsWith('…'));
   });

@@ -49,7 +49,14 @@ describe('the alert monitor', () => {
   function monitor(settings: Partial<AlertsConfig> = {}, options: { paused?: string[]; clockAheadMs?: number } = {}) {
     const now = () => Date.now() + (options.clockAheadMs ?? 0);
     const raiser = new AlertRaiser({ store, log: silentLogger(), everyMs: () => 3_600_000, now });
-    return new AlertMonitor({ store, raiser, settings: () => ({ ...ALERT_DEFAULTS, ...settings }), paused: () => options.paused ?? [], log: silentLogger(), now });
+    return new AlertMonitor({
+      store,
+      raiser,
+      settings: () => ({ ...ALERT_DEFAULTS, ...settings }),
+      paused: () => options.paused ?? [],
+      log: silentLogger(),
+      now,
+    });
   }
 
   const alerts = async () => (await store.listEvents({ source: 'herald' })).map((e) => `${e.type} ${e.subject}`);

@@ -21,7 +21,15 @@ const opened = (destination: string) =>
 
 function capturedLog() {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => { lines.push(JSON.parse(String(chunk))); done(); } }));
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    }),
+  );
   return { log, lines };
 }
 
@@ -58,15 +66,23 @@ describe('the alert raiser', () => {
 
     assert.deepEqual(outcomes.filter((o) => o === 'raised').length, 3);
     const events = await herald(store);
-    assert.deepEqual(events.map((e) => `${e.type} ${e.subject}`), ['herald.breaker.opened crm', 'herald.breaker.opened slack', 'herald.queue.stale crm']);
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.subject}`),
+      ['herald.breaker.opened crm', 'herald.breaker.opened slack', 'herald.queue.stale crm'],
+    );
     assert.equal(woken, 3, 'the route stage is woken for each alert stored');
     assert.deepEqual(await counter(metrics, 'herald_alerts_total'), {
-      'herald.breaker.opened crm': 1, 'herald.breaker.opened slack': 1, 'herald.queue.stale crm': 1,
+      'herald.breaker.opened crm': 1,
+      'herald.breaker.opened slack': 1,
+      'herald.queue.stale crm': 1,
     });
     assert.deepEqual(await counter(metrics, 'herald_alerts_suppressed_total'), { 'herald.breaker.opened crm': 49 });
     // One log line per alert raised, naming it; nothing else of the alert.
     const raised = lines.filter((l) => l.msg === 'operational alert raised');
-    assert.deepEqual(raised.map((l) => [l.alert, l.destination, l.eventId]), events.map((e) => [e.type, e.subject, e.id]));
+    assert.deepEqual(
+      raised.map((l) => [l.alert, l.destination, l.eventId]),
+      events.map((e) => [e.type, e.subject, e.id]),
+    );
     assert.deepEqual(Object.keys(raised[0]!).sort(), ['alert', 'destination', 'eventId', 'hostname', 'level', 'msg', 'pid', 'time']);
   });
 
@@ -126,7 +142,10 @@ describe('two alert raisers on one PostgreSQL schema (two herald processes)', fu
     assert.deepEqual(together.sort(), ['raised', 'suppressed']);
     assert.equal(await b!.raise(opened('crm')), 'suppressed');
     assert.equal(await a!.raise(opened('crm')), 'suppressed');
-    assert.deepEqual((await stores[0]!.listEvents({ source: 'herald' })).map((e) => e.subject), ['crm']);
+    assert.deepEqual(
+      (await stores[0]!.listEvents({ source: 'herald' })).map((e) => e.subject),
+      ['crm'],
+    );
     // Other destinations are alerts of their own.
     assert.equal(await b!.raise(opened('slack')), 'raised');
     assert.equal(await stores[1]!.countEvents({ source: 'herald' }), 2);

@@ -45,14 +45,27 @@ describe('retrying a dead letter by hand', () => {
     await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [made] }]);
     const { createdAt } = (await store.getDelivery(made.id))!;
     const policy: DeliveryPolicy = {
-      timeoutMs: 2000, retryMs, maxAgeMs: HOUR, concurrency: 1, rateKey: 'destination:hook',
+      timeoutMs: 2000,
+      retryMs,
+      maxAgeMs: HOUR,
+      concurrency: 1,
+      rateKey: 'destination:hook',
       breaker: { failures: 100, probeMs: [60_000] },
     };
-    const hook = createChannel({ name: 'hook', type: 'webhook', options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } });
+    const hook = createChannel({
+      name: 'hook',
+      type: 'webhook',
+      options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+    });
     let clock = createdAt + 2 * HOUR;
     deliver = new DeliverStage({
-      store, destinations: () => ({ channels: { hook }, policies: { hook: policy } }), log: silentLogger(), claimant: 'test',
-      now: () => clock, random: () => 0, pollMs: 20,
+      store,
+      destinations: () => ({ channels: { hook }, policies: { hook: policy } }),
+      log: silentLogger(),
+      claimant: 'test',
+      now: () => clock,
+      random: () => 0,
+      pollMs: 20,
     });
     const attempts = async (n: number) => (await store.listAttempts(made.id)).length >= n;
     try {

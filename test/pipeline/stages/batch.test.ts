@@ -22,16 +22,28 @@ import { createTestSchema, type TestSchema } from '../../helpers/postgres.js';
 import { event } from '../../store/contract.js';
 
 const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
-const { routing } = loadRouting(testConfig('sqlite::memory:', {
-  rulesDir: path.join(FIXTURES, 'rules'),
-  templatesDir: path.join(FIXTURES, 'templates'),
-  destinations: { hook: { name: 'hook', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } } },
-}));
+const { routing } = loadRouting(
+  testConfig('sqlite::memory:', {
+    rulesDir: path.join(FIXTURES, 'rules'),
+    templatesDir: path.join(FIXTURES, 'templates'),
+    destinations: {
+      hook: { name: 'hook', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } },
+    },
+  }),
+);
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-interface Summary { key: string; count: number; omitted: number; first: string; last: string; newest: string; ids: string }
+interface Summary {
+  key: string;
+  count: number;
+  omitted: number;
+  first: string;
+  last: string;
+  newest: string;
+  ids: string;
+}
 
 const body = (d: Delivery) => (d.message as { body: { data: unknown } }).body.data;
 
@@ -89,7 +101,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const start = now;
       const events: NormalizedEvent[] = [];
       for (let i = 0; i < 10; i++) {
-        events.push(...await receive('group.rejected', 'sess_A'));
+        events.push(...(await receive('group.rejected', 'sess_A')));
         now += SECOND;
       }
       await receive('group.rejected', 'sess_B');
@@ -139,7 +151,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const summary = body(sent[0]!) as Summary;
       assert.equal(summary.count, 5);
       assert.equal(summary.omitted, 2);
-      assert.equal(summary.ids, events.slice(0, 3).map((e) => e.id).join(','));
+      assert.equal(
+        summary.ids,
+        events
+          .slice(0, 3)
+          .map((e) => e.id)
+          .join(','),
+      );
       assert.equal(summary.newest, events[4]!.id);
     });
 
@@ -160,7 +178,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await flushAt(Date.parse('2026-03-30T07:00:00Z')), [], 'an empty period sends nothing without sendEmpty');
     });
 
-    it('sends an empty digest with sendEmpty, and one listing the period\'s events', async () => {
+    it("sends an empty digest with sendEmpty, and one listing the period's events", async () => {
       now = Date.parse('2026-03-02T10:20:00Z');
       await batches.scheduleEmptyDigests();
       assert.deepEqual(await flushAt(Date.parse('2026-03-02T10:59:59Z')), []);
@@ -170,7 +188,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(summary.count, 0);
       assert.equal(summary.ids, '');
       assert.equal((await store.getEvent(empty[0]!.eventId))?.type, EMPTY_DIGEST_TYPE);
-      assert.deepEqual(await store.unroutedEvents(10), [], 'the empty digest\'s event is stored routed: no rule sees it');
+      assert.deepEqual(await store.unroutedEvents(10), [], "the empty digest's event is stored routed: no rule sees it");
       now = Date.parse('2026-03-02T11:30:00Z');
       const events = await receive('hourly.done', 'sess_A', 2);
       const full = await flushAt(Date.parse('2026-03-02T12:00:00Z'));
@@ -183,7 +201,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       now = Date.parse('2026-03-02T10:20:00Z');
       await batches.scheduleEmptyDigests();
       const events = await receive('hourly.done', 'sess_A');
-      current = { ...routing, rules: new RuleSet(routing.rules.rules.filter((r) => r.name !== 'hourly'), 'without-hourly') };
+      current = {
+        ...routing,
+        rules: new RuleSet(
+          routing.rules.rules.filter((r) => r.name !== 'hourly'),
+          'without-hourly',
+        ),
+      };
       const last = await flushAt(Date.parse('2026-03-02T11:00:00Z'));
       assert.equal((body(last[0]!) as Summary).ids, events[0]!.id);
       assert.deepEqual(await flushAt(Date.parse('2026-03-02T12:00:00Z')), []);
@@ -217,13 +241,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     if (kind === 'postgres') {
-      it('writes a completion only for the claimant, and gives a dead process\'s claimed batch back at once', async () => {
+      it("writes a completion only for the claimant, and gives a dead process's claimed batch back at once", async () => {
         await receive('group.rejected', 'sess_A', 2);
         now += 30 * SECOND;
         const [batch] = await store.claimDueBatches({ limit: 10, claimant: 'gone', claimTtlMs: 60 * MINUTE, now });
         assert.ok(batch);
         assert.deepEqual(await store.claimDueBatches({ limit: 10, claimant: 'test', claimTtlMs: MINUTE, now }), [], 'claimed: nobody else gets it');
-        const completion = { batchId: batch.id, consumed: batch.eventIds, deliveries: [], sentAt: now, dueIfPending: now, dueIfEmpty: null, windowStart: null, windowSent: 0, suppressed: 0 };
+        const completion = {
+          batchId: batch.id,
+          consumed: batch.eventIds,
+          deliveries: [],
+          sentAt: now,
+          dueIfPending: now,
+          dueIfEmpty: null,
+          windowStart: null,
+          windowSent: 0,
+          suppressed: 0,
+        };
         assert.equal(await store.completeBatch('test', completion), false, 'not the claimant');
         // "gone" holds no liveness lock: a dead process. Its claim is released, and the batch is sent by this one.
         assert.equal(await store.releaseClaimsOfDeadProcesses(), 1);

@@ -99,12 +99,18 @@ describe('the deliver stage (fake clock)', () => {
 
   function start(channel: Channel, options: Record<string, unknown>, onBreakerOpened?: (d: string, o: BreakerOpening) => void): DeliverStage {
     const destination: DestinationConfig = {
-      name: 'hook', type: 'webhook', options: { url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', ...options },
+      name: 'hook',
+      type: 'webhook',
+      options: { url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', ...options },
     };
     const policies = { hook: deliveryPolicy(destination, testConfig('sqlite::memory:').delivery) };
     stage = new DeliverStage({
-      store, destinations: () => ({ channels: { hook: channel }, policies }), log: silentLogger(), claimant: 'test',
-      random: () => 0, onBreakerOpened,
+      store,
+      destinations: () => ({ channels: { hook: channel }, policies }),
+      log: silentLogger(),
+      claimant: 'test',
+      random: () => 0,
+      onBreakerOpened,
     });
     stage.start();
     return stage;
@@ -121,9 +127,20 @@ describe('the deliver stage (fake clock)', () => {
     const channel = new ScriptedChannel((i) => (i < 3 ? DeliveryError.retryable('server-error', 'HTTP 500', { status: 500 }) : 'ok'));
     start(channel, { delivery: { retry: ['300ms', '600ms', '900ms'] } });
     await advance(1800);
-    assert.deepEqual(channel.sends.map((s) => [s.at, s.attempt]), [[0, 1], [300, 2], [900, 3], [1800, 4]]);
+    assert.deepEqual(
+      channel.sends.map((s) => [s.at, s.attempt]),
+      [
+        [0, 1],
+        [300, 2],
+        [900, 3],
+        [1800, 4],
+      ],
+    );
     assert.equal((await store.getDelivery(id!))!.status, 'delivered');
-    assert.deepEqual((await store.listAttempts(id!)).map((a) => a.outcome), ['retry', 'retry', 'retry', 'delivered']);
+    assert.deepEqual(
+      (await store.listAttempts(id!)).map((a) => a.outcome),
+      ['retry', 'retry', 'retry', 'delivered'],
+    );
   });
 
   it('waits Retry-After when it is longer than the schedule, and dead-letters when the schedule is used up', async () => {
@@ -131,7 +148,10 @@ describe('the deliver stage (fake clock)', () => {
     const channel = new ScriptedChannel(() => DeliveryError.retryable('rate-limited', 'HTTP 429', { status: 429, retryAfterMs: 2000 }));
     start(channel, { delivery: { retry: ['100ms'] } });
     await advance(5000);
-    assert.deepEqual(channel.sends.map((s) => s.at), [0, 2000]);
+    assert.deepEqual(
+      channel.sends.map((s) => s.at),
+      [0, 2000],
+    );
     const stored = (await store.getDelivery(id!))!;
     assert.equal(stored.status, 'dead');
     assert.match(stored.lastError ?? '', /gave up after 2 attempts/);
@@ -151,7 +171,10 @@ describe('the deliver stage (fake clock)', () => {
     const channel = new ScriptedChannel(() => 'ok');
     start(channel, { rate: '1/s' });
     await advance(2500);
-    assert.deepEqual(channel.sends.map((s) => s.at), [0, 1000, 2000]);
+    assert.deepEqual(
+      channel.sends.map((s) => s.at),
+      [0, 1000, 2000],
+    );
   });
 
   it('with a receiver down for 60 s: opens the breaker, probes on its schedule, and delivers everything once it is back', async () => {
@@ -159,11 +182,15 @@ describe('the deliver stage (fake clock)', () => {
     let up = false;
     const channel = new ScriptedChannel(() => (up ? 'ok' : refused()));
     const openings: BreakerOpening[] = [];
-    start(channel, {
-      concurrency: 4,
-      delivery: { retry: Array(10).fill('200ms'), maxAge: '1h' },
-      breaker: { failures: 5, probe: ['2s', '4s', '8s', '10s'] },
-    }, (_destination, opening) => openings.push(opening));
+    start(
+      channel,
+      {
+        concurrency: 4,
+        delivery: { retry: Array(10).fill('200ms'), maxAge: '1h' },
+        breaker: { failures: 5, probe: ['2s', '4s', '8s', '10s'] },
+      },
+      (_destination, opening) => openings.push(opening),
+    );
 
     await advance(60_000);
     assert.equal(stage!.breakerStates().hook, 'open');
@@ -177,7 +204,10 @@ describe('the deliver stage (fake clock)', () => {
     assert.equal(await attemptsOf(ids), whileDown, 'every attempt is recorded');
     const probes = channel.sends.slice(-7).map((s) => s.at);
     const firstProbe = probes[0]!;
-    assert.deepEqual(probes.map((at) => at - firstProbe), [0, 4000, 12000, 22000, 32000, 42000, 52000]);
+    assert.deepEqual(
+      probes.map((at) => at - firstProbe),
+      [0, 4000, 12000, 22000, 32000, 42000, 52000],
+    );
     for (const id of ids) assert.equal((await store.getDelivery(id))!.status, 'pending', 'nothing dead-lettered');
 
     up = true;

@@ -52,12 +52,23 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     api.reply = reply;
     source = testSource('facesign', 'facesign', {
       api: {
-        url: `${api.url}/v1`, key: API_KEY, enrich: ['session.status', 'analysis.*'], timeoutMs: 2000,
-        giveUpAfterMs: 30_000, rate: '100/s', allowPrivateNetwork: true, ...apiOverrides,
+        url: `${api.url}/v1`,
+        key: API_KEY,
+        enrich: ['session.status', 'analysis.*'],
+        timeoutMs: 2000,
+        giveUpAfterMs: 30_000,
+        rate: '100/s',
+        allowPrivateNetwork: true,
+        ...apiOverrides,
       },
     });
     const sources = { facesign: source };
-    const logStream = new Writable({ write(chunk, _encoding, done) { logLines.push(String(chunk)); done(); } });
+    const logStream = new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    });
     const log = pino({ level: 'trace' }, logStream);
     ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now });
     stage = new EnrichStage({ store, sources: () => sources, fetcher: (settings) => new SessionApiClient(settings), log, now: () => now });
@@ -66,9 +77,15 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
   /** Receives a signed FaceSign webhook of this type about this session; returns herald's event id. */
   async function receive(type: string, sessionId = 'sess_A'): Promise<string> {
     seq += 1;
-    const payload = { id: `evt_${seq}`, type, createdAt: now, sessionId, ...(type.startsWith('media.') && {
-      media: { id: 'm1', url: 'https://media.facesign.ai/m1.jpg', expires: now + 900_000, contentType: 'image/jpeg' },
-    }) };
+    const payload = {
+      id: `evt_${seq}`,
+      type,
+      createdAt: now,
+      sessionId,
+      ...(type.startsWith('media.') && {
+        media: { id: 'm1', url: 'https://media.facesign.ai/m1.jpg', expires: now + 900_000, contentType: 'image/jpeg' },
+      }),
+    };
     const { body, headers } = signedRequest(source, payload, now);
     // As Node's HTTP server hands them over: names in lower case.
     const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
@@ -98,8 +115,12 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
 
   it('enriches each listed type (session.status, analysis.*) before it is routable, and leaves the others alone', async () => {
     setUp((req) => sessionAnswer(sessionIdOf(req.path), 'complete'));
-    const listed = [await receive('session.status', 'sess_1'), await receive('analysis.video', 'sess_2'),
-      await receive('analysis.screenshot', 'sess_3'), await receive('analysis.deepfake', 'sess_4')];
+    const listed = [
+      await receive('session.status', 'sess_1'),
+      await receive('analysis.video', 'sess_2'),
+      await receive('analysis.screenshot', 'sess_3'),
+      await receive('analysis.deepfake', 'sess_4'),
+    ];
     const others = [await receive('media.user_photo', 'sess_5'), await receive('settings.langs', 'sess_6')];
     assert.deepEqual(await routable(), others, 'only the unlisted types are routable before enrichment');
 
@@ -130,7 +151,10 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     await stage.enrichOnce();
     const outcomes = await Promise.all(ids.map(async (id) => (await stored(id)).outcome));
     assert.deepEqual(outcomes, ['started', 'started', 'abandoned', 'completed', null]);
-    assert.deepEqual((await store.listEvents({ outcome: 'abandoned' })).map((e) => e.id), [ids[2]]);
+    assert.deepEqual(
+      (await store.listEvents({ outcome: 'abandoned' })).map((e) => e.id),
+      [ids[2]],
+    );
   });
 
   it("costs one call for a session's five events within seconds, and calls again for an event received after the answer", async () => {
@@ -156,9 +180,15 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
   });
 
   it("waits as a 429's Retry-After says, without calling meanwhile, then enriches", async () => {
-    setUp((req, i) => (i === 0
-      ? { status: 429, headers: { 'retry-after': '7', 'content-type': 'application/json' }, body: '{"error":{"type":"rate_limit_error","message":"slow down"}}' }
-      : answersComplete(req, i)));
+    setUp((req, i) =>
+      i === 0
+        ? {
+            status: 429,
+            headers: { 'retry-after': '7', 'content-type': 'application/json' },
+            body: '{"error":{"type":"rate_limit_error","message":"slow down"}}',
+          }
+        : answersComplete(req, i),
+    );
     const first = await receive('session.status', 'sess_1');
     now = T0 + S;
     await stage.enrichOnce();
@@ -180,7 +210,10 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
     assert.deepEqual((await routable()).sort(), [first, second].sort());
     assert.deepEqual((await stored(first)).enrichment, { fetchedAt: new Date(now).toISOString(), attempts: 2, error: null });
     assert.deepEqual((await stored(second)).enrichment, { fetchedAt: new Date(now).toISOString(), attempts: 2, error: null });
-    assert.ok(logLines.some((line) => line.includes('HTTP 429 rate_limit_error')), 'the retry is logged with its reason');
+    assert.ok(
+      logLines.some((line) => line.includes('HTTP 429 rate_limit_error')),
+      'the retry is logged with its reason',
+    );
   });
 
   it('keeps to api.rate: calls beyond it wait for their turn', async () => {
@@ -222,7 +255,11 @@ describe('enrich stage: FaceSign sessions fetched before routing', () => {
   });
 
   it('gives up at once on an answer a retry cannot change (401), with the error type and without the key the API echoed', async () => {
-    setUp(() => ({ status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { type: 'authentication_error', message: `bad key ${API_KEY}` } }) }));
+    setUp(() => ({
+      status: 401,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ error: { type: 'authentication_error', message: `bad key ${API_KEY}` } }),
+    }));
     const id = await receive('session.status');
     now += S;
     await stage.enrichOnce();
@@ -293,7 +330,12 @@ describe('enrich stage: a media event waiting for its session and its archive', 
       api: { url: api.url, key: API_KEY, enrich: ['media.*'], timeoutMs: 2000, giveUpAfterMs: 30_000, rate: '100/s', allowPrivateNetwork: true },
     });
     const media: MediaConfig = {
-      store: { kind: 'folder', dir: mediaDir }, maxBytes: 10_000, allowedHosts: ['127.0.0.1'], allowPrivateNetwork: true, linkTtlMs: 86_400_000, timeoutMs: 2000,
+      store: { kind: 'folder', dir: mediaDir },
+      maxBytes: 10_000,
+      allowedHosts: ['127.0.0.1'],
+      allowPrivateNetwork: true,
+      linkTtlMs: 86_400_000,
+      timeoutMs: 2000,
     };
     const files = new FolderMediaFiles(mediaDir);
     const downloader = new MediaDownloader(media);
@@ -301,10 +343,18 @@ describe('enrich stage: a media event waiting for its session and its archive', 
     const sources = { facesign: source };
     const ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media });
     stage = new EnrichStage({
-      store, sources: () => sources, fetcher: (settings) => new SessionApiClient(settings), log: pino({ level: 'silent' }), now: () => now, archiver,
+      store,
+      sources: () => sources,
+      fetcher: (settings) => new SessionApiClient(settings),
+      log: pino({ level: 'silent' }),
+      now: () => now,
+      archiver,
     });
     const payload = {
-      id: 'evt_m', type: 'media.user_photo', createdAt: now, sessionId: 'sess_M',
+      id: 'evt_m',
+      type: 'media.user_photo',
+      createdAt: now,
+      sessionId: 'sess_M',
       media: { id: 'm1', url: `${host.url}/m1.jpg`, expires: now + 900_000, contentType: 'image/jpeg' },
     };
     const { body, headers } = signedRequest(source, payload, now);
@@ -323,7 +373,10 @@ describe('enrich stage: a media event waiting for its session and its archive', 
     assert.equal((done.session as { status: string }).status, 'complete');
     assert.deepEqual(done.media!.archived, halfway.media!.archived, 'the archive of the first try');
     assert.equal(host.requests.length, 1, 'downloaded once');
-    assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id), [id]);
+    assert.deepEqual(
+      (await store.unroutedEvents(10)).map((e) => e.id),
+      [id],
+    );
     await downloader.close();
   });
 });

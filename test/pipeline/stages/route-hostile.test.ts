@@ -19,17 +19,20 @@ import { SHIPPED_RULES_DIR, testConfig, testSources } from '../../helpers/config
 import { HOSTILE_VALUES } from '../../helpers/hostile-values.js';
 
 const sources = testSources();
-const { routing } = loadRouting(testConfig('sqlite::memory:', {
-  rulesDir: SHIPPED_RULES_DIR,
-  destinations: {
-    'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: 'https://hooks.slack.com/services/T0/B0/x' } },
-    'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: 'smtp://127.0.0.1:1', from: 'h@example.com', to: ['c@example.com'] } },
-    crm: { name: 'crm', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } },
-  },
-}));
+const { routing } = loadRouting(
+  testConfig('sqlite::memory:', {
+    rulesDir: SHIPPED_RULES_DIR,
+    destinations: {
+      'compliance-slack': { name: 'compliance-slack', type: 'slack', options: { url: 'https://hooks.slack.com/services/T0/B0/x' } },
+      'compliance-email': { name: 'compliance-email', type: 'email', options: { smtp: 'smtp://127.0.0.1:1', from: 'h@example.com', to: ['c@example.com'] } },
+      crm: { name: 'crm', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } },
+    },
+  }),
+);
 
 const SAMPLES: NormalizedEvent[] = (Object.keys(PROVIDERS) as ProviderId[]).flatMap((provider) =>
-  sampleTypes(provider).map((type) => sampleEvent(sources[provider], PROVIDERS[provider], type, Date.UTC(2026, 10, 18))));
+  sampleTypes(provider).map((type) => sampleEvent(sources[provider], PROVIDERS[provider], type, Date.UTC(2026, 10, 18))),
+);
 
 /** What a plan sends, without herald's fresh ids. */
 const sent = (plan: RoutingPlan) => plan.notifications.map(({ delivery: { id: _id, ...rest } }) => rest);
@@ -88,7 +91,10 @@ describe('routing events with hostile values through the shipped rules and templ
   it('the LegalTalent reproduction: final_decision {"toString":1,"valueOf":1} fails kyc-approved-but-flagged alone', () => {
     const processed = SAMPLES.find((e) => e.type === 'kyc.session.processed')!;
     const result = plan(withValueAt(processed, ['data', 'final_decision'], { toString: 1, valueOf: 1 }));
-    assert.deepEqual(result.errors.map((e) => e.rule), ['kyc-approved-but-flagged']);
+    assert.deepEqual(
+      result.errors.map((e) => e.rule),
+      ['kyc-approved-but-flagged'],
+    );
     assert.deepEqual(result.notifications, []);
   });
 });

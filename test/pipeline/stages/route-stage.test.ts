@@ -19,10 +19,14 @@ import type { EventRouting, RoutingError } from '../../../src/store/store.js';
 import { testConfig } from '../../helpers/config.js';
 import { event } from '../../store/contract.js';
 
-const { routing } = loadRouting(testConfig('sqlite::memory:', {
-  rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
-  destinations: { hook: { name: 'hook', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } } },
-}));
+const { routing } = loadRouting(
+  testConfig('sqlite::memory:', {
+    rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
+    destinations: {
+      hook: { name: 'hook', type: 'webhook', options: { url: 'https://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } },
+    },
+  }),
+);
 
 describe('the route stage', () => {
   let store: SqliteStore;
@@ -44,7 +48,11 @@ describe('the route stage', () => {
     const metrics = new HeraldMetrics();
     const reported: Array<[string, RoutingError]> = [];
     const stage = new RouteStage({
-      store, routing: () => routing, providers: EVENT_PROVIDERS, log: silentLogger(), metrics,
+      store,
+      routing: () => routing,
+      providers: EVENT_PROVIDERS,
+      log: silentLogger(),
+      metrics,
       onRoutingError: (eventId, error) => reported.push([eventId, error]),
     });
 

@@ -49,7 +49,13 @@ describe('a destination removed from the config', function () {
 
   const hook = () => ({
     rulesDir: path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule'),
-    destinations: { hook: { name: 'hook', type: 'webhook' as const, options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } } },
+    destinations: {
+      hook: {
+        name: 'hook',
+        type: 'webhook' as const,
+        options: { url: `${sink.url}/hook`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+      },
+    },
   });
   const status = async (id: string) => (await herald!.store.getDelivery(id))?.status;
 
@@ -68,7 +74,11 @@ describe('a destination removed from the config', function () {
   });
 
   it('makes dead letters of them when a reload removes it, and a retry sends them once it is back', async () => {
-    const gone = { name: 'gone', type: 'webhook' as const, options: { url: `${sink.url}/gone`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true } };
+    const gone = {
+      name: 'gone',
+      type: 'webhook' as const,
+      options: { url: `${sink.url}/gone`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true },
+    };
     herald = await startTestHerald({ ...hook(), destinations: { ...hook().destinations, gone } });
     herald.deliver.pause('gone');
     const id = await routedToGone(herald.store);
@@ -98,8 +108,11 @@ describe('a destination removed from the config', function () {
       assert.equal(await store.getDelivery(old), undefined);
       const newer = await routedToGone(store, Date.now() - 40 * DAY);
       const configuredAtItsMaking = { names: ['hook'], since: (await store.getDelivery(newer))!.createdAt };
-      assert.equal((await pruneOnce(store, 30 * DAY, Date.now(), { configured: configuredAtItsMaking, log: silentLogger() })).events, 0,
-        'made after the config took effect (perhaps by another process with a newer config): left alone');
+      assert.equal(
+        (await pruneOnce(store, 30 * DAY, Date.now(), { configured: configuredAtItsMaking, log: silentLogger() })).events,
+        0,
+        'made after the config took effect (perhaps by another process with a newer config): left alone',
+      );
       assert.equal((await store.getDelivery(newer))?.status, 'pending');
     } finally {
       await store.close();

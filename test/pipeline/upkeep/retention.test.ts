@@ -12,9 +12,19 @@ const DAY = 86_400_000;
 function event(receivedAt: number): NormalizedEvent {
   const at = new Date(receivedAt).toISOString();
   return {
-    specversion: '1.0', id: newEventId(), source: 'kyc', provider: 'legaltalent', type: 'kyc.session.created',
-    category: 'verification', outcome: 'started', subject: 's', time: at, receivedAt: at,
-    providerEventId: null, datacontenttype: 'application/json', data: {},
+    specversion: '1.0',
+    id: newEventId(),
+    source: 'kyc',
+    provider: 'legaltalent',
+    type: 'kyc.session.created',
+    category: 'verification',
+    outcome: 'started',
+    subject: 's',
+    time: at,
+    receivedAt: at,
+    providerEventId: null,
+    datacontenttype: 'application/json',
+    data: {},
   };
 }
 

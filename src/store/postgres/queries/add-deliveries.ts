@@ -27,8 +27,14 @@ ${where}`.trimEnd();
 export function newDeliveryColumns(deliveries: ReadonlyArray<NewDelivery & { eventId: string }>): Param[] {
   const column = (pick: (d: (typeof deliveries)[number]) => string | null) => deliveries.map(pick);
   return [
-    column((d) => d.id), column((d) => d.eventId), column((d) => d.rule), column((d) => d.destination),
-    column((d) => d.template), column((d) => messageText(d.message)), column((d) => d.status), column((d) => d.error ?? null),
+    column((d) => d.id),
+    column((d) => d.eventId),
+    column((d) => d.rule),
+    column((d) => d.destination),
+    column((d) => d.template),
+    column((d) => messageText(d.message)),
+    column((d) => d.status),
+    column((d) => d.error ?? null),
   ];
 }
 

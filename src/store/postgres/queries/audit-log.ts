@@ -15,8 +15,6 @@ export async function recordAudit(db: Db, { id, at, actor, action, target, detai
 }
 
 export async function listAudit(db: Db, filter: AuditFilter): Promise<AuditEntry[]> {
-  const rows = await db.rows<AuditEntry>(LIST, [
-    filter.actor ?? null, filter.action ?? null, filter.target ?? null, filter.after ?? null, filter.limit ?? 100,
-  ]);
+  const rows = await db.rows<AuditEntry>(LIST, [filter.actor ?? null, filter.action ?? null, filter.target ?? null, filter.after ?? null, filter.limit ?? 100]);
   return rows.map((r) => ({ ...r, at: Number(r.at) }));
 }

@@ -45,9 +45,19 @@ export async function claimBatches(db: Db, { claimant, now, claimTtlMs, limit }:
   const links = await db.rows<{ batch_id: string; event_id: string }>(BATCH_EVENTS, [rows.map((r) => r.id)]);
   return rows
     .map((row) => ({
-      id: row.id, rule: row.rule, destination: row.destination, template: row.template, key: row.key, keyLabel: row.key_label,
-      keyValues: row.key_values, spec: row.spec, dueAt: row.due_at, lastSentAt: row.last_sent_at, windowStart: row.window_start,
-      windowSent: row.window_sent, suppressed: row.suppressed,
+      id: row.id,
+      rule: row.rule,
+      destination: row.destination,
+      template: row.template,
+      key: row.key,
+      keyLabel: row.key_label,
+      keyValues: row.key_values,
+      spec: row.spec,
+      dueAt: row.due_at,
+      lastSentAt: row.last_sent_at,
+      windowStart: row.window_start,
+      windowSent: row.window_sent,
+      suppressed: row.suppressed,
       eventIds: links.filter((l) => l.batch_id === row.id).map((l) => l.event_id),
     }))
     .sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0) || (a.id < b.id ? -1 : 1));
@@ -82,12 +92,32 @@ SELECT count(*)::int AS n FROM b`;
 
 export async function completeBatch(db: Db, claimant: string, c: BatchCompletion, now: number): Promise<boolean> {
   const d = c.deliveries;
-  const [row] = await db.rows<{ n: number }>(COMPLETE_BATCH, [
-    c.batchId, claimant, c.consumed.length, c.dueIfPending, c.dueIfEmpty, c.sentAt, c.windowStart, c.windowSent, c.suppressed,
-    c.consumed, c.event ? JSON.stringify(c.event satisfies NormalizedEvent) : null,
-    d.map((x) => x.id), d.map((x) => x.eventId), d.map((x) => x.rule), d.map((x) => x.destination), d.map((x) => x.template),
-    d.map((x) => (x.message === null ? null : JSON.stringify(x.message))), d.map((x) => x.status), d.map((x) => x.error ?? null), now,
-  ], 'herald.complete-batch');
+  const [row] = await db.rows<{ n: number }>(
+    COMPLETE_BATCH,
+    [
+      c.batchId,
+      claimant,
+      c.consumed.length,
+      c.dueIfPending,
+      c.dueIfEmpty,
+      c.sentAt,
+      c.windowStart,
+      c.windowSent,
+      c.suppressed,
+      c.consumed,
+      c.event ? JSON.stringify(c.event satisfies NormalizedEvent) : null,
+      d.map((x) => x.id),
+      d.map((x) => x.eventId),
+      d.map((x) => x.rule),
+      d.map((x) => x.destination),
+      d.map((x) => x.template),
+      d.map((x) => (x.message === null ? null : JSON.stringify(x.message))),
+      d.map((x) => x.status),
+      d.map((x) => x.error ?? null),
+      now,
+    ],
+    'herald.complete-batch',
+  );
   return (row?.n ?? 0) > 0;
 }
 
@@ -98,7 +128,15 @@ ON CONFLICT (rule, destination, template, key) DO UPDATE SET spec = excluded.spe
 
 export async function scheduleBatch(db: Db, s: BatchSchedule): Promise<void> {
   await db.query(SCHEDULE_BATCH, [
-    newEventId(), s.rule, s.destination, s.template, s.key, s.keyLabel, JSON.stringify(s.keyValues), JSON.stringify(s.spec), s.dueAt,
+    newEventId(),
+    s.rule,
+    s.destination,
+    s.template,
+    s.key,
+    s.keyLabel,
+    JSON.stringify(s.keyValues),
+    JSON.stringify(s.spec),
+    s.dueAt,
   ]);
 }
 

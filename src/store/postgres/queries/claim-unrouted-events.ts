@@ -28,9 +28,7 @@ export interface RouteClaim {
 }
 
 export async function claimUnroutedEvents(db: Db, { claimant, limit, claimTtlMs, now }: RouteClaim): Promise<NormalizedEvent[]> {
-  const rows = await db.rows<{ id: string; body: NormalizedEvent }>(
-    CLAIM_UNROUTED_EVENTS, [claimant, now, claimTtlMs, limit], 'herald.claim-unrouted-events',
-  );
+  const rows = await db.rows<{ id: string; body: NormalizedEvent }>(CLAIM_UNROUTED_EVENTS, [claimant, now, claimTtlMs, limit], 'herald.claim-unrouted-events');
   // RETURNING has no order of its own.
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => r.body);
 }

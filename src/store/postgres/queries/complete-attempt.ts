@@ -20,11 +20,25 @@ SELECT id, $7, $8, $9, $10, $11, $12, $13, $14 FROM done`;
 
 /** True when the attempt was recorded; false when the claim is no longer the claimant's. */
 export async function completeAttempt(db: Db, claimant: string, attempt: Attempt, verdict: AttemptVerdict, now: number): Promise<boolean> {
-  const result = await db.query(COMPLETE_ATTEMPT, [
-    attempt.deliveryId, claimant, verdict.status, verdict.status === 'pending' ? verdict.nextAttemptAt : null, now,
-    attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
-    attempt.attempt, attempt.startedAt, Math.round(attempt.durationMs), attempt.outcome, attempt.status, attempt.reason,
-    attempt.error, attempt.responseExcerpt,
-  ], 'herald.complete-attempt');
+  const result = await db.query(
+    COMPLETE_ATTEMPT,
+    [
+      attempt.deliveryId,
+      claimant,
+      verdict.status,
+      verdict.status === 'pending' ? verdict.nextAttemptAt : null,
+      now,
+      attempt.error === null ? null : `${attempt.reason ?? 'error'}: ${attempt.error}`,
+      attempt.attempt,
+      attempt.startedAt,
+      Math.round(attempt.durationMs),
+      attempt.outcome,
+      attempt.status,
+      attempt.reason,
+      attempt.error,
+      attempt.responseExcerpt,
+    ],
+    'herald.complete-attempt',
+  );
   return result.rowCount === 1;
 }

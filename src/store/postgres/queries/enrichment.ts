@@ -34,7 +34,9 @@ WHERE id = $1 AND enrich_due_at IS NOT NULL`;
 
 export async function claimEventsToEnrich(db: Db, { limit, leaseMs, now }: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {
   const rows = await db.rows<{ id: string; body: NormalizedEvent; attempts: number }>(
-    CLAIM_EVENTS_TO_ENRICH, [now, leaseMs, limit], 'herald.claim-events-to-enrich',
+    CLAIM_EVENTS_TO_ENRICH,
+    [now, leaseMs, limit],
+    'herald.claim-events-to-enrich',
   );
   // RETURNING has no order of its own.
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ event: r.body, attempts: r.attempts }));

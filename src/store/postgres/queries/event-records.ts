@@ -11,8 +11,14 @@ import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow }
 
 export async function exportEventRecords(db: Db, after: string | undefined, limit: number): Promise<EventRecord[]> {
   const events = await db.rows<{
-    id: string; dedupe_key: string; body: NormalizedEvent; routed_at: Date | null; rules_version: string | null;
-    routing_errors: RoutingError[] | null; expires_at: number | null; enrich_due_at: number | null;
+    id: string;
+    dedupe_key: string;
+    body: NormalizedEvent;
+    routed_at: Date | null;
+    rules_version: string | null;
+    routing_errors: RoutingError[] | null;
+    expires_at: number | null;
+    enrich_due_at: number | null;
   }>(
     `SELECT e.id, e.dedupe_key, e.body, e.routed_at, e.rules_version, e.routing_errors, k.expires_at, e.enrich_due_at
      FROM events e LEFT JOIN event_dedupe k ON k.source = e.source AND k.dedupe_key = e.dedupe_key AND k.event_id = e.id
@@ -34,10 +40,12 @@ export async function exportEventRecords(db: Db, after: string | undefined, limi
     rulesVersion: e.rules_version,
     routingErrors: e.routing_errors ?? [],
     enrichDueAtMs: e.enrich_due_at === null ? null : Number(e.enrich_due_at),
-    deliveries: deliveries.filter((d) => d.event_id === e.id).map((d) => ({
-      delivery: toDelivery(d),
-      attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
-    })),
+    deliveries: deliveries
+      .filter((d) => d.event_id === e.id)
+      .map((d) => ({
+        delivery: toDelivery(d),
+        attempts: attempts.filter((a) => a.delivery_id === d.id).map(toAttempt),
+      })),
   }));
 }
 
@@ -81,27 +89,54 @@ export async function importEventRecords(db: Db, records: readonly EventRecord[]
   const attempts = records.flatMap((r) => r.deliveries.flatMap((d) => d.attempts));
   return db.transaction(async (tx) => {
     const added = await tx.query(IMPORT_EVENTS, [
-      events.map((e) => e.id), events.map((e) => e.source), events.map((e) => e.provider), events.map((e) => e.type),
-      events.map((e) => e.category), events.map((e) => e.outcome), events.map((e) => e.subject), events.map((e) => e.time),
-      events.map((e) => e.receivedAt), events.map((e) => e.providerEventId), records.map((r) => r.dedupeKey),
-      events.map((e) => JSON.stringify(e)), records.map((r) => r.routedAt), records.map((r) => r.rulesVersion),
+      events.map((e) => e.id),
+      events.map((e) => e.source),
+      events.map((e) => e.provider),
+      events.map((e) => e.type),
+      events.map((e) => e.category),
+      events.map((e) => e.outcome),
+      events.map((e) => e.subject),
+      events.map((e) => e.time),
+      events.map((e) => e.receivedAt),
+      events.map((e) => e.providerEventId),
+      records.map((r) => r.dedupeKey),
+      events.map((e) => JSON.stringify(e)),
+      records.map((r) => r.routedAt),
+      records.map((r) => r.rulesVersion),
       records.map((r) => (r.routingErrors?.length ? JSON.stringify(r.routingErrors) : null)),
       records.map((r) => r.enrichDueAtMs ?? null),
     ]);
     await tx.query(IMPORT_KEYS, [
-      keyed.map((r) => r.event.source), keyed.map((r) => r.dedupeKey), keyed.map((r) => r.event.id), keyed.map((r) => r.dedupeUntilMs),
+      keyed.map((r) => r.event.source),
+      keyed.map((r) => r.dedupeKey),
+      keyed.map((r) => r.event.id),
+      keyed.map((r) => r.dedupeUntilMs),
     ]);
     await tx.query(IMPORT_DELIVERIES, [
-      deliveries.map((d) => d.id), deliveries.map((d) => d.eventId), deliveries.map((d) => d.rule), deliveries.map((d) => d.destination),
-      deliveries.map((d) => d.template), deliveries.map((d) => (messageText(d.message))),
-      deliveries.map((d) => d.status), deliveries.map((d) => d.attempts), deliveries.map((d) => d.nextAttemptAt),
-      deliveries.map((d) => d.createdAt), deliveries.map((d) => d.updatedAt), deliveries.map((d) => d.lastError),
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.eventId),
+      deliveries.map((d) => d.rule),
+      deliveries.map((d) => d.destination),
+      deliveries.map((d) => d.template),
+      deliveries.map((d) => messageText(d.message)),
+      deliveries.map((d) => d.status),
+      deliveries.map((d) => d.attempts),
+      deliveries.map((d) => d.nextAttemptAt),
+      deliveries.map((d) => d.createdAt),
+      deliveries.map((d) => d.updatedAt),
+      deliveries.map((d) => d.lastError),
       deliveries.map((d) => d.retriedAt),
     ]);
     await tx.query(IMPORT_ATTEMPTS, [
-      attempts.map((a) => a.deliveryId), attempts.map((a) => a.attempt), attempts.map((a) => a.startedAt),
-      attempts.map((a) => Math.round(a.durationMs)), attempts.map((a) => a.outcome), attempts.map((a) => a.status),
-      attempts.map((a) => a.reason), attempts.map((a) => a.error), attempts.map((a) => a.responseExcerpt),
+      attempts.map((a) => a.deliveryId),
+      attempts.map((a) => a.attempt),
+      attempts.map((a) => a.startedAt),
+      attempts.map((a) => Math.round(a.durationMs)),
+      attempts.map((a) => a.outcome),
+      attempts.map((a) => a.status),
+      attempts.map((a) => a.reason),
+      attempts.map((a) => a.error),
+      attempts.map((a) => a.responseExcerpt),
     ]);
     return added.rowCount ?? 0;
   });

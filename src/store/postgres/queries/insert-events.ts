@@ -47,13 +47,27 @@ export async function insertEvents(db: Db, batch: readonly NewEvent[], now: numb
   }
   const unique = [...firsts.values()].sort((a, b) => compare(a.event.source, b.event.source) || compare(a.dedupeKey, b.dedupeKey));
   const column = <T>(pick: (item: NewEvent) => T) => unique.map(pick);
-  const rows = await db.rows<{ source: string; dedupe_key: string; event_id: string }>(INSERT_EVENTS, [
-    column((i) => i.event.id), column((i) => i.event.source), column((i) => i.event.provider), column((i) => i.event.type),
-    column((i) => i.event.category), column((i) => i.event.outcome), column((i) => i.event.subject), column((i) => i.event.time),
-    column((i) => i.event.receivedAt), column((i) => i.event.providerEventId), column((i) => i.dedupeKey),
-    column((i) => JSON.stringify(i.event)), column((i) => i.dedupeUntilMs), now,
-    column((i) => i.enrichDueAtMs ?? null),
-  ], 'herald.insert-events');
+  const rows = await db.rows<{ source: string; dedupe_key: string; event_id: string }>(
+    INSERT_EVENTS,
+    [
+      column((i) => i.event.id),
+      column((i) => i.event.source),
+      column((i) => i.event.provider),
+      column((i) => i.event.type),
+      column((i) => i.event.category),
+      column((i) => i.event.outcome),
+      column((i) => i.event.subject),
+      column((i) => i.event.time),
+      column((i) => i.event.receivedAt),
+      column((i) => i.event.providerEventId),
+      column((i) => i.dedupeKey),
+      column((i) => JSON.stringify(i.event)),
+      column((i) => i.dedupeUntilMs),
+      now,
+      column((i) => i.enrichDueAtMs ?? null),
+    ],
+    'herald.insert-events',
+  );
   const winners = new Map(rows.map((r) => [`${r.source}\u0000${r.dedupe_key}`, r.event_id]));
   return batch.map((item): InsertResult => {
     const winner = winners.get(keyOf(item));

@@ -61,12 +61,27 @@ export async function markRouted(db: Db, routings: readonly EventRouting[], now:
   const deliveries = routings.flatMap((r) => r.deliveries.map((d) => ({ ...d, eventId: r.eventId })));
   const entries = routings.flatMap((r) => (r.batched ?? []).map((b) => ({ ...b, eventId: r.eventId })));
   const entry = <T>(pick: (b: (typeof entries)[number]) => T) => entries.map(pick);
-  await db.query(MARK_ROUTED, [
-    routings.map((r) => r.eventId), routings.map((r) => r.rulesVersion),
-    routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
-    ...newDeliveryColumns(deliveries), now,
-    entry((b) => b.eventId), entry((b) => b.rule), entry((b) => b.destination), entry((b) => b.template), entry((b) => b.key),
-    entry((b) => b.keyLabel), entry((b) => JSON.stringify(b.keyValues)), entry((b) => JSON.stringify(b.spec)),
-    entry((b) => b.firstDueAt), entry((b) => b.intervalMs), entry((b) => b.now), entry(() => newEventId()),
-  ], 'herald.mark-routed');
+  await db.query(
+    MARK_ROUTED,
+    [
+      routings.map((r) => r.eventId),
+      routings.map((r) => r.rulesVersion),
+      routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
+      ...newDeliveryColumns(deliveries),
+      now,
+      entry((b) => b.eventId),
+      entry((b) => b.rule),
+      entry((b) => b.destination),
+      entry((b) => b.template),
+      entry((b) => b.key),
+      entry((b) => b.keyLabel),
+      entry((b) => JSON.stringify(b.keyValues)),
+      entry((b) => JSON.stringify(b.spec)),
+      entry((b) => b.firstDueAt),
+      entry((b) => b.intervalMs),
+      entry((b) => b.now),
+      entry(() => newEventId()),
+    ],
+    'herald.mark-routed',
+  );
 }
