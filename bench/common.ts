@@ -78,8 +78,10 @@ export interface ClosedLoadJob {
   connections: number;
   durationS: number;
   tag: string;
-  /** How many distinct requests to sign; the run stops early (and says so) if they run out. */
+  /** How many distinct requests to sign; if they run out, autocannon stops early and wrk starts them again (both say so). */
   poolSize: number;
+  /** wrk (its path), or autocannon when wrk is not installed. */
+  generator: { kind: 'wrk'; path: string; threads: number } | { kind: 'autocannon' };
 }
 
 /** An open-loop run: requests leave on a fixed schedule whatever the answers, over up to `connections` connections. */
@@ -104,7 +106,7 @@ export interface ClosedLoadResult {
   failed: number;
   rps: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
-  /** The signed pool ran out before the duration was over (the run was cut short). */
+  /** The signed pool ran out before the duration was over (autocannon: the run was cut short; wrk: it sent duplicates). */
   exhausted: boolean;
   /** The load generator's own CPU seconds during the run (signing beforehand not counted). */
   cpuS: number;

@@ -27,7 +27,10 @@ export interface HeraldSetupFiles {
 }
 
 /** Writes `<dir>/herald.config.yaml` (store `<dir>/herald.db`) and `<dir>/rules/` with `ruleCount` rules. */
-export function writeHeraldSetup(dir: string, opts: { port: number; sinkUrl: string; templatesDir: string; ruleCount: number }): HeraldSetupFiles {
+export function writeHeraldSetup(
+  dir: string,
+  opts: { port: number; sinkUrl: string; templatesDir: string; ruleCount: number; deliveryThread?: boolean },
+): HeraldSetupFiles {
   mkdirSync(path.join(dir, 'rules'), { recursive: true });
   writeFileSync(path.join(dir, 'rules', 'bench.yaml'), benchRules(opts.ruleCount));
   const configFile = path.join(dir, 'herald.config.yaml');
@@ -42,6 +45,7 @@ export function writeHeraldSetup(dir: string, opts: { port: number; sinkUrl: str
       `  facesign: { provider: facesign, secrets: ["${BENCH_SECRET}"] }`,
       'destinations:',
       `  hook: { type: webhook, url: "${opts.sinkUrl}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true, concurrency: ${SINK_CONCURRENCY} }`,
+      ...(opts.deliveryThread === false ? ['delivery: { thread: false }'] : []),
       '',
     ].join('\n'),
   );

@@ -4,8 +4,9 @@
  * IPC, signs every request it may need before the clock starts, runs the job,
  * sends back the result and exits.
  *
- * Closed loop: autocannon with keep-alive connections, each sending its next
- * request when the last is answered (throughput and ack latency).
+ * Closed loop: keep-alive connections, each sending its next request when the
+ * last is answered (throughput and ack latency), from wrk (wrk.ts: a C program
+ * this process runs and waits for) or, when wrk is not installed, autocannon.
  * Open loop: requests leave on a fixed schedule whatever the answers (an
  * undici Pool of keep-alive connections); latency is counted from the time a
  * request was due, so a stalled server cannot hide its stall (no coordinated
@@ -25,9 +26,11 @@ import {
   type PacedLoadJob,
   type PacedLoadResult,
 } from './common.js';
+import { runWrk } from './wrk.js';
 
 function runClosed(job: ClosedLoadJob): Promise<ClosedLoadResult> {
   const pool = signedRequests(job.tag, job.poolSize);
+  if (job.generator.kind === 'wrk') return runWrk(job.generator.path, job, pool, job.generator.threads);
   const path = new URL(job.url).pathname;
   let next = 0;
   let exhausted = false;

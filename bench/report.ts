@@ -2,11 +2,15 @@
  * Turns the runs into medians, ratios against the baseline of the same run,
  * verdicts on the targets, and a Markdown report.
  */
-import type { BacklogRun, BaselineRun, IngestRun, LatencyRun, ScaleRun, SustainedRun } from './scenarios.js';
+import type { BacklogRun, BaselineRun, EndToEndRun, IngestRun, LatencyRun, ScaleRun, SustainedRun } from './scenarios.js';
 
 export interface Runs {
   baseline: BaselineRun[];
   ingest: IngestRun[];
+  /** End to end, closed loop (older results have none). */
+  endToEnd?: EndToEndRun[];
+  /** The baseline run just before each of them. */
+  endToEndBaseline?: BaselineRun[];
   sustained: SustainedRun[];
   latency: LatencyRun[];
   backlog: BacklogRun[];
@@ -58,6 +62,14 @@ export const ingestRatio = (runs: Runs) =>
     runs.baseline,
     (r) => r.rps,
   );
+/** herald's end-to-end throughput (closed loop) against the baseline's, pair by pair. */
+export const endToEndRatio = (runs: Runs) =>
+  pairRatio(
+    runs.endToEnd ?? [],
+    (r) => r.rps,
+    runs.endToEndBaseline ?? [],
+    (r) => r.rps,
+  );
 /** CPU per event with many rules against with few, pair by pair. */
 export const scaleCostRatio = (runs: Runs) =>
   pairRatio(
@@ -85,10 +97,14 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
   const sustainedOk =
     sustained.length > 0 &&
     sustained.every((r) => r.failed === 0 && r.missing === 0 && r.ackRate >= 0.99 * r.offered && r.queueEnd <= r.queueMiddle + r.offered / 2);
-  const peakS1to4 = peakOf([...runs.ingest, ...runs.sustained, ...runs.latency, ...runs.backlog]);
+  const peakS1to4 = peakOf([...runs.ingest, ...(runs.endToEnd ?? []), ...runs.sustained, ...runs.latency, ...runs.backlog]);
   const backlogRaise = med(runs.bigBacklog, (r) => r.peakMb) - med(runs.backlog, (r) => r.peakMb);
   const scaleCost = scaleCostRatio(runs);
   const failedIngest = runs.ingest.reduce((n, r) => n + r.failed, 0);
+  const e2e = runs.endToEnd ?? [];
+  const e2eRatio = endToEndRatio(runs);
+  // Delivering kept up: at most half a second of events waiting when the load stopped, nothing failed or missing.
+  const e2eKeptUp = e2e.length > 0 && e2e.every((r) => r.failed === 0 && r.missing === 0 && r.queueEnd <= r.rps / 2);
   return [
     { scenario: '1 ingest only', measured: `${times(ingest, 2)} baseline`, target: '>= 0.5x', met: ingest >= 0.5, ran: runs.ingest.length > 0 },
     {
@@ -103,9 +119,26 @@ function checkedVerdicts(runs: Runs, backlogTarget: number): Array<Verdict & { r
     },
     { scenario: '1 ingest only', measured: `${failedIngest} non-2xx`, target: '0', met: failedIngest === 0, ran: runs.ingest.length > 0 },
     {
+      scenario: '2 end to end, closed loop',
+      measured: `${times(e2eRatio, 2)} baseline, queue at the end ${list(e2e, (r) => r.queueEnd)}, missing ${list(e2e, (r) => r.missing)}`,
+      target: '>= 0.3x, queue not growing, all delivered',
+      met: e2eRatio >= 0.3 && e2eKeptUp,
+      ran: e2e.length > 0,
+    },
+    {
+      scenario: '2 end to end, closed loop',
+      measured: `p99 ${fixed(
+        med(e2e, (r) => r.p99),
+        1,
+      )} ms`,
+      target: '<= 25 ms',
+      met: med(e2e, (r) => r.p99) <= 25,
+      ran: e2e.length > 0,
+    },
+    {
       scenario: '2 sustained end to end',
       measured: `${fixed(med(sustained, (r) => r.ackRate))}/s acked (${times(med(sustained, (r) => r.ackRate) / baseRps, 3)}), queue ${list(sustained, (r) => r.queueMiddle)} -> ${list(sustained, (r) => r.queueEnd)}, missing ${list(sustained, (r) => r.missing)}`,
-      target: '>= 0.25x for the whole run, queue not growing, all delivered',
+      target: '>= 0.3x for the whole run, queue not growing, all delivered',
       met: sustainedOk,
       ran: sustained.length > 0,
     },
@@ -152,7 +185,16 @@ export function markdownReport(
   runs: Runs,
   machine: Machine,
   checked: Verdict[],
-  info: { command: string; plan: string; startedAt: string; minutes: number; backlog: number; bigBacklog: number; rules: [number, number] },
+  info: {
+    command: string;
+    loadGenerator?: string;
+    plan: string;
+    startedAt: string;
+    minutes: number;
+    backlog: number;
+    bigBacklog: number;
+    rules: [number, number];
+  },
 ): string {
   const baseRps = med(runs.baseline, (r) => r.rps);
   const ratio = (n: number) => times(n / baseRps, 2);
@@ -160,6 +202,10 @@ export function markdownReport(
   // no concurrency or threading inside herald gets past this rate.
   const allowedRate = med(runs.sustained, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent));
   const allowedIngest = med(runs.ingest, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.loadCpuUsPerEvent));
+  const e2e = runs.endToEnd ?? [];
+  // The end-to-end runs are against their own baseline runs (one just before each).
+  const e2eRatio = (n: number) => times(n / med(runs.endToEndBaseline ?? [], (r) => r.rps), 2);
+  const allowedEndToEnd = med(e2e, (r) => (machine.cpus * 1e6) / (r.cpuUsPerEvent + r.sinkCpuUsPerEvent + r.loadCpuUsPerEvent));
   const rows: string[][] = [
     ['baseline: bare Koa, 32 connections', 'req/s', fixed(baseRps), '', list(runs.baseline, (r) => r.rps)],
     [
@@ -212,6 +258,48 @@ export function markdownReport(
     ],
     ['', 'load generator CPU µs/event', fixed(med(runs.ingest, (r) => r.loadCpuUsPerEvent)), '', list(runs.ingest, (r) => r.loadCpuUsPerEvent)],
     ['', 'events/s the cores allow at that cost', fixed(allowedIngest), ratio(allowedIngest), ''],
+    [
+      '2 end to end, closed loop (one rule, a webhook to the sink)',
+      'baseline req/s, the run before each',
+      fixed(med(runs.endToEndBaseline ?? [], (r) => r.rps)),
+      '',
+      list(runs.endToEndBaseline ?? [], (r) => r.rps),
+    ],
+    ['', 'acked req/s', fixed(med(e2e, (r) => r.rps)), `${times(endToEndRatio(runs), 2)} (pairs)`, list(e2e, (r) => r.rps)],
+    ['', 'delivered /s during the run', fixed(med(e2e, (r) => r.deliveredRate)), e2eRatio(med(e2e, (r) => r.deliveredRate)), list(e2e, (r) => r.deliveredRate)],
+    [
+      '',
+      'p50 / p99 ms',
+      `${fixed(
+        med(e2e, (r) => r.p50),
+        1,
+      )} / ${fixed(
+        med(e2e, (r) => r.p99),
+        1,
+      )}`,
+      '',
+      list(e2e, (r) => r.p99, 1),
+    ],
+    [
+      '',
+      'queue at the end / drain after, s',
+      `${fixed(med(e2e, (r) => r.queueEnd))} / ${fixed(
+        med(e2e, (r) => r.drainS),
+        1,
+      )}`,
+      '',
+      e2e.map((r) => `${r.queueEnd} / ${fixed(r.drainS, 1)}`).join(', '),
+    ],
+    ['', 'non-2xx / missing', `${e2e.reduce((n, r) => n + r.failed, 0)} / ${e2e.reduce((n, r) => n + r.missing, 0)}`, '', ''],
+    ['', 'herald CPU µs/event', fixed(med(e2e, (r) => r.cpuUsPerEvent)), '', list(e2e, (r) => r.cpuUsPerEvent)],
+    [
+      '',
+      'sink / load generator CPU µs/event',
+      `${fixed(med(e2e, (r) => r.sinkCpuUsPerEvent))} / ${fixed(med(e2e, (r) => r.loadCpuUsPerEvent))}`,
+      '',
+      e2e.map((r) => `${fixed(r.sinkCpuUsPerEvent)} / ${fixed(r.loadCpuUsPerEvent)}`).join(', '),
+    ],
+    ['', 'events/s the cores allow at that cost', fixed(allowedEndToEnd), e2eRatio(allowedEndToEnd), ''],
     [
       '2 sustained end to end (paced)',
       'offered /s',
@@ -324,7 +412,13 @@ export function markdownReport(
       `${times(scaleCostRatio(runs), 2)} (pairs)`,
       list(runs.scaleLarge, (r) => r.cpuUsPerEvent),
     ],
-    ['6 peak RSS (VmHWM)', '1 / 2 / 3 / 4, MB', [runs.ingest, runs.sustained, runs.latency, runs.backlog].map((rs) => fixed(peakOf(rs))).join(' / '), '', ''],
+    [
+      '6 peak RSS (VmHWM)',
+      '1 / 2 / 3 / 4, MB',
+      [runs.ingest, [...(runs.endToEnd ?? []), ...runs.sustained], runs.latency, runs.backlog].map((rs) => fixed(peakOf(rs))).join(' / '),
+      '',
+      '',
+    ],
     [
       `6 big backlog (${fixed(info.bigBacklog)} queued, first ${fixed(info.backlog)} drained)`,
       'peak RSS MB',
@@ -345,7 +439,7 @@ export function markdownReport(
       `Load average before: ${fixed(machine.loadBefore, 2)}; other processes used ${fixed(machine.otherCores, 2)} cores on average during the run` +
       (busy ? ': **a busy machine**, compare ratios within this run, not absolute numbers across runs.' : '.'),
     '',
-    `Command: \`${info.command}\`; took ${fixed(info.minutes, 1)} min.`,
+    `Command: \`${info.command}\`; took ${fixed(info.minutes, 1)} min. Closed loops driven by ${info.loadGenerator ?? 'autocannon'}.`,
     '',
     table(['scenario', 'metric', 'median', 'vs baseline', 'runs'], rows),
     '',

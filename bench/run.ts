@@ -10,6 +10,12 @@
  * --out DIR   where results.json and results.md go (default bench/out)
  * --cpu-prof  write a CPU profile of every herald process to DIR/profiles
  * --record    also put the report into bench/RESULTS.md, between its "latest run" markers
+ * --load-generator wrk|autocannon
+ *             what drives the closed loops (default: wrk when it is on PATH, else autocannon, with a warning)
+ * --closed-s N, --sustain-s N
+ *             seconds of each closed-loop run (default 10) and of the paced sustained run (default 60)
+ * --delivery-thread on|off
+ *             herald's delivery.thread (default on, as herald's own default): off runs it on one thread
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
  * delivers to, the Koa baseline, and a fresh load generator per measurement.
@@ -22,8 +28,12 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
-import { backlogRun, baselineRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
+import { backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
+import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
+
+/** wrk's threads: one sends 32 connections' requests at a few µs of CPU each, and leaves the other core to the server. */
+const WRK_THREADS = 1;
 
 const FULL: Plan = {
   runs: 3,
@@ -55,7 +65,7 @@ const QUICK: Plan = {
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
 /** The share of the baseline's requests per second that the sustained scenario offers. */
-const SUSTAINED_SHARE = 0.25;
+const SUSTAINED_SHARE = 0.3;
 
 const { values: args } = parseArgs({
   options: {
@@ -65,11 +75,17 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: path.join(PACKAGE_ROOT, 'bench/out') },
     'cpu-prof': { type: 'boolean', default: false },
     record: { type: 'boolean', default: false },
+    'load-generator': { type: 'string' },
+    'delivery-thread': { type: 'string', default: 'on' },
+    'closed-s': { type: 'string' },
+    'sustain-s': { type: 'string' },
   },
 });
 
 const plan: Plan = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) plan.runs = Math.max(1, Number(args.runs));
+if (args['closed-s']) plan.closedS = Math.max(1, Number(args['closed-s']));
+if (args['sustain-s']) plan.sustainS = Math.max(1, Number(args['sustain-s']));
 const only = new Set((args.only ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
 const startedMs = Date.now();
 const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);
@@ -98,8 +114,22 @@ async function main(): Promise<void> {
   const benchDir = path.join(root, 'dist/bench');
   const sink = await startSink(benchDir);
   const koa = await startKoaBaseline(benchDir);
-  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir };
-  const runs: Runs = { baseline: [], ingest: [], sustained: [], latency: [], backlog: [], scaleSmall: [], scaleLarge: [], bigBacklog: [] };
+  const closedGenerator = chooseClosedGenerator(args['load-generator']);
+  log(`closed loops: ${describeGenerator(closedGenerator)}`);
+  const deliveryThread = args['delivery-thread'] !== 'off';
+  const bench: Bench = { root, benchDir, work, sink, plan, cpuProfileDir, closedGenerator, deliveryThread };
+  const runs: Runs = {
+    baseline: [],
+    ingest: [],
+    endToEnd: [],
+    endToEndBaseline: [],
+    sustained: [],
+    latency: [],
+    backlog: [],
+    scaleSmall: [],
+    scaleLarge: [],
+    bigBacklog: [],
+  };
 
   try {
     // Seeded first, so that seeding's disk writes are over before anything is measured.
@@ -131,6 +161,15 @@ async function main(): Promise<void> {
     }
     const baseRps = median(runs.baseline.map((r) => r.rps));
     if (only.has(2)) {
+      // Closed loop end to end, each run just after a baseline run: their ratio is the target's.
+      for (let i = 0; i < plan.runs; i++) {
+        runs.endToEndBaseline!.push(await baselineRun(bench, koa));
+        runs.endToEnd!.push(await endToEndRun(bench));
+        const r = runs.endToEnd!.at(-1)!;
+        log(
+          `2 end to end run ${i + 1}: ${r.rps.toFixed(0)} req/s acked, ${r.deliveredRate.toFixed(0)}/s delivered, queue at the end ${r.queueEnd}, p99 ${r.p99} ms`,
+        );
+      }
       const rate = Math.min(plan.sustainMaxRate, Math.max(1, Math.ceil(SUSTAINED_SHARE * baseRps)));
       for (let i = 0; i < plan.runs; i++) {
         runs.sustained.push(await sustainedRun(bench, rate));
@@ -183,6 +222,7 @@ async function main(): Promise<void> {
   const checked = verdicts(runs, BACKLOG_TARGET);
   const report = markdownReport(runs, described, checked, {
     command,
+    loadGenerator: `${describeGenerator(closedGenerator)}; herald's delivery.thread ${deliveryThread ? 'on' : 'off'}`,
     plan: args.quick ? 'quick' : `${plan.runs} runs each`,
     startedAt: new Date(startedMs).toISOString(),
     minutes: elapsedS / 60,
@@ -194,6 +234,27 @@ async function main(): Promise<void> {
   writeFileSync(path.join(args.out!, 'results.json'), `${JSON.stringify({ plan, machine: described, runs, verdicts: checked }, null, 2)}\n`);
   if (args.record) recordInResults(path.join(PACKAGE_ROOT, 'bench/RESULTS.md'), report);
   process.stdout.write(report);
+}
+
+/**
+ * wrk when it is installed (or asked for: then it must be); else autocannon,
+ * a JavaScript load generator that costs several times wrk's CPU per request
+ * and takes that from the server on a small machine.
+ */
+function chooseClosedGenerator(asked: string | undefined): Bench['closedGenerator'] {
+  if (asked !== undefined && asked !== 'wrk' && asked !== 'autocannon') throw new Error(`--load-generator is wrk or autocannon, not "${asked}"`);
+  if (asked === 'autocannon') return { kind: 'autocannon' };
+  const wrk = findWrk();
+  if (wrk) return { kind: 'wrk', path: wrk, threads: WRK_THREADS };
+  if (asked === 'wrk') throw new Error(`wrk is not on PATH; install it: ${WRK_INSTALL}`);
+  log(`wrk is not on PATH: the closed loops use autocannon instead, whose CPU per request is several times wrk's. Install wrk: ${WRK_INSTALL}`);
+  return { kind: 'autocannon' };
+}
+
+function describeGenerator(generator: Bench['closedGenerator']): string {
+  return generator.kind === 'wrk'
+    ? `${wrkVersion(generator.path)}, ${generator.threads} thread${generator.threads === 1 ? '' : 's'}`
+    : 'autocannon (wrk not installed)';
 }
 
 const LATEST_BEGIN = '<!-- latest run: written by npm run bench -- --record -->';

@@ -44,6 +44,10 @@ export interface Bench {
   plan: Plan;
   /** Write a CPU profile of every herald process here. */
   cpuProfileDir?: string;
+  /** What drives the closed loops: wrk, or autocannon where wrk is not installed. */
+  closedGenerator: ClosedLoadJob['generator'];
+  /** herald's `delivery.thread` (default on): off measures everything on one thread. */
+  deliveryThread: boolean;
 }
 
 /** Distinct requests signed per second of a closed-loop run: more than the fastest server here answers. */
@@ -67,6 +71,7 @@ async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?
     sinkUrl: bench.sink.url,
     templatesDir: path.join(bench.root, 'templates'),
     ruleCount: opts.ruleCount ?? bench.plan.rules[0],
+    deliveryThread: bench.deliveryThread,
   });
   if (opts.seededDb) copyFileSync(opts.seededDb, files.dbFile);
   const herald = await startHeraldProcess(bench.root, files.configFile, port, { flags: opts.flags, cpuProfileDir: bench.cpuProfileDir });
@@ -94,6 +99,7 @@ async function closedLoad(
     durationS,
     tag: newTag(),
     poolSize: Math.ceil(durationS * POOL_RATE),
+    generator: bench.closedGenerator,
   });
   await runLoad(bench.benchDir, job(warmupS));
   await settled();
@@ -171,6 +177,73 @@ export async function ingestOnlyRun(bench: Bench): Promise<IngestRun> {
       peakMb: memoryMb(herald.pid).peak,
     };
   } finally {
+    await herald.stop();
+  }
+}
+
+export interface EndToEndRun extends ClosedRun {
+  ok: number;
+  /** Distinct deliveries at the sink by the end of the run, per second of it: delivering kept up if about rps. */
+  deliveredRate: number;
+  /** Unrouted events plus pending deliveries when the load stopped. */
+  queueEnd: number;
+  /** After the load stopped, until the sink had every acknowledged event. */
+  drainS: number;
+  missing: number;
+  cpuUsPerEvent: number;
+  sinkCpuUsPerEvent: number;
+  loadCpuUsPerEvent: number;
+  peakMb: number;
+}
+
+/**
+ * 2. End to end in a closed loop: as many events as herald acknowledges, each
+ * routed and delivered to the sink; how many it acknowledges per second, and
+ * whether delivering kept up (the queue when the load stopped).
+ */
+export async function endToEndRun(bench: Bench): Promise<EndToEndRun> {
+  await bench.sink.reset();
+  const herald = await startBenchHerald(bench);
+  const queue = new QueueReader(herald.dbFile);
+  try {
+    const { closedS, warmupS, connections } = bench.plan;
+    const job = (durationS: number): ClosedLoadJob => ({
+      kind: 'closed',
+      url: `${herald.url}/webhooks/facesign`,
+      connections,
+      durationS,
+      tag: newTag(),
+      poolSize: Math.ceil(durationS * POOL_RATE),
+      generator: bench.closedGenerator,
+    });
+    const warm = (await runLoad(bench.benchDir, job(warmupS))) as ClosedLoadResult;
+    await waitFor(async () => (await bench.sink.stats()).unique >= warm.ok, 60_000);
+    await bench.sink.reset();
+    const cpuBefore = cpuSeconds(herald.pid);
+    const sinkCpuBefore = cpuSeconds(bench.sink.pid);
+    const load = (await runLoad(bench.benchDir, job(closedS))) as ClosedLoadResult;
+    const depth = queue.depth();
+    const deliveredByEnd = (await bench.sink.stats()).unique;
+    const stopped = Date.now();
+    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+    const drainS = (Date.now() - stopped) / 1000;
+    const cpuS = cpuSeconds(herald.pid) - cpuBefore;
+    const sinkCpuS = cpuSeconds(bench.sink.pid) - sinkCpuBefore;
+    const delivered = (await bench.sink.stats()).unique;
+    return {
+      ...closedRun(load),
+      ok: load.ok,
+      deliveredRate: deliveredByEnd / load.durationS,
+      queueEnd: depth.unrouted + depth.pending,
+      drainS,
+      missing: Math.max(0, load.ok - delivered),
+      cpuUsPerEvent: (cpuS * 1e6) / Math.max(1, delivered),
+      sinkCpuUsPerEvent: (sinkCpuS * 1e6) / Math.max(1, delivered),
+      loadCpuUsPerEvent: (load.cpuS * 1e6) / Math.max(1, load.ok),
+      peakMb: memoryMb(herald.pid).peak,
+    };
+  } finally {
+    queue.close();
     await herald.stop();
   }
 }

@@ -18,11 +18,12 @@ import type { Logger } from '../core/log.js';
 import type { DataKeyring } from '../core/sealing.js';
 import { createApp, type Lifecycle } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
-import { breakerOpenedAlert, ruleFailedAlert } from '../pipeline/alerts/alert-event.js';
+import { breakerOpenedAlert, ruleFailedAlert, type BreakerOpening } from '../pipeline/alerts/alert-event.js';
 import { AlertMonitor } from '../pipeline/alerts/alert-monitor.js';
 import { AlertRaiser } from '../pipeline/alerts/alert-raiser.js';
 import { ClaimTakeover } from '../pipeline/upkeep/claim-takeover.js';
 import { DeliverStage } from '../pipeline/stages/deliver.js';
+import { DeliverThread, type DeliveryRunner } from '../pipeline/stages/deliver-thread.js';
 import { deliveryPolicy } from '../pipeline/mechanisms/delivery-policy.js';
 import { EnrichStage } from '../pipeline/stages/enrich.js';
 import { Ingest } from '../pipeline/stages/ingest.js';
@@ -41,6 +42,7 @@ import { SealedMediaFiles } from '../store/sealed-media-files.js';
 import type { SealedStore } from '../store/sealed-store.js';
 import type { Store } from '../store/store.js';
 import { openMediaFiles, openStore } from './open-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
 export interface RunningHerald {
   server: Server;
@@ -50,7 +52,8 @@ export interface RunningHerald {
   batches: BatchStage;
   /** Fetches what a provider's webhook leaves out (FaceSign's session) before routing. */
   enrich: EnrichStage;
-  deliver: DeliverStage;
+  /** The deliver stage: on this thread, or on its own (`delivery.thread`: pipeline/deliver-thread.ts). */
+  deliver: DeliveryRunner;
   /** The port actually bound (useful with port 0). */
   port: number;
   /** The operations listener (`server.admin`), serving /metrics and /api, when configured. */
@@ -128,17 +131,34 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     );
   const alertSettings = () => current.setup.config.alerts;
   const alerts = new AlertRaiser({ store, log, metrics, everyMs: () => alertSettings().everyMs, onRaised: () => route.wake() });
-  const deliver = new DeliverStage({
-    store,
-    destinations: () => current.destinations,
-    log,
-    claimant,
-    metrics,
-    now: options.stageClock,
-    onBreakerOpened: (destination, opening) => {
-      if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
-    },
-  });
+  const onBreakerOpened = (destination: string, opening: BreakerOpening) => {
+    if (alertSettings().enabled) void alerts.raise(breakerOpenedAlert(destination, opening));
+  };
+  const delivering = options.deliver ?? options.stages !== false;
+  // Delivering on a thread of its own needs a second connection to the same store: a SQLite file (not
+  // :memory:). A test's injected clock cannot cross to another thread: it keeps the stage on this one.
+  // With data keys the messages are sealed, and the thread's connection does not open them: until it
+  // does, herald delivers on this thread (README, "Encryption at rest").
+  const deliverThread =
+    delivering &&
+    config.delivery.thread &&
+    store.inner instanceof SqliteStore &&
+    store.inner.file !== ':memory:' &&
+    store.keys.keyIds.length === 0 &&
+    !options.stageClock
+      ? new DeliverThread({ file: store.inner.file, gate: store.inner.gate, config, claimant: `${claimant}:deliver`, log, metrics, onBreakerOpened })
+      : undefined;
+  const deliver: DeliveryRunner =
+    deliverThread ??
+    new DeliverStage({
+      store,
+      destinations: () => current.destinations,
+      log,
+      claimant,
+      metrics,
+      now: options.stageClock,
+      onBreakerOpened,
+    });
   // The routing in force, with the media links of this process's archive.
   const currentRouting = () => (media ? { ...current.setup.routing, mediaLinks: media.links } : current.setup.routing);
   const batches = new BatchStage({
@@ -190,7 +210,6 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
   const routing = options.route ?? options.stages !== false;
-  const delivering = options.deliver ?? options.stages !== false;
   const stallMs = options.stallMs ?? STALL_MS;
   const watched = (): WatchedStage[] => [
     ...(routing ? [{ name: 'route', progress: route.progress, stallMs }] : []),
@@ -220,6 +239,11 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     log,
     sessionClock: options.consoleClock,
   };
+  // The deliver thread is up before herald listens (and /readyz can answer 200): it takes a moment to load.
+  await deliverThread?.start().catch(async (error: unknown) => {
+    await store.close().catch(() => {});
+    throw error;
+  });
   const appDeps = {
     ingest,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -236,6 +260,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const operationsApart = config.server.admin !== undefined;
   const server = createHttpServer(createApp(appDeps, { webhooks: true, operations: !operationsApart }), config.server);
   const port = await listen(server, config.server.port, config.server.host).catch(async (error: unknown) => {
+    await deliverThread?.stop();
     await store.close().catch(() => {});
     throw error;
   });
@@ -247,6 +272,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       adminPort = await listen(adminServer, config.server.admin.port, config.server.admin.host);
     } catch (error) {
       server.close();
+      await deliverThread?.stop();
       await store.close();
       throw error;
     }
@@ -263,7 +289,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   // Alerts are about delivering: a process that does not deliver (serve --no-deliver) leaves them to those that do.
   if (delivering) {
     await deadLetterRemoved();
-    deliver.start();
+    if (!deliverThread) deliver.start();
     monitor.start();
   }
   if (stages) {
@@ -285,7 +311,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       const previous = current;
       current = { setup: next, destinations: buildDestinations(next, store) };
       configured = { names: Object.keys(next.config.destinations), since: Date.now() };
-      if (delivering) void deadLetterRemoved();
+      // The deliver thread holds the claims: it dead-letters the deliveries to removed destinations itself.
+      if (deliverThread) deliverThread.reload(next.config, configured);
+      else if (delivering) void deadLetterRemoved();
       // Attempts in flight keep their channel; closing waits for them.
       void Promise.allSettled(Object.values(previous.destinations.channels).map((channel) => channel.close()));
       enrich.wake();

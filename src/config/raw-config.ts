@@ -69,7 +69,7 @@ export interface RawConfig {
   retention?: string;
   sources?: Record<string, RawSource>;
   destinations?: Record<string, RawDestination>;
-  delivery?: RawDelivery;
+  delivery?: RawDelivery & { thread?: boolean };
   alerts?: RawAlerts;
   console?: { users?: Array<{ name: string; passwordHash: string; role: ConsoleRole }>; sessionTimeout?: string };
   media?: RawMedia;

@@ -40,6 +40,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       timeoutMs: parseDuration(delivery.timeout),
       retryMs: delivery.retry.map(parseDuration),
       maxAgeMs: parseDuration(delivery.maxAge),
+      thread: delivery.thread,
     },
     alerts: {
       enabled: alerts.enabled,

@@ -191,7 +191,13 @@ export interface HeraldConfig {
   retentionMs: number;
   sources: Record<string, SourceConfig>;
   destinations: Record<string, DestinationConfig>;
-  delivery: { timeoutMs: number; retryMs: number[]; maxAgeMs: number };
+  delivery: {
+    timeoutMs: number;
+    retryMs: number[];
+    maxAgeMs: number;
+    /** Deliver on a thread of its own (a SQLite file store only): pipeline/deliver-thread.ts. */
+    thread: boolean;
+  };
   alerts: AlertsConfig;
   /** The web console; off without users. */
   console: ConsoleConfig;

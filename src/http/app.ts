@@ -68,7 +68,7 @@ export function createApp(
     const guard = metricsToken ? [requireBearer(metricsToken, 'herald metrics')] : [];
     router.get('/metrics', ...guard, async (ctx) => {
       ctx.type = metrics.registry.contentType;
-      ctx.body = await metrics.registry.metrics();
+      ctx.body = await metrics.text();
     });
   }
 

@@ -52,6 +52,15 @@ describe('npm run bench -- --quick', function () {
     }
   });
 
+  it('delivers every event acknowledged in the closed end-to-end loop', () => {
+    for (const run of results.runs.endToEnd!) {
+      assert.ok(run.ok > 0);
+      assert.equal(run.failed, 0);
+      assert.equal(run.missing, 0);
+      assert.ok(run.cpuUsPerEvent > 0 && run.loadCpuUsPerEvent > 0);
+    }
+  });
+
   it('delivers every acknowledged event of the paced runs to the sink, correctly signed', () => {
     for (const run of results.runs.sustained) {
       assert.ok(run.ok > 0);
@@ -85,7 +94,7 @@ describe('npm run bench -- --quick', function () {
   });
 
   it('reports a verdict on every target, and the machine it ran on', () => {
-    assert.equal(results.verdicts.length, 10);
+    assert.equal(results.verdicts.length, 12);
     for (const verdict of results.verdicts)
       assert.match(report, new RegExp(`\\| ${verdict.scenario} \\| ${verdict.measured.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`));
     assert.match(report, /^Machine: \d+ cores/m);
@@ -93,8 +102,8 @@ describe('npm run bench -- --quick', function () {
 
   it("measures the load generator's CPU, on which the rate the cores allow rests", () => {
     for (const run of results.runs.baseline) assert.ok(run.loadCpuUsPerRequest > 0);
-    for (const run of [...results.runs.ingest, ...results.runs.sustained]) assert.ok(run.loadCpuUsPerEvent > 0);
+    for (const run of [...results.runs.ingest, ...results.runs.endToEnd!, ...results.runs.sustained]) assert.ok(run.loadCpuUsPerEvent > 0);
     const allowed = report.match(/\| events\/s the cores allow at that cost \| ([\d,]+) \| ([\d.]+)x \|/g) ?? [];
-    assert.equal(allowed.length, 2, 'one line for ingest, one for the sustained run');
+    assert.equal(allowed.length, 3, 'one line for ingest, one for each end-to-end run');
   });
 });

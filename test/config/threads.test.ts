@@ -128,7 +128,7 @@ describe('thread settings', () => {
   });
 
   it("gives slack-app destinations Slack's pace, one rate limit per app and channel, without the token in its key", () => {
-    const defaults = { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000 };
+    const defaults = { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000, thread: false };
     const app = (name: string, channel: string, token = TOKEN) => deliveryPolicy({ name, type: 'slack-app', options: { token, channel } }, defaults);
     const [a, b, other, otherApp] = [app('a', '#kyc'), app('b', '#kyc'), app('c', '#ops'), app('d', '#kyc', 'xoxb-2-OTHER')];
     assert.deepEqual([a.concurrency, a.rate], [1, { count: 1, perMs: 1000 }]);

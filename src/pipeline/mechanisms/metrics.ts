@@ -3,7 +3,7 @@
  * Labels carry only bounded values: configured source, destination and rule
  * names, statuses and outcomes; never an event or delivery id.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { QueueSnapshot } from '../../store/store.js';
 
 export type { QueueSnapshot };
@@ -126,14 +126,43 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  /** Metrics kept on other threads (the deliver thread's), merged into every scrape. */
+  private readonly elsewhere: Array<() => Promise<Array<MetricObjectWithValues<MetricValue<string>>>>> = [];
+
+  /** Adds metrics read from elsewhere at each scrape; counters and histograms of one name add up. */
+  mergeFrom(read: () => Promise<Array<MetricObjectWithValues<MetricValue<string>>>>): void {
+    this.elsewhere.push(read);
+  }
+
+  /** The Prometheus text of a scrape: this registry's metrics and those merged from elsewhere. */
+  async text(): Promise<string> {
+    if (this.elsewhere.length === 0) return this.registry.metrics();
+    const parts = await Promise.all([
+      this.registry.getMetricsAsJSON(),
+      // A thread that cannot answer (stopping) leaves its metrics out of this scrape, not the scrape out.
+      ...this.elsewhere.map((read) => read().catch(() => [])),
+    ]);
+    return AggregatorRegistry.aggregate(parts as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+  }
+
   /**
    * @param queue read for the gauges of queue depth, age of the oldest due
    *   delivery and dead letters: at most once per `maxAgeMs`, however many
    *   scrapers there are, so a scrape costs the store nothing most of the time
    */
-  constructor(queue?: () => Promise<QueueSnapshot>, { maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS, now = Date.now }: QueueGaugeOptions = {}) {
+  constructor(
+    queue?: () => Promise<QueueSnapshot>,
+    {
+      maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS,
+      now = Date.now,
+      processMetrics = true,
+    }: QueueGaugeOptions & {
+      /** The process's own metrics (CPU, memory, event loop); off on a second thread, whose process the main one describes. */
+      processMetrics?: boolean;
+    } = {},
+  ) {
     // prom-client names its metrics process_* and nodejs_*: the prefix is herald_ alone.
-    collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.configValid.set(1);
     if (!queue) return;
     // A scrape collects every metric at once: the three gauges share one

@@ -12,30 +12,42 @@ export interface StageStatus {
 }
 
 export class StageProgress {
-  private hasWork = false;
-  private stillSince: number;
+  /** [hasWork (0 or 1), stillSince]: in shared memory when another thread reads it (pipeline/deliver-thread.ts). */
+  private readonly cells: Float64Array;
 
-  constructor(private readonly now: () => number = Date.now) {
-    this.stillSince = now();
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Shared with the thread that runs the stage; a fresh buffer starts the status. */
+    shared?: SharedArrayBuffer,
+  ) {
+    this.cells = new Float64Array(shared ?? new ArrayBuffer(16));
+    if (!shared) this.cells[1] = now();
+  }
+
+  /** A buffer for a status two threads share: the stage writes it, the other reads it. */
+  static sharedBuffer(now: number = Date.now()): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer(16);
+    new Float64Array(buffer)[1] = now;
+    return buffer;
   }
 
   /** Looked, and found nothing to do. */
   idle(): void {
-    this.hasWork = false;
-    this.stillSince = this.now();
+    this.cells[0] = 0;
+    this.cells[1] = this.now();
   }
 
   /** Has work waiting (or a pass failed); progress, if any, is reported with progressed(). */
   working(): void {
-    this.hasWork = true;
+    this.cells[0] = 1;
   }
 
   /** Moved some work on: routed events, recorded an attempt. */
   progressed(): void {
-    this.stillSince = this.now();
+    this.cells[1] = this.now();
   }
 
   status(): StageStatus {
-    return { hasWork: this.hasWork, stillSince: this.stillSince };
+    return { hasWork: this.cells[0] === 1, stillSince: this.cells[1]! };
   }
 }

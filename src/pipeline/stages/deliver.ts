@@ -34,6 +34,10 @@ export interface DeliverDeps {
    * failed probe keeps it open): the breaker alert.
    */
   onBreakerOpened?: (destination: string, opening: BreakerOpening) => void;
+  /** Called on every breaker transition (the deliver thread tells the main thread). */
+  onBreakerState?: (destination: string, state: BreakerState) => void;
+  /** Where its progress is kept, when another thread reads it (deliver-thread.ts). */
+  progressBuffer?: SharedArrayBuffer;
 }
 
 const MAX_CLAIM = 100;
@@ -58,7 +62,7 @@ export class DeliverStage {
 
   constructor(private readonly deps: DeliverDeps) {
     this.now = deps.now ?? Date.now;
-    this.progress = new StageProgress(this.now);
+    this.progress = new StageProgress(this.now, deps.progressBuffer);
     this.loop = new WorkerLoop(
       () => this.claimAndSend(),
       (error) => {
@@ -155,6 +159,7 @@ export class DeliverStage {
       breaker = new CircuitBreaker(policy.breaker, (state: BreakerState, detail) => {
         this.deps.metrics?.breakerTransitions.inc({ destination, state });
         this.deps.metrics?.breakerState.set({ destination }, state === 'open' ? 1 : 0);
+        this.deps.onBreakerState?.(destination, state);
         if (state === 'open') {
           this.deps.log.warn({ destination, ...detail }, 'circuit breaker open: pausing deliveries to this destination');
         } else {

@@ -17,6 +17,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
+import type { WriteGate } from './write-gate.js';
 
 interface PendingWrite<T> {
   run: () => T;
@@ -46,6 +47,8 @@ export class GroupCommit {
     private readonly db: Database,
     private readonly wal: WalSync,
     private readonly onCommitError: (error: unknown) => unknown = (error) => error,
+    /** Shared with the other connections of this process that write (the deliver thread's): one commits at a time. */
+    private readonly gate?: WriteGate,
   ) {
     this.inSavepoint = db.transaction((run: () => unknown) => run());
     db.pragma('synchronous = NORMAL');
@@ -65,13 +68,26 @@ export class GroupCommit {
     });
   }
 
-  /** Runs what is queued now. Called by the scheduler, and by close() to drain. */
+  /**
+   * Runs what is queued now. Called by the scheduler, and by close() to drain.
+   * While another connection of this process commits (the gate is taken),
+   * the queue waits for it without blocking the event loop, and grows.
+   */
   flush(): void {
+    if (this.gate && !this.gate.tryAcquire()) {
+      this.scheduled = true;
+      void this.gate.free().then(() => this.flush());
+      return;
+    }
     this.scheduled = false;
     const waitingForDisk: Array<(syncError?: unknown) => void> = [];
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      if (this.commit(batch, waitingForDisk)) this.stats.durableCommits++;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (this.commit(batch, waitingForDisk)) this.stats.durableCommits++;
+      }
+    } finally {
+      this.gate?.release();
     }
     if (waitingForDisk.length === 0) return;
     this.wal.sync().then(
@@ -161,6 +177,7 @@ export class GroupCommit {
   /** Commits what is queued and waits until every durable write is answered. */
   async close(): Promise<void> {
     this.flush();
+    while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve));
     await this.wal.close();
   }
 }

@@ -48,6 +48,7 @@ import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
+import { WriteGate } from './write-gate.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
 import type { ThreadClaimRequest, ThreadParent, ThreadRecord } from '../../core/threads.js';
@@ -148,6 +149,8 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
   private ownerLock: SqliteOwnerLock | undefined;
+  /** Taken around each commit; a second connection of this process to the file shares it. */
+  readonly gate: WriteGate;
 
   /**
    * `file` is a path, or `:memory:` for tests. With `create: false` (the
@@ -155,9 +158,17 @@ export class SqliteStore implements Store {
    * not a new empty store.
    */
   constructor(
-    private readonly file: string,
-    { create = true }: { create?: boolean } = {},
+    readonly file: string,
+    {
+      create = true,
+      gate = new WriteGate(),
+    }: {
+      create?: boolean;
+      /** Shared by this process's connections to the file that write (the deliver thread's: pipeline/deliver-thread.ts). */
+      gate?: WriteGate;
+    } = {},
   ) {
+    this.gate = gate;
     this.db = openDatabase(file, create);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
@@ -166,7 +177,7 @@ export class SqliteStore implements Store {
     // Deleted rows are overwritten with zeros, not left in free pages: an erased subject (README, "Erasure")
     // or a payload sealed anew by `herald keys rotate` is gone from the file, not only from the tables.
     this.db.pragma('secure_delete = ON');
-    this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error));
+    this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error), gate);
   }
 
   async schemaVersion(): Promise<{ applied: number; latest: number }> {
