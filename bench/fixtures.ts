@@ -45,7 +45,7 @@ export function writeHeraldSetup(
       `  facesign: { provider: facesign, secrets: ["${BENCH_SECRET}"] }`,
       'destinations:',
       `  hook: { type: webhook, url: "${opts.sinkUrl}/hook", secret: "${HOOK_SECRET}", allowPrivateNetwork: true, concurrency: ${SINK_CONCURRENCY} }`,
-      ...(opts.deliveryThread === false ? ['delivery: { thread: false }'] : []),
+      `delivery: { thread: ${opts.deliveryThread !== false} }`,
       '',
     ].join('\n'),
   );

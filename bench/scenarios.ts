@@ -46,7 +46,7 @@ export interface Bench {
   cpuProfileDir?: string;
   /** What drives the closed loops: wrk, or autocannon where wrk is not installed. */
   closedGenerator: ClosedLoadJob['generator'];
-  /** herald's `delivery.thread` (default on): off measures everything on one thread. */
+  /** herald's `delivery.thread` in the bench (on unless `--delivery-thread off`; herald's own default is off). */
   deliveryThread: boolean;
 }
 

@@ -8,11 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { createChannel } from '../channels/channel.js';
 import { MediaDownloader } from '../channels/media-download.js';
 import { SessionApiClient } from '../channels/session-api.js';
 import type { HeraldConfig, MediaConfig } from '../core/config.js';
-import type { ThreadStore } from '../core/threads.js';
 import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DataKeyring } from '../core/sealing.js';
@@ -23,8 +21,7 @@ import { AlertMonitor } from '../pipeline/alerts/alert-monitor.js';
 import { AlertRaiser } from '../pipeline/alerts/alert-raiser.js';
 import { ClaimTakeover } from '../pipeline/upkeep/claim-takeover.js';
 import { DeliverStage } from '../pipeline/stages/deliver.js';
-import { DeliverThread, type DeliveryRunner } from '../pipeline/stages/deliver-thread.js';
-import { deliveryPolicy } from '../pipeline/mechanisms/delivery-policy.js';
+import { DeliverThread, destinationsOf, type DeliveryRunner } from '../pipeline/stages/deliver-thread.js';
 import { EnrichStage } from '../pipeline/stages/enrich.js';
 import { Ingest } from '../pipeline/stages/ingest.js';
 import { MediaArchiver } from '../pipeline/stages/media-archive.js';
@@ -119,7 +116,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
 
   const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
   // What a config reload swaps, as one unit: the setup and the senders built from it.
-  let current = { setup, destinations: buildDestinations(setup, store) };
+  let current = { setup, destinations: destinationsOf(setup.config, store) };
   // The destinations in force, and since when: deliveries made before to any other wait for nobody.
   let configured: ConfiguredDestinations = { names: Object.keys(setup.config.destinations), since: Date.now() };
   const deadLetterRemoved = () =>
@@ -309,7 +306,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     adminPort,
     reload(next: HeraldSetup): string[] {
       const previous = current;
-      current = { setup: next, destinations: buildDestinations(next, store) };
+      current = { setup: next, destinations: destinationsOf(next.config, store) };
       configured = { names: Object.keys(next.config.destinations), since: Date.now() };
       // The deliver thread holds the claims: it dead-letters the deliveries to removed destinations itself.
       if (deliverThread) deliverThread.reload(next.config, configured);
@@ -412,15 +409,6 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
     server.listen(port, host, () => resolve());
   });
   return (server.address() as AddressInfo).port;
-}
-
-/** The channel and delivery policy of every destination of a setup; `threads` keeps their threads. */
-function buildDestinations({ config }: HeraldSetup, threads: ThreadStore) {
-  const destinations = Object.values(config.destinations);
-  return {
-    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d, { threads })])),
-    policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
-  };
 }
 
 /** The longest delivery time-out of the destinations. */

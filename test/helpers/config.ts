@@ -54,7 +54,7 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     retentionMs: 30 * 86_400_000,
     sources: testSources(),
     destinations: {},
-    delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 3 * 86_400_000, thread: true },
+    delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 3 * 86_400_000, thread: false },
     // Off here: an alert is one more event and delivery in tests about something else
     // (most use a rule that sends every event somewhere). The alert tests turn it on.
     alerts: { ...ALERT_DEFAULTS, enabled: false },

@@ -19,6 +19,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { createChannel, type Channel } from '../../channels/channel.js';
+import type { ThreadStore } from '../../core/threads.js';
 import type { HeraldConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
 import { DELIVER_THREAD, type WriteGate } from '../../store/sqlite/write-gate.js';
@@ -44,11 +45,11 @@ export interface DeliveryRunner {
   breakerStates(): Record<string, BreakerState>;
 }
 
-/** The channels and delivery policies of a config's destinations. */
-export function destinationsOf(config: HeraldConfig): { channels: Record<string, Channel>; policies: Record<string, DeliveryPolicy> } {
+/** The channels and delivery policies of a config's destinations; `threads` keeps their email and Slack threads. */
+export function destinationsOf(config: HeraldConfig, threads: ThreadStore): { channels: Record<string, Channel>; policies: Record<string, DeliveryPolicy> } {
   const destinations = Object.values(config.destinations);
   return {
-    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d)])),
+    channels: Object.fromEntries(destinations.map((d) => [d.name, createChannel(d, { threads })])),
     policies: Object.fromEntries(destinations.map((d) => [d.name, deliveryPolicy(d, config.delivery)])),
   };
 }

@@ -49,7 +49,7 @@ const log = pino(
 
 const store = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate, DELIVER_THREAD) });
 const metrics = new HeraldMetrics(undefined, { processMetrics: false });
-let destinations = destinationsOf(data.config);
+let destinations = destinationsOf(data.config, store);
 const deliver = new DeliverStage({
   store,
   destinations: () => destinations,
@@ -78,7 +78,7 @@ port.on('message', (message: ToDeliverThread) => {
       break;
     case 'reload': {
       const previous = destinations;
-      destinations = destinationsOf(message.config);
+      destinations = destinationsOf(message.config, store);
       // This connection holds the claims: deliveries in flight to a removed destination finish first.
       void deadLetterRemovedDestinations(store, message.configured, log).catch((error: unknown) =>
         log.warn(

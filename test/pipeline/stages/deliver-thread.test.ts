@@ -1,11 +1,12 @@
 /**
- * The deliver stage on a thread of its own (`delivery.thread`, the default
- * with a SQLite file): events are received and routed on the main thread and
+ * The deliver stage on a thread of its own (`delivery.thread: true`, with a
+ * SQLite file; off by default): events are received and routed on the main thread and
  * delivered from the other, each exactly once; the thread's log lines,
  * metrics and breaker states reach the main thread; stopping waits for the
  * attempts in flight and records them. (Killing the process under load:
  * test/e2e/crash.test.ts; SIGTERM under load: test/e2e/shutdown.test.ts;
- * both run `herald serve` with the default, the thread.)
+ * both were run with the thread on when it was the default; they now run
+ * with the default, off.)
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -31,6 +32,9 @@ function hook(url: string, options: Record<string, unknown> = {}): DestinationCo
     options: { url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', allowPrivateNetwork: true, concurrency: 16, ...options },
   };
 }
+
+/** `delivery.thread` is off by default (README, "Store"): these tests turn it on. */
+const ON_A_THREAD = { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000, thread: true };
 
 describe('delivering on a thread of its own (delivery.thread)', function () {
   this.timeout(60_000);
@@ -60,7 +64,7 @@ describe('delivering on a thread of its own (delivery.thread)', function () {
     sink = await startHttpSink(() => ({ status: 204 }));
     const lines: string[] = [];
     const log = createLogger({ level: 'info', format: 'json' }, { write: (line: string) => void lines.push(line) });
-    herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`) } }, {}, log);
+    herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`) }, delivery: ON_A_THREAD }, {}, log);
     assert.ok(herald.deliver instanceof DeliverThread, 'the deliver stage runs on a thread of its own');
 
     await postEvents(EVENTS, 'once');
@@ -86,7 +90,7 @@ describe('delivering on a thread of its own (delivery.thread)', function () {
   it('stops once the attempts in flight are finished and recorded; the rest stays queued', async () => {
     // Slow answers: attempts are in flight when herald stops.
     sink = await startHttpSink(() => ({ status: 200, delayMs: 400 }));
-    herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`, { concurrency: 2 }) } });
+    herald = await startTestHerald({ rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`, { concurrency: 2 }) }, delivery: ON_A_THREAD });
     const dbFile = herald.config.store.slice('sqlite:'.length);
     await postEvents(10, 'stop');
     await waitUntil(() => sink.requests.length >= 1, 10_000, 'an attempt in flight');
