@@ -3,10 +3,18 @@ import type { ThreadBy } from './config.js';
 
 export type { ThreadBy };
 
+/**
+ * The template of a notify entry that names none (the rules schema's
+ * default): a webhook sends the whole event, or for a batch its group and
+ * events, as it does from a template folder without webhook.yaml. Slack and
+ * email need a template of their own. Stored as the delivery's template.
+ */
+export const WHOLE_EVENT_TEMPLATE = '(event)';
+
 export interface NotifyDefinition {
   /** A destination name from the config. */
   to: string;
-  /** A template folder name under templates/. */
+  /** A template folder name under templates/; WHOLE_EVENT_TEMPLATE when the entry names none. */
   template: string;
   /** email, slack-app: what makes messages one thread (README, "Threads"); false: none. Overrides the destination's. */
   threadBy?: ThreadBy;

@@ -6,6 +6,7 @@
 import type { ConfigIssue } from '../core/errors.js';
 import type { DestinationType } from '../core/config.js';
 import type { ChannelType } from '../core/message.js';
+import { WHOLE_EVENT_TEMPLATE } from '../core/rules.js';
 import { TemplateRenderError } from './template-error.js';
 import type { TemplateSet } from './templates.js';
 
@@ -53,6 +54,8 @@ export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], sample
       issues.push({ file: usage.ruleFile, path: usage.rulePath, message: `there is no template "${usage.template}"` });
       continue;
     }
+    // Without a template only a webhook has a message, and compile-rules says so for the others.
+    if (usage.template === WHOLE_EVENT_TEMPLATE && usage.channel !== 'webhook') continue;
     if (!set.channels(usage.template).includes(usage.channel)) {
       issues.push({
         file: usage.ruleFile,

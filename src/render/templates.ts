@@ -7,6 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import { WHOLE_EVENT_TEMPLATE } from '../core/rules.js';
 import type { DestinationType } from '../core/config.js';
 import type { ChannelType, RenderedMessage } from '../core/message.js';
 import { renderEmail } from './email-template.js';
@@ -80,11 +81,17 @@ export function loadTemplates(dir: string): TemplateSet {
       }
       continue;
     }
+    if (entry === WHOLE_EVENT_TEMPLATE) {
+      issues.push({ file: folder, path: '', message: `"${WHOLE_EVENT_TEMPLATE}" is the name of a notify entry without a template: rename the folder` });
+      continue;
+    }
     const result = compileTemplateFolder(folder, entry);
     issues.push(...result.issues);
     if (result.template) templates.set(entry, result.template);
   }
   if (issues.length > 0) throw new ConfigError(issues.sort(byFileAndLine));
+  // A notify entry without a template: no channel files, so only a webhook can render it (the whole event).
+  templates.set(WHOLE_EVENT_TEMPLATE, { name: WHOLE_EVENT_TEMPLATE, folder: '' });
   return new LoadedTemplateSet(templates);
 }
 

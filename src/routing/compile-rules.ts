@@ -5,7 +5,7 @@
  */
 import type { DestinationType } from '../core/config.js';
 import { messageChannelOf, type ChannelType } from '../core/message.js';
-import type { RuleDefinition } from '../core/rules.js';
+import { WHOLE_EVENT_TEMPLATE, type RuleDefinition } from '../core/rules.js';
 import { compileBatching } from './batching.js';
 import type { Logic } from './json-logic.js';
 import { unknownOperators } from './json-logic.js';
@@ -27,7 +27,11 @@ export interface RuleProblem {
   message: string;
 }
 
-const known = (names: Iterable<string>) => [...names].sort().join(', ') || 'none';
+const known = (names: Iterable<string>) =>
+  [...names]
+    .filter((name) => name !== WHOLE_EVENT_TEMPLATE)
+    .sort()
+    .join(', ') || 'none';
 
 export function compileRules(definitions: readonly RuleDefinition[], refs: RuleReferences): { rules: Rule[]; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
@@ -66,8 +70,11 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
       } else if (channel !== undefined && !channels.includes(channel)) {
         problems.push({
           rule: def,
-          path: ['notify', i, 'template'],
-          message: `template "${notify.template}" has no ${channel} files for destination "${notify.to}"`,
+          path: ['notify', i, notify.template === WHOLE_EVENT_TEMPLATE ? 'to' : 'template'],
+          message:
+            notify.template === WHOLE_EVENT_TEMPLATE
+              ? `${type} destination "${notify.to}" needs a template: add template: <folder under templates/> (only a webhook sends the whole event without one)`
+              : `template "${notify.template}" has no ${channel} files for destination "${notify.to}"`,
         });
       }
       problems.push(...threadOptionProblems(notify, type).map(({ key, message }) => ({ rule: def, path: ['notify', i, key], message })));
