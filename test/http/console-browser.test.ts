@@ -5,7 +5,8 @@
  * screenshots (docs/screenshots/).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ConsoleUser, DestinationConfig } from '../../src/core/config.js';
@@ -20,7 +21,13 @@ import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOTS = path.join(PACKAGE_ROOT, 'docs/screenshots');
+/**
+ * The README's screenshots: taken on every run, into a temporary folder so a
+ * test run leaves the checkout as it was; HERALD_UPDATE_SCREENSHOTS=1 writes
+ * them to docs/screenshots/ (README, "Web console").
+ */
+const SCREENSHOTS =
+  process.env.HERALD_UPDATE_SCREENSHOTS === '1' ? path.join(PACKAGE_ROOT, 'docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'herald-screenshots-'));
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
 const PASSWORDS = { alice: 'alice-password-1234', rita: 'rita-password-1234', victor: 'victor-password-1234' };
 /** A cheap scrypt cost for tests: the format and the check are the same. */
