@@ -50,7 +50,7 @@ export function checkTemplates(set: TemplateSet, usages: TemplateUsage[], sample
   const known = new Set(set.names());
   for (const usage of usages) {
     const usedBy = `${usage.ruleFile} ${usage.rulePath}`;
-    if (!known.has(usage.template)) {
+    if (!known.has(usage.template) && usage.template !== WHOLE_EVENT_TEMPLATE) {
       issues.push({ file: usage.ruleFile, path: usage.rulePath, message: `there is no template "${usage.template}"` });
       continue;
     }

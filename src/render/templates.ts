@@ -103,7 +103,7 @@ class LoadedTemplateSet implements TemplateSet {
   constructor(private readonly templates: Map<string, CompiledTemplate>) {}
 
   names(): string[] {
-    return [...this.templates.keys()];
+    return [...this.templates.keys()].filter((name) => name !== WHOLE_EVENT_TEMPLATE);
   }
 
   channels(name: string): ChannelType[] {

@@ -27,11 +27,7 @@ export interface RuleProblem {
   message: string;
 }
 
-const known = (names: Iterable<string>) =>
-  [...names]
-    .filter((name) => name !== WHOLE_EVENT_TEMPLATE)
-    .sort()
-    .join(', ') || 'none';
+const known = (names: Iterable<string>) => [...names].sort().join(', ') || 'none';
 
 export function compileRules(definitions: readonly RuleDefinition[], refs: RuleReferences): { rules: Rule[]; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
@@ -60,7 +56,7 @@ export function compileRules(definitions: readonly RuleDefinition[], refs: RuleR
           message: `unknown destination "${notify.to}": the config defines ${known(refs.destinations.keys())}`,
         });
       }
-      const channels = refs.templates.get(notify.template);
+      const channels: readonly ChannelType[] | undefined = notify.template === WHOLE_EVENT_TEMPLATE ? ['webhook'] : refs.templates.get(notify.template);
       if (channels === undefined) {
         problems.push({
           rule: def,
