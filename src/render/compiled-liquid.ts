@@ -7,6 +7,15 @@ import type { ConfigIssue } from '../core/errors.js';
 import { globalVariables, parseLiquid, renderLiquid, SCOPE_VARIABLES, type OutputKind, type ParsedLiquid } from './liquid.js';
 import { describeParseError, describeRenderError, TemplateRenderError, type LiquidProblem, type TemplateLocation } from './template-error.js';
 
+/**
+ * Parses by kind and source, kept for the life of the process: a parse is a pure function of the two, and a
+ * parsed template is only read when rendered, so every herald started in this process (a config reload, the
+ * tests' many heralds) shares one parse of an unchanged source instead of parsing it again. Bounded, least
+ * recently used out first, so that a long-lived process whose templates keep changing does not grow.
+ */
+const PARSED = new Map<string, { parsed: ParsedLiquid; globals: ReturnType<typeof globalVariables> }>();
+const PARSED_MAX = 2000;
+
 export class CompiledLiquid {
   private constructor(
     private readonly parsed: ParsedLiquid,
@@ -19,13 +28,24 @@ export class CompiledLiquid {
    * or reads a variable templates do not have (`evnt.type`).
    */
   static compile(kind: OutputKind, source: string, location: TemplateLocation): CompiledLiquid | ConfigIssue[] {
-    let parsed: ParsedLiquid;
-    try {
-      parsed = parseLiquid(kind, source);
-    } catch (error) {
-      return [issueAt(location, source, describeParseError(error))];
+    const key = `${kind}\0${source}`;
+    let analysed = PARSED.get(key);
+    if (analysed) {
+      // Most recently used last, so that the oldest entry is the first evicted.
+      PARSED.delete(key);
+    } else {
+      let parsed: ParsedLiquid;
+      try {
+        parsed = parseLiquid(kind, source);
+      } catch (error) {
+        return [issueAt(location, source, describeParseError(error))];
+      }
+      analysed = { parsed, globals: globalVariables(parsed) };
     }
-    const unknown = globalVariables(parsed).filter((v) => !(SCOPE_VARIABLES as readonly string[]).includes(v.name));
+    PARSED.set(key, analysed);
+    if (PARSED.size > PARSED_MAX) PARSED.delete(PARSED.keys().next().value!);
+    const { parsed, globals } = analysed;
+    const unknown = globals.filter((v) => !(SCOPE_VARIABLES as readonly string[]).includes(v.name));
     if (unknown.length > 0) {
       return unknown.map((v) =>
         issueAt(location, source, {

@@ -33,6 +33,24 @@ export interface IngestDeps {
   metrics?: HeraldMetrics;
 }
 
+/** One Ajv for the process: creating one compiles its meta-schema, the larger part of the cost. */
+let payloadAjv: Ajv | undefined;
+/** Compiled payload validators by schema object: a compile is a pure function of the schema, so every herald started in this process shares it. */
+const payloadValidators = new WeakMap<object, ValidateFunction>();
+
+function payloadValidator(schema: object): ValidateFunction {
+  let validate = payloadValidators.get(schema);
+  if (!validate) {
+    if (!payloadAjv) {
+      payloadAjv = new Ajv({ allErrors: false, strict: false });
+      addFormats(payloadAjv);
+    }
+    validate = payloadAjv.compile(schema);
+    payloadValidators.set(schema, validate);
+  }
+  return validate;
+}
+
 export class Ingest {
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly now: () => number;
@@ -40,10 +58,8 @@ export class Ingest {
   constructor(private readonly deps: IngestDeps) {
     this.now = deps.now ?? Date.now;
     // Compile each payload schema once, at start-up, never per request.
-    const ajv = new Ajv({ allErrors: false, strict: false });
-    addFormats(ajv);
     for (const provider of Object.values(deps.providers)) {
-      this.validators.set(provider.id, ajv.compile(provider.payloadSchema));
+      this.validators.set(provider.id, payloadValidator(provider.payloadSchema));
     }
   }
 
