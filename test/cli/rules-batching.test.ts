@@ -9,29 +9,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { runHerald } from '../helpers/cli.js';
-import { TEST_SECRETS } from '../helpers/config.js';
+import { writeRulesConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/herald.js';
 import { event } from '../store/contract.js';
 
 const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 
 function writeConfig(dir: string, rulesDir: string): string {
-  const file = path.join(dir, 'herald.config.yaml');
-  writeFileSync(
-    file,
-    [
-      'server: { port: 0 }',
-      'store: sqlite:./herald.db',
-      `rules: ${JSON.stringify(rulesDir)}`,
-      `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
-      'sources:',
-      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-      'destinations:',
-      '  hook: { type: webhook, url: "https://crm.example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeRulesConfig(dir, rulesDir, path.join(FIXTURES, 'templates'));
 }
 
 interface Preview {

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { runHerald } from '../helpers/cli.js';
-import { TEST_SECRETS } from '../helpers/config.js';
+import { TEST_HOOK, writeRulesConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/herald.js';
 import { event } from '../store/contract.js';
 
@@ -16,23 +16,10 @@ function writeSetup(dir: string, rules: string): string {
   const rulesDir = path.join(dir, 'rules');
   mkdirSync(rulesDir);
   writeFileSync(path.join(rulesDir, 'plain.yaml'), rules);
-  const file = path.join(dir, 'herald.config.yaml');
-  writeFileSync(
-    file,
-    [
-      'server: { port: 0 }',
-      'store: sqlite:./herald.db',
-      `rules: ${JSON.stringify(rulesDir)}`,
-      `templates: ${JSON.stringify(path.join(PACKAGE_ROOT, 'templates'))}`,
-      'sources:',
-      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
-      'destinations:',
-      '  hook: { type: webhook, url: "https://crm.example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }',
-      '  team: { type: slack, url: "https://hooks.slack.com/services/T0/B0/abc" }',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeRulesConfig(dir, rulesDir, path.join(PACKAGE_ROOT, 'templates'), [
+    TEST_HOOK,
+    '  team: { type: slack, url: "https://hooks.slack.com/services/T0/B0/abc" }',
+  ]);
 }
 
 interface Report {

@@ -1,4 +1,5 @@
 /** Configs for tests, built in code (no YAML), with distinctive test secrets. */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AlertsConfig, HeraldConfig, SourceConfig } from '../../src/core/config.js';
 import type { ProviderId } from '../../src/core/event.js';
@@ -61,4 +62,31 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     console: { users: [], sessionTimeoutMs: 30 * 60_000 },
     ...overrides,
   };
+}
+
+/** The `hook` webhook destination of written test configs (a test-only signing secret). */
+export const TEST_HOOK = '  hook: { type: webhook, url: "https://crm.example.com/hook", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }';
+
+/**
+ * Writes `herald.config.yaml` in `dir` for CLI tests of rules and templates:
+ * a FaceSign source, the given rules and templates folders and destination
+ * lines (default: the `hook` webhook). Returns its path.
+ */
+export function writeRulesConfig(dir: string, rulesDir: string, templatesDir: string, destinations: string[] = [TEST_HOOK]): string {
+  const file = path.join(dir, 'herald.config.yaml');
+  writeFileSync(
+    file,
+    [
+      'server: { port: 0 }',
+      'store: sqlite:./herald.db',
+      `rules: ${JSON.stringify(rulesDir)}`,
+      `templates: ${JSON.stringify(templatesDir)}`,
+      'sources:',
+      `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
+      'destinations:',
+      ...destinations,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
