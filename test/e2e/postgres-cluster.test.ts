@@ -13,10 +13,8 @@
  * timings.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
@@ -26,7 +24,7 @@ import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/conf
 import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
-import { waitUntil } from '../helpers/sinks.js';
+import { startVisitSink, waitUntil, type Visit, type VisitSink } from '../helpers/sinks.js';
 
 const REQUESTS = Number(process.env.HERALD_CLUSTER_EVENTS ?? 2_000);
 const DUPLICATE_EVERY = 10; // every 10th request repeats an event, sent to another process
@@ -40,37 +38,6 @@ const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
  */
 const DELIVERY_TIMEOUT = '3s';
 const verbose = process.env.HERALD_TEST_VERBOSE === '1';
-
-/** One webhook-id's visit to the sink: from arrival until the exchange ended (answered, or cut by the sender). */
-interface Visit {
-  id: string;
-  arrived: number;
-  ended: number;
-}
-
-/** A webhook receiver that answers after a short pause and records every visit, to find overlapping sends. */
-async function startOverlapSink(): Promise<{ url: string; visits: Visit[]; close(): Promise<void> }> {
-  const visits: Visit[] = [];
-  const server = http.createServer((req, res) => {
-    const visit: Visit = { id: String(req.headers['webhook-id']), arrived: performance.now(), ended: Infinity };
-    visits.push(visit);
-    res.on('close', () => (visit.ended = performance.now()));
-    req.resume();
-    req.on('end', () => setTimeout(() => res.end('ok'), 2));
-  });
-  server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    visits,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
 
 function writeConfig(file: string, port: number, store: string, sinkUrl: string): void {
   writeFileSync(
@@ -114,12 +81,12 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
   const source = testSource('facesign', 'facesign');
   let dir: string;
   let schema: TestSchema | undefined;
-  let sink: Awaited<ReturnType<typeof startOverlapSink>>;
+  let sink: VisitSink;
   let heralds: ServeProcess[] = [];
 
   beforeEach(async () => {
     dir = tempDir();
-    sink = await startOverlapSink();
+    sink = await startVisitSink(2);
   });
   afterEach(async () => {
     await killAll(heralds);

@@ -11,10 +11,7 @@
  * Needs PostgreSQL: see test/helpers/postgres.ts.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
@@ -24,7 +21,7 @@ import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cl
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { HOOK_SECRET } from '../helpers/herald-process.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
-import { waitUntil } from '../helpers/sinks.js';
+import { startVisitSink, waitUntil, type Visit, type VisitSink } from '../helpers/sinks.js';
 
 const EVENTS = 300;
 const SENDERS = 8;
@@ -36,48 +33,20 @@ const VICTIM = 2;
 const DELIVERY_TIMEOUT = '10s';
 const TAKEOVER_BOUND_MS = 10_000;
 
-/** One webhook-id's visit to the sink: which process sent it, and from arrival until the exchange ended. */
-interface Visit {
-  id: string;
-  process: number;
-  arrived: number;
-  ended: number;
-}
-
-/** A webhook receiver that answers after a short pause (so sends are in flight at the kill) and records every visit. */
-async function startSink(): Promise<{ url: string; visits: Visit[]; close(): Promise<void> }> {
-  const visits: Visit[] = [];
-  const server = http.createServer((req, res) => {
-    const visit: Visit = { id: String(req.headers['webhook-id']), process: Number(req.url!.slice('/p'.length)), arrived: Date.now(), ended: Infinity };
-    visits.push(visit);
-    res.on('close', () => (visit.ended = Date.now()));
-    req.resume();
-    req.on('end', () => setTimeout(() => res.end('ok'), 20));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    visits,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
+/** Which process sent a visit: each sends to its own path, /p<index>. */
+const senderOf = (visit: Visit) => Number(visit.path.slice('/p'.length));
 
 describe("PostgreSQL: a killed process's work is taken over within seconds", function () {
   this.timeout(120_000);
   const source = testSource('facesign', 'facesign');
   let dir: string;
   let schema: TestSchema | undefined;
-  let sink: Awaited<ReturnType<typeof startSink>>;
+  let sink: VisitSink;
   let heralds: ServeProcess[] = [];
 
   beforeEach(async () => {
     dir = tempDir();
-    sink = await startSink();
+    sink = await startVisitSink(20);
   });
   afterEach(async () => {
     await killAll(heralds);
@@ -139,7 +108,7 @@ describe("PostgreSQL: a killed process's work is taken over within seconds", fun
     heralds[VICTIM]!.child.kill('SIGKILL');
     alive.delete(VICTIM);
     await heralds[VICTIM]!.exited;
-    const killedAt = Date.now();
+    const killedAt = performance.now();
     await senders;
 
     // Within the bound, every acknowledged event is delivered: at the sink, and recorded so (a send the
@@ -154,7 +123,7 @@ describe("PostgreSQL: a killed process's work is taken over within seconds", fun
     };
     const deadline = killedAt + TAKEOVER_BOUND_MS;
     for (let missing = await undelivered(); missing.length > 0; missing = await undelivered()) {
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         const state = await db.query(
           `SELECT e.routed_at IS NOT NULL AS routed, e.route_claimed_by, d.status, d.claimed_by, d.attempts
            FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.provider_event_id = ANY($1)`,
@@ -179,10 +148,10 @@ describe("PostgreSQL: a killed process's work is taken over within seconds", fun
     for (const [id, visits] of repeated) {
       visits.sort((a, b) => a.arrived - b.arrived);
       assert.equal(visits.length, 2, `${id} was sent ${visits.length} times`);
-      const seen = JSON.stringify(visits.map((v) => ({ process: v.process, arrived: v.arrived - killedAt, ended: v.ended - killedAt })));
-      assert.equal(visits[0]!.process, VICTIM, `${id} was sent twice, and not because the killed process had sent it (ms from the kill: ${seen})`);
+      const seen = JSON.stringify(visits.map((v) => ({ process: senderOf(v), arrived: v.arrived - killedAt, ended: v.ended - killedAt })));
+      assert.equal(senderOf(visits[0]!), VICTIM, `${id} was sent twice, and not because the killed process had sent it (ms from the kill: ${seen})`);
       assert.ok(visits[0]!.arrived <= killedAt, `${id}: the killed process's send arrived after the kill`);
-      assert.notEqual(visits[1]!.process, VICTIM);
+      assert.notEqual(senderOf(visits[1]!), VICTIM);
       assert.ok(visits[1]!.arrived >= visits[0]!.ended, `${id} was sent again while the killed process's send was still in flight`);
     }
     // At most what the victim could have in flight: its destination's concurrency.

@@ -94,6 +94,60 @@ export async function startHttpSink(reply: Replier = () => ({ status: 200, body:
   return sink;
 }
 
+/** One webhook-id's visit to a visit sink: the path it was sent to, and from arrival until the exchange ended. */
+export interface Visit {
+  id: string;
+  path: string;
+  arrived: number;
+  ended: number;
+}
+
+export interface VisitSink {
+  url: string;
+  visits: Visit[];
+  close(): Promise<void>;
+}
+
+/**
+ * A webhook receiver that answers after `pauseMs` (so that sends are in flight when a sender is
+ * killed) and records every visit, to find overlapping sends of one webhook-id. A visit ends at the
+ * first sign its sender is done with it: the answer is written, or the connection's end or reset is
+ * read. Not the socket's 'close', which comes a loop turn or more after the end is read: a takeover
+ * send read in that gap looked like an overlap when the test process was busy.
+ */
+export async function startVisitSink(pauseMs: number): Promise<VisitSink> {
+  const visits: Visit[] = [];
+  const current = new WeakMap<object, Visit>();
+  const end = (visit: Visit | undefined) => {
+    if (visit && visit.ended === Infinity) visit.ended = performance.now();
+  };
+  const server = createServer((req, res) => {
+    const visit: Visit = { id: String(req.headers['webhook-id']), path: req.url ?? '', arrived: performance.now(), ended: Infinity };
+    visits.push(visit);
+    current.set(req.socket, visit);
+    res.on('finish', () => end(visit));
+    res.on('close', () => end(visit));
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end('ok'), pauseMs));
+  });
+  server.on('connection', (socket) => {
+    socket.on('end', () => end(current.get(socket)));
+    socket.on('error', () => end(current.get(socket)));
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    visits,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
 export interface SmtpSink {
   url: string;
   mails: ParsedMail[];
