@@ -84,7 +84,7 @@ export interface StartOptions {
   now?: () => number;
   /** The admin API's bearer token (default: $HERALD_ADMIN_TOKEN); without one, /api is off. */
   adminToken?: string;
-  /** The clock of the route and deliver stages and of readiness (tests inject one). */
+  /** The clock of the enrich, route, batch and deliver stages and of readiness (tests inject one). */
   stageClock?: () => number;
   /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
   stallMs?: number;
@@ -188,6 +188,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     fetcher: (api) => new SessionApiClient(api),
     log,
     onEnriched: () => route.wake(),
+    now: options.stageClock,
     archiver: media?.archiver,
     // A download may take its whole time-out: the event stays this process's meanwhile.
     ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
