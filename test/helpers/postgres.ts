@@ -103,14 +103,28 @@ export async function createMigratedTestSchema(): Promise<MigratedTestSchema> {
   } finally {
     await store.close();
   }
-  const tables = await schema.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'", [
-    schema.name,
-  ]);
-  const truncate = `TRUNCATE ${tables.map((t) => `${schema.name}.${t.tablename}`).join(', ')}`;
+  // DELETE, not TRUNCATE: a TRUNCATE makes new files for every table and index, a hundred times
+  // slower than deleting the few rows a test writes. Referencing tables first, for the foreign keys.
+  const tables = (
+    await schema.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> 'schema_migrations'", [schema.name])
+  ).map((t) => t.name);
+  const references = await schema.query<{ child: string; parent: string }>(
+    `SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k
+       JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+      WHERE k.contype = 'f' AND k.connamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND c.relname <> p.relname`,
+    [schema.name],
+  );
+  const ordered: string[] = [];
+  while (ordered.length < tables.length) {
+    const next = tables.filter((t) => !ordered.includes(t) && !references.some((r) => r.parent === t && !ordered.includes(r.child)));
+    if (next.length === 0) throw new Error(`foreign keys in a cycle among ${tables.filter((t) => !ordered.includes(t)).join(', ')}`);
+    ordered.push(...next);
+  }
+  const empty = ordered.map((table) => `DELETE FROM ${schema.name}.${table};`).join(' ');
   return {
     ...schema,
     async empty() {
-      await schema.query(truncate);
+      await schema.query(empty);
     },
   };
 }
