@@ -92,6 +92,8 @@ describe('SqliteStore', () => {
   });
 
   it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {
+    // Each write waits 100 ms for the lock, not the default 1 s.
+    store.setBusyTimeout(100);
     const other = new Database(file);
     other.prepare('BEGIN IMMEDIATE').run();
     try {
