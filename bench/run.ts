@@ -4,7 +4,7 @@
  *
  *   node dist/bench/run.js [--quick] [--runs N] [--only 1,2,...] [--out DIR] [--cpu-prof]
  *
- * --quick     tiny counts and durations: checks the bench itself works (npm test runs it)
+ * --quick     tiny counts, no warm-ups: checks the bench itself works (npm test runs it; see QUICK below)
  * --runs N    runs of each scenario (default 3; medians are reported)
  * --only      scenarios to run (1-6; the baseline always runs)
  * --out DIR   where results.json and results.md go (default bench/out)
@@ -18,7 +18,9 @@
  *             herald's delivery.thread (default on, as herald's own default): off runs it on one thread
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
- * delivers to, the Koa baseline, and a fresh load generator per measurement.
+ * delivers to, the Koa baseline, and a fresh load generator per measurement
+ * (the quick plan sends its load from this process, and its end-to-end,
+ * sustained and latency runs share one herald).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +30,18 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
-import { backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
+import {
+  backlogRun,
+  baselineRun,
+  endToEndRun,
+  ingestOnlyRun,
+  latencyRun,
+  scaleRun,
+  stopSharedHeralds,
+  sustainedRun,
+  type Bench,
+  type Plan,
+} from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
 import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
 
@@ -47,12 +60,22 @@ const FULL: Plan = {
   backlog: 100_000,
   bigBacklog: 1_000_000,
   rules: [10, 10_000],
+  loadInProcess: false,
+  pollMs: 50,
+  shareHeralds: false,
 };
-/** Every scenario once, as briefly as still exercises it: `npm test` runs it (test/bench/quick.test.ts) on every change. */
+/**
+ * Every scenario once, as briefly as still exercises it: `npm test` runs it
+ * (test/bench/quick.test.ts) on every change. Each closed loop sends 200
+ * requests (closedS applies only with --closed-s), nothing is warmed up, the
+ * load is sent from this process, and the runs that start herald the same
+ * way share one: herald's start-up is most of what the quick run costs.
+ */
 const QUICK: Plan = {
   runs: 1,
   closedS: 0.5,
-  warmupS: 0.1,
+  closedCount: 200,
+  warmupS: 0,
   connections: 32,
   sustainS: 1,
   sustainMaxRate: 300,
@@ -61,6 +84,9 @@ const QUICK: Plan = {
   backlog: 200,
   bigBacklog: 1_000,
   rules: [10, 200],
+  loadInProcess: true,
+  pollMs: 10,
+  shareHeralds: true,
 };
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
@@ -84,7 +110,10 @@ const { values: args } = parseArgs({
 
 const plan: Plan = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) plan.runs = Math.max(1, Number(args.runs));
-if (args['closed-s']) plan.closedS = Math.max(1, Number(args['closed-s']));
+if (args['closed-s']) {
+  plan.closedS = Math.max(1, Number(args['closed-s']));
+  delete plan.closedCount;
+}
 if (args['sustain-s']) plan.sustainS = Math.max(1, Number(args['sustain-s']));
 const only = new Set((args.only ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
 const startedMs = Date.now();
@@ -208,9 +237,13 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await sink.stop();
-    await koa.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    try {
+      await stopSharedHeralds(bench);
+    } finally {
+      await sink.stop();
+      await koa.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   const elapsedS = (Date.now() - startedMs) / 1000;
