@@ -66,7 +66,7 @@ const FULL: Plan = {
 };
 /**
  * Every scenario once, as briefly as still exercises it: `npm test` runs it
- * (test/bench/quick.test.ts) on every change. Each closed loop sends 200
+ * (test/bench/quick.test.ts) on every change. Each closed loop sends 100
  * requests (closedS applies only with --closed-s), nothing is warmed up, the
  * load is sent from this process, and the runs that start herald the same
  * way share one: herald's start-up is most of what the quick run costs.
@@ -74,11 +74,11 @@ const FULL: Plan = {
 const QUICK: Plan = {
   runs: 1,
   closedS: 0.5,
-  closedCount: 200,
+  closedCount: 100,
   warmupS: 0,
   connections: 32,
   sustainS: 1,
-  sustainMaxRate: 300,
+  sustainMaxRate: 150,
   latencyRate: 200,
   latencyS: 0.5,
   backlog: 200,
