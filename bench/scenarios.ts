@@ -56,10 +56,12 @@ export interface Plan {
   /** How often a condition is polled (herald ready, the sink's count, the queue), milliseconds. */
   pollMs: number;
   /**
-   * Scenarios that start herald the same way (same flags and rules, no seeded
-   * store: end to end, sustained and latency) run on one process, kept until
-   * stopSharedHeralds (the quick plan: a herald start costs about 2
-   * CPU-seconds, more than the tiny runs on it).
+   * Runs that start herald with the same flags and rules share one process,
+   * kept until stopSharedHeralds: the first starts it (on a seeded store if
+   * it needs one), later ones that need no seeded store reuse it (the quick
+   * plan: the backlog drain, then end to end, sustained and latency on the
+   * same herald; a herald start costs about 2 CPU-seconds, more than the tiny
+   * runs on it).
    */
   shareHeralds: boolean;
 }
@@ -95,16 +97,20 @@ interface BenchHerald extends HeraldProcess {
 
 /**
  * Starts herald on a fresh folder: `ruleCount` rules, `flags` for serve,
- * optionally a copy of a seeded SQLite file. With plan.shareHeralds, one
- * started the same way before (not on a seeded file) is reused, and its
- * stop() leaves it running.
+ * optionally a copy of a seeded SQLite file. With plan.shareHeralds, the first
+ * herald started with these rules and flags is kept (its stop() leaves it
+ * running) and reused by every later call that needs no seeded file.
  */
 async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?: string[]; seededDb?: string } = {}): Promise<BenchHerald> {
-  if (!bench.plan.shareHeralds || opts.seededDb) return startFreshHerald(bench, opts);
+  if (!bench.plan.shareHeralds) return startFreshHerald(bench, opts);
   const key = JSON.stringify([opts.ruleCount ?? bench.plan.rules[0], opts.flags ?? []]);
   bench.shared ??= new Map();
-  let herald = bench.shared.get(key);
-  if (!herald) bench.shared.set(key, (herald = await startFreshHerald(bench, opts)));
+  const kept = bench.shared.get(key);
+  if (kept && !opts.seededDb) return { ...kept, stop: async () => {} };
+  const herald = await startFreshHerald(bench, opts);
+  // A seeded run while one is kept (the big backlog after the backlog): its own, stopped after it.
+  if (kept) return herald;
+  bench.shared.set(key, herald);
   return { ...herald, stop: async () => {} };
 }
 
