@@ -133,10 +133,10 @@ describe('operational alerts, end to end', function () {
     this.timeout(60_000);
     // The breaker opens about 20 times a second while the receiver fails (each failed 50 ms probe
     // re-opens it): a few seconds of real time stand for the minute of issue #6.
-    const FAIL_MS = 1_500;
-    const FLAP_MS = 1_500;
+    const FAIL_MS = 1_000;
+    const FLAP_MS = 1_000;
     const startedAt = Date.now();
-    // Down for 1.5 s (every probe fails), then flapping for 1.5 s: every fourth request gets through,
+    // Down for 1 s (every probe fails), then flapping for 1 s: every fourth request gets through,
     // so the breaker closes on a lucky probe and opens again; then up.
     failing = await startHttpSink((_request, i) => {
       const elapsed = Date.now() - startedAt;
