@@ -68,7 +68,13 @@ export async function startTestHerald(overrides: Partial<HeraldConfig> = {}, opt
   const dir = storeDir();
   const config = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, overrides);
   if (overrides.store === undefined) await createMigratedSqliteFile(path.join(dir, 'herald.db'));
-  const herald = await startHerald(loadRouting(config), log, options);
+  let herald: RunningHerald;
+  try {
+    herald = await startHerald(loadRouting(config), log, options);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const url = `http://127.0.0.1:${herald.port}`;
 
   const post: TestHerald['post'] = async (source, body, headers = { 'content-type': 'application/json' }) => {
