@@ -22,7 +22,7 @@ import { freePort } from '../helpers/cli.js';
 import { testSource } from '../helpers/config.js';
 import { startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
 import { jpegBytes, mp4Bytes, startMediaHost, type MediaHost } from '../helpers/media-host.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { createMigratedTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const LINK_SECRET = 'test-media-link-secret-0123456789abcdef';
@@ -82,7 +82,7 @@ for (const variant of VARIANTS) {
       });
       hook = await startHttpSink();
       mediaDir = tempDir('herald-media-');
-      if (variant.database === 'postgres') schema = await createTestSchema();
+      if (variant.database === 'postgres') schema = await createMigratedTestSchema();
       const rulesDir = tempDir('herald-rules-');
       writeFileSync(path.join(rulesDir, 'media.yaml'), RULES);
       const port = await freePort();
