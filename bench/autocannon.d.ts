@@ -13,6 +13,10 @@ declare module 'autocannon' {
     url: string;
     connections?: number;
     duration?: number;
+    /** Requests to send in all, instead of a duration. */
+    amount?: number;
+    /** Milliseconds between samples (default 1000); a run that ends by `amount` ends at the next sample. */
+    sampleInt?: number;
     pipelining?: number;
     timeout?: number;
     requests?: Array<AutocannonRequest & { setupRequest?: (request: AutocannonRequest, context: object) => AutocannonRequest }>;

@@ -77,6 +77,11 @@ export interface ClosedLoadJob {
   url: string;
   connections: number;
   durationS: number;
+  /**
+   * Instead of a duration (the quick plan): send exactly this many distinct
+   * requests, the whole pool, and end when every one is answered.
+   */
+  count?: number;
   tag: string;
   /** How many distinct requests to sign; if they run out, autocannon stops early and wrk starts them again (both say so). */
   poolSize: number;

@@ -134,6 +134,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether something accepts a TCP connection on the port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export interface HeraldProcess {
   url: string;
   pid: number;
@@ -145,6 +157,8 @@ export interface HeraldOptions {
   flags?: string[];
   /** Write a CPU profile (node --cpu-prof) into this folder when herald exits. */
   cpuProfileDir?: string;
+  /** How often /readyz is asked while herald starts, milliseconds (default 50). */
+  pollMs?: number;
 }
 
 /** Runs `herald serve` from the build in `root` and resolves once /readyz answers 200. */
@@ -162,7 +176,8 @@ export async function startHeraldProcess(root: string, configFile: string, port:
   for (;;) {
     if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}: ${stderr}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
+      // A refused connection costs next to nothing; a refused fetch builds errors and their causes.
+      if ((await accepts(port)) && (await fetch(`${url}/readyz`)).ok) break;
     } catch {
       // not listening yet
     }
@@ -170,7 +185,7 @@ export async function startHeraldProcess(root: string, configFile: string, port:
       child.kill('SIGKILL');
       throw new Error(`herald serve was not ready within 60 s: ${stderr}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50));
   }
   return {
     url,

@@ -4,7 +4,7 @@
  *
  *   node dist/bench/run.js [--quick] [--runs N] [--only 1,2,...] [--out DIR] [--cpu-prof]
  *
- * --quick     tiny counts and durations: checks the bench itself works (npm test runs it)
+ * --quick     tiny counts, no warm-ups: checks the bench itself works (npm test runs it; see QUICK below)
  * --runs N    runs of each scenario (default 3; medians are reported)
  * --only      scenarios to run (1-6; the baseline always runs)
  * --out DIR   where results.json and results.md go (default bench/out)
@@ -15,10 +15,12 @@
  * --closed-s N, --sustain-s N
  *             seconds of each closed-loop run (default 10) and of the paced sustained run (default 60)
  * --delivery-thread on|off
- *             herald's delivery.thread (default on, as herald's own default): off runs it on one thread
+ *             herald's delivery.thread (default on; herald's own default is off): off runs it on one thread
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
- * delivers to, the Koa baseline, and a fresh load generator per measurement.
+ * delivers to, the Koa baseline, and a fresh load generator per measurement
+ * (the quick plan sends its load from this process, and its backlog,
+ * end-to-end, sustained and latency runs share one herald).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +30,18 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { growBacklog, seedBacklog, writeHeraldSetup } from './fixtures.js';
 import { childrenCpuSeconds, startKoaBaseline, startSink } from './processes.js';
 import { markdownReport, median, verdicts, type Machine, type Runs } from './report.js';
-import { backlogRun, baselineRun, endToEndRun, ingestOnlyRun, latencyRun, scaleRun, sustainedRun, type Bench, type Plan } from './scenarios.js';
+import {
+  backlogRun,
+  baselineRun,
+  endToEndRun,
+  ingestOnlyRun,
+  latencyRun,
+  scaleRun,
+  stopSharedHeralds,
+  sustainedRun,
+  type Bench,
+  type Plan,
+} from './scenarios.js';
 import { snapshotBuild } from './snapshot.js';
 import { findWrk, WRK_INSTALL, wrkVersion } from './wrk.js';
 
@@ -47,20 +60,34 @@ const FULL: Plan = {
   backlog: 100_000,
   bigBacklog: 1_000_000,
   rules: [10, 10_000],
+  loadInProcess: false,
+  pollMs: 50,
+  shareHeralds: false,
 };
-/** Every scenario once, as briefly as still exercises it: `npm test` runs it (test/bench/quick.test.ts) on every change. */
+/**
+ * Every scenario once, as briefly as still exercises it: `npm test` runs it
+ * (test/bench/quick.test.ts) on every change. Each closed loop sends 100
+ * requests (closedS applies only with --closed-s), nothing is warmed up, the
+ * load is sent from this process, and the runs that start herald the same
+ * way share one (scenario 4 first, then 2 and 3 on its herald): herald's
+ * start-up is most of what the quick run costs.
+ */
 const QUICK: Plan = {
   runs: 1,
   closedS: 0.5,
-  warmupS: 0.1,
+  closedCount: 100,
+  warmupS: 0,
   connections: 32,
   sustainS: 1,
-  sustainMaxRate: 300,
+  sustainMaxRate: 150,
   latencyRate: 200,
   latencyS: 0.5,
   backlog: 200,
   bigBacklog: 1_000,
   rules: [10, 200],
+  loadInProcess: true,
+  pollMs: 10,
+  shareHeralds: true,
 };
 /** Target of the backlog drain, deliveries per second. */
 const BACKLOG_TARGET = 5000;
@@ -84,7 +111,10 @@ const { values: args } = parseArgs({
 
 const plan: Plan = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) plan.runs = Math.max(1, Number(args.runs));
-if (args['closed-s']) plan.closedS = Math.max(1, Number(args['closed-s']));
+if (args['closed-s']) {
+  plan.closedS = Math.max(1, Number(args['closed-s']));
+  delete plan.closedCount;
+}
 if (args['sustain-s']) plan.sustainS = Math.max(1, Number(args['sustain-s']));
 const only = new Set((args.only ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
 const startedMs = Date.now();
@@ -160,6 +190,14 @@ async function main(): Promise<void> {
       }
     }
     const baseRps = median(runs.baseline.map((r) => r.rps));
+    const backlogRuns = async () => {
+      for (let i = 0; i < plan.runs; i++) {
+        runs.backlog.push(await backlogRun(bench, backlogDb, plan.backlog));
+        log(`4 backlog run ${i + 1}: ${runs.backlog.at(-1)!.rate.toFixed(0)} deliveries/s, peak ${runs.backlog.at(-1)!.peakMb.toFixed(0)} MB`);
+      }
+    };
+    // Sharing heralds (quick), the backlog drains first: the herald it starts then serves scenarios 2 and 3.
+    if (only.has(4) && plan.shareHeralds) await backlogRuns();
     if (only.has(2)) {
       // Closed loop end to end, each run just after a baseline run: their ratio is the target's.
       for (let i = 0; i < plan.runs; i++) {
@@ -184,12 +222,7 @@ async function main(): Promise<void> {
         log(`3 latency run ${i + 1}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.delivered}/${r.sent} delivered`);
       }
     }
-    if (only.has(4)) {
-      for (let i = 0; i < plan.runs; i++) {
-        runs.backlog.push(await backlogRun(bench, backlogDb, plan.backlog));
-        log(`4 backlog run ${i + 1}: ${runs.backlog.at(-1)!.rate.toFixed(0)} deliveries/s, peak ${runs.backlog.at(-1)!.peakMb.toFixed(0)} MB`);
-      }
-    }
+    if (only.has(4) && !plan.shareHeralds) await backlogRuns();
     if (only.has(5)) {
       for (let i = 0; i < plan.runs; i++) {
         for (const [count, into] of [
@@ -208,9 +241,13 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await sink.stop();
-    await koa.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    try {
+      await stopSharedHeralds(bench);
+    } finally {
+      await sink.stop();
+      await koa.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   const elapsedS = (Date.now() - startedMs) / 1000;

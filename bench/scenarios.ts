@@ -1,12 +1,21 @@
 /**
  * The scenarios, one function per run of one scenario. Each starts a fresh
  * herald on its own SQLite file, drives it from a separate load-generator
- * process, and reads what it needs from the sink, from /proc and from the
- * queue in the SQLite file.
+ * process (in the quick plan, from the bench's own), and reads what it needs
+ * from the sink, from /proc and from the queue in the SQLite file.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { percentile, type ClosedLoadJob, type ClosedLoadResult, type LoadProgress, type PacedLoadJob, type PacedLoadResult } from './common.js';
+import {
+  percentile,
+  type ClosedLoadJob,
+  type ClosedLoadResult,
+  type LoadJob,
+  type LoadProgress,
+  type LoadResult,
+  type PacedLoadJob,
+  type PacedLoadResult,
+} from './common.js';
 import { QueueReader, writeHeraldSetup, type QueueDepth } from './fixtures.js';
 import { cpuSeconds, freePort, memoryMb, runLoad, startHeraldProcess, type HeraldProcess, type SinkProcess } from './processes.js';
 
@@ -16,9 +25,15 @@ export interface Plan {
   /** Closed-loop runs (baseline, ingest, scale), seconds. */
   closedS: number;
   /**
+   * Instead of closedS, each closed-loop run sends this many distinct
+   * requests and ends when all are answered (the quick plan: whole seconds of
+   * wrk at full speed would cost more than the rest of the run).
+   */
+  closedCount?: number;
+  /**
    * Load sent to each fresh process before it is measured, seconds: its first
    * second runs cold (code not yet optimized, connections not yet open) and
-   * would otherwise decide the tail latencies.
+   * would otherwise decide the tail latencies. 0: no warm-up.
    */
   warmupS: number;
   connections: number;
@@ -32,6 +47,23 @@ export interface Plan {
   bigBacklog: number;
   /** Rule counts compared by the scale scenario; the first is also what every other herald run loads. */
   rules: [number, number];
+  /**
+   * Run the load in the bench's own process instead of a fresh load-generator
+   * process per measurement (the quick plan: starting one costs more than its
+   * tiny load; wrk is still a process of its own).
+   */
+  loadInProcess: boolean;
+  /** How often a condition is polled (herald ready, the sink's count, the queue), milliseconds. */
+  pollMs: number;
+  /**
+   * Runs that start herald with the same flags and rules share one process,
+   * kept until stopSharedHeralds: the first starts it (on a seeded store if
+   * it needs one), later ones that need no seeded store reuse it (the quick
+   * plan: the backlog drain, then end to end, sustained and latency on the
+   * same herald; a herald start costs about 2 CPU-seconds, more than the tiny
+   * runs on it).
+   */
+  shareHeralds: boolean;
 }
 
 export interface Bench {
@@ -48,6 +80,8 @@ export interface Bench {
   closedGenerator: ClosedLoadJob['generator'];
   /** herald's `delivery.thread` in the bench (on unless `--delivery-thread off`; herald's own default is off). */
   deliveryThread: boolean;
+  /** The heralds kept for reuse (plan.shareHeralds), by how they were started. */
+  shared?: Map<string, BenchHerald>;
 }
 
 /** Distinct requests signed per second of a closed-loop run: more than the fastest server here answers. */
@@ -61,8 +95,33 @@ interface BenchHerald extends HeraldProcess {
   dbFile: string;
 }
 
-/** Starts herald on a fresh folder: `ruleCount` rules, `flags` for serve, optionally a copy of a seeded SQLite file. */
+/**
+ * Starts herald on a fresh folder: `ruleCount` rules, `flags` for serve,
+ * optionally a copy of a seeded SQLite file. With plan.shareHeralds, the first
+ * herald started with these rules and flags is kept (its stop() leaves it
+ * running) and reused by every later call that needs no seeded file.
+ */
 async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?: string[]; seededDb?: string } = {}): Promise<BenchHerald> {
+  if (!bench.plan.shareHeralds) return startFreshHerald(bench, opts);
+  const key = JSON.stringify([opts.ruleCount ?? bench.plan.rules[0], opts.flags ?? []]);
+  bench.shared ??= new Map();
+  const kept = bench.shared.get(key);
+  if (kept && !opts.seededDb) return { ...kept, stop: async () => {} };
+  const herald = await startFreshHerald(bench, opts);
+  // A seeded run while one is kept (the big backlog after the backlog): its own, stopped after it.
+  if (kept) return herald;
+  bench.shared.set(key, herald);
+  return { ...herald, stop: async () => {} };
+}
+
+/** Stops the heralds kept for reuse (plan.shareHeralds); throws, as stop() does, if one exited badly. */
+export async function stopSharedHeralds(bench: Bench): Promise<void> {
+  const kept = [...(bench.shared?.values() ?? [])];
+  bench.shared?.clear();
+  for (const herald of kept) await herald.stop();
+}
+
+async function startFreshHerald(bench: Bench, opts: { ruleCount?: number; flags?: string[]; seededDb?: string }): Promise<BenchHerald> {
   const dir = path.join(bench.work, `herald-${++heralds}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -74,8 +133,33 @@ async function startBenchHerald(bench: Bench, opts: { ruleCount?: number; flags?
     deliveryThread: bench.deliveryThread,
   });
   if (opts.seededDb) copyFileSync(opts.seededDb, files.dbFile);
-  const herald = await startHeraldProcess(bench.root, files.configFile, port, { flags: opts.flags, cpuProfileDir: bench.cpuProfileDir });
+  const herald = await startHeraldProcess(bench.root, files.configFile, port, {
+    flags: opts.flags,
+    cpuProfileDir: bench.cpuProfileDir,
+    pollMs: bench.plan.pollMs,
+  });
   return { ...herald, dbFile: files.dbFile };
+}
+
+/** Runs one load job: in a fresh load-generator process, or in this one (plan.loadInProcess). */
+async function sendLoad(bench: Bench, job: LoadJob, onProgress?: (progress: LoadProgress['progress']) => void): Promise<LoadResult> {
+  if (!bench.plan.loadInProcess) return runLoad(bench.benchDir, job, onProgress);
+  const { runLoadJob } = await import('./load.js');
+  return runLoadJob(job, onProgress);
+}
+
+/** A closed-loop job against herald's (or the baseline's) webhook URL: for `durationS`, or `count` requests. */
+function closedJob(bench: Bench, url: string, durationS: number, count?: number): ClosedLoadJob {
+  return {
+    kind: 'closed',
+    url: `${url}/webhooks/facesign`,
+    connections: bench.plan.connections,
+    durationS,
+    count,
+    tag: newTag(),
+    poolSize: count ?? Math.ceil(durationS * POOL_RATE),
+    generator: bench.closedGenerator,
+  };
 }
 
 /**
@@ -91,20 +175,11 @@ async function closedLoad(
   pid: number,
   settled: () => Promise<unknown> = async () => {},
 ): Promise<{ load: ClosedLoadResult; cpuS: number }> {
-  const { closedS, warmupS, connections } = bench.plan;
-  const job = (durationS: number): ClosedLoadJob => ({
-    kind: 'closed',
-    url: `${url}/webhooks/facesign`,
-    connections,
-    durationS,
-    tag: newTag(),
-    poolSize: Math.ceil(durationS * POOL_RATE),
-    generator: bench.closedGenerator,
-  });
-  await runLoad(bench.benchDir, job(warmupS));
+  const { closedS, closedCount, warmupS } = bench.plan;
+  if (warmupS > 0) await sendLoad(bench, closedJob(bench, url, warmupS));
   await settled();
   const cpuBefore = cpuSeconds(pid);
-  const load = (await runLoad(bench.benchDir, job(closedS))) as ClosedLoadResult;
+  const load = (await sendLoad(bench, closedJob(bench, url, closedS, closedCount))) as ClosedLoadResult;
   await settled();
   return { load, cpuS: cpuSeconds(pid) - cpuBefore };
 }
@@ -112,7 +187,8 @@ async function closedLoad(
 /** Paced load at `rate` for the warm-up time, then waits until the sink has it all and forgets it. */
 async function pacedWarmUp(bench: Bench, url: string, rate: number): Promise<void> {
   const { warmupS, connections } = bench.plan;
-  const load = (await runLoad(bench.benchDir, {
+  if (warmupS === 0) return;
+  const warm = (await sendLoad(bench, {
     kind: 'paced',
     url: `${url}/webhooks/facesign`,
     connections,
@@ -121,16 +197,16 @@ async function pacedWarmUp(bench: Bench, url: string, rate: number): Promise<voi
     tag: newTag(),
     settleS: 30,
   })) as PacedLoadResult;
-  await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+  await waitFor(bench, async () => (await bench.sink.stats()).unique >= warm.ok, 60_000);
   await bench.sink.reset();
 }
 
-/** Polls `check` every 50 ms until it holds; false after `timeoutMs`. */
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+/** Polls `check` every plan.pollMs until it holds; false after `timeoutMs`. */
+async function waitFor(bench: Bench, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, bench.plan.pollMs));
   }
   return true;
 }
@@ -206,26 +282,19 @@ export async function endToEndRun(bench: Bench): Promise<EndToEndRun> {
   const herald = await startBenchHerald(bench);
   const queue = new QueueReader(herald.dbFile);
   try {
-    const { closedS, warmupS, connections } = bench.plan;
-    const job = (durationS: number): ClosedLoadJob => ({
-      kind: 'closed',
-      url: `${herald.url}/webhooks/facesign`,
-      connections,
-      durationS,
-      tag: newTag(),
-      poolSize: Math.ceil(durationS * POOL_RATE),
-      generator: bench.closedGenerator,
-    });
-    const warm = (await runLoad(bench.benchDir, job(warmupS))) as ClosedLoadResult;
-    await waitFor(async () => (await bench.sink.stats()).unique >= warm.ok, 60_000);
-    await bench.sink.reset();
+    const { closedS, closedCount, warmupS } = bench.plan;
+    if (warmupS > 0) {
+      const warm = (await sendLoad(bench, closedJob(bench, herald.url, warmupS))) as ClosedLoadResult;
+      await waitFor(bench, async () => (await bench.sink.stats()).unique >= warm.ok, 60_000);
+      await bench.sink.reset();
+    }
     const cpuBefore = cpuSeconds(herald.pid);
     const sinkCpuBefore = cpuSeconds(bench.sink.pid);
-    const load = (await runLoad(bench.benchDir, job(closedS))) as ClosedLoadResult;
+    const load = (await sendLoad(bench, closedJob(bench, herald.url, closedS, closedCount))) as ClosedLoadResult;
     const depth = queue.depth();
     const deliveredByEnd = (await bench.sink.stats()).unique;
     const stopped = Date.now();
-    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+    await waitFor(bench, async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
     const drainS = (Date.now() - stopped) / 1000;
     const cpuS = cpuSeconds(herald.pid) - cpuBefore;
     const sinkCpuS = cpuSeconds(bench.sink.pid) - sinkCpuBefore;
@@ -293,11 +362,11 @@ export async function sustainedRun(bench: Bench, rate: number): Promise<Sustaine
     };
     // A progress message comes once a second: look at the queue then, while requests are still being sent.
     const total = Math.round(rate * bench.plan.sustainS);
-    const load = (await runLoad(bench.benchDir, job, (progress: LoadProgress['progress']) => {
+    const load = (await sendLoad(bench, job, (progress: LoadProgress['progress']) => {
       if (progress.sent < total) depths.push(queue.depth());
     })) as PacedLoadResult;
     const sendingDone = Date.now();
-    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
+    await waitFor(bench, async () => (await bench.sink.stats()).unique >= load.ok, 60_000);
     const drainS = (Date.now() - sendingDone) / 1000;
     const cpuS = cpuSeconds(herald.pid) - cpuBefore;
     const sinkCpuS = cpuSeconds(bench.sink.pid) - sinkCpuBefore;
@@ -348,7 +417,7 @@ export async function latencyRun(bench: Bench): Promise<LatencyRun> {
     const { latencyRate: rate, latencyS, connections } = bench.plan;
     await pacedWarmUp(bench, herald.url, rate);
     const tag = newTag();
-    const load = (await runLoad(bench.benchDir, {
+    const load = (await sendLoad(bench, {
       kind: 'paced',
       url: `${herald.url}/webhooks/facesign`,
       connections,
@@ -357,7 +426,7 @@ export async function latencyRun(bench: Bench): Promise<LatencyRun> {
       tag,
       settleS: 30,
     })) as PacedLoadResult;
-    await waitFor(async () => (await bench.sink.stats()).unique >= load.ok, 30_000);
+    await waitFor(bench, async () => (await bench.sink.stats()).unique >= load.ok, 30_000);
     const arrivals = await bench.sink.arrivals(tag, load.sent);
     const latencies = Float64Array.from(arrivals.flatMap((at, i) => (at < 0 ? [] : [at - (load.startAt + (i * 1000) / rate)]))).sort();
     return {
@@ -396,7 +465,7 @@ export async function backlogRun(bench: Bench, seededDb: string, count: number):
   const herald = await startBenchHerald(bench, { seededDb });
   try {
     const cpuBefore = cpuSeconds(herald.pid);
-    await waitFor(async () => (await bench.sink.stats()).unique >= count, Math.max(60_000, count * 2));
+    await waitFor(bench, async () => (await bench.sink.stats()).unique >= count, Math.max(60_000, count * 2));
     const cpuS = cpuSeconds(herald.pid) - cpuBefore;
     const stats = await bench.sink.stats();
     const spanS = ((stats.lastAt ?? 0) - (stats.firstAt ?? 0)) / 1000;
@@ -430,7 +499,7 @@ export async function scaleRun(bench: Bench, ruleCount: number): Promise<ScaleRu
   const herald = await startBenchHerald(bench, { ruleCount, flags: ['--no-deliver'] });
   const queue = new QueueReader(herald.dbFile);
   try {
-    const allRouted = () => waitFor(() => queue.depth().unrouted === 0, 120_000);
+    const allRouted = () => waitFor(bench, () => queue.depth().unrouted === 0, 120_000);
     const { load, cpuS } = await closedLoad(bench, herald.url, herald.pid, allRouted);
     const depth = queue.depth();
     return {

@@ -104,8 +104,8 @@ function init(args)
     end
   end
   file:close()
-  -- The bench reads wrk's CPU time here: loading the pool is not load.
-  io.write("WRK_READY\n")
+  -- The bench reads wrk's CPU time here: loading the pool is not load. os.clock(): wrk's CPU seconds so far, all threads.
+  io.write("WRK_READY " .. os.clock() .. "\n")
   io.flush()
 end
 
@@ -129,6 +129,49 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, wrappedThreads))
 end
 `;
+
+/**
+ * Appended to the script for a job with a count: each connection takes the
+ * next unsent request of its thread's share (delay() reserves it; a
+ * connection with none left waits an hour; request() is redefined, as wrk's
+ * check before the run takes one), and the thread stops once every
+ * one is answered and says so, with wrk's CPU time (os.clock(), in
+ * microseconds: a few hundred requests take less than /proc's 10 ms tick);
+ * the bench then interrupts wrk's timer (SIGINT ends the run early, results
+ * and all) instead of waiting out whole seconds.
+ */
+const COUNT_SCRIPT = String.raw`
+local reserved = 0
+local answered = 0
+
+-- Before the run wrk calls request() once to check what it returns (thread 0 only), and does not send it:
+-- that one goes last, so every request of the share is sent exactly once, and never counts as wrapped.
+function request()
+  local r = requests[nextIndex]
+  nextIndex = nextIndex % #requests + 1
+  return r
+end
+
+function delay()
+  if reserved < #requests then
+    reserved = reserved + 1
+    return 0
+  end
+  return 3600000
+end
+
+function response()
+  answered = answered + 1
+  if answered == #requests then
+    io.write("WRK_DONE " .. os.clock() .. "\n")
+    io.flush()
+    wrk.thread:stop()
+  end
+end
+`;
+
+/** A run with a count that has not ended by then has lost requests (connection errors): wrk stops on its own. */
+const COUNT_LIMIT_S = 60;
 
 interface WrkSummary {
   requests: number;
@@ -163,7 +206,11 @@ function processCpuS(pid: number): number {
   }
 }
 
-/** Runs one closed-loop job with wrk (whole seconds: wrk takes no fractions) over the signed `pool`; its CPU is wrk's own (a child of this process). */
+/**
+ * Runs one closed-loop job with wrk over the signed `pool`: for whole seconds
+ * (wrk takes no fractions), or until `job.count` requests are answered. Its
+ * CPU is wrk's own (a child of this process).
+ */
 export async function runWrk(wrk: string, job: ClosedLoadJob, pool: SignedRequest[], threads = 1): Promise<ClosedLoadResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-wrk-'));
   try {
@@ -178,14 +225,18 @@ export async function runWrk(wrk: string, job: ClosedLoadJob, pool: SignedReques
     writeFileSync(poolFile, `${lines.join('\n')}\n`);
     const url = new URL(job.url);
     const script = path.join(dir, 'pool.lua');
-    writeFileSync(script, `POOL = ${JSON.stringify(poolFile)}\nPATH = ${JSON.stringify(url.pathname)}\nNTHREADS = ${threads}\n${SCRIPT}`);
+    const counted = job.count !== undefined;
+    writeFileSync(
+      script,
+      `POOL = ${JSON.stringify(poolFile)}\nPATH = ${JSON.stringify(url.pathname)}\nNTHREADS = ${threads}\n${SCRIPT}${counted ? COUNT_SCRIPT : ''}`,
+    );
     const cpuBefore = childrenCpuS();
     const child = spawn(
       wrk,
       [
         `-t${threads}`,
         `-c${Math.max(job.connections, threads)}`,
-        `-d${Math.max(1, Math.round(job.durationS))}s`,
+        `-d${counted ? COUNT_LIMIT_S : Math.max(1, Math.round(job.durationS))}s`,
         '--timeout',
         '10s',
         '-s',
@@ -199,14 +250,22 @@ export async function runWrk(wrk: string, job: ClosedLoadJob, pool: SignedReques
     // Its CPU until every thread has loaded its share of the pool (not counted: signing beforehand is not either).
     let setupCpuS = 0;
     let ready = 0;
+    let interrupt: NodeJS.Timeout | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const marks = stdout.split('WRK_READY').length - 1;
       if (marks > ready && (ready = marks) === threads) setupCpuS = processCpuS(child.pid!);
+      if (counted && !interrupt && stdout.split('WRK_DONE').length - 1 === threads) {
+        // Every thread is done: end wrk's sleep now (again, should the first signal come before wrk handles it).
+        child.kill('SIGINT');
+        interrupt = setInterval(() => child.kill('SIGINT'), 200);
+      }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = (await once(child, 'close')) as [number | null];
-    const cpuS = childrenCpuS() - cpuBefore - setupCpuS;
+    const [code] = (await once(child, 'close').finally(() => clearInterval(interrupt))) as [number | null];
+    // With a count, wrk's own clock from the last thread ready to the last done; else /proc, from its set-up's end to its exit.
+    const clocks = (mark: string) => Array.from(stdout.matchAll(new RegExp(`^${mark} ([\\d.e+-]+)$`, 'gm')), (m) => Number(m[1]));
+    const cpuS = counted ? Math.max(...clocks('WRK_DONE')) - Math.max(...clocks('WRK_READY')) : childrenCpuS() - cpuBefore - setupCpuS;
     const line = /^WRK_RESULT (.*)$/m.exec(stdout)?.[1];
     if (code !== 0 || !line) throw new Error(`wrk failed (exit ${String(code)}): ${stderr.trim() || stdout.trim()}`);
     const s = JSON.parse(line) as WrkSummary;

@@ -1,6 +1,6 @@
 /**
  * The benchmark's own correctness: `npm run bench -- --quick` (tiny counts,
- * about half a minute) runs every scenario end to end, so that the bench
+ * about 20 seconds) runs every scenario end to end, so that the bench
  * cannot rot between full runs. It checks what the bench measured is real
  * (every acknowledged event reached the sink, signatures verified, one
  * delivery per routed event), never the speed targets: timing belongs to the

@@ -259,12 +259,21 @@ describe('web console in chromium', function () {
   });
 
   it('shows new events on the first page of events as they arrive (htmx polling)', async () => {
-    const { page } = await asAdmin();
-    await page.goto(`${herald.url}/console/events`);
-    const enroll = page.locator('#rows').getByRole('link', { name: 'ENROLL', exact: true });
-    assert.equal(await enroll.count(), 0);
-    assert.equal((await herald.postSigned(sources.faceio, loadSample('faceio', 'ENROLL'))).status, 200);
-    await enroll.waitFor({ timeout: 15_000 });
+    // A session of its own: its pages' clock is playwright's (per context), so the 5 s poll comes when the test says.
+    const { context, page } = await signIn('alice');
+    try {
+      await context.clock.install();
+      await page.goto(`${herald.url}/console/events`);
+      const enroll = page.locator('#rows').getByRole('link', { name: 'ENROLL', exact: true });
+      assert.equal(await enroll.count(), 0);
+      assert.equal((await herald.postSigned(sources.faceio, loadSample('faceio', 'ENROLL'))).status, 200);
+      await context.clock.runFor(4_000);
+      assert.equal(await enroll.count(), 0, 'polled before its 5 s');
+      await context.clock.runFor(1_000);
+      await enroll.waitFor({ timeout: 15_000 });
+    } finally {
+      await context.close();
+    }
   });
 
   it('reads at 320 px: no page is wider than the screen', async () => {
