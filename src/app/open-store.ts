@@ -8,7 +8,6 @@ import type { MediaConfig } from '../core/config.js';
 import { StoreOpenError } from '../core/errors.js';
 import { DataKeyring } from '../core/sealing.js';
 import { DatabaseMediaFiles, FolderMediaFiles, type MediaFiles } from '../store/media-files.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SealedStore } from '../store/sealed-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -19,14 +18,21 @@ import type { Store } from '../store/store.js';
  * "Encryption at rest"). With `create: false` a SQLite file must exist
  * already (PostgreSQL creates nothing until migrate()).
  */
-export function openStore(url: string, { create = true, keys }: { create?: boolean; keys?: DataKeyring } = {}): SealedStore {
-  return new SealedStore(openUnsealedStore(url, { create }), keys ?? DataKeyring.fromEnv(process.env));
+export async function openStore(url: string, { create = true, keys }: { create?: boolean; keys?: DataKeyring } = {}): Promise<SealedStore> {
+  return new SealedStore(await openUnsealedStore(url, { create }), keys ?? DataKeyring.fromEnv(process.env));
 }
 
-/** The store itself, which holds sealed values as they are: for `herald keys rotate`, which seals them anew. */
-export function openUnsealedStore(url: string, { create = true }: { create?: boolean } = {}): Store {
+/**
+ * The store itself, which holds sealed values as they are: for `herald keys
+ * rotate`, which seals them anew. The PostgreSQL store (and its driver) is
+ * loaded only for a postgres:// URL: a herald on SQLite never loads it.
+ */
+export async function openUnsealedStore(url: string, { create = true }: { create?: boolean } = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
-  if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url);
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { PostgresStore } = await import('../store/postgres/postgres-store.js');
+    return new PostgresStore(url);
+  }
   throw new StoreOpenError(`unsupported store "${url.split(':')[0]}": use sqlite:<path> or postgres://...`);
 }
 

@@ -101,7 +101,7 @@ const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
-  const store = openStore(config.store, { keys: options.dataKeys });
+  const store = await openStore(config.store, { keys: options.dataKeys });
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let media: MediaArchive | undefined;
   try {

@@ -19,15 +19,19 @@
  * other message keeps a Message-ID of its own, the same for every attempt of
  * one delivery.
  */
-import { createTransport } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
 import type { DestinationOf, EmailOptions } from '../core/config.js';
 import { DeliveryError } from '../core/errors.js';
+import { lazyLibrary } from '../core/lazy-library.js';
 import type { EmailMessage, RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
 import type { ThreadStore } from '../core/threads.js';
 import type { AttemptContext, Channel, ChannelDeps, SendResult } from './channel.js';
 import { urlSecrets } from './destination-secrets.js';
 import { SecretScrubber } from './secret-scrubber.js';
+
+/** Loaded at the first send: a herald without an email destination never loads it. */
+const nodemailer = lazyLibrary<typeof Nodemailer>('nodemailer');
 
 type Transport = ReturnType<typeof createPooledTransport>;
 
@@ -159,7 +163,7 @@ function messageIdDomain(from: string): string {
 
 function createPooledTransport(url: string, timeoutMs: number) {
   // Keys beside `url` apply where the URL's query does not set them (nodemailer >= 10).
-  return createTransport({
+  return nodemailer().createTransport({
     url,
     pool: true,
     connectionTimeout: timeoutMs,

@@ -24,8 +24,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, fetch, Response } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, buildConnector, Response } from 'undici';
+import { lazyLibrary } from '../core/lazy-library.js';
 import { guardLookup, isPrivateAddress, RefusedAddressError } from './private-address.js';
+
+/** Loaded at the first request: a command or a process that sends nothing never loads its hundred-odd modules. */
+const undici = lazyLibrary<typeof Undici>('undici');
 
 /** The parts of a request a channel chooses; the rest is OutboundHttp's. */
 export interface OutboundRequest {
@@ -64,7 +69,7 @@ export interface StreamedAnswer {
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export class OutboundHttp {
-  private readonly agent: Agent;
+  private pool?: Agent;
 
   /**
    * `maxResponseBytes`: how much of an answer `fetch` reads (default
@@ -72,10 +77,17 @@ export class OutboundHttp {
    * whole message it posted, which the client parses as JSON: it needs all of it.
    */
   constructor(
-    allowPrivateNetwork: boolean,
+    private readonly allowPrivateNetwork: boolean,
     private readonly maxResponseBytes = RESPONSE_HEAD_BYTES,
-  ) {
-    this.agent = allowPrivateNetwork ? new Agent() : new Agent({ connect: guardedConnector() });
+  ) {}
+
+  /** The destination's connection pool, made at the first request. */
+  private get agent(): Agent {
+    if (!this.pool) {
+      const { Agent } = undici();
+      this.pool = this.allowPrivateNetwork ? new Agent() : new Agent({ connect: guardedConnector() });
+    }
+    return this.pool;
   }
 
   /**
@@ -85,6 +97,7 @@ export class OutboundHttp {
    * is dropped.
    */
   async fetch(url: string | URL, request: OutboundRequest): Promise<Response> {
+    const { fetch, Response } = undici();
     const response = await fetch(url, { ...request, redirect: 'manual', dispatcher: this.agent });
     const head = await readHead(response.body, this.maxResponseBytes);
     // No statusText: nothing reads it, and a peer's odd reason phrase could make the constructor throw.
@@ -143,8 +156,8 @@ export class OutboundHttp {
   }
 
   /** Closes the pool: idle connections at once, busy ones after their request. */
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 }
 
@@ -217,7 +230,7 @@ function decodeHead(head: Uint8Array): string {
  * an IPv6 one), so that address is checked here before any connection.
  */
 function guardedConnector(): buildConnector.connector {
-  const connect = buildConnector({ lookup: guardLookup() });
+  const connect = undici().buildConnector({ lookup: guardLookup() });
   return (options, callback) => {
     const { hostname } = options;
     if (isIP(hostname) !== 0 && isPrivateAddress(hostname)) return callback(new RefusedAddressError(hostname), null);

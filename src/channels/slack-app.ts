@@ -28,17 +28,10 @@
  * client's own logger is silenced.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRateLimitedError,
-  WebAPIRequestError,
-  WebClient,
-  type ChatPostMessageArguments,
-  type KnownBlock,
-  type Logger as SlackLogger,
-} from '@slack/web-api';
+import type * as SlackWebApi from '@slack/web-api';
+import type { ChatPostMessageArguments, KnownBlock, Logger as SlackLogger, WebClient } from '@slack/web-api';
 import type { DestinationOf } from '../core/config.js';
+import { lazyLibrary } from '../core/lazy-library.js';
 import { DeliveryError } from '../core/errors.js';
 import type { MessageThread, RenderedMessage, SlackMessage } from '../core/message.js';
 import type { ThreadStore } from '../core/threads.js';
@@ -98,9 +91,13 @@ const SILENT: SlackLogger = {
   setName: () => {},
 };
 
+/** Loaded at the first send: a herald without a slack-app destination never loads it. */
+const slackWebApi = lazyLibrary<typeof SlackWebApi>('@slack/web-api');
+
 export class SlackAppChannel implements Channel {
   readonly type = 'slack-app' as const;
-  private readonly client: WebClient;
+  private readonly newClient: () => WebClient;
+  private webClient?: WebClient;
   private readonly channel: string;
   private readonly destination: string;
   private readonly threads: ThreadStore;
@@ -116,15 +113,22 @@ export class SlackAppChannel implements Channel {
     this.threads = threads;
     this.secrets = new SecretScrubber([token]);
     this.http = new OutboundHttp(allowPrivateNetwork === true, MAX_ANSWER_BYTES);
-    this.client = new WebClient(token, {
-      slackApiUrl: withTrailingSlash(slackApiUrl ?? DEFAULT_API_URL),
-      // Method names only: never an absolute URL that would carry the token elsewhere.
-      allowAbsoluteUrls: false,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      fetch: this.fetchForAttempt,
-      logger: SILENT,
-    });
+    this.newClient = () =>
+      new (slackWebApi().WebClient)(token, {
+        slackApiUrl: withTrailingSlash(slackApiUrl ?? DEFAULT_API_URL),
+        // Method names only: never an absolute URL that would carry the token elsewhere.
+        allowAbsoluteUrls: false,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+        fetch: this.fetchForAttempt,
+        logger: SILENT,
+      });
+  }
+
+  /** The Web API client, made at the first send. */
+  private get client(): WebClient {
+    this.webClient ??= this.newClient();
+    return this.webClient;
   }
 
   send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult> {
@@ -230,6 +234,7 @@ function withTrailingSlash(url: string): string {
 /** The DeliveryError for a failed Web API call; never holds the token (guardAttempt scrubs it anyway). */
 export function webApiFailureError(error: unknown, record: Pick<AttemptRecord, 'status' | 'headers' | 'timeoutMs'>): DeliveryError {
   if (error instanceof DeliveryError) return error;
+  const { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } = slackWebApi();
   if (error instanceof WebAPIPlatformError) return slackErrorCodeError(error.data.error, record.status ?? 200, JSON.stringify(error.data));
   if (error instanceof WebAPIRateLimitedError) {
     return DeliveryError.retryable('rate-limited', `${PEER} answered HTTP 429: rate limited`, {

@@ -21,8 +21,10 @@
  * AsyncLocalStorage: each call of our fetch finds its own attempt's record.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { IncomingWebhook, IncomingWebhookHTTPError, type FetchFunction, type IncomingWebhookSendArguments } from '@slack/webhook';
+import type * as SlackWebhook from '@slack/webhook';
+import type { FetchFunction, IncomingWebhook, IncomingWebhookSendArguments } from '@slack/webhook';
 import type { DestinationOf } from '../core/config.js';
+import { lazyLibrary } from '../core/lazy-library.js';
 import { DeliveryError } from '../core/errors.js';
 import type { RenderedMessage } from '../core/message.js';
 import { guardAttempt, wrongMessageError } from './attempt-guard.js';
@@ -41,9 +43,13 @@ interface AttemptRecord {
   headers?: Headers;
 }
 
+/** Loaded at the first send: a herald without a Slack destination never loads it. */
+const slackWebhook = lazyLibrary<typeof SlackWebhook>('@slack/webhook');
+
 export class SlackChannel implements Channel {
   readonly type = 'slack' as const;
-  private readonly webhook: IncomingWebhook;
+  private readonly url: string;
+  private webhook?: IncomingWebhook;
   /** The whole URL is a secret: whoever has it can post to the channel. */
   private readonly secrets: SecretScrubber;
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
@@ -53,17 +59,19 @@ export class SlackChannel implements Channel {
     const { url, allowPrivateNetwork } = destination.options;
     this.secrets = new SecretScrubber(urlSecrets(url, { pathSegments: 'all', publicSegments: ['services'], queryValues: true }));
     this.http = new OutboundHttp(allowPrivateNetwork === true);
-    this.webhook = new IncomingWebhook(url, { retryConfig: { retries: 0 }, fetch: this.fetchForAttempt });
+    this.url = url;
   }
 
   send(message: RenderedMessage, ctx: AttemptContext): Promise<SendResult> {
     return guardAttempt(this.secrets, async () => {
       if (message.channel !== 'slack') throw wrongMessageError(this.type, message);
       const record: AttemptRecord = { timeoutMs: ctx.timeoutMs };
+      const { IncomingWebhook, IncomingWebhookHTTPError } = slackWebhook();
+      const webhook = (this.webhook ??= new IncomingWebhook(this.url, { retryConfig: { retries: 0 }, fetch: this.fetchForAttempt }));
       let text: string;
       try {
         const payload = message.payload as IncomingWebhookSendArguments;
-        ({ text } = await this.attempts.run(record, () => this.webhook.send(payload)));
+        ({ text } = await this.attempts.run(record, () => webhook.send(payload)));
       } catch (error) {
         if (!(error instanceof IncomingWebhookHTTPError)) throw requestFailureError(PEER, error, ctx.timeoutMs);
         throw httpFailureError(PEER, error.statusCode, {

@@ -5,19 +5,28 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { exitWith } from './exit.js';
-import { checkCommand } from './commands/check.js';
-import { consoleCommand } from './commands/console.js';
-import { destinationsCommand } from './commands/destinations.js';
-import { dlqCommand } from './commands/dlq.js';
-import { eraseCommand } from './commands/erase.js';
-import { eventsCommand } from './commands/events.js';
-import { keysCommand } from './commands/keys.js';
-import { migrateCommand } from './commands/migrate.js';
-import { replayCommand } from './commands/replay.js';
-import { rulesCommand } from './commands/rules-test.js';
-import { sendCommand } from './commands/send.js';
-import { serveCommand } from './commands/serve.js';
-import { storeCommand } from './commands/store.js';
+
+/**
+ * The commands, in the order help lists them. Each is loaded when it runs,
+ * with the libraries it needs: `herald serve` does not load the store copier
+ * or the console's user commands, `herald check` no HTTP server. Help, and a
+ * mistyped command (whose error suggests the closest name), load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand(),
+  check: async () => (await import('./commands/check.js')).checkCommand(),
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand(),
+  send: async () => (await import('./commands/send.js')).sendCommand(),
+  rules: async () => (await import('./commands/rules-test.js')).rulesCommand(),
+  store: async () => (await import('./commands/store.js')).storeCommand(),
+  events: async () => (await import('./commands/events.js')).eventsCommand(),
+  dlq: async () => (await import('./commands/dlq.js')).dlqCommand(),
+  replay: async () => (await import('./commands/replay.js')).replayCommand(),
+  destinations: async () => (await import('./commands/destinations.js')).destinationsCommand(),
+  keys: async () => (await import('./commands/keys.js')).keysCommand(),
+  erase: async () => (await import('./commands/erase.js')).eraseCommand(),
+  console: async () => (await import('./commands/console.js')).consoleCommand(),
+};
 
 const program = new Command('herald')
   .description('Self-hosted router for identity-verification webhooks')
@@ -25,21 +34,20 @@ const program = new Command('herald')
   .option('-c, --config <file>', 'config file', './herald.config.yaml')
   .showHelpAfterError();
 
-program.addCommand(serveCommand());
-program.addCommand(checkCommand());
-program.addCommand(migrateCommand());
-program.addCommand(sendCommand());
-program.addCommand(rulesCommand());
-program.addCommand(storeCommand());
-program.addCommand(eventsCommand());
-program.addCommand(dlqCommand());
-program.addCommand(replayCommand());
-program.addCommand(destinationsCommand());
-program.addCommand(keysCommand());
-program.addCommand(eraseCommand());
-program.addCommand(consoleCommand());
+try {
+  const named = commandName(process.argv.slice(2));
+  const loaders = named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  for (const command of await Promise.all(loaders.map((load) => load()))) program.addCommand(command);
+  await program.parseAsync();
+} catch (error) {
+  exitWith(error);
+}
 
-await program.parseAsync().catch(exitWith);
+/** The command the arguments name: the first one that is neither an option of herald's nor the value of one. */
+function commandName(args: string[]): string | undefined {
+  const globals = new Command().option('-c, --config <file>').helpOption(false).allowUnknownOption();
+  return globals.parseOptions(args).operands[0];
+}
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

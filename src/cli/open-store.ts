@@ -13,7 +13,7 @@ import { CliError, EXIT } from './exit.js';
 
 /** Opens the existing store at `url` and checks that its schema is this herald's. */
 export async function openExistingStore(url: string, { unsealed = false }: { unsealed?: boolean } = {}): Promise<Store> {
-  const store = open(url, { create: false, unsealed });
+  const store = await open(url, { create: false, unsealed });
   try {
     const { applied, latest } = await store.schemaVersion();
     if (applied === 0)
@@ -34,7 +34,7 @@ export async function openExistingStore(url: string, { unsealed = false }: { uns
 
 /** Opens (creating when missing) the store at `url` and brings its schema up to date. */
 export async function openMigratedStore(url: string): Promise<{ store: Store; version: number }> {
-  const store = open(url, { create: true });
+  const store = await open(url, { create: true });
   try {
     return { store, version: await store.migrate() };
   } catch (error) {
@@ -44,9 +44,9 @@ export async function openMigratedStore(url: string): Promise<{ store: Store; ve
 }
 
 /** `unsealed`: the store as it holds sealed values (`herald keys rotate`); else payloads are sealed and opened with the data keys. */
-function open(url: string, { create, unsealed = false }: { create: boolean; unsealed?: boolean }): Store {
+async function open(url: string, { create, unsealed = false }: { create: boolean; unsealed?: boolean }): Promise<Store> {
   try {
-    return unsealed ? openUnsealedStore(url, { create }) : openStore(url, { create });
+    return await (unsealed ? openUnsealedStore(url, { create }) : openStore(url, { create }));
   } catch (error) {
     throw storeError(error, url);
   }

@@ -12,6 +12,7 @@ import type { ConfigIssue } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import type { RuleDefinition } from '../core/rules.js';
 import type { ConfigPath } from '../core/config-path.js';
+import { SCHEMA_FILE_OPTIONS } from './schema.js';
 import { describeSchemaErrors } from './schema-messages.js';
 import { readTextFile } from '../core/read-text-file.js';
 import { parseYamlFile, type YamlFile } from '../core/yaml-file.js';
@@ -33,7 +34,7 @@ let validator: ValidateFunction | undefined;
 function validateRules(): ValidateFunction {
   if (!validator) {
     rulesSchema = JSON.parse(readFileSync(RULES_SCHEMA_FILE, 'utf8')) as SchemaObject;
-    validator = new Ajv({ allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true }).compile(rulesSchema);
+    validator = new Ajv({ allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true, ...SCHEMA_FILE_OPTIONS }).compile(rulesSchema);
   }
   return validator;
 }

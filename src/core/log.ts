@@ -7,9 +7,13 @@
  * header value: callers log ids, names, statuses and reasons.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type * as PinoPretty from 'pino-pretty';
+import { lazyLibrary } from './lazy-library.js';
 
 export type { Logger };
+
+/** Loaded for HERALD_LOG_FORMAT=pretty only. */
+const pinoPretty = lazyLibrary<typeof PinoPretty>('pino-pretty');
 
 /**
  * Defence in depth: should a secret-bearing field ever be logged by mistake,
@@ -130,7 +134,7 @@ export function createLogger(
  * (for people, not for log shippers) can afford.
  */
 function prettyLines(destination: LogDestination): LogDestination {
-  const prettify = prettyFactory({
+  const prettify = pinoPretty().prettyFactory({
     // Colored when stdout is a terminal (pino-pretty's default; NO_COLOR and FORCE_COLOR are honoured).
     ignore: 'service',
     singleLine: true,

@@ -177,7 +177,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       for (const key of [K1, K2]) assert.ok(!withOld.stderr.includes(key));
       // A herald serving with the wrong key keeps serving: its API says which key it lacks, and so does its log
       // for an event waiting to be routed, which it tries again (every second), never crashing.
-      const store = openStore(schema ? schema.url : `sqlite:${path.join(dir, 'herald.db')}`, { keys: new DataKeyring(Buffer.from(K2, 'base64')) });
+      const store = await openStore(schema ? schema.url : `sqlite:${path.join(dir, 'herald.db')}`, { keys: new DataKeyring(Buffer.from(K2, 'base64')) });
       await store.insertEvent({
         event: event('facesign', { subject: 'sess_d', data: { note: MARKER } }),
         dedupeKey: 'unrouted',

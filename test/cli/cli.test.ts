@@ -6,7 +6,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { DataKeyring } from '../../src/core/sealing.js';
 import { parseSigningKey, viewSigningKey } from '../../src/core/signing-keys.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { freePort, runHerald, serveHerald } from '../helpers/cli.js';
+import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/herald.js';
 
 const SHIPPED_CONFIG = path.join(PACKAGE_ROOT, 'herald.config.yaml');
@@ -29,28 +29,39 @@ describe('herald CLI', function () {
   });
 
   describe('herald send', () => {
-    it('signs a shipped sample like the provider and posts it to a running herald, which stores it', async () => {
+    // One running herald for both tests: a process start is a second of CPU.
+    let serveDir: string;
+    let store: string;
+    let env: NodeJS.ProcessEnv;
+    let herald: ServeProcess;
+    before(async () => {
+      serveDir = tempDir();
       const port = await freePort();
-      const store = `sqlite:${path.join(dir, 'herald.db')}`;
-      const env = { ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: store };
-      const herald = await serveHerald(['--config', SHIPPED_CONFIG], port, env);
-      try {
-        const sent = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', '--sample', 'session.status'], env);
-        assert.equal(sent.code, 0, sent.stderr);
-        assert.match(sent.stdout, /^200 OK \{"status":"accepted"\}/);
-        for (const [source, type] of [
-          ['faceio', 'ENROLL'],
-          ['kyc', 'kyc.session.rejected'],
-          ['owleyes', 'verification.failed'],
-        ]) {
-          const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', source!, '--sample', type!], env);
-          assert.equal(result.code, 0, `${source}: ${result.stdout}${result.stderr}`);
-        }
-      } finally {
-        herald.child.kill('SIGTERM');
-        assert.equal((await herald.exited).code, 0, herald.stderr());
+      store = `sqlite:${path.join(serveDir, 'herald.db')}`;
+      env = { ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: store };
+      herald = await serveHerald(['--config', SHIPPED_CONFIG], port, env);
+    });
+    after(async () => {
+      herald.child.kill('SIGTERM');
+      const { code } = await herald.exited;
+      rmSync(serveDir, { recursive: true, force: true });
+      assert.equal(code, 0, herald.stderr());
+    });
+
+    it('signs a shipped sample like the provider and posts it to a running herald, which stores it', async () => {
+      const sent = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', '--sample', 'session.status'], env);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.match(sent.stdout, /^200 OK \{"status":"accepted"\}/);
+      for (const [source, type] of [
+        ['faceio', 'ENROLL'],
+        ['kyc', 'kyc.session.rejected'],
+        ['owleyes', 'verification.failed'],
+      ]) {
+        const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', source!, '--sample', type!], env);
+        assert.equal(result.code, 0, `${source}: ${result.stdout}${result.stderr}`);
       }
-      const stored = new SqliteStore(store.slice('sqlite:'.length));
+      // Read beside the running herald, as the CLI's commands do: it stored each event before its 200.
+      const stored = new SqliteStore(store.slice('sqlite:'.length), { create: false });
       try {
         // Nothing listens at the .env.example destinations: herald may have raised an alert of its own too.
         const events = (await stored.listEvents()).filter((e) => e.source !== 'herald');
@@ -64,19 +75,11 @@ describe('herald CLI', function () {
     });
 
     it('sends a payload file byte for byte, and exits 1 when herald refuses it', async () => {
-      const port = await freePort();
-      const env = { ...EXAMPLE_ENV, PORT: String(port), HERALD_STORE: `sqlite:${path.join(dir, 'herald.db')}` };
-      const herald = await serveHerald(['--config', SHIPPED_CONFIG], port, env);
-      try {
-        const file = path.join(dir, 'payload.json');
-        writeFileSync(file, '{"not": "a facesign payload"}');
-        const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', file], env);
-        assert.equal(result.code, 1);
-        assert.match(result.stdout, /^422 /);
-      } finally {
-        herald.child.kill('SIGTERM');
-        await herald.exited;
-      }
+      const file = path.join(dir, 'payload.json');
+      writeFileSync(file, '{"not": "a facesign payload"}');
+      const result = await runHerald(['--config', SHIPPED_CONFIG, 'send', 'facesign', file], env);
+      assert.equal(result.code, 1);
+      assert.match(result.stdout, /^422 /);
     });
   });
 

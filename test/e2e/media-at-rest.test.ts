@@ -102,7 +102,7 @@ for (const variant of [
     };
     /** The unsealed store under herald's, for what it keeps as it is. */
     async function withRawStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
-      const store = openUnsealedStore(storeUrl);
+      const store = await openUnsealedStore(storeUrl);
       try {
         return await work(store);
       } finally {

@@ -1,7 +1,7 @@
 /**
  * A killed process's work on PostgreSQL is taken over within seconds, never
  * while its owner lives (src/store/postgres/liveness-lock.ts). Three `herald
- * serve` processes on one schema take a few hundred signed events; one is
+ * serve` processes on one schema take 150 signed events; one is
  * killed with SIGKILL while it holds claims on deliveries. Every acknowledged
  * event must reach the sink within 10 s of the kill (the claims' own expiry,
  * 2 x delivery.timeout + 30 s = 50 s here, is far later), and the only
@@ -23,7 +23,7 @@ import { HOOK_SECRET } from '../helpers/herald-process.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startVisitSink, waitUntil, type Visit, type VisitSink } from '../helpers/sinks.js';
 
-const EVENTS = 300;
+const EVENTS = 150;
 const SENDERS = 8;
 const VICTIM = 2;
 /**

@@ -1,6 +1,6 @@
 /**
  * Runs the built `herald` command inside the test process instead of a new
- * one: a new Node process spends about a second of CPU loading herald's
+ * one: a new Node process spends half a second of CPU or more loading herald's
  * modules before it does anything, and the CLI tests run hundreds of
  * commands. Here the modules are loaded once per test process and each run
  * evaluates a fresh copy of the entry point (dist/src/cli/main.js, imported

@@ -17,7 +17,7 @@ export interface CliResult {
 /**
  * Runs `herald <args>` to completion and returns what it printed and its exit
  * code. A command other than `serve` runs inside this test process (see
- * runHeraldInProcess): the same built code, about a second of CPU cheaper than
+ * runHeraldInProcess): the same built code, half a second of CPU or more cheaper than
  * a new process. `serve`, or `{ process: true }`, runs the built bin as a child
  * process (runHeraldProcess), for tests about the process itself.
  */

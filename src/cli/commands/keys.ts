@@ -5,8 +5,10 @@
  * rest"); needs no config: it only prints. `herald keys rotate`: seals every
  * stored value anew under the current data key.
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { lazyLibrary } from '../../core/lazy-library.js';
 import { DataKeyring, generateDataKey } from '../../core/sealing.js';
 import { generateEd25519KeyPair, generateHmacSecret } from '../../core/signing-keys.js';
 import { rotateDataKey, type RotationReport } from '../../pipeline/operator/rotate-data-key.js';
@@ -14,6 +16,9 @@ import { openMediaFiles } from '../../app/open-store.js';
 import { loadMediaSettingOrExit, loadStoreSettingOrExit } from '../config-option.js';
 import { openExistingStore } from '../open-store.js';
 import { parseLimit, printJson } from '../ops/ops-command.js';
+
+/** Loaded when a progress bar is shown. */
+const cliProgress = lazyLibrary<typeof CliProgress>('cli-progress');
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description(
@@ -91,7 +96,7 @@ export function keysCommand(): Command {
 
 /** The progress bar on stderr (drawn every 250 ms when stderr is not a terminal, for --progress in logs). */
 function startProgress(total: number): SingleBar {
-  const bar = new SingleBar({
+  const bar = new (cliProgress().SingleBar)({
     stream: process.stderr,
     format: 'sealing [{bar}] {percentage}% | {value}/{total} events | {resealed} values sealed anew',
     noTTYOutput: !process.stderr.isTTY,

@@ -8,10 +8,15 @@
  * nothing. Progress goes to stderr when it is a terminal (or with
  * --progress), so stdout stays clean for --json.
  */
-import { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { lazyLibrary } from '../../core/lazy-library.js';
 import { apiOption, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { renderTable } from '../table.js';
+
+/** Loaded when a progress bar is shown. */
+const cliProgress = lazyLibrary<typeof CliProgress>('cli-progress');
 
 /** Events replayed per page: one store read and one write each (and one API request through --api). */
 const BATCH = 500;
@@ -82,7 +87,7 @@ export function replayCommand(): Command {
 
 /** The progress bar on stderr (drawn every 250 ms when stderr is not a terminal, for --progress in logs). */
 function startProgress(total: number, dryRun: boolean): SingleBar {
-  const bar = new SingleBar({
+  const bar = new (cliProgress().SingleBar)({
     stream: process.stderr,
     format: `${dryRun ? 'planning' : 'replaying'} [{bar}] {percentage}% | {value}/{total} events | {deliveries} deliveries`,
     noTTYOutput: !process.stderr.isTTY,

@@ -19,7 +19,6 @@
  * bytes are ever kept without a record to delete them by.
  */
 import { createHash } from 'node:crypto';
-import { fileTypeFromBuffer } from 'file-type';
 import type { MediaConfig } from '../../core/config.js';
 import { MediaArchiveError } from '../../core/errors.js';
 import type { ArchivedMedia, NormalizedEvent } from '../../core/event.js';
@@ -73,6 +72,8 @@ export class MediaArchiver {
     const downloaded = await this.deps.download(media.url, now);
     const declared = mediaType(media.contentType) ?? downloaded.contentType;
     if (declared === null) throw new MediaArchiveError(false, 'neither the event nor the media host says what type the file is');
+    // Loaded at the first download (an ES module, so imported): a herald without a media archive never loads it.
+    const { fileTypeFromBuffer } = await import('file-type');
     const detected = (await fileTypeFromBuffer(downloaded.bytes))?.mime;
     if (detected === undefined) throw new MediaArchiveError(false, `the file's bytes are not of a type herald recognises (the event says ${declared})`);
     if (canonical(detected) !== canonical(declared)) {
