@@ -84,10 +84,12 @@ export interface StartOptions {
   now?: () => number;
   /** The admin API's bearer token (default: $HERALD_ADMIN_TOKEN); without one, /api is off. */
   adminToken?: string;
-  /** The clock of the route and deliver stages and of readiness (tests inject one). */
+  /** The clock of the enrich, route, batch and deliver stages and of readiness (tests inject one). */
   stageClock?: () => number;
   /** How long a stage may have work without progress before /readyz answers 503 (default 2 minutes). */
   stallMs?: number;
+  /** How long a write waits for a SQLite lock held by another connection before the store answers unavailable (default 1 s; tests shorten it). */
+  sqliteBusyTimeoutMs?: number;
   /** The keys that seal payloads at rest (default: from HERALD_DATA_KEY and HERALD_DATA_KEYS_OLD). */
   dataKeys?: DataKeyring;
   /** The clock of console sessions and sign-in throttling (tests inject one). */
@@ -103,6 +105,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let media: MediaArchive | undefined;
   try {
+    if (options.sqliteBusyTimeoutMs !== undefined && store.inner instanceof SqliteStore) store.inner.setBusyTimeout(options.sqliteBusyTimeoutMs);
     await store.migrate();
     // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
     await store.startServing(claimant);
@@ -188,6 +191,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     fetcher: (api) => new SessionApiClient(api),
     log,
     onEnriched: () => route.wake(),
+    now: options.stageClock,
     archiver: media?.archiver,
     // A download may take its whole time-out: the event stays this process's meanwhile.
     ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),

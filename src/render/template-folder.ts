@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ConfigIssue } from '../core/errors.js';
 import { closestMatch } from '../core/closest.js';
 import { readTextFile } from '../core/read-text-file.js';
-import { parseYamlFile } from '../core/yaml-file.js';
+import { parseYamlFile, type YamlFile } from '../core/yaml-file.js';
 import { CompiledLiquid } from './compiled-liquid.js';
 import type { EmailTemplate } from './email-template.js';
 import type { OutputKind } from './liquid.js';
@@ -27,6 +27,35 @@ export interface CompiledTemplate {
 }
 
 const isTemplateFile = (name: string): name is TemplateFile => (TEMPLATE_FILES as readonly string[]).includes(name);
+
+/**
+ * slack.yaml and webhook.yaml files compiled, by path and text, kept for the life of the process like
+ * the Liquid parses (compiled-liquid.ts): compiling is a pure function of the two, and a compiled
+ * template is only read when rendered, so every herald started in this process (a config reload, the
+ * tests' many heralds) shares one compile of an unchanged file instead of parsing its YAML again.
+ * Bounded, least recently used out first.
+ */
+const COMPILED_YAML = new Map<string, SlackTemplate | WebhookTemplate | ConfigIssue[]>();
+const COMPILED_YAML_MAX = 500;
+
+function compileYamlOnce<T extends SlackTemplate | WebhookTemplate>(
+  file: string,
+  text: string,
+  compile: (yaml: YamlFile) => T | ConfigIssue[],
+): T | ConfigIssue[] {
+  const key = `${file}\0${text}`;
+  let compiled = COMPILED_YAML.get(key) as T | ConfigIssue[] | undefined;
+  if (compiled) {
+    // Most recently used last, so that the oldest entry is the first evicted.
+    COMPILED_YAML.delete(key);
+  } else {
+    const yaml = parseYamlFile(file, text);
+    compiled = yaml.syntaxIssues.length > 0 ? yaml.syntaxIssues : compile(yaml);
+  }
+  COMPILED_YAML.set(key, compiled);
+  if (COMPILED_YAML.size > COMPILED_YAML_MAX) COMPILED_YAML.delete(COMPILED_YAML.keys().next().value!);
+  return compiled;
+}
 
 /** Reads and compiles `folder`; the template, or every problem found in it. */
 export function compileTemplateFolder(folder: string, name: string): { template?: CompiledTemplate; issues: ConfigIssue[] } {
@@ -61,22 +90,12 @@ export function compileTemplateFolder(folder: string, name: string): { template?
     }
     return result;
   };
-  const yamlFile = (entry: 'slack.yaml' | 'webhook.yaml') => {
-    const yaml = parseYamlFile(path.join(folder, entry), files.get(entry)!);
-    issues.push(...yaml.syntaxIssues);
-    return yaml.syntaxIssues.length > 0 ? undefined : yaml;
-  };
   const liquidFile = (entry: TemplateFile, kind: OutputKind) =>
     files.has(entry) ? collect(CompiledLiquid.compile(kind, files.get(entry)!, { file: path.join(folder, entry), path: '' })) : undefined;
 
-  if (files.has('slack.yaml')) {
-    const yaml = yamlFile('slack.yaml');
-    if (yaml) template.slack = collect(compileSlackTemplate(yaml));
-  }
-  if (files.has('webhook.yaml')) {
-    const yaml = yamlFile('webhook.yaml');
-    if (yaml) template.webhook = collect(compileWebhookTemplate(yaml));
-  }
+  if (files.has('slack.yaml')) template.slack = collect(compileYamlOnce(path.join(folder, 'slack.yaml'), files.get('slack.yaml')!, compileSlackTemplate));
+  if (files.has('webhook.yaml'))
+    template.webhook = collect(compileYamlOnce(path.join(folder, 'webhook.yaml'), files.get('webhook.yaml')!, compileWebhookTemplate));
 
   const email = (['email.subject.liquid', 'email.text.liquid', 'email.html.liquid'] as const).filter((f) => files.has(f));
   if (email.length > 0) {

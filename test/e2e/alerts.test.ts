@@ -18,7 +18,7 @@ import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { ALERT_DEFAULTS, testSources } from '../helpers/config.js';
 import { breakerTransitions, settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
-import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const OPS_SECRET = 'whsec_T3BzU2VjcmV0Rm9yQWxlcnRzMTIzNDU2Nzg5MA==';
 const FAILING_SECRET = 'whsec_RmFpbGluZ1NlY3JldEtleUFCQ0RFRkdISUpLTE1O';
@@ -95,6 +95,33 @@ describe('operational alerts, end to end', function () {
     return ops.requests.map((request) => new Webhook(OPS_SECRET).verify(request.body, request.headers as Record<string, string>) as OpsAlert);
   }
 
+  /**
+   * Counts the alert monitor's checks (each one asks the store for its recent dead letters, and
+   * nothing else does), so that a test can wait for checks to have run instead of sleeping.
+   */
+  function countChecks(running: TestHerald): () => number {
+    let checks = 0;
+    const store = running.store;
+    const recentDeadLetters = store.recentDeadLetters.bind(store);
+    store.recentDeadLetters = (sinceMs) => {
+      checks++;
+      return recentDeadLetters(sinceMs);
+    };
+    return () => checks;
+  }
+
+  /**
+   * Waits until `count` more checks have finished (one check runs at a time: a check has
+   * finished, alerts raised and stored, once the next one starts), then until every alert
+   * stored by then has reached the ops receiver. An absence of alerts cannot be polled for.
+   */
+  async function moreChecks(checks: () => number, count: number): Promise<void> {
+    const target = checks() + count + 1;
+    await waitUntil(() => checks() >= target, 10_000, `${count} more alert checks`);
+    const raised = (await herald!.store.listEvents({ source: 'herald' })).length;
+    await settledDeliveries(herald!.store, raised, (d) => d.destination === 'ops');
+  }
+
   /** A counter's value from GET /metrics, for the series with all of `labels`. */
   async function metric(name: string, labels: string[]): Promise<number> {
     const text = await (await fetch(`${herald!.url}/metrics`)).text();
@@ -104,12 +131,12 @@ describe('operational alerts, end to end', function () {
 
   it('sends ONE alert for a destination that keeps failing, however often its breaker opens', async function () {
     this.timeout(60_000);
-    // The breaker opens about 10 times a second while the receiver fails (each failed 100 ms probe
+    // The breaker opens about 20 times a second while the receiver fails (each failed 50 ms probe
     // re-opens it): a few seconds of real time stand for the minute of issue #6.
-    const FAIL_MS = 3_000;
-    const FLAP_MS = 3_000;
+    const FAIL_MS = 1_000;
+    const FLAP_MS = 1_000;
     const startedAt = Date.now();
-    // Down for 3 s (every probe fails), then flapping for 3 s: every fourth request gets through,
+    // Down for 1 s (every probe fails), then flapping for 1 s: every fourth request gets through,
     // so the breaker closes on a lucky probe and opens again; then up.
     failing = await startHttpSink((_request, i) => {
       const elapsed = Date.now() - startedAt;
@@ -123,22 +150,23 @@ describe('operational alerts, end to end', function () {
           url: `${failing.url}/hooks/${PATH_TOKEN}`,
           concurrency: 2,
           delivery: { retry: Array(40).fill('100ms'), maxAge: '1h' },
-          breaker: { failures: 3, probe: ['100ms'] },
+          breaker: { failures: 3, probe: ['50ms'] },
         },
       },
-      { checkEveryMs: 200 },
+      { checkEveryMs: 100 },
     );
+    const checks = countChecks(herald!);
 
     // Events keep arriving while the receiver fails.
     let sent = 0;
     while (Date.now() - startedAt < FAIL_MS + FLAP_MS) {
       assert.equal((await herald!.postSigned(source, facesignEvent())).status, 200);
       sent++;
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 125));
     }
     // Up again: every event is delivered, and then some checks run with nothing left to report.
     await settledDeliveries(herald!.store, sent, (d) => d.destination === 'flaky', 30_000);
-    await new Promise((r) => setTimeout(r, 1000)); // five checks: an absence cannot be polled for
+    await moreChecks(checks, 5);
 
     const transitions = await breakerTransitions(herald!, 'flaky');
     // Transitions only: a failed probe keeps the breaker open without opening it again.
@@ -188,14 +216,15 @@ describe('operational alerts, end to end', function () {
   it('sends one alert when deliveries go to the dead letters, however many die over several checks', async function () {
     this.timeout(30_000);
     failing = await startHttpSink(() => ({ status: 410, body: ANSWER_BODY }));
-    await start({ gone: { url: `${failing.url}/hooks/${PATH_TOKEN}` } }, { checkEveryMs: 200 });
+    await start({ gone: { url: `${failing.url}/hooks/${PATH_TOKEN}` } }, { checkEveryMs: 100 });
+    const checks = countChecks(herald!);
     for (let i = 0; i < 5; i++) {
       assert.equal((await herald!.postSigned(source, facesignEvent())).status, 200);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 150));
     }
     await settledDeliveries(herald!.store, 5, (d) => d.destination === 'gone');
     await ops.waitFor(1, 5000);
-    await new Promise((r) => setTimeout(r, 1000)); // several more checks
+    await moreChecks(checks, 5);
 
     const alerts = opsAlerts();
     assert.deepEqual(
@@ -217,12 +246,13 @@ describe('operational alerts, end to end', function () {
         slow: { url: `${failing.url}/slow`, rate: '1/h' },
         held: { url: `${failing.url}/held` },
       },
-      { queueAgeMs: 1000, checkEveryMs: 200 },
+      { queueAgeMs: 300, checkEveryMs: 100 },
     );
+    const checks = countChecks(herald!);
     herald!.deliver.pause('held');
     for (let i = 0; i < 3; i++) assert.equal((await herald!.postSigned(source, facesignEvent())).status, 200);
     await ops.waitFor(1, 10_000);
-    await new Promise((r) => setTimeout(r, 1500)); // the queue stays stale through several more checks
+    await moreChecks(checks, 5); // the queue stays stale through several more checks
 
     const alerts = opsAlerts();
     assert.deepEqual(
@@ -231,8 +261,8 @@ describe('operational alerts, end to end', function () {
     );
     const { details } = alerts[0]!.data;
     assert.equal(details.pending, 2);
-    assert.ok((details.waitedMs as number) >= 1000);
-    assert.equal(details.thresholdMs, 1000);
+    assert.ok((details.waitedMs as number) >= 300);
+    assert.equal(details.thresholdMs, 300);
     assert.equal(failing.requests.filter((r) => r.path === '/held').length, 0, 'the paused destination got nothing');
   });
 });

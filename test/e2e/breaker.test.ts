@@ -1,5 +1,5 @@
 /**
- * A webhook receiver down for 3 s (connection refused) and then back: every
+ * A webhook receiver down for 1.5 s (connection refused) and then back: every
  * delivery arrives after it returns; while it was down the breaker opened and
  * the attempts made stayed bounded by the probe schedule, not by the number of
  * deliveries. Real time with short intervals; the same path over a minute of
@@ -17,9 +17,9 @@ import { breakerTransitions, settledDeliveries, startTestHerald, type TestHerald
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const EVENTS = 30;
-const DOWN_MS = 3_000;
+const DOWN_MS = 1_500;
 
-describe('circuit breaker: a receiver down for 3 s', function () {
+describe('circuit breaker: a receiver down for 1.5 s', function () {
   this.timeout(60_000);
   let herald: TestHerald;
   let sink: HttpSink | undefined;
@@ -43,7 +43,7 @@ describe('circuit breaker: a receiver down for 3 s', function () {
             allowPrivateNetwork: true,
             concurrency: 4,
             delivery: { retry: Array(10).fill('50ms'), maxAge: '1h' },
-            breaker: { failures: 5, probe: ['200ms', '400ms', '800ms', '1s'] },
+            breaker: { failures: 5, probe: ['100ms', '200ms', '400ms', '500ms'] },
           },
         },
       },
@@ -57,8 +57,8 @@ describe('circuit breaker: a receiver down for 3 s', function () {
     const attemptsWhileDown = await countAttempts(herald);
     assert.ok((await breakerTransitions(herald, 'hook')).opened >= 1, 'the breaker never opened');
     // Without the breaker: 30 deliveries x 10 retries 50 ms apart = 330 attempts in the first second.
-    // With it: the first failures (at most failures + concurrency), then a probe at about 0.2, 0.6,
-    // 1.4, 2.4 s (more when the sending of the events took a while).
+    // With it: the first failures (at most failures + concurrency), then a probe at about 0.1, 0.3,
+    // 0.7, 1.2 s (more when the sending of the events took a while).
     assert.ok(attemptsWhileDown <= 25, `${attemptsWhileDown} attempts while the receiver was down`);
 
     sink = await startHttpSink(() => ({ status: 200 }), port);

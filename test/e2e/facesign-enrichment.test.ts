@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DestinationConfig } from '../../src/core/config.js';
+import { ENRICH_SETTLE_MS } from '../../src/pipeline/stages/enrich.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSource } from '../helpers/config.js';
 import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
@@ -31,6 +32,7 @@ describe('FaceSign enrichment in a running herald', function () {
   let facesignApi: HttpSink;
   let hook: HttpSink;
   let herald: TestHerald;
+  let ahead = 0;
 
   before(async () => {
     facesignApi = await startHttpSink((req) => {
@@ -67,7 +69,8 @@ describe('FaceSign enrichment in a running herald', function () {
           }),
         },
       },
-      { adminToken: ADMIN_TOKEN },
+      // The stages' clock runs ahead when the test moves it: no waiting out the settling time in real time.
+      { adminToken: ADMIN_TOKEN, stageClock: () => Date.now() + ahead },
     );
   });
 
@@ -83,6 +86,9 @@ describe('FaceSign enrichment in a running herald', function () {
       const payload = { ...loadSample('facesign', 'session.status'), id: `evt_${sessionId}`, sessionId, createdAt: Date.now() };
       assert.equal((await herald.postSigned(source, payload)).status, 200);
     }
+    // The sessions are fetched once the burst has settled: move herald's clock past that.
+    ahead += ENRICH_SETTLE_MS;
+    herald.enrich.wake();
     const deliveries = await settledDeliveries(herald.store, 2);
     assert.deepEqual(deliveries.map((d) => d.rule).sort(), ['abandoned-sessions', 'completed-sessions']);
     await hook.waitFor(2);

@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import type { DestinationConfig, MediaConfig } from '../../src/core/config.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { pruneOnce } from '../../src/pipeline/upkeep/retention.js';
@@ -20,7 +22,7 @@ import { freePort } from '../helpers/cli.js';
 import { testSource } from '../helpers/config.js';
 import { startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
 import { jpegBytes, mp4Bytes, startMediaHost, type MediaHost } from '../helpers/media-host.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { createMigratedTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const LINK_SECRET = 'test-media-link-secret-0123456789abcdef';
@@ -63,6 +65,10 @@ for (const variant of VARIANTS) {
     let schema: TestSchema | undefined;
     let mediaDir: string;
     let files: MediaFiles;
+    /** How far the stages' clock runs ahead of real time: the tests move it to a retry's time instead of waiting for it. */
+    let ahead = 0;
+    /** What herald logged (warnings and up), parsed. */
+    const logs: Array<Record<string, unknown>> = [];
 
     before(async () => {
       host = await startMediaHost((p, count) => {
@@ -76,7 +82,7 @@ for (const variant of VARIANTS) {
       });
       hook = await startHttpSink();
       mediaDir = tempDir('herald-media-');
-      if (variant.database === 'postgres') schema = await createTestSchema();
+      if (variant.database === 'postgres') schema = await createMigratedTestSchema();
       const rulesDir = tempDir('herald-rules-');
       writeFileSync(path.join(rulesDir, 'media.yaml'), RULES);
       const port = await freePort();
@@ -94,21 +100,33 @@ for (const variant of VARIANTS) {
         type: 'webhook',
         options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
       };
-      herald = await startTestHerald({
-        ...(schema && { store: schema.url }),
-        server: {
-          port,
-          host: '127.0.0.1',
-          bodyLimitBytes: 256 * 1024,
-          requestTimeoutMs: 15_000,
-          shutdownGraceMs: 5_000,
-          publicUrl: `http://127.0.0.1:${port}`,
+      herald = await startTestHerald(
+        {
+          ...(schema && { store: schema.url }),
+          server: {
+            port,
+            host: '127.0.0.1',
+            bodyLimitBytes: 256 * 1024,
+            requestTimeoutMs: 15_000,
+            shutdownGraceMs: 5_000,
+            publicUrl: `http://127.0.0.1:${port}`,
+          },
+          rulesDir,
+          destinations: { hook: destination },
+          sources: { facesign: testSource('facesign', 'facesign') },
+          media,
         },
-        rulesDir,
-        destinations: { hook: destination },
-        sources: { facesign: testSource('facesign', 'facesign') },
-        media,
-      });
+        { stageClock: () => Date.now() + ahead },
+        pino(
+          { level: 'warn' },
+          new Writable({
+            write: (chunk, _encoding, done) => {
+              logs.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+              done();
+            },
+          }),
+        ),
+      );
       files = variant.files === 'folder' ? new FolderMediaFiles(mediaDir) : new DatabaseMediaFiles(herald.store);
     });
 
@@ -153,6 +171,23 @@ for (const variant of VARIANTS) {
     async function storedEvent(providerEventId: string): Promise<NormalizedEvent> {
       const events = await herald.store.listEvents({ subject: 'sess_media', limit: 1000 });
       return events.find((e) => e.providerEventId === providerEventId)!;
+    }
+
+    /** Waits until herald has scheduled retry number `n` of FaceSign event `providerEventId`'s download, then moves its clock to it. */
+    async function skipToRetry(providerEventId: string, n: number): Promise<void> {
+      const { id } = await storedEvent(providerEventId);
+      let retryAt = 0;
+      await waitUntil(
+        () => {
+          const scheduled = logs.filter((line) => line.msg === 'media download failed; will retry' && line.eventId === id);
+          retryAt = scheduled.length >= n ? Date.parse(String(scheduled[n - 1]!.retryAt)) : 0;
+          return retryAt > 0;
+        },
+        10_000,
+        `retry ${n} of ${providerEventId}`,
+      );
+      ahead = Math.max(ahead, retryAt - Date.now());
+      herald.enrich.wake();
     }
 
     it('archives a JPEG and an MP4 and serves them back byte-identical through the signed link in the message', async () => {
@@ -226,6 +261,7 @@ for (const variant of VARIANTS) {
 
     it('retries a 503 and archives the file on a later try', async () => {
       const id = await postMedia('/flaky.jpg');
+      await skipToRetry(id, 1);
       const data = await delivered(id);
       assert.match(data.media.url!, /\/media\//);
       assert.equal(host.requests.filter((p) => p === '/flaky.jpg').length, 2);
@@ -267,10 +303,10 @@ for (const variant of VARIANTS) {
     });
 
     it('retries a failing host until the URL expires, then gives up saying so', async () => {
-      await refused(
-        await postMedia('/down.jpg', { expires: Date.now() + 2500 }),
-        /expired at .* before the download succeeded \(last try: the media host answered HTTP 503\)/,
-      );
+      // Tries at 0 and 1 s (herald's clock); the next would be at 3 s, past the expiry.
+      const id = await postMedia('/down.jpg', { expires: Date.now() + ahead + 2500 });
+      await skipToRetry(id, 1);
+      await refused(id, /expired at .* before the download succeeded \(last try: the media host answered HTTP 503\)/);
       assert.ok(host.requests.filter((p) => p === '/down.jpg').length >= 2);
     });
   });

@@ -44,7 +44,8 @@ describe('store failure', function () {
   });
 
   it('answers 503 while the database is locked by another process, then stores and delivers again', async () => {
-    herald = await startTestHerald(hook());
+    // A write waits 100 ms for the other process's lock, not herald's 1 s, before it fails.
+    herald = await startTestHerald(hook(), { sqliteBusyTimeoutMs: 100 });
     assert.equal((await herald.postSigned(source, event())).status, 200);
     const other = new Database(herald.config.store.slice('sqlite:'.length));
     other.prepare('BEGIN IMMEDIATE').run();

@@ -15,9 +15,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { DestinationConfig, HeraldConfig } from '../../src/core/config.js';
-import { startHerald, type RunningHerald } from '../../src/app/start-herald.js';
+import { startHerald, type RunningHerald, type StartOptions } from '../../src/app/start-herald.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { loadRouting } from '../../src/app/setup.js';
+import type { Delivery } from '../../src/store/store.js';
 import { testConfig, testSources } from '../helpers/config.js';
 import { settledDeliveries, signedRequest, tempDir } from '../helpers/herald.js';
 import { startSmtpSink, waitUntil, type SmtpSink } from '../helpers/sinks.js';
@@ -118,7 +119,11 @@ describe('threads', function () {
   });
 
   /** Starts herald on this test's SQLite file (so a second start is a restart), logging every line to `logs`. */
-  async function start(routing: { rulesDir: string; templatesDir: string }, destinations: Record<string, DestinationConfig>): Promise<RunningHerald> {
+  async function start(
+    routing: { rulesDir: string; templatesDir: string },
+    destinations: Record<string, DestinationConfig>,
+    options: StartOptions = {},
+  ): Promise<RunningHerald> {
     const config: HeraldConfig = testConfig(`sqlite:${path.join(dir, 'herald.db')}`, { ...routing, destinations });
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
@@ -126,7 +131,7 @@ describe('threads', function () {
         done();
       },
     });
-    herald = await startHerald(loadRouting(config), pino({ level: 'trace' }, sink));
+    herald = await startHerald(loadRouting(config), pino({ level: 'trace' }, sink), options);
     return herald;
   }
 
@@ -142,6 +147,10 @@ describe('threads', function () {
       smtp = await startSmtpSink();
     });
     afterEach(async () => {
+      // herald first, as in production: it closes its pooled SMTP connection. The other way round,
+      // the server waits for that idle connection to go, which takes the client's socket time-out (10 s).
+      await herald?.close();
+      herald = undefined;
       await smtp.close();
     });
 
@@ -303,15 +312,29 @@ describe('threads', function () {
         if (call.params.text?.includes('kyc_sess_AUTH')) return { body: { ok: false, error: 'invalid_auth' } };
         return undefined;
       };
-      await start(routing, team());
+      // The stages' clock stands still until the test moves it: the retry waits for it, not for real time.
+      // A minute ahead, so that a delivery, stamped due at the real time it is made, is due at once.
+      let clock = Date.now() + 60_000;
+      await start(routing, team(), { stageClock: () => clock });
       await send(kycEvent('kyc.session.created', 'kyc_sess_A', 1));
+      let waiting: Delivery | undefined;
+      await waitUntil(async () => {
+        [waiting] = await herald!.store.listDeliveries();
+        return waiting?.attempts === 1;
+      });
+      const [limited] = await herald!.store.listAttempts(waiting!.id);
+      assert.deepEqual([limited!.outcome, limited!.reason, limited!.status], ['retry', 'rate-limited', 429]);
+      // Due no sooner than Retry-After (1 s), though the schedule says 100 ms.
+      assert.equal(waiting!.status, 'pending');
+      assert.ok(waiting!.nextAttemptAt - limited!.startedAt >= 1000, `due ${waiting!.nextAttemptAt - limited!.startedAt} ms after the 429`);
+      assert.equal(api.calls.length, 1);
+      clock = waiting!.nextAttemptAt;
+      herald!.deliver.wake();
       const [delivered] = await settledDeliveries(herald!.store, 1);
       assert.equal(delivered!.status, 'delivered');
       assert.equal(delivered!.attempts, 2);
-      const [limited, sent] = await herald!.store.listAttempts(delivered!.id);
-      assert.deepEqual([limited!.outcome, limited!.reason, limited!.status], ['retry', 'rate-limited', 429]);
-      // Not before Retry-After (1 s), though the schedule says 100 ms.
-      assert.ok(sent!.startedAt - limited!.startedAt >= 1000, `retried after ${sent!.startedAt - limited!.startedAt} ms`);
+      const [, sent] = await herald!.store.listAttempts(delivered!.id);
+      assert.equal(sent!.startedAt, waiting!.nextAttemptAt, 'retried when due');
 
       await send(kycEvent('kyc.session.created', 'kyc_sess_AUTH', 2));
       const dead = (await settledDeliveries(herald!.store, 2)).find((d) => d.id !== delivered!.id)!;

@@ -84,7 +84,7 @@ describe('hostile requests', function () {
 
   it('cuts off a client that trickles its body, with 408', async () => {
     await herald.stop();
-    herald = await startTestHerald({ server: { ...herald.config.server, requestTimeoutMs: 1000 } });
+    herald = await startTestHerald({ server: { ...herald.config.server, requestTimeoutMs: 300 } });
     const started = Date.now();
     const status = await new Promise<number>((resolve, reject) => {
       const socket = net.connect(herald.port, '127.0.0.1');

@@ -40,7 +40,8 @@ describe('GET /readyz and GET /api/health', function () {
           },
         },
       },
-      { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS },
+      // A write waits 100 ms for another connection's lock, not herald's 1 s, before it fails.
+      { adminToken: TOKEN, stageClock: () => clock, stallMs: STALL_MS, sqliteBusyTimeoutMs: 100 },
     );
   });
   afterEach(async () => {

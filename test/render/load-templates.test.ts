@@ -78,6 +78,30 @@ describe('loadTemplates', () => {
     assert.equal(set.fileFor('b', 'slack'), undefined);
   });
 
+  it('compiles an unchanged YAML file once per process: another load shares the compile, a changed file is compiled anew', () => {
+    const dir = templatesFolder({ t: { 'slack.yaml': 'text: "{{ event.subject }} (shared compile)"', 'webhook.yaml': 'id: "{{ event.id }}"' } });
+    const scope = { event: { subject: 's', id: 'e1' }, rule: { name: 'r' }, destination: { name: 'd', type: 'slack' as const } };
+    const textOf = (set: ReturnType<typeof loadTemplates>) => (set.render('t', 'slack', scope) as { payload: { text: string } }).payload.text;
+    const slackTreeOf = (set: ReturnType<typeof loadTemplates>) =>
+      (set as unknown as { templates: Map<string, { slack: { tree: unknown } }> }).templates.get('t')!.slack.tree;
+    const first = loadTemplates(dir);
+    const second = loadTemplates(dir);
+    assert.equal(slackTreeOf(second), slackTreeOf(first));
+    writeFileSync(path.join(dir, 't', 'slack.yaml'), 'text: "{{ event.subject }} (changed)"');
+    const third = loadTemplates(dir);
+    assert.notEqual(slackTreeOf(third), slackTreeOf(first));
+    assert.equal(textOf(third), 's (changed)');
+    assert.equal(textOf(first), 's (shared compile)');
+    // A file with a problem keeps reporting it, from the same file and line, on every load.
+    writeFileSync(path.join(dir, 't', 'webhook.yaml'), 'id: "{{ evnt.id }}"');
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(
+        loadError(dir).issues.map((issue) => [issue.file, issue.line, issue.path]),
+        [[path.join(dir, 't', 'webhook.yaml'), 1, 'id']],
+      );
+    }
+  });
+
   it('parses each file once, at load time', () => {
     const dir = templatesFolder({ t: { 'slack.yaml': 'text: "{{ event.subject }}"' } });
     const set = loadTemplates(dir);

@@ -26,6 +26,8 @@ export interface StoreHarness {
   dispose(): Promise<void>;
   /** Whether several processes share the store (their claims survive a restart of one). */
   shared: boolean;
+  /** Removes what the stores of every test shared, once they are all done. */
+  disposeAll?(): Promise<void>;
 }
 
 const HOUR = 3_600_000;
@@ -78,6 +80,9 @@ export function storeContract(name: string, harness: StoreHarness): void {
     });
     afterEach(async () => {
       await harness.dispose();
+    });
+    after(async () => {
+      await harness.disposeAll?.();
     });
 
     /** Stores an event, routes it with these deliveries, and returns its id. */

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { createMigratedTestSchema, type MigratedTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { waitUntil } from '../helpers/sinks.js';
 import { delivery, event } from './contract.js';
 
@@ -17,22 +17,27 @@ const LONG = 3_600_000;
 
 describe('PostgresStore: taking over the claims of dead processes', function () {
   this.timeout(30_000);
-  const schemas: TestSchema[] = [];
+  // Two schemas migrated once, emptied after each test (a test uses one, or both).
+  const migrated: MigratedTestSchema[] = [];
+  let used = 0;
   const stores: PostgresStore[] = [];
+  before(async () => {
+    migrated.push(...(await Promise.all([createMigratedTestSchema(), createMigratedTestSchema()])));
+  });
+  after(async () => {
+    await Promise.all(migrated.splice(0).map((s) => s.drop()));
+  });
   const open = async (schema: TestSchema) => {
     const store = new PostgresStore(schema.url);
     stores.push(store);
     await store.migrate();
     return store;
   };
-  const schema = async () => {
-    const created = await createTestSchema();
-    schemas.push(created);
-    return created;
-  };
+  const schema = async () => migrated[used++]!;
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((s) => s.close()));
-    await Promise.all(schemas.splice(0).map((s) => s.drop()));
+    await Promise.all(migrated.slice(0, used).map((s) => s.empty()));
+    used = 0;
   });
 
   /** Stores and routes an event with one delivery to `hook`; returns the delivery's id. */

@@ -9,50 +9,42 @@ import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Delivery, InsertResult } from '../../src/store/store.js';
 import { freePort } from '../helpers/cli.js';
-import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
+import { createMigratedTestSchema, createTestSchema, type MigratedTestSchema } from '../helpers/postgres.js';
 import { delivery, event, newEvent, storeContract } from './contract.js';
 
-let contractSchema: TestSchema | undefined;
+// One schema, migrated once, emptied after each test: a store on a fresh schema each time is what
+// the contract asks for, and the schema's tables are as good as new once emptied.
+let contractSchema: MigratedTestSchema | undefined;
 let contractStore: PostgresStore | undefined;
 storeContract('PostgresStore', {
   shared: true,
   async open() {
-    contractSchema = await createTestSchema();
+    contractSchema ??= await createMigratedTestSchema();
     contractStore = new PostgresStore(contractSchema.url);
     await contractStore.migrate();
     return contractStore;
   },
   async dispose() {
     await contractStore?.close();
+    await contractSchema?.empty();
+    contractStore = undefined;
+  },
+  async disposeAll() {
     await contractSchema?.drop();
-    contractStore = contractSchema = undefined;
+    contractSchema = undefined;
   },
 });
 
 describe('PostgresStore shared by several processes', function () {
   this.timeout(30_000);
-  let schema: TestSchema;
   let a: PostgresStore;
   let b: PostgresStore;
-  let opened: { schema: TestSchema; stores: PostgresStore[] } | undefined;
-
-  beforeEach(async () => {
-    schema = await createTestSchema({ create: false });
-    a = new PostgresStore(schema.url, { routeClaimTtlMs: 200 });
-    b = new PostgresStore(schema.url, { routeClaimTtlMs: 200 });
-    opened = { schema, stores: [a, b] };
-  });
-  afterEach(async () => {
-    if (!opened) return;
-    await Promise.all(opened.stores.map((store) => store.close()));
-    await opened.schema.drop();
-    opened = undefined;
-  });
 
   it('migrates an empty database once when several processes start at the same instant', async () => {
-    const c = new PostgresStore(schema.url);
+    const schema = await createTestSchema({ create: false });
+    const stores = [0, 1, 2].map(() => new PostgresStore(schema.url));
     try {
-      const versions = await Promise.all([a.migrate(), b.migrate(), c.migrate()]);
+      const versions = await Promise.all(stores.map((store) => store.migrate()));
       assert.deepEqual(versions, [POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length, POSTGRES_MIGRATIONS.length]);
       const rows = await schema.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       assert.deepEqual(
@@ -60,13 +52,27 @@ describe('PostgresStore shared by several processes', function () {
         POSTGRES_MIGRATIONS.map((_, i) => i + 1),
       );
     } finally {
-      await c.close();
+      await Promise.all(stores.map((store) => store.close()));
+      await schema.drop();
     }
   });
 
   describe('once migrated', () => {
-    beforeEach(async () => {
-      await a.migrate();
+    // One migrated schema, emptied after each test; two stores on it stand for two processes.
+    let schema: MigratedTestSchema;
+    before(async () => {
+      schema = await createMigratedTestSchema();
+    });
+    after(async () => {
+      await schema.drop();
+    });
+    beforeEach(() => {
+      a = new PostgresStore(schema.url, { routeClaimTtlMs: 200 });
+      b = new PostgresStore(schema.url, { routeClaimTtlMs: 200 });
+    });
+    afterEach(async () => {
+      await Promise.all([a, b].map((store) => store.close()));
+      await schema.empty();
     });
 
     it('stores each event once when two processes receive the same events at the same moment', async () => {

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { tempDir } from '../helpers/herald.js';
+import { createMigratedSqliteFile, storeDir, tempDir } from '../helpers/herald.js';
 import { attempt, delivery, event, newEvent, storeContract } from './contract.js';
 
 let contractDir: string | undefined;
@@ -14,7 +14,8 @@ let contractStore: SqliteStore | undefined;
 storeContract('SqliteStore', {
   shared: false,
   async open() {
-    contractDir = tempDir();
+    contractDir = storeDir();
+    await createMigratedSqliteFile(path.join(contractDir, 'herald.db'));
     contractStore = new SqliteStore(path.join(contractDir, 'herald.db'));
     await contractStore.migrate();
     return contractStore;
@@ -91,6 +92,8 @@ describe('SqliteStore', () => {
   });
 
   it('rejects every write of a batch with StoreUnavailableError when the database stays locked, and stores none', async () => {
+    // Each write waits 100 ms for the lock, not the default 1 s.
+    store.setBusyTimeout(100);
     const other = new Database(file);
     other.prepare('BEGIN IMMEDIATE').run();
     try {

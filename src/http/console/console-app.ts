@@ -120,8 +120,12 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const sessions = new SessionBook(() => deps.settings().sessionTimeoutMs, clock);
   const throttle = new LoginThrottle(clock);
   let assets: ReturnType<typeof loadAssets> | undefined;
-  // Checked for a name nobody has, so an unknown name costs the same time as a wrong password.
-  const decoyHash = hashPassword(newToken());
+  // Checked for a name nobody has, so an unknown name costs the same time as a wrong password. Made
+  // once the console has users (at once, or at its first request after a reload added some): a scrypt
+  // hash is a tenth of a second of CPU, which a herald without console users need not spend.
+  let decoyHash: Promise<string> | undefined;
+  const decoy = () => (decoyHash ??= hashPassword(newToken()));
+  if (deps.settings().users.length > 0) void decoy();
   const router = new Router({ prefix: '/console' });
   const replays = new ReplayJobs();
 
@@ -185,7 +189,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
       return again(429, `Too many failed sign-ins: try again in ${Math.ceil(waitMs / 60_000)} minute(s).`);
     }
     const user = userNamed(name);
-    const matches = user ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoyHash), false);
+    const matches = user ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await decoy()), false);
     if (!user || !matches) {
       throttle.failed(name, address);
       await recordAudit(deps.store, { actor: name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLoginFailed, name);
@@ -468,6 +472,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
     // Without users there is no console: the same 404 as any unknown path.
     if (deps.settings().users.length === 0) return next();
+    void decoy();
     const publicOrigin = deps.publicUrl?.() && new URL(deps.publicUrl()!).origin;
     ctx.set('Content-Security-Policy', publicOrigin ? CSP.replace("img-src 'self'", `img-src 'self' ${publicOrigin}`) : CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');

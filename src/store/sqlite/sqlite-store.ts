@@ -180,6 +180,11 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error), gate);
   }
 
+  /** How long a write waits for a lock another connection holds before the store reports itself unavailable (default 1 s; tests shorten it). */
+  setBusyTimeout(ms: number): void {
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+  }
+
   async schemaVersion(): Promise<{ applied: number; latest: number }> {
     const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
     const applied = table ? (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v : 0;

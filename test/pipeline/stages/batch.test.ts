@@ -18,7 +18,7 @@ import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Delivery, Store } from '../../../src/store/store.js';
 import { testConfig } from '../../helpers/config.js';
-import { createTestSchema, type TestSchema } from '../../helpers/postgres.js';
+import { createMigratedTestSchema, type MigratedTestSchema } from '../../helpers/postgres.js';
 import { event } from '../../store/contract.js';
 
 const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
@@ -50,20 +50,22 @@ const body = (d: Delivery) => (d.message as { body: { data: unknown } }).body.da
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`grouping, digests and throttles (${kind})`, () => {
     let store: Store;
-    let schema: TestSchema | undefined;
+    // PostgreSQL: one schema migrated once, emptied after each test.
+    let schema: MigratedTestSchema | undefined;
     let now: number;
     let route: RouteStage;
     let batches: BatchStage;
     let current: RoutingSet;
     let metrics: HeraldMetrics;
 
+    before(async () => {
+      if (kind === 'postgres') schema = await createMigratedTestSchema();
+    });
+    after(async () => {
+      await schema?.drop();
+    });
     beforeEach(async () => {
-      if (kind === 'sqlite') {
-        store = new SqliteStore(':memory:');
-      } else {
-        schema = await createTestSchema();
-        store = new PostgresStore(schema.url);
-      }
+      store = kind === 'sqlite' ? new SqliteStore(':memory:') : new PostgresStore(schema!.url);
       await store.migrate();
       now = Date.parse('2026-03-02T10:00:00Z');
       const clock = () => now;
@@ -74,7 +76,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
     afterEach(async () => {
       await store.close();
-      await schema?.drop();
+      await schema?.empty();
     });
 
     /** Stores and routes events of a type and subject, received at the fake clock's time. */
