@@ -25,7 +25,7 @@ import { SHIPPED_TEMPLATES_DIR, TEST_SECRETS, testSource } from '../helpers/conf
 import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { signedRequest, tempDir } from '../helpers/herald.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
-import { startVisitSink, waitUntil, type Visit, type VisitSink } from '../helpers/sinks.js';
+import { overlapping, startVisitSink, waitUntil, type Visit, type VisitSink } from '../helpers/sinks.js';
 
 const REQUESTS = Number(process.env.HERALD_CLUSTER_EVENTS ?? 300);
 /** How long the sink takes to answer a send: the victim's sends, and their claims, stay in flight a while. */
@@ -42,7 +42,8 @@ const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const DELIVERY_TIMEOUT = '3s';
 const verbose = process.env.HERALD_TEST_VERBOSE === '1';
 
-function writeConfig(file: string, port: number, store: string, sinkUrl: string): void {
+/** Process `index`'s config: it sends to the sink's path /p<index>, so the sink knows which process sent what. */
+function writeConfig(file: string, port: number, store: string, sinkUrl: string, index: number): void {
   writeFileSync(
     file,
     [
@@ -53,7 +54,7 @@ function writeConfig(file: string, port: number, store: string, sinkUrl: string)
       'sources:',
       `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
       'destinations:',
-      `  hook: { type: webhook, url: "${sinkUrl}/hook", secret: "${WEBHOOK_SECRET}", format: standard, allowPrivateNetwork: true, concurrency: 32 }`,
+      `  hook: { type: webhook, url: "${sinkUrl}/p${index}", secret: "${WEBHOOK_SECRET}", format: standard, allowPrivateNetwork: true, concurrency: 32 }`,
       `delivery: { timeout: ${DELIVERY_TIMEOUT}, retry: [1s, 2s, 5s, 10s] }`,
       // Under this load a few time-outs in a row can open the breaker, whose alert would be one more
       // event and delivery than the counts below expect; alerts have their own tests (test/e2e/alerts.test.ts).
@@ -109,7 +110,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     return Promise.all(
       ports.map((port, i) => {
         const file = path.join(dir, `herald-${i}.config.yaml`);
-        writeConfig(file, port, store, sink.url);
+        writeConfig(file, port, store, sink.url, i);
         return serveHerald(['--config', file], port);
       }),
     );
@@ -176,6 +177,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     let next = 0;
     let acknowledged = 0;
     let orphans: Array<{ id: string; claim_expires_at: number }> | undefined;
+    let diedAt = 0;
     const killWhenLoaded = async () => {
       // Kill the victim when it holds claims on deliveries, so that some are left to take over.
       const pid = heralds[victim]!.child.pid!;
@@ -191,6 +193,7 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
       heralds[victim]!.child.kill('SIGKILL');
       alive.delete(victim);
       await heralds[victim]!.exited;
+      diedAt = performance.now();
       // The others release a dead process's claims within a second: read after the kill, they may be gone already.
       const left = await claimedByVictim();
       orphans = left.length > 0 ? left : claimed;
@@ -249,13 +252,22 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
     const byId = new Map<string, Visit[]>();
     for (const visit of sink.visits) byId.set(visit.id, [...(byId.get(visit.id) ?? []), visit]);
     const overlaps: string[] = [];
+    const dead = { path: `/p${victim}`, diedAt };
     for (const [id, visits] of byId) {
-      visits.sort((x, y) => x.arrived - y.arrived);
-      visits.slice(1).forEach((visit, i) => {
-        if (visit.arrived < visits[i]!.ended) overlaps.push(id);
-      });
+      if (visits.some((a, i) => visits.slice(i + 1).some((b) => overlapping(a, b, dead)))) overlaps.push(id);
     }
-    assert.deepEqual(overlaps, [], 'webhook-ids sent while an earlier send of theirs was still in flight');
+    if (overlaps.length > 0) {
+      // Who sent what when (ms from the victim's death), and what herald recorded: enough to tell a double claim from a slow sink.
+      const attempts = await db.query(
+        'SELECT delivery_id, attempt, started_at::float8 - $2::float8 AS started, duration_ms, outcome, status, error FROM attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt',
+        [overlaps, Date.now() - (performance.now() - diedAt)],
+      );
+      const seen = overlaps.map((id) => ({
+        id,
+        visits: byId.get(id)!.map((v) => ({ from: v.path, arrived: Math.round(v.arrived - diedAt), ended: Math.round(v.ended - diedAt) })),
+      }));
+      assert.fail(`webhook-ids sent while an earlier send of theirs was still in flight (victim: /p${victim}): ${JSON.stringify({ seen, attempts })}`);
+    }
 
     if (verbose) {
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

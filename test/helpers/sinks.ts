@@ -102,6 +102,19 @@ export interface Visit {
   ended: number;
 }
 
+/**
+ * Whether two visits of one webhook-id were in flight at once, as far as the sink can tell. A process
+ * killed at `diedAt` (performance.now(), read once its exit was seen) had nothing in flight after
+ * that, whenever the sink got round to reading its request: a busy test process reads a dead
+ * sender's last request after a takeover's, when the two arrive in one turn of its loop.
+ */
+export function overlapping(a: Visit, b: Visit, dead?: { path: string; diedAt: number }): boolean {
+  const span = (v: Visit) => (v.path === dead?.path ? [Math.min(v.arrived, dead.diedAt), Math.min(v.ended, dead.diedAt)] : [v.arrived, v.ended]);
+  const [aFrom, aTo] = span(a);
+  const [bFrom, bTo] = span(b);
+  return aFrom! < bTo! && bFrom! < aTo!;
+}
+
 export interface VisitSink {
   url: string;
   visits: Visit[];
