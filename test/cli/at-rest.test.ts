@@ -68,21 +68,26 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
     };
 
-    /** Posts a FaceSign event about `subject` with the marker in its payload; returns herald's event id once delivered. */
-    async function post(subject: string, n: number): Promise<string> {
-      const payload = {
-        ...(PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>),
-        id: `evt_${subject}_${n}`,
-        sessionId: subject,
-        note: MARKER,
-      };
-      const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);
+    /** Posts FaceSign events about `subjects` (one each) with the marker in their payloads; returns herald's event ids once all are delivered. */
+    async function post(subjects: string[]): Promise<string[]> {
       const before = sink.requests.length;
-      const reply = await fetch(`${herald!.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
-      assert.equal(reply.status, 200);
-      await sink.waitFor(before + 1);
-      const { events } = (await api(`events?subject=${subject}`)).body as { events: Array<{ id: string; providerEventId: string }> };
-      return events.find((e) => e.providerEventId === payload.id)!.id;
+      const providerIds = await Promise.all(
+        subjects.map(async (subject, n) => {
+          const payload = {
+            ...(PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>),
+            id: `evt_${subject}_${n}`,
+            sessionId: subject,
+            note: MARKER,
+          };
+          const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);
+          const reply = await fetch(`${herald!.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
+          assert.equal(reply.status, 200);
+          return payload.id;
+        }),
+      );
+      await sink.waitFor(before + subjects.length);
+      const { events } = (await api('events')).body as { events: Array<{ id: string; providerEventId: string }> };
+      return providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
     }
 
     before(async () => {
@@ -102,7 +107,8 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     it('keeps payloads sealed, rotates keys while serving, and erases a subject on the store and through the API', async () => {
       await serve({ HERALD_DATA_KEY: K1 });
-      const ids = { a: [await post('sess_a', 1), await post('sess_a', 2)], b: [await post('sess_b', 1)], c: [await post('sess_c', 1)] };
+      const [a1, a2, b1, c1] = await post(['sess_a', 'sess_a', 'sess_b', 'sess_c']);
+      const ids = { a: [a1!, a2!], b: [b1!], c: [c1!] };
       assert.ok(
         sink.requests.every((r) => r.body.includes(MARKER)),
         'the receiver got the marker',
@@ -184,7 +190,13 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
         dedupeUntilMs: Date.now() + 60_000,
       });
       await store.close();
-      herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1 }, { captureStdout: true });
+      // Pretty log lines are written at once (JSON lines are flushed about every second): the two tries show up a second apart.
+      herald = await serveHerald(
+        ['--config', config],
+        port,
+        { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1, HERALD_LOG_FORMAT: 'pretty' },
+        { captureStdout: true },
+      );
       const refused = await api(`events/${ids.c[0]}`);
       assert.equal(refused.status, 500);
       assert.match(refused.body.error as string, new RegExp(`sealed with data key ${idOf(K2)}`));
