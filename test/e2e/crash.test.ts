@@ -16,8 +16,10 @@ import { signedRequest, tempDir } from '../helpers/herald.js';
 import { serveUntilDelivered, writeHookConfig } from '../helpers/herald-process.js';
 import { startHttpSink } from '../helpers/sinks.js';
 
+/** Senders, each with one request in flight at a time: up to this many requests are in flight at a kill. */
 const CONCURRENCY = 16;
-const ACKS_PER_KILL = 100;
+/** Each kill comes once this many more requests were acknowledged (and deliveries flow): the load is the concurrency, not the count. */
+const ACKS_PER_KILL = 50;
 
 describe('crash safety (SIGKILL under load)', function () {
   this.timeout(60_000);
