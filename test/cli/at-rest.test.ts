@@ -1,7 +1,9 @@
 /**
  * Encryption at rest and erasure as a user meets them, on both stores: the
  * built CLI and `herald serve` as child processes, a FaceSign webhook carrying
- * a marker, a receiver that echoes it. The store's bytes never hold the
+ * a marker, a receiver that echoes it. (The first herald, which only takes the
+ * webhooks under the first key, runs in the test process on the same config
+ * file: what it shows is about the store, not the process.) The store's bytes never hold the
  * marker; the admin API shows it; `herald keys rotate` moves everything to a
  * new key while herald serves, after which the old key can go, and a herald
  * with only the old key says which key it lacks; `herald erase` on the store
@@ -12,6 +14,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataKeyring, generateDataKey, keyIdOf } from '../../src/core/sealing.js';
 import { openStore } from '../../src/app/open-store.js';
+import { loadSetup } from '../../src/app/setup.js';
+import { startHerald, type RunningHerald } from '../../src/app/start-herald.js';
+import { silentLogger } from '../../src/core/log.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
@@ -37,6 +42,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     let port: number;
     let schema: TestSchema | undefined;
     let herald: ServeProcess | undefined;
+    /** The first herald, in this process. */
+    let inProcess: RunningHerald | undefined;
+    /** The serving herald's URL. */
+    let url = '';
     /** The store's env: HERALD_STORE for PostgreSQL (the config names SQLite). */
     let storeEnv: NodeJS.ProcessEnv;
 
@@ -56,33 +65,47 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
 
     const serve = async (keys: NodeJS.ProcessEnv) => {
       herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, ...keys });
+      url = herald.url;
+    };
+    /** Serves as `herald serve --config <config>` with `key` would, in this process. */
+    const serveInProcess = async (key: string) => {
+      const setup = loadSetup(config, { ...process.env, ...storeEnv });
+      inProcess = await startHerald(setup, silentLogger(), { dataKeys: new DataKeyring(Buffer.from(key, 'base64')), adminToken: TOKEN });
+      url = `http://127.0.0.1:${inProcess.port}`;
     };
     const stop = async () => {
+      await inProcess?.close();
+      inProcess = undefined;
       herald?.child.kill('SIGTERM');
       await herald?.exited;
       herald = undefined;
     };
     const cli = (args: string[], env: NodeJS.ProcessEnv) => runHerald(['--config', config, ...args], { HERALD_API_URL: undefined, ...storeEnv, ...env });
     const api = async (route: string, init: RequestInit = {}) => {
-      const reply = await fetch(`${herald!.url}/api/${route}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'x-herald-actor': 'dpo@example' } });
+      const reply = await fetch(`${url}/api/${route}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'x-herald-actor': 'dpo@example' } });
       return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
     };
 
-    /** Posts a FaceSign event about `subject` with the marker in its payload; returns herald's event id once delivered. */
-    async function post(subject: string, n: number): Promise<string> {
-      const payload = {
-        ...(PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>),
-        id: `evt_${subject}_${n}`,
-        sessionId: subject,
-        note: MARKER,
-      };
-      const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);
+    /** Posts FaceSign events about `subjects` (one each) with the marker in their payloads; returns herald's event ids once all are delivered. */
+    async function post(subjects: string[]): Promise<string[]> {
       const before = sink.requests.length;
-      const reply = await fetch(`${herald!.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
-      assert.equal(reply.status, 200);
-      await sink.waitFor(before + 1);
-      const { events } = (await api(`events?subject=${subject}`)).body as { events: Array<{ id: string; providerEventId: string }> };
-      return events.find((e) => e.providerEventId === payload.id)!.id;
+      const providerIds = await Promise.all(
+        subjects.map(async (subject, n) => {
+          const payload = {
+            ...(PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now()) as Record<string, unknown>),
+            id: `evt_${subject}_${n}`,
+            sessionId: subject,
+            note: MARKER,
+          };
+          const { body, headers } = signedRequest(testSource('facesign', 'facesign'), payload);
+          const reply = await fetch(`${url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) });
+          assert.equal(reply.status, 200);
+          return payload.id;
+        }),
+      );
+      await sink.waitFor(before + subjects.length);
+      const { events } = (await api('events')).body as { events: Array<{ id: string; providerEventId: string }> };
+      return providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
     }
 
     before(async () => {
@@ -101,8 +124,9 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     });
 
     it('keeps payloads sealed, rotates keys while serving, and erases a subject on the store and through the API', async () => {
-      await serve({ HERALD_DATA_KEY: K1 });
-      const ids = { a: [await post('sess_a', 1), await post('sess_a', 2)], b: [await post('sess_b', 1)], c: [await post('sess_c', 1)] };
+      await serveInProcess(K1);
+      const [a1, a2, b1, c1] = await post(['sess_a', 'sess_a', 'sess_b', 'sess_c']);
+      const ids = { a: [a1!, a2!], b: [b1!], c: [c1!] };
       assert.ok(
         sink.requests.every((r) => r.body.includes(MARKER)),
         'the receiver got the marker',
@@ -184,7 +208,14 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
         dedupeUntilMs: Date.now() + 60_000,
       });
       await store.close();
-      herald = await serveHerald(['--config', config], port, { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1 }, { captureStdout: true });
+      // Pretty log lines are written at once (JSON lines are flushed about every second): the two tries show up a second apart.
+      herald = await serveHerald(
+        ['--config', config],
+        port,
+        { HERALD_ADMIN_TOKEN: TOKEN, ...storeEnv, HERALD_DATA_KEY: K1, HERALD_LOG_FORMAT: 'pretty' },
+        { captureStdout: true },
+      );
+      url = herald.url;
       const refused = await api(`events/${ids.c[0]}`);
       assert.equal(refused.status, 500);
       assert.match(refused.body.error as string, new RegExp(`sealed with data key ${idOf(K2)}`));

@@ -2,10 +2,12 @@
  * Batches are durable and shared (issue 17, item 4): an open group survives
  * `kill -9` and goes out once at start-up when its wait passed meanwhile; with
  * three `herald serve` processes on one PostgreSQL schema, each group is sent
- * exactly once. Real processes, real HTTP, a real sink.
+ * exactly once. Real processes, real HTTP, a real sink. A group's wait is an
+ * hour and the test brings its due time forward in the store (as the wait
+ * passing would): no test waits out a wait in real time.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
@@ -20,13 +22,23 @@ import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 const FIXTURES = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+/** One message per FaceSign session, an hour after its first event (brought forward by the tests), then at most one every ten minutes. */
+const RULES = `- name: per-session
+  group: { by: [subject], wait: 1h, interval: 10m }
+  notify: [{ to: hook, template: group-summary }]
+`;
+
+/** Writes `file` and, in rules/ beside it, the rules it names. */
 function writeConfig(file: string, port: number, store: string, sinkUrl: string): void {
+  const rules = path.join(path.dirname(file), 'rules');
+  mkdirSync(rules, { recursive: true });
+  writeFileSync(path.join(rules, 'rules.yaml'), RULES);
   writeFileSync(
     file,
     [
       `server: { port: ${port}, host: 127.0.0.1 }`,
       `store: ${JSON.stringify(store)}`,
-      `rules: ${JSON.stringify(path.join(FIXTURES, 'group-by-subject'))}`,
+      `rules: ${JSON.stringify(rules)}`,
       `templates: ${JSON.stringify(path.join(FIXTURES, 'templates'))}`,
       'sources:',
       `  facesign: { provider: facesign, secrets: ["${TEST_SECRETS.facesign}"] }`,
@@ -81,15 +93,16 @@ describe('batches survive kill -9 and are sent once by a cluster', function () {
     const first = await serveHerald(['--config', file], port);
     heralds.push(first);
     for (let i = 0; i < 5; i++) await sendEvent(first.url, 'sess_kill');
-    const db = new Database(path.join(dir, 'herald.db'), { readonly: true });
+    const db = new Database(path.join(dir, 'herald.db'));
     try {
       const open = () => db.prepare("SELECT pending, due_at FROM batches WHERE rule = 'per-session'").get() as { pending: number; due_at: number } | undefined;
       await waitUntil(() => open()?.pending === 5, 10_000, 'the five events to join their group');
       first.child.kill('SIGKILL');
       await first.exited;
       assert.equal(sink.requests.length, 0, 'killed before the group was due');
-      const dueAt = open()!.due_at;
-      await waitUntil(() => Date.now() > dueAt, 10_000, 'the wait to pass while herald is down');
+      assert.ok(open()!.due_at > Date.now() + 30 * 60_000, 'the group waits its hour');
+      // The wait passes while herald is down.
+      db.prepare("UPDATE batches SET due_at = ? WHERE rule = 'per-session'").run(Date.now() - 1);
     } finally {
       db.close();
     }
@@ -122,6 +135,19 @@ describe('batches survive kill -9 and are sent once by a cluster', function () {
     const perSession = 3;
     // Every session's events go to every process, interleaved, at once.
     await Promise.all(sessions.flatMap((session) => Array.from({ length: perSession }, (_, i) => sendEvent(heralds[i % 3]!.url, session))));
+    await waitUntil(
+      async () => {
+        const rows = await db.query<{ groups: number; pending: number }>(
+          "SELECT count(*)::int AS groups, coalesce(sum(pending), 0)::int AS pending FROM batches WHERE rule = 'per-session' AND due_at IS NOT NULL",
+        );
+        return rows[0]!.groups === sessions.length && rows[0]!.pending === sessions.length * perSession;
+      },
+      15_000,
+      'every event to join its group',
+    );
+    assert.equal(sink.requests.length, 0, 'no group is due before its wait');
+    // Every group's wait passes at the same moment.
+    await db.query("UPDATE batches SET due_at = $1 WHERE rule = 'per-session'", [Date.now()]);
     await waitUntil(() => sink.requests.length >= sessions.length, 30_000, 'one message per session');
     // Each group's due time has passed for every process (they poll every second): a second send would have come by now.
     await waitUntil(
