@@ -114,7 +114,7 @@ describe('batches survive kill -9 and are sent once by a cluster', function () {
       summaries(sink).map((s) => [s.key, s.count]),
       [['sess_kill', 5]],
     );
-    // One more event of the session opens the next message, which waits for the interval: nothing else goes out.
+    // Stopped once the group is out: it went out once, not again by the stopping process.
     second.child.kill('SIGTERM');
     await second.exited;
     assert.equal(sink.requests.length, 1, 'sent once');
