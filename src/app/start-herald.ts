@@ -354,6 +354,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       lifecycle.shuttingDown = true;
       stopPruning();
       await takeover.stop();
+      // Connections the kernel has completed but herald not yet accepted (a busy moment's listen backlog) are
+      // clients in flight too: one turn of the event loop, whose poll phase accepts them all, comes before the
+      // listeners close, which would reset them.
+      await new Promise((resolve) => setImmediate(resolve));
       // Stop accepting connections; requests in flight finish (their events are stored).
       await Promise.all(
         [server, adminServer].map(
