@@ -72,7 +72,7 @@ describe('store failure', function () {
       // CI and the project's machines run the suite as root, so there it always runs;
       // elsewhere, run it as root (sudo npm test) to include it.
       process.stderr.write('      (skipped: the disk-full test mounts a tmpfs, which takes root; run the suite as root to include it)\n');
-      this.skip(); // needs root to mount the tmpfs that makes the disk full; CI runs as root, so it runs there
+      this.skip(); // a full disk needs a mounted 4 MB tmpfs, and only root may mount one; as root (CI, sudo npm test) it runs
     }
     const dir = tempDir();
     const mount = path.join(dir, 'small-disk');
