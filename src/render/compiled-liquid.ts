@@ -3,6 +3,7 @@
  * string leaf of a YAML template. It knows where it came from, so that every
  * error, at load or at render, names the file, the YAML path and the line.
  */
+import { BoundedCache } from '../core/bounded-cache.js';
 import type { ConfigIssue } from '../core/errors.js';
 import { globalVariables, parseLiquid, renderLiquid, SCOPE_VARIABLES, type OutputKind, type ParsedLiquid } from './liquid.js';
 import { describeParseError, describeRenderError, TemplateRenderError, type LiquidProblem, type TemplateLocation } from './template-error.js';
@@ -13,8 +14,7 @@ import { describeParseError, describeRenderError, TemplateRenderError, type Liqu
  * tests' many heralds) shares one parse of an unchanged source instead of parsing it again. Bounded, least
  * recently used out first, so that a long-lived process whose templates keep changing does not grow.
  */
-const PARSED = new Map<string, { parsed: ParsedLiquid; globals: ReturnType<typeof globalVariables> }>();
-const PARSED_MAX = 2000;
+const PARSED = new BoundedCache<string, { parsed: ParsedLiquid; globals: ReturnType<typeof globalVariables> }>(2000);
 
 export class CompiledLiquid {
   private constructor(
@@ -30,10 +30,7 @@ export class CompiledLiquid {
   static compile(kind: OutputKind, source: string, location: TemplateLocation): CompiledLiquid | ConfigIssue[] {
     const key = `${kind}\0${source}`;
     let analysed = PARSED.get(key);
-    if (analysed) {
-      // Most recently used last, so that the oldest entry is the first evicted.
-      PARSED.delete(key);
-    } else {
+    if (!analysed) {
       let parsed: ParsedLiquid;
       try {
         parsed = parseLiquid(kind, source);
@@ -41,9 +38,8 @@ export class CompiledLiquid {
         return [issueAt(location, source, describeParseError(error))];
       }
       analysed = { parsed, globals: globalVariables(parsed) };
+      PARSED.set(key, analysed);
     }
-    PARSED.set(key, analysed);
-    if (PARSED.size > PARSED_MAX) PARSED.delete(PARSED.keys().next().value!);
     const { parsed, globals } = analysed;
     const unknown = globals.filter((v) => !(SCOPE_VARIABLES as readonly string[]).includes(v.name));
     if (unknown.length > 0) {

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigIssue } from '../core/errors.js';
+import { BoundedCache } from '../core/bounded-cache.js';
 import { closestMatch } from '../core/closest.js';
 import { readTextFile } from '../core/read-text-file.js';
 import { parseYamlFile, type YamlFile } from '../core/yaml-file.js';
@@ -35,8 +36,7 @@ const isTemplateFile = (name: string): name is TemplateFile => (TEMPLATE_FILES a
  * tests' many heralds) shares one compile of an unchanged file instead of parsing its YAML again.
  * Bounded, least recently used out first.
  */
-const COMPILED_YAML = new Map<string, SlackTemplate | WebhookTemplate | ConfigIssue[]>();
-const COMPILED_YAML_MAX = 500;
+const COMPILED_YAML = new BoundedCache<string, SlackTemplate | WebhookTemplate | ConfigIssue[]>(500);
 
 function compileYamlOnce<T extends SlackTemplate | WebhookTemplate>(
   file: string,
@@ -45,15 +45,11 @@ function compileYamlOnce<T extends SlackTemplate | WebhookTemplate>(
 ): T | ConfigIssue[] {
   const key = `${file}\0${text}`;
   let compiled = COMPILED_YAML.get(key) as T | ConfigIssue[] | undefined;
-  if (compiled) {
-    // Most recently used last, so that the oldest entry is the first evicted.
-    COMPILED_YAML.delete(key);
-  } else {
+  if (!compiled) {
     const yaml = parseYamlFile(file, text);
     compiled = yaml.syntaxIssues.length > 0 ? yaml.syntaxIssues : compile(yaml);
+    COMPILED_YAML.set(key, compiled);
   }
-  COMPILED_YAML.set(key, compiled);
-  if (COMPILED_YAML.size > COMPILED_YAML_MAX) COMPILED_YAML.delete(COMPILED_YAML.keys().next().value!);
   return compiled;
 }
 
