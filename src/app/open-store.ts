@@ -18,8 +18,11 @@ import type { Store } from '../store/store.js';
  * "Encryption at rest"). With `create: false` a SQLite file must exist
  * already (PostgreSQL creates nothing until migrate()).
  */
-export async function openStore(url: string, { create = true, keys }: { create?: boolean; keys?: DataKeyring } = {}): Promise<SealedStore> {
-  return new SealedStore(await openUnsealedStore(url, { create }), keys ?? DataKeyring.fromEnv(process.env));
+export async function openStore(
+  url: string,
+  { create = true, keys, sqliteBusyTimeoutMs }: { create?: boolean; keys?: DataKeyring; sqliteBusyTimeoutMs?: number } = {},
+): Promise<SealedStore> {
+  return new SealedStore(await openUnsealedStore(url, { create, sqliteBusyTimeoutMs }), keys ?? DataKeyring.fromEnv(process.env));
 }
 
 /**
@@ -27,8 +30,11 @@ export async function openStore(url: string, { create = true, keys }: { create?:
  * rotate`, which seals them anew. The PostgreSQL store (and its driver) is
  * loaded only for a postgres:// URL: a herald on SQLite never loads it.
  */
-export async function openUnsealedStore(url: string, { create = true }: { create?: boolean } = {}): Promise<Store> {
-  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create });
+export async function openUnsealedStore(
+  url: string,
+  { create = true, sqliteBusyTimeoutMs }: { create?: boolean; sqliteBusyTimeoutMs?: number } = {},
+): Promise<Store> {
+  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), { create, busyTimeoutMs: sqliteBusyTimeoutMs });
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { PostgresStore } = await import('../store/postgres/postgres-store.js');
     return new PostgresStore(url);

@@ -101,11 +101,10 @@ const STALL_MS = 120_000;
 
 export async function startHerald(setup: HeraldSetup, log: Logger, options: StartOptions = {}): Promise<RunningHerald> {
   const { config } = setup;
-  const store = await openStore(config.store, { keys: options.dataKeys });
+  const store = await openStore(config.store, { keys: options.dataKeys, sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs });
   const claimant = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let media: MediaArchive | undefined;
   try {
-    if (options.sqliteBusyTimeoutMs !== undefined && store.inner instanceof SqliteStore) store.inner.setBusyTimeout(options.sqliteBusyTimeoutMs);
     await store.migrate();
     // One serving process per SQLite file (a second one throws StoreOwnedError); on PostgreSQL, the lock that says this one lives.
     await store.startServing(claimant);

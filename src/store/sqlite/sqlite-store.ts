@@ -123,14 +123,14 @@ function newDeliveryParams(eventId: string, d: NewDelivery, now: number) {
 }
 
 /** Opens (and with `create`, creates) the database file; every failure is a StoreOpenError naming the file. */
-function openDatabase(file: string, create: boolean): Database.Database {
-  if (file === ':memory:') return new Database(file, { timeout: BUSY_TIMEOUT_MS });
+function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Database.Database {
+  if (file === ':memory:') return new Database(file, { timeout: busyTimeoutMs });
   if (!create && !existsSync(file)) {
     throw new StoreOpenError(`there is no store at ${file} (no such SQLite file): check the store setting, or start herald serve once to create it`);
   }
   try {
     if (create) mkdirSync(path.dirname(file), { recursive: true });
-    return new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: !create });
+    return new Database(file, { timeout: busyTimeoutMs, fileMustExist: !create });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     throw new StoreOpenError(`cannot ${create ? 'create' : 'open'} the SQLite store at ${file} (${code}): check that its folder can be created and written`, {
@@ -162,14 +162,17 @@ export class SqliteStore implements Store {
     {
       create = true,
       gate = new WriteGate(),
+      busyTimeoutMs = BUSY_TIMEOUT_MS,
     }: {
       create?: boolean;
       /** Shared by this process's connections to the file that write (the deliver thread's: pipeline/deliver-thread.ts). */
       gate?: WriteGate;
+      /** How long a write waits for a lock another connection holds before the store reports itself unavailable (tests shorten it). */
+      busyTimeoutMs?: number;
     } = {},
   ) {
     this.gate = gate;
-    this.db = openDatabase(file, create);
+    this.db = openDatabase(file, create, busyTimeoutMs);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     // Statement journals (savepoints) in memory, not in temporary files: a third of an insert's system time.
@@ -180,7 +183,7 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error), gate);
   }
 
-  /** How long a write waits for a lock another connection holds before the store reports itself unavailable (default 1 s; tests shorten it). */
+  /** Changes busyTimeoutMs of an open store (tests). */
   setBusyTimeout(ms: number): void {
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(ms))}`);
   }
