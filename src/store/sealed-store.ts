@@ -225,6 +225,7 @@ export class SealedStore implements Store {
     return this.inner.retryDeadLetters(filter, now);
   }
 
+  /** Batch entries pass as they are, as markRouted's do: the batch stage reads the events themselves, sealed. */
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     return this.inner.addDeliveries(
       additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries) })),

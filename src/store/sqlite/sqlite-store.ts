@@ -550,10 +550,15 @@ export class SqliteStore implements Store {
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     const insert = this.statement(INSERT_NEW_DELIVERY);
+    const routed = this.statement('SELECT 1 FROM events WHERE id = ? AND routed_at IS NOT NULL');
     return this.writes.write(() => {
-      for (const { eventId, deliveries } of additions) {
+      for (const { eventId, deliveries, batched = [] } of additions) {
         for (const d of deliveries) {
           insert.run(newDeliveryParams(eventId, d, now));
+        }
+        // An event not routed yet joins its batches when it is.
+        if (batched.length > 0 && routed.get(eventId) !== undefined) {
+          for (const entry of batched) addToBatch((sql) => this.statement(sql), eventId, entry);
         }
       }
     });
