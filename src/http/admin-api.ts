@@ -155,7 +155,9 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       ctx.body = notFound('event');
       return;
     }
-    ctx.body = { dryRun, deliveries: replayed.deliveries };
+    // A batch entry says which batch the event joins; its key is read from the event as the rule's templates see it.
+    const batched = replayed.batched.map(({ rule, destination, template, keyLabel }) => ({ rule, destination, template, key: keyLabel }));
+    ctx.body = { dryRun, deliveries: replayed.deliveries, batched };
   });
 
   router.get('/dead-letters', async (ctx) => {

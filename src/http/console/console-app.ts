@@ -350,7 +350,15 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
     const request = replayRequest(query);
     // The dry run stores nothing and is not audited; it looks at a bounded number of events.
-    const plan = { total: 0, events: 0, deliveries: 0, byRule: {} as Record<string, number>, truncated: false };
+    const plan = {
+      total: 0,
+      events: 0,
+      deliveries: 0,
+      byRule: {} as Record<string, number>,
+      batched: 0,
+      batchedByRule: {} as Record<string, number>,
+      truncated: false,
+    };
     let after: string | undefined;
     for (let pages = 0; ; pages++) {
       if (pages === DRY_RUN_PAGES) {
@@ -362,6 +370,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
       plan.events += page.events;
       plan.deliveries += page.deliveries;
       for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
+      plan.batched += page.batched;
+      for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }

@@ -16,6 +16,9 @@ export interface ReplayJob {
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  /** Events added to batches (rules with group, digest or throttle), and by rule. */
+  batched: number;
+  batchedByRule: Record<string, number>;
   done: boolean;
   error: string | null;
 }
@@ -28,7 +31,19 @@ export class ReplayJobs {
 
   /** Starts replaying the range with `replayPage` (one call per page) and returns the job at once. */
   start(user: string, request: ReplayPageRequest, replayPage: (request: ReplayPageRequest) => Promise<ReplayPage>): ReplayJob {
-    const job: ReplayJob = { id: newToken().slice(0, 16), user, request, total: null, events: 0, deliveries: 0, byRule: {}, done: false, error: null };
+    const job: ReplayJob = {
+      id: newToken().slice(0, 16),
+      user,
+      request,
+      total: null,
+      events: 0,
+      deliveries: 0,
+      byRule: {},
+      batched: 0,
+      batchedByRule: {},
+      done: false,
+      error: null,
+    };
     this.jobs.set(job.id, job);
     this.trim();
     void (async () => {
@@ -40,6 +55,8 @@ export class ReplayJobs {
           job.events += page.events;
           job.deliveries += page.deliveries;
           for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
+          job.batched += page.batched;
+          for (const [rule, n] of Object.entries(page.batchedByRule)) job.batchedByRule[rule] = (job.batchedByRule[rule] ?? 0) + n;
           after = page.nextCursor ?? undefined;
         } while (after !== undefined);
       } catch (error) {
