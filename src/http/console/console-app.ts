@@ -40,7 +40,7 @@ import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue
 import { ReplayJobs } from './replay-jobs.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
-import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
+import { LoginThrottle, newToken, SESSION_MAX_MS, SessionBook, type ConsoleSession } from './sessions.js';
 import {
   auditView,
   canReview,
@@ -138,7 +138,13 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const operatorOf = (ctx: Context): Operator => ({ actor: session(ctx).user, via: 'console', remoteAddress: ctx.ip });
   const session = (ctx: Context) => ctx.state.consoleSession as ConsoleSession;
   const secure = (ctx: Context) => ctx.protocol === 'https' || ctx.get('x-forwarded-proto').split(',')[0]!.trim() === 'https';
-  const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'strict' as const, secure: secure(ctx), path: '/console', overwrite: true });
+  const cookieOptions = (ctx: Context) => {
+    const overHttps = secure(ctx);
+    // herald itself speaks plain HTTP: behind a TLS-terminating proxy, the cookies library must be told the
+    // connection is secure, or it refuses a Secure cookie (an error, so a 500 for the sign-in form).
+    if (overHttps) ctx.cookies.secure = true;
+    return { httpOnly: true, sameSite: 'strict' as const, secure: overHttps, path: '/console', overwrite: true };
+  };
 
   function render(ctx: Context, title: string, body: SafeHtml, current?: string): void {
     ctx.type = 'text/html; charset=utf-8';
@@ -198,7 +204,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     throttle.succeeded(name);
     await recordAudit(deps.store, { actor: user.name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLogin, user.name, { role: user.role });
     const { token } = sessions.create(user.name, user.role);
-    ctx.cookies.set(SESSION_COOKIE, token, cookieOptions(ctx));
+    // The cookie expires when the session must (SESSION_MAX_MS); the idle timeout ends it earlier on herald's side.
+    ctx.cookies.set(SESSION_COOKIE, token, { ...cookieOptions(ctx), maxAge: SESSION_MAX_MS });
     ctx.cookies.set(LOGIN_COOKIE, null, cookieOptions(ctx));
     ctx.redirect(next);
     ctx.status = 303;
