@@ -264,6 +264,10 @@ describe('web console in chromium', function () {
     assert.match(text, /Fires: everything-to-hook/);
     assert.match(text, /everything-to-hook → hook \(session-finished\)/);
     assert.ok(text.includes(rejected.id), 'the rendered webhook body is shown');
+    // Through the admin API's operation (POST /api/rules/test): an admin's test of a stored event reads its personal data, audited.
+    const reads = await herald.store.listAudit({ actor: 'alice', action: 'event.pii.read', target: rejected.id });
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0]!.detail?.via, 'console');
   });
 
   it('shows new events on the first page of events as they arrive (htmx polling)', async () => {

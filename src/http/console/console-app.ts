@@ -23,20 +23,21 @@ import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
   AUDIT_ACTIONS,
   destinationHealth,
+  loadedRules,
   readEventDetail,
   recordAudit,
   replayRange,
   retryDeliveries,
   setPaused,
+  testRules,
   type Operator,
+  type RulesTestInput,
   type OperatorDeps,
 } from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
-import { ownValue } from '../../core/own.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
-import { planRouting } from '../../pipeline/stages/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
-import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
+import { AdminInputError, eventFilterFromQuery, eventToTest, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
@@ -409,61 +410,34 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     ctx.body = replayProgress(job).text;
   });
 
-  const ruleLines = () =>
-    deps.routing().rules.rules.map((r) => ({
-      name: r.name,
-      file: path.basename(r.file),
-      match: r.match,
-      when: r.when,
-      notify: r.notify,
-      enabled: r.enabled,
-      stop: r.stop,
-    }));
-
   router.get('/rules', (ctx) => {
-    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
+    render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
   });
 
-  // A POST only for the size of a pasted event: it reads, and changes nothing.
+  // A POST only for the size of a pasted event: it reads, and changes nothing. The admin API's POST /api/rules/test.
   router.post('/rules/test', async (ctx) => {
     const form = ctx.state.form as URLSearchParams;
     const input = { event: form.get('event') ?? '', eventId: (form.get('eventId') ?? '').trim() };
     const again = (error: string) => {
       ctx.status = 400;
-      render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, undefined, error), '/console/rules');
+      render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), input, undefined, error), '/console/rules');
     };
-    let event: NormalizedEvent | undefined;
+    let given: RulesTestInput;
     if (input.eventId !== '') {
-      event = await deps.store.getEvent(input.eventId);
-      if (!event) return again(`There is no stored event ${input.eventId}.`);
-      // What the rules see is the stored event; a viewer sees the messages of its masked copy.
-      if (!canReview(session(ctx))) event = maskPersonalFields(event, deps.providers);
+      // What a stored event's messages show of its personal data is what the role may see: a reviewer's test reads
+      // them (audited, as event.pii.read), a viewer's tests the masked copy.
+      given = { eventId: input.eventId, pii: canReview(session(ctx)) ? 'include' : 'redact' };
     } else {
       try {
-        const parsed = JSON.parse(input.event) as unknown;
-        if (parsed === null || typeof parsed !== 'object' || (parsed as { specversion?: unknown }).specversion !== '1.0') throw new Error('not an event');
-        event = parsed as NormalizedEvent;
+        given = { event: eventToTest(JSON.parse(input.event) as unknown) };
       } catch {
         return again('Paste a normalized event: a JSON object with "specversion": "1.0", as the event page shows it.');
       }
     }
-    const provider = ownValue(deps.providers, event.provider);
-    if (!provider) return again(`herald knows no provider "${String(event.provider)}".`);
-    const plan = planRouting(event, deps.routing(), provider);
-    const result = {
-      event,
-      fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
-      failed: plan.errors,
-      notifications: plan.notifications.map(({ rule, delivery }) => ({
-        rule: rule.name,
-        destination: delivery.destination,
-        template: delivery.template,
-        status: delivery.status,
-        error: delivery.error,
-        message: delivery.message,
-      })),
-    };
-    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, result), '/console/rules');
+    const result = await testRules(deps, operatorOf(ctx), given);
+    if (result === undefined) return again(`There is no stored event ${input.eventId}.`);
+    if (typeof result === 'string') return again(`${result}.`);
+    render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), input, result), '/console/rules');
   });
 
   router.get('/audit', requireRole('admin'), async (ctx) => {

@@ -1,7 +1,7 @@
 /** The console's pages, as HTML fragments inside the layout (layout.ts); every value goes through `html`'s escaping. */
 import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
-import type { DestinationHealth } from '../../pipeline/operator/operator-actions.js';
+import type { DestinationHealth, RuleSummary, RulesTestResult } from '../../pipeline/operator/operator-actions.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -537,27 +537,8 @@ export function replayProgress(job: {
   </div>`;
 }
 
-/** A loaded rule as the rules page lists it. */
-export interface RuleLine {
-  name: string;
-  file: string;
-  match: unknown;
-  when: unknown;
-  notify: Array<{ to: string; template: string }>;
-  enabled: boolean;
-  stop: boolean;
-}
-
-/** What testing one event against the rules gave: the rules that fired, those that threw, each rendered message. */
-export interface RulesTestResult {
-  event: NormalizedEvent;
-  fired: string[];
-  failed: Array<{ rule: string | null; error: string }>;
-  notifications: Array<{ rule: string; destination: string; template: string; status: string; error?: string; message: unknown }>;
-}
-
 export function rulesView(
-  rules: readonly RuleLine[],
+  rules: readonly RuleSummary[],
   session: ConsoleSession,
   input: { event?: string; eventId?: string },
   result?: RulesTestResult,
