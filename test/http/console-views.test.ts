@@ -3,6 +3,10 @@
  * and the session book and sign-in throttle keep time by an injected clock.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { silentLogger } from '../../src/core/log.js';
+import { OPENAPI_FILE } from '../../src/http/admin-api.js';
+import { consoleApp, CONSOLE_OPERATIONS } from '../../src/http/console/console-app.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { escapeHtml, html } from '../../src/http/console/html.js';
 import { FAILURE_WINDOW_MS, LoginThrottle, MAX_FAILURES, SESSION_MAX_MS, SessionBook, type ConsoleSession } from '../../src/http/console/sessions.js';
@@ -97,5 +101,29 @@ describe('console sessions and sign-in throttle', () => {
     assert.equal(throttle.waitMs('alice', '10.0.0.2'), 0);
     now = FAILURE_WINDOW_MS;
     assert.equal(throttle.waitMs('rita', '10.0.0.1'), 0);
+  });
+});
+
+describe('console routes and the admin API', () => {
+  it('maps every console route to the admin API operations it performs, each one in the OpenAPI document', () => {
+    const app = consoleApp({
+      store: undefined as never,
+      deliver: undefined as never,
+      routing: undefined as never,
+      providers: {},
+      settings: () => ({ users: [], sessionTimeoutMs: 60_000 }),
+      log: silentLogger(),
+    });
+    assert.deepEqual([...app.routes].sort(), Object.keys(CONSOLE_OPERATIONS).sort(), 'every console route is in CONSOLE_OPERATIONS, and only those');
+    const openapi = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const documented = new Set(Object.values(openapi.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId)));
+    for (const [route, operations] of Object.entries(CONSOLE_OPERATIONS)) {
+      for (const operation of operations ?? []) assert.ok(documented.has(operation), `${route}: ${operation} is not in the OpenAPI document`);
+    }
+    // Every act (a POST) but signing in and out is one of the API's.
+    const acts = Object.entries(CONSOLE_OPERATIONS).filter(
+      ([route, operations]) => route.startsWith('POST ') && !/\/(login|logout)$/.test(route) && !operations?.length,
+    );
+    assert.deepEqual(acts, []);
   });
 });

@@ -100,6 +100,41 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   ]);
 }
 
+/**
+ * The admin API operations (operationId in schema/openapi.json) behind each
+ * console route: the console does nothing the API cannot do and audit alike
+ * (issue 19). null: the console's own sign-in, files and pages that read no
+ * data, and a replay's progress, which the API's caller follows page by page
+ * itself. test/http/console-views.test.ts checks this table against the
+ * routes and the document.
+ */
+export const CONSOLE_OPERATIONS: Readonly<Record<string, readonly string[] | null>> = {
+  'GET /console/assets/:file': null,
+  'GET /console/login': null,
+  'POST /console/login': null,
+  'GET /console': null,
+  'POST /console/logout': null,
+  'GET /console/events': ['listEvents'],
+  'GET /console/events/rows': ['listEvents'],
+  'GET /console/events/:id': ['getEvent'],
+  'GET /console/subjects/:subject': ['listEvents', 'getEvent'],
+  'GET /console/dead-letters': ['listDeadLetters'],
+  'POST /console/dead-letters/retry': ['retryDeadLetters'],
+  'GET /console/destinations': ['listDestinations'],
+  'POST /console/destinations/:name/pause': ['pauseDestination'],
+  'POST /console/destinations/:name/resume': ['resumeDestination'],
+  'GET /console/replay': ['listRules', 'replayEvents'],
+  'POST /console/replay': ['replayEvents'],
+  'GET /console/replay/:id': null,
+  'GET /console/replay/:id/progress': null,
+  'GET /console/rules': ['listRules'],
+  'POST /console/rules/test': ['testRules'],
+  'GET /console/audit': ['listAudit'],
+};
+
+/** The console as a middleware, and its routes as `METHOD path` (for the check against CONSOLE_OPERATIONS). */
+export type ConsoleMiddleware = Middleware & { routes: readonly string[] };
+
 /** A role's rank: each role may do what the ones before it may. */
 const RANK: Record<ConsoleRole, number> = { viewer: 0, reviewer: 1, admin: 2 };
 
@@ -116,7 +151,7 @@ class ConsoleReply extends Error {
 
 const equalTokens = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-export function consoleApp(deps: ConsoleDeps): Middleware {
+export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
   const clock = deps.sessionClock ?? Date.now;
   const sessions = new SessionBook(() => deps.settings().sessionTimeoutMs, clock);
   const throttle = new LoginThrottle(clock);
@@ -449,7 +484,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const routes = router.routes() as unknown as Middleware;
   const allowed = router.allowedMethods() as unknown as Middleware;
 
-  return async (ctx: Context, next: Next) => {
+  const middleware = async (ctx: Context, next: Next) => {
     if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
     // Without users there is no console: the same 404 as any unknown path.
     if (deps.settings().users.length === 0) return next();
@@ -484,6 +519,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
       );
     }
   };
+  const routeList = router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/\/$/, '')}`));
+  return Object.assign(middleware, { routes: routeList });
 }
 
 /** A POST must carry the session's CSRF token, in the X-CSRF-Token header (htmx) or the `_csrf` field of its form. */
