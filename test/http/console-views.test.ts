@@ -66,6 +66,27 @@ describe('console HTML', () => {
     assertNoInjectedMarkup(eventsView(query, { items: [event], nextCursor: XSS }, true).text);
   });
 
+  it('says why each rule fired: its match and condition as loaded now, or that it is no longer loaded', () => {
+    const event = { ...hostileEvent(), source: 'kyc', type: 'kyc.session.rejected', subject: 'sess_1' };
+    const detail = { event, matchedRules: ['rejected-to-slack', 'gone'], routingErrors: [], deliveries: [] };
+    const rules = [
+      {
+        name: 'rejected-to-slack',
+        file: '10-kyc.yaml',
+        match: { outcome: 'rejected' },
+        when: 'event.data.score < 50',
+        notify: [{ to: 'slack', template: 't' }],
+        enabled: true,
+        stop: false,
+      },
+    ];
+    const text = eventView(detail, session('viewer'), false, undefined, rules)
+      .text.replace(/<[^>]+>/g, '')
+      .replace(/\s+/g, ' ');
+    assert.match(text, /rejected-to-slack matches \{&quot;outcome&quot;:&quot;rejected&quot;\} when &quot;event\.data\.score &lt; 50&quot; \(10-kyc\.yaml\)/);
+    assert.match(text, /gone \(no longer loaded\)/);
+  });
+
   it('inserts only html fragments as markup', () => {
     const fragment = html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u></u>`, '<u>']}${null}${false}`;
     assert.equal(fragment.text, '<b>&lt;i&gt;</b><i>ok</i><u></u>&lt;u&gt;');

@@ -116,7 +116,7 @@ export const CONSOLE_OPERATIONS: Readonly<Record<string, readonly string[] | nul
   'POST /console/logout': null,
   'GET /console/events': ['listEvents'],
   'GET /console/events/rows': ['listEvents'],
-  'GET /console/events/:id': ['getEvent'],
+  'GET /console/events/:id': ['getEvent', 'listRules'],
   'GET /console/subjects/:subject': ['listEvents', 'getEvent'],
   'GET /console/dead-letters': ['listDeadLetters'],
   'POST /console/dead-letters/retry': ['retryDeadLetters'],
@@ -315,7 +315,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     const found = await readEventDetail(deps, operatorOf(ctx), ctx.params.id!, pii ? 'include' : 'redact');
     if (!found) throw new ConsoleReply(404, 'No such event: it may have been pruned (retention).');
     const detail = pii ? withMediaLink(found) : found;
-    render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message')), '/console/events');
+    render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message'), loadedRules(deps)), '/console/events');
   });
 
   router.get('/subjects/:subject', async (ctx) => {
