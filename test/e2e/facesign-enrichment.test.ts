@@ -2,7 +2,8 @@
  * A running herald with a FaceSign source whose api section points at a
  * stand-in for FaceSign's session API: rules match the session's status
  * (`match: { session.status: ... }` and json-logic `var`), the notification
- * carries the session, and the admin API shows the event as enriched.
+ * carries the session, the admin API shows the event as enriched, and a
+ * replay routes the stored session without calling FaceSign again.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -105,5 +106,26 @@ describe('FaceSign enrichment in a running herald', function () {
     const detail = (await reply.json()) as { event: { session: { status: string }; enrichment: { error: null; attempts: number } } };
     assert.equal(detail.event.session.status, 'inProgress');
     assert.equal(detail.event.enrichment.error, null);
+  });
+
+  it('replays an enriched event with the session stored with it, without calling FaceSign again', async () => {
+    const [done] = await herald.store.listEvents({ subject: 'sess_done' });
+    const calls = facesignApi.requests.length;
+    const sent = hook.requests.length;
+    const reply = await fetch(`${herald.url}/api/events/${done!.id}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(reply.status, 200);
+    assert.equal(((await reply.json()) as { deliveries: unknown[] }).deliveries.length, 1);
+    await hook.waitFor(sent + 1);
+    const replayed = (JSON.parse(hook.requests[sent]!.body) as { data: { subject: string; outcome: string; session: { status: string } } }).data;
+    assert.equal(replayed.subject, 'sess_done');
+    assert.equal(replayed.session.status, 'complete', 'the stored session');
+    assert.equal(replayed.outcome, 'completed');
+    // A replay is not a new event: the enrich stage has nothing to do for it either.
+    assert.equal(await herald.enrich.enrichOnce(), 0);
+    assert.equal(facesignApi.requests.length, calls, 'FaceSign is not asked again');
   });
 });

@@ -5,6 +5,8 @@ import type { EventProviderId } from '../../src/core/event.js';
 import type { EmailMessage, SlackMessage, WebhookMessage } from '../../src/core/message.js';
 import { checkTemplates } from '../../src/render/check.js';
 import { withArchive } from '../../src/pipeline/stages/media-archive.js';
+import { enriched } from '../../src/pipeline/stages/enrich.js';
+import { loadSampleSession } from '../../src/providers/samples.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sampleEvent, scopeFor, SHIPPED_TEMPLATES } from './helpers.js';
 
@@ -150,6 +152,39 @@ describe('the shipped templates', () => {
       assert.equal(webhook.data.media.url, received.media!.url);
       assert.equal(webhook.data.media.sha256, null);
       assert.match(webhook.data.media.archive_error as string, /larger than media\.maxBytes/);
+    });
+  });
+
+  describe('session-finished with the FaceSign session (enrichment)', () => {
+    const received = sampleEvent('facesign', 'session.status');
+    const render = (event: unknown) => ({
+      slack: slackText(set.render('session-finished', 'slack', scopeFor(event, 'slack'), { strict: true }) as SlackMessage),
+      email: set.render('session-finished', 'email', scopeFor(event, 'email'), { strict: true }) as EmailMessage,
+      webhook: (set.render('session-finished', 'webhook', scopeFor(event, 'webhook'), { strict: true }) as WebhookMessage).body as { data: unknown },
+    });
+
+    it('says the status and the key results of the session report, not that the status is unknown', () => {
+      const event = enriched(received, 1, loadSampleSession(), Date.parse(received.receivedAt) + 2000, null);
+      const { slack, email, webhook } = render(event);
+      includesAll(email.subject, [received.subject!, 'is complete']);
+      includesAll(slack, ['FaceSign session complete', '*Status* complete', '*Verified* true', '*Liveness* true', 'customer-4821']);
+      includesAll(email.text, ['is complete', 'Status:   complete', 'Verified: true', 'Liveness: true', 'Reference: customer-4821']);
+      includesAll(email.html!, ['FaceSign session complete', '<td>complete</td>', '<td>true</td>', 'customer-4821']);
+      for (const text of [slack, email.text, email.html!]) assert.doesNotMatch(text, /changed status|does not send the new status|could not be fetched/);
+      assert.deepEqual(webhook.data, event, 'the webhook carries the session with the event');
+    });
+
+    it('says why the session could not be fetched when enrichment gave up', () => {
+      const event = enriched(received, 5, null, null, 'the FaceSign API answered HTTP 401 authentication_error');
+      const { slack, email } = render(event);
+      for (const text of [slack, email.text, email.html!]) {
+        includesAll(text, [
+          'The status could not be fetched from FaceSign (the FaceSign API answered HTTP 401 authentication_error)',
+          'api.facesign.ai/sessions/',
+        ]);
+        assert.doesNotMatch(text, /does not send the new status/);
+      }
+      includesAll(email.subject, ['changed status']);
     });
   });
 });

@@ -379,4 +379,53 @@ describe('enrich stage: a media event waiting for its session and its archive', 
     );
     await downloader.close();
   });
+
+  it('archives the file of every media.* event with a media block, a type FaceSign has not documented too', async () => {
+    const source = testSource('facesign', 'facesign');
+    const media: MediaConfig = {
+      store: { kind: 'folder', dir: mediaDir },
+      maxBytes: 10_000,
+      allowedHosts: ['127.0.0.1'],
+      allowPrivateNetwork: true,
+      linkTtlMs: 86_400_000,
+      timeoutMs: 2000,
+    };
+    const files = new FolderMediaFiles(mediaDir);
+    const downloader = new MediaDownloader(media);
+    const archiver = new MediaArchiver({ store, files, media, download: (url, at) => downloader.download(url, at) });
+    const sources = { facesign: source };
+    const ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media });
+    stage = new EnrichStage({
+      store,
+      sources: () => sources,
+      fetcher: (settings) => new SessionApiClient(settings),
+      log: pino({ level: 'silent' }),
+      now: () => now,
+      archiver,
+    });
+    const ids: string[] = [];
+    for (const type of ['media.document_photo', 'media.selfie_photo']) {
+      const payload = {
+        id: `evt_${type}`,
+        type,
+        createdAt: now,
+        sessionId: 'sess_M',
+        media: { id: `m_${type}`, url: `${host.url}/${type}.jpg`, expires: now + 900_000, contentType: 'image/jpeg' },
+      };
+      const { body, headers } = signedRequest(source, payload, now);
+      const lowered = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+      ids.push((await ingest.receive('facesign', { body, headers: lowered })).id);
+    }
+    assert.deepEqual(await store.unroutedEvents(10), [], 'both wait for their archive');
+    assert.equal(await stage.enrichOnce(), 2);
+    for (const id of ids) {
+      const archived = (await store.getEvent(id))!.media!.archived!;
+      assert.equal(archived.bytes, 800);
+      assert.equal(archived.contentType, 'image/jpeg');
+      assert.equal((await files.get(id))!.length, 800);
+    }
+    assert.deepEqual([...host.requests].sort(), ['/media.document_photo.jpg', '/media.selfie_photo.jpg']);
+    assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id).sort(), [...ids].sort());
+    await downloader.close();
+  });
 });
