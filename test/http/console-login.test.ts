@@ -2,7 +2,8 @@
  * Signing in to the web console over plain HTTP (the browser tests drive the
  * pages): a name nobody has is refused like a wrong password, also on a
  * herald that had no console users until a config reload added one (it makes
- * the decoy hash, which an unknown name is checked against, only then).
+ * the decoy hash, which an unknown name is checked against, only then); and
+ * the cookies' attributes, over plain HTTP and behind a TLS-terminating proxy.
  */
 import assert from 'node:assert/strict';
 import { loadRouting } from '../../src/app/setup.js';
@@ -23,9 +24,10 @@ describe('console sign-in', () => {
     await herald.stop();
   });
 
-  /** Opens the sign-in form and posts it; returns the status and the page. */
-  async function signIn(name: string, password: string): Promise<{ status: number; body: string }> {
-    const form = await fetch(`${herald.url}/console/login`);
+  /** Opens the sign-in form and posts it (`headers` on both requests); returns the status, the page and the cookies set. */
+  async function signIn(name: string, password: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; cookies: string[] }> {
+    const form = await fetch(`${herald.url}/console/login`, { headers });
+    assert.equal(form.status, 200, 'the sign-in form');
     const cookie = form.headers
       .getSetCookie()
       .find((c) => c.startsWith('herald_console_login='))!
@@ -33,12 +35,20 @@ describe('console sign-in', () => {
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
     const reply = await fetch(`${herald.url}/console/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie },
       body: new URLSearchParams({ _csrf: csrf, name, password }).toString(),
       redirect: 'manual',
     });
-    return { status: reply.status, body: await reply.text() };
+    return { status: reply.status, body: await reply.text(), cookies: [...form.headers.getSetCookie(), ...reply.headers.getSetCookie()] };
   }
+
+  /** The attributes of the cookie `name` among `setCookies`, lower-cased, without its value. */
+  const attributesOf = (setCookies: string[], name: string) =>
+    setCookies
+      .find((c) => c.startsWith(`${name}=`) && !c.startsWith(`${name}=;`))!
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
 
   it('refuses a name nobody has like a wrong password, once a reload has added the first user', async () => {
     assert.equal((await fetch(`${herald.url}/console/login`)).status, 404, 'no console without users');
@@ -51,5 +61,30 @@ describe('console sign-in', () => {
     assert.match(unknown.body, /Wrong name or password\./);
     assert.match(wrong.body, /Wrong name or password\./);
     assert.equal((await signIn('alice', PASSWORD)).status, 303);
+  });
+
+  it('sets the session cookie HttpOnly, SameSite=Strict, on /console, expiring; Secure only behind HTTPS', async () => {
+    // Runs after the test above, which made alice.
+    const plain = await signIn('alice', PASSWORD);
+    assert.equal(plain.status, 303);
+    const session = attributesOf(plain.cookies, 'herald_console');
+    for (const attribute of ['httponly', 'samesite=strict', 'path=/console']) assert.ok(session.includes(attribute), `${attribute} in ${session.join('; ')}`);
+    assert.ok(
+      session.some((a) => a.startsWith('expires=')),
+      `the cookie expires: ${session.join('; ')}`,
+    );
+    assert.ok(!session.includes('secure'), 'not Secure over plain HTTP: the browser would not send it back');
+    assert.ok(attributesOf(plain.cookies, 'herald_console_login').includes('httponly'));
+
+    // A TLS-terminating proxy in front of herald says so: the form and the sign-in work, and both cookies are Secure.
+    const proxied = await signIn('alice', PASSWORD, { 'x-forwarded-proto': 'https' });
+    assert.equal(proxied.status, 303, proxied.body);
+    for (const name of ['herald_console', 'herald_console_login']) {
+      const attributes = attributesOf(proxied.cookies, name);
+      assert.ok(
+        attributes.includes('secure') && attributes.includes('httponly') && attributes.includes('samesite=strict'),
+        `${name}: ${attributes.join('; ')}`,
+      );
+    }
   });
 });
