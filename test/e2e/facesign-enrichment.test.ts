@@ -3,7 +3,8 @@
  * stand-in for FaceSign's session API: rules match the session's status
  * (`match: { session.status: ... }` and json-logic `var`), the notification
  * carries the session, the admin API shows the event as enriched, and a
- * replay routes the stored session without calling FaceSign again.
+ * replay routes the stored session without calling FaceSign again, unless
+ * it asks to (`refreshSession`), one event or a time range at a time.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
 const API_KEY = 'sk_test_E2eKEY4471';
 const ADMIN_TOKEN = 'admin-token-enrich-e2e';
 const STATUSES: Record<string, string> = { sess_done: 'complete', sess_left: 'incomplete', sess_busy: 'inProgress' };
+const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 const RULES = `
 - name: completed-sessions
@@ -127,5 +129,83 @@ describe('FaceSign enrichment in a running herald', function () {
     // A replay is not a new event: the enrich stage has nothing to do for it either.
     assert.equal(await herald.enrich.enrichOnce(), 0);
     assert.equal(facesignApi.requests.length, calls, 'FaceSign is not asked again');
+  });
+
+  it('replays an event asking FaceSign again (refreshSession): one call, routed with the new status, stored, audited', async () => {
+    // The session went on since: FaceSign now says it is complete.
+    STATUSES.sess_busy = 'complete';
+    const [busy] = await herald.store.listEvents({ subject: 'sess_busy' });
+    const calls = facesignApi.requests.length;
+    const sent = hook.requests.length;
+    const dry = await fetch(`${herald.url}/api/events/${busy!.id}/replay`, {
+      method: 'POST',
+      headers: adminHeaders,
+      body: '{"refreshSession":true,"dryRun":true}',
+    });
+    assert.deepEqual(((await dry.json()) as { sessionRefresh: unknown }).sessionRefresh, { refreshed: true });
+    assert.equal((await herald.store.getEvent(busy!.id))!.session!.status, 'inProgress', 'a dry run stores nothing');
+
+    const reply = await fetch(`${herald.url}/api/events/${busy!.id}/replay`, { method: 'POST', headers: adminHeaders, body: '{"refreshSession":true}' });
+    assert.equal(reply.status, 200);
+    const body = (await reply.json()) as { deliveries: Array<{ rule: string }>; sessionRefresh: unknown };
+    assert.deepEqual(body.sessionRefresh, { refreshed: true });
+    assert.deepEqual(
+      body.deliveries.map((d) => d.rule),
+      ['completed-sessions'],
+      'the rule of the new status fires',
+    );
+    assert.equal(facesignApi.requests.length, calls + 2, 'one call for the dry run, one for the replay');
+    assert.equal(facesignApi.requests.at(-1)!.path, '/sessions/sess_busy');
+    await hook.waitFor(sent + 1);
+    const replayed = (JSON.parse(hook.requests[sent]!.body) as { data: { subject: string; outcome: string; session: { status: string } } }).data;
+    assert.equal(replayed.session.status, 'complete');
+    assert.equal(replayed.outcome, 'completed');
+
+    const detail = await fetch(`${herald.url}/api/events/${busy!.id}`, { headers: adminHeaders });
+    assert.equal(((await detail.json()) as { event: { session: { status: string } } }).event.session.status, 'complete');
+    const audit = await fetch(`${herald.url}/api/audit?action=event.replay&order=desc&limit=1`, { headers: adminHeaders });
+    const [entry] = ((await audit.json()) as { entries: Array<{ target: string; detail: Record<string, unknown> }> }).entries;
+    assert.equal(entry!.target, busy!.id);
+    assert.equal(entry!.detail.refreshSession, true);
+  });
+
+  it('replays a time range asking FaceSign again: one call per session; a session FaceSign fails on is replayed as stored and reported', async () => {
+    STATUSES.sess_left = 'complete';
+    const calls = facesignApi.requests.length;
+    const failing = facesignApi.reply;
+    facesignApi.reply = (req, index) =>
+      req.path.endsWith('/sess_done') ? { status: 500, body: JSON.stringify({ error: { type: 'api_error', message: API_KEY } }) } : failing(req, index);
+    try {
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const reply = await fetch(`${herald.url}/api/events/replay`, {
+        method: 'POST',
+        headers: adminHeaders,
+        body: JSON.stringify({ since, refreshSession: true }),
+      });
+      assert.equal(reply.status, 200);
+      const text = await reply.text();
+      assert.ok(!text.includes(API_KEY));
+      const page = JSON.parse(text) as {
+        events: number;
+        byRule: Record<string, number>;
+        sessions: { refreshed: number; failed: Array<{ sessionId: string; error: string }> };
+      };
+      assert.equal(page.events, 3);
+      assert.equal(facesignApi.requests.length, calls + 3, 'one call per session');
+      assert.equal(page.sessions.refreshed, 2);
+      assert.deepEqual(
+        page.sessions.failed.map((f) => [f.sessionId, f.error]),
+        [['sess_done', 'the FaceSign API answered HTTP 500 api_error']],
+      );
+      // sess_done as stored (complete), sess_left and sess_busy now complete: three completed sessions.
+      assert.deepEqual(page.byRule, { 'completed-sessions': 3 });
+      const [left] = await herald.store.listEvents({ subject: 'sess_left' });
+      assert.equal(left!.session!.status, 'complete');
+      assert.equal(left!.outcome, 'completed');
+      const audit = await fetch(`${herald.url}/api/audit?action=events.replay&order=desc&limit=1`, { headers: adminHeaders });
+      assert.equal(((await audit.json()) as { entries: Array<{ detail: Record<string, unknown> }> }).entries[0]!.detail.refreshSession, true);
+    } finally {
+      facesignApi.reply = failing;
+    }
   });
 });
