@@ -10,16 +10,18 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DestinationConfig } from '../../src/core/config.js';
+import { hashPassword } from '../../src/core/password-hash.js';
 import { ENRICH_SETTLE_MS } from '../../src/pipeline/stages/enrich.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSource } from '../helpers/config.js';
 import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
-import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const API_KEY = 'sk_test_E2eKEY4471';
 const ADMIN_TOKEN = 'admin-token-enrich-e2e';
 const STATUSES: Record<string, string> = { sess_done: 'complete', sess_left: 'incomplete', sess_busy: 'inProgress' };
 const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+const CONSOLE_PASSWORD = 'console-password-enrich-e2e';
 
 const RULES = `
 - name: completed-sessions
@@ -54,10 +56,12 @@ describe('FaceSign enrichment in a running herald', function () {
       type: 'webhook',
       options: { url: hook.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
     };
+    const users = [{ name: 'alice', passwordHash: await hashPassword(CONSOLE_PASSWORD, { ln: 10, r: 8, p: 1 }), role: 'admin' as const }];
     herald = await startTestHerald(
       {
         rulesDir,
         destinations: { hook: destination },
+        console: { users, sessionTimeoutMs: 30 * 60_000 },
         sources: {
           facesign: testSource('facesign', 'facesign', {
             api: {
@@ -207,5 +211,59 @@ describe('FaceSign enrichment in a running herald', function () {
     } finally {
       facesignApi.reply = failing;
     }
+  });
+
+  it("replays a time range from the console's replay page with its checkbox: the dry run and the replay ask FaceSign again", async () => {
+    STATUSES.sess_busy = 'incomplete';
+    // Signed in as an admin: the sign-in form's cookie and token, then the session's.
+    const form = await fetch(`${herald.url}/console/login`);
+    const loginCookie = form.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('herald_console_login='))!
+      .split(';')[0]!;
+    const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const signedIn = await fetch(`${herald.url}/console/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
+      body: new URLSearchParams({ _csrf: loginCsrf, name: 'alice', password: CONSOLE_PASSWORD }).toString(),
+      redirect: 'manual',
+    });
+    const cookie = signedIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('herald_console='))!
+      .split(';')[0]!;
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+
+    const blank = await (await fetch(`${herald.url}/console/replay`, { headers: { cookie } })).text();
+    assert.match(blank, /<input type="checkbox" name="refreshSession" value="1" *\/> Ask FaceSign for each session again/);
+    const calls = facesignApi.requests.length;
+    const plan = await (await fetch(`${herald.url}/console/replay?${new URLSearchParams({ since, refreshSession: '1' })}`, { headers: { cookie } })).text();
+    assert.equal(facesignApi.requests.length, calls + 3, 'the dry run asks for each session');
+    assert.match(plan, /3 session\(s\) fetched again from\s+FaceSign\./);
+    assert.match(plan, /<input type="hidden" name="refreshSession" value="1" \/>/);
+    assert.equal((await herald.store.listEvents({ subject: 'sess_busy' }))[0]!.session!.status, 'complete', 'a dry run stores nothing');
+
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(plan)![1]!;
+    const started = await fetch(`${herald.url}/console/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ _csrf: csrf, since, until: '', rule: '', refreshSession: '1' }).toString(),
+      redirect: 'manual',
+    });
+    assert.equal(started.status, 303);
+    const job = started.headers.get('location')!;
+    let progress = '';
+    await waitUntil(async () => {
+      progress = await (await fetch(`${herald.url}${job}`, { headers: { cookie } })).text();
+      return progress.includes('Done.');
+    });
+    assert.match(progress, /asking FaceSign for each session again/);
+    assert.match(progress, /3 session\(s\) fetched again from\s+FaceSign\./);
+    assert.equal(facesignApi.requests.length, calls + 6);
+    const [busy] = await herald.store.listEvents({ subject: 'sess_busy' });
+    assert.equal(busy!.session!.status, 'incomplete');
+    assert.equal(busy!.outcome, 'abandoned');
+    const [entry] = await herald.store.listAudit({ actor: 'alice', action: 'events.replay' });
+    assert.equal(entry!.detail!.refreshSession, true);
   });
 });
