@@ -16,6 +16,7 @@ import { SealedDataError } from '../core/sealing.js';
 import { destinationView } from '../channels/destination-view.js';
 import {
   destinationHealth,
+  loadedRules,
   readEventDetail,
   replayOneEvent,
   replayRange,
@@ -23,6 +24,7 @@ import {
   retryDeliveries,
   retryDelivery,
   setPaused,
+  testRules,
   type Operator,
   type OperatorDeps,
 } from '../pipeline/operator/operator-actions.js';
@@ -38,6 +40,7 @@ import {
   bodyString,
   bodyStrings,
   eventFilterFromQuery,
+  eventToTest,
   jsonBody,
   queryDryRun,
   queryLimit,
@@ -231,6 +234,29 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       return;
     }
     ctx.body = destinationView(destinations[name]!);
+  });
+
+  /** The rules in force, in the order they are evaluated. */
+  router.get('/rules', (ctx) => {
+    ctx.body = { rules: loadedRules(deps) };
+  });
+
+  // `herald rules test` on the running herald (the console's Rules page): sends and stores nothing.
+  router.post('/rules/test', async (ctx) => {
+    const body = await jsonBody(ctx);
+    const eventId = bodyString(body, 'eventId');
+    if ((eventId === undefined) === (body.event === undefined))
+      throw new AdminInputError('give either "eventId" (a stored event) or "event" (a normalized event)');
+    const pii = bodyString(body, 'pii') ?? 'redact';
+    if (pii !== 'redact' && pii !== 'include') throw new AdminInputError('"pii" is "include" (show personal fields, audited) or "redact" (the default)');
+    const result = await testRules(deps, apiOperator(ctx), eventId !== undefined ? { eventId, pii } : { event: eventToTest(body.event) });
+    if (result === undefined) {
+      ctx.status = 404;
+      ctx.body = notFound('event');
+      return;
+    }
+    if (typeof result === 'string') throw new AdminInputError(result);
+    ctx.body = result;
   });
 
   for (const action of ['pause', 'resume'] as const) {

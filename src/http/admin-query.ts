@@ -1,5 +1,6 @@
 /** Reading the admin API's inputs: query strings and JSON bodies, with 400s that say what was expected. */
 import type { Context } from 'koa';
+import type { NormalizedEvent } from '../core/event.js';
 import getRawBody from 'raw-body';
 import type { DeliveryStatus, EventFilter, ListOrder } from '../store/store.js';
 
@@ -117,4 +118,11 @@ export function bodyStrings(body: Record<string, unknown>, name: string): string
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new AdminInputError(`"${name}" is a list of strings`);
   return value as string[];
+}
+
+/** An event given whole to be tested against the rules: a normalized event, as GET /api/events/{id} shows it. */
+export function eventToTest(value: unknown): NormalizedEvent {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || (value as { specversion?: unknown }).specversion !== '1.0')
+    throw new AdminInputError('"event" is a normalized event: a JSON object with "specversion": "1.0", as GET /api/events/{id} shows it');
+  return value as NormalizedEvent;
 }

@@ -41,8 +41,9 @@ describe('previews of grouping, digests and throttles', function () {
     const config = writeConfig(dir, path.join(FIXTURES, 'rules'));
     const group = [0, 1, 40].map((s) => event('facesign', { type: 'group.rejected', subject: 'sess_A', receivedAt: at(s) }));
     const throttled = [2, 3, 4].map((s) => event('facesign', { type: 'throttle.failed', subject: 'sess_A', receivedAt: at(s) }));
+    const digested = [5, 6].map((s) => event('facesign', { type: 'digest.match', subject: `sess_${s}`, receivedAt: at(s) }));
     const file = path.join(dir, 'events.json');
-    writeFileSync(file, JSON.stringify([...group, ...throttled]));
+    writeFileSync(file, JSON.stringify([...group, ...throttled, ...digested]));
     const result = await runHerald(['--config', config, 'rules', 'test', file, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const preview = JSON.parse(result.stdout) as Preview;
@@ -53,6 +54,8 @@ describe('previews of grouping, digests and throttles', function () {
       [at(3), 'throttled', 'sess_A', 1],
       [at(30), 'grouped', 'sess_A', 2],
       [at(330), 'grouped', 'sess_A', 1],
+      // The daily digest: at 09:00 in Berlin (08:00 UTC in March) on the next day, about both events.
+      ['2026-03-03T08:00:00.000Z', 'daily', '', 2],
     ]);
     assert.equal(preview.batches.heldBack, 1, 'the third throttled event');
     assert.equal(preview.batches.messages[2]!.message.body.data.ids, `${group[0]!.id},${group[1]!.id}`);
@@ -80,6 +83,18 @@ describe('previews of grouping, digests and throttles', function () {
     const bad = await runHerald(['--config', writeConfig(dir, rules), 'check']);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout + bad.stderr, /group-summary\/webhook\.yaml:1:\d+.*group/);
+
+    // A misspelt group variable in a grouped rule's template: found against the sample group.
+    const templates = path.join(dir, 'templates', 'typo');
+    mkdirSync(templates, { recursive: true });
+    writeFileSync(path.join(templates, 'webhook.yaml'), 'key: "{{ group.key }}"\ncount: "{{ group.cuont }}"\n');
+    writeFileSync(
+      path.join(rules, 'plain.yaml'),
+      '- name: grouped\n  match: { provider: facesign }\n  group: { by: [subject] }\n  notify: [{ to: hook, template: typo }]\n',
+    );
+    const typo = await runHerald(['--config', writeRulesConfig(dir, rules, path.join(dir, 'templates')), 'check']);
+    assert.equal(typo.code, 1, typo.stdout + typo.stderr);
+    assert.match(typo.stdout + typo.stderr, /typo\/webhook\.yaml:2:\d+.*cuont/);
   });
 
   it('herald check reports a misspelt attribute path, a bad cron expression and an unknown time zone where they are', async () => {

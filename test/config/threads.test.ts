@@ -14,7 +14,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import type { NotifyDefinition, RuleDefinition } from '../../src/core/rules.js';
 import { deliveryPolicy } from '../../src/pipeline/mechanisms/delivery-policy.js';
-import { threadOf } from '../../src/pipeline/events/message-thread.js';
+import { batchThread, threadOf } from '../../src/pipeline/events/message-thread.js';
 import { compileRules } from '../../src/routing/compile-rules.js';
 
 const TOKEN = 'xoxb-1-CONFIGtokenPq27';
@@ -162,6 +162,18 @@ describe('thread settings', () => {
       );
       assert.equal(threadOf(event('sess_A', { customer: 'c1' }), { ...notify, threadBy: false }, byCustomer), undefined);
       assert.equal(threadOf(event('sess_A'), { ...notify, threadBy: 'data.constructor' }, mail), undefined);
+    });
+
+    it("gives a batch's message the thread its events share, and none when they are of several threads or some are not known", () => {
+      const a = threadOf(event('sess_A'), notify, mail)!;
+      assert.deepEqual(batchThread([event('sess_A'), event('sess_A')], true, ['source'], notify, mail), a);
+      assert.equal(batchThread([event('sess_A'), event('sess_B')], true, ['source'], notify, mail), undefined);
+      assert.equal(batchThread([event('sess_A'), event(null)], true, ['source'], notify, mail), undefined);
+      assert.equal(batchThread([], true, [], notify, mail), undefined, 'an empty digest');
+      // Events over max are counted, not loaded: they share the thread only when the batch's key holds its paths.
+      assert.deepEqual(batchThread([event('sess_A'), event('sess_A')], false, ['subject'], notify, mail), a);
+      assert.equal(batchThread([event('sess_A'), event('sess_A')], false, ['source'], notify, mail), undefined);
+      assert.equal(batchThread([event('sess_A')], true, ['subject'], { ...notify, threadBy: false }, mail), undefined);
     });
   });
 });

@@ -16,6 +16,7 @@ import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
+const BATCHING = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 
 function hook(url: string, delivery: Record<string, unknown> = {}): DestinationConfig {
   return { name: 'hook', type: 'webhook', options: { url, secret: WEBHOOK_SECRET, format: 'standard', allowPrivateNetwork: true, delivery } };
@@ -151,6 +152,52 @@ describe('delivery to an outbound webhook', function () {
     await deliveriesSettled(herald!, 1);
     assert.equal(sink.requests.length, 2);
     assert.equal(processed, 1);
+  });
+
+  it("sends a group's message as an ordinary delivery: retried, dead-lettered, retried from the dead letters, each attempt logged", async () => {
+    // The stages' clock stands still until the test moves it past the group's wait (3 s) and the retry (1 s).
+    let clock = Date.now() + 60_000;
+    const script = [500, 400];
+    sink = await startHttpSink((_req, i) => ({ status: script[i] ?? 200 }));
+    herald = await startTestHerald(
+      {
+        rulesDir: path.join(BATCHING, 'group-by-subject'),
+        templatesDir: path.join(BATCHING, 'templates'),
+        destinations: { hook: hook(`${sink.url}/crm`, { retry: ['1s'] }) },
+      },
+      { stageClock: () => clock },
+    );
+    const sample = loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>;
+    for (const id of ['evt_group_1', 'evt_group_2']) assert.equal((await herald.postSigned(sources.legaltalent, { ...sample, id })).status, 200);
+    await waitUntil(async () => (await herald!.store.unroutedEvents(10)).length === 0, 10_000, 'both events routed into their group');
+    assert.deepEqual(await herald.store.listDeliveries(), [], 'nothing before the wait');
+    clock += 3_001;
+    herald.batches.wake();
+    let waiting: Delivery | undefined;
+    await waitUntil(async () => {
+      [waiting] = await herald!.store.listDeliveries();
+      return waiting?.attempts === 1;
+    });
+    assert.equal(waiting!.rule, 'per-session');
+    clock = waiting!.nextAttemptAt;
+    herald.deliver.wake();
+    const [dead] = await deliveriesSettled(herald, 1);
+    assert.equal(dead!.status, 'dead');
+    assert.ok(await herald.store.retryDelivery(dead!.id, clock), 'retried from the dead letters');
+    herald.deliver.wake();
+    const [delivered] = await deliveriesSettled(herald, 1);
+    assert.equal(delivered!.status, 'delivered');
+    assert.deepEqual(
+      (await herald.store.listAttempts(delivered!.id)).map((a) => [a.outcome, a.status]),
+      [
+        ['retry', 500],
+        ['dead', 400],
+        ['delivered', 200],
+      ],
+    );
+    assert.equal(sink.requests.length, 3);
+    assert.equal(new Set(sink.requests.map((r) => r.body)).size, 1, 'the same message each time');
+    assert.equal((JSON.parse(sink.requests[2]!.body) as { data: { count: number } }).data.count, 2);
   });
 });
 

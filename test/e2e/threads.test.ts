@@ -200,6 +200,77 @@ describe('threads', function () {
       );
     });
 
+    it('threads the messages of rules that throttle or group by subject, and not a message about several subjects', async () => {
+      const routing = writeRouting(
+        dir,
+        [
+          '- name: throttled',
+          '  throttle: { by: [subject], max: 10, per: 1h }',
+          '  notify: [{ to: compliance, template: kyc }]',
+          '- name: grouped',
+          '  group: { by: [subject], wait: 1m, interval: 1m }',
+          '  notify: [{ to: audit, template: kyc }]',
+          '- name: sweep',
+          '  group: { by: [source], wait: 1m, interval: 1m }',
+          '  notify: [{ to: sweep, template: kyc }]',
+          '',
+        ].join('\n'),
+      );
+      // The stages' clock stands still until the test moves it past a group's wait.
+      let clock = Date.now() + 60_000;
+      await start(
+        routing,
+        {
+          compliance: mailTo('compliance', 'compliance@example.com'),
+          audit: mailTo('audit', 'audit@example.com'),
+          sweep: mailTo('sweep', 'sweep@example.com'),
+        },
+        { stageClock: () => clock },
+      );
+      const passWait = async (mails: number) => {
+        clock += 61_000;
+        herald!.batches.wake();
+        await smtp.waitFor(mails);
+      };
+      // The throttle sends each event at once, one at a time so that which is first is known.
+      await send(kycEvent('kyc.session.created', 'kyc_sess_A', 1));
+      await smtp.waitFor(1);
+      await send(kycEvent('kyc.session.created', 'kyc_sess_B', 2));
+      await smtp.waitFor(2);
+      await send(kycEvent('kyc.session.processed', 'kyc_sess_A', 3));
+      await smtp.waitFor(3);
+      // The groups: kyc_sess_A (two events) and kyc_sess_B to audit, all three in one message to sweep.
+      await passWait(6);
+      await send(kycEvent('kyc.session.rejected', 'kyc_sess_A', 4));
+      await smtp.waitFor(7);
+      await passWait(9);
+
+      const mails = (to: string, subject = '') =>
+        smtp.mails.filter((mail) => mail.to !== undefined && !Array.isArray(mail.to) && mail.to.text === to && mail.subject?.endsWith(subject));
+      const oneThread = (to: string, subject: string, count: number) => {
+        const [first, ...rest] = mails(to, subject);
+        assert.equal(1 + rest.length, count, `${count} mails to ${to} about ${subject}`);
+        assert.equal(first!.inReplyTo, undefined, `the first mail to ${to} about ${subject} starts the thread`);
+        for (const reply of rest) {
+          assert.equal(reply.inReplyTo, first!.messageId, `a later mail to ${to} about ${subject} is in its thread`);
+          assert.deepEqual([reply.references].flat(), [first!.messageId]);
+        }
+        return first!.messageId;
+      };
+      const threads = [
+        oneThread('compliance@example.com', 'kyc_sess_A', 3),
+        oneThread('compliance@example.com', 'kyc_sess_B', 1),
+        oneThread('audit@example.com', 'kyc_sess_A', 2),
+        oneThread('audit@example.com', 'kyc_sess_B', 1),
+      ];
+      assert.equal(new Set(threads).size, 4);
+      // A message about several sessions belongs to none of their threads.
+      assert.deepEqual(
+        mails('sweep@example.com').map((mail) => mail.inReplyTo),
+        [undefined, undefined],
+      );
+    });
+
     it('does not thread an event without the threadBy attribute, nor with threadBy: false', async () => {
       const routing = writeRouting(
         dir,

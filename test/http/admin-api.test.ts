@@ -478,6 +478,48 @@ describe('admin API', function () {
         assert.deepEqual(norule.body.deliveries, []);
       });
 
+      it('lists the rules in force and tests an event against them, sending and storing nothing; a stored event with pii=include is audited', async () => {
+        const rules = await api<{ rules: Array<{ name: string; notify: Array<{ to: string }> }> }>(herald, 'GET', '/api/rules');
+        assert.deepEqual(
+          rules.body.rules.map((r) => [r.name, r.notify.map((n) => n.to)]),
+          [['everything-to-hook', ['hook']]],
+        );
+        assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
+        const [first] = await settled((d) => d.status === 'delivered', 1);
+        type Tested = { event: NormalizedEvent; fired: string[]; notifications: Array<{ destination: string; status: string; message: { body?: unknown } }> };
+        const masked = await api<Tested>(herald, 'POST', '/api/rules/test', { eventId: first!.eventId }, TOKEN, { 'x-herald-actor': 'rita' });
+        assert.equal(masked.status, 200);
+        assert.deepEqual(masked.body.fired, ['everything-to-hook']);
+        assert.deepEqual(
+          masked.body.notifications.map((n) => [n.destination, n.status]),
+          [['hook', 'pending']],
+        );
+        assert.ok(JSON.stringify(masked.body.notifications[0]!.message.body).includes(first!.eventId), 'the rendered webhook body');
+        assert.equal((await herald.store.listDeliveries({ eventId: first!.eventId })).length, 1, 'nothing stored');
+        assert.equal((await herald.store.listAudit({ action: 'event.pii.read' })).length, 0, 'a masked test reads no personal data');
+
+        await api(herald, 'POST', '/api/rules/test', { eventId: first!.eventId, pii: 'include' }, TOKEN, { 'x-herald-actor': 'rita' });
+        const reads = await herald.store.listAudit({ action: 'event.pii.read' });
+        assert.deepEqual(
+          reads.map((r) => [r.actor, r.target, r.detail?.via]),
+          [['rita', first!.eventId, 'api']],
+        );
+
+        const whole = await api<Tested>(herald, 'POST', '/api/rules/test', { event: masked.body.event });
+        assert.deepEqual(whole.body.fired, ['everything-to-hook']);
+        assert.equal(sink.requests.length, 1, 'nothing sent');
+
+        assert.equal((await api(herald, 'POST', '/api/rules/test', { eventId: 'no-such-event' })).status, 404);
+        for (const body of [
+          {},
+          { eventId: first!.eventId, event: masked.body.event },
+          { event: { not: 'an event' } },
+          { eventId: first!.eventId, pii: 'all' },
+        ]) {
+          assert.equal((await api(herald, 'POST', '/api/rules/test', body)).status, 400, JSON.stringify(body).slice(0, 80));
+        }
+      });
+
       it('replays a time range a page at a time: the first page counts the range, a dry run stores nothing', async () => {
         for (let i = 0; i < 3; i++) {
           const payload = { ...(loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>), id: `evt_range_${i}` };

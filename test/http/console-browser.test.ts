@@ -29,6 +29,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS =
   process.env.HERALD_UPDATE_SCREENSHOTS === '1' ? path.join(PACKAGE_ROOT, 'docs/screenshots') : mkdtempSync(path.join(tmpdir(), 'herald-screenshots-'));
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
+/** The admin API's token: the console's audit entries are read back through GET /api/audit. */
+const ADMIN_TOKEN = 'admin-token-for-the-console-test';
 const PASSWORDS = { alice: 'alice-password-1234', rita: 'rita-password-1234', victor: 'victor-password-1234' };
 /** A cheap scrypt cost for tests: the format and the check are the same. */
 const TEST_COST = { ln: 10, r: 8, p: 1 };
@@ -79,7 +81,7 @@ describe('web console in chromium', function () {
     ];
     herald = await startTestHerald(
       { destinations: { hook: hook(sink.url) }, rulesDir: ONE_WEBHOOK_RULE, console: { users, sessionTimeoutMs: 30 * 60_000 } },
-      { consoleClock: () => Date.now() + clockOffsetMs },
+      { consoleClock: () => Date.now() + clockOffsetMs, adminToken: ADMIN_TOKEN },
     );
     for (const type of ['kyc.session.created', 'kyc.session.rejected']) {
       assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', type))).status, 200);
@@ -215,6 +217,12 @@ describe('web console in chromium', function () {
     assert.match(audit, /delivery\.retry/);
     assert.match(audit, /receiver fixed/);
     assert.match(audit, /console\.login/);
+    // The same list through the admin API.
+    const api = await fetch(`${herald.url}/api/audit?actor=alice&order=desc`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const { entries } = (await api.json()) as { entries: Array<{ action: string; detail: Record<string, unknown> }> };
+    const retry = entries.find((e) => e.action === 'delivery.retry')!;
+    assert.deepEqual(retry.detail, { reason: 'receiver fixed', via: 'console', remoteAddress: '127.0.0.1' });
+    assert.ok(entries.some((e) => e.action === 'console.login'));
   });
 
   it('an admin pauses and resumes a destination in place (htmx), each audited', async () => {
@@ -256,6 +264,10 @@ describe('web console in chromium', function () {
     assert.match(text, /Fires: everything-to-hook/);
     assert.match(text, /everything-to-hook → hook \(session-finished\)/);
     assert.ok(text.includes(rejected.id), 'the rendered webhook body is shown');
+    // Through the admin API's operation (POST /api/rules/test): an admin's test of a stored event reads its personal data, audited.
+    const reads = await herald.store.listAudit({ actor: 'alice', action: 'event.pii.read', target: rejected.id });
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0]!.detail?.via, 'console');
   });
 
   it('shows new events on the first page of events as they arrive (htmx polling)', async () => {
@@ -288,6 +300,7 @@ describe('web console in chromium', function () {
         '/console/destinations',
         '/console/replay',
         '/console/rules',
+        '/console/audit',
       ]) {
         await page.goto(`${herald.url}${url}`);
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -295,6 +308,45 @@ describe('web console in chromium', function () {
       }
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
+  it('works with the keyboard alone: sign in, skip to the content, pause and resume a destination', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText || document.activeElement?.getAttribute('name'));
+    try {
+      await page.goto(`${herald.url}/console/login?next=%2Fconsole%2Fdestinations`);
+      assert.equal(await focused(), 'name', 'the name field has the focus');
+      await page.keyboard.type('alice');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(PASSWORDS.alice);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/console\/destinations$/);
+      // The first Tab reaches the skip link, shown and outlined while it has the focus.
+      await page.keyboard.press('Tab');
+      assert.equal(await focused(), 'Skip to content');
+      const skip = await page.evaluate(() => {
+        const box = document.activeElement!.getBoundingClientRect();
+        return { left: box.left, outline: getComputedStyle(document.activeElement!).outlineStyle };
+      });
+      assert.ok(skip.left >= 0 && skip.outline !== 'none', JSON.stringify(skip));
+      // Tab on until the Pause button has the focus, then Enter; then Resume the same way.
+      for (const [button, paused] of [
+        ['Pause', ['hook']],
+        ['Resume', []],
+      ] as const) {
+        let presses = 0;
+        while ((await focused()) !== button) {
+          assert.ok(++presses < 30, `${button} is reachable with Tab`);
+          await page.keyboard.press('Tab');
+        }
+        await page.keyboard.press('Enter');
+        await page.getByRole('button', { name: button === 'Pause' ? 'Resume' : 'Pause' }).waitFor();
+        assert.deepEqual(herald.deliver.paused(), paused);
+      }
+    } finally {
+      await context.close();
     }
   });
 

@@ -3,6 +3,10 @@
  * and the session book and sign-in throttle keep time by an injected clock.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { silentLogger } from '../../src/core/log.js';
+import { OPENAPI_FILE } from '../../src/http/admin-api.js';
+import { consoleApp, CONSOLE_OPERATIONS } from '../../src/http/console/console-app.js';
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { escapeHtml, html } from '../../src/http/console/html.js';
 import { FAILURE_WINDOW_MS, LoginThrottle, MAX_FAILURES, SESSION_MAX_MS, SessionBook, type ConsoleSession } from '../../src/http/console/sessions.js';
@@ -62,6 +66,27 @@ describe('console HTML', () => {
     assertNoInjectedMarkup(eventsView(query, { items: [event], nextCursor: XSS }, true).text);
   });
 
+  it('says why each rule fired: its match and condition as loaded now, or that it is no longer loaded', () => {
+    const event = { ...hostileEvent(), source: 'kyc', type: 'kyc.session.rejected', subject: 'sess_1' };
+    const detail = { event, matchedRules: ['rejected-to-slack', 'gone'], routingErrors: [], deliveries: [] };
+    const rules = [
+      {
+        name: 'rejected-to-slack',
+        file: '10-kyc.yaml',
+        match: { outcome: 'rejected' },
+        when: 'event.data.score < 50',
+        notify: [{ to: 'slack', template: 't' }],
+        enabled: true,
+        stop: false,
+      },
+    ];
+    const text = eventView(detail, session('viewer'), false, undefined, rules)
+      .text.replace(/<[^>]+>/g, '')
+      .replace(/\s+/g, ' ');
+    assert.match(text, /rejected-to-slack matches \{&quot;outcome&quot;:&quot;rejected&quot;\} when &quot;event\.data\.score &lt; 50&quot; \(10-kyc\.yaml\)/);
+    assert.match(text, /gone \(no longer loaded\)/);
+  });
+
   it('inserts only html fragments as markup', () => {
     const fragment = html`<b>${'<i>'}</b>${html`<i>ok</i>`}${[html`<u></u>`, '<u>']}${null}${false}`;
     assert.equal(fragment.text, '<b>&lt;i&gt;</b><i>ok</i><u></u>&lt;u&gt;');
@@ -97,5 +122,29 @@ describe('console sessions and sign-in throttle', () => {
     assert.equal(throttle.waitMs('alice', '10.0.0.2'), 0);
     now = FAILURE_WINDOW_MS;
     assert.equal(throttle.waitMs('rita', '10.0.0.1'), 0);
+  });
+});
+
+describe('console routes and the admin API', () => {
+  it('maps every console route to the admin API operations it performs, each one in the OpenAPI document', () => {
+    const app = consoleApp({
+      store: undefined as never,
+      deliver: undefined as never,
+      routing: undefined as never,
+      providers: {},
+      settings: () => ({ users: [], sessionTimeoutMs: 60_000 }),
+      log: silentLogger(),
+    });
+    assert.deepEqual([...app.routes].sort(), Object.keys(CONSOLE_OPERATIONS).sort(), 'every console route is in CONSOLE_OPERATIONS, and only those');
+    const openapi = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const documented = new Set(Object.values(openapi.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId)));
+    for (const [route, operations] of Object.entries(CONSOLE_OPERATIONS)) {
+      for (const operation of operations ?? []) assert.ok(documented.has(operation), `${route}: ${operation} is not in the OpenAPI document`);
+    }
+    // Every act (a POST) but signing in and out is one of the API's.
+    const acts = Object.entries(CONSOLE_OPERATIONS).filter(
+      ([route, operations]) => route.startsWith('POST ') && !/\/(login|logout)$/.test(route) && !operations?.length,
+    );
+    assert.deepEqual(acts, []);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { StoreUnavailableError } from '../../src/core/errors.js';
+import { hashPassword } from '../../src/core/password-hash.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { HeraldMetrics } from '../../src/pipeline/mechanisms/metrics.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
@@ -158,8 +159,12 @@ describe('operations surfaces: server.admin and server.metricsToken', function (
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const status = async (url: string, headers: Record<string, string> = {}) => (await fetch(url, { headers })).status;
 
-  it('serves /metrics and /api only on the operations listener, and health on both', async () => {
-    const herald = await startTestHerald({ server: { ...testServer(), admin: { host: '127.0.0.1', port: 0 } } }, { adminToken });
+  it('serves /metrics, /api and the console only on the operations listener, and health on both', async () => {
+    const users = [{ name: 'alice', passwordHash: await hashPassword('alice-password-1234', { ln: 10, r: 8, p: 1 }), role: 'admin' as const }];
+    const herald = await startTestHerald(
+      { server: { ...testServer(), admin: { host: '127.0.0.1', port: 0 } }, console: { ...testConfig('sqlite::memory:').console, users } },
+      { adminToken },
+    );
     try {
       assert.ok(herald.adminPort && herald.adminPort !== herald.port);
       const ops = `http://127.0.0.1:${herald.adminPort}`;
@@ -168,6 +173,9 @@ describe('operations surfaces: server.admin and server.metricsToken', function (
       assert.equal(await status(`${ops}/metrics`), 200);
       assert.equal(await status(`${ops}/api/events`, bearer(adminToken)), 200);
       assert.equal(await status(`${ops}/api/events`), 401);
+      assert.equal(await status(`${herald.url}/console/login`), 404, 'no console on the webhook port');
+      assert.equal(await status(`${herald.url}/console/assets/htmx.min.js`), 404);
+      assert.equal(await status(`${ops}/console/login`), 200);
       const webhookOnOps = await fetch(`${ops}/webhooks/facesign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       assert.equal(webhookOnOps.status, 404);
       for (const base of [herald.url, ops]) {

@@ -23,24 +23,25 @@ import { PACKAGE_ROOT } from '../../core/paths.js';
 import {
   AUDIT_ACTIONS,
   destinationHealth,
+  loadedRules,
   readEventDetail,
   recordAudit,
   replayRange,
   retryDeliveries,
   setPaused,
+  testRules,
   type Operator,
+  type RulesTestInput,
   type OperatorDeps,
 } from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
-import { ownValue } from '../../core/own.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
-import { planRouting } from '../../pipeline/stages/route.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
-import { AdminInputError, eventFilterFromQuery, queryPii, queryString, timeValue } from '../admin-query.js';
+import { AdminInputError, eventFilterFromQuery, eventToTest, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
-import { LoginThrottle, newToken, SessionBook, type ConsoleSession } from './sessions.js';
+import { LoginThrottle, newToken, SESSION_MAX_MS, SessionBook, type ConsoleSession } from './sessions.js';
 import {
   auditView,
   canReview,
@@ -103,6 +104,41 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   ]);
 }
 
+/**
+ * The admin API operations (operationId in schema/openapi.json) behind each
+ * console route: the console does nothing the API cannot do and audit alike
+ * (issue 19). null: the console's own sign-in, files and pages that read no
+ * data, and a replay's progress, which the API's caller follows page by page
+ * itself. test/http/console-views.test.ts checks this table against the
+ * routes and the document.
+ */
+export const CONSOLE_OPERATIONS: Readonly<Record<string, readonly string[] | null>> = {
+  'GET /console/assets/:file': null,
+  'GET /console/login': null,
+  'POST /console/login': null,
+  'GET /console': null,
+  'POST /console/logout': null,
+  'GET /console/events': ['listEvents'],
+  'GET /console/events/rows': ['listEvents'],
+  'GET /console/events/:id': ['getEvent', 'listRules'],
+  'GET /console/subjects/:subject': ['listEvents', 'getEvent'],
+  'GET /console/dead-letters': ['listDeadLetters'],
+  'POST /console/dead-letters/retry': ['retryDeadLetters'],
+  'GET /console/destinations': ['listDestinations'],
+  'POST /console/destinations/:name/pause': ['pauseDestination'],
+  'POST /console/destinations/:name/resume': ['resumeDestination'],
+  'GET /console/replay': ['listRules', 'replayEvents'],
+  'POST /console/replay': ['replayEvents'],
+  'GET /console/replay/:id': null,
+  'GET /console/replay/:id/progress': null,
+  'GET /console/rules': ['listRules'],
+  'POST /console/rules/test': ['testRules'],
+  'GET /console/audit': ['listAudit'],
+};
+
+/** The console as a middleware, and its routes as `METHOD path` (for the check against CONSOLE_OPERATIONS). */
+export type ConsoleMiddleware = Middleware & { routes: readonly string[] };
+
 /** A role's rank: each role may do what the ones before it may. */
 const RANK: Record<ConsoleRole, number> = { viewer: 0, reviewer: 1, admin: 2 };
 
@@ -119,7 +155,7 @@ class ConsoleReply extends Error {
 
 const equalTokens = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-export function consoleApp(deps: ConsoleDeps): Middleware {
+export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
   const clock = deps.sessionClock ?? Date.now;
   const sessions = new SessionBook(() => deps.settings().sessionTimeoutMs, clock);
   const throttle = new LoginThrottle(clock);
@@ -142,7 +178,13 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const operatorOf = (ctx: Context): Operator => ({ actor: session(ctx).user, via: 'console', remoteAddress: ctx.ip });
   const session = (ctx: Context) => ctx.state.consoleSession as ConsoleSession;
   const secure = (ctx: Context) => ctx.protocol === 'https' || ctx.get('x-forwarded-proto').split(',')[0]!.trim() === 'https';
-  const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'strict' as const, secure: secure(ctx), path: '/console', overwrite: true });
+  const cookieOptions = (ctx: Context) => {
+    const overHttps = secure(ctx);
+    // herald itself speaks plain HTTP: behind a TLS-terminating proxy, the cookies library must be told the
+    // connection is secure, or it refuses a Secure cookie (an error, so a 500 for the sign-in form).
+    if (overHttps) ctx.cookies.secure = true;
+    return { httpOnly: true, sameSite: 'strict' as const, secure: overHttps, path: '/console', overwrite: true };
+  };
 
   function render(ctx: Context, title: string, body: SafeHtml, current?: string): void {
     ctx.type = 'text/html; charset=utf-8';
@@ -202,7 +244,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     throttle.succeeded(name);
     await recordAudit(deps.store, { actor: user.name, via: 'console', remoteAddress: address }, AUDIT_ACTIONS.consoleLogin, user.name, { role: user.role });
     const { token } = sessions.create(user.name, user.role);
-    ctx.cookies.set(SESSION_COOKIE, token, cookieOptions(ctx));
+    // The cookie expires when the session must (SESSION_MAX_MS); the idle timeout ends it earlier on herald's side.
+    ctx.cookies.set(SESSION_COOKIE, token, { ...cookieOptions(ctx), maxAge: SESSION_MAX_MS });
     ctx.cookies.set(LOGIN_COOKIE, null, cookieOptions(ctx));
     ctx.redirect(next);
     ctx.status = 303;
@@ -276,7 +319,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     const found = await readEventDetail(deps, operatorOf(ctx), ctx.params.id!, pii ? 'include' : 'redact');
     if (!found) throw new ConsoleReply(404, 'No such event: it may have been pruned (retention).');
     const detail = pii ? withMediaLink(found) : found;
-    render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message')), '/console/events');
+    render(ctx, `Event ${detail.event.type}`, eventView(detail, session(ctx), pii, queryString(ctx, 'message'), loadedRules(deps)), '/console/events');
   });
 
   router.get('/subjects/:subject', async (ctx) => {
@@ -419,61 +462,34 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
     ctx.body = replayProgress(job).text;
   });
 
-  const ruleLines = () =>
-    deps.routing().rules.rules.map((r) => ({
-      name: r.name,
-      file: path.basename(r.file),
-      match: r.match,
-      when: r.when,
-      notify: r.notify,
-      enabled: r.enabled,
-      stop: r.stop,
-    }));
-
   router.get('/rules', (ctx) => {
-    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
+    render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), { eventId: queryString(ctx, 'event') }), '/console/rules');
   });
 
-  // A POST only for the size of a pasted event: it reads, and changes nothing.
+  // A POST only for the size of a pasted event: it reads, and changes nothing. The admin API's POST /api/rules/test.
   router.post('/rules/test', async (ctx) => {
     const form = ctx.state.form as URLSearchParams;
     const input = { event: form.get('event') ?? '', eventId: (form.get('eventId') ?? '').trim() };
     const again = (error: string) => {
       ctx.status = 400;
-      render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, undefined, error), '/console/rules');
+      render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), input, undefined, error), '/console/rules');
     };
-    let event: NormalizedEvent | undefined;
+    let given: RulesTestInput;
     if (input.eventId !== '') {
-      event = await deps.store.getEvent(input.eventId);
-      if (!event) return again(`There is no stored event ${input.eventId}.`);
-      // What the rules see is the stored event; a viewer sees the messages of its masked copy.
-      if (!canReview(session(ctx))) event = maskPersonalFields(event, deps.providers);
+      // What a stored event's messages show of its personal data is what the role may see: a reviewer's test reads
+      // them (audited, as event.pii.read), a viewer's tests the masked copy.
+      given = { eventId: input.eventId, pii: canReview(session(ctx)) ? 'include' : 'redact' };
     } else {
       try {
-        const parsed = JSON.parse(input.event) as unknown;
-        if (parsed === null || typeof parsed !== 'object' || (parsed as { specversion?: unknown }).specversion !== '1.0') throw new Error('not an event');
-        event = parsed as NormalizedEvent;
+        given = { event: eventToTest(JSON.parse(input.event) as unknown) };
       } catch {
         return again('Paste a normalized event: a JSON object with "specversion": "1.0", as the event page shows it.');
       }
     }
-    const provider = ownValue(deps.providers, event.provider);
-    if (!provider) return again(`herald knows no provider "${String(event.provider)}".`);
-    const plan = planRouting(event, deps.routing(), provider);
-    const result = {
-      event,
-      fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
-      failed: plan.errors,
-      notifications: plan.notifications.map(({ rule, delivery }) => ({
-        rule: rule.name,
-        destination: delivery.destination,
-        template: delivery.template,
-        status: delivery.status,
-        error: delivery.error,
-        message: delivery.message,
-      })),
-    };
-    render(ctx, 'Rules', rulesView(ruleLines(), session(ctx), input, result), '/console/rules');
+    const result = await testRules(deps, operatorOf(ctx), given);
+    if (result === undefined) return again(`There is no stored event ${input.eventId}.`);
+    if (typeof result === 'string') return again(`${result}.`);
+    render(ctx, 'Rules', rulesView(loadedRules(deps), session(ctx), input, result), '/console/rules');
   });
 
   router.get('/audit', requireRole('admin'), async (ctx) => {
@@ -485,7 +501,7 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
   const routes = router.routes() as unknown as Middleware;
   const allowed = router.allowedMethods() as unknown as Middleware;
 
-  return async (ctx: Context, next: Next) => {
+  const middleware = async (ctx: Context, next: Next) => {
     if (ctx.path !== '/console' && !ctx.path.startsWith('/console/')) return next();
     // Without users there is no console: the same 404 as any unknown path.
     if (deps.settings().users.length === 0) return next();
@@ -520,6 +536,8 @@ export function consoleApp(deps: ConsoleDeps): Middleware {
       );
     }
   };
+  const routeList = router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/\/$/, '')}`));
+  return Object.assign(middleware, { routes: routeList });
 }
 
 /** A POST must carry the session's CSRF token, in the X-CSRF-Token header (htmx) or the `_csrf` field of its form. */

@@ -1,7 +1,7 @@
 /** The console's pages, as HTML fragments inside the layout (layout.ts); every value goes through `html`'s escaping. */
 import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
-import type { DestinationHealth } from '../../pipeline/operator/operator-actions.js';
+import type { DestinationHealth, RuleSummary, RulesTestResult } from '../../pipeline/operator/operator-actions.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -193,7 +193,16 @@ function piiSwitch(session: ConsoleSession, pii: boolean, path: string): SafeHtm
     : html`<p><a class="button" href="${path}?pii=include">Show personal data and media</a> <span class="muted small">(written to the audit log)</span></p>`;
 }
 
-export function eventView(detail: EventDetail, session: ConsoleSession, pii: boolean, message?: string): SafeHtml {
+/** Why a rule fires: its match and condition, as loaded now (the event was routed with the rules of its time). */
+function ruleReason(name: string, rules: readonly RuleSummary[]): SafeHtml {
+  const rule = rules.find((r) => r.name === name);
+  if (!rule) return html`<span class="muted small">(no longer loaded)</span>`;
+  return html`<span class="muted small">matches</span> <code class="excerpt">${JSON.stringify(rule.match)}</code>${
+      rule.when !== undefined ? html` <span class="muted small">when</span> <code class="excerpt">${JSON.stringify(rule.when)}</code>` : ''
+    } <span class="muted small">(${rule.file})</span>`;
+}
+
+export function eventView(detail: EventDetail, session: ConsoleSession, pii: boolean, message?: string, rules: readonly RuleSummary[] = []): SafeHtml {
   const e = detail.event;
   return html`${notice(message)}
     <dl class="facts">
@@ -221,7 +230,7 @@ export function eventView(detail: EventDetail, session: ConsoleSession, pii: boo
       detail.matchedRules.length === 0
         ? html`<p class="muted">No rule sent anything for this event.</p>`
         : html`<ul>
-            ${detail.matchedRules.map((r) => html`<li><code>${r}</code></li>`)}
+            ${detail.matchedRules.map((r) => html`<li><code>${r}</code> ${ruleReason(r, rules)}</li>`)}
           </ul>`
     }
     ${
@@ -568,27 +577,8 @@ export function replayProgress(job: {
   </div>`;
 }
 
-/** A loaded rule as the rules page lists it. */
-export interface RuleLine {
-  name: string;
-  file: string;
-  match: unknown;
-  when: unknown;
-  notify: Array<{ to: string; template: string }>;
-  enabled: boolean;
-  stop: boolean;
-}
-
-/** What testing one event against the rules gave: the rules that fired, those that threw, each rendered message. */
-export interface RulesTestResult {
-  event: NormalizedEvent;
-  fired: string[];
-  failed: Array<{ rule: string | null; error: string }>;
-  notifications: Array<{ rule: string; destination: string; template: string; status: string; error?: string; message: unknown }>;
-}
-
 export function rulesView(
-  rules: readonly RuleLine[],
+  rules: readonly RuleSummary[],
   session: ConsoleSession,
   input: { event?: string; eventId?: string },
   result?: RulesTestResult,

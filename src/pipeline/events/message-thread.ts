@@ -29,12 +29,42 @@ export function withThread(message: RenderedMessage, event: NormalizedEvent, not
   return thread ? { ...message, thread } : message;
 }
 
-/** The thread of a notification, or undefined when it is not threaded. */
-export function threadOf(event: NormalizedEvent, notify: Notify, destination: DestinationConfig): MessageThread | undefined {
+/** The attribute paths a notification threads by, or undefined when it is not threaded. */
+export function threadPaths(notify: Notify, destination: DestinationConfig): string[] | undefined {
   if (destination.type !== 'email' && destination.type !== 'slack-app') return undefined;
   const threadBy: ThreadBy = notify.threadBy ?? destination.options.threadBy ?? DEFAULT_THREAD_BY;
   if (threadBy === false) return undefined;
-  const paths = typeof threadBy === 'string' ? [threadBy] : threadBy;
+  return typeof threadBy === 'string' ? [threadBy] : threadBy;
+}
+
+/**
+ * The thread of a message of a rule with group, digest or throttle: the one
+ * thread of every event it is about, when they share one (a throttle's
+ * message is about one event; a group by subject is about one subject). A
+ * message about events of several threads, or about none (an empty digest),
+ * is sent without a thread. `complete` says whether `events` are all the
+ * message is about; when some are only counted (over `max`), they share the
+ * thread only if the batch's key holds every path of the thread's.
+ */
+export function batchThread(
+  events: readonly NormalizedEvent[],
+  complete: boolean,
+  batchBy: readonly string[],
+  notify: Notify,
+  destination: DestinationConfig,
+): MessageThread | undefined {
+  const paths = threadPaths(notify, destination);
+  if (!paths || events.length === 0) return undefined;
+  if (!complete && !paths.every((path) => batchBy.includes(path))) return undefined;
+  const threads = events.map((event) => threadOf(event, notify, destination));
+  const first = threads[0];
+  return first && threads.every((thread) => thread?.key === first.key) ? first : undefined;
+}
+
+/** The thread of a notification, or undefined when it is not threaded. */
+export function threadOf(event: NormalizedEvent, notify: Notify, destination: DestinationConfig): MessageThread | undefined {
+  const paths = threadPaths(notify, destination);
+  if (!paths) return undefined;
   const values = paths.map((path) => attributeAt(event, path));
   if (values.some((value) => value === undefined || value === null || value === '')) return undefined;
   const key = createHash('sha256')

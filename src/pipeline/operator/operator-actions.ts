@@ -9,7 +9,10 @@
  * The entry is written before the act: an act the audit log cannot record is
  * refused (the store's error surfaces as a 500), never done unrecorded.
  */
+import path from 'node:path';
+import type { NormalizedEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
+import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
 import type { AuditEntry, DeadLetterFilter, Store } from '../../store/store.js';
 import type { BreakerState } from '../mechanisms/circuit-breaker.js';
@@ -18,7 +21,7 @@ import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js
 import { replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
 import type { SessionRefresh } from './session-refresh.js';
 import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
-import type { RoutingSet } from '../stages/route.js';
+import { planRouting, type RoutingSet } from '../stages/route.js';
 
 /** The audit actions operators' acts write (PII_READ, `event.pii.read`, is in personal-data.ts). */
 export const AUDIT_ACTIONS = {
@@ -223,4 +226,76 @@ export async function destinationHealth(deps: OperatorDeps): Promise<Destination
       lastError: recent?.latestError ?? null,
     };
   });
+}
+
+/** A loaded rule as an operator sees it (the console's Rules page, GET /api/rules). */
+export interface RuleSummary {
+  name: string;
+  /** The rules file it came from (its base name). */
+  file: string;
+  match: unknown;
+  when?: unknown;
+  notify: Array<{ to: string; template: string }>;
+  enabled: boolean;
+  stop: boolean;
+}
+
+/** The rules in force, in the order they are evaluated. */
+export function loadedRules(deps: OperatorDeps): RuleSummary[] {
+  return deps.routing().rules.rules.map((r) => ({
+    name: r.name,
+    file: path.basename(r.file),
+    match: r.match,
+    ...(r.when !== undefined && { when: r.when }),
+    notify: r.notify.map((n) => ({ to: n.to, template: n.template })),
+    enabled: r.enabled,
+    stop: r.stop,
+  }));
+}
+
+/** What the rules in force do with one event: the rules that fire, those whose condition threw, and every message rendered. */
+export interface RulesTestResult {
+  event: NormalizedEvent;
+  fired: string[];
+  failed: Array<{ rule: string | null; error: string }>;
+  notifications: Array<{ rule: string; destination: string; template: string; status: string; error?: string; message: unknown }>;
+}
+
+/** The event to test: a stored one by id (its personal fields masked unless `pii` is "include", audited), or one given whole. */
+export type RulesTestInput = { eventId: string; pii: 'redact' | 'include' } | { event: NormalizedEvent };
+
+/**
+ * `herald rules test` for a running herald: routes one event through the
+ * rules in force and renders every message, sending and storing nothing.
+ * A stored event's personal fields reach the messages (of a rule with
+ * `pii: include`) only when asked for, and that reading is audited like
+ * GET /api/events/{id}?pii=include. Undefined for an unknown stored event;
+ * an error string for an event of a provider herald does not know.
+ */
+export async function testRules(deps: OperatorDeps, operator: Operator, input: RulesTestInput): Promise<RulesTestResult | string | undefined> {
+  let event: NormalizedEvent | undefined;
+  if ('eventId' in input) {
+    event = await deps.store.getEvent(input.eventId);
+    if (!event) return undefined;
+    if (input.pii === 'include') await recordPiiRead(deps.store, operator.actor, event.id, origin(operator), clock(deps));
+    else event = maskPersonalFields(event, deps.providers);
+  } else {
+    event = input.event;
+  }
+  const provider = ownValue(deps.providers, event.provider);
+  if (!provider) return `herald knows no provider "${String(event.provider)}"`;
+  const plan = planRouting(event, deps.routing(), provider, clock(deps));
+  return {
+    event,
+    fired: [...new Set(plan.notifications.map((n) => n.rule.name))],
+    failed: plan.errors,
+    notifications: plan.notifications.map(({ rule, delivery }) => ({
+      rule: rule.name,
+      destination: delivery.destination,
+      template: delivery.template,
+      status: delivery.status,
+      ...(delivery.error !== undefined && { error: delivery.error }),
+      message: delivery.message,
+    })),
+  };
 }

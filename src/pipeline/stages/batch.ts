@@ -26,6 +26,7 @@ import type { HeraldMetrics } from '../mechanisms/metrics.js';
 import { nextDigestAt, type BatchSpec } from '../../routing/batching.js';
 import type { Batch, BatchCompletion, NewDelivery, Store } from '../../store/store.js';
 import { eventView } from '../events/event-view.js';
+import { batchThread } from '../events/message-thread.js';
 import type { RoutingSet } from './route.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
 
@@ -65,6 +66,8 @@ export interface BatchMessage {
   /** The event it belongs to: the newest it is about, or a herald event for an empty digest. */
   eventId: string;
   scope: BatchScope;
+  /** The stored events it is about, as received (its thread is theirs, when they share one), and whether that is all of them. */
+  about: { events: NormalizedEvent[]; complete: boolean };
 }
 
 /** What sending a batch amounts to, before rendering: its messages and the completion's other fields. */
@@ -96,8 +99,8 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
   const messages: BatchMessage[] = [];
   let heldBack = 0;
   let synthetic: NormalizedEvent | undefined;
-  const send = (eventId: string, scope: BatchScope) => {
-    messages.push({ eventId, scope: throttle ? { ...scope, throttle: { suppressed } } : scope });
+  const send = (eventId: string, scope: BatchScope, about: BatchMessage['about']) => {
+    messages.push({ eventId, scope: throttle ? { ...scope, throttle: { suppressed } } : scope, about });
     suppressed = 0;
     windowSent++;
     windowStart ??= now;
@@ -105,7 +108,7 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
 
   if (spec.kind === 'throttle') {
     for (const event of batch.eventIds.map(get).filter(known)) {
-      if (allowed()) send(event.id, { event: view(event) });
+      if (allowed()) send(event.id, { event: view(event) }, { events: [event], complete: true });
       else {
         heldBack++;
         suppressed++;
@@ -120,18 +123,23 @@ export function planBatch(batch: Batch, events: ReadonlyMap<string, NormalizedEv
       const newest = get(batch.eventIds.at(-1)) ?? listed.at(-1);
       if (!newest) synthetic = emptyDigestEvent(batch, now);
       const about = newest ?? synthetic!;
-      send(about.id, {
-        event: view(about),
-        events: listed.map(view),
-        group: {
-          key: batch.keyLabel,
-          values: batch.keyValues,
-          count,
-          omitted: Math.max(0, count - spec.max),
-          first: listed[0]?.receivedAt ?? null,
-          last: newest?.receivedAt ?? null,
+      const loaded = newest && !listed.includes(newest) ? [...listed, newest] : listed;
+      send(
+        about.id,
+        {
+          event: view(about),
+          events: listed.map(view),
+          group: {
+            key: batch.keyLabel,
+            values: batch.keyValues,
+            count,
+            omitted: Math.max(0, count - spec.max),
+            first: listed[0]?.receivedAt ?? null,
+            last: newest?.receivedAt ?? null,
+          },
         },
-      });
+        { events: loaded, complete: loaded.length === count },
+      );
     }
   }
 
@@ -189,7 +197,11 @@ function emptyDigestEvent(batch: Batch, now: number): NormalizedEvent {
 
 /** Renders a plan's messages for the batch's destination; a failure makes a dead delivery with the reason, as routing does. */
 export function renderBatch(batch: Batch, plan: BatchPlan, routing: RoutingSet): Array<NewDelivery & { eventId: string }> {
-  return plan.messages.map(({ eventId, scope }) => {
+  // The notify entry as the rule has it now (threadBy, broadcast, updateParent); the destination's settings once it is gone.
+  const notify = routing.rules.rules
+    .find((rule) => rule.name === batch.rule)
+    ?.notify.find((n) => n.to === batch.destination && n.template === batch.template) ?? { to: batch.destination, template: batch.template };
+  return plan.messages.map(({ eventId, scope, about }) => {
     const base = { id: newEventId(), eventId, rule: batch.rule, destination: batch.destination, template: batch.template };
     const destination = ownValue(routing.destinations, batch.destination);
     if (!destination) {
@@ -206,7 +218,8 @@ export function renderBatch(batch: Batch, plan: BatchPlan, routing: RoutingSet):
         },
         { format: destination.type === 'webhook' ? destination.options.format : undefined },
       );
-      return { ...base, message, status: 'pending' as const };
+      const thread = message.channel === 'webhook' ? undefined : batchThread(about.events, about.complete, batch.spec.by, notify, destination);
+      return { ...base, message: thread ? { ...message, thread } : message, status: 'pending' as const };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return { ...base, message: null, status: 'dead' as const, error: `render-failed: ${reason}` };

@@ -80,10 +80,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     /** Stores and routes events of a type and subject, received at the fake clock's time. */
-    async function receive(type: string, subject: string, count = 1): Promise<NormalizedEvent[]> {
+    async function receive(type: string, subject: string, count = 1, data?: Record<string, unknown>): Promise<NormalizedEvent[]> {
       const made: NormalizedEvent[] = [];
       for (let i = 0; i < count; i++) {
-        const e = event('facesign', { type, subject, receivedAt: new Date(now).toISOString() });
+        const e = event('facesign', { type, subject, receivedAt: new Date(now).toISOString(), ...(data && { data }) });
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: now + MINUTE });
         made.push(e);
       }
@@ -240,6 +240,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const text = await metrics.registry.metrics();
       assert.match(text, /^herald_throttled_events_total\{rule="throttled"\} 4$/m);
       assert.match(text, /^herald_batch_messages_total\{rule="throttled"\} 5$/m);
+    });
+
+    it("limits a group's messages by a throttle whose paths join the group's key, and counts a held-back group's events", async () => {
+      const start = now;
+      const a = await receive('gthrottle.failed', 'sess_A', 2, { customer: 'c1' });
+      await receive('gthrottle.failed', 'sess_B', 1, { customer: 'c1' });
+      await receive('gthrottle.failed', 'sess_A', 1, { customer: 'c2' });
+      const first = (await flushAt(start + 10 * SECOND)).map((d) => body(d) as { key: string; count: number; ids: string; suppressed: number });
+      assert.deepEqual(
+        first.map((m) => [m.key, m.count, m.suppressed]).sort(),
+        [
+          ['c1, sess_A', 2, 0],
+          ['c1, sess_B', 1, 0],
+          ['c2, sess_A', 1, 0],
+        ],
+        'one group per data.customer and subject',
+      );
+      assert.equal(first.find((m) => m.key === 'c1, sess_A')!.ids, a.map((e) => e.id).join(','));
+      now = start + 20 * SECOND;
+      await receive('gthrottle.failed', 'sess_A', 3, { customer: 'c1' });
+      assert.deepEqual(await flushAt(start + 70 * SECOND), [], "the group's next message is over the throttle: its three events are held back");
+      now = start + 11 * MINUTE;
+      const next = await receive('gthrottle.failed', 'sess_A', 1, { customer: 'c1' });
+      const later = await flushAt(now + 10 * SECOND);
+      assert.equal(later.length, 1);
+      assert.deepEqual(body(later[0]!), { key: 'c1, sess_A', count: 1, ids: next[0]!.id, suppressed: 3 });
+      assert.match(await metrics.registry.metrics(), /^herald_throttled_events_total\{rule="grouped-throttled"\} 3$/m);
     });
 
     if (kind === 'postgres') {
