@@ -22,6 +22,8 @@ export interface SessionRefresh {
   sources: () => Record<string, SourceConfig>;
   /** Each source's session lookup, with its rate limit and clock. */
   lookups: SessionLookups;
+  /** How a call the rate limit holds back waits its turn (default: a timer; tests step the lookups' clock instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The session of some replayed events, fetched again or not. */
@@ -65,7 +67,7 @@ export async function refreshSessions(events: readonly NormalizedEvent[], refres
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { source, sessionId, events: ofSession } = next;
       const result: SessionRefreshResult = { source: source.name, sessionId, eventIds: ofSession.map((e) => e.id) };
-      const fetched = sessionId === null ? 'the event names no session' : await fetchAgain(refresh.lookups, source, sessionId, startedAt);
+      const fetched = sessionId === null ? 'the event names no session' : await fetchAgain(refresh, source, sessionId, startedAt);
       if (typeof fetched === 'string') result.error = fetched;
       else result.events = new Map(ofSession.map((e) => [e.id, enriched(e, (e.enrichment?.attempts ?? 0) + 1, fetched.session, fetched.fetchedAt, null)]));
       results.push(result);
@@ -77,7 +79,8 @@ export async function refreshSessions(events: readonly NormalizedEvent[], refres
 }
 
 /** The session as fetched at or after `startedAt`, or why it could not be. */
-async function fetchAgain(lookups: SessionLookups, source: SourceConfig, sessionId: string, startedAt: number): Promise<FetchedSession | string> {
+async function fetchAgain(refresh: SessionRefresh, source: SourceConfig, sessionId: string, startedAt: number): Promise<FetchedSession | string> {
+  const { lookups, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) } = refresh;
   const lookup = lookups.of(source.name, source.api!);
   let heldBackMs = 0;
   for (;;) {
@@ -89,7 +92,7 @@ async function fetchAgain(lookups: SessionLookups, source: SourceConfig, session
       if (!heldBack) return error.message;
       if (heldBackMs + retryAfterMs > MAX_HELD_BACK_MS) return `${error.message}, for more than ${MAX_HELD_BACK_MS / 1000} s`;
       heldBackMs += retryAfterMs;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, retryAfterMs)));
+      await sleep(Math.max(1, retryAfterMs));
     }
   }
 }

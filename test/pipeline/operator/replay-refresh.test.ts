@@ -253,6 +253,32 @@ for (const [name, harness] of [
       assert.deepEqual(await store.getEvent(stored.statusA.id), stored.statusA);
     });
 
+    it("paces the calls by the source's api.rate: a call held back waits its turn (on the lookups' clock) and is no failure", async () => {
+      let clock = Date.parse('2026-12-03T09:00:00.000Z');
+      const facesign = sessions.sources().facesign!;
+      const slow = { ...facesign, api: { ...facesign.api!, rate: '1/s' } };
+      const paced: SessionRefresh = {
+        sources: () => ({ facesign: slow }),
+        lookups: new SessionLookups(
+          (settings) => new SessionApiClient(settings),
+          () => clock,
+        ),
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      };
+      try {
+        const start = clock;
+        const page = await replayPage(store, routing, EVENT_PROVIDERS, { since, refreshSession: true, dryRun: true }, Date.now(), paced);
+        assert.deepEqual(page.sessions, { refreshed: 2, failed: [] });
+        assert.equal(api.requests.length, 2);
+        // Two sessions at one call a second: the second call waited a second for its turn.
+        assert.ok(clock - start >= 1000, `waited ${clock - start} ms`);
+      } finally {
+        await paced.lookups.close();
+      }
+    });
+
     it('a dry run with refreshSession fetches, plans with the fresh session, and stores nothing', async () => {
       const page = await replayPage(store, routing, EVENT_PROVIDERS, { since, refreshSession: true, dryRun: true }, Date.now(), sessions);
       assert.equal(api.requests.length, 2);
