@@ -1,13 +1,13 @@
 /**
- * A replay that asks FaceSign again (`refreshSession`, README "FaceSign
- * session enrichment"). A replay normally routes the session stored with the
- * event; asked to, it fetches the session of each replayed event its source
- * enriches (the enrich stage's test, enrich.ts enrichesType) once per session,
- * through the source's session lookup, so its rate limit and its pause after a
- * 429 are respected (in a serving herald, shared with the enrich stage). A
- * call the limit holds back waits its turn; a call that fails is not retried:
- * the events of that session are replayed with what is stored, and the
- * failure is reported.
+ * A replay that asks FaceSign again (`refreshSession`; README, "FaceSign: the
+ * session, fetched before routing"). A replay normally routes the session
+ * stored with the event; asked to, it fetches the session of each replayed
+ * event its source enriches (the enrich stage's test, enrich.ts
+ * enrichesType) once per session, through the source's session lookup, so
+ * its rate limit and its pause after a 429 are respected (in a serving
+ * herald, shared with the enrich stage). A call the limit holds back waits
+ * its turn; a call that fails is not retried: the events of that session are
+ * replayed with what is stored, and the failure is reported.
  */
 import type { SourceConfig } from '../../core/config.js';
 import { EnrichmentError } from '../../core/errors.js';
