@@ -265,6 +265,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     readiness,
     admin,
     metricsToken: config.server.metricsToken,
+    trustProxy: config.server.trustProxy,
     console: consoleDeps,
     ...(media && { media: { store, files: media.files, links: media.links } }),
   };

@@ -62,6 +62,7 @@ export interface RawConfig {
     admin?: { port: number; host?: string };
     metricsToken?: string;
     publicUrl?: string;
+    trustProxy?: boolean;
   };
   store?: string;
   rules?: string;

@@ -29,6 +29,7 @@ export function resolveConfig(raw: RawConfig, file: string, env: Env): HeraldCon
       ...(raw.server?.admin && { admin: { host: raw.server.admin.host ?? DEFAULTS.server.adminHost, port: raw.server.admin.port } }),
       ...(raw.server?.metricsToken && { metricsToken: raw.server.metricsToken }),
       ...(raw.server?.publicUrl && { publicUrl: raw.server.publicUrl.replace(/\/+$/, '') }),
+      trustProxy: raw.server?.trustProxy ?? false,
     },
     store: resolveStore(env.HERALD_STORE || (raw.store ?? DEFAULTS.store), folder),
     rulesDir: path.resolve(folder, raw.rules ?? DEFAULTS.rules),

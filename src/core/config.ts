@@ -183,6 +183,8 @@ export interface HeraldConfig {
     metricsToken?: string;
     /** The base of links herald puts in messages (archived media), without a trailing slash. */
     publicUrl?: string;
+    /** Behind a reverse proxy: the client's address is the one the nearest proxy put in X-Forwarded-For. */
+    trustProxy: boolean;
   };
   /** `sqlite:<path>` (path made absolute) or `postgres://...`. */
   store: string;

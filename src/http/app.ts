@@ -35,6 +35,8 @@ export interface AppDeps {
   admin?: AdminDeps;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
+  /** server.trustProxy: ctx.ip and ctx.protocol come from the nearest proxy's X-Forwarded-For and X-Forwarded-Proto. */
+  trustProxy?: boolean;
   /** The web console under /console/; off (404) while it has no users. */
   console?: ConsoleDeps;
   /** The media archive's files, served under /media/ on the webhook listener; absent (404) without an archive. */
@@ -48,10 +50,12 @@ export interface Surfaces {
 }
 
 export function createApp(
-  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, console: consoleDeps, media }: AppDeps,
+  { ingest, bodyLimitBytes, log, lifecycle, metrics, readiness, admin, metricsToken, trustProxy = false, console: consoleDeps, media }: AppDeps,
   surfaces: Surfaces = { webhooks: true, operations: true },
 ): Koa {
-  const app = new Koa();
+  // Behind a proxy, the address a client claims is the leftmost of X-Forwarded-For: only the last one, the one the
+  // nearest proxy added, is known to be true (maxIpsCount 1).
+  const app = new Koa({ proxy: trustProxy, maxIpsCount: 1 });
   const router = new Router();
 
   if (surfaces.webhooks) router.post('/webhooks/:source', webhookReceiver({ ingest, bodyLimitBytes, log, metrics }));

@@ -139,7 +139,14 @@ describe('loadConfig', () => {
     it('fills every setting the file leaves out', () => {
       const config = loadConfig(testdata('defaults.yaml'), {});
 
-      assert.deepEqual(config.server, { port: 8080, host: '0.0.0.0', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 30_000 });
+      assert.deepEqual(config.server, {
+        port: 8080,
+        host: '0.0.0.0',
+        bodyLimitBytes: 256 * 1024,
+        requestTimeoutMs: 15_000,
+        shutdownGraceMs: 30_000,
+        trustProxy: false,
+      });
       assert.equal(config.retentionMs, 30 * DAY);
       assert.deepEqual(config.delivery, {
         timeoutMs: 10_000,

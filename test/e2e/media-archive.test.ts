@@ -109,6 +109,7 @@ for (const variant of VARIANTS) {
             bodyLimitBytes: 256 * 1024,
             requestTimeoutMs: 15_000,
             shutdownGraceMs: 5_000,
+            trustProxy: false,
             publicUrl: `http://127.0.0.1:${port}`,
           },
           rulesDir,

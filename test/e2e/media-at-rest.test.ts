@@ -78,6 +78,7 @@ for (const variant of [
           bodyLimitBytes: 256 * 1024,
           requestTimeoutMs: 15_000,
           shutdownGraceMs: 5_000,
+          trustProxy: false,
           publicUrl: `http://127.0.0.1:${port}`,
         },
         rulesDir: dir,

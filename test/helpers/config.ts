@@ -48,7 +48,7 @@ export const ALERT_DEFAULTS: AlertsConfig = { enabled: true, everyMs: 3_600_000,
 export function testConfig(store: string, overrides: Partial<HeraldConfig> = {}): HeraldConfig {
   return {
     file: '/dev/null',
-    server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 30_000 },
+    server: { port: 0, host: '127.0.0.1', bodyLimitBytes: 256 * 1024, requestTimeoutMs: 15_000, shutdownGraceMs: 30_000, trustProxy: false },
     store,
     rulesDir: NO_RULES_DIR,
     templatesDir: SHIPPED_TEMPLATES_DIR,

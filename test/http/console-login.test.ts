@@ -3,16 +3,44 @@
  * pages): a name nobody has is refused like a wrong password, also on a
  * herald that had no console users until a config reload added one (it makes
  * the decoy hash, which an unknown name is checked against, only then); and
- * the cookies' attributes, over plain HTTP and behind a TLS-terminating proxy.
+ * the cookies' attributes, over plain HTTP and behind a TLS-terminating proxy;
+ * and whose address counts for the sign-in limit and the audit log, with and
+ * without server.trustProxy.
  */
 import assert from 'node:assert/strict';
 import { loadRouting } from '../../src/app/setup.js';
+import type { HeraldConfig } from '../../src/core/config.js';
 import { hashPassword } from '../../src/core/password-hash.js';
+import { MAX_FAILURES } from '../../src/http/console/sessions.js';
+import { testConfig } from '../helpers/config.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** Cheaper than herald's default cost: the test is about sign-in, not about scrypt. */
 const TEST_COST = { ln: 10, r: 8, p: 1 };
+
+/** Opens `herald`'s sign-in form and posts it (`headers` on both requests); returns the status, the page and the cookies set. */
+async function signInTo(
+  herald: TestHerald,
+  name: string,
+  password: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; cookies: string[] }> {
+  const form = await fetch(`${herald.url}/console/login`, { headers });
+  assert.equal(form.status, 200, 'the sign-in form');
+  const cookie = form.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('herald_console_login='))!
+    .split(';')[0]!;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  const reply = await fetch(`${herald.url}/console/login`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ _csrf: csrf, name, password }).toString(),
+    redirect: 'manual',
+  });
+  return { status: reply.status, body: await reply.text(), cookies: [...form.headers.getSetCookie(), ...reply.headers.getSetCookie()] };
+}
 
 describe('console sign-in', () => {
   let herald: TestHerald;
@@ -24,23 +52,7 @@ describe('console sign-in', () => {
     await herald.stop();
   });
 
-  /** Opens the sign-in form and posts it (`headers` on both requests); returns the status, the page and the cookies set. */
-  async function signIn(name: string, password: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; cookies: string[] }> {
-    const form = await fetch(`${herald.url}/console/login`, { headers });
-    assert.equal(form.status, 200, 'the sign-in form');
-    const cookie = form.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('herald_console_login='))!
-      .split(';')[0]!;
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-    const reply = await fetch(`${herald.url}/console/login`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ _csrf: csrf, name, password }).toString(),
-      redirect: 'manual',
-    });
-    return { status: reply.status, body: await reply.text(), cookies: [...form.headers.getSetCookie(), ...reply.headers.getSetCookie()] };
-  }
+  const signIn = (name: string, password: string, headers: Record<string, string> = {}) => signInTo(herald, name, password, headers);
 
   /** The attributes of the cookie `name` among `setCookies`, lower-cased, without its value. */
   const attributesOf = (setCookies: string[], name: string) =>
@@ -85,6 +97,40 @@ describe('console sign-in', () => {
         attributes.includes('secure') && attributes.includes('httponly') && attributes.includes('samesite=strict'),
         `${name}: ${attributes.join('; ')}`,
       );
+    }
+  });
+});
+
+describe('console sign-in behind a reverse proxy', () => {
+  /** Two heralds with alice, one trusting its proxy's X-Forwarded-For (server.trustProxy), one not. */
+  async function heraldWith(trustProxy: boolean): Promise<TestHerald> {
+    const users = [{ name: 'alice', passwordHash: await hashPassword(PASSWORD, TEST_COST), role: 'admin' as const }];
+    const base: HeraldConfig = testConfig('sqlite::memory:');
+    return startTestHerald({ server: { ...base.server, trustProxy }, console: { ...base.console, users } });
+  }
+  /** As a proxy in front of herald forwards a request from `client`, after one that a client says came from 10.9.9.9. */
+  const from = (client: string) => ({ 'x-forwarded-for': `10.9.9.9, ${client}` });
+
+  it('with trustProxy, limits and audits the address the nearest proxy saw, not its own nor what a client claims', async () => {
+    const herald = await heraldWith(true);
+    try {
+      for (let i = 0; i < MAX_FAILURES; i++) assert.equal((await signInTo(herald, `guess${i}`, 'wrong', from('203.0.113.7'))).status, 401);
+      assert.equal((await signInTo(herald, 'alice', 'wrong', from('203.0.113.7'))).status, 429, 'the guessing address waits');
+      assert.equal((await signInTo(herald, 'alice', PASSWORD, from('198.51.100.2'))).status, 303, 'another client behind the same proxy signs in');
+      const [login] = await herald.store.listAudit({ action: 'console.login' });
+      assert.equal(login!.detail?.remoteAddress, '198.51.100.2');
+    } finally {
+      await herald.stop();
+    }
+  });
+
+  it('without trustProxy, X-Forwarded-For is ignored: every request comes from the proxy', async () => {
+    const herald = await heraldWith(false);
+    try {
+      for (let i = 0; i < MAX_FAILURES; i++) assert.equal((await signInTo(herald, `guess${i}`, 'wrong', from('203.0.113.7'))).status, 401);
+      assert.equal((await signInTo(herald, 'alice', PASSWORD, from('198.51.100.2'))).status, 429);
+    } finally {
+      await herald.stop();
     }
   });
 });
