@@ -367,9 +367,8 @@ export function deadLettersView(query: DeadLetterQuery, page: Page<Delivery>, se
 /** A destination's attempts per minute, delivered then failed, with the counts they come from in a tooltip. */
 function deliveryRate(rate: DestinationHealth['rate']): SafeHtml {
   const counts = `${rate.delivered} delivered, ${rate.failed} failed in the last ${rate.windowMinutes} minutes`;
-  return html`<span title="${counts}"
-    >${rate.deliveredPerMinute} delivered${rate.failed > 0 ? html`, <span class="error">${rate.failedPerMinute} failed</span>` : html`, 0 failed`}</span
-  >`;
+  const failed = rate.failed > 0 ? html`<span class="error">${rate.failedPerMinute} failed</span>` : '0 failed';
+  return html`<span title="${counts}">${rate.deliveredPerMinute} delivered, ${failed}</span>`;
 }
 
 export function destinationRow(d: DestinationHealth, session: ConsoleSession): SafeHtml {
