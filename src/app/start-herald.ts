@@ -223,11 +223,14 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   ];
   const readiness = new Readiness(store, watched, options.stageClock);
   // What the admin API and the console act on (pipeline/operator/operator-actions.ts).
+  // A replay that fetches sessions again shares the enrich stage's lookups: one rate limit per source's API.
+  const sessions = { sources: () => current.setup.config.sources, lookups: enrich.lookups };
   const operator = {
     store,
     deliver,
     routing: currentRouting,
     providers: EVENT_PROVIDERS,
+    sessions,
     now: options.operatorClock,
     queueSnapshot: () => queueSnapshots.get(),
   };

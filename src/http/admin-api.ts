@@ -138,6 +138,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       until: timeValue('until', body.until),
       rule: bodyString(body, 'rule'),
       dryRun: body.dryRun === true,
+      refreshSession: body.refreshSession === true,
       after: bodyString(body, 'after'),
       limit: bodyLimit(body, 500),
     };
@@ -152,13 +153,14 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
   router.post('/events/:id/replay', async (ctx) => {
     const body = await jsonBody(ctx);
     const dryRun = body.dryRun === true;
-    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule') });
+    const refreshSession = body.refreshSession === true;
+    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule'), refreshSession });
     if (!replayed) {
       ctx.status = 404;
       ctx.body = notFound('event');
       return;
     }
-    ctx.body = { dryRun, deliveries: replayed.deliveries };
+    ctx.body = { dryRun, deliveries: replayed.deliveries, ...(replayed.sessionRefresh && { sessionRefresh: replayed.sessionRefresh }) };
   });
 
   router.get('/dead-letters', async (ctx) => {

@@ -226,9 +226,10 @@ export class SealedStore implements Store {
     return this.inner.retryDeadLetters(filter, now);
   }
 
+  /** A replayed event that changed (a session fetched again) is sealed like any event. */
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     return this.inner.addDeliveries(
-      additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries) })),
+      additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries), ...(a.event && { event: sealEvent(this.keys, a.event) }) })),
       now,
     );
   }

@@ -120,6 +120,12 @@ export interface DeadLetterFilter {
 export interface AddedDeliveries {
   eventId: string;
   deliveries: NewDelivery[];
+  /**
+   * The event as the deliveries were rendered from, when the replay changed it
+   * (a session fetched again: pipeline/operator/session-refresh.ts): it
+   * replaces the stored one, its outcome too, in the same write.
+   */
+  event?: NormalizedEvent;
 }
 
 /** The queue at one moment, for the metrics (see pipeline/mechanisms/metrics.ts). */

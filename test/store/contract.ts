@@ -784,6 +784,38 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
       });
 
+      it('stores a replayed event that changed (its session fetched again) with its new deliveries, and its outcome in the filters', async () => {
+        const id = await routedEvent(delivery());
+        const other = await routedEvent(delivery());
+        const stored = (await store.getEvent(id))!;
+        const refreshed: NormalizedEvent = {
+          ...stored,
+          outcome: 'completed',
+          session: { id: 'sess_1', status: 'complete' },
+          enrichment: { fetchedAt: new Date().toISOString(), attempts: 2, error: null },
+        };
+        const replayed = delivery();
+        await store.addDeliveries(
+          [
+            { eventId: id, deliveries: [replayed], event: refreshed },
+            { eventId: other, deliveries: [delivery()] },
+          ],
+          Date.now(),
+        );
+        assert.deepEqual(await store.getEvent(id), refreshed);
+        assert.equal((await store.getEvent(other))?.outcome, null, 'an event without a replacement is left as it was');
+        assert.deepEqual(
+          (await store.listEvents({ outcome: 'completed' })).map((e) => e.id),
+          [id],
+        );
+        assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
+        // Nothing to send, the session still fetched again: the event is stored all the same.
+        const again = { ...refreshed, session: { id: 'sess_1', status: 'incomplete' }, outcome: 'abandoned' as const };
+        await store.addDeliveries([{ eventId: id, deliveries: [], event: again }], Date.now());
+        assert.deepEqual(await store.getEvent(id), again);
+        assert.equal((await store.listDeliveries({ eventId: id })).length, 2);
+      });
+
       it('counts the deliveries that went dead since a moment, by destination, with the latest error', async () => {
         const early = delivery('hook');
         await routedEvent(early);

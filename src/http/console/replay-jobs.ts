@@ -16,6 +16,8 @@ export interface ReplayJob {
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  /** With refreshSession: the sessions fetched again so far, and how many could not be. */
+  sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
 }
@@ -28,7 +30,18 @@ export class ReplayJobs {
 
   /** Starts replaying the range with `replayPage` (one call per page) and returns the job at once. */
   start(user: string, request: ReplayPageRequest, replayPage: (request: ReplayPageRequest) => Promise<ReplayPage>): ReplayJob {
-    const job: ReplayJob = { id: newToken().slice(0, 16), user, request, total: null, events: 0, deliveries: 0, byRule: {}, done: false, error: null };
+    const job: ReplayJob = {
+      id: newToken().slice(0, 16),
+      user,
+      request,
+      total: null,
+      events: 0,
+      deliveries: 0,
+      byRule: {},
+      sessions: request.refreshSession ? { refreshed: 0, failed: 0 } : null,
+      done: false,
+      error: null,
+    };
     this.jobs.set(job.id, job);
     this.trim();
     void (async () => {
@@ -40,6 +53,10 @@ export class ReplayJobs {
           job.events += page.events;
           job.deliveries += page.deliveries;
           for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
+          if (job.sessions && page.sessions) {
+            job.sessions.refreshed += page.sessions.refreshed;
+            job.sessions.failed += page.sessions.failed.length;
+          }
           after = page.nextCursor ?? undefined;
         } while (after !== undefined);
       } catch (error) {

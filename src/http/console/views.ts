@@ -475,6 +475,8 @@ export interface ReplayQuery {
   since?: string;
   until?: string;
   rule?: string;
+  /** Ask FaceSign for each enriched event's session again. */
+  refreshSession?: boolean;
 }
 
 /** The outcome of a dry run over a range: what a replay would send. */
@@ -485,6 +487,8 @@ export interface ReplayPlan {
   deliveries: number;
   byRule: Record<string, number>;
   truncated: boolean;
+  /** With refreshSession: the sessions fetched again, and how many could not be. */
+  sessions?: { refreshed: number; failed: number };
 }
 
 export function replayView(query: ReplayQuery, rules: readonly string[], session: ConsoleSession, plan?: ReplayPlan, message?: string): SafeHtml {
@@ -496,6 +500,9 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
     <form class="filters" method="get" action="/console/replay">
       ${text('since', 'Since (UTC, required)', query.since, '2026-01-31T12:00:00Z')} ${text('until', 'Until (UTC)', query.until, '2026-02-01T00:00:00Z')}
       ${select('rule', 'Rule', rules, query.rule)}
+      <div class="field">
+        <label><input type="checkbox" name="refreshSession" value="1" ${query.refreshSession ? 'checked' : ''} /> Ask FaceSign for each session again</label>
+      </div>
       <div class="field actions"><button type="submit">Dry run</button></div>
     </form>
     ${
@@ -506,6 +513,17 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
           ${plan.total} event(s) in the range${plan.truncated ? html` (the dry run looked at the first ${plan.events})` : ''}; a replay would make
           <strong>${plan.deliveries}</strong> deliver${plan.deliveries === 1 ? 'y' : 'ies'}${plan.truncated ? ' or more' : ''}.
         </p>
+        ${
+          plan.sessions &&
+          html`<p>
+            ${plan.sessions.refreshed} session(s) fetched again from
+            FaceSign${
+              plan.sessions.failed > 0
+                ? html`; <span class="error">${plan.sessions.failed} could not be</span> (their events would be replayed with the session stored)`
+                : ''
+            }.
+          </p>`
+        }
         ${
           Object.keys(plan.byRule).length > 0 &&
           html`<table class="list">
@@ -533,7 +551,10 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
               type="hidden"
               name="until"
               value="${query.until ?? ''}"
-            /><input type="hidden" name="rule" value="${query.rule ?? ''}" /> <button type="submit">Replay ${plan.total} event(s)</button>
+            /><input type="hidden" name="rule" value="${query.rule ?? ''}" />${
+              query.refreshSession ? html`<input type="hidden" name="refreshSession" value="1" />` : ''
+            }
+            <button type="submit">Replay ${plan.total} event(s)</button>
           </form>`
         }
       </section>`
@@ -546,6 +567,7 @@ export function replayProgress(job: {
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
 }): SafeHtml {
@@ -554,6 +576,15 @@ export function replayProgress(job: {
     <progress max="${Math.max(total, 1)}" value="${job.events}">${job.events} of ${total}</progress>
     <p>
       ${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'} made.
+      ${
+        job.sessions &&
+        html`${job.sessions.refreshed} session(s) fetched again from
+        FaceSign${
+          job.sessions.failed > 0
+            ? html`, <span class="error">${job.sessions.failed} could not be</span> (their events were replayed with the session stored)`
+            : ''
+        }.`
+      }
       ${job.done ? (job.error ? html`<span class="error">Stopped: ${job.error}</span>` : html`<strong>Done.</strong>`) : 'Running…'}
     </p>
   </div>`;

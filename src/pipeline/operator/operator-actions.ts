@@ -19,6 +19,7 @@ import type { BreakerState } from '../mechanisms/circuit-breaker.js';
 import { eventDetail, type EventDetail } from './event-detail.js';
 import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
 import { replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
+import type { SessionRefresh } from './session-refresh.js';
 import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
 
@@ -51,6 +52,8 @@ export interface OperatorDeps {
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
   providers: Record<string, ProviderProfile>;
+  /** The sources' session APIs, for a replay that fetches sessions again (`refreshSession`); without it such a replay is refused. */
+  sessions?: SessionRefresh;
   /** The clock (tests inject one). */
   now?: () => number;
   /**
@@ -145,13 +148,18 @@ export async function retryDeadLetters(deps: OperatorDeps, operator: Operator, f
   return retried;
 }
 
+/** What a replay's audit entry says it asked for, beyond its target. */
+function replayDetail(request: { rule?: string; refreshSession?: boolean }): Record<string, unknown> {
+  return { rule: request.rule ?? null, ...(request.refreshSession && { refreshSession: true }) };
+}
+
 /** Replays one page of a time range (a dry run stores nothing and is not audited); see replay.ts. */
 export async function replayRange(deps: OperatorDeps, operator: Operator, request: ReplayPageRequest): Promise<ReplayPage> {
   if (!request.dryRun) {
     const target = `${request.since}..${request.until ?? ''}`;
-    await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { rule: request.rule ?? null, after: request.after ?? null }, clock(deps));
+    await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { ...replayDetail(request), after: request.after ?? null }, clock(deps));
   }
-  const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps));
+  const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps), deps.sessions);
   if (!page.dryRun && page.deliveries > 0) deps.deliver.wake();
   return page;
 }
@@ -161,12 +169,12 @@ export async function replayOneEvent(
   deps: OperatorDeps,
   operator: Operator,
   id: string,
-  options: { dryRun: boolean; rule?: string },
+  options: { dryRun: boolean; rule?: string; refreshSession?: boolean },
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;
-  if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, { rule: options.rule ?? null }, clock(deps));
-  const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, now: clock(deps) });
+  if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, replayDetail(options), clock(deps));
+  const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, sessions: deps.sessions, now: clock(deps) });
   if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();
   return replayed;
 }

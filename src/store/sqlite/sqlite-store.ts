@@ -551,8 +551,10 @@ export class SqliteStore implements Store {
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     const insert = this.statement(INSERT_NEW_DELIVERY);
+    const replace = this.statement('UPDATE events SET body = ?, outcome = ? WHERE id = ?');
     return this.writes.write(() => {
-      for (const { eventId, deliveries } of additions) {
+      for (const { eventId, deliveries, event } of additions) {
+        if (event) replace.run(JSON.stringify(event), event.outcome, eventId);
         for (const d of deliveries) {
           insert.run(newDeliveryParams(eventId, d, now));
         }
