@@ -219,7 +219,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     ctx.body = { delivery: retry.delivery };
   });
 
-  /** Every destination's health: pause, breaker, queue depth, recent dead letters. */
+  /** Every destination's health: pause, breaker, queue depth, recent dead letters, delivery rate. */
   router.get('/destinations', async (ctx) => {
     ctx.body = { destinations: await destinationHealth(deps) };
   });

@@ -48,6 +48,7 @@ import type {
   NewDelivery,
   NewEvent,
   QueueSnapshot,
+  RecentAttempts,
   RecentDeadLetters,
   Reseal,
   RoutingError,
@@ -239,6 +240,10 @@ export class SealedStore implements Store {
 
   recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>> {
     return this.inner.recentDeadLetters(sinceMs);
+  }
+
+  recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>> {
+    return this.inner.recentAttempts(sinceMs);
   }
 
   pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number> {

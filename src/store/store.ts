@@ -145,6 +145,13 @@ export interface RecentDeadLetters {
   latestError: string | null;
 }
 
+/** The attempts at one destination's deliveries that started since a moment, by how they ended. */
+export interface RecentAttempts {
+  delivered: number;
+  /** Attempts that did not deliver: to be retried, gone dead, or a failed probe of an open circuit breaker. */
+  failed: number;
+}
+
 /**
  * One entry of the audit log: who did what to what, and when. Today the admin
  * API and the CLI record reading an event's personal fields; any operator
@@ -516,6 +523,12 @@ export interface Store extends ThreadStore {
    * Reads only those, through the index of dead letters by time.
    */
   recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>>;
+  /**
+   * The attempts that started at or after `sinceMs`, by destination: the
+   * delivery rate of every process on the store. Reads only those, through
+   * the index of attempts by start time.
+   */
+  recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>>;
   /**
    * Deletes up to `batchSize` events received before `receivedBeforeMs` (the
    * retention), with their deliveries and attempts; returns how many events it

@@ -10,6 +10,7 @@ import { newEventId } from '../../src/core/ids.js';
 import {
   pageOf,
   type Attempt,
+  type AttemptVerdict,
   type AuditEntry,
   type AuditFilter,
   type DeliveryFilter,
@@ -851,6 +852,29 @@ export function storeContract(name: string, harness: StoreHarness): void {
         // A retried dead letter is pending again, so no longer counted.
         await store.retryDelivery(b.id, Date.now());
         assert.equal((await store.recentDeadLetters(since)).hook!.count, 1);
+      });
+
+      it('counts the attempts that started since a moment, by destination: delivered, and failed (retry, dead, probe)', async () => {
+        const since = 1_700_000_000_000; // the attempts' own times: no clock is read
+        const [early, ok, flaky] = [delivery('hook'), delivery('hook'), delivery('hook')];
+        const [gone, probed] = [delivery('other'), delivery('other')];
+        await routedEvent(early, ok, flaky, gone, probed, delivery('idle'));
+        const record = async (destination: string, id: string, n: number, startedAt: number, outcome: Attempt['outcome'], verdict: AttemptVerdict) => {
+          const claimed = await claim('w', Date.now() + 1000, 10, 1000, destination);
+          assert.ok(claimed.some((d) => d.id === id));
+          assert.ok(await store.completeAttempt('w', { ...attempt(id, n), startedAt, outcome }, verdict));
+          await store.releaseClaims('w');
+        };
+        await record('hook', early.id, 1, since - 1, 'delivered', { status: 'delivered' });
+        await record('hook', ok.id, 1, since, 'delivered', { status: 'delivered' });
+        await record('hook', flaky.id, 1, since + 10, 'retry', { status: 'pending', nextAttemptAt: 0 });
+        await record('hook', flaky.id, 2, since + 30, 'delivered', { status: 'delivered' });
+        await record('other', gone.id, 1, since + 20, 'dead', { status: 'dead' });
+        await record('other', probed.id, 1, since + 25, 'probe', { status: 'pending', nextAttemptAt: 0 });
+
+        assert.deepEqual(await store.recentAttempts(since), { hook: { delivered: 2, failed: 1 }, other: { delivered: 0, failed: 2 } });
+        assert.deepEqual(await store.recentAttempts(since + 21), { hook: { delivered: 1, failed: 0 }, other: { delivered: 0, failed: 1 } });
+        assert.deepEqual(await store.recentAttempts(since + 31), {}, 'no attempt started since then; a destination never tried is not listed');
       });
 
       it('takes a snapshot of the queue: pending and the oldest due per destination, and the dead count', async () => {

@@ -1,7 +1,8 @@
 /** The console's pages, as HTML fragments inside the layout (layout.ts); every value goes through `html`'s escaping. */
 import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
-import type { DestinationHealth, RuleSummary, RulesTestResult } from '../../pipeline/operator/operator-actions.js';
+import { QUEUE_SNAPSHOT_MAX_AGE_MS } from '../../pipeline/mechanisms/queue-snapshot-cache.js';
+import { RATE_WINDOW_MINUTES, type DestinationHealth, type RuleSummary, type RulesTestResult } from '../../pipeline/operator/operator-actions.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -363,6 +364,13 @@ export function deadLettersView(query: DeadLetterQuery, page: Page<Delivery>, se
     ${page.nextCursor && html`<p class="pager"><a rel="next" href="/console/dead-letters${queryString({ ...query, after: page.nextCursor })}">More →</a></p>`}`;
 }
 
+/** A destination's attempts per minute, delivered then failed, with the counts they come from in a tooltip. */
+function deliveryRate(rate: DestinationHealth['rate']): SafeHtml {
+  const counts = `${rate.delivered} delivered, ${rate.failed} failed in the last ${rate.windowMinutes} minutes`;
+  const failed = rate.failed > 0 ? html`<span class="error">${rate.failedPerMinute} failed</span>` : '0 failed';
+  return html`<span title="${counts}">${rate.deliveredPerMinute} delivered, ${failed}</span>`;
+}
+
 export function destinationRow(d: DestinationHealth, session: ConsoleSession): SafeHtml {
   return html`<tr id="dest-${d.name}">
     <td>${d.name}</td>
@@ -370,6 +378,7 @@ export function destinationRow(d: DestinationHealth, session: ConsoleSession): S
     <td>${d.paused ? badge('paused') : badge('running')}</td>
     <td>${badge(d.breaker)}</td>
     <td>${d.pending}${d.oldestDueAt && html` <span class="muted small">(due since ${time(d.oldestDueAt)})</span>`}</td>
+    <td>${deliveryRate(d.rate)}</td>
     <td>${d.deadLast24h}</td>
     <td><span class="error">${d.lastError ?? ''}</span></td>
     ${
@@ -402,6 +411,7 @@ export function destinationsView(destinations: readonly DestinationHealth[], ses
             <th scope="col">State</th>
             <th scope="col">Breaker</th>
             <th scope="col">Queue</th>
+            <th scope="col">Per minute (${RATE_WINDOW_MINUTES} min)</th>
             <th scope="col">Dead (24 h)</th>
             <th scope="col">Last error</th>
             ${canAct(session) && html`<th scope="col">Action</th>`}
@@ -412,7 +422,10 @@ export function destinationsView(destinations: readonly DestinationHealth[], ses
         </tbody>
       </table>
     </div>
-    <p class="muted small">Pause and breaker state are this process's.</p>`;
+    <p class="muted small">
+      Pause and breaker state are this process's. Queue depths are read at most every ${QUEUE_SNAPSHOT_MAX_AGE_MS / 1000} s (as for /metrics); the rate counts
+      the attempts of every process over the last ${RATE_WINDOW_MINUTES} minutes.
+    </p>`;
 }
 
 export function auditView(query: Record<'actor' | 'action' | 'target', string | undefined>, page: Page<AuditEntry>): SafeHtml {

@@ -14,7 +14,7 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
 import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
-import type { AuditEntry, DeadLetterFilter, Store } from '../../store/store.js';
+import type { AuditEntry, DeadLetterFilter, QueueSnapshot, Store } from '../../store/store.js';
 import type { BreakerState } from '../mechanisms/circuit-breaker.js';
 import { eventDetail, type EventDetail } from './event-detail.js';
 import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
@@ -56,6 +56,12 @@ export interface OperatorDeps {
   sessions?: SessionRefresh;
   /** The clock (tests inject one). */
   now?: () => number;
+  /**
+   * The queue as last read, shared with the metrics' gauges (start-herald.ts:
+   * a QueueSnapshotCache, read at most every 5 s); without it, the store's
+   * queue is counted at each call.
+   */
+  queueSnapshot?: () => Promise<QueueSnapshot>;
 }
 
 /** Who acts and through what, as written to the audit log. */
@@ -202,19 +208,45 @@ export interface DestinationHealth {
   /** Deliveries that went dead in the last 24 hours, and the latest one's error (scrubbed of secrets by its channel). */
   deadLast24h: number;
   lastError: string | null;
+  /** Its delivery rate: the attempts of every process on the store over the last few minutes. */
+  rate: DeliveryRate;
+}
+
+/** Attempts at a destination's deliveries that started in the last `windowMinutes`: counted, and per minute over the window. */
+export interface DeliveryRate {
+  windowMinutes: number;
+  delivered: number;
+  /** Attempts that did not deliver: to be retried, gone dead, or a failed probe of an open circuit breaker. */
+  failed: number;
+  deliveredPerMinute: number;
+  failedPerMinute: number;
 }
 
 const DAY_MS = 24 * 3_600_000;
+/** The delivery rate's window: long enough to be steady, short enough to show a destination failing now. */
+export const RATE_WINDOW_MINUTES = 5;
 
-/** Every configured destination's health: pause, breaker, queue depth and recent dead letters. Two store reads. */
+/** Per minute over the rate's window, to one decimal. */
+const perMinute = (count: number) => Math.round((count / RATE_WINDOW_MINUTES) * 10) / 10;
+
+/**
+ * Every configured destination's health: pause, breaker, queue depth, recent
+ * dead letters and delivery rate. Three store reads; the queue's is shared
+ * with the metrics when `deps.queueSnapshot` is set.
+ */
 export async function destinationHealth(deps: OperatorDeps): Promise<DestinationHealth[]> {
   const now = clock(deps);
-  const [snapshot, dead] = await Promise.all([deps.store.queueSnapshot(now), deps.store.recentDeadLetters(now - DAY_MS)]);
+  const [snapshot, dead, attempts] = await Promise.all([
+    deps.queueSnapshot ? deps.queueSnapshot() : deps.store.queueSnapshot(now),
+    deps.store.recentDeadLetters(now - DAY_MS),
+    deps.store.recentAttempts(now - RATE_WINDOW_MINUTES * 60_000),
+  ]);
   const breakers = deps.deliver.breakerStates();
   const paused = new Set(deps.deliver.paused());
   return Object.values(deps.routing().destinations).map((destination) => {
     const queue = Object.hasOwn(snapshot.byDestination, destination.name) ? snapshot.byDestination[destination.name]! : undefined;
     const recent = Object.hasOwn(dead, destination.name) ? dead[destination.name]! : undefined;
+    const tried = Object.hasOwn(attempts, destination.name) ? attempts[destination.name]! : { delivered: 0, failed: 0 };
     return {
       name: destination.name,
       type: destination.type,
@@ -224,6 +256,13 @@ export async function destinationHealth(deps: OperatorDeps): Promise<Destination
       oldestDueAt: queue?.oldestDueAt == null ? null : new Date(queue.oldestDueAt).toISOString(),
       deadLast24h: recent?.count ?? 0,
       lastError: recent?.latestError ?? null,
+      rate: {
+        windowMinutes: RATE_WINDOW_MINUTES,
+        delivered: tried.delivered,
+        failed: tried.failed,
+        deliveredPerMinute: perMinute(tried.delivered),
+        failedPerMinute: perMinute(tried.failed),
+      },
     };
   });
 }

@@ -35,6 +35,7 @@ import type {
   NewDelivery,
   NewEvent,
   QueueSnapshot,
+  RecentAttempts,
   RecentDeadLetters,
   Reseal,
   RoutingError,
@@ -581,6 +582,16 @@ export class SqliteStore implements Store {
        FROM deliveries WHERE status = 'dead' AND updated_at >= ? GROUP BY destination`,
     ).all(sinceMs) as Array<{ destination: string; count: number; latest_at: number; last_error: string | null }>;
     return Object.fromEntries(rows.map((r) => [r.destination, { count: r.count, latestAt: r.latest_at, latestError: r.last_error }]));
+  }
+
+  async recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>> {
+    // Only the attempts since then, through attempts_started; each one's delivery by its key.
+    const rows = this.statement(
+      `SELECT d.destination, SUM(a.outcome = 'delivered') AS delivered, SUM(a.outcome <> 'delivered') AS failed
+       FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+       WHERE a.started_at >= ? GROUP BY d.destination`,
+    ).all(sinceMs) as Array<{ destination: string; delivered: number; failed: number }>;
+    return Object.fromEntries(rows.map((r) => [r.destination, { delivered: r.delivered, failed: r.failed }]));
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {
