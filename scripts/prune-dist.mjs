@@ -4,10 +4,11 @@
  * output, and it trusts its build info over what is on disk:
  * - a compiled file whose source is gone (a deleted or renamed file) is
  *   removed here, or a deleted test would still run from dist/test/;
- * - when a source has no compiled file (part of dist/ deleted by hand), the
- *   build info is removed, so that tsc compiles everything again.
+ * - when a source tsc compiled before has no compiled file now (part of
+ *   dist/ deleted by hand), the build info is removed, so that tsc compiles
+ *   everything again (a new source is compiled anyway).
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const DIST = 'dist';
@@ -24,10 +25,23 @@ if (existsSync(DIST)) {
   }
   if (removed > 0) console.log(`prune-dist: removed ${removed} compiled files whose source is gone`);
 
+  // Sources tsc has compiled before, by its build info (paths relative to dist/); new ones it compiles anyway.
+  const info = path.join(DIST, '.tsbuildinfo');
+  const known = existsSync(info) ? compiledBefore(info) : new Set();
   const sources = SOURCE_FOLDERS.flatMap((folder) => readdirSync(folder, { recursive: true }).map((file) => path.join(folder, file)));
-  const uncompiled = sources.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !existsSync(path.join(DIST, file.replace(/\.ts$/, '.js'))));
-  if (uncompiled.length > 0) {
-    rmSync(path.join(DIST, '.tsbuildinfo'), { force: true });
-    console.log(`prune-dist: ${uncompiled.length} sources have no compiled file (${uncompiled[0]}...): compiling everything`);
+  const lost = known ? sources.filter((file) => known.has(file) && !existsSync(path.join(DIST, file.replace(/\.ts$/, '.js')))) : ['an unreadable build info'];
+  if (lost.length > 0) {
+    rmSync(info, { force: true });
+    console.log(`prune-dist: ${lost.length} compiled files are missing (${lost[0]}...): compiling everything`);
+  }
+}
+
+/** The sources listed in tsc's build info, or undefined when it cannot be read (it is then removed). */
+function compiledBefore(info) {
+  try {
+    const { fileNames } = JSON.parse(readFileSync(info, 'utf8'));
+    return new Set(fileNames.filter((name) => name.startsWith('../') && name.endsWith('.ts') && !name.endsWith('.d.ts')).map((name) => name.slice(3)));
+  } catch {
+    return undefined;
   }
 }

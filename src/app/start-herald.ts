@@ -27,6 +27,7 @@ import { Ingest } from '../pipeline/stages/ingest.js';
 import { MediaArchiver } from '../pipeline/stages/media-archive.js';
 import { MediaLinks } from '../pipeline/mechanisms/media-links.js';
 import { HeraldMetrics } from '../pipeline/mechanisms/metrics.js';
+import { QueueSnapshotCache } from '../pipeline/mechanisms/queue-snapshot-cache.js';
 import { Readiness, type WatchedStage } from '../pipeline/mechanisms/readiness.js';
 import { deadLetterRemovedDestinations, type ConfiguredDestinations } from '../pipeline/upkeep/removed-destinations.js';
 import { schedulePruning } from '../pipeline/upkeep/retention.js';
@@ -94,6 +95,8 @@ export interface StartOptions {
   dataKeys?: DataKeyring;
   /** The clock of console sessions and sign-in throttling (tests inject one). */
   consoleClock?: () => number;
+  /** The clock of operators' acts (audit entries, destinations' health) and of the queue snapshot they share with /metrics (tests inject one). */
+  operatorClock?: () => number;
 }
 
 /** A stage with work and no progress for this long makes herald not ready. */
@@ -116,7 +119,9 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     throw error;
   }
 
-  const metrics = new HeraldMetrics(() => store.queueSnapshot(Date.now()));
+  // One reading of the queue every 5 s at most, for /metrics and the destinations' health alike.
+  const queueSnapshots = new QueueSnapshotCache(() => store.queueSnapshot((options.operatorClock ?? Date.now)()), { now: options.operatorClock });
+  const metrics = new HeraldMetrics(queueSnapshots);
   // What a config reload swaps, as one unit: the setup and the senders built from it.
   let current = { setup, destinations: destinationsOf(setup.config, store) };
   // The destinations in force, and since when: deliveries made before to any other wait for nobody.
@@ -218,7 +223,17 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   ];
   const readiness = new Readiness(store, watched, options.stageClock);
   // What the admin API and the console act on (pipeline/operator/operator-actions.ts).
-  const operator = { store, deliver, routing: currentRouting, providers: EVENT_PROVIDERS };
+  // A replay that fetches sessions again shares the enrich stage's lookups: one rate limit per source's API.
+  const sessions = { sources: () => current.setup.config.sources, lookups: enrich.lookups };
+  const operator = {
+    store,
+    deliver,
+    routing: currentRouting,
+    providers: EVENT_PROVIDERS,
+    sessions,
+    now: options.operatorClock,
+    queueSnapshot: () => queueSnapshots.get(),
+  };
   const adminToken = options.adminToken ?? process.env.HERALD_ADMIN_TOKEN;
   const admin = adminToken
     ? {

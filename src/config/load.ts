@@ -24,6 +24,11 @@ export interface LoadOptions {
    * still be complete.
    */
   withoutSourceSecrets?: boolean;
+  /**
+   * With withoutSourceSecrets: the sources' `api` sections must still be
+   * complete (`herald replay --refresh-session` calls FaceSign with their key).
+   */
+  withSourceApis?: boolean;
 }
 
 /**
@@ -48,7 +53,9 @@ export function loadConfig(file: string, env: Env = process.env, options: LoadOp
   const tree = substituteEnv(yaml.data, fullEnv, [], pathIssues);
   pathIssues.push(...validateConfigShape(tree), ...crossCheck(tree, fullEnv));
 
-  const needed = firstPerPath(pathIssues).filter((issue) => !(options.withoutSourceSecrets && issue.unsetVariable && issue.path[0] === 'sources'));
+  const spared = (issue: PathIssue) =>
+    options.withoutSourceSecrets && issue.unsetVariable && issue.path[0] === 'sources' && !(options.withSourceApis && issue.path[2] === 'api');
+  const needed = firstPerPath(pathIssues).filter((issue) => !spared(issue));
   const issues = [...dotEnv.issues, ...needed.map(yaml.locate)];
   if (issues.length > 0) throw new ConfigError(sortByLine(issues));
   return resolveConfig(tree as RawConfig, path.resolve(file), fullEnv);

@@ -138,6 +138,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       until: timeValue('until', body.until),
       rule: bodyString(body, 'rule'),
       dryRun: body.dryRun === true,
+      refreshSession: body.refreshSession === true,
       after: bodyString(body, 'after'),
       limit: bodyLimit(body, 500),
     };
@@ -152,7 +153,8 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
   router.post('/events/:id/replay', async (ctx) => {
     const body = await jsonBody(ctx);
     const dryRun = body.dryRun === true;
-    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule') });
+    const refreshSession = body.refreshSession === true;
+    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule'), refreshSession });
     if (!replayed) {
       ctx.status = 404;
       ctx.body = notFound('event');
@@ -160,7 +162,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     }
     // A batch entry says which batch the event joins; its key is read from the event as the rule's templates see it.
     const batched = replayed.batched.map(({ rule, destination, template, keyLabel }) => ({ rule, destination, template, key: keyLabel }));
-    ctx.body = { dryRun, deliveries: replayed.deliveries, batched };
+    ctx.body = { dryRun, deliveries: replayed.deliveries, batched, ...(replayed.sessionRefresh && { sessionRefresh: replayed.sessionRefresh }) };
   });
 
   router.get('/dead-letters', async (ctx) => {
@@ -219,7 +221,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     ctx.body = { delivery: retry.delivery };
   });
 
-  /** Every destination's health: pause, breaker, queue depth, recent dead letters. */
+  /** Every destination's health: pause, breaker, queue depth, recent dead letters, delivery rate. */
   router.get('/destinations', async (ctx) => {
     ctx.body = { destinations: await destinationHealth(deps) };
   });

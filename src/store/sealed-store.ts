@@ -48,6 +48,7 @@ import type {
   NewDelivery,
   NewEvent,
   QueueSnapshot,
+  RecentAttempts,
   RecentDeadLetters,
   Reseal,
   RoutingError,
@@ -225,10 +226,14 @@ export class SealedStore implements Store {
     return this.inner.retryDeadLetters(filter, now);
   }
 
-  /** Batch entries pass as they are, as markRouted's do: the batch stage reads the events themselves, sealed. */
+  /**
+   * A replayed event that changed (a session fetched again) is sealed like any
+   * event. Batch entries pass as they are, as markRouted's do: the batch stage
+   * reads the events themselves, sealed.
+   */
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     return this.inner.addDeliveries(
-      additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries) })),
+      additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries), ...(a.event && { event: sealEvent(this.keys, a.event) }) })),
       now,
     );
   }
@@ -239,6 +244,10 @@ export class SealedStore implements Store {
 
   recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>> {
     return this.inner.recentDeadLetters(sinceMs);
+  }
+
+  recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>> {
+    return this.inner.recentAttempts(sinceMs);
   }
 
   pruneEvents(receivedBeforeMs: number, batchSize: number): Promise<number> {

@@ -125,6 +125,12 @@ export interface AddedDeliveries {
    * as routing would add it (EventRouting.batched); none when absent.
    */
   batched?: BatchEntry[];
+  /**
+   * The event as the deliveries were rendered from, when the replay changed it
+   * (a session fetched again: pipeline/operator/session-refresh.ts): it
+   * replaces the stored one, its outcome too, in the same write.
+   */
+  event?: NormalizedEvent;
 }
 
 /** The queue at one moment, for the metrics (see pipeline/mechanisms/metrics.ts). */
@@ -142,6 +148,13 @@ export interface RecentDeadLetters {
   latestAt: number;
   /** The latest one's error as recorded (scrubbed of secrets by its channel), or null. */
   latestError: string | null;
+}
+
+/** The attempts at one destination's deliveries that started since a moment, by how they ended. */
+export interface RecentAttempts {
+  delivered: number;
+  /** Attempts that did not deliver: to be retried, gone dead, or a failed probe of an open circuit breaker. */
+  failed: number;
 }
 
 /**
@@ -522,6 +535,12 @@ export interface Store extends ThreadStore {
    * Reads only those, through the index of dead letters by time.
    */
   recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>>;
+  /**
+   * The attempts that started at or after `sinceMs`, by destination: the
+   * delivery rate of every process on the store. Reads only those, through
+   * the index of attempts by start time.
+   */
+  recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>>;
   /**
    * Deletes up to `batchSize` events received before `receivedBeforeMs` (the
    * retention), with their deliveries and attempts; returns how many events it

@@ -87,7 +87,10 @@ describe('herald rules test', function () {
     assert.equal(report.event.outcome, 'completed');
     const slack = report.fired.flatMap((f) => f.notifications).find((n) => n.message.channel === 'slack')!;
     assert.match(JSON.stringify(slack.message), /FaceSign session sess_8Kq2vX4mN7pR is complete/);
-    assert.match(JSON.stringify(slack.message), /\*Verified\* true · \*Liveness\* true · \*Reference\* customer-4821/);
+    assert.match(
+      JSON.stringify(slack.message),
+      /\*Verified\* true · \*Liveness\* true · \*Deepfake check\* complete · \*Video AI analysis\* complete · \*Reference\* customer-4821/,
+    );
 
     const plain = await runHerald(['--config', SHIPPED_CONFIG, 'rules', 'test', '--sample', 'facesign:session.status', '--json'], EXAMPLE_ENV);
     assert.match(plain.stdout, /FaceSign session sess_8Kq2vX4mN7pR changed status/);

@@ -302,6 +302,123 @@ describe('admin API', function () {
       });
     });
 
+    describe("destinations' health on an injected clock", () => {
+      let herald: TestHerald;
+      let clock: number;
+      let queueReads: number;
+      before(async () => {
+        clock = Date.now();
+        // Stages off: the attempts are the test's, at the times it gives them.
+        herald = await startTestHerald(
+          { rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook('https://crm.example.com/hook') } },
+          {
+            stages: false,
+            operatorClock: () => clock,
+          },
+        );
+        const queueSnapshot = herald.store.queueSnapshot.bind(herald.store);
+        queueReads = 0;
+        herald.store.queueSnapshot = (now) => {
+          queueReads += 1;
+          return queueSnapshot(now);
+        };
+      });
+      after(() => herald?.stop());
+
+      /** Stores an event routed to `hook` with `count` pending deliveries; returns their ids. */
+      async function pendingDeliveries(count: number): Promise<string[]> {
+        const at = new Date().toISOString();
+        const event: NormalizedEvent = {
+          specversion: '1.0',
+          id: newEventId(),
+          source: 'facesign',
+          provider: 'facesign',
+          type: 'session.status',
+          category: 'verification',
+          outcome: null,
+          subject: 'sess_rate',
+          time: at,
+          receivedAt: at,
+          providerEventId: null,
+          datacontenttype: 'application/json',
+          data: {},
+        };
+        await herald.store.insertEvent({ event, dedupeKey: event.id, dedupeUntilMs: Date.now() + 60_000 });
+        const ids = Array.from({ length: count }, () => newEventId());
+        await herald.store.markRouted([
+          {
+            eventId: event.id,
+            rulesVersion: 'test',
+            deliveries: ids.map((id) => ({
+              id,
+              rule: 'everything-to-hook',
+              destination: 'hook',
+              template: 't',
+              status: 'pending' as const,
+              message: { channel: 'webhook' as const, body: {}, contentType: 'application/json' },
+            })),
+          },
+        ]);
+        return ids;
+      }
+
+      /** Records one attempt at a pending delivery, started at `startedAt` on the test's clock. */
+      async function attempted(id: string, n: number, startedAt: number, outcome: 'delivered' | 'retry' | 'dead'): Promise<void> {
+        const claimed = await herald.store.claimDueDeliveries({
+          destination: 'hook',
+          limit: 100,
+          claimant: 'test',
+          claimTtlMs: 60_000,
+          now: Date.now() + 1000,
+        });
+        assert.ok(claimed.some((d) => d.id === id));
+        const verdict =
+          outcome === 'delivered'
+            ? { status: 'delivered' as const }
+            : outcome === 'dead'
+              ? { status: 'dead' as const }
+              : { status: 'pending' as const, nextAttemptAt: 0 };
+        const attempt = { deliveryId: id, attempt: n, startedAt, durationMs: 5, outcome, status: 200, reason: null, error: null, responseExcerpt: null };
+        assert.ok(await herald.store.completeAttempt('test', attempt, verdict));
+        await herald.store.releaseClaims('test');
+      }
+
+      it('shows the delivery rate of the last 5 minutes from the stored attempts, per minute', async () => {
+        const [old, ok, flaky, waiting] = await pendingDeliveries(4);
+        await attempted(old!, 1, clock - 5 * 60_000 - 1, 'delivered'); // just outside the window
+        await attempted(ok!, 1, clock - 4 * 60_000, 'delivered');
+        await attempted(flaky!, 1, clock - 3 * 60_000, 'retry');
+        await attempted(flaky!, 2, clock - 60_000, 'delivered');
+        await attempted(waiting!, 1, clock - 30_000, 'retry');
+        const reply = await api<{ destinations: Array<{ name: string; pending: number; rate: unknown }> }>(herald, 'GET', '/api/destinations');
+        const [health] = reply.body.destinations;
+        assert.deepEqual(health!.rate, { windowMinutes: 5, delivered: 2, failed: 2, deliveredPerMinute: 0.4, failedPerMinute: 0.4 });
+        assert.equal(health!.pending, 1);
+
+        clock += 5 * 60_000; // every attempt is older than the window now
+        const later = await api<{ destinations: Array<{ rate: unknown }> }>(herald, 'GET', '/api/destinations');
+        assert.deepEqual(later.body.destinations[0]!.rate, { windowMinutes: 5, delivered: 0, failed: 0, deliveredPerMinute: 0, failedPerMinute: 0 });
+      });
+
+      it('reads the queue once for /metrics and the destinations while the reading is under 5 s old', async () => {
+        clock += 60_000; // past the life of the last reading
+        const before = queueReads;
+        const pending = async () => (await api<{ destinations: Array<{ pending: number }> }>(herald, 'GET', '/api/destinations')).body.destinations[0]!.pending;
+        const first = await pending();
+        assert.equal(await pending(), first);
+        assert.match(await (await fetch(`${herald.url}/metrics`)).text(), new RegExp(`^herald_queue_pending{destination="hook"} ${first}$`, 'm'));
+        assert.equal(queueReads - before, 1, 'two pages and a scrape: one count of the queue');
+
+        await pendingDeliveries(2);
+        clock += 4_999;
+        assert.equal(await pending(), first, 'the reading is kept for 5 s');
+        assert.equal(queueReads - before, 1);
+        clock += 1;
+        assert.equal(await pending(), first + 2);
+        assert.equal(queueReads - before, 2);
+      });
+    });
+
     describe('retry, replay and pause', () => {
       let herald: TestHerald;
       let sink: HttpSink;
@@ -453,6 +570,7 @@ describe('admin API', function () {
             oldestDueAt: null,
             deadLast24h: 1,
             lastError: 'client-error: the webhook receiver answered HTTP 400',
+            rate: { windowMinutes: 5, delivered: 0, failed: 1, deliveredPerMinute: 0, failedPerMinute: 0.2 },
           },
         ]);
       });

@@ -10,7 +10,7 @@ import { consoleApp, CONSOLE_OPERATIONS } from '../../src/http/console/console-a
 import type { NormalizedEvent } from '../../src/core/event.js';
 import { escapeHtml, html } from '../../src/http/console/html.js';
 import { FAILURE_WINDOW_MS, LoginThrottle, MAX_FAILURES, SESSION_MAX_MS, SessionBook, type ConsoleSession } from '../../src/http/console/sessions.js';
-import { eventsView, eventView, subjectView } from '../../src/http/console/views.js';
+import { destinationsView, eventsView, eventView, subjectView } from '../../src/http/console/views.js';
 
 const XSS = `"><script>alert(1)</script><img src=x onerror=alert(2)>'\`{{7*7}}`;
 
@@ -85,6 +85,27 @@ describe('console HTML', () => {
       .replace(/\s+/g, ' ');
     assert.match(text, /rejected-to-slack matches \{&quot;outcome&quot;:&quot;rejected&quot;\} when &quot;event\.data\.score &lt; 50&quot; \(10-kyc\.yaml\)/);
     assert.match(text, /gone \(no longer loaded\)/);
+  });
+
+  it("shows each destination's delivery rate per minute, with its counts, and failures as errors", () => {
+    const health = {
+      name: 'crm',
+      type: 'webhook',
+      paused: false,
+      breaker: 'closed' as const,
+      pending: 3,
+      oldestDueAt: null,
+      deadLast24h: 0,
+      lastError: null,
+      rate: { windowMinutes: 5, delivered: 62, failed: 3, deliveredPerMinute: 12.4, failedPerMinute: 0.6 },
+    };
+    const page = destinationsView(
+      [health, { ...health, name: 'quiet', rate: { ...health.rate, delivered: 0, failed: 0, deliveredPerMinute: 0, failedPerMinute: 0 } }],
+      session('viewer'),
+    ).text;
+    assert.match(page, /<th scope="col">Per minute \(5 min\)<\/th>/);
+    assert.match(page, /title="62 delivered, 3 failed in the last 5 minutes">12\.4 delivered, <span class="error">0\.6 failed<\/span>/);
+    assert.match(page, /title="0 delivered, 0 failed in the last 5 minutes">0 delivered, 0 failed</);
   });
 
   it('inserts only html fragments as markup', () => {

@@ -174,6 +174,25 @@ describe('the shipped templates', () => {
       assert.deepEqual(webhook.data, event, 'the webhook carries the session with the event');
     });
 
+    it("shows the report's deepfake check and video AI analysis when it has them, in every channel, and leaves them out when not", () => {
+      const session = loadSampleSession() as { report: Record<string, unknown> };
+      const report = { ...session.report, deepfakeDetectionStatus: 'failed', videoAIAnalysisStatus: 'inProgress' };
+      const event = enriched(received, 1, { ...session, report }, Date.parse(received.receivedAt) + 2000, null);
+      const { slack, email, webhook } = render(event);
+      includesAll(slack, ['*Deepfake check* failed', '*Video AI analysis* inProgress']);
+      includesAll(email.text, ['Deepfake check: failed', 'Video AI analysis: inProgress']);
+      includesAll(email.html!, ['<th align="left">Deepfake check</th><td>failed</td>', '<th align="left">Video AI analysis</th><td>inProgress</td>']);
+      // The webhook variant is the whole event: the report as FaceSign sent it.
+      assert.deepEqual((webhook.data as { session: { report: unknown } }).session.report, report);
+
+      const { deepfakeDetectionStatus: _d, videoAIAnalysisStatus: _v, ...older } = session.report;
+      const without = render(enriched(received, 1, { ...session, report: older }, Date.parse(received.receivedAt) + 2000, null));
+      for (const text of [without.slack, without.email.text, without.email.html!]) {
+        assert.doesNotMatch(text, /Deepfake|Video AI/);
+        includesAll(text, ['true']);
+      }
+    });
+
     it('says why the session could not be fetched when enrichment gave up', () => {
       const event = enriched(received, 5, null, null, 'the FaceSign API answered HTTP 401 authentication_error');
       const { slack, email } = render(event);

@@ -10,6 +10,7 @@ import { newEventId } from '../../src/core/ids.js';
 import {
   pageOf,
   type Attempt,
+  type AttemptVerdict,
   type AuditEntry,
   type AuditFilter,
   type BatchEntry,
@@ -784,6 +785,38 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
       });
 
+      it('stores a replayed event that changed (its session fetched again) with its new deliveries, and its outcome in the filters', async () => {
+        const id = await routedEvent(delivery());
+        const other = await routedEvent(delivery());
+        const stored = (await store.getEvent(id))!;
+        const refreshed: NormalizedEvent = {
+          ...stored,
+          outcome: 'completed',
+          session: { id: 'sess_1', status: 'complete' },
+          enrichment: { fetchedAt: new Date().toISOString(), attempts: 2, error: null },
+        };
+        const replayed = delivery();
+        await store.addDeliveries(
+          [
+            { eventId: id, deliveries: [replayed], event: refreshed },
+            { eventId: other, deliveries: [delivery()] },
+          ],
+          Date.now(),
+        );
+        assert.deepEqual(await store.getEvent(id), refreshed);
+        assert.equal((await store.getEvent(other))?.outcome, null, 'an event without a replacement is left as it was');
+        assert.deepEqual(
+          (await store.listEvents({ outcome: 'completed' })).map((e) => e.id),
+          [id],
+        );
+        assert.equal((await store.getDelivery(replayed.id))?.status, 'pending');
+        // Nothing to send, the session still fetched again: the event is stored all the same.
+        const again = { ...refreshed, session: { id: 'sess_1', status: 'incomplete' }, outcome: 'abandoned' as const };
+        await store.addDeliveries([{ eventId: id, deliveries: [], event: again }], Date.now());
+        assert.deepEqual(await store.getEvent(id), again);
+        assert.equal((await store.listDeliveries({ eventId: id })).length, 2);
+      });
+
       it('counts the deliveries that went dead since a moment, by destination, with the latest error', async () => {
         const early = delivery('hook');
         await routedEvent(early);
@@ -820,6 +853,29 @@ export function storeContract(name: string, harness: StoreHarness): void {
         // A retried dead letter is pending again, so no longer counted.
         await store.retryDelivery(b.id, Date.now());
         assert.equal((await store.recentDeadLetters(since)).hook!.count, 1);
+      });
+
+      it('counts the attempts that started since a moment, by destination: delivered, and failed (retry, dead, probe)', async () => {
+        const since = 1_700_000_000_000; // the attempts' own times: no clock is read
+        const [early, ok, flaky] = [delivery('hook'), delivery('hook'), delivery('hook')];
+        const [gone, probed] = [delivery('other'), delivery('other')];
+        await routedEvent(early, ok, flaky, gone, probed, delivery('idle'));
+        const record = async (destination: string, id: string, n: number, startedAt: number, outcome: Attempt['outcome'], verdict: AttemptVerdict) => {
+          const claimed = await claim('w', Date.now() + 1000, 10, 1000, destination);
+          assert.ok(claimed.some((d) => d.id === id));
+          assert.ok(await store.completeAttempt('w', { ...attempt(id, n), startedAt, outcome }, verdict));
+          await store.releaseClaims('w');
+        };
+        await record('hook', early.id, 1, since - 1, 'delivered', { status: 'delivered' });
+        await record('hook', ok.id, 1, since, 'delivered', { status: 'delivered' });
+        await record('hook', flaky.id, 1, since + 10, 'retry', { status: 'pending', nextAttemptAt: 0 });
+        await record('hook', flaky.id, 2, since + 30, 'delivered', { status: 'delivered' });
+        await record('other', gone.id, 1, since + 20, 'dead', { status: 'dead' });
+        await record('other', probed.id, 1, since + 25, 'probe', { status: 'pending', nextAttemptAt: 0 });
+
+        assert.deepEqual(await store.recentAttempts(since), { hook: { delivered: 2, failed: 1 }, other: { delivered: 0, failed: 2 } });
+        assert.deepEqual(await store.recentAttempts(since + 21), { hook: { delivered: 1, failed: 0 }, other: { delivered: 0, failed: 1 } });
+        assert.deepEqual(await store.recentAttempts(since + 31), {}, 'no attempt started since then; a destination never tried is not listed');
       });
 
       it('takes a snapshot of the queue: pending and the oldest due per destination, and the dead count', async () => {

@@ -111,7 +111,7 @@ for (const [name, make] of [
       assert.equal((await store.listAttempts(d!.id))[0]!.responseExcerpt, `echo ${markers.excerpt}`);
     }
 
-    async function assertNoMarker(markers = MARKER): Promise<void> {
+    async function assertNoMarker(markers: Record<string, string> = MARKER): Promise<void> {
       const bytes = await raw.raw();
       for (const marker of Object.values(markers)) assert.ok(!bytes.includes(marker), `${marker} is not stored as it is`);
     }
@@ -131,6 +131,18 @@ for (const [name, make] of [
       assert.equal(storedKeyId(stored!.event), keyIdOf(k1));
       assert.equal(storedKeyId(stored!.deliveries[0]!.delivery.message!), keyIdOf(k1));
       assert.equal(storedKeyId(stored!.deliveries[0]!.attempts[0]!.responseExcerpt!), keyIdOf(k1));
+    });
+
+    it('seals a replayed event whose session was fetched again, as it seals any event', async () => {
+      const store = open(new DataKeyring(k1));
+      const e = await storeOne(store, 'sess_r');
+      const refreshed: NormalizedEvent = { ...e, outcome: 'completed', session: { status: 'complete', note: 'Marker-Refreshed-1UtV' } };
+      await store.addDeliveries([{ eventId: e.id, deliveries: [delivery()], event: refreshed }], Date.now());
+      assert.deepEqual(await store.getEvent(e.id), refreshed);
+      await assertNoMarker({ ...MARKER, refreshed: 'Marker-Refreshed-1UtV' });
+      const unsealed = raw.open();
+      opened.push(unsealed);
+      assert.equal(storedKeyId((await unsealed.getEvent(e.id))!), keyIdOf(k1));
     });
 
     it('rotates to a second key, after which the first can go; a store without the key says which key it lacks', async () => {

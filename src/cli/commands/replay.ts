@@ -1,18 +1,22 @@
 /**
- * `herald replay --since <time> [--rule <name>] [--dry-run]`: routes the
- * events received since then through the current rules again, adding new
- * deliveries next to the old ones (and the events of rules that batch to
- * their batches' next messages), a page of 500 events at a time: on the
- * store (a running herald sends them within its poll interval, a second), or
- * with --api through a running herald, which replays with the rules it has in
- * force and sends at once. A dry run counts what would be sent and stores
- * nothing. Progress goes to stderr when it is a terminal (or with
- * --progress), so stdout stays clean for --json.
+ * `herald replay --since <time> [--rule <name>] [--dry-run] [--refresh-session]`:
+ * routes the events received since then through the current rules again,
+ * adding new deliveries next to the old ones (and the events of rules that
+ * batch to their batches' next messages), a page of 500 events at a time:
+ * on the store (a running herald sends them within its poll interval, a
+ * second), or with --api through a running herald, which replays with the
+ * rules it has in force and sends at once. A dry run counts what would be
+ * sent and stores nothing. With --refresh-session FaceSign is asked for each
+ * enriched event's session again (pipeline/operator/session-refresh.ts), in
+ * smaller pages, as the source's API rate paces the calls. Progress goes to
+ * stderr when it is a terminal (or with --progress), so stdout stays clean
+ * for --json.
  */
 import type * as CliProgress from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { lazyLibrary } from '../../core/lazy-library.js';
+import type { SessionRefreshFailure } from '../../pipeline/operator/replay.js';
 import { apiOption, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { renderTable } from '../table.js';
 
@@ -21,12 +25,19 @@ const cliProgress = lazyLibrary<typeof CliProgress>('cli-progress');
 
 /** Events replayed per page: one store read and one write each (and one API request through --api). */
 const BATCH = 500;
+/**
+ * With --refresh-session: each page may make a call per event, paced by the
+ * source's `api.rate` (10/s by default), and one page is one API request
+ * through --api, which must answer within its time-out.
+ */
+const REFRESHING_BATCH = 100;
 
 interface ReplayCommandOptions {
   since: string;
   until?: string;
   rule?: string;
   dryRun?: boolean;
+  refreshSession?: boolean;
   json?: boolean;
   progress?: boolean;
 }
@@ -40,6 +51,10 @@ export function replayCommand(): Command {
     .option('--until <time>', 'events received before: RFC 3339, or a duration back from now')
     .option('--rule <name>', "only this rule's notifications")
     .option('--dry-run', 'count what would be sent; store nothing')
+    .option(
+      '--refresh-session',
+      "ask FaceSign for each enriched event's session again (once per session) and route with it; stored with the event (not on a dry run). Without it the stored session is used",
+    )
     .option('--json', 'print JSON for scripts')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .addOption(apiOption())
@@ -49,13 +64,15 @@ export function replayCommand(): Command {
         until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
         rule: options.rule,
         dryRun: options.dryRun === true,
-        limit: BATCH,
+        ...(options.refreshSession && { refreshSession: true }),
+        limit: options.refreshSession ? REFRESHING_BATCH : BATCH,
       };
       const byRule = new Map<string, number>();
       const batchedByRule = new Map<string, number>();
       let events = 0;
       let deliveries = 0;
       let batched = 0;
+      const sessions = { refreshed: 0, failed: [] as SessionRefreshFailure[] };
       await withOpsBackend(command, async (ops) => {
         let bar: SingleBar | undefined;
         let after: string | undefined;
@@ -69,6 +86,8 @@ export function replayCommand(): Command {
             events += page.events;
             deliveries += page.deliveries;
             batched += page.batched;
+            sessions.refreshed += page.sessions?.refreshed ?? 0;
+            sessions.failed.push(...(page.sessions?.failed ?? []));
             bar?.update(events, { deliveries });
             after = page.nextCursor ?? undefined;
           } while (after !== undefined);
@@ -76,7 +95,7 @@ export function replayCommand(): Command {
           bar?.stop();
         }
       });
-      if (options.json)
+      if (options.json) {
         return printJson({
           dryRun: request.dryRun,
           events,
@@ -84,7 +103,9 @@ export function replayCommand(): Command {
           byRule: Object.fromEntries(byRule),
           batched,
           batchedByRule: Object.fromEntries(batchedByRule),
+          ...(options.refreshSession && { sessions }),
         });
+      }
       const { dryRun } = request;
       // Events of rules that batch go out with their batch's next message, not as deliveries of their own.
       const toBatches = batched > 0 ? `, ${batched} ${dryRun ? 'would be added' : 'added'} to batches (sent with their next message)` : '';
@@ -104,6 +125,7 @@ export function replayCommand(): Command {
                 rules.map((rule) => [rule, byRule.get(rule) ?? 0]),
               ),
         );
+      if (options.refreshSession) printSessions(sessions);
     });
 }
 
@@ -118,4 +140,17 @@ function startProgress(total: number, dryRun: boolean): SingleBar {
   });
   bar.start(total, 0, { deliveries: 0 });
   return bar;
+}
+
+/** What --refresh-session came to: the sessions fetched again, and those that could not be. */
+function printSessions({ refreshed, failed }: { refreshed: number; failed: SessionRefreshFailure[] }): void {
+  process.stdout.write(`${refreshed} ${refreshed === 1 ? 'session' : 'sessions'} fetched again from FaceSign\n`);
+  if (failed.length === 0) return;
+  process.stdout.write(`${failed.length} could not be; their events were replayed with the session stored:\n`);
+  process.stdout.write(
+    renderTable(
+      ['SOURCE', 'SESSION', 'EVENTS', 'ERROR'],
+      failed.map((f) => [f.source, f.sessionId ?? '-', f.eventIds.length, f.error]),
+    ),
+  );
 }

@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UnknownRuleError } from '../../core/errors.js';
 import { openMediaFiles } from '../../app/open-store.js';
+import { sessionApiLookups } from '../../app/session-apis.js';
+import type { HeraldSetup } from '../../app/setup.js';
 import { eraseSubject } from '../../pipeline/operator/erase-subject.js';
 import {
   readEventDetail,
@@ -22,7 +24,7 @@ import {
 } from '../../pipeline/operator/operator-actions.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
 import type { ReplayPageRequest } from '../../pipeline/operator/replay.js';
-import type { RoutingSet } from '../../pipeline/stages/route.js';
+import type { SessionLookups } from '../../pipeline/stages/session-lookup.js';
 import { EVENT_PROVIDERS } from '../../providers/registry.js';
 import { pageOf, type DeliveryFilter, type EventFilter, type Store } from '../../store/store.js';
 import { loadMediaSettingOrExit, loadSetupOrExit, loadStoreSettingOrExit } from '../config-option.js';
@@ -44,7 +46,10 @@ const NO_DELIVER_STAGE: DeliveryControl = {
 
 export class StoreBackend implements OpsBackend {
   readonly where = 'in the store';
-  private routing: RoutingSet | undefined;
+  /** The setup read when first needed, and whether the sources' API keys had to be set for it. */
+  private loaded: { setup: HeraldSetup; withSourceApis: boolean } | undefined;
+  /** The sources' session APIs, for a replay that fetches sessions again. */
+  private lookups: SessionLookups | undefined;
   /** The operator actions, audited like the admin API's, in the name of the user (actor.ts) on this machine. */
   private readonly deps: OperatorDeps;
   private readonly operator: Operator = { actor: cliActor(), via: 'cli', host: hostname() };
@@ -53,13 +58,19 @@ export class StoreBackend implements OpsBackend {
     private readonly store: Store,
     private readonly command: Command,
   ) {
-    this.deps = { store, deliver: NO_DELIVER_STAGE, routing: () => this.loadRouting(), providers: EVENT_PROVIDERS };
+    this.deps = { store, deliver: NO_DELIVER_STAGE, routing: () => this.loadSetup(false).routing, providers: EVENT_PROVIDERS };
   }
 
-  /** The rules and templates in the config's folder, read once when first needed; replay receives nothing, so no source secrets. */
-  private loadRouting(): RoutingSet {
-    this.routing ??= loadSetupOrExit(this.command, { withoutSourceSecrets: true }).routing;
-    return this.routing;
+  /**
+   * The config with its rules and templates, read once when first needed.
+   * Replay receives nothing, so no source secrets; one that fetches sessions
+   * again needs the sources' API keys (`withSourceApis`).
+   */
+  private loadSetup(withSourceApis: boolean): HeraldSetup {
+    if (!this.loaded || (withSourceApis && !this.loaded.withSourceApis)) {
+      this.loaded = { setup: loadSetupOrExit(this.command, { withoutSourceSecrets: true, withSourceApis }), withSourceApis };
+    }
+    return this.loaded.setup;
   }
 
   /**
@@ -94,8 +105,14 @@ export class StoreBackend implements OpsBackend {
   }
 
   async replayPage(request: ReplayPageRequest) {
+    let deps = this.deps;
+    if (request.refreshSession) {
+      const { config } = this.loadSetup(true);
+      this.lookups ??= sessionApiLookups();
+      deps = { ...deps, sessions: { sources: () => config.sources, lookups: this.lookups } };
+    }
     try {
-      return await replayRange(this.deps, this.operator, request);
+      return await replayRange(deps, this.operator, request);
     } catch (error) {
       if (error instanceof UnknownRuleError) throw new OpsError(error.message);
       throw error;
@@ -115,7 +132,8 @@ export class StoreBackend implements OpsBackend {
     );
   }
 
-  close() {
-    return this.store.close();
+  async close() {
+    await this.lookups?.close();
+    await this.store.close();
   }
 }

@@ -54,6 +54,8 @@ import {
   loginView,
   replayProgress,
   replayView,
+  type ReplayPlan,
+  type ReplayQuery,
   rulesView,
   subjectView,
   type EventQuery,
@@ -76,6 +78,8 @@ const PAGE_SIZE = 50;
 const TIMELINE_EVENTS = 200;
 /** A dry run looks at this many pages of 1,000 events at most before it answers. */
 const DRY_RUN_PAGES = 20;
+/** With refreshSession the dry run asks FaceSign for each session, paced by the source's rate: it looks at fewer events. */
+const REFRESHING_DRY_RUN_EVENTS = 100;
 
 /** Scripts, styles and images only from herald itself; no framing, no plugins, forms only to herald. */
 const CSP = [
@@ -378,43 +382,46 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     });
   }
 
-  const replayQuery = (get: (name: string) => string | undefined) => ({ since: get('since'), until: get('until'), rule: get('rule') });
+  const replayQuery = (get: (name: string) => string | undefined) => ({
+    since: get('since'),
+    until: get('until'),
+    rule: get('rule'),
+    refreshSession: get('refreshSession') !== undefined,
+  });
   const ruleNames = () => deps.routing().rules.rules.map((r) => r.name);
   /** The replay request of a form or query: `since` required, times normalized; a wrong value is a 400 that says so. */
-  function replayRequest(query: { since?: string; until?: string; rule?: string }) {
+  function replayRequest(query: ReplayQuery) {
     const since = timeValue('since', query.since);
     if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
     if (query.rule !== undefined && !ruleNames().includes(query.rule)) throw new AdminInputError(`there is no rule "${query.rule}"`);
-    return { since, until: timeValue('until', query.until), rule: query.rule };
+    return { since, until: timeValue('until', query.until), rule: query.rule, ...(query.refreshSession && { refreshSession: true }) };
   }
 
   router.get('/replay', requireRole('admin'), async (ctx) => {
     const query = replayQuery((name) => queryString(ctx, name));
     if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
     const request = replayRequest(query);
-    // The dry run stores nothing and is not audited; it looks at a bounded number of events.
-    const plan = {
-      total: 0,
-      events: 0,
-      deliveries: 0,
-      byRule: {} as Record<string, number>,
-      batched: 0,
-      batchedByRule: {} as Record<string, number>,
-      truncated: false,
-    };
+    // The dry run stores nothing and is not audited; it looks at a bounded number of events (fewer when it asks FaceSign for each session).
+    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, truncated: false };
+    const [pages, limit] = request.refreshSession ? [1, REFRESHING_DRY_RUN_EVENTS] : [DRY_RUN_PAGES, 1000];
     let after: string | undefined;
-    for (let pages = 0; ; pages++) {
-      if (pages === DRY_RUN_PAGES) {
+    for (let done = 0; ; done++) {
+      if (done === pages) {
         plan.truncated = true;
         break;
       }
-      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit: 1000 });
+      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit });
       if (page.total !== undefined) plan.total = page.total;
       plan.events += page.events;
       plan.deliveries += page.deliveries;
       for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
       plan.batched += page.batched;
       for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
+      if (page.sessions) {
+        plan.sessions ??= { refreshed: 0, failed: 0 };
+        plan.sessions.refreshed += page.sessions.refreshed;
+        plan.sessions.failed += page.sessions.failed.length;
+      }
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }
@@ -439,7 +446,9 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
       html`<p>
           Replaying the events received from
           <code>${job.request.since}</code
-          >${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''},
+          >${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''}${
+            job.request.refreshSession ? ', asking FaceSign for each session again' : ''
+          },
           started by ${job.user}.
         </p>
         ${replayProgress(job)}

@@ -19,6 +19,8 @@ export interface ReplayJob {
   /** Events added to batches (rules with group, digest or throttle), and by rule. */
   batched: number;
   batchedByRule: Record<string, number>;
+  /** With refreshSession: the sessions fetched again so far, and how many could not be. */
+  sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
 }
@@ -41,6 +43,7 @@ export class ReplayJobs {
       byRule: {},
       batched: 0,
       batchedByRule: {},
+      sessions: request.refreshSession ? { refreshed: 0, failed: 0 } : null,
       done: false,
       error: null,
     };
@@ -57,6 +60,10 @@ export class ReplayJobs {
           for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
           job.batched += page.batched;
           for (const [rule, n] of Object.entries(page.batchedByRule)) job.batchedByRule[rule] = (job.batchedByRule[rule] ?? 0) + n;
+          if (job.sessions && page.sessions) {
+            job.sessions.refreshed += page.sessions.refreshed;
+            job.sessions.failed += page.sessions.failed.length;
+          }
           after = page.nextCursor ?? undefined;
         } while (after !== undefined);
       } catch (error) {

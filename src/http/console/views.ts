@@ -1,7 +1,8 @@
 /** The console's pages, as HTML fragments inside the layout (layout.ts); every value goes through `html`'s escaping. */
 import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from '../../core/event.js';
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
-import type { DestinationHealth, RuleSummary, RulesTestResult } from '../../pipeline/operator/operator-actions.js';
+import { QUEUE_SNAPSHOT_MAX_AGE_MS } from '../../pipeline/mechanisms/queue-snapshot-cache.js';
+import { RATE_WINDOW_MINUTES, type DestinationHealth, type RuleSummary, type RulesTestResult } from '../../pipeline/operator/operator-actions.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -363,6 +364,13 @@ export function deadLettersView(query: DeadLetterQuery, page: Page<Delivery>, se
     ${page.nextCursor && html`<p class="pager"><a rel="next" href="/console/dead-letters${queryString({ ...query, after: page.nextCursor })}">More →</a></p>`}`;
 }
 
+/** A destination's attempts per minute, delivered then failed, with the counts they come from in a tooltip. */
+function deliveryRate(rate: DestinationHealth['rate']): SafeHtml {
+  const counts = `${rate.delivered} delivered, ${rate.failed} failed in the last ${rate.windowMinutes} minutes`;
+  const failed = rate.failed > 0 ? html`<span class="error">${rate.failedPerMinute} failed</span>` : '0 failed';
+  return html`<span title="${counts}">${rate.deliveredPerMinute} delivered, ${failed}</span>`;
+}
+
 export function destinationRow(d: DestinationHealth, session: ConsoleSession): SafeHtml {
   return html`<tr id="dest-${d.name}">
     <td>${d.name}</td>
@@ -370,6 +378,7 @@ export function destinationRow(d: DestinationHealth, session: ConsoleSession): S
     <td>${d.paused ? badge('paused') : badge('running')}</td>
     <td>${badge(d.breaker)}</td>
     <td>${d.pending}${d.oldestDueAt && html` <span class="muted small">(due since ${time(d.oldestDueAt)})</span>`}</td>
+    <td>${deliveryRate(d.rate)}</td>
     <td>${d.deadLast24h}</td>
     <td><span class="error">${d.lastError ?? ''}</span></td>
     ${
@@ -402,6 +411,7 @@ export function destinationsView(destinations: readonly DestinationHealth[], ses
             <th scope="col">State</th>
             <th scope="col">Breaker</th>
             <th scope="col">Queue</th>
+            <th scope="col">Per minute (${RATE_WINDOW_MINUTES} min)</th>
             <th scope="col">Dead (24 h)</th>
             <th scope="col">Last error</th>
             ${canAct(session) && html`<th scope="col">Action</th>`}
@@ -412,7 +422,10 @@ export function destinationsView(destinations: readonly DestinationHealth[], ses
         </tbody>
       </table>
     </div>
-    <p class="muted small">Pause and breaker state are this process's.</p>`;
+    <p class="muted small">
+      Pause and breaker state are this process's. Queue depths are read at most every ${QUEUE_SNAPSHOT_MAX_AGE_MS / 1000} s (as for /metrics); the rate counts
+      the attempts of every process over the last ${RATE_WINDOW_MINUTES} minutes.
+    </p>`;
 }
 
 export function auditView(query: Record<'actor' | 'action' | 'target', string | undefined>, page: Page<AuditEntry>): SafeHtml {
@@ -462,6 +475,8 @@ export interface ReplayQuery {
   since?: string;
   until?: string;
   rule?: string;
+  /** Ask FaceSign for each enriched event's session again. */
+  refreshSession?: boolean;
 }
 
 /** The outcome of a dry run over a range: what a replay would send. */
@@ -475,6 +490,8 @@ export interface ReplayPlan {
   batched: number;
   batchedByRule: Record<string, number>;
   truncated: boolean;
+  /** With refreshSession: the sessions fetched again, and how many could not be. */
+  sessions?: { refreshed: number; failed: number };
 }
 
 export function replayView(query: ReplayQuery, rules: readonly string[], session: ConsoleSession, plan?: ReplayPlan, message?: string): SafeHtml {
@@ -487,6 +504,9 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
     <form class="filters" method="get" action="/console/replay">
       ${text('since', 'Since (UTC, required)', query.since, '2026-01-31T12:00:00Z')} ${text('until', 'Until (UTC)', query.until, '2026-02-01T00:00:00Z')}
       ${select('rule', 'Rule', rules, query.rule)}
+      <div class="field">
+        <label><input type="checkbox" name="refreshSession" value="1" ${query.refreshSession ? 'checked' : ''} /> Ask FaceSign for each session again</label>
+      </div>
       <div class="field actions"><button type="submit">Dry run</button></div>
     </form>
     ${
@@ -499,6 +519,17 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
             plan.batched > 0 ? html` and add <strong>${plan.batched}</strong> event(s) to batches, sent with their rules' next message` : ''
           }.
         </p>
+        ${
+          plan.sessions &&
+          html`<p>
+            ${plan.sessions.refreshed} session(s) fetched again from
+            FaceSign${
+              plan.sessions.failed > 0
+                ? html`; <span class="error">${plan.sessions.failed} could not be</span> (their events would be replayed with the session stored)`
+                : ''
+            }.
+          </p>`
+        }
         ${replayRuleTable(plan)}
         ${
           plan.deliveries + plan.batched > 0 &&
@@ -507,7 +538,10 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
               type="hidden"
               name="until"
               value="${query.until ?? ''}"
-            /><input type="hidden" name="rule" value="${query.rule ?? ''}" /> <button type="submit">Replay ${plan.total} event(s)</button>
+            /><input type="hidden" name="rule" value="${query.rule ?? ''}" />${
+              query.refreshSession ? html`<input type="hidden" name="refreshSession" value="1" />` : ''
+            }
+            <button type="submit">Replay ${plan.total} event(s)</button>
           </form>`
         }
       </section>`
@@ -547,6 +581,7 @@ export function replayProgress(job: {
   deliveries: number;
   byRule: Record<string, number>;
   batched: number;
+  sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
 }): SafeHtml {
@@ -556,6 +591,15 @@ export function replayProgress(job: {
     <p>
       ${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'}
       made${job.batched > 0 ? `, ${job.batched} added to batches` : ''}.
+      ${
+        job.sessions &&
+        html`${job.sessions.refreshed} session(s) fetched again from
+        FaceSign${
+          job.sessions.failed > 0
+            ? html`, <span class="error">${job.sessions.failed} could not be</span> (their events were replayed with the session stored)`
+            : ''
+        }.`
+      }
       ${job.done ? (job.error ? html`<span class="error">Stopped: ${job.error}</span>` : html`<strong>Done.</strong>`) : 'Running…'}
     </p>
   </div>`;

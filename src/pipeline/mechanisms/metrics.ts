@@ -5,18 +5,9 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { QueueSnapshot } from '../../store/store.js';
+import { QueueSnapshotCache, type QueueSnapshotCacheOptions } from './queue-snapshot-cache.js';
 
 export type { QueueSnapshot };
-
-/** How long one reading of the queue serves scrapes: the store's counts cost tens of ms on a large queue. */
-export const QUEUE_SNAPSHOT_MAX_AGE_MS = 5_000;
-
-export interface QueueGaugeOptions {
-  /** How long a snapshot is reused (default QUEUE_SNAPSHOT_MAX_AGE_MS). */
-  maxAgeMs?: number;
-  /** The clock (tests inject one). */
-  now?: () => number;
-}
 
 export class HeraldMetrics {
   readonly registry = new Registry();
@@ -147,16 +138,19 @@ export class HeraldMetrics {
 
   /**
    * @param queue read for the gauges of queue depth, age of the oldest due
-   *   delivery and dead letters: at most once per `maxAgeMs`, however many
-   *   scrapers there are, so a scrape costs the store nothing most of the time
+   *   delivery and dead letters: a cache shared with others who read the
+   *   queue (start-herald.ts shares it with the destinations' health), or a
+   *   reader, cached here; either way read at most once per `maxAgeMs`,
+   *   however many scrapers there are, so a scrape costs the store nothing
+   *   most of the time
    */
   constructor(
-    queue?: () => Promise<QueueSnapshot>,
+    queue?: QueueSnapshotCache | (() => Promise<QueueSnapshot>),
     {
-      maxAgeMs = QUEUE_SNAPSHOT_MAX_AGE_MS,
+      maxAgeMs,
       now = Date.now,
       processMetrics = true,
-    }: QueueGaugeOptions & {
+    }: QueueSnapshotCacheOptions & {
       /** The process's own metrics (CPU, memory, event loop); off on a second thread, whose process the main one describes. */
       processMetrics?: boolean;
     } = {},
@@ -165,26 +159,14 @@ export class HeraldMetrics {
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
     this.configValid.set(1);
     if (!queue) return;
+    const cache = queue instanceof QueueSnapshotCache ? queue : new QueueSnapshotCache(queue, { maxAgeMs, now });
     // A scrape collects every metric at once: the three gauges share one
     // snapshot, read by whichever collects first, while it is in flight, and
     // kept for maxAgeMs after it was read. When the store cannot answer, the
     // scrape still serves every other metric (they tell what went wrong), the
     // queue gauges keep the values of the last snapshot that could be read,
-    // and the failed read is not kept.
-    let reading: Promise<QueueSnapshot | undefined> | undefined;
-    let readAt = -Infinity;
-    const snapshot = () => {
-      if (reading && now() - readAt >= maxAgeMs) reading = undefined;
-      if (!reading) {
-        readAt = now();
-        const read: Promise<QueueSnapshot | undefined> = queue().catch(() => {
-          if (reading === read) reading = undefined;
-          return undefined;
-        });
-        reading = read;
-      }
-      return reading;
-    };
+    // and the failed read is not kept (the cache reads again next time).
+    const snapshot = (): Promise<QueueSnapshot | undefined> => cache.get().catch(() => undefined);
     new Gauge({
       name: 'herald_queue_pending',
       help: 'Pending deliveries, by destination.',

@@ -14,11 +14,12 @@ import type { NormalizedEvent } from '../../core/event.js';
 import { newEventId } from '../../core/ids.js';
 import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
-import type { AuditEntry, DeadLetterFilter, Store } from '../../store/store.js';
+import type { AuditEntry, DeadLetterFilter, QueueSnapshot, Store } from '../../store/store.js';
 import type { BreakerState } from '../mechanisms/circuit-breaker.js';
 import { eventDetail, type EventDetail } from './event-detail.js';
 import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
 import { replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
+import type { SessionRefresh } from './session-refresh.js';
 import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
 
@@ -51,8 +52,16 @@ export interface OperatorDeps {
   /** The routing in force now (a config reload swaps it): replay goes through it. */
   routing: () => RoutingSet;
   providers: Record<string, ProviderProfile>;
+  /** The sources' session APIs, for a replay that fetches sessions again (`refreshSession`); without it such a replay is refused. */
+  sessions?: SessionRefresh;
   /** The clock (tests inject one). */
   now?: () => number;
+  /**
+   * The queue as last read, shared with the metrics' gauges (start-herald.ts:
+   * a QueueSnapshotCache, read at most every 5 s); without it, the store's
+   * queue is counted at each call.
+   */
+  queueSnapshot?: () => Promise<QueueSnapshot>;
 }
 
 /** Who acts and through what, as written to the audit log. */
@@ -139,13 +148,18 @@ export async function retryDeadLetters(deps: OperatorDeps, operator: Operator, f
   return retried;
 }
 
+/** What a replay's audit entry says it asked for, beyond its target. */
+function replayDetail(request: { rule?: string; refreshSession?: boolean }): Record<string, unknown> {
+  return { rule: request.rule ?? null, ...(request.refreshSession && { refreshSession: true }) };
+}
+
 /** Replays one page of a time range (a dry run stores nothing and is not audited); see replay.ts. */
 export async function replayRange(deps: OperatorDeps, operator: Operator, request: ReplayPageRequest): Promise<ReplayPage> {
   if (!request.dryRun) {
     const target = `${request.since}..${request.until ?? ''}`;
-    await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { rule: request.rule ?? null, after: request.after ?? null }, clock(deps));
+    await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { ...replayDetail(request), after: request.after ?? null }, clock(deps));
   }
-  const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps));
+  const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps), deps.sessions);
   if (!page.dryRun && page.deliveries > 0) deps.deliver.wake();
   return page;
 }
@@ -155,12 +169,12 @@ export async function replayOneEvent(
   deps: OperatorDeps,
   operator: Operator,
   id: string,
-  options: { dryRun: boolean; rule?: string },
+  options: { dryRun: boolean; rule?: string; refreshSession?: boolean },
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;
-  if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, { rule: options.rule ?? null }, clock(deps));
-  const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, now: clock(deps) });
+  if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, replayDetail(options), clock(deps));
+  const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, sessions: deps.sessions, now: clock(deps) });
   if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();
   return replayed;
 }
@@ -194,19 +208,45 @@ export interface DestinationHealth {
   /** Deliveries that went dead in the last 24 hours, and the latest one's error (scrubbed of secrets by its channel). */
   deadLast24h: number;
   lastError: string | null;
+  /** Its delivery rate: the attempts of every process on the store over the last few minutes. */
+  rate: DeliveryRate;
+}
+
+/** Attempts at a destination's deliveries that started in the last `windowMinutes`: counted, and per minute over the window. */
+export interface DeliveryRate {
+  windowMinutes: number;
+  delivered: number;
+  /** Attempts that did not deliver: to be retried, gone dead, or a failed probe of an open circuit breaker. */
+  failed: number;
+  deliveredPerMinute: number;
+  failedPerMinute: number;
 }
 
 const DAY_MS = 24 * 3_600_000;
+/** The delivery rate's window: long enough to be steady, short enough to show a destination failing now. */
+export const RATE_WINDOW_MINUTES = 5;
 
-/** Every configured destination's health: pause, breaker, queue depth and recent dead letters. Two store reads. */
+/** Per minute over the rate's window, to one decimal. */
+const perMinute = (count: number) => Math.round((count / RATE_WINDOW_MINUTES) * 10) / 10;
+
+/**
+ * Every configured destination's health: pause, breaker, queue depth, recent
+ * dead letters and delivery rate. Three store reads; the queue's is shared
+ * with the metrics when `deps.queueSnapshot` is set.
+ */
 export async function destinationHealth(deps: OperatorDeps): Promise<DestinationHealth[]> {
   const now = clock(deps);
-  const [snapshot, dead] = await Promise.all([deps.store.queueSnapshot(now), deps.store.recentDeadLetters(now - DAY_MS)]);
+  const [snapshot, dead, attempts] = await Promise.all([
+    deps.queueSnapshot ? deps.queueSnapshot() : deps.store.queueSnapshot(now),
+    deps.store.recentDeadLetters(now - DAY_MS),
+    deps.store.recentAttempts(now - RATE_WINDOW_MINUTES * 60_000),
+  ]);
   const breakers = deps.deliver.breakerStates();
   const paused = new Set(deps.deliver.paused());
   return Object.values(deps.routing().destinations).map((destination) => {
     const queue = Object.hasOwn(snapshot.byDestination, destination.name) ? snapshot.byDestination[destination.name]! : undefined;
     const recent = Object.hasOwn(dead, destination.name) ? dead[destination.name]! : undefined;
+    const tried = Object.hasOwn(attempts, destination.name) ? attempts[destination.name]! : { delivered: 0, failed: 0 };
     return {
       name: destination.name,
       type: destination.type,
@@ -216,6 +256,13 @@ export async function destinationHealth(deps: OperatorDeps): Promise<Destination
       oldestDueAt: queue?.oldestDueAt == null ? null : new Date(queue.oldestDueAt).toISOString(),
       deadLast24h: recent?.count ?? 0,
       lastError: recent?.latestError ?? null,
+      rate: {
+        windowMinutes: RATE_WINDOW_MINUTES,
+        delivered: tried.delivered,
+        failed: tried.failed,
+        deliveredPerMinute: perMinute(tried.delivered),
+        failedPerMinute: perMinute(tried.failed),
+      },
     };
   });
 }

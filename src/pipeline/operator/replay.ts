@@ -5,29 +5,63 @@
  * batch again, as routing would add it, and goes out in its next message; a
  * dry run plans them and stores nothing. Used by the admin API and by
  * `herald replay`, on the store or through the API a page at a time.
+ *
+ * An event is replayed with the session stored with it, unless the replay
+ * asks for it again (`refreshSession`: session-refresh.ts): then the fresh
+ * session is what the event is routed and rendered with, and it is stored
+ * with the event in the write that adds the deliveries (a dry run fetches
+ * too, so that its plan shows the fresh state, and stores nothing).
  */
 import { UnknownRuleError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { ProviderProfile } from '../../providers/provider.js';
-import { pageOf, type BatchEntry, type EventFilter, type NewDelivery, type Store } from '../../store/store.js';
+import { pageOf, type AddedDeliveries, type BatchEntry, type EventFilter, type NewDelivery, type Store } from '../../store/store.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
+import { refreshSessions, type SessionRefresh, type SessionRefreshResult } from './session-refresh.js';
 
 export interface ReplayOptions {
   /** Only this rule's notifications. */
   rule?: string;
   /** Plan only: store nothing. */
   dryRun?: boolean;
+  /** Fetch the session again from the provider's API for the events their source enriches (default false). */
+  refreshSession?: boolean;
+  /** How: needed with refreshSession. */
+  sessions?: SessionRefresh;
   now?: number;
 }
+
+/** Whether an event's session was fetched again, when the replay asked for it and its source enriches the event. */
+export type SessionRefreshOutcome = { refreshed: true } | { refreshed: false; error: string };
 
 export interface ReplayedEvent {
   eventId: string;
   deliveries: NewDelivery[];
   /** The batches it joins again (an event still pending in one stays there once: Store.addDeliveries). */
   batched: BatchEntry[];
+  /** With refreshSession, for an event whose source enriches it; on failure it was replayed with the session stored. */
+  sessionRefresh?: SessionRefreshOutcome;
 }
 
-/** Plans the events' notifications and batches with `routing` and, unless a dry run, stores them in one write. */
+/** A session a replay could not fetch again: its events were replayed with the session stored. */
+export interface SessionRefreshFailure {
+  source: string;
+  sessionId: string | null;
+  eventIds: string[];
+  /** Why (no key or secret in it). */
+  error: string;
+}
+
+/** The replay of some events, with the sessions it fetched again. */
+interface Replay {
+  replayed: ReplayedEvent[];
+  refreshed: SessionRefreshResult[];
+}
+
+/**
+ * Plans the events' notifications and batches with `routing` and, unless a
+ * dry run, stores them (and the sessions fetched again) in one write.
+ */
 export async function replayEvents(
   store: Store,
   events: readonly NormalizedEvent[],
@@ -35,21 +69,39 @@ export async function replayEvents(
   providers: Record<string, ProviderProfile>,
   options: ReplayOptions = {},
 ): Promise<ReplayedEvent[]> {
+  return (await replay(store, events, routing, providers, options)).replayed;
+}
+
+async function replay(
+  store: Store,
+  events: readonly NormalizedEvent[],
+  routing: RoutingSet,
+  providers: Record<string, ProviderProfile>,
+  options: ReplayOptions,
+): Promise<Replay> {
+  if (options.refreshSession && !options.sessions) throw new Error('replay: refreshSession needs `sessions`, the source lookups to fetch them with');
+  const refreshed = options.refreshSession ? await refreshSessions(events, options.sessions!) : [];
+  const outcomes = new Map<string, { fresh?: NormalizedEvent; error?: string }>();
+  for (const result of refreshed) {
+    for (const id of result.eventIds) outcomes.set(id, result.events ? { fresh: result.events.get(id) } : { error: result.error });
+  }
   const now = options.now ?? Date.now();
   const ofRule = (planned: { rule: { name: string } }) => options.rule === undefined || planned.rule.name === options.rule;
-  const replayed = events.map((event) => {
+  const additions: AddedDeliveries[] = [];
+  const replayed = events.map((stored): ReplayedEvent => {
+    const outcome = outcomes.get(stored.id);
+    const event = outcome?.fresh ?? stored;
     const provider = providers[event.provider];
     const plan = provider ? planRouting(event, routing, provider, now) : { notifications: [], batched: [] };
     const deliveries = plan.notifications.filter(ofRule).map((p) => p.delivery);
     const batched = plan.batched.filter(ofRule).map((b) => b.entry);
-    return { eventId: event.id, deliveries, batched };
+    if (deliveries.length > 0 || batched.length > 0 || outcome?.fresh)
+      additions.push({ eventId: stored.id, deliveries, batched, ...(outcome?.fresh && { event: outcome.fresh }) });
+    if (!outcome) return { eventId: stored.id, deliveries, batched };
+    return { eventId: stored.id, deliveries, batched, sessionRefresh: outcome.fresh ? { refreshed: true } : { refreshed: false, error: outcome.error! } };
   });
-  if (!options.dryRun)
-    await store.addDeliveries(
-      replayed.filter((r) => r.deliveries.length > 0 || r.batched.length > 0),
-      now,
-    );
-  return replayed;
+  if (!options.dryRun) await store.addDeliveries(additions, now);
+  return { replayed, refreshed };
 }
 
 /** One page of a replay over the events received in a time range. */
@@ -60,6 +112,8 @@ export interface ReplayPageRequest {
   until?: string;
   rule?: string;
   dryRun?: boolean;
+  /** Fetch the sessions again (see ReplayOptions); the fetches are paced by the source's rate limit, so a page takes longer. */
+  refreshSession?: boolean;
   /** The previous page's `nextCursor`; absent on the first page. */
   after?: string;
   /** Events per page (default 500): one store read and one write each. */
@@ -80,6 +134,8 @@ export interface ReplayPage {
   nextCursor: string | null;
   /** How many events the range holds: on the first page only (counting is a scan), for a progress bar. */
   total?: number;
+  /** With refreshSession: the sessions fetched again on this page, and those that could not be. */
+  sessions?: { refreshed: number; failed: SessionRefreshFailure[] };
 }
 
 /**
@@ -93,14 +149,15 @@ export async function replayPage(
   providers: Record<string, ProviderProfile>,
   request: ReplayPageRequest,
   now = Date.now(),
+  sessions?: SessionRefresh,
 ): Promise<ReplayPage> {
-  const { rule, dryRun = false } = request;
+  const { rule, dryRun = false, refreshSession = false } = request;
   const ruleNames = routing.rules.rules.map((r) => r.name);
   if (rule !== undefined && !ruleNames.includes(rule)) throw new UnknownRuleError(rule, ruleNames);
   const range: EventFilter = { since: request.since, until: request.until };
   const total = request.after === undefined ? await store.countEvents(range) : undefined;
   const page = await pageOf((f: EventFilter) => store.listEvents(f), { ...range, after: request.after, limit: request.limit ?? 500 });
-  const replayed = await replayEvents(store, page.items, routing, providers, { rule, dryRun, now });
+  const { replayed, refreshed } = await replay(store, page.items, routing, providers, { rule, dryRun, now, refreshSession, sessions });
   const deliveries = replayed.flatMap((r) => r.deliveries);
   const batched = replayed.flatMap((r) => r.batched);
   return {
@@ -112,6 +169,14 @@ export async function replayPage(
     batchedByRule: countByRule(batched),
     nextCursor: page.nextCursor,
     ...(total !== undefined && { total }),
+    ...(refreshSession && {
+      sessions: {
+        refreshed: refreshed.filter((r) => r.events).length,
+        failed: refreshed
+          .filter((r) => r.error !== undefined)
+          .map(({ source, sessionId, eventIds, error }) => ({ source, sessionId, eventIds, error: error! })),
+      },
+    }),
   };
 }
 

@@ -29,7 +29,7 @@ import { sessionStatusOutcome } from '../../providers/facesign.js';
 import { glob } from '../../routing/json-logic.js';
 import type { EnrichmentClaim, Store } from '../../store/store.js';
 import { archivesMedia, isMediaEvent, mediaExpiresAt, withArchive, type MediaArchiver } from './media-archive.js';
-import { SessionLookup, type SessionFetcher } from './session-lookup.js';
+import { SessionLookups, type SessionFetcher } from './session-lookup.js';
 import { WorkerLoop, type WorkResult } from '../mechanisms/worker-loop.js';
 
 /** Whether a source enriches events of this type before routing them. */
@@ -86,11 +86,12 @@ export interface EnrichDeps {
 export class EnrichStage {
   private readonly loop: WorkerLoop;
   private readonly now: () => number;
-  /** Each source's lookup, with the API settings it was built for (a reload that changes them builds a new one). */
-  private readonly lookups = new Map<string, { settings: string; lookup: SessionLookup }>();
+  /** Each source's session lookup: shared with a replay that fetches sessions again (operator/session-refresh.ts). */
+  readonly lookups: SessionLookups;
 
   constructor(private readonly deps: EnrichDeps) {
     this.now = deps.now ?? Date.now;
+    this.lookups = new SessionLookups(deps.fetcher, this.now);
     this.loop = new WorkerLoop(
       () => this.enrichBatch(),
       (error) => deps.log.error({ err: error instanceof Error ? error.message : String(error) }, 'enrichment failed; retrying'),
@@ -108,8 +109,7 @@ export class EnrichStage {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await Promise.allSettled([...this.lookups.values()].map(({ lookup }) => lookup.close()));
-    this.lookups.clear();
+    await this.lookups.close();
   }
 
   /** Tries the due events once; returns how many it tried. */
@@ -152,7 +152,7 @@ export class EnrichStage {
     }
     const receivedAt = Date.parse(event.receivedAt);
     try {
-      const { session, fetchedAt } = await this.lookup(source.name, api).session(event.subject, receivedAt, this.now());
+      const { session, fetchedAt } = await this.lookups.of(source.name, api).session(event.subject, receivedAt, this.now());
       log.debug({ eventId: event.id, source: event.source, attempts }, 'event enriched');
       return { event: enriched(event, attempts, session, fetchedAt, null) };
     } catch (error) {
@@ -197,16 +197,6 @@ export class EnrichStage {
       log.warn({ eventId: event.id, attempts, err: error.message, retryAt: new Date(retryAt).toISOString() }, 'media download failed; will retry');
       return { retryAt };
     }
-  }
-
-  private lookup(sourceName: string, api: SessionApiConfig): SessionLookup {
-    const settings = JSON.stringify(api);
-    const known = this.lookups.get(sourceName);
-    if (known?.settings === settings) return known.lookup;
-    known?.lookup.close().catch(() => {}); // its calls in flight finish on their own
-    const lookup = new SessionLookup(this.deps.fetcher(api), api.rate, this.now());
-    this.lookups.set(sourceName, { settings, lookup });
-    return lookup;
   }
 
   private async enrichBatch(): Promise<WorkResult> {

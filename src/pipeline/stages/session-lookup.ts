@@ -5,6 +5,7 @@
  * answers 429 (for its Retry-After), so that no call is made that is sure to
  * be refused. The limits are per process.
  */
+import type { SessionApiConfig } from '../../core/config.js';
 import { EnrichmentError } from '../../core/errors.js';
 import { RateLimiter, parseRate } from '../mechanisms/rate-limiter.js';
 
@@ -96,5 +97,37 @@ export class SessionLookup {
       if (now - answer.fetchedAt < SESSION_CACHE_MS) break;
       this.cache.delete(sessionId);
     }
+  }
+}
+
+/**
+ * Each source's lookup, with the API settings it was built for (a config
+ * reload that changes them builds a new one). In a serving herald the enrich
+ * stage and a replay that fetches sessions again share one, so they share its
+ * rate limit and its pause after a 429.
+ */
+export class SessionLookups {
+  private readonly lookups = new Map<string, { settings: string; lookup: SessionLookup }>();
+
+  constructor(
+    private readonly fetcher: (api: SessionApiConfig) => SessionFetcher,
+    /** The clock of the lookups' rate limits. */
+    readonly now: () => number,
+  ) {}
+
+  /** The lookup of the source named `sourceName`, whose api section is `api`. */
+  of(sourceName: string, api: SessionApiConfig): SessionLookup {
+    const settings = JSON.stringify(api);
+    const known = this.lookups.get(sourceName);
+    if (known?.settings === settings) return known.lookup;
+    known?.lookup.close().catch(() => {}); // its calls in flight finish on their own
+    const lookup = new SessionLookup(this.fetcher(api), api.rate, this.now());
+    this.lookups.set(sourceName, { settings, lookup });
+    return lookup;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.lookups.values()].map(({ lookup }) => lookup.close()));
+    this.lookups.clear();
   }
 }

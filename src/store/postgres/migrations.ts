@@ -174,6 +174,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_type ON events (type, id);
   CREATE INDEX events_outcome ON events (outcome, id);
   `,
+  /* 13: the attempts of the last minutes, for each destination's delivery rate (store.ts recentAttempts; the console's Destinations page) */ `
+  CREATE INDEX attempts_started ON attempts (started_at);
+  `,
 ];
 
 /** Every herald of one database takes this lock to migrate (any schema): migrations are rare and short. */

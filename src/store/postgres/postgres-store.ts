@@ -36,6 +36,7 @@ import type {
   InsertResult,
   NewEvent,
   QueueSnapshot,
+  RecentAttempts,
   RecentDeadLetters,
   Reseal,
   RoutingError,
@@ -47,6 +48,7 @@ import { claimBatches, completeBatch, nextBatchDueAt, scheduleBatch } from './qu
 import { listAudit, recordAudit } from './queries/audit-log.js';
 import { deadLetterRemovedDestinations } from './queries/dead-letter-removed-destinations.js';
 import { queueSnapshot } from './queries/queue-snapshot.js';
+import { recentAttempts } from './queries/recent-attempts.js';
 import { recentDeadLetters } from './queries/recent-dead-letters.js';
 import { retryDeadLetters, retryDelivery } from './queries/retry-deliveries.js';
 import { StoreUnavailableError } from '../../core/errors.js';
@@ -276,6 +278,10 @@ export class PostgresStore implements Store {
 
   recentDeadLetters(sinceMs: number): Promise<Record<string, RecentDeadLetters>> {
     return recentDeadLetters(this.db, sinceMs);
+  }
+
+  recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>> {
+    return recentAttempts(this.db, sinceMs);
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

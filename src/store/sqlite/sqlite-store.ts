@@ -35,6 +35,7 @@ import type {
   NewDelivery,
   NewEvent,
   QueueSnapshot,
+  RecentAttempts,
   RecentDeadLetters,
   Reseal,
   RoutingError,
@@ -550,9 +551,11 @@ export class SqliteStore implements Store {
 
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     const insert = this.statement(INSERT_NEW_DELIVERY);
+    const replace = this.statement('UPDATE events SET body = ?, outcome = ? WHERE id = ?');
     const routed = this.statement('SELECT 1 FROM events WHERE id = ? AND routed_at IS NOT NULL');
     return this.writes.write(() => {
-      for (const { eventId, deliveries, batched = [] } of additions) {
+      for (const { eventId, deliveries, event, batched = [] } of additions) {
+        if (event) replace.run(JSON.stringify(event), event.outcome, eventId);
         for (const d of deliveries) {
           insert.run(newDeliveryParams(eventId, d, now));
         }
@@ -584,6 +587,16 @@ export class SqliteStore implements Store {
        FROM deliveries WHERE status = 'dead' AND updated_at >= ? GROUP BY destination`,
     ).all(sinceMs) as Array<{ destination: string; count: number; latest_at: number; last_error: string | null }>;
     return Object.fromEntries(rows.map((r) => [r.destination, { count: r.count, latestAt: r.latest_at, latestError: r.last_error }]));
+  }
+
+  async recentAttempts(sinceMs: number): Promise<Record<string, RecentAttempts>> {
+    // Only the attempts since then, through attempts_started; each one's delivery by its key.
+    const rows = this.statement(
+      `SELECT d.destination, SUM(a.outcome = 'delivered') AS delivered, SUM(a.outcome <> 'delivered') AS failed
+       FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+       WHERE a.started_at >= ? GROUP BY d.destination`,
+    ).all(sinceMs) as Array<{ destination: string; delivered: number; failed: number }>;
+    return Object.fromEntries(rows.map((r) => [r.destination, { delivered: r.delivered, failed: r.failed }]));
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

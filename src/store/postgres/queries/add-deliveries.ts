@@ -42,12 +42,29 @@ export function newDeliveryColumns(deliveries: ReadonlyArray<NewDelivery & { eve
 
 const ADD_DELIVERIES = insertNewDeliveries(1);
 
-/** The deliveries in one statement; with batch entries (add-to-batches.ts), in one transaction with them. */
+/** The same, and the replayed events that changed (a session fetched again) written in their place: one statement, so one transaction. */
+const ADD_DELIVERIES_REPLACING_EVENTS = `
+WITH replaced AS (
+  UPDATE events SET body = r.body::json, outcome = r.outcome
+  FROM unnest($10::text[], $11::text[], $12::text[]) AS r(id, body, outcome)
+  WHERE events.id = r.id)
+${insertNewDeliveries(1)}`;
+
+/**
+ * The deliveries, and the events a replay changed, in one statement; with
+ * batch entries (add-to-batches.ts), in one transaction with them.
+ */
 export async function addDeliveries(db: Db, additions: readonly AddedDeliveries[], now: number): Promise<void> {
   const deliveries = additions.flatMap((a) => a.deliveries.map((d) => ({ ...d, eventId: a.eventId })));
+  const replacing = additions.filter((a) => a.event !== undefined);
   const entries = additions.flatMap((a) => (a.batched ?? []).map((b) => ({ ...b, eventId: a.eventId })));
   const insert = async (on: Db) => {
-    if (deliveries.length > 0) await on.query(ADD_DELIVERIES, [...newDeliveryColumns(deliveries), now]);
+    if (replacing.length > 0) {
+      const replaced = [replacing.map((a) => a.eventId), replacing.map((a) => JSON.stringify(a.event)), replacing.map((a) => a.event!.outcome)];
+      await on.query(ADD_DELIVERIES_REPLACING_EVENTS, [...newDeliveryColumns(deliveries), now, ...replaced]);
+    } else if (deliveries.length > 0) {
+      await on.query(ADD_DELIVERIES, [...newDeliveryColumns(deliveries), now]);
+    }
   };
   if (entries.length === 0) return insert(db);
   await db.transaction(async (tx) => {
