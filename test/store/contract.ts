@@ -964,6 +964,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.deepEqual(batch?.eventIds, [e.id]);
       });
 
+      it('writes a replayed event that changed (its session fetched again) in the write that adds it to its batch', async () => {
+        const e = event('facesign', { session: { status: 'inProgress' } });
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
+        const fresh = { ...e, outcome: 'completed' as const, session: { status: 'complete' } };
+        await store.addDeliveries([{ eventId: e.id, deliveries: [delivery()], batched: [entry(t0)], event: fresh }], t0);
+        assert.deepEqual(await store.getEvent(e.id), fresh);
+        const [batch] = await claimBatch(t0 + WAIT);
+        assert.deepEqual(batch?.eventIds, [e.id]);
+        assert.equal((await store.listDeliveries({ eventId: e.id })).length, 1);
+      });
+
       it('leaves the batches of an event not routed yet to its routing, which adds it once', async () => {
         const e = event();
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
