@@ -160,7 +160,9 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       ctx.body = notFound('event');
       return;
     }
-    ctx.body = { dryRun, deliveries: replayed.deliveries, ...(replayed.sessionRefresh && { sessionRefresh: replayed.sessionRefresh }) };
+    // A batch entry says which batch the event joins; its key is read from the event as the rule's templates see it.
+    const batched = replayed.batched.map(({ rule, destination, template, keyLabel }) => ({ rule, destination, template, key: keyLabel }));
+    ctx.body = { dryRun, deliveries: replayed.deliveries, batched, ...(replayed.sessionRefresh && { sessionRefresh: replayed.sessionRefresh }) };
   });
 
   router.get('/dead-letters', async (ctx) => {

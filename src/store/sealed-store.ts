@@ -226,7 +226,11 @@ export class SealedStore implements Store {
     return this.inner.retryDeadLetters(filter, now);
   }
 
-  /** A replayed event that changed (a session fetched again) is sealed like any event. */
+  /**
+   * A replayed event that changed (a session fetched again) is sealed like any
+   * event. Batch entries pass as they are, as markRouted's do: the batch stage
+   * reads the events themselves, sealed.
+   */
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     return this.inner.addDeliveries(
       additions.map((a) => ({ ...a, deliveries: this.sealDeliveries(a.deliveries), ...(a.event && { event: sealEvent(this.keys, a.event) }) })),

@@ -121,6 +121,11 @@ export interface AddedDeliveries {
   eventId: string;
   deliveries: NewDelivery[];
   /**
+   * The batches the event joins again (rules with group, digest or throttle),
+   * as routing would add it (EventRouting.batched); none when absent.
+   */
+  batched?: BatchEntry[];
+  /**
    * The event as the deliveries were rendered from, when the replay changed it
    * (a session fetched again: pipeline/operator/session-refresh.ts): it
    * replaces the stored one, its outcome too, in the same write.
@@ -513,7 +518,14 @@ export interface Store extends ThreadStore {
   deadLetterRemovedDestinations(destinations: readonly string[], madeBeforeMs: number, now: number): Promise<number>;
   /** retryDelivery for every dead delivery matching the filter; returns how many. */
   retryDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
-  /** Inserts new deliveries for events already routed (a replay), in one transaction; earlier ones are kept. */
+  /**
+   * Inserts new deliveries for events already routed (a replay), and adds the
+   * events to their batches as markRouted does (same due-time logic), in one
+   * transaction; earlier deliveries are kept. An event still pending in a
+   * batch is not added to it again (it goes out once, with the batch's next
+   * message), and batch entries of an event not yet routed are left out
+   * (routing will batch it).
+   */
   addDeliveries(additions: AddedDeliveries[], now: number): Promise<void>;
   /** Pending deliveries by destination with the oldest due, and the dead count: one query each. */
   queueSnapshot(now: number): Promise<QueueSnapshot>;

@@ -4,13 +4,15 @@
  * as a dry run), `herald dlq list|retry`, and `herald events list|show`.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { cliActor } from '../../src/cli/ops/actor.js';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import type { Delivery, NewDelivery } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runHerald } from '../helpers/cli.js';
+import { SHIPPED_TEMPLATES_DIR } from '../helpers/config.js';
 import { tempDir } from '../helpers/herald.js';
 import { writeHookConfig } from '../helpers/herald-process.js';
 import { event } from '../store/contract.js';
@@ -67,7 +69,14 @@ describe('herald events, dlq and replay (on the store)', function () {
   it('replay --dry-run counts what would be sent over 5,000 events and creates nothing', async () => {
     const result = await runHerald(['--config', config, 'replay', '--since', SINCE, '--dry-run', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), { dryRun: true, events: RECENT, deliveries: RECENT, byRule: { 'everything-to-hook': RECENT } });
+    assert.deepEqual(JSON.parse(result.stdout), {
+      dryRun: true,
+      events: RECENT,
+      deliveries: RECENT,
+      byRule: { 'everything-to-hook': RECENT },
+      batched: 0,
+      batchedByRule: {},
+    });
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
     assert.equal((await deliveries()).length, 1, 'only the old dead letter');
   });
@@ -160,5 +169,82 @@ describe('herald events, dlq and replay (on the store)', function () {
     assert.deepEqual(json.matchedRules, ['everything-to-hook']);
     const missing = await runHerald(['--config', config, 'events', 'show', 'nope']);
     assert.equal(missing.code, 1);
+  });
+});
+
+describe('herald replay of events of a rule that batches (on the store)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let config: string;
+  const t0 = Date.parse('2026-03-02T10:00:00Z');
+  const ids: string[] = [];
+
+  before(async () => {
+    dir = tempDir();
+    const rules = path.join(dir, 'rules');
+    mkdirSync(rules);
+    writeFileSync(
+      path.join(rules, 'rules.yaml'),
+      `- name: per-session
+  group: { by: [subject], wait: 30s, interval: 5m }
+  notify: [{ to: hook, template: group-summary }]
+- name: each
+  notify: [{ to: hook, template: session-finished }]
+`,
+    );
+    const templates = path.join(dir, 'templates');
+    cpSync(path.join(PACKAGE_ROOT, 'test/fixtures/batching/templates/group-summary'), path.join(templates, 'group-summary'), { recursive: true });
+    cpSync(path.join(SHIPPED_TEMPLATES_DIR, 'session-finished'), path.join(templates, 'session-finished'), { recursive: true });
+    config = writeHookConfig(dir, 0, 'http://127.0.0.1:9');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8')
+        .replace(/^rules: .*$/m, `rules: ${JSON.stringify(rules)}`)
+        .replace(/^templates: .*$/m, `templates: ${JSON.stringify(templates)}`),
+    );
+    const store = new SqliteStore(path.join(dir, 'herald.db'));
+    try {
+      await store.migrate();
+      // Two events of one session, routed when no rule matched.
+      for (const subject of ['sess_a', 'sess_a']) {
+        const e = event('facesign', { subject, receivedAt: new Date(t0).toISOString() });
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v0', deliveries: [] }]);
+        ids.push(e.id);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('counts the events added to batches apart from deliveries, stores nothing on a dry run, and adds them to their group', async () => {
+    const dry = await runHerald(['--config', config, 'replay', '--since', SINCE, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(
+      dry.stdout,
+      /^2 events checked: 2 deliveries would be created, 2 would be added to batches \(sent with their next message\) \(dry run: nothing stored\)\n/,
+    );
+    assert.match(dry.stdout, /RULE\s+DELIVERIES\s+BATCHED\neach\s+2\s+0\nper-session\s+0\s+2\n/);
+    const store = new SqliteStore(path.join(dir, 'herald.db'));
+    try {
+      assert.equal(await store.nextBatchDueAt(), undefined, 'a dry run stores nothing');
+    } finally {
+      await store.close();
+    }
+
+    const replayed = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'per-session', '--json']);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.deepEqual(JSON.parse(replayed.stdout), { dryRun: false, events: 2, deliveries: 0, byRule: {}, batched: 2, batchedByRule: { 'per-session': 2 } });
+    const after = new SqliteStore(path.join(dir, 'herald.db'));
+    try {
+      const [group] = await after.claimDueBatches({ limit: 10, claimant: 'test', claimTtlMs: 60_000, now: Date.now() + 60_000 });
+      assert.equal(group?.rule, 'per-session');
+      assert.equal(group?.keyLabel, 'sess_a');
+      assert.deepEqual(group?.eventIds, ids, 'both events, in their one group');
+      assert.deepEqual(await after.listDeliveries(), [], 'no delivery of their own');
+    } finally {
+      await after.close();
+    }
   });
 });

@@ -4,7 +4,7 @@
  * is checked against schema/openapi.json, and every route against it too.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -16,12 +16,14 @@ import { generateEd25519KeyPair, generateHmacSecret } from '../../src/core/signi
 import { createAdminRouter, OPENAPI_FILE } from '../../src/http/admin-api.js';
 import { loadSample } from '../../src/providers/samples.js';
 import type { AuditEntry, Delivery } from '../../src/store/store.js';
-import { testSources } from '../helpers/config.js';
-import { settledDeliveries, startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { SHIPPED_TEMPLATES_DIR, testSources } from '../helpers/config.js';
+import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
 
 const TOKEN = 'admin-test-token-Qx81';
 const ONE_WEBHOOK_RULE = path.join(PACKAGE_ROOT, 'test/fixtures/one-webhook-rule');
+const BATCHING = path.join(PACKAGE_ROOT, 'test/fixtures/batching');
 
 interface OpenApiDoc {
   paths: Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>;
@@ -649,19 +651,37 @@ describe('admin API', function () {
         const dry1 = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true, limit: 2 });
         assert.equal(dry1.status, 200);
         const oldest = first.map((d) => d.eventId).sort();
-        assert.deepEqual(dry1.body, { dryRun: true, events: 2, deliveries: 2, byRule: { 'everything-to-hook': 2 }, nextCursor: oldest[1], total: 3 });
+        assert.deepEqual(dry1.body, {
+          dryRun: true,
+          events: 2,
+          deliveries: 2,
+          byRule: { 'everything-to-hook': 2 },
+          batched: 0,
+          batchedByRule: {},
+          nextCursor: oldest[1],
+          total: 3,
+        });
         const dry2 = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true, limit: 2, after: dry1.body.nextCursor });
         assert.deepEqual(
           dry2.body,
-          { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, nextCursor: null },
+          { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, batched: 0, batchedByRule: {}, nextCursor: null },
           'no total after the first page',
         );
         assert.equal((await herald.store.listDeliveries({ limit: 100 })).length, 3, 'a dry run stores nothing');
         const none = await api<Page>(herald, 'POST', '/api/events/replay', { since, until: since });
-        assert.deepEqual(none.body, { dryRun: false, events: 0, deliveries: 0, byRule: {}, nextCursor: null, total: 0 });
+        assert.deepEqual(none.body, { dryRun: false, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, nextCursor: null, total: 0 });
 
         const replayed = await api<Page>(herald, 'POST', '/api/events/replay', { since });
-        assert.deepEqual(replayed.body, { dryRun: false, events: 3, deliveries: 3, byRule: { 'everything-to-hook': 3 }, nextCursor: null, total: 3 });
+        assert.deepEqual(replayed.body, {
+          dryRun: false,
+          events: 3,
+          deliveries: 3,
+          byRule: { 'everything-to-hook': 3 },
+          batched: 0,
+          batchedByRule: {},
+          nextCursor: null,
+          total: 3,
+        });
         await sink.waitFor(6);
         const all = await settled((d) => d.status === 'delivered', 6);
         assert.deepEqual(all.map((d) => d.eventId).sort(), [...oldest, ...oldest].sort(), 'one new delivery per event, the old ones kept');
@@ -707,6 +727,117 @@ describe('admin API', function () {
         );
       });
     });
+
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      describe(`replay of events of a rule that batches (${kind})`, () => {
+        /** A group per session, its message 3 s after its first event, then at most one every 10 minutes; and a rule that sends each event. */
+        const RULES = `- name: per-session
+  group: { by: [subject], wait: 3s, interval: 10m }
+  notify: [{ to: hook, template: group-summary }]
+- name: each
+  notify: [{ to: hook, template: session-finished }]
+`;
+        const INTERVAL = 600_000;
+        let herald: TestHerald;
+        let sink: HttpSink;
+        let schema: TestSchema | undefined;
+        let dir: string;
+        /** The stages' clock: it stands still until a test moves it past a group's wait or interval. */
+        let clock: number;
+
+        beforeEach(async () => {
+          dir = tempDir('herald-replay-batches-');
+          writeFileSync(path.join(dir, 'rules.yaml'), RULES);
+          const templates = path.join(dir, 'templates');
+          cpSync(path.join(BATCHING, 'templates/group-summary'), path.join(templates, 'group-summary'), { recursive: true });
+          cpSync(path.join(SHIPPED_TEMPLATES_DIR, 'session-finished'), path.join(templates, 'session-finished'), { recursive: true });
+          if (kind === 'postgres') schema = await createTestSchema();
+          sink = await startHttpSink(() => ({ status: 200 }));
+          // Ahead of real time, so what the store makes due at real time (a delivery) is due for the stages.
+          clock = Date.now() + 60_000;
+          herald = await startTestHerald(
+            { rulesDir: dir, templatesDir: templates, destinations: { hook: hook(`${sink.url}/crm`) }, ...(schema && { store: schema.url }) },
+            { stageClock: () => clock },
+          );
+        });
+        afterEach(async () => {
+          await herald?.stop();
+          await sink.close();
+          await schema?.drop();
+          rmSync(dir, { recursive: true, force: true });
+        });
+
+        /** The group messages the sink received, in order. */
+        const groupMessages = () =>
+          sink.requests.map((r) => (JSON.parse(r.body) as { data: { count?: number; ids?: string } }).data).filter((data) => data.ids !== undefined);
+
+        /** Posts one event and sends its group's first message; returns the event's id and when the message went out (stage clock). */
+        async function eventSentInItsGroup(): Promise<{ eventId: string; sentAt: number }> {
+          assert.equal((await herald.postSigned(sources.legaltalent, loadSample('legaltalent', 'kyc.session.rejected'))).status, 200);
+          const [each] = await settledDeliveries(herald.store, 1);
+          assert.equal(each!.rule, 'each');
+          clock += 3_001;
+          herald.batches.wake();
+          await waitUntil(() => groupMessages().length === 1, 10_000, "the group's first message");
+          return { eventId: each!.eventId, sentAt: clock };
+        }
+
+        /** Moves the stages' clock to `at` and waits for the group's next message. */
+        async function nextGroupMessage(at: number, count: number) {
+          clock = at;
+          herald.batches.wake();
+          await waitUntil(() => groupMessages().length === count, 10_000, `group message ${count}`);
+          return groupMessages()[count - 1]!;
+        }
+
+        it("puts a replayed event in its group's next message: planned by a dry run that stores nothing, sent once however often it is replayed while it waits", async () => {
+          const { eventId, sentAt } = await eventSentInItsGroup();
+          assert.equal(await herald.store.nextBatchDueAt(), undefined, 'the group is empty');
+
+          type Result = { dryRun: boolean; deliveries: Array<{ rule: string }>; batched: Array<Record<string, string>> };
+          const dry = await api<Result>(herald, 'POST', `/api/events/${eventId}/replay`, { dryRun: true, rule: 'per-session' });
+          const joined = { rule: 'per-session', destination: 'hook', template: 'group-summary', key: 'kyc_sess_5c1d9e' };
+          assert.deepEqual(dry.body, { dryRun: true, deliveries: [], batched: [joined] });
+          assert.equal(await herald.store.nextBatchDueAt(), undefined, 'a dry run stores nothing');
+
+          const replayed = await api<Result>(herald, 'POST', `/api/events/${eventId}/replay`);
+          assert.deepEqual(replayed.body.batched, [joined]);
+          assert.deepEqual(
+            replayed.body.deliveries.map((d) => d.rule),
+            ['each'],
+            'the rule that sends per event makes a delivery',
+          );
+          // As routing would: the group's last message went out less than an interval ago, so the next is due an interval after it.
+          assert.equal(await herald.store.nextBatchDueAt(), sentAt + INTERVAL);
+          await api<Result>(herald, 'POST', `/api/events/${eventId}/replay`, { rule: 'per-session' });
+          assert.equal(await herald.store.nextBatchDueAt(), sentAt + INTERVAL, 'a replay of an event waiting in its group changes nothing');
+
+          const second = await nextGroupMessage(sentAt + INTERVAL, 2);
+          assert.deepEqual([second.count, second.ids], [1, eventId], 'the event once, though replayed twice');
+          const group = (await herald.store.listDeliveries({ eventId, rule: 'per-session' })).map((d) => d.status);
+          assert.equal(group.length, 2, "the group's two messages are ordinary deliveries of the event");
+          assert.equal(await herald.store.nextBatchDueAt(), undefined, 'nothing left waiting');
+        });
+
+        it('replays a time range for a rule that batches: the events are counted as batched, not as deliveries, and go out in its next message', async () => {
+          const { eventId, sentAt } = await eventSentInItsGroup();
+          const since = '2020-01-01T00:00:00Z';
+          type Page = Record<string, unknown>;
+          const dry = await api<Page>(herald, 'POST', '/api/events/replay', { since, rule: 'per-session', dryRun: true });
+          const counts = { events: 1, deliveries: 0, byRule: {}, batched: 1, batchedByRule: { 'per-session': 1 }, nextCursor: null, total: 1 };
+          assert.deepEqual(dry.body, { dryRun: true, ...counts });
+          assert.equal(await herald.store.nextBatchDueAt(), undefined, 'a dry run stores nothing');
+          const all = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true });
+          assert.deepEqual(all.body, { dryRun: true, ...counts, deliveries: 1, byRule: { each: 1 } }, 'without the filter, both rules');
+
+          const replayed = await api<Page>(herald, 'POST', '/api/events/replay', { since, rule: 'per-session' });
+          assert.deepEqual(replayed.body, { dryRun: false, ...counts });
+          const second = await nextGroupMessage(sentAt + INTERVAL, 2);
+          assert.equal(second.ids, eventId);
+          assert.equal((await herald.store.listDeliveries({ eventId, rule: 'each' })).length, 1, "the filter kept the other rule's delivery out");
+        });
+      });
+    }
 
     describe('personal data', () => {
       let herald: TestHerald;

@@ -13,6 +13,7 @@ import {
   type AttemptVerdict,
   type AuditEntry,
   type AuditFilter,
+  type BatchEntry,
   type DeliveryFilter,
   type EventFilter,
   type NewDelivery,
@@ -889,6 +890,102 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal(snapshot.dead, 1);
         const early = await store.queueSnapshot(now - 60_000);
         assert.equal(early.byDestination.hook!.oldestDueAt, null, 'nothing is due yet');
+      });
+    });
+
+    describe('batches joined again by a replay (addDeliveries)', () => {
+      const WAIT = 30_000;
+      const INTERVAL = 300_000;
+      const t0 = Date.parse('2026-03-02T10:00:00Z');
+      /** An entry of a group of `subject` (wait 30 s, interval 5 min) as routing at `now` makes it. */
+      const entry = (now: number): BatchEntry => ({
+        rule: 'grouped',
+        destination: 'hook',
+        template: 'summary',
+        key: JSON.stringify(['sess_1']),
+        keyLabel: 'sess_1',
+        keyValues: { subject: 'sess_1' },
+        spec: { kind: 'group', by: ['subject'], max: 100, waitMs: WAIT, intervalMs: INTERVAL },
+        firstDueAt: now + WAIT,
+        intervalMs: INTERVAL,
+        now,
+      });
+      const claimBatch = async (now: number) => store.claimDueBatches({ limit: 10, claimant: 'b', claimTtlMs: 60_000, now });
+      /** Sends the batch's pending events: it is due again only if events are still pending after those. */
+      const send = async (now: number, batchId: string, consumed: string[]) =>
+        assert.ok(
+          await store.completeBatch('b', {
+            batchId,
+            consumed,
+            deliveries: [],
+            sentAt: now,
+            dueIfPending: now + INTERVAL,
+            dueIfEmpty: null,
+            windowStart: null,
+            windowSent: 0,
+            suppressed: 0,
+          }),
+        );
+
+      it('adds a sent event to its batch again, due as routing would make it, with a delivery in the same write; once while it waits', async () => {
+        const e = event();
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [entry(t0)] }]);
+        const [first] = await claimBatch(t0 + WAIT);
+        assert.deepEqual(first?.eventIds, [e.id]);
+        await send(t0 + WAIT, first!.id, [e.id]);
+        assert.equal(await store.nextBatchDueAt(), undefined, 'nothing pending');
+
+        // Replayed a minute later: the group's last message went out 30 s ago, so the next is due at it plus the interval.
+        const replayed = delivery();
+        await store.addDeliveries([{ eventId: e.id, deliveries: [replayed], batched: [entry(t0 + 60_000)] }], t0 + 60_000);
+        assert.equal((await store.getDelivery(replayed.id))?.status, 'pending', 'the delivery is stored in the same write');
+        assert.equal(await store.nextBatchDueAt(), t0 + WAIT + INTERVAL);
+        // Replayed again while it waits: still once, and the due time stays.
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0 + 120_000)] }], t0 + 120_000);
+        assert.equal(await store.nextBatchDueAt(), t0 + WAIT + INTERVAL);
+        assert.deepEqual(await claimBatch(t0 + WAIT + INTERVAL - 1), [], 'not before the interval');
+        const [second] = await claimBatch(t0 + WAIT + INTERVAL);
+        assert.equal(second?.id, first!.id, 'the same batch');
+        assert.deepEqual(second?.eventIds, [e.id], 'the event once');
+        await send(t0 + WAIT + INTERVAL, second!.id, [e.id]);
+        assert.equal(await store.nextBatchDueAt(), undefined, 'counted once: nothing left pending after it went out');
+      });
+
+      it('opens a batch that is not there, due after its wait', async () => {
+        const e = event();
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0)] }], t0);
+        assert.equal(await store.nextBatchDueAt(), t0 + WAIT);
+        const [batch] = await claimBatch(t0 + WAIT);
+        assert.equal(batch?.rule, 'grouped');
+        assert.deepEqual(batch?.keyValues, { subject: 'sess_1' });
+        assert.deepEqual(batch?.eventIds, [e.id]);
+      });
+
+      it('writes a replayed event that changed (its session fetched again) in the write that adds it to its batch', async () => {
+        const e = event('facesign', { session: { status: 'inProgress' } });
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
+        const fresh = { ...e, outcome: 'completed' as const, session: { status: 'complete' } };
+        await store.addDeliveries([{ eventId: e.id, deliveries: [delivery()], batched: [entry(t0)], event: fresh }], t0);
+        assert.deepEqual(await store.getEvent(e.id), fresh);
+        const [batch] = await claimBatch(t0 + WAIT);
+        assert.deepEqual(batch?.eventIds, [e.id]);
+        assert.equal((await store.listDeliveries({ eventId: e.id })).length, 1);
+      });
+
+      it('leaves the batches of an event not routed yet to its routing, which adds it once', async () => {
+        const e = event();
+        await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0)] }], t0);
+        assert.equal(await store.nextBatchDueAt(), undefined, 'not added by the replay');
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [entry(t0)] }]);
+        const [batch] = await claimBatch(t0 + WAIT);
+        assert.deepEqual(batch?.eventIds, [e.id]);
+        await send(t0 + WAIT, batch!.id, [e.id]);
+        assert.equal(await store.nextBatchDueAt(), undefined, 'counted once');
       });
     });
 

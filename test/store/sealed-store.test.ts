@@ -196,6 +196,31 @@ for (const [name, make] of [
       assert.equal(storedKeyId((await unsealed.getEvent(e.id))!), keyIdOf(k2));
     });
 
+    it("passes a replay's batch entries through: the event joins its batch, with the sealed delivery in the same write", async () => {
+      const store = open(new DataKeyring(k1));
+      const e = await storeOne(store, 'sess_b');
+      const now = Date.now();
+      const entry = {
+        rule: 'grouped',
+        destination: 'hook',
+        template: 'summary',
+        key: '["sess_b"]',
+        keyLabel: 'sess_b',
+        keyValues: { subject: 'sess_b' },
+        spec: { kind: 'group' as const, by: ['subject'], max: 100, waitMs: 30_000, intervalMs: 300_000 },
+        firstDueAt: now + 30_000,
+        intervalMs: 300_000,
+        now,
+      };
+      const d = { ...delivery(), message: { channel: 'webhook' as const, body: { text: MARKER.message }, contentType: 'application/json' } };
+      await store.addDeliveries([{ eventId: e.id, deliveries: [d], batched: [entry] }], now);
+      const [batch] = await store.claimDueBatches({ limit: 10, claimant: 'me', claimTtlMs: 60_000, now: now + 30_000 });
+      assert.deepEqual(batch?.eventIds, [e.id]);
+      assert.deepEqual((await store.getDelivery(d.id))?.message, d.message);
+      await store.close();
+      await assertNoMarker();
+    });
+
     it('erases one subject: its events, deliveries, attempts and dedupe keys; others stay; audited', async () => {
       // No key: erasure must not leave the erased values in the file either.
       const store = open(new DataKeyring(null));

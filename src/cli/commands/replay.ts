@@ -1,7 +1,8 @@
 /**
  * `herald replay --since <time> [--rule <name>] [--dry-run] [--refresh-session]`:
  * routes the events received since then through the current rules again,
- * adding new deliveries next to the old ones, a page of 500 events at a time:
+ * adding new deliveries next to the old ones (and the events of rules that
+ * batch to their batches' next messages), a page of 500 events at a time:
  * on the store (a running herald sends them within its poll interval, a
  * second), or with --api through a running herald, which replays with the
  * rules it has in force and sends at once. A dry run counts what would be
@@ -67,8 +68,10 @@ export function replayCommand(): Command {
         limit: options.refreshSession ? REFRESHING_BATCH : BATCH,
       };
       const byRule = new Map<string, number>();
+      const batchedByRule = new Map<string, number>();
       let events = 0;
       let deliveries = 0;
+      let batched = 0;
       const sessions = { refreshed: 0, failed: [] as SessionRefreshFailure[] };
       await withOpsBackend(command, async (ops) => {
         let bar: SingleBar | undefined;
@@ -79,8 +82,10 @@ export function replayCommand(): Command {
             // The first page carries the total.
             if (page.total !== undefined && (process.stderr.isTTY || options.progress)) bar = startProgress(page.total, request.dryRun);
             for (const [rule, n] of Object.entries(page.byRule)) byRule.set(rule, (byRule.get(rule) ?? 0) + n);
+            for (const [rule, n] of Object.entries(page.batchedByRule)) batchedByRule.set(rule, (batchedByRule.get(rule) ?? 0) + n);
             events += page.events;
             deliveries += page.deliveries;
+            batched += page.batched;
             sessions.refreshed += page.sessions?.refreshed ?? 0;
             sessions.failed.push(...(page.sessions?.failed ?? []));
             bar?.update(events, { deliveries });
@@ -91,17 +96,34 @@ export function replayCommand(): Command {
         }
       });
       if (options.json) {
-        return printJson({ dryRun: request.dryRun, events, deliveries, byRule: Object.fromEntries(byRule), ...(options.refreshSession && { sessions }) });
+        return printJson({
+          dryRun: request.dryRun,
+          events,
+          deliveries,
+          byRule: Object.fromEntries(byRule),
+          batched,
+          batchedByRule: Object.fromEntries(batchedByRule),
+          ...(options.refreshSession && { sessions }),
+        });
       }
+      const { dryRun } = request;
+      // Events of rules that batch go out with their batch's next message, not as deliveries of their own.
+      const toBatches = batched > 0 ? `, ${batched} ${dryRun ? 'would be added' : 'added'} to batches (sent with their next message)` : '';
       process.stdout.write(
-        `${events} events ${request.dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${request.dryRun ? 'would be created (dry run: nothing stored)' : 'created'}\n`,
+        `${events} events ${dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${dryRun ? 'would be created' : 'created'}${toBatches}${dryRun ? ' (dry run: nothing stored)' : ''}\n`,
       );
-      if (byRule.size > 0)
+      const rules = [...new Set([...byRule.keys(), ...batchedByRule.keys()])].sort();
+      if (rules.length > 0)
         process.stdout.write(
-          renderTable(
-            ['RULE', 'DELIVERIES'],
-            [...byRule].sort().map(([rule, n]) => [rule, n]),
-          ),
+          batched > 0
+            ? renderTable(
+                ['RULE', 'DELIVERIES', 'BATCHED'],
+                rules.map((rule) => [rule, byRule.get(rule) ?? 0, batchedByRule.get(rule) ?? 0]),
+              )
+            : renderTable(
+                ['RULE', 'DELIVERIES'],
+                rules.map((rule) => [rule, byRule.get(rule) ?? 0]),
+              ),
         );
       if (options.refreshSession) printSessions(sessions);
     });

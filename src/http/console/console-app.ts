@@ -402,7 +402,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
     const request = replayRequest(query);
     // The dry run stores nothing and is not audited; it looks at a bounded number of events (fewer when it asks FaceSign for each session).
-    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, truncated: false };
+    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, truncated: false };
     const [pages, limit] = request.refreshSession ? [1, REFRESHING_DRY_RUN_EVENTS] : [DRY_RUN_PAGES, 1000];
     let after: string | undefined;
     for (let done = 0; ; done++) {
@@ -415,6 +415,8 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
       plan.events += page.events;
       plan.deliveries += page.deliveries;
       for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
+      plan.batched += page.batched;
+      for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
       if (page.sessions) {
         plan.sessions ??= { refreshed: 0, failed: 0 };
         plan.sessions.refreshed += page.sessions.refreshed;

@@ -16,6 +16,9 @@ export interface ReplayJob {
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  /** Events added to batches (rules with group, digest or throttle), and by rule. */
+  batched: number;
+  batchedByRule: Record<string, number>;
   /** With refreshSession: the sessions fetched again so far, and how many could not be. */
   sessions: { refreshed: number; failed: number } | null;
   done: boolean;
@@ -38,6 +41,8 @@ export class ReplayJobs {
       events: 0,
       deliveries: 0,
       byRule: {},
+      batched: 0,
+      batchedByRule: {},
       sessions: request.refreshSession ? { refreshed: 0, failed: 0 } : null,
       done: false,
       error: null,
@@ -53,6 +58,8 @@ export class ReplayJobs {
           job.events += page.events;
           job.deliveries += page.deliveries;
           for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
+          job.batched += page.batched;
+          for (const [rule, n] of Object.entries(page.batchedByRule)) job.batchedByRule[rule] = (job.batchedByRule[rule] ?? 0) + n;
           if (job.sessions && page.sessions) {
             job.sessions.refreshed += page.sessions.refreshed;
             job.sessions.failed += page.sessions.failed.length;

@@ -486,6 +486,9 @@ export interface ReplayPlan {
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  /** Events a replay would add to batches (rules with group, digest or throttle), and by rule. */
+  batched: number;
+  batchedByRule: Record<string, number>;
   truncated: boolean;
   /** With refreshSession: the sessions fetched again, and how many could not be. */
   sessions?: { refreshed: number; failed: number };
@@ -494,8 +497,9 @@ export interface ReplayPlan {
 export function replayView(query: ReplayQuery, rules: readonly string[], session: ConsoleSession, plan?: ReplayPlan, message?: string): SafeHtml {
   return html`${notice(message, 'error')}
     <p>
-      Replay routes the events received in a time range through the rules in force now: new deliveries are made, the earlier ones are kept. First see what it
-      would send (a dry run stores nothing), then confirm.
+      Replay routes the events received in a time range through the rules in force now: new deliveries are made, the earlier ones are kept; the events of a rule
+      that groups, digests or throttles join its batch again and go out in its next message. First see what it would send (a dry run stores nothing), then
+      confirm.
     </p>
     <form class="filters" method="get" action="/console/replay">
       ${text('since', 'Since (UTC, required)', query.since, '2026-01-31T12:00:00Z')} ${text('until', 'Until (UTC)', query.until, '2026-02-01T00:00:00Z')}
@@ -511,7 +515,9 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
         <h2 id="plan">Dry run</h2>
         <p>
           ${plan.total} event(s) in the range${plan.truncated ? html` (the dry run looked at the first ${plan.events})` : ''}; a replay would make
-          <strong>${plan.deliveries}</strong> deliver${plan.deliveries === 1 ? 'y' : 'ies'}${plan.truncated ? ' or more' : ''}.
+          <strong>${plan.deliveries}</strong> deliver${plan.deliveries === 1 ? 'y' : 'ies'}${plan.truncated ? ' or more' : ''}${
+            plan.batched > 0 ? html` and add <strong>${plan.batched}</strong> event(s) to batches, sent with their rules' next message` : ''
+          }.
         </p>
         ${
           plan.sessions &&
@@ -524,28 +530,9 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
             }.
           </p>`
         }
+        ${replayRuleTable(plan)}
         ${
-          Object.keys(plan.byRule).length > 0 &&
-          html`<table class="list">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Deliveries</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${Object.entries(plan.byRule).map(
-                ([rule, n]) =>
-                  html`<tr>
-                    <td><code>${rule}</code></td>
-                    <td>${n}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
-        }
-        ${
-          plan.deliveries > 0 &&
+          plan.deliveries + plan.batched > 0 &&
           html`<form method="post" action="/console/replay" class="inline">
             ${csrfField(session)} <input type="hidden" name="since" value="${query.since ?? ''}" /><input
               type="hidden"
@@ -561,12 +548,39 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
     }`;
 }
 
+/** A dry run's counts by rule; a Batched column when some rule batches. */
+function replayRuleTable(plan: ReplayPlan): SafeHtml | '' {
+  const rules = [...new Set([...Object.keys(plan.byRule), ...Object.keys(plan.batchedByRule)])];
+  if (rules.length === 0) return '';
+  const batches = plan.batched > 0;
+  return html`<table class="list">
+    <thead>
+      <tr>
+        <th scope="col">Rule</th>
+        <th scope="col">Deliveries</th>
+        ${batches ? html`<th scope="col">Batched</th>` : ''}
+      </tr>
+    </thead>
+    <tbody>
+      ${rules.map(
+        (rule) =>
+          html`<tr>
+            <td><code>${rule}</code></td>
+            <td>${plan.byRule[rule] ?? 0}</td>
+            ${batches ? html`<td>${plan.batchedByRule[rule] ?? 0}</td>` : ''}
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 export function replayProgress(job: {
   id: string;
   total: number | null;
   events: number;
   deliveries: number;
   byRule: Record<string, number>;
+  batched: number;
   sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
@@ -575,7 +589,8 @@ export function replayProgress(job: {
   return html`<div id="progress" ${job.done ? '' : html` hx-get="/console/replay/${job.id}/progress" hx-trigger="every 1s" hx-swap="outerHTML"`} role="status">
     <progress max="${Math.max(total, 1)}" value="${job.events}">${job.events} of ${total}</progress>
     <p>
-      ${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'} made.
+      ${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'}
+      made${job.batched > 0 ? `, ${job.batched} added to batches` : ''}.
       ${
         job.sessions &&
         html`${job.sessions.refreshed} session(s) fetched again from

@@ -1,7 +1,9 @@
 /**
  * Replay: an event already routed goes through the current rules again. The
  * new deliveries are added next to the old ones, which are kept as they are;
- * a dry run plans them and stores nothing. Used by the admin API and by
+ * an event of a rule that batches (group, digest, throttle) joins the rule's
+ * batch again, as routing would add it, and goes out in its next message; a
+ * dry run plans them and stores nothing. Used by the admin API and by
  * `herald replay`, on the store or through the API a page at a time.
  *
  * An event is replayed with the session stored with it, unless the replay
@@ -13,8 +15,8 @@
 import { UnknownRuleError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import type { ProviderProfile } from '../../providers/provider.js';
-import { pageOf, type AddedDeliveries, type EventFilter, type NewDelivery, type Store } from '../../store/store.js';
-import { planNotifications, type RoutingSet } from '../stages/route.js';
+import { pageOf, type AddedDeliveries, type BatchEntry, type EventFilter, type NewDelivery, type Store } from '../../store/store.js';
+import { planRouting, type RoutingSet } from '../stages/route.js';
 import { refreshSessions, type SessionRefresh, type SessionRefreshResult } from './session-refresh.js';
 
 export interface ReplayOptions {
@@ -35,6 +37,8 @@ export type SessionRefreshOutcome = { refreshed: true } | { refreshed: false; er
 export interface ReplayedEvent {
   eventId: string;
   deliveries: NewDelivery[];
+  /** The batches it joins again (an event still pending in one stays there once: Store.addDeliveries). */
+  batched: BatchEntry[];
   /** With refreshSession, for an event whose source enriches it; on failure it was replayed with the session stored. */
   sessionRefresh?: SessionRefreshOutcome;
 }
@@ -55,8 +59,8 @@ interface Replay {
 }
 
 /**
- * Plans the events' notifications with `routing` and, unless a dry run,
- * stores them (and the sessions fetched again) in one write.
+ * Plans the events' notifications and batches with `routing` and, unless a
+ * dry run, stores them (and the sessions fetched again) in one write.
  */
 export async function replayEvents(
   store: Store,
@@ -81,18 +85,22 @@ async function replay(
   for (const result of refreshed) {
     for (const id of result.eventIds) outcomes.set(id, result.events ? { fresh: result.events.get(id) } : { error: result.error });
   }
+  const now = options.now ?? Date.now();
+  const ofRule = (planned: { rule: { name: string } }) => options.rule === undefined || planned.rule.name === options.rule;
   const additions: AddedDeliveries[] = [];
   const replayed = events.map((stored): ReplayedEvent => {
     const outcome = outcomes.get(stored.id);
     const event = outcome?.fresh ?? stored;
     const provider = providers[event.provider];
-    const planned = provider ? planNotifications(event, routing, provider) : [];
-    const deliveries = planned.filter((p) => options.rule === undefined || p.rule.name === options.rule).map((p) => p.delivery);
-    if (deliveries.length > 0 || outcome?.fresh) additions.push({ eventId: stored.id, deliveries, ...(outcome?.fresh && { event: outcome.fresh }) });
-    if (!outcome) return { eventId: stored.id, deliveries };
-    return { eventId: stored.id, deliveries, sessionRefresh: outcome.fresh ? { refreshed: true } : { refreshed: false, error: outcome.error! } };
+    const plan = provider ? planRouting(event, routing, provider, now) : { notifications: [], batched: [] };
+    const deliveries = plan.notifications.filter(ofRule).map((p) => p.delivery);
+    const batched = plan.batched.filter(ofRule).map((b) => b.entry);
+    if (deliveries.length > 0 || batched.length > 0 || outcome?.fresh)
+      additions.push({ eventId: stored.id, deliveries, batched, ...(outcome?.fresh && { event: outcome.fresh }) });
+    if (!outcome) return { eventId: stored.id, deliveries, batched };
+    return { eventId: stored.id, deliveries, batched, sessionRefresh: outcome.fresh ? { refreshed: true } : { refreshed: false, error: outcome.error! } };
   });
-  if (!options.dryRun) await store.addDeliveries(additions, options.now ?? Date.now());
+  if (!options.dryRun) await store.addDeliveries(additions, now);
   return { replayed, refreshed };
 }
 
@@ -119,6 +127,9 @@ export interface ReplayPage {
   /** Deliveries created (or planned, on a dry run) on this page, and by rule. */
   deliveries: number;
   byRule: Record<string, number>;
+  /** Events added to batches (planned, on a dry run) on this page, one per batch joined, and by rule (rules with group, digest or throttle). */
+  batched: number;
+  batchedByRule: Record<string, number>;
   /** Pass as `after` for the next page; null on the last one. */
   nextCursor: string | null;
   /** How many events the range holds: on the first page only (counting is a scan), for a progress bar. */
@@ -148,13 +159,14 @@ export async function replayPage(
   const page = await pageOf((f: EventFilter) => store.listEvents(f), { ...range, after: request.after, limit: request.limit ?? 500 });
   const { replayed, refreshed } = await replay(store, page.items, routing, providers, { rule, dryRun, now, refreshSession, sessions });
   const deliveries = replayed.flatMap((r) => r.deliveries);
-  const byRule = new Map<string, number>();
-  for (const d of deliveries) byRule.set(d.rule, (byRule.get(d.rule) ?? 0) + 1);
+  const batched = replayed.flatMap((r) => r.batched);
   return {
     dryRun,
     events: page.items.length,
     deliveries: deliveries.length,
-    byRule: Object.fromEntries(byRule),
+    byRule: countByRule(deliveries),
+    batched: batched.length,
+    batchedByRule: countByRule(batched),
     nextCursor: page.nextCursor,
     ...(total !== undefined && { total }),
     ...(refreshSession && {
@@ -166,4 +178,10 @@ export async function replayPage(
       },
     }),
   };
+}
+
+function countByRule(items: ReadonlyArray<{ rule: string }>): Record<string, number> {
+  const byRule = new Map<string, number>();
+  for (const { rule } of items) byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+  return Object.fromEntries(byRule);
 }

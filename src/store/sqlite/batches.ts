@@ -30,9 +30,15 @@ export interface BatchRow {
  * Adds an event to its batch, opening the batch when missing. A batch with
  * nothing pending becomes due at `firstDueAt`, or, for a group whose last
  * message went out less than an interval ago, at that message plus the
- * interval; one with a due time keeps it.
+ * interval; one with a due time keeps it. An event already pending in the
+ * batch (a replay of it) is left as it is: returns false.
  */
-export function addToBatch(prepare: Prepare, eventId: string, entry: BatchEntry): void {
+export function addToBatch(prepare: Prepare, eventId: string, entry: BatchEntry): boolean {
+  const pending = prepare(
+    `SELECT 1 FROM batch_events be JOIN batches b ON b.id = be.batch_id
+     WHERE be.event_id = ? AND b.rule = ? AND b.destination = ? AND b.template = ? AND b.key = ?`,
+  );
+  if (pending.get(eventId, entry.rule, entry.destination, entry.template, entry.key) !== undefined) return false;
   const upsert = prepare(
     `INSERT INTO batches (id, rule, destination, template, key, key_label, key_values, spec, pending, due_at)
      VALUES (@id, @rule, @destination, @template, @key, @keyLabel, @keyValues, @spec, 1, @firstDueAt)
@@ -57,6 +63,7 @@ export function addToBatch(prepare: Prepare, eventId: string, entry: BatchEntry)
     now: entry.now,
   }) as { id: string };
   link.run(id, eventId);
+  return true;
 }
 
 export function dueBatches(prepare: Prepare, limit: number, now: number): Batch[] {

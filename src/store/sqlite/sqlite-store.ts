@@ -552,11 +552,16 @@ export class SqliteStore implements Store {
   async addDeliveries(additions: AddedDeliveries[], now: number): Promise<void> {
     const insert = this.statement(INSERT_NEW_DELIVERY);
     const replace = this.statement('UPDATE events SET body = ?, outcome = ? WHERE id = ?');
+    const routed = this.statement('SELECT 1 FROM events WHERE id = ? AND routed_at IS NOT NULL');
     return this.writes.write(() => {
-      for (const { eventId, deliveries, event } of additions) {
+      for (const { eventId, deliveries, event, batched = [] } of additions) {
         if (event) replace.run(JSON.stringify(event), event.outcome, eventId);
         for (const d of deliveries) {
           insert.run(newDeliveryParams(eventId, d, now));
+        }
+        // An event not routed yet joins its batches when it is.
+        if (batched.length > 0 && routed.get(eventId) !== undefined) {
+          for (const entry of batched) addToBatch((sql) => this.statement(sql), eventId, entry);
         }
       }
     });

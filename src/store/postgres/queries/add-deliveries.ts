@@ -1,11 +1,13 @@
 /**
  * New deliveries, pending or dead (a template that failed to render), from
  * arrays in one statement: for events already routed (a replay, which keeps
- * the earlier deliveries) here, and for the events mark-routed.ts routes.
+ * the earlier deliveries, and may add the events to batches again) here, and
+ * for the events mark-routed.ts routes.
  */
 import type { AddedDeliveries, NewDelivery } from '../../store.js';
 import { messageText } from '../../rows.js';
 import type { Db, Param } from '../connection.js';
+import { addToBatches } from './add-to-batches.js';
 
 /**
  * The INSERT of new deliveries, its parameters numbered from `$first`: the
@@ -48,14 +50,25 @@ WITH replaced AS (
   WHERE events.id = r.id)
 ${insertNewDeliveries(1)}`;
 
+/**
+ * The deliveries, and the events a replay changed, in one statement; with
+ * batch entries (add-to-batches.ts), in one transaction with them.
+ */
 export async function addDeliveries(db: Db, additions: readonly AddedDeliveries[], now: number): Promise<void> {
   const deliveries = additions.flatMap((a) => a.deliveries.map((d) => ({ ...d, eventId: a.eventId })));
   const replacing = additions.filter((a) => a.event !== undefined);
-  if (replacing.length > 0) {
-    const replaced = [replacing.map((a) => a.eventId), replacing.map((a) => JSON.stringify(a.event)), replacing.map((a) => a.event!.outcome)];
-    await db.query(ADD_DELIVERIES_REPLACING_EVENTS, [...newDeliveryColumns(deliveries), now, ...replaced]);
-    return;
-  }
-  if (deliveries.length === 0) return;
-  await db.query(ADD_DELIVERIES, [...newDeliveryColumns(deliveries), now]);
+  const entries = additions.flatMap((a) => (a.batched ?? []).map((b) => ({ ...b, eventId: a.eventId })));
+  const insert = async (on: Db) => {
+    if (replacing.length > 0) {
+      const replaced = [replacing.map((a) => a.eventId), replacing.map((a) => JSON.stringify(a.event)), replacing.map((a) => a.event!.outcome)];
+      await on.query(ADD_DELIVERIES_REPLACING_EVENTS, [...newDeliveryColumns(deliveries), now, ...replaced]);
+    } else if (deliveries.length > 0) {
+      await on.query(ADD_DELIVERIES, [...newDeliveryColumns(deliveries), now]);
+    }
+  };
+  if (entries.length === 0) return insert(db);
+  await db.transaction(async (tx) => {
+    await insert(tx);
+    await addToBatches(tx, entries);
+  });
 }

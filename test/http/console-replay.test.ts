@@ -1,0 +1,132 @@
+/**
+ * The console's replay over plain HTTP (console-browser.test.ts drives the
+ * same pages in chromium, with a rule that sends per event): events of a rule
+ * that batches are planned and reported as added to batches, apart from
+ * deliveries, and a range whose only rule batches can be replayed.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DestinationConfig } from '../../src/core/config.js';
+import { hashPassword } from '../../src/core/password-hash.js';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
+import { loadSample } from '../../src/providers/samples.js';
+import { testSources } from '../helpers/config.js';
+import { startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+
+const PASSWORD = 'correct horse battery staple';
+/** Cheaper than herald's default cost: the test is about replay, not about scrypt. */
+const TEST_COST = { ln: 10, r: 8, p: 1 };
+const RULES = `- name: per-session
+  group: { by: [subject], wait: 3s, interval: 10m }
+  notify: [{ to: hook, template: group-summary }]
+`;
+
+describe('console replay of events of a rule that batches', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let sink: HttpSink;
+  let herald: TestHerald;
+  let cookie: string;
+  /** The stages' clock, ahead of real time: it stands still, so the group's message waits. */
+  let clock: number;
+
+  before(async () => {
+    dir = tempDir('herald-console-replay-');
+    writeFileSync(path.join(dir, 'rules.yaml'), RULES);
+    const templates = path.join(dir, 'templates');
+    cpSync(path.join(PACKAGE_ROOT, 'test/fixtures/batching/templates/group-summary'), path.join(templates, 'group-summary'), { recursive: true });
+    sink = await startHttpSink();
+    const hook: DestinationConfig = {
+      name: 'hook',
+      type: 'webhook',
+      options: { url: `${sink.url}/crm`, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', format: 'standard', allowPrivateNetwork: true },
+    };
+    const users = [{ name: 'alice', passwordHash: await hashPassword(PASSWORD, TEST_COST), role: 'admin' as const }];
+    clock = Date.now() + 60_000;
+    herald = await startTestHerald(
+      { rulesDir: dir, templatesDir: templates, destinations: { hook }, console: { users, sessionTimeoutMs: 30 * 60_000 } },
+      { stageClock: () => clock },
+    );
+    cookie = await signIn();
+  });
+  after(async () => {
+    await herald?.stop();
+    await sink?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Signs alice in; returns the session cookie. */
+  async function signIn(): Promise<string> {
+    const form = await fetch(`${herald.url}/console/login`);
+    const login = form.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('herald_console_login='))!
+      .split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    const reply = await fetch(`${herald.url}/console/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: login },
+      body: new URLSearchParams({ _csrf: csrf, name: 'alice', password: PASSWORD }).toString(),
+      redirect: 'manual',
+    });
+    assert.equal(reply.status, 303);
+    return reply.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('herald_console='))!
+      .split(';')[0]!;
+  }
+
+  const page = async (url: string) => {
+    const reply = await fetch(`${herald.url}${url}`, { headers: { cookie }, redirect: 'manual' });
+    return { status: reply.status, location: reply.headers.get('location'), text: await reply.text() };
+  };
+  /** The page's text without its markup, spaces collapsed. */
+  const words = (text: string) =>
+    text
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+
+  it('shows a dry run that adds the events to batches, then replays them into the group and reports it', async () => {
+    for (const id of ['evt_console_1', 'evt_console_2']) {
+      const payload = { ...(loadSample('legaltalent', 'kyc.session.rejected') as Record<string, unknown>), id };
+      assert.equal((await herald.postSigned(testSources().legaltalent, payload)).status, 200);
+    }
+    await waitUntil(async () => (await herald.store.unroutedEvents(10)).length === 0, 10_000, 'both events routed into their group');
+    // The group's message goes out, so nothing waits in it.
+    clock += 3_001;
+    herald.batches.wake();
+    await sink.waitFor(1);
+    await waitUntil(async () => (await herald.store.nextBatchDueAt()) === undefined, 10_000, 'the group sent');
+
+    const since = '2020-01-01T00:00:00Z';
+    const dry = await page(`/console/replay?since=${encodeURIComponent(since)}&rule=per-session`);
+    assert.equal(dry.status, 200);
+    assert.match(
+      words(dry.text),
+      /2 event\(s\) in the range; a replay would make 0 deliveries and add 2 event\(s\) to batches, sent with their rules' next message\./,
+    );
+    assert.match(words(dry.text), /Rule Deliveries Batched per-session 0 2/);
+    assert.match(dry.text, /<button type="submit">Replay 2 event\(s\)<\/button>/, 'a replay that only batches can be confirmed');
+    assert.equal(await herald.store.nextBatchDueAt(), undefined, 'the dry run stored nothing');
+
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(dry.text)![1]!;
+    const started = await fetch(`${herald.url}/console/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ _csrf: csrf, since, until: '', rule: 'per-session' }).toString(),
+      redirect: 'manual',
+    });
+    assert.equal(started.status, 303);
+    const job = started.headers.get('location')!;
+    let progress = '';
+    await waitUntil(async () => {
+      progress = words((await page(`${job}/progress`)).text);
+      return progress.includes('Done.');
+    });
+    assert.match(progress, /2 of 2 event\(s\) replayed, 0 deliveries made, 2 added to batches\. Done\./);
+    assert.ok((await herald.store.nextBatchDueAt()) !== undefined, 'the events wait in their group');
+  });
+});
