@@ -11,7 +11,9 @@
  *   the tests drive): bundled, they would be parsed on every start;
  * - libraries that find files or workers next to their own code (pino's
  *   transports start thread-stream workers by path, htmx's file is read
- *   through require.resolve), and native addons.
+ *   through require.resolve), and native addons. pino's core is bundled:
+ *   herald writes its logs without pino.transport(), the one part of pino
+ *   that looks for files beside its own (it would fail from the bundle).
  * Commands and the PostgreSQL store are imported dynamically in src/: they
  * stay chunks of their own, loaded when they run.
  */
@@ -36,7 +38,6 @@ const EXTERNAL = [
   'cli-progress',
   // locate workers or files relative to their own folder
   'thread-stream',
-  'pino-worker',
   'htmx.org',
 ];
 
