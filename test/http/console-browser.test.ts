@@ -243,10 +243,11 @@ describe('web console in chromium', function () {
     const before = (await herald.store.listDeliveries({ limit: 1000 })).length;
     await page.getByRole('link', { name: 'Replay' }).click();
     await page.getByLabel('Since (UTC, required)').fill(new Date(Date.now() - 3_600_000).toISOString());
-    await page.getByLabel('Rule').selectOption('everything-to-hook');
+    await page.getByRole('checkbox', { name: 'everything-to-hook' }).check();
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.waitForURL(/since=/);
     assert.match(await page.locator('main').innerText(), /3 event\(s\) in the range; a replay would make 3 deliveries/);
+    assert.match(await page.getByRole('region', { name: /message\(s\) it would send/ }).innerText(), /everything-to-hook → hook/);
     assert.equal((await herald.store.listDeliveries({ limit: 1000 })).length, before, 'a dry run stores nothing');
     await page.getByRole('button', { name: 'Replay 3 event(s)' }).click();
     await page.getByText('Done.').waitFor();
