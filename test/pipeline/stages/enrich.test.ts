@@ -323,12 +323,8 @@ describe('enrich stage: a media event waiting for its session and its archive', 
     rmSync(mediaDir, { recursive: true, force: true });
   });
 
-  it('keeps the archive done while the session is retried, and does not download again', async () => {
-    let calls = 0;
-    api.reply = (req) => (++calls === 1 ? { status: 503 } : sessionAnswer(sessionIdOf(req.path), 'complete'));
-    const source = testSource('facesign', 'facesign', {
-      api: { url: api.url, key: API_KEY, enrich: ['media.*'], timeoutMs: 2000, giveUpAfterMs: 30_000, rate: '100/s', allowPrivateNetwork: true },
-    });
+  /** The stage with a media archive in a folder, for `source`; and the ingest that feeds it, and the downloader to close. */
+  function archivingStage(source: SourceConfig): { ingest: Ingest; downloader: MediaDownloader } {
     const media: MediaConfig = {
       store: { kind: 'folder', dir: mediaDir },
       maxBytes: 10_000,
@@ -337,11 +333,9 @@ describe('enrich stage: a media event waiting for its session and its archive', 
       linkTtlMs: 86_400_000,
       timeoutMs: 2000,
     };
-    const files = new FolderMediaFiles(mediaDir);
     const downloader = new MediaDownloader(media);
-    const archiver = new MediaArchiver({ store, files, media, download: (url, at) => downloader.download(url, at) });
+    const archiver = new MediaArchiver({ store, files: new FolderMediaFiles(mediaDir), media, download: (url, at) => downloader.download(url, at) });
     const sources = { facesign: source };
-    const ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media });
     stage = new EnrichStage({
       store,
       sources: () => sources,
@@ -350,6 +344,16 @@ describe('enrich stage: a media event waiting for its session and its archive', 
       now: () => now,
       archiver,
     });
+    return { ingest: new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media }), downloader };
+  }
+
+  it('keeps the archive done while the session is retried, and does not download again', async () => {
+    let calls = 0;
+    api.reply = (req) => (++calls === 1 ? { status: 503 } : sessionAnswer(sessionIdOf(req.path), 'complete'));
+    const source = testSource('facesign', 'facesign', {
+      api: { url: api.url, key: API_KEY, enrich: ['media.*'], timeoutMs: 2000, giveUpAfterMs: 30_000, rate: '100/s', allowPrivateNetwork: true },
+    });
+    const { ingest, downloader } = archivingStage(source);
     const payload = {
       id: 'evt_m',
       type: 'media.user_photo',
@@ -382,27 +386,7 @@ describe('enrich stage: a media event waiting for its session and its archive', 
 
   it('archives the file of every media.* event with a media block, a type FaceSign has not documented too', async () => {
     const source = testSource('facesign', 'facesign');
-    const media: MediaConfig = {
-      store: { kind: 'folder', dir: mediaDir },
-      maxBytes: 10_000,
-      allowedHosts: ['127.0.0.1'],
-      allowPrivateNetwork: true,
-      linkTtlMs: 86_400_000,
-      timeoutMs: 2000,
-    };
-    const files = new FolderMediaFiles(mediaDir);
-    const downloader = new MediaDownloader(media);
-    const archiver = new MediaArchiver({ store, files, media, download: (url, at) => downloader.download(url, at) });
-    const sources = { facesign: source };
-    const ingest = new Ingest({ sources: () => sources, providers: PROVIDERS, store, now: () => now, media });
-    stage = new EnrichStage({
-      store,
-      sources: () => sources,
-      fetcher: (settings) => new SessionApiClient(settings),
-      log: pino({ level: 'silent' }),
-      now: () => now,
-      archiver,
-    });
+    const { ingest, downloader } = archivingStage(source);
     const ids: string[] = [];
     for (const type of ['media.document_photo', 'media.selfie_photo']) {
       const payload = {
@@ -422,7 +406,7 @@ describe('enrich stage: a media event waiting for its session and its archive', 
       const archived = (await store.getEvent(id))!.media!.archived!;
       assert.equal(archived.bytes, 800);
       assert.equal(archived.contentType, 'image/jpeg');
-      assert.equal((await files.get(id))!.length, 800);
+      assert.equal((await new FolderMediaFiles(mediaDir).get(id))!.length, 800);
     }
     assert.deepEqual([...host.requests].sort(), ['/media.document_photo.jpg', '/media.selfie_photo.jpg']);
     assert.deepEqual((await store.unroutedEvents(10)).map((e) => e.id).sort(), [...ids].sort());

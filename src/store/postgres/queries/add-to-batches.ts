@@ -16,7 +16,7 @@
  */
 import { newEventId } from '../../../core/ids.js';
 import type { BatchEntry } from '../../store.js';
-import type { Db } from '../connection.js';
+import type { Db, Param } from '../connection.js';
 
 // $1-$12: the entries, as in mark-routed.ts. Returns, per batch, the links made and their entries' due-time inputs.
 const LINK_TO_BATCHES = `
@@ -64,11 +64,15 @@ interface Linked {
   now: number;
 }
 
-/** Adds the events to their batches; run it inside a transaction (`tx`): its two statements commit together. */
-export async function addToBatches(tx: Db, entries: ReadonlyArray<BatchEntry & { eventId: string }>): Promise<void> {
-  if (entries.length === 0) return;
+/**
+ * The batch entries as the twelve array parameters of a statement (event,
+ * rule, destination, template, key, key label, key values, spec, first due
+ * time, interval, now, and an id for a batch that does not exist yet): here
+ * and in mark-routed.ts.
+ */
+export function batchEntryColumns(entries: ReadonlyArray<BatchEntry & { eventId: string }>): Param[] {
   const entry = <T>(pick: (b: (typeof entries)[number]) => T) => entries.map(pick);
-  const linked = await tx.rows<Linked>(LINK_TO_BATCHES, [
+  return [
     entry((b) => b.eventId),
     entry((b) => b.rule),
     entry((b) => b.destination),
@@ -81,7 +85,13 @@ export async function addToBatches(tx: Db, entries: ReadonlyArray<BatchEntry & {
     entry((b) => b.intervalMs),
     entry((b) => b.now),
     entry(() => newEventId()),
-  ]);
+  ];
+}
+
+/** Adds the events to their batches; run it inside a transaction (`tx`): its two statements commit together. */
+export async function addToBatches(tx: Db, entries: ReadonlyArray<BatchEntry & { eventId: string }>): Promise<void> {
+  if (entries.length === 0) return;
+  const linked = await tx.rows<Linked>(LINK_TO_BATCHES, batchEntryColumns(entries));
   if (linked.length === 0) return;
   await tx.query(COUNT_PENDING, [
     linked.map((l) => l.batch_id),

@@ -15,10 +15,10 @@
  * message went out less than an interval ago, at that message plus the
  * interval (sqlite/batches.ts addToBatch does the same).
  */
-import { newEventId } from '../../../core/ids.js';
 import type { EventRouting } from '../../store.js';
 import type { Db } from '../connection.js';
 import { insertNewDeliveries, newDeliveryColumns } from './add-deliveries.js';
+import { batchEntryColumns } from './add-to-batches.js';
 
 // $1-$3: the routings; $4-$11: the deliveries' columns; $12: now (ms).
 // $13-$24: the batch entries of rules that group, digest or throttle.
@@ -60,7 +60,6 @@ export async function markRouted(db: Db, routings: readonly EventRouting[], now:
   if (routings.length === 0) return;
   const deliveries = routings.flatMap((r) => r.deliveries.map((d) => ({ ...d, eventId: r.eventId })));
   const entries = routings.flatMap((r) => (r.batched ?? []).map((b) => ({ ...b, eventId: r.eventId })));
-  const entry = <T>(pick: (b: (typeof entries)[number]) => T) => entries.map(pick);
   await db.query(
     MARK_ROUTED,
     [
@@ -69,18 +68,7 @@ export async function markRouted(db: Db, routings: readonly EventRouting[], now:
       routings.map((r) => (r.errors?.length ? JSON.stringify(r.errors) : null)),
       ...newDeliveryColumns(deliveries),
       now,
-      entry((b) => b.eventId),
-      entry((b) => b.rule),
-      entry((b) => b.destination),
-      entry((b) => b.template),
-      entry((b) => b.key),
-      entry((b) => b.keyLabel),
-      entry((b) => JSON.stringify(b.keyValues)),
-      entry((b) => JSON.stringify(b.spec)),
-      entry((b) => b.firstDueAt),
-      entry((b) => b.intervalMs),
-      entry((b) => b.now),
-      entry(() => newEventId()),
+      ...batchEntryColumns(entries),
     ],
     'herald.mark-routed',
   );
