@@ -36,9 +36,9 @@ import {
 } from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import { REPLAY_PREVIEW_LIMIT } from '../../pipeline/operator/replay.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
 import { AdminInputError, eventFilterFromQuery, eventToTest, queryPii, queryString, timeValue } from '../admin-query.js';
-import { REPLAY_PREVIEW_LIMIT } from '../../pipeline/operator/replay.js';
 import { ReplayJobs } from './replay-jobs.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
