@@ -165,6 +165,8 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       rules: bodyStrings(body, 'rules'),
       rule: bodyString(body, 'rule'),
       refreshSession,
+    }).catch((error: unknown) => {
+      throw error instanceof UnknownRuleError ? new AdminInputError(error.message) : error;
     });
     if (!replayed) {
       ctx.status = 404;

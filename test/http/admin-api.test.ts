@@ -594,8 +594,13 @@ describe('admin API', function () {
         await sink.waitFor(2);
         const all = await settled((d) => d.eventId === first!.eventId && d.status === 'delivered', 2);
         assert.deepEqual(all.map((d) => d.id).sort(), [first!.id, replayed.body.deliveries[0]!.id].sort());
-        const norule = await api<{ deliveries: unknown[] }>(herald, 'POST', `/api/events/${first!.eventId}/replay`, { dryRun: true, rule: 'nope' });
-        assert.deepEqual(norule.body.deliveries, []);
+        // A rule name that is not loaded (a misspelling) is refused, naming it, and replays nothing.
+        const audited = (await herald.store.listAudit({ action: 'event.replay' })).length;
+        const norule = await api<{ error: { message: string } }>(herald, 'POST', `/api/events/${first!.eventId}/replay`, { rules: ['nope'] });
+        assert.equal(norule.status, 400);
+        assert.match(JSON.stringify(norule.body), /nope/);
+        assert.equal((await herald.store.listDeliveries({ eventId: first!.eventId })).length, 2);
+        assert.equal((await herald.store.listAudit({ action: 'event.replay' })).length, audited);
       });
 
       it('lists the rules in force and tests an event against them, sending and storing nothing; a stored event with pii=include is audited', async () => {

@@ -18,7 +18,7 @@ import type { AuditEntry, DeadLetterFilter, QueueSnapshot, Store } from '../../s
 import type { BreakerState } from '../mechanisms/circuit-breaker.js';
 import { eventDetail, type EventDetail } from './event-detail.js';
 import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
-import { replayedRules, replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
+import { checkRuleNames, replayedRules, replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
 import type { SessionRefresh } from './session-refresh.js';
 import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
@@ -181,6 +181,8 @@ export async function replayOneEvent(
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;
+  // Before the audit entry: a misspelt rule name replays nothing.
+  checkRuleNames(replayedRules(options), deps.routing());
   if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, replayDetail(options), clock(deps));
   const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, sessions: deps.sessions, now: clock(deps) });
   if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();

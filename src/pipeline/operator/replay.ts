@@ -81,7 +81,15 @@ export async function replayEvents(
   providers: Record<string, ProviderProfile>,
   options: ReplayOptions = {},
 ): Promise<ReplayedEvent[]> {
+  checkRuleNames(replayedRules(options), routing);
   return (await replay(store, events, routing, providers, options)).replayed;
+}
+
+/** A replay naming a rule that is not loaded is an UnknownRuleError, not a replay that quietly creates nothing (a misspelt name). */
+export function checkRuleNames(rules: readonly string[] | undefined, routing: RoutingSet): void {
+  const ruleNames = routing.rules.rules.map((r) => r.name);
+  const unknown = rules?.find((name) => !ruleNames.includes(name));
+  if (unknown !== undefined) throw new UnknownRuleError(unknown, ruleNames);
 }
 
 async function replay(
@@ -185,9 +193,8 @@ export type ReplayPreviewItem =
   | { kind: 'batch'; eventId: string; rule: string; destination: string; template: string; key: string };
 
 /**
- * Replays one page of the events received in a range, oldest first. An
- * unknown `rule` is an UnknownRuleError rather than a replay that quietly
- * creates nothing (a misspelt name).
+ * Replays one page of the events received in a range, oldest first; an
+ * unknown rule name is an UnknownRuleError.
  */
 export async function replayPage(
   store: Store,
@@ -199,9 +206,7 @@ export async function replayPage(
 ): Promise<ReplayPage> {
   const { dryRun = false, refreshSession = false } = request;
   const rules = replayedRules(request);
-  const ruleNames = routing.rules.rules.map((r) => r.name);
-  const unknown = rules?.find((name) => !ruleNames.includes(name));
-  if (unknown !== undefined) throw new UnknownRuleError(unknown, ruleNames);
+  checkRuleNames(rules, routing);
   const range: EventFilter = { since: request.since, until: request.until };
   const total = request.after === undefined ? await store.countEvents(range) : undefined;
   const page = await pageOf((f: EventFilter) => store.listEvents(f), { ...range, after: request.after, limit: request.limit ?? 500 });
