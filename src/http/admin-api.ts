@@ -37,6 +37,7 @@ import { requireBearer } from './admin-auth.js';
 import {
   AdminInputError,
   bodyLimit,
+  bodyPii,
   bodyString,
   bodyStrings,
   eventFilterFromQuery,
@@ -133,11 +134,16 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     const body = await jsonBody(ctx);
     const since = timeValue('since', body.since);
     if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
+    const dryRun = body.dryRun === true;
+    const preview = body.preview === true;
+    if (preview && !dryRun) throw new AdminInputError('"preview" is for a dry run: send "dryRun": true with it');
     const request = {
       since,
       until: timeValue('until', body.until),
+      rules: bodyStrings(body, 'rules'),
       rule: bodyString(body, 'rule'),
-      dryRun: body.dryRun === true,
+      dryRun,
+      ...(preview && { preview, pii: bodyPii(body) }),
       refreshSession: body.refreshSession === true,
       after: bodyString(body, 'after'),
       limit: bodyLimit(body, 500),
@@ -154,7 +160,14 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     const body = await jsonBody(ctx);
     const dryRun = body.dryRun === true;
     const refreshSession = body.refreshSession === true;
-    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, { dryRun, rule: bodyString(body, 'rule'), refreshSession });
+    const replayed = await replayOneEvent(deps, apiOperator(ctx), ctx.params.id!, {
+      dryRun,
+      rules: bodyStrings(body, 'rules'),
+      rule: bodyString(body, 'rule'),
+      refreshSession,
+    }).catch((error: unknown) => {
+      throw error instanceof UnknownRuleError ? new AdminInputError(error.message) : error;
+    });
     if (!replayed) {
       ctx.status = 404;
       ctx.body = notFound('event');
@@ -249,8 +262,7 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
     const eventId = bodyString(body, 'eventId');
     if ((eventId === undefined) === (body.event === undefined))
       throw new AdminInputError('give either "eventId" (a stored event) or "event" (a normalized event)');
-    const pii = bodyString(body, 'pii') ?? 'redact';
-    if (pii !== 'redact' && pii !== 'include') throw new AdminInputError('"pii" is "include" (show personal fields, audited) or "redact" (the default)');
+    const pii = bodyPii(body);
     const result = await testRules(deps, apiOperator(ctx), eventId !== undefined ? { eventId, pii } : { event: eventToTest(body.event) });
     if (result === undefined) {
       ctx.status = 404;

@@ -112,6 +112,13 @@ export function eventFilterFromQuery(ctx: Context): EventFilter {
   };
 }
 
+/** `pii` in a body: whether to show personal fields, "redact" (the default) or "include". */
+export function bodyPii(body: Record<string, unknown>): 'redact' | 'include' {
+  const pii = bodyString(body, 'pii') ?? 'redact';
+  if (pii !== 'redact' && pii !== 'include') throw new AdminInputError('"pii" is "include" (show personal fields, audited) or "redact" (the default)');
+  return pii;
+}
+
 /** An optional list of strings in a body. */
 export function bodyStrings(body: Record<string, unknown>, name: string): string[] | undefined {
   const value = body[name];

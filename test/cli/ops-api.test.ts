@@ -192,6 +192,22 @@ describe('herald events, dlq, replay and destinations through a running herald (
     const rule = await viaApi(['replay', '--since', SINCE, '--rule', 'nope', '--dry-run']);
     assert.equal(rule.code, 1);
     assert.equal(rule.stderr, 'no rule "nope" in the rule files (everything-to-hook)\n', 'the same message as on the store');
+    // --rule repeated: the whole set goes to the API, which checks every name.
+    const set = await viaApi(['replay', '--since', SINCE, '--rule', 'everything-to-hook', '--rule', 'nope', '--dry-run']);
+    assert.equal(set.code, 1);
+    assert.equal(set.stderr, 'no rule "nope" in the rule files (everything-to-hook)\n');
+    const repeated = await assertSameBothWays([
+      'replay',
+      '--since',
+      SINCE,
+      '--rule',
+      'everything-to-hook',
+      '--rule',
+      'everything-to-hook',
+      '--dry-run',
+      '--json',
+    ]);
+    assert.deepEqual((JSON.parse(repeated.stdout) as { byRule: unknown }).byRule, { 'everything-to-hook': events });
   });
 
   it('replay through the API creates one delivery per event, page by page with progress, and the herald sends them', async () => {

@@ -190,6 +190,8 @@ describe('herald replay of events of a rule that batches (on the store)', functi
   notify: [{ to: hook, template: group-summary }]
 - name: each
   notify: [{ to: hook, template: session-finished }]
+- name: also
+  notify: [{ to: hook, template: session-finished }]
 `,
     );
     const templates = path.join(dir, 'templates');
@@ -223,9 +225,16 @@ describe('herald replay of events of a rule that batches (on the store)', functi
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stdout,
-      /^2 events checked: 2 deliveries would be created, 2 would be added to batches \(sent with their next message\) \(dry run: nothing stored\)\n/,
+      /^2 events checked: 4 deliveries would be created, 2 would be added to batches \(sent with their next message\) \(dry run: nothing stored\)\n/,
     );
-    assert.match(dry.stdout, /RULE\s+DELIVERIES\s+BATCHED\neach\s+2\s+0\nper-session\s+0\s+2\n/);
+    assert.match(dry.stdout, /RULE\s+DELIVERIES\s+BATCHED\nalso\s+2\s+0\neach\s+2\s+0\nper-session\s+0\s+2\n/);
+    // --rule repeated: two rules of the three, one that batches.
+    const two = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'per-session', '--rule', 'each', '--dry-run', '--json']);
+    assert.equal(two.code, 0, two.stderr);
+    assert.deepEqual(JSON.parse(two.stdout), { dryRun: true, events: 2, deliveries: 2, byRule: { each: 2 }, batched: 2, batchedByRule: { 'per-session': 2 } });
+    const unknown = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'each', '--rule', 'nope', '--dry-run']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no rule "nope"/);
     const store = new SqliteStore(path.join(dir, 'herald.db'));
     try {
       assert.equal(await store.nextBatchDueAt(), undefined, 'a dry run stores nothing');

@@ -594,8 +594,13 @@ describe('admin API', function () {
         await sink.waitFor(2);
         const all = await settled((d) => d.eventId === first!.eventId && d.status === 'delivered', 2);
         assert.deepEqual(all.map((d) => d.id).sort(), [first!.id, replayed.body.deliveries[0]!.id].sort());
-        const norule = await api<{ deliveries: unknown[] }>(herald, 'POST', `/api/events/${first!.eventId}/replay`, { dryRun: true, rule: 'nope' });
-        assert.deepEqual(norule.body.deliveries, []);
+        // A rule name that is not loaded (a misspelling) is refused, naming it, and replays nothing.
+        const audited = (await herald.store.listAudit({ action: 'event.replay' })).length;
+        const norule = await api<{ error: { message: string } }>(herald, 'POST', `/api/events/${first!.eventId}/replay`, { rules: ['nope'] });
+        assert.equal(norule.status, 400);
+        assert.match(JSON.stringify(norule.body), /nope/);
+        assert.equal((await herald.store.listDeliveries({ eventId: first!.eventId })).length, 2);
+        assert.equal((await herald.store.listAudit({ action: 'event.replay' })).length, audited);
       });
 
       it('lists the rules in force and tests an event against them, sending and storing nothing; a stored event with pii=include is audited', async () => {
@@ -835,6 +840,52 @@ describe('admin API', function () {
           const second = await nextGroupMessage(sentAt + INTERVAL, 2);
           assert.equal(second.ids, eventId);
           assert.equal((await herald.store.listDeliveries({ eventId, rule: 'each' })).length, 1, "the filter kept the other rule's delivery out");
+        });
+
+        it('replays a set of rules (`rules`), refusing an unknown name in it; a dry run previews its first messages rendered, masked unless pii include (audited)', async () => {
+          const { eventId } = await eventSentInItsGroup();
+          const since = '2020-01-01T00:00:00Z';
+          type Page = { byRule: Record<string, number>; batchedByRule: Record<string, number>; preview?: Array<Record<string, unknown>> };
+          const only = await api<Page>(herald, 'POST', '/api/events/replay', { since, rules: ['each'], dryRun: true });
+          assert.deepEqual([only.body.byRule, only.body.batchedByRule, only.body.preview], [{ each: 1 }, {}, undefined]);
+          const both = await api<Page>(herald, 'POST', '/api/events/replay', { since, rules: ['per-session', 'each'], dryRun: true, preview: true });
+          assert.deepEqual([both.body.byRule, both.body.batchedByRule], [{ each: 1 }, { 'per-session': 1 }]);
+          const [message, batch] = both.body.preview!;
+          assert.deepEqual(both.body.preview!.length, 2);
+          assert.deepEqual(
+            { ...message, message: undefined },
+            { kind: 'delivery', eventId, rule: 'each', destination: 'hook', template: 'session-finished', status: 'pending', message: undefined },
+          );
+          assert.ok(JSON.stringify(message!.message).includes(eventId), 'the webhook body as it would be sent');
+          assert.deepEqual(batch, { kind: 'batch', eventId, rule: 'per-session', destination: 'hook', template: 'group-summary', key: 'kyc_sess_5c1d9e' });
+          assert.deepEqual(await herald.store.listAudit({ action: 'event.pii.read' }), [], 'a masked preview reads no personal data');
+          await api<Page>(herald, 'POST', '/api/events/replay', { since, rules: ['each'], dryRun: true, preview: true, pii: 'include' }, TOKEN, {
+            'x-herald-actor': 'rita',
+          });
+          assert.deepEqual(
+            (await herald.store.listAudit({ action: 'event.pii.read' })).map((e) => [e.actor, e.target]),
+            [['rita', eventId]],
+          );
+          assert.equal((await herald.store.listDeliveries({ eventId, rule: 'each' })).length, 1, 'dry runs store nothing');
+
+          const one = await api<{ deliveries: Array<{ rule: string }>; batched: unknown[] }>(herald, 'POST', `/api/events/${eventId}/replay`, {
+            dryRun: true,
+            rules: ['each'],
+          });
+          assert.deepEqual([one.body.deliveries.map((d) => d.rule), one.body.batched], [['each'], []]);
+
+          const cases: Array<[unknown, RegExp]> = [
+            [{ since, rules: ['each', 'nope'] }, /^no rule "nope" in the rule files/],
+            [{ since, rules: 'each' }, /"rules" is a list of strings/],
+            [{ since, preview: true }, /"preview" is for a dry run/],
+            [{ since, dryRun: true, preview: true, pii: 'all' }, /"pii" is "include"/],
+          ];
+          for (const [body, error] of cases) {
+            const reply = await api<{ error: string }>(herald, 'POST', '/api/events/replay', body);
+            assert.equal(reply.status, 400, JSON.stringify(body));
+            assert.match(reply.body.error, error);
+          }
+          assert.equal((await herald.store.listDeliveries({ eventId, rule: 'each' })).length, 1, 'a refused replay stores nothing');
         });
       });
     }

@@ -243,10 +243,11 @@ describe('web console in chromium', function () {
     const before = (await herald.store.listDeliveries({ limit: 1000 })).length;
     await page.getByRole('link', { name: 'Replay' }).click();
     await page.getByLabel('Since (UTC, required)').fill(new Date(Date.now() - 3_600_000).toISOString());
-    await page.getByLabel('Rule').selectOption('everything-to-hook');
+    await page.getByRole('checkbox', { name: 'everything-to-hook' }).check();
     await page.getByRole('button', { name: 'Dry run' }).click();
     await page.waitForURL(/since=/);
     assert.match(await page.locator('main').innerText(), /3 event\(s\) in the range; a replay would make 3 deliveries/);
+    assert.match(await page.getByRole('region', { name: /message\(s\) it would send/ }).innerText(), /everything-to-hook → hook/);
     assert.equal((await herald.store.listDeliveries({ limit: 1000 })).length, before, 'a dry run stores nothing');
     await page.getByRole('button', { name: 'Replay 3 event(s)' }).click();
     await page.getByText('Done.').waitFor();
@@ -256,6 +257,8 @@ describe('web console in chromium', function () {
 
   it('tests a stored event against the rules in force: the rules that fire and each rendered message', async () => {
     const { page } = await asAdmin();
+    // The replay's dry run (an earlier test) may have read it for its preview already.
+    const readsBefore = (await herald.store.listAudit({ actor: 'alice', action: 'event.pii.read', target: rejected.id })).length;
     await page.goto(`${herald.url}/console/events/${rejected.id}`);
     await page.getByRole('link', { name: 'Test this event against the rules in force' }).click();
     await page.getByRole('button', { name: 'Test' }).click();
@@ -266,8 +269,8 @@ describe('web console in chromium', function () {
     assert.ok(text.includes(rejected.id), 'the rendered webhook body is shown');
     // Through the admin API's operation (POST /api/rules/test): an admin's test of a stored event reads its personal data, audited.
     const reads = await herald.store.listAudit({ actor: 'alice', action: 'event.pii.read', target: rejected.id });
-    assert.equal(reads.length, 1);
-    assert.equal(reads[0]!.detail?.via, 'console');
+    assert.equal(reads.length, readsBefore + 1);
+    assert.equal(reads.at(-1)!.detail?.via, 'console');
   });
 
   it('shows new events on the first page of events as they arrive (htmx polling)', async () => {

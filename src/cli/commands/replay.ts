@@ -1,5 +1,5 @@
 /**
- * `herald replay --since <time> [--rule <name>] [--dry-run] [--refresh-session]`:
+ * `herald replay --since <time> [--rule <name>]... [--dry-run] [--refresh-session]`:
  * routes the events received since then through the current rules again,
  * adding new deliveries next to the old ones (and the events of rules that
  * batch to their batches' next messages), a page of 500 events at a time:
@@ -35,7 +35,7 @@ const REFRESHING_BATCH = 100;
 interface ReplayCommandOptions {
   since: string;
   until?: string;
-  rule?: string;
+  rule: string[];
   dryRun?: boolean;
   refreshSession?: boolean;
   json?: boolean;
@@ -49,7 +49,7 @@ export function replayCommand(): Command {
     )
     .requiredOption('--since <time>', 'events received at or after: RFC 3339, or a duration back from now (24h, 7d)')
     .option('--until <time>', 'events received before: RFC 3339, or a duration back from now')
-    .option('--rule <name>', "only this rule's notifications")
+    .option('--rule <name>', "only this rule's notifications; repeat it for several rules", (name: string, names: string[]) => [...names, name], [] as string[])
     .option('--dry-run', 'count what would be sent; store nothing')
     .option(
       '--refresh-session',
@@ -62,7 +62,7 @@ export function replayCommand(): Command {
       const request = {
         since: parseSince(options.since, command),
         until: options.until === undefined ? undefined : parseSince(options.until, command, '--until'),
-        rule: options.rule,
+        ...(options.rule.length > 0 && { rules: options.rule }),
         dryRun: options.dryRun === true,
         ...(options.refreshSession && { refreshSession: true }),
         limit: options.refreshSession ? REFRESHING_BATCH : BATCH,

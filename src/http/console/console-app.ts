@@ -36,6 +36,7 @@ import {
 } from '../../pipeline/operator/operator-actions.js';
 import type { NormalizedEvent } from '../../core/event.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
+import { REPLAY_PREVIEW_LIMIT } from '../../pipeline/operator/replay.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
 import { AdminInputError, eventFilterFromQuery, eventToTest, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';
@@ -45,6 +46,7 @@ import { LoginThrottle, newToken, SESSION_MAX_MS, SessionBook, type ConsoleSessi
 import {
   auditView,
   canReview,
+  codeList,
   deadLettersView,
   destinationRow,
   destinationsView,
@@ -382,27 +384,35 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     });
   }
 
-  const replayQuery = (get: (name: string) => string | undefined) => ({
-    since: get('since'),
-    until: get('until'),
-    rule: get('rule'),
-    refreshSession: get('refreshSession') !== undefined,
-  });
+  /** The replay form's fields, from a query or a posted form: `rules` once per rule checked (the older `rule` counts as one). */
+  const replayQuery = (fields: URLSearchParams): ReplayQuery => {
+    const value = (name: string) => fields.get(name) || undefined;
+    const rules = [...new Set([...fields.getAll('rules'), ...fields.getAll('rule')].filter((r) => r !== ''))];
+    return { since: value('since'), until: value('until'), rules, refreshSession: fields.get('refreshSession') !== null };
+  };
   const ruleNames = () => deps.routing().rules.rules.map((r) => r.name);
   /** The replay request of a form or query: `since` required, times normalized; a wrong value is a 400 that says so. */
   function replayRequest(query: ReplayQuery) {
     const since = timeValue('since', query.since);
     if (since === undefined) throw new AdminInputError('"since" is required: replay the events received from then, e.g. 2026-01-31T12:00:00Z');
-    if (query.rule !== undefined && !ruleNames().includes(query.rule)) throw new AdminInputError(`there is no rule "${query.rule}"`);
-    return { since, until: timeValue('until', query.until), rule: query.rule, ...(query.refreshSession && { refreshSession: true }) };
+    const unknown = query.rules.find((rule) => !ruleNames().includes(rule));
+    if (unknown !== undefined) throw new AdminInputError(`there is no rule "${unknown}"`);
+    return {
+      since,
+      until: timeValue('until', query.until),
+      ...(query.rules.length > 0 && { rules: query.rules }),
+      ...(query.refreshSession && { refreshSession: true }),
+    };
   }
 
   router.get('/replay', requireRole('admin'), async (ctx) => {
-    const query = replayQuery((name) => queryString(ctx, name));
+    const query = replayQuery(new URLSearchParams(ctx.querystring));
     if (query.since === undefined) return render(ctx, 'Replay', replayView(query, ruleNames(), session(ctx)), '/console/replay');
     const request = replayRequest(query);
-    // The dry run stores nothing and is not audited; it looks at a bounded number of events (fewer when it asks FaceSign for each session).
-    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, truncated: false };
+    // The dry run stores nothing and is not audited (but for the personal data its preview shows a reviewer or admin, as
+    // the Rules page does); it looks at a bounded number of events (fewer when it asks FaceSign for each session).
+    const pii = canReview(session(ctx)) ? ('include' as const) : ('redact' as const);
+    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, truncated: false, preview: [] };
     const [pages, limit] = request.refreshSession ? [1, REFRESHING_DRY_RUN_EVENTS] : [DRY_RUN_PAGES, 1000];
     let after: string | undefined;
     for (let done = 0; ; done++) {
@@ -410,13 +420,15 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
         plan.truncated = true;
         break;
       }
-      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit });
+      const preview = plan.preview.length < REPLAY_PREVIEW_LIMIT;
+      const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit, ...(preview && { preview, pii }) });
       if (page.total !== undefined) plan.total = page.total;
       plan.events += page.events;
       plan.deliveries += page.deliveries;
       for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
       plan.batched += page.batched;
       for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
+      plan.preview.push(...(page.preview ?? []).slice(0, REPLAY_PREVIEW_LIMIT - plan.preview.length));
       if (page.sessions) {
         plan.sessions ??= { refreshed: 0, failed: 0 };
         plan.sessions.refreshed += page.sessions.refreshed;
@@ -430,7 +442,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
 
   router.post('/replay', requireRole('admin'), async (ctx) => {
     const form = ctx.state.form as URLSearchParams;
-    const request = replayRequest(replayQuery((name) => form.get(name) || undefined));
+    const request = replayRequest(replayQuery(form));
     const operator = operatorOf(ctx);
     const job = replays.start(operator.actor, request, (page) => replayRange(deps, operator, page));
     ctx.redirect(`/console/replay/${job.id}`);
@@ -445,10 +457,9 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
       'Replay',
       html`<p>
           Replaying the events received from
-          <code>${job.request.since}</code
-          >${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${job.request.rule ? html`, rule <code>${job.request.rule}</code>` : ''}${
-            job.request.refreshSession ? ', asking FaceSign for each session again' : ''
-          },
+          <code>${job.request.since}</code>${job.request.until ? html` to <code>${job.request.until}</code>` : ''}${
+            job.request.rules ? html`, ${job.request.rules.length === 1 ? 'rule' : 'rules'} ${codeList(job.request.rules)}` : ''
+          }${job.request.refreshSession ? ', asking FaceSign for each session again' : ''},
           started by ${job.user}.
         </p>
         ${replayProgress(job)}

@@ -3,6 +3,7 @@ import { CATEGORIES, HERALD, OUTCOMES, PROVIDER_IDS, type NormalizedEvent } from
 import type { EventDetail } from '../../pipeline/operator/event-detail.js';
 import { QUEUE_SNAPSHOT_MAX_AGE_MS } from '../../pipeline/mechanisms/queue-snapshot-cache.js';
 import { RATE_WINDOW_MINUTES, type DestinationHealth, type RuleSummary, type RulesTestResult } from '../../pipeline/operator/operator-actions.js';
+import type { ReplayPreviewItem } from '../../pipeline/operator/replay.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -474,7 +475,8 @@ export function auditView(query: Record<'actor' | 'action' | 'target', string | 
 export interface ReplayQuery {
   since?: string;
   until?: string;
-  rule?: string;
+  /** The rules checked; none: every rule. */
+  rules: string[];
   /** Ask FaceSign for each enriched event's session again. */
   refreshSession?: boolean;
 }
@@ -492,6 +494,47 @@ export interface ReplayPlan {
   truncated: boolean;
   /** With refreshSession: the sessions fetched again, and how many could not be. */
   sessions?: { refreshed: number; failed: number };
+  /** The first planned messages, rendered as they would be sent. */
+  preview: ReplayPreviewItem[];
+}
+
+/** Names as a list of code elements, comma separated. */
+export const codeList = (names: readonly string[]): SafeHtml => html`${names.map((name, i) => html`${i > 0 ? ', ' : ''}<code>${name}</code>`)}`;
+
+/** A checkbox per loaded rule, in a group a keyboard tabs through; none checked means every rule. */
+function ruleChoices(rules: readonly string[], checked: readonly string[]): SafeHtml {
+  return html`<fieldset class="field rule-choices">
+    <legend>Rules (none checked: every rule)</legend>
+    ${rules.map((rule) => html`<label><input type="checkbox" name="rules" value="${rule}" ${checked.includes(rule) ? 'checked' : ''} /> ${rule}</label>`)}
+  </fieldset>`;
+}
+
+/** A planned message: its rule, destination and template, and the message rendered (as the Rules page shows one). */
+function plannedMessage(n: { rule: string; destination: string; template: string; status: string; error?: string; message: unknown }): SafeHtml {
+  return html`<h3><code>${n.rule}</code> → ${n.destination} (${n.template}) ${badge(n.status)}</h3>
+    ${n.error && html`<p class="error">${n.error}</p>`}${n.message !== null && json(n.message)}`;
+}
+
+/** A dry run's first planned messages, each under a link to its event. */
+function replayPreview(items: readonly ReplayPreviewItem[]): SafeHtml | '' {
+  if (items.length === 0) return '';
+  return html`<section aria-labelledby="preview">
+    <h2 id="preview">The first ${items.length} message(s) it would send</h2>
+    ${items.map(
+      (item) =>
+        html`<article class="preview-item">
+          <p>
+            Event <a href="/console/events/${item.eventId}"><code>${item.eventId}</code></a>
+          </p>
+          ${
+            item.kind === 'delivery'
+              ? plannedMessage(item)
+              : html`<h3><code>${item.rule}</code> → ${item.destination} (${item.template})</h3>
+                  <p>Joins the batch <code>${item.key}</code>: sent with its next message.</p>`
+          }
+        </article>`,
+    )}
+  </section>`;
 }
 
 export function replayView(query: ReplayQuery, rules: readonly string[], session: ConsoleSession, plan?: ReplayPlan, message?: string): SafeHtml {
@@ -503,7 +546,7 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
     </p>
     <form class="filters" method="get" action="/console/replay">
       ${text('since', 'Since (UTC, required)', query.since, '2026-01-31T12:00:00Z')} ${text('until', 'Until (UTC)', query.until, '2026-02-01T00:00:00Z')}
-      ${select('rule', 'Rule', rules, query.rule)}
+      ${ruleChoices(rules, query.rules)}
       <div class="field">
         <label><input type="checkbox" name="refreshSession" value="1" ${query.refreshSession ? 'checked' : ''} /> Ask FaceSign for each session again</label>
       </div>
@@ -538,12 +581,13 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
               type="hidden"
               name="until"
               value="${query.until ?? ''}"
-            /><input type="hidden" name="rule" value="${query.rule ?? ''}" />${
+            />${query.rules.map((rule) => html`<input type="hidden" name="rules" value="${rule}" />`)}${
               query.refreshSession ? html`<input type="hidden" name="refreshSession" value="1" />` : ''
             }
             <button type="submit">Replay ${plan.total} event(s)</button>
           </form>`
         }
+        ${replayPreview(plan.preview)}
       </section>`
     }`;
 }
@@ -635,11 +679,7 @@ export function rulesView(
             ${result.failed.map((f) => html`<li><code>${f.rule ?? '(routing)'}</code>: <span class="error">${f.error}</span></li>`)}
           </ul>`
         }
-        ${result.notifications.map(
-          (n) =>
-            html`<h3><code>${n.rule}</code> → ${n.destination} (${n.template}) ${badge(n.status)}</h3>
-              ${n.error && html`<p class="error">${n.error}</p>`}${n.message !== null && json(n.message)}`,
-        )}
+        ${result.notifications.map(plannedMessage)}
       </section>`
     }
     <h2>Loaded rules</h2>

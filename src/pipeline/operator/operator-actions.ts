@@ -18,7 +18,7 @@ import type { AuditEntry, DeadLetterFilter, QueueSnapshot, Store } from '../../s
 import type { BreakerState } from '../mechanisms/circuit-breaker.js';
 import { eventDetail, type EventDetail } from './event-detail.js';
 import { actorName, maskPersonalFields, recordPiiRead } from './personal-data.js';
-import { replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
+import { checkRuleNames, replayedRules, replayEvents, replayPage, type ReplayedEvent, type ReplayPage, type ReplayPageRequest } from './replay.js';
 import type { SessionRefresh } from './session-refresh.js';
 import { retryOneDelivery, type DeliveryRetry } from './retry-delivery.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
@@ -149,17 +149,25 @@ export async function retryDeadLetters(deps: OperatorDeps, operator: Operator, f
 }
 
 /** What a replay's audit entry says it asked for, beyond its target. */
-function replayDetail(request: { rule?: string; refreshSession?: boolean }): Record<string, unknown> {
-  return { rule: request.rule ?? null, ...(request.refreshSession && { refreshSession: true }) };
+function replayDetail(request: { rules?: readonly string[]; rule?: string; refreshSession?: boolean }): Record<string, unknown> {
+  return { rules: replayedRules(request) ?? null, ...(request.refreshSession && { refreshSession: true }) };
 }
 
-/** Replays one page of a time range (a dry run stores nothing and is not audited); see replay.ts. */
+/**
+ * Replays one page of a time range (a dry run stores nothing and is not
+ * audited); see replay.ts. A dry run's preview with personal fields
+ * included is a reading of each previewed event's, audited before it is
+ * returned, like GET /api/events/{id}?pii=include.
+ */
 export async function replayRange(deps: OperatorDeps, operator: Operator, request: ReplayPageRequest): Promise<ReplayPage> {
   if (!request.dryRun) {
     const target = `${request.since}..${request.until ?? ''}`;
     await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventsReplay, target, { ...replayDetail(request), after: request.after ?? null }, clock(deps));
   }
   const page = await replayPage(deps.store, deps.routing(), deps.providers, request, clock(deps), deps.sessions);
+  if (page.preview && request.pii === 'include') {
+    for (const eventId of new Set(page.preview.map((p) => p.eventId))) await recordPiiRead(deps.store, operator.actor, eventId, origin(operator), clock(deps));
+  }
   if (!page.dryRun && page.deliveries > 0) deps.deliver.wake();
   return page;
 }
@@ -169,10 +177,12 @@ export async function replayOneEvent(
   deps: OperatorDeps,
   operator: Operator,
   id: string,
-  options: { dryRun: boolean; rule?: string; refreshSession?: boolean },
+  options: { dryRun: boolean; rules?: readonly string[]; rule?: string; refreshSession?: boolean },
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;
+  // Before the audit entry: a misspelt rule name replays nothing.
+  checkRuleNames(replayedRules(options), deps.routing());
   if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, replayDetail(options), clock(deps));
   const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, sessions: deps.sessions, now: clock(deps) });
   if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();

@@ -14,13 +14,17 @@
  */
 import { UnknownRuleError } from '../../core/errors.js';
 import type { NormalizedEvent } from '../../core/event.js';
+import { ownValue } from '../../core/own.js';
 import type { ProviderProfile } from '../../providers/provider.js';
 import { pageOf, type AddedDeliveries, type BatchEntry, type EventFilter, type NewDelivery, type Store } from '../../store/store.js';
 import { planRouting, type RoutingSet } from '../stages/route.js';
+import { maskPersonalFields } from './personal-data.js';
 import { refreshSessions, type SessionRefresh, type SessionRefreshResult } from './session-refresh.js';
 
 export interface ReplayOptions {
-  /** Only this rule's notifications. */
+  /** Only these rules' notifications and batches; absent or empty: every rule's. */
+  rules?: readonly string[];
+  /** One rule: the same as `rules: [rule]` (kept for earlier callers); with `rules`, both count. */
   rule?: string;
   /** Plan only: store nothing. */
   dryRun?: boolean;
@@ -55,7 +59,15 @@ export interface SessionRefreshFailure {
 /** The replay of some events, with the sessions it fetched again. */
 interface Replay {
   replayed: ReplayedEvent[];
+  /** Each event as it was routed: fetched again, or as stored. */
+  routed: NormalizedEvent[];
   refreshed: SessionRefreshResult[];
+}
+
+/** The rules a replay is limited to, from `rules` and the older `rule`; undefined: every rule. */
+export function replayedRules(options: { rules?: readonly string[]; rule?: string }): string[] | undefined {
+  const names = [...(options.rules ?? []), ...(options.rule === undefined ? [] : [options.rule])];
+  return names.length === 0 ? undefined : [...new Set(names)];
 }
 
 /**
@@ -69,7 +81,15 @@ export async function replayEvents(
   providers: Record<string, ProviderProfile>,
   options: ReplayOptions = {},
 ): Promise<ReplayedEvent[]> {
+  checkRuleNames(replayedRules(options), routing);
   return (await replay(store, events, routing, providers, options)).replayed;
+}
+
+/** A replay naming a rule that is not loaded is an UnknownRuleError, not a replay that quietly creates nothing (a misspelt name). */
+export function checkRuleNames(rules: readonly string[] | undefined, routing: RoutingSet): void {
+  const ruleNames = routing.rules.rules.map((r) => r.name);
+  const unknown = rules?.find((name) => !ruleNames.includes(name));
+  if (unknown !== undefined) throw new UnknownRuleError(unknown, ruleNames);
 }
 
 async function replay(
@@ -86,11 +106,14 @@ async function replay(
     for (const id of result.eventIds) outcomes.set(id, result.events ? { fresh: result.events.get(id) } : { error: result.error });
   }
   const now = options.now ?? Date.now();
-  const ofRule = (planned: { rule: { name: string } }) => options.rule === undefined || planned.rule.name === options.rule;
+  const only = replayedRules(options);
+  const ofRule = (planned: { rule: { name: string } }) => only === undefined || only.includes(planned.rule.name);
   const additions: AddedDeliveries[] = [];
+  const routed: NormalizedEvent[] = [];
   const replayed = events.map((stored): ReplayedEvent => {
     const outcome = outcomes.get(stored.id);
     const event = outcome?.fresh ?? stored;
+    routed.push(event);
     const provider = providers[event.provider];
     const plan = provider ? planRouting(event, routing, provider, now) : { notifications: [], batched: [] };
     const deliveries = plan.notifications.filter(ofRule).map((p) => p.delivery);
@@ -101,7 +124,7 @@ async function replay(
     return { eventId: stored.id, deliveries, batched, sessionRefresh: outcome.fresh ? { refreshed: true } : { refreshed: false, error: outcome.error! } };
   });
   if (!options.dryRun) await store.addDeliveries(additions, now);
-  return { replayed, refreshed };
+  return { replayed, routed, refreshed };
 }
 
 /** One page of a replay over the events received in a time range. */
@@ -110,8 +133,15 @@ export interface ReplayPageRequest {
   since: string;
   /** Events received before this time (RFC 3339). */
   until?: string;
+  /** Only these rules (see ReplayOptions); absent or empty: every rule. */
+  rules?: readonly string[];
+  /** One rule: the same as `rules: [rule]`. */
   rule?: string;
   dryRun?: boolean;
+  /** On a dry run: also return the first planned messages of the page, rendered as they would be sent (`preview`). */
+  preview?: boolean;
+  /** What the preview shows of personal fields: masked (the default), or as sent ("include": the caller audits the reading). */
+  pii?: 'redact' | 'include';
   /** Fetch the sessions again (see ReplayOptions); the fetches are paced by the source's rate limit, so a page takes longer. */
   refreshSession?: boolean;
   /** The previous page's `nextCursor`; absent on the first page. */
@@ -136,12 +166,35 @@ export interface ReplayPage {
   total?: number;
   /** With refreshSession: the sessions fetched again on this page, and those that could not be. */
   sessions?: { refreshed: number; failed: SessionRefreshFailure[] };
+  /** On a dry run asked for it: the page's first planned messages (at most REPLAY_PREVIEW_LIMIT), in event order. */
+  preview?: ReplayPreviewItem[];
 }
 
+/** How many planned messages a dry run's preview shows at most. */
+export const REPLAY_PREVIEW_LIMIT = 10;
+
 /**
- * Replays one page of the events received in a range, oldest first. An
- * unknown `rule` is an UnknownRuleError rather than a replay that quietly
- * creates nothing (a misspelt name).
+ * One planned message of a dry run: a delivery, rendered as it would be sent
+ * (as `POST /api/rules/test` renders it), or an event joining a batch, whose
+ * message is rendered only when the batch goes out.
+ */
+export type ReplayPreviewItem =
+  | {
+      kind: 'delivery';
+      eventId: string;
+      rule: string;
+      destination: string;
+      template: string;
+      /** `dead` when its template failed to render (`error` says why; no message). */
+      status: 'pending' | 'dead';
+      error?: string;
+      message: unknown;
+    }
+  | { kind: 'batch'; eventId: string; rule: string; destination: string; template: string; key: string };
+
+/**
+ * Replays one page of the events received in a range, oldest first; an
+ * unknown rule name is an UnknownRuleError.
  */
 export async function replayPage(
   store: Store,
@@ -151,13 +204,13 @@ export async function replayPage(
   now = Date.now(),
   sessions?: SessionRefresh,
 ): Promise<ReplayPage> {
-  const { rule, dryRun = false, refreshSession = false } = request;
-  const ruleNames = routing.rules.rules.map((r) => r.name);
-  if (rule !== undefined && !ruleNames.includes(rule)) throw new UnknownRuleError(rule, ruleNames);
+  const { dryRun = false, refreshSession = false } = request;
+  const rules = replayedRules(request);
+  checkRuleNames(rules, routing);
   const range: EventFilter = { since: request.since, until: request.until };
   const total = request.after === undefined ? await store.countEvents(range) : undefined;
   const page = await pageOf((f: EventFilter) => store.listEvents(f), { ...range, after: request.after, limit: request.limit ?? 500 });
-  const { replayed, refreshed } = await replay(store, page.items, routing, providers, { rule, dryRun, now, refreshSession, sessions });
+  const { replayed, routed, refreshed } = await replay(store, page.items, routing, providers, { rules, dryRun, now, refreshSession, sessions });
   const deliveries = replayed.flatMap((r) => r.deliveries);
   const batched = replayed.flatMap((r) => r.batched);
   return {
@@ -177,7 +230,50 @@ export async function replayPage(
           .map(({ source, sessionId, eventIds, error }) => ({ source, sessionId, eventIds, error: error! })),
       },
     }),
+    ...(dryRun && request.preview && { preview: previewOf(replayed, routed, routing, providers, { rules, pii: request.pii ?? 'redact', now }) }),
   };
+}
+
+/**
+ * The first planned messages of a dry run. With personal fields included
+ * they are the planned deliveries' own messages; masked, each event is
+ * planned again from its masked copy, as the Rules page tests a stored event
+ * for a viewer (a rule whose condition reads a masked field may then differ).
+ */
+function previewOf(
+  replayed: readonly ReplayedEvent[],
+  routed: readonly NormalizedEvent[],
+  routing: RoutingSet,
+  providers: Record<string, ProviderProfile>,
+  options: { rules: string[] | undefined; pii: 'redact' | 'include'; now: number },
+): ReplayPreviewItem[] {
+  const items: ReplayPreviewItem[] = [];
+  const ofRule = (name: string) => options.rules === undefined || options.rules.includes(name);
+  for (const [i, planned] of replayed.entries()) {
+    if (items.length >= REPLAY_PREVIEW_LIMIT) break;
+    if (planned.deliveries.length === 0 && planned.batched.length === 0) continue;
+    let { deliveries, batched } = planned;
+    if (options.pii === 'redact') {
+      const provider = ownValue(providers, routed[i]!.provider)!;
+      const plan = planRouting(maskPersonalFields(routed[i]!, providers), routing, provider, options.now);
+      deliveries = plan.notifications.filter((n) => ofRule(n.rule.name)).map((n) => n.delivery);
+      batched = plan.batched.filter((b) => ofRule(b.rule.name)).map((b) => b.entry);
+    }
+    const eventId = planned.eventId;
+    for (const d of deliveries)
+      items.push({
+        kind: 'delivery',
+        eventId,
+        rule: d.rule,
+        destination: d.destination,
+        template: d.template,
+        status: d.status,
+        ...(d.error !== undefined && { error: d.error }),
+        message: d.message,
+      });
+    for (const b of batched) items.push({ kind: 'batch', eventId, rule: b.rule, destination: b.destination, template: b.template, key: b.keyLabel });
+  }
+  return items.slice(0, REPLAY_PREVIEW_LIMIT);
 }
 
 function countByRule(items: ReadonlyArray<{ rule: string }>): Record<string, number> {
