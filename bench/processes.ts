@@ -164,7 +164,7 @@ export interface HeraldOptions {
 /** Runs `herald serve` from the build in `root` and resolves once /readyz answers 200. */
 export async function startHeraldProcess(root: string, configFile: string, port: number, options: HeraldOptions = {}): Promise<HeraldProcess> {
   const nodeFlags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeFlags, path.join(root, 'dist/src/cli/main.js'), '--config', configFile, 'serve', ...(options.flags ?? [])], {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(root, 'dist/bin/herald.js'), '--config', configFile, 'serve', ...(options.flags ?? [])], {
     // Logs at herald's default level (info), as in production, to /dev/null.
     env: { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -17,6 +17,8 @@ const SOURCE_FOLDERS = ['src', 'test', 'demo', 'bench'];
 if (existsSync(DIST)) {
   let removed = 0;
   for (const file of readdirSync(DIST, { recursive: true })) {
+    // dist/bin/ is the bundle's (scripts/bundle.mjs), made anew by every build.
+    if (!SOURCE_FOLDERS.includes(file.split(path.sep)[0])) continue;
     const match = /^(.*)\.js(\.map)?$/.exec(file);
     if (match && !existsSync(`${match[1]}.ts`)) {
       rmSync(path.join(DIST, file));

@@ -6,7 +6,7 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { DataKeyring } from '../../src/core/sealing.js';
 import { parseSigningKey, viewSigningKey } from '../../src/core/signing-keys.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
+import { freePort, HERALD_BIN, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/herald.js';
 
 const SHIPPED_CONFIG = path.join(PACKAGE_ROOT, 'herald.config.yaml');
@@ -16,9 +16,14 @@ const EXAMPLE_ENV = parseEnv(readFileSync(path.join(PACKAGE_ROOT, '.env.example'
 describe('herald CLI', function () {
   this.timeout(30_000);
 
-  it('is an executable bin, so `npx herald` runs it', () => {
-    const bin = path.join(PACKAGE_ROOT, (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { bin: { herald: string } }).bin.herald);
+  it('is an executable bin, the bundle, so `npx herald` runs it', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string; bin: { herald: string } };
+    const bin = path.join(PACKAGE_ROOT, manifest.bin.herald);
+    assert.equal(bin, HERALD_BIN);
     assert.doesNotThrow(() => accessSync(bin, constants.X_OK));
+    const { code, stdout } = await runHerald(['--version'], {}, { process: true });
+    assert.equal(code, 0);
+    assert.equal(stdout.trim(), manifest.version);
   });
   let dir: string;
   beforeEach(() => {

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { runHeraldInProcess } from './cli-in-process.js';
 
-export const HERALD_BIN = path.join(PACKAGE_ROOT, 'dist/src/cli/main.js');
+/** The bin users run (package.json): the bundle of the CLI (README, "Building"). */
+export const HERALD_BIN = path.join(PACKAGE_ROOT, 'dist/bin/herald.js');
+/** The CLI's entry point in tsc's output, for runs inside the test process: it shares its modules with the tests. */
+const HERALD_MAIN_COMPILED = path.join(PACKAGE_ROOT, 'dist/src/cli/main.js');
 
 export interface CliResult {
   code: number;
@@ -17,12 +20,12 @@ export interface CliResult {
 /**
  * Runs `herald <args>` to completion and returns what it printed and its exit
  * code. A command other than `serve` runs inside this test process (see
- * runHeraldInProcess): the same built code, half a second of CPU or more cheaper than
- * a new process. `serve`, or `{ process: true }`, runs the built bin as a child
- * process (runHeraldProcess), for tests about the process itself.
+ * runHeraldInProcess), from tsc's output of the same code, half a second of CPU or
+ * more cheaper than a new process. `serve`, or `{ process: true }`, runs the built
+ * bin as a child process (runHeraldProcess), for tests about the process itself.
  */
 export function runHerald(args: string[], env: NodeJS.ProcessEnv = {}, { process: asProcess = false } = {}): Promise<CliResult> {
-  return asProcess || args.includes('serve') ? runHeraldProcess(args, env) : runHeraldInProcess(HERALD_BIN, args, env);
+  return asProcess || args.includes('serve') ? runHeraldProcess(args, env) : runHeraldInProcess(HERALD_MAIN_COMPILED, args, env);
 }
 
 /** Runs `herald <args>` as a child process, as a user would, to completion (at most 30 s). */

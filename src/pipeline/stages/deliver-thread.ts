@@ -131,6 +131,7 @@ export class DeliverThread implements DeliveryRunner {
       paused: [...this.pausedDestinations],
       log: { level: log.level, bindings: log.bindings() },
     };
+    // Beside this file in tsc's output; in the bundle, an entry point of its own in the same folder (scripts/bundle.mjs).
     const worker = new Worker(new URL('./deliver-worker.js', import.meta.url), { workerData: data });
     this.worker = worker;
     const running = new Promise<void>((resolve, reject) => {
