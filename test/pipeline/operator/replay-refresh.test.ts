@@ -19,14 +19,12 @@ import { replayEvents, replayPage } from '../../../src/pipeline/operator/replay.
 import type { SessionRefresh } from '../../../src/pipeline/operator/session-refresh.js';
 import { SessionLookups } from '../../../src/pipeline/stages/session-lookup.js';
 import { EVENT_PROVIDERS } from '../../../src/providers/registry.js';
-import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { SHIPPED_TEMPLATES_DIR, testConfig, testSource } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/herald.js';
-import { createTestSchema, type TestSchema } from '../../helpers/postgres.js';
 import { startHttpSink, type HttpSink, type Replier } from '../../helpers/sinks.js';
 import { event } from '../../store/contract.js';
+import { STORE_KINDS, type StoreHarness } from '../../helpers/store-harness.js';
 
 const API_KEY = 'sk_test_ReplayKEY52vN';
 
@@ -61,51 +59,14 @@ const answersComplete: Replier = (req) => ({
   body: JSON.stringify({ session: { id: sessionIdOf(req.path), status: 'complete', report: { isVerified: true, livenessDetected: true } } }),
 });
 
-interface Harness {
-  open(): Promise<Store>;
-  dispose(): Promise<void>;
-}
-
-const sqlite = (): Harness => {
-  let store: SqliteStore;
-  return {
-    open: async () => {
-      store = new SqliteStore(':memory:');
-      await store.migrate();
-      return store;
-    },
-    dispose: () => store.close(),
-  };
-};
-
-const postgres = (): Harness => {
-  let schema: TestSchema;
-  let store: PostgresStore;
-  return {
-    open: async () => {
-      schema = await createTestSchema();
-      store = new PostgresStore(schema.url);
-      await store.migrate();
-      return store;
-    },
-    dispose: async () => {
-      await store.close();
-      await schema.drop();
-    },
-  };
-};
-
-for (const [name, harness] of [
-  ['SQLite', sqlite],
-  ['PostgreSQL', postgres],
-] as const) {
+for (const [name, harness] of STORE_KINDS) {
   describe(`replay asking FaceSign for the session again: ${name}`, function () {
     this.timeout(20_000);
     const routing = routingFor();
     const since = new Date(Date.now() - 3_600_000).toISOString();
     let api: HttpSink;
     let store: Store;
-    let stores: Harness;
+    let stores: StoreHarness;
     let lookups: SessionLookups;
     let sessions: SessionRefresh;
     /** What is stored before each replay: sess_A has two enriched events, sess_B one; a photo and a KYC event are not enriched. */

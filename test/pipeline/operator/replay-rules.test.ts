@@ -16,13 +16,11 @@ import type { NormalizedEvent } from '../../../src/core/event.js';
 import { PACKAGE_ROOT } from '../../../src/core/paths.js';
 import { REPLAY_PREVIEW_LIMIT, replayPage, type ReplayPreviewItem } from '../../../src/pipeline/operator/replay.js';
 import { EVENT_PROVIDERS } from '../../../src/providers/registry.js';
-import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
 import { SHIPPED_TEMPLATES_DIR, testConfig } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/herald.js';
-import { createTestSchema, type TestSchema } from '../../helpers/postgres.js';
 import { event } from '../../store/contract.js';
+import { STORE_KINDS, type StoreHarness } from '../../helpers/store-harness.js';
 
 /** KYC events to the hook with their personal fields; a group per session; every event to the hook. */
 const RULES = `
@@ -56,49 +54,12 @@ function routingFor(): ReturnType<typeof loadRouting>['routing'] {
   ).routing;
 }
 
-interface Harness {
-  open(): Promise<Store>;
-  dispose(): Promise<void>;
-}
-
-const sqlite = (): Harness => {
-  let store: SqliteStore;
-  return {
-    open: async () => {
-      store = new SqliteStore(':memory:');
-      await store.migrate();
-      return store;
-    },
-    dispose: () => store.close(),
-  };
-};
-
-const postgres = (): Harness => {
-  let schema: TestSchema;
-  let store: PostgresStore;
-  return {
-    open: async () => {
-      schema = await createTestSchema();
-      store = new PostgresStore(schema.url);
-      await store.migrate();
-      return store;
-    },
-    dispose: async () => {
-      await store.close();
-      await schema.drop();
-    },
-  };
-};
-
-for (const [name, harness] of [
-  ['SQLite', sqlite],
-  ['PostgreSQL', postgres],
-] as const) {
+for (const [name, harness] of STORE_KINDS) {
   describe(`replay of a set of rules, and a dry run's preview: ${name}`, function () {
     this.timeout(20_000);
     const routing = routingFor();
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    let stores: Harness;
+    let stores: StoreHarness;
     let store: Store;
     let kyc: NormalizedEvent;
     let face: NormalizedEvent;
