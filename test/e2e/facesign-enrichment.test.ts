@@ -16,6 +16,7 @@ import { loadSample } from '../../src/providers/samples.js';
 import { testSource } from '../helpers/config.js';
 import { settledDeliveries, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+import { consoleSession } from '../helpers/console.js';
 
 const API_KEY = 'sk_test_E2eKEY4471';
 const ADMIN_TOKEN = 'admin-token-enrich-e2e';
@@ -215,23 +216,7 @@ describe('FaceSign enrichment in a running herald', function () {
 
   it("replays a time range from the console's replay page with its checkbox: the dry run and the replay ask FaceSign again", async () => {
     STATUSES.sess_busy = 'incomplete';
-    // Signed in as an admin: the sign-in form's cookie and token, then the session's.
-    const form = await fetch(`${herald.url}/console/login`);
-    const loginCookie = form.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('herald_console_login='))!
-      .split(';')[0]!;
-    const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-    const signedIn = await fetch(`${herald.url}/console/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie },
-      body: new URLSearchParams({ _csrf: loginCsrf, name: 'alice', password: CONSOLE_PASSWORD }).toString(),
-      redirect: 'manual',
-    });
-    const cookie = signedIn.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('herald_console='))!
-      .split(';')[0]!;
+    const cookie = await consoleSession(herald.url, 'alice', CONSOLE_PASSWORD);
     const since = new Date(Date.now() - 3_600_000).toISOString();
 
     const blank = await (await fetch(`${herald.url}/console/replay`, { headers: { cookie } })).text();

@@ -13,34 +13,16 @@ import type { HeraldConfig } from '../../src/core/config.js';
 import { hashPassword } from '../../src/core/password-hash.js';
 import { MAX_FAILURES } from '../../src/http/console/sessions.js';
 import { testConfig } from '../helpers/config.js';
+import { signInToConsole } from '../helpers/console.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** Cheaper than herald's default cost: the test is about sign-in, not about scrypt. */
 const TEST_COST = { ln: 10, r: 8, p: 1 };
 
-/** Opens `herald`'s sign-in form and posts it (`headers` on both requests); returns the status, the page and the cookies set. */
-async function signInTo(
-  herald: TestHerald,
-  name: string,
-  password: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; cookies: string[] }> {
-  const form = await fetch(`${herald.url}/console/login`, { headers });
-  assert.equal(form.status, 200, 'the sign-in form');
-  const cookie = form.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('herald_console_login='))!
-    .split(';')[0]!;
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const reply = await fetch(`${herald.url}/console/login`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ _csrf: csrf, name, password }).toString(),
-    redirect: 'manual',
-  });
-  return { status: reply.status, body: await reply.text(), cookies: [...form.headers.getSetCookie(), ...reply.headers.getSetCookie()] };
-}
+/** Opens `herald`'s sign-in form and posts it (`headers` on both requests). */
+const signInTo = (herald: TestHerald, name: string, password: string, headers: Record<string, string> = {}) =>
+  signInToConsole(herald.url, name, password, headers);
 
 describe('console sign-in', () => {
   let herald: TestHerald;

@@ -17,6 +17,7 @@ import { SHIPPED_TEMPLATES_DIR, testSources } from '../helpers/config.js';
 import { event } from '../store/contract.js';
 import { startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
+import { consoleSession } from '../helpers/console.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** Cheaper than herald's default cost: the test is about replay, not about scrypt. */
@@ -72,25 +73,7 @@ describe('console replay of events of a rule that batches', function () {
   });
 
   /** Signs alice in; returns the session cookie. */
-  async function signIn(): Promise<string> {
-    const form = await fetch(`${herald.url}/console/login`);
-    const login = form.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('herald_console_login='))!
-      .split(';')[0]!;
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-    const reply = await fetch(`${herald.url}/console/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: login },
-      body: new URLSearchParams({ _csrf: csrf, name: 'alice', password: PASSWORD }).toString(),
-      redirect: 'manual',
-    });
-    assert.equal(reply.status, 303);
-    return reply.headers
-      .getSetCookie()
-      .find((c) => c.startsWith('herald_console='))!
-      .split(';')[0]!;
-  }
+  const signIn = () => consoleSession(herald.url, 'alice', PASSWORD);
 
   const page = async (url: string) => {
     const reply = await fetch(`${herald.url}${url}`, { headers: { cookie }, redirect: 'manual' });
