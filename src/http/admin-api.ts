@@ -173,6 +173,11 @@ export function createAdminRouter(deps: Omit<AdminDeps, 'token'>): Router {
       ctx.body = notFound('event');
       return;
     }
+    if (replayed.notRouted) {
+      ctx.status = 409;
+      ctx.body = { error: 'the event is not routed yet: routing will send it with the rules in force; replay it once it is routed' };
+      return;
+    }
     // A batch entry says which batch the event joins; its key is read from the event as the rule's templates see it.
     const batched = replayed.batched.map(({ rule, destination, template, keyLabel }) => ({ rule, destination, template, key: keyLabel }));
     ctx.body = { dryRun, deliveries: replayed.deliveries, batched, ...(replayed.sessionRefresh && { sessionRefresh: replayed.sessionRefresh }) };

@@ -144,6 +144,10 @@ export class SealedStore implements Store {
     return stored && this.openEvent(stored);
   }
 
+  routedEventIds(ids: readonly string[]): Promise<Set<string>> {
+    return this.inner.routedEventIds(ids);
+  }
+
   routingErrors(eventId: string): Promise<RoutingError[]> {
     return this.inner.routingErrors(eventId);
   }

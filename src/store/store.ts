@@ -430,6 +430,8 @@ export interface Store extends ThreadStore {
    */
   insertEvent(event: NewEvent): Promise<InsertResult>;
   getEvent(id: string): Promise<NormalizedEvent | undefined>;
+  /** Which of these events are routed already (a replay leaves the others to routing, which sends them anyway). */
+  routedEventIds(ids: readonly string[]): Promise<Set<string>>;
   /** What went wrong while routing the event (markRouted's `errors`); empty for an unknown event or when nothing did. */
   routingErrors(eventId: string): Promise<RoutingError[]>;
   /** Events matching every field of the filter, in the order herald received them (or the reverse, `order: 'desc'`). */

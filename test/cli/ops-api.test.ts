@@ -185,7 +185,7 @@ describe('herald events, dlq, replay and destinations through a running herald (
     const before = (await deliveries()).length;
     const json = JSON.parse((await assertSameBothWays(['replay', '--since', SINCE, '--dry-run', '--json'])).stdout) as unknown;
     const events = RECENT + 2;
-    assert.deepEqual(json, { dryRun: true, events, deliveries: events, byRule: { 'everything-to-hook': events }, batched: 0, batchedByRule: {} });
+    assert.deepEqual(json, { dryRun: true, events, deliveries: events, byRule: { 'everything-to-hook': events }, batched: 0, batchedByRule: {}, notRouted: 0 });
     const table = await assertSameBothWays(['replay', '--since', SINCE, '--until', '2030-01-01T00:00:00Z', '--dry-run']);
     assert.match(table.stdout, new RegExp(`^${events} events checked: ${events} deliveries would be created \\(dry run: nothing stored\\)\\n`));
     assert.equal((await deliveries()).length, before, 'a dry run creates no delivery');

@@ -76,6 +76,7 @@ describe('herald events, dlq and replay (on the store)', function () {
       byRule: { 'everything-to-hook': RECENT },
       batched: 0,
       batchedByRule: {},
+      notRouted: 0,
     });
     assert.equal(result.stderr, '', 'no progress bar when stderr is not a terminal');
     assert.equal((await deliveries()).length, 1, 'only the old dead letter');
@@ -231,7 +232,15 @@ describe('herald replay of events of a rule that batches (on the store)', functi
     // --rule repeated: two rules of the three, one that batches.
     const two = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'per-session', '--rule', 'each', '--dry-run', '--json']);
     assert.equal(two.code, 0, two.stderr);
-    assert.deepEqual(JSON.parse(two.stdout), { dryRun: true, events: 2, deliveries: 2, byRule: { each: 2 }, batched: 2, batchedByRule: { 'per-session': 2 } });
+    assert.deepEqual(JSON.parse(two.stdout), {
+      dryRun: true,
+      events: 2,
+      deliveries: 2,
+      byRule: { each: 2 },
+      batched: 2,
+      batchedByRule: { 'per-session': 2 },
+      notRouted: 0,
+    });
     const unknown = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'each', '--rule', 'nope', '--dry-run']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no rule "nope"/);
@@ -244,7 +253,15 @@ describe('herald replay of events of a rule that batches (on the store)', functi
 
     const replayed = await runHerald(['--config', config, 'replay', '--since', SINCE, '--rule', 'per-session', '--json']);
     assert.equal(replayed.code, 0, replayed.stderr);
-    assert.deepEqual(JSON.parse(replayed.stdout), { dryRun: false, events: 2, deliveries: 0, byRule: {}, batched: 2, batchedByRule: { 'per-session': 2 } });
+    assert.deepEqual(JSON.parse(replayed.stdout), {
+      dryRun: false,
+      events: 2,
+      deliveries: 0,
+      byRule: {},
+      batched: 2,
+      batchedByRule: { 'per-session': 2 },
+      notRouted: 0,
+    });
     const after = new SqliteStore(path.join(dir, 'herald.db'));
     try {
       const [group] = await after.claimDueBatches({ limit: 10, claimant: 'test', claimTtlMs: 60_000, now: Date.now() + 60_000 });

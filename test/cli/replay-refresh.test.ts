@@ -120,7 +120,15 @@ describe('herald replay --refresh-session', function () {
     assert.match(missing.stderr, /sources\.facesign\.api\.key.*FACESIGN_API_KEY is not set/);
     const plain = await runHerald(['--config', config, 'replay', '--since', SINCE, '--json'], env);
     assert.equal(plain.code, 0, plain.stderr);
-    assert.deepEqual(JSON.parse(plain.stdout), { dryRun: false, events: 3, deliveries: 3, byRule: { 'everything-to-hook': 3 }, batched: 0, batchedByRule: {} });
+    assert.deepEqual(JSON.parse(plain.stdout), {
+      dryRun: false,
+      events: 3,
+      deliveries: 3,
+      byRule: { 'everything-to-hook': 3 },
+      batched: 0,
+      batchedByRule: {},
+      notRouted: 0,
+    });
     assert.equal(api.requests.length, 0);
     assert.deepEqual(
       (await statuses()).map((s) => s.delivered),

@@ -259,6 +259,19 @@ describe('admin API', function () {
         assert.equal((await api(herald, 'POST', '/api/destinations/nowhere/pause')).status, 404);
         for (const name of ['nowhere', 'constructor', '__proto__']) assert.equal((await api(herald, 'GET', `/api/destinations/${name}`)).status, 404, name);
       });
+
+      it('refuses to replay an event routing has not sent yet (409), writing no audit entry: replayed too, it would go out twice', async () => {
+        // The stages are off here: every event is as ingest stored it, not routed.
+        const refused = await api<{ error: string }>(herald, 'POST', `/api/events/${events[0]!.id}/replay`);
+        assert.equal(refused.status, 409);
+        assert.match(refused.body.error, /not routed yet/);
+        assert.deepEqual(await herald.store.listAudit({ action: 'event.replay' }), []);
+        const range = await api<{ deliveries: number; notRouted: number }>(herald, 'POST', '/api/events/replay', {
+          since: new Date(base).toISOString(),
+          limit: 10,
+        });
+        assert.deepEqual([range.body.deliveries, range.body.notRouted], [0, 10]);
+      });
     });
 
     describe('destinations', () => {
@@ -663,18 +676,29 @@ describe('admin API', function () {
           byRule: { 'everything-to-hook': 2 },
           batched: 0,
           batchedByRule: {},
+          notRouted: 0,
           nextCursor: oldest[1],
           total: 3,
         });
         const dry2 = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true, limit: 2, after: dry1.body.nextCursor });
         assert.deepEqual(
           dry2.body,
-          { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, batched: 0, batchedByRule: {}, nextCursor: null },
+          { dryRun: true, events: 1, deliveries: 1, byRule: { 'everything-to-hook': 1 }, batched: 0, batchedByRule: {}, notRouted: 0, nextCursor: null },
           'no total after the first page',
         );
         assert.equal((await herald.store.listDeliveries({ limit: 100 })).length, 3, 'a dry run stores nothing');
         const none = await api<Page>(herald, 'POST', '/api/events/replay', { since, until: since });
-        assert.deepEqual(none.body, { dryRun: false, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, nextCursor: null, total: 0 });
+        assert.deepEqual(none.body, {
+          dryRun: false,
+          events: 0,
+          deliveries: 0,
+          byRule: {},
+          batched: 0,
+          batchedByRule: {},
+          notRouted: 0,
+          nextCursor: null,
+          total: 0,
+        });
 
         const replayed = await api<Page>(herald, 'POST', '/api/events/replay', { since });
         assert.deepEqual(replayed.body, {
@@ -684,6 +708,7 @@ describe('admin API', function () {
           byRule: { 'everything-to-hook': 3 },
           batched: 0,
           batchedByRule: {},
+          notRouted: 0,
           nextCursor: null,
           total: 3,
         });
@@ -829,7 +854,7 @@ describe('admin API', function () {
           const since = '2020-01-01T00:00:00Z';
           type Page = Record<string, unknown>;
           const dry = await api<Page>(herald, 'POST', '/api/events/replay', { since, rule: 'per-session', dryRun: true });
-          const counts = { events: 1, deliveries: 0, byRule: {}, batched: 1, batchedByRule: { 'per-session': 1 }, nextCursor: null, total: 1 };
+          const counts = { events: 1, deliveries: 0, byRule: {}, batched: 1, batchedByRule: { 'per-session': 1 }, notRouted: 0, nextCursor: null, total: 1 };
           assert.deepEqual(dry.body, { dryRun: true, ...counts });
           assert.equal(await herald.store.nextBatchDueAt(), undefined, 'a dry run stores nothing');
           const all = await api<Page>(herald, 'POST', '/api/events/replay', { since, dryRun: true });

@@ -246,6 +246,14 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.listDeliveries({ eventId: failed.id })).length, 1);
       });
 
+      it('tells which events are routed already: not one waiting for routing, nor an unknown id', async () => {
+        const [routed, waiting] = [event(), event()];
+        for (const e of [routed, waiting]) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
+        await store.markRouted([{ eventId: routed.id, rulesVersion: 'v1', deliveries: [] }]);
+        assert.deepEqual([...(await store.routedEventIds([routed.id, waiting.id, newEventId()]))], [routed.id]);
+        assert.deepEqual([...(await store.routedEventIds([]))], []);
+      });
+
       it('hands out unrouted events oldest first, up to the limit, and the rest on the next call', async () => {
         const events = Array.from({ length: 5 }, () => event());
         for (const e of events) await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });

@@ -72,6 +72,7 @@ export function replayCommand(): Command {
       let events = 0;
       let deliveries = 0;
       let batched = 0;
+      let notRouted = 0;
       const sessions = { refreshed: 0, failed: [] as SessionRefreshFailure[] };
       await withOpsBackend(command, async (ops) => {
         let bar: SingleBar | undefined;
@@ -86,6 +87,7 @@ export function replayCommand(): Command {
             events += page.events;
             deliveries += page.deliveries;
             batched += page.batched;
+            notRouted += page.notRouted ?? 0;
             sessions.refreshed += page.sessions?.refreshed ?? 0;
             sessions.failed.push(...(page.sessions?.failed ?? []));
             bar?.update(events, { deliveries });
@@ -103,14 +105,17 @@ export function replayCommand(): Command {
           byRule: Object.fromEntries(byRule),
           batched,
           batchedByRule: Object.fromEntries(batchedByRule),
+          notRouted,
           ...(options.refreshSession && { sessions }),
         });
       }
       const { dryRun } = request;
       // Events of rules that batch go out with their batch's next message, not as deliveries of their own.
       const toBatches = batched > 0 ? `, ${batched} ${dryRun ? 'would be added' : 'added'} to batches (sent with their next message)` : '';
+      // Routing sends them with the rules in force; replayed too, they would go out twice.
+      const leftToRouting = notRouted > 0 ? `; ${notRouted} not routed yet, left to routing` : '';
       process.stdout.write(
-        `${events} events ${dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${dryRun ? 'would be created' : 'created'}${toBatches}${dryRun ? ' (dry run: nothing stored)' : ''}\n`,
+        `${events} events ${dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${dryRun ? 'would be created' : 'created'}${toBatches}${leftToRouting}${dryRun ? ' (dry run: nothing stored)' : ''}\n`,
       );
       const rules = [...new Set([...byRule.keys(), ...batchedByRule.keys()])].sort();
       if (rules.length > 0)

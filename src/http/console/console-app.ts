@@ -412,7 +412,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     // The dry run stores nothing and is not audited (but for the personal data its preview shows a reviewer or admin, as
     // the Rules page does); it looks at a bounded number of events (fewer when it asks FaceSign for each session).
     const pii = canReview(session(ctx)) ? ('include' as const) : ('redact' as const);
-    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, truncated: false, preview: [] };
+    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, notRouted: 0, truncated: false, preview: [] };
     const [pages, limit] = request.refreshSession ? [1, REFRESHING_DRY_RUN_EVENTS] : [DRY_RUN_PAGES, 1000];
     let after: string | undefined;
     for (let done = 0; ; done++) {
@@ -427,6 +427,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
       plan.deliveries += page.deliveries;
       for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
       plan.batched += page.batched;
+      plan.notRouted += page.notRouted;
       for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
       plan.preview.push(...(page.preview ?? []).slice(0, REPLAY_PREVIEW_LIMIT - plan.preview.length));
       if (page.sessions) {

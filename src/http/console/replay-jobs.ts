@@ -19,6 +19,8 @@ export interface ReplayJob {
   /** Events added to batches (rules with group, digest or throttle), and by rule. */
   batched: number;
   batchedByRule: Record<string, number>;
+  /** Events not routed yet, left to routing. */
+  notRouted: number;
   /** With refreshSession: the sessions fetched again so far, and how many could not be. */
   sessions: { refreshed: number; failed: number } | null;
   done: boolean;
@@ -43,6 +45,7 @@ export class ReplayJobs {
       byRule: {},
       batched: 0,
       batchedByRule: {},
+      notRouted: 0,
       sessions: request.refreshSession ? { refreshed: 0, failed: 0 } : null,
       done: false,
       error: null,
@@ -59,6 +62,7 @@ export class ReplayJobs {
           job.deliveries += page.deliveries;
           for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
           job.batched += page.batched;
+          job.notRouted += page.notRouted;
           for (const [rule, n] of Object.entries(page.batchedByRule)) job.batchedByRule[rule] = (job.batchedByRule[rule] ?? 0) + n;
           if (job.sessions && page.sessions) {
             job.sessions.refreshed += page.sessions.refreshed;

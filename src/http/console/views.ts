@@ -491,6 +491,8 @@ export interface ReplayPlan {
   /** Events a replay would add to batches (rules with group, digest or throttle), and by rule. */
   batched: number;
   batchedByRule: Record<string, number>;
+  /** Events not routed yet, left to routing (it sends them; replayed too, they would go out twice). */
+  notRouted: number;
   truncated: boolean;
   /** With refreshSession: the sessions fetched again, and how many could not be. */
   sessions?: { refreshed: number; failed: number };
@@ -560,7 +562,7 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
           ${plan.total} event(s) in the range${plan.truncated ? html` (the dry run looked at the first ${plan.events})` : ''}; a replay would make
           <strong>${plan.deliveries}</strong> deliver${plan.deliveries === 1 ? 'y' : 'ies'}${plan.truncated ? ' or more' : ''}${
             plan.batched > 0 ? html` and add <strong>${plan.batched}</strong> event(s) to batches, sent with their rules' next message` : ''
-          }.
+          }${plan.notRouted > 0 ? html`; ${plan.notRouted} event(s) not routed yet are left to routing, which sends them` : ''}.
         </p>
         ${
           plan.sessions &&
@@ -625,6 +627,7 @@ export function replayProgress(job: {
   deliveries: number;
   byRule: Record<string, number>;
   batched: number;
+  notRouted: number;
   sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
@@ -634,7 +637,7 @@ export function replayProgress(job: {
     <progress max="${Math.max(total, 1)}" value="${job.events}">${job.events} of ${total}</progress>
     <p>
       ${job.events} of ${total} event(s) replayed, ${job.deliveries} deliver${job.deliveries === 1 ? 'y' : 'ies'}
-      made${job.batched > 0 ? `, ${job.batched} added to batches` : ''}.
+      made${job.batched > 0 ? `, ${job.batched} added to batches` : ''}${job.notRouted > 0 ? `, ${job.notRouted} not routed yet left to routing` : ''}.
       ${
         job.sessions &&
         html`${job.sessions.refreshed} session(s) fetched again from

@@ -181,8 +181,9 @@ export async function replayOneEvent(
 ): Promise<ReplayedEvent | undefined> {
   const event = await deps.store.getEvent(id);
   if (!event) return undefined;
-  // Before the audit entry: a misspelt rule name replays nothing.
+  // Before the audit entry: a misspelt rule name replays nothing, nor does an event routing has not sent yet.
   checkRuleNames(replayedRules(options), deps.routing());
+  if (!(await deps.store.routedEventIds([id])).has(id)) return { eventId: id, deliveries: [], batched: [], notRouted: true };
   if (!options.dryRun) await recordAudit(deps.store, operator, AUDIT_ACTIONS.eventReplay, id, replayDetail(options), clock(deps));
   const [replayed] = await replayEvents(deps.store, [event], deps.routing(), deps.providers, { ...options, sessions: deps.sessions, now: clock(deps) });
   if (!options.dryRun && replayed!.deliveries.length > 0) deps.deliver.wake();

@@ -45,6 +45,12 @@ export interface ReplayedEvent {
   batched: BatchEntry[];
   /** With refreshSession, for an event whose source enriches it; on failure it was replayed with the session stored. */
   sessionRefresh?: SessionRefreshOutcome;
+  /**
+   * The event is not routed yet (it waits for its enrichment, or for the
+   * route stage): it is left to routing, which sends it with the rules in
+   * force, so the replay plans nothing for it. Replayed too, it would be sent twice.
+   */
+  notRouted?: true;
 }
 
 /** A session a replay could not fetch again: its events were replayed with the session stored. */
@@ -100,7 +106,14 @@ async function replay(
   options: ReplayOptions,
 ): Promise<Replay> {
   if (options.refreshSession && !options.sessions) throw new Error('replay: refreshSession needs `sessions`, the source lookups to fetch them with');
-  const refreshed = options.refreshSession ? await refreshSessions(events, options.sessions!) : [];
+  // Read before planning: an event routed after this read is left to routing too, and routing never comes undone.
+  const routedIds = await store.routedEventIds(events.map((e) => e.id));
+  const refreshed = options.refreshSession
+    ? await refreshSessions(
+        events.filter((e) => routedIds.has(e.id)),
+        options.sessions!,
+      )
+    : [];
   const outcomes = new Map<string, { fresh?: NormalizedEvent; error?: string }>();
   for (const result of refreshed) {
     for (const id of result.eventIds) outcomes.set(id, result.events ? { fresh: result.events.get(id) } : { error: result.error });
@@ -111,6 +124,10 @@ async function replay(
   const additions: AddedDeliveries[] = [];
   const routed: NormalizedEvent[] = [];
   const replayed = events.map((stored): ReplayedEvent => {
+    if (!routedIds.has(stored.id)) {
+      routed.push(stored);
+      return { eventId: stored.id, deliveries: [], batched: [], notRouted: true };
+    }
     const outcome = outcomes.get(stored.id);
     const event = outcome?.fresh ?? stored;
     routed.push(event);
@@ -160,6 +177,8 @@ export interface ReplayPage {
   /** Events added to batches (planned, on a dry run) on this page, one per batch joined, and by rule (rules with group, digest or throttle). */
   batched: number;
   batchedByRule: Record<string, number>;
+  /** Events of the page not routed yet, left to routing (ReplayedEvent.notRouted). */
+  notRouted: number;
   /** Pass as `after` for the next page; null on the last one. */
   nextCursor: string | null;
   /** How many events the range holds: on the first page only (counting is a scan), for a progress bar. */
@@ -220,6 +239,7 @@ export async function replayPage(
     byRule: countByRule(deliveries),
     batched: batched.length,
     batchedByRule: countByRule(batched),
+    notRouted: replayed.filter((r) => r.notRouted).length,
     nextCursor: page.nextCursor,
     ...(total !== undefined && { total }),
     ...(refreshSession && {

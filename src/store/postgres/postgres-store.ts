@@ -144,6 +144,11 @@ export class PostgresStore implements Store {
     return row?.body;
   }
 
+  async routedEventIds(ids: readonly string[]): Promise<Set<string>> {
+    const rows = await this.db.rows<{ id: string }>('SELECT id FROM events WHERE id = ANY($1::text[]) AND routed_at IS NOT NULL', [[...ids]]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async routingErrors(eventId: string): Promise<RoutingError[]> {
     const [row] = await this.db.rows<{ routing_errors: RoutingError[] | null }>('SELECT routing_errors FROM events WHERE id = $1', [eventId]);
     return row?.routing_errors ?? [];

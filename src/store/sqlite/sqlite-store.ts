@@ -256,6 +256,11 @@ export class SqliteStore implements Store {
     return row && (JSON.parse(row.body) as NormalizedEvent);
   }
 
+  async routedEventIds(ids: readonly string[]): Promise<Set<string>> {
+    const routed = this.statement('SELECT 1 FROM events WHERE id = ? AND routed_at IS NOT NULL');
+    return new Set(ids.filter((id) => routed.get(id) !== undefined));
+  }
+
   async routingErrors(eventId: string): Promise<RoutingError[]> {
     const row = this.statement('SELECT routing_errors FROM events WHERE id = ?').get(eventId) as { routing_errors: string | null } | undefined;
     return row?.routing_errors ? (JSON.parse(row.routing_errors) as RoutingError[]) : [];

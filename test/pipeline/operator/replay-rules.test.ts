@@ -19,7 +19,7 @@ import { EVENT_PROVIDERS } from '../../../src/providers/registry.js';
 import type { Store } from '../../../src/store/store.js';
 import { SHIPPED_TEMPLATES_DIR, testConfig } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/herald.js';
-import { event } from '../../store/contract.js';
+import { delivery, event } from '../../store/contract.js';
 import { STORE_KINDS, type StoreHarness } from '../../helpers/store-harness.js';
 
 /** KYC events to the hook with their personal fields; a group per session; every event to the hook. */
@@ -131,6 +131,18 @@ for (const [name, harness] of STORE_KINDS) {
       const included = await replayPage(store, routing, EVENT_PROVIDERS, { ...request, pii: 'include' });
       assert.ok(JSON.stringify(included.preview![0]).includes(FULL_NAME), 'as sent, for the rule with pii: include');
       assert.deepEqual([...(await rulesOf(kyc)), ...(await rulesOf(face))], [], 'a dry run stores nothing');
+    });
+
+    it('leaves an event not routed yet to routing: nothing planned for it, counted apart, and routing then sends it once', async () => {
+      const waiting = event('facesign', { subject: 'sess_waiting' });
+      await store.insertEvent({ event: waiting, dedupeKey: waiting.id, dedupeUntilMs: Date.now() + 60_000 });
+      const page = await replayPage(store, routing, EVENT_PROVIDERS, { since, rules: ['everything'] });
+      assert.deepEqual([page.events, page.deliveries, page.notRouted], [3, 2, 1]);
+      assert.deepEqual(await rulesOf(waiting), [], 'the replay made nothing for it');
+      await store.markRouted([{ eventId: waiting.id, rulesVersion: 'v1', deliveries: [delivery()] }]);
+      assert.equal((await store.listDeliveries({ eventId: waiting.id })).length, 1, "routing's own delivery, and no other");
+      const after = await replayPage(store, routing, EVENT_PROVIDERS, { since, rules: ['everything'], dryRun: true });
+      assert.deepEqual([after.deliveries, after.notRouted], [3, 0], 'once routed, it is replayed like the others');
     });
 
     it(`shows at most ${REPLAY_PREVIEW_LIMIT} messages`, async () => {
