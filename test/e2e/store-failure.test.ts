@@ -4,7 +4,6 @@
  * events stored after that are routed and delivered.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,10 +11,13 @@ import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { loadSample } from '../../src/providers/samples.js';
 import { testSources } from '../helpers/config.js';
-import { startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { freePort, killAll, serveHerald, type ServeProcess } from '../helpers/cli.js';
+import { signedRequest, startTestHerald, tempDir, type TestHerald } from '../helpers/herald.js';
+import { writeHookConfig } from '../helpers/herald-process.js';
 import { startHttpSink, type HttpSink } from '../helpers/sinks.js';
 
 const source = testSources().facesign;
+const ADMIN_TOKEN = 'store-failure-admin-token';
 const event = () => PROVIDERS.facesign.freshenSample(loadSample('facesign', 'session.status'), Date.now());
 
 describe('store failure', function () {
@@ -64,56 +66,70 @@ describe('store failure', function () {
     assert.equal(await herald.store.countEvents(), 2);
   });
 
-  it('answers 503 when the disk is full, then recovers when space is freed', async function () {
-    if (process.getuid?.() !== 0) {
-      // Skipped only without root, and it says so in the output: a real full disk is a
-      // 4 MB tmpfs, and mounting one takes root (CAP_SYS_ADMIN); faking ENOSPC instead
-      // would test the fake. The locked-database test above covers the same 503 path.
-      // CI and the project's machines run the suite as root, so there it always runs;
-      // elsewhere, run it as root (sudo npm test) to include it.
-      process.stderr.write('      (skipped: the disk-full test mounts a tmpfs, which takes root; run the suite as root to include it)\n');
-      this.skip(); // a full disk needs a mounted 4 MB tmpfs, and only root may mount one; as root (CI, sudo npm test) it runs
-    }
+  it('answers 503 when the disk is full, then recovers when space is freed', async () => {
+    // A real full disk: a 4 MB tmpfs, mounted in a user and mount namespace of herald's own (unshare), which any
+    // user may make, root or not; it disappears with the process. The test reaches the mount through
+    // /proc/<pid>/root, to fill it and to free it.
     const dir = tempDir();
     const mount = path.join(dir, 'small-disk');
     mkdirSync(mount);
+    const port = await freePort();
+    const config = writeHookConfig(dir, port, sink.url);
+    const inNamespace = [
+      'unshare',
+      '--user',
+      '--map-root-user',
+      '--mount',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o size=4m tmpfs "$1" && cp "$2" "$1/" && shift 2 && exec "$@"',
+    ];
+    let served: ServeProcess | undefined;
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'ignore' });
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error; // as root a failed mount is a failure, not a reason to skip
-    }
-    try {
-      herald = await startTestHerald({ ...hook(), store: `sqlite:${path.join(mount, 'herald.db')}` });
-      assert.equal((await herald.postSigned(source, event())).status, 200);
-      const filler = path.join(mount, 'filler');
+      served = await serveHerald(
+        ['--config', path.join(mount, 'herald.config.yaml')],
+        port,
+        { HERALD_ADMIN_TOKEN: ADMIN_TOKEN },
+        {
+          prefix: [...inNamespace, 'sh', mount, config],
+        },
+      );
+      const post = async (payload: unknown) => {
+        const { body, headers } = signedRequest(source, payload);
+        return (await fetch(`${served!.url}/webhooks/facesign`, { method: 'POST', headers, body: new Uint8Array(body) })).status;
+      };
+      const stored = async () => {
+        const reply = await fetch(`${served!.url}/api/events?limit=1000`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        return ((await reply.json()) as { events: unknown[] }).events.length;
+      };
+      assert.equal(await post(event()), 200);
+      const filler = `/proc/${served.child.pid}/root${mount}/filler`;
       try {
         writeFileSync(filler, Buffer.alloc(8 * 1024 * 1024));
-      } catch {
+      } catch (error) {
         // ENOSPC: the disk is now full, as intended.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
       }
-      const whileFull = await Promise.all(Array.from({ length: 20 }, () => herald!.postSigned(source, { ...event(), padding: 'x'.repeat(50_000) })));
+      const whileFull = await Promise.all(Array.from({ length: 20 }, () => post({ ...event(), padding: 'x'.repeat(50_000) })));
       assert.ok(
-        whileFull.every((r) => r.status === 503 || r.status === 200),
-        `unexpected statuses ${whileFull.map((r) => r.status)}`,
+        whileFull.every((status) => status === 503 || status === 200),
+        `unexpected statuses ${whileFull}`,
       );
       assert.ok(
-        whileFull.some((r) => r.status === 503),
+        whileFull.some((status) => status === 503),
         'no request was refused while the disk was full',
       );
       // Readiness writes too: a load balancer stops sending webhooks to a herald that cannot store them.
-      assert.equal((await fetch(`${herald.url}/readyz`)).status, 503, '/readyz while the disk is full');
-      const acknowledged = whileFull.filter((r) => r.status === 200).length;
+      assert.equal((await fetch(`${served.url}/readyz`)).status, 503, '/readyz while the disk is full');
+      const acknowledged = whileFull.filter((status) => status === 200).length;
       rmSync(filler);
-      assert.equal((await fetch(`${herald.url}/readyz`)).status, 200, '/readyz once space is freed');
-      assert.equal((await herald.postSigned(source, event())).status, 200);
+      assert.equal((await fetch(`${served.url}/readyz`)).status, 200, '/readyz once space is freed');
+      assert.equal(await post(event()), 200);
       // Every acknowledged event is stored: the refused ones were not.
-      assert.equal(await herald.store.countEvents(), 2 + acknowledged);
+      assert.equal(await stored(), 2 + acknowledged);
       await sink.waitFor(2 + acknowledged, 15_000);
     } finally {
-      await herald?.stop();
-      herald = undefined;
-      execFileSync('umount', [mount]);
+      if (served) await killAll([served]);
       rmSync(dir, { recursive: true, force: true });
     }
   });

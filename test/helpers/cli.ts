@@ -69,9 +69,11 @@ export async function serveHerald(
   args: string[],
   port: number,
   env: NodeJS.ProcessEnv = {},
-  { captureStdout = false, readyWithinMs = READY_WITHIN_MS } = {},
+  { captureStdout = false, readyWithinMs = READY_WITHIN_MS, prefix = [] as string[] } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [HERALD_BIN, ...args, 'serve'], {
+  // `prefix`: a command that runs herald, as `unshare ... sh -c '...; exec "$@"'` does; the child's pid is herald's.
+  const argv = [...prefix, process.execPath, HERALD_BIN, ...args, 'serve'];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, HERALD_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'],
   });
