@@ -17,6 +17,7 @@ import type { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { lazyLibrary } from '../../core/lazy-library.js';
 import type { SessionRefreshFailure } from '../../pipeline/operator/replay.js';
+import { addReplayPage, emptyReplayTotals } from '../../pipeline/operator/replay-totals.js';
 import { apiOption, parseSince, printJson, withOpsBackend } from '../ops/ops-command.js';
 import { renderTable } from '../table.js';
 
@@ -67,13 +68,7 @@ export function replayCommand(): Command {
         ...(options.refreshSession && { refreshSession: true }),
         limit: options.refreshSession ? REFRESHING_BATCH : BATCH,
       };
-      const byRule = new Map<string, number>();
-      const batchedByRule = new Map<string, number>();
-      let events = 0;
-      let deliveries = 0;
-      let batched = 0;
-      let notRouted = 0;
-      const sessions = { refreshed: 0, failed: [] as SessionRefreshFailure[] };
+      const totals = emptyReplayTotals(options.refreshSession === true);
       await withOpsBackend(command, async (ops) => {
         let bar: SingleBar | undefined;
         let after: string | undefined;
@@ -82,34 +77,17 @@ export function replayCommand(): Command {
             const page = await ops.replayPage({ ...request, after });
             // The first page carries the total.
             if (page.total !== undefined && (process.stderr.isTTY || options.progress)) bar = startProgress(page.total, request.dryRun);
-            for (const [rule, n] of Object.entries(page.byRule)) byRule.set(rule, (byRule.get(rule) ?? 0) + n);
-            for (const [rule, n] of Object.entries(page.batchedByRule)) batchedByRule.set(rule, (batchedByRule.get(rule) ?? 0) + n);
-            events += page.events;
-            deliveries += page.deliveries;
-            batched += page.batched;
-            notRouted += page.notRouted ?? 0;
-            sessions.refreshed += page.sessions?.refreshed ?? 0;
-            sessions.failed.push(...(page.sessions?.failed ?? []));
-            bar?.update(events, { deliveries });
+            addReplayPage(totals, page);
+            bar?.update(totals.events, { deliveries: totals.deliveries });
             after = page.nextCursor ?? undefined;
           } while (after !== undefined);
         } finally {
           bar?.stop();
         }
       });
-      if (options.json) {
-        return printJson({
-          dryRun: request.dryRun,
-          events,
-          deliveries,
-          byRule: Object.fromEntries(byRule),
-          batched,
-          batchedByRule: Object.fromEntries(batchedByRule),
-          notRouted,
-          ...(options.refreshSession && { sessions }),
-        });
-      }
+      if (options.json) return printJson({ dryRun: request.dryRun, ...totals });
       const { dryRun } = request;
+      const { events, deliveries, byRule, batched, batchedByRule, notRouted, sessions } = totals;
       // Events of rules that batch go out with their batch's next message, not as deliveries of their own.
       const toBatches = batched > 0 ? `, ${batched} ${dryRun ? 'would be added' : 'added'} to batches (sent with their next message)` : '';
       // Routing sends them with the rules in force; replayed too, they would go out twice.
@@ -117,20 +95,20 @@ export function replayCommand(): Command {
       process.stdout.write(
         `${events} events ${dryRun ? 'checked' : 'replayed'}: ${deliveries} ${deliveries === 1 ? 'delivery' : 'deliveries'} ${dryRun ? 'would be created' : 'created'}${toBatches}${leftToRouting}${dryRun ? ' (dry run: nothing stored)' : ''}\n`,
       );
-      const rules = [...new Set([...byRule.keys(), ...batchedByRule.keys()])].sort();
+      const rules = [...new Set([...Object.keys(byRule), ...Object.keys(batchedByRule)])].sort();
       if (rules.length > 0)
         process.stdout.write(
           batched > 0
             ? renderTable(
                 ['RULE', 'DELIVERIES', 'BATCHED'],
-                rules.map((rule) => [rule, byRule.get(rule) ?? 0, batchedByRule.get(rule) ?? 0]),
+                rules.map((rule) => [rule, byRule[rule] ?? 0, batchedByRule[rule] ?? 0]),
               )
             : renderTable(
                 ['RULE', 'DELIVERIES'],
-                rules.map((rule) => [rule, byRule.get(rule) ?? 0]),
+                rules.map((rule) => [rule, byRule[rule] ?? 0]),
               ),
         );
-      if (options.refreshSession) printSessions(sessions);
+      if (sessions) printSessions(sessions);
     });
 }
 

@@ -37,6 +37,7 @@ import {
 import type { NormalizedEvent } from '../../core/event.js';
 import { maskPersonalFields } from '../../pipeline/operator/personal-data.js';
 import { REPLAY_PREVIEW_LIMIT } from '../../pipeline/operator/replay.js';
+import { addReplayPage, emptyReplayTotals } from '../../pipeline/operator/replay-totals.js';
 import { pageOf, type AuditFilter, type DeliveryFilter, type EventFilter } from '../../store/store.js';
 import { AdminInputError, eventFilterFromQuery, eventToTest, queryPii, queryString, timeValue } from '../admin-query.js';
 import { ReplayJobs } from './replay-jobs.js';
@@ -412,7 +413,7 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
     // The dry run stores nothing and is not audited (but for the personal data its preview shows a reviewer or admin, as
     // the Rules page does); it looks at a bounded number of events (fewer when it asks FaceSign for each session).
     const pii = canReview(session(ctx)) ? ('include' as const) : ('redact' as const);
-    const plan: ReplayPlan = { total: 0, events: 0, deliveries: 0, byRule: {}, batched: 0, batchedByRule: {}, notRouted: 0, truncated: false, preview: [] };
+    const plan: ReplayPlan = { total: 0, ...emptyReplayTotals(request.refreshSession === true), truncated: false, preview: [] };
     const [pages, limit] = request.refreshSession ? [1, REFRESHING_DRY_RUN_EVENTS] : [DRY_RUN_PAGES, 1000];
     let after: string | undefined;
     for (let done = 0; ; done++) {
@@ -423,18 +424,8 @@ export function consoleApp(deps: ConsoleDeps): ConsoleMiddleware {
       const preview = plan.preview.length < REPLAY_PREVIEW_LIMIT;
       const page = await replayRange(deps, operatorOf(ctx), { ...request, dryRun: true, after, limit, ...(preview && { preview, pii }) });
       if (page.total !== undefined) plan.total = page.total;
-      plan.events += page.events;
-      plan.deliveries += page.deliveries;
-      for (const [rule, n] of Object.entries(page.byRule)) plan.byRule[rule] = (plan.byRule[rule] ?? 0) + n;
-      plan.batched += page.batched;
-      plan.notRouted += page.notRouted;
-      for (const [rule, n] of Object.entries(page.batchedByRule)) plan.batchedByRule[rule] = (plan.batchedByRule[rule] ?? 0) + n;
+      addReplayPage(plan, page);
       plan.preview.push(...(page.preview ?? []).slice(0, REPLAY_PREVIEW_LIMIT - plan.preview.length));
-      if (page.sessions) {
-        plan.sessions ??= { refreshed: 0, failed: 0 };
-        plan.sessions.refreshed += page.sessions.refreshed;
-        plan.sessions.failed += page.sessions.failed.length;
-      }
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }

@@ -6,23 +6,15 @@
  */
 import { newToken } from './sessions.js';
 import type { ReplayPage, ReplayPageRequest } from '../../pipeline/operator/replay.js';
+import { addReplayPage, emptyReplayTotals, type ReplayTotals } from '../../pipeline/operator/replay-totals.js';
 
-export interface ReplayJob {
+/** A replay running or done, with its totals so far. */
+export interface ReplayJob extends ReplayTotals {
   id: string;
   user: string;
   request: ReplayPageRequest;
   /** Events in the range (counted on the first page), once known. */
   total: number | null;
-  events: number;
-  deliveries: number;
-  byRule: Record<string, number>;
-  /** Events added to batches (rules with group, digest or throttle), and by rule. */
-  batched: number;
-  batchedByRule: Record<string, number>;
-  /** Events not routed yet, left to routing. */
-  notRouted: number;
-  /** With refreshSession: the sessions fetched again so far, and how many could not be. */
-  sessions: { refreshed: number; failed: number } | null;
   done: boolean;
   error: string | null;
 }
@@ -40,13 +32,7 @@ export class ReplayJobs {
       user,
       request,
       total: null,
-      events: 0,
-      deliveries: 0,
-      byRule: {},
-      batched: 0,
-      batchedByRule: {},
-      notRouted: 0,
-      sessions: request.refreshSession ? { refreshed: 0, failed: 0 } : null,
+      ...emptyReplayTotals(request.refreshSession === true),
       done: false,
       error: null,
     };
@@ -58,16 +44,7 @@ export class ReplayJobs {
         do {
           const page = await replayPage({ ...request, dryRun: false, after });
           if (page.total !== undefined) job.total = page.total;
-          job.events += page.events;
-          job.deliveries += page.deliveries;
-          for (const [rule, n] of Object.entries(page.byRule)) job.byRule[rule] = (job.byRule[rule] ?? 0) + n;
-          job.batched += page.batched;
-          job.notRouted += page.notRouted;
-          for (const [rule, n] of Object.entries(page.batchedByRule)) job.batchedByRule[rule] = (job.batchedByRule[rule] ?? 0) + n;
-          if (job.sessions && page.sessions) {
-            job.sessions.refreshed += page.sessions.refreshed;
-            job.sessions.failed += page.sessions.failed.length;
-          }
+          addReplayPage(job, page);
           after = page.nextCursor ?? undefined;
         } while (after !== undefined);
       } catch (error) {

@@ -4,6 +4,7 @@ import type { EventDetail } from '../../pipeline/operator/event-detail.js';
 import { QUEUE_SNAPSHOT_MAX_AGE_MS } from '../../pipeline/mechanisms/queue-snapshot-cache.js';
 import { RATE_WINDOW_MINUTES, type DestinationHealth, type RuleSummary, type RulesTestResult } from '../../pipeline/operator/operator-actions.js';
 import type { ReplayPreviewItem } from '../../pipeline/operator/replay.js';
+import type { ReplayTotals } from '../../pipeline/operator/replay-totals.js';
 import type { AuditEntry, Delivery, Page } from '../../store/store.js';
 import { html, queryString, type SafeHtml } from './html.js';
 import { badge, csrfField, json, notice, subjectLink, time } from './layout.js';
@@ -481,21 +482,10 @@ export interface ReplayQuery {
   refreshSession?: boolean;
 }
 
-/** The outcome of a dry run over a range: what a replay would send. */
-export interface ReplayPlan {
+/** The outcome of a dry run over a range: what a replay would send (its totals: the events looked at, as it stops after a bound). */
+export interface ReplayPlan extends ReplayTotals {
   total: number;
-  /** Events looked at (the dry run stops after a bound). */
-  events: number;
-  deliveries: number;
-  byRule: Record<string, number>;
-  /** Events a replay would add to batches (rules with group, digest or throttle), and by rule. */
-  batched: number;
-  batchedByRule: Record<string, number>;
-  /** Events not routed yet, left to routing (it sends them; replayed too, they would go out twice). */
-  notRouted: number;
   truncated: boolean;
-  /** With refreshSession: the sessions fetched again, and how many could not be. */
-  sessions?: { refreshed: number; failed: number };
   /** The first planned messages, rendered as they would be sent. */
   preview: ReplayPreviewItem[];
 }
@@ -569,8 +559,8 @@ export function replayView(query: ReplayQuery, rules: readonly string[], session
           html`<p>
             ${plan.sessions.refreshed} session(s) fetched again from
             FaceSign${
-              plan.sessions.failed > 0
-                ? html`; <span class="error">${plan.sessions.failed} could not be</span> (their events would be replayed with the session stored)`
+              plan.sessions.failed.length > 0
+                ? html`; <span class="error">${plan.sessions.failed.length} could not be</span> (their events would be replayed with the session stored)`
                 : ''
             }.
           </p>`
@@ -620,18 +610,7 @@ function replayRuleTable(plan: ReplayPlan): SafeHtml | '' {
   </table>`;
 }
 
-export function replayProgress(job: {
-  id: string;
-  total: number | null;
-  events: number;
-  deliveries: number;
-  byRule: Record<string, number>;
-  batched: number;
-  notRouted: number;
-  sessions: { refreshed: number; failed: number } | null;
-  done: boolean;
-  error: string | null;
-}): SafeHtml {
+export function replayProgress(job: ReplayTotals & { id: string; total: number | null; done: boolean; error: string | null }): SafeHtml {
   const total = job.total ?? 0;
   return html`<div id="progress" ${job.done ? '' : html` hx-get="/console/replay/${job.id}/progress" hx-trigger="every 1s" hx-swap="outerHTML"`} role="status">
     <progress max="${Math.max(total, 1)}" value="${job.events}">${job.events} of ${total}</progress>
@@ -642,8 +621,8 @@ export function replayProgress(job: {
         job.sessions &&
         html`${job.sessions.refreshed} session(s) fetched again from
         FaceSign${
-          job.sessions.failed > 0
-            ? html`, <span class="error">${job.sessions.failed} could not be</span> (their events were replayed with the session stored)`
+          job.sessions.failed.length > 0
+            ? html`, <span class="error">${job.sessions.failed.length} could not be</span> (their events were replayed with the session stored)`
             : ''
         }.`
       }
