@@ -1,6 +1,6 @@
 /**
  * Bundles the `herald` command into dist/bin/ (README, "Building"): herald.js,
- * the deliver thread's deliver-worker.js, and the chunks they share, with
+ * the deliver thread's deliver-worker.js, the checkpoint thread's checkpoint-worker.js, and the chunks they share, with
  * source maps. Node 20 has no compile cache, and loading herald from tsc's
  * output reads hundreds of files on every start: about a third of a
  * `herald serve`'s start-up CPU. One folder of a few files starts faster.
@@ -47,6 +47,7 @@ await esbuild.build({
     herald: 'src/cli/main.ts',
     // deliver-thread.ts starts it by URL, next to the chunk that holds deliver-thread.ts: one flat folder.
     'deliver-worker': 'src/pipeline/stages/deliver-worker.ts',
+    'checkpoint-worker': 'src/store/sqlite/checkpoint-worker.ts',
   },
   outdir: OUT_DIR,
   chunkNames: 'chunk-[hash]',

@@ -48,6 +48,7 @@ const log = pino(
 );
 
 const store = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate, DELIVER_THREAD) });
+store.checkpointElsewhere();
 const metrics = new HeraldMetrics(undefined, { processMetrics: false });
 let destinations = destinationsOf(data.config, store);
 const deliver = new DeliverStage({

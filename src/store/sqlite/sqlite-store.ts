@@ -49,6 +49,7 @@ import { ClaimBook } from './claims.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteOwnerLock } from './owner-lock.js';
 import { WalSync } from './wal-sync.js';
+import { Checkpointer, DEFAULT_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import { WriteGate } from './write-gate.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { messageText, toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from '../rows.js';
@@ -150,6 +151,9 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly claims = new ClaimBook();
   private ownerLock: SqliteOwnerLock | undefined;
+  /** WAL checkpoints off the event loop, while this process serves (checkpointer.ts). */
+  private checkpointer: Checkpointer | undefined;
+  private readonly checkpointEveryMs: number | undefined;
   /** Taken around each commit; a second connection of this process to the file shares it. */
   readonly gate: WriteGate;
 
@@ -164,15 +168,19 @@ export class SqliteStore implements Store {
       create = true,
       gate = new WriteGate(),
       busyTimeoutMs = BUSY_TIMEOUT_MS,
+      checkpointEveryMs,
     }: {
       create?: boolean;
       /** Shared by this process's connections to the file that write (the deliver thread's: pipeline/deliver-thread.ts). */
       gate?: WriteGate;
       /** How long a write waits for a lock another connection holds before the store reports itself unavailable (tests shorten it). */
       busyTimeoutMs?: number;
+      /** How often the checkpoint thread of a serving store checkpoints (tests shorten it). */
+      checkpointEveryMs?: number;
     } = {},
   ) {
     this.gate = gate;
+    this.checkpointEveryMs = checkpointEveryMs;
     this.db = openDatabase(file, create, busyTimeoutMs);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
@@ -414,7 +422,27 @@ export class SqliteStore implements Store {
 
   /** One serving process per file: a second one refuses to start (owner-lock.ts). */
   async startServing(): Promise<void> {
-    if (this.file !== ':memory:') this.ownerLock ??= SqliteOwnerLock.acquire(this.file);
+    if (this.file === ':memory:') return;
+    this.ownerLock ??= SqliteOwnerLock.acquire(this.file);
+    this.checkpointer ??= new Checkpointer(
+      this.file,
+      this.gate,
+      () => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      },
+      this.checkpointEveryMs,
+    );
+    this.checkpointElsewhere();
+  }
+
+  /** This connection leaves WAL checkpoints to the serving process's checkpoint thread, but for a fallback (checkpointer.ts). */
+  checkpointElsewhere(): void {
+    this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  }
+
+  /** Stops the checkpoint thread as a crash would (tests). */
+  async killCheckpointer(): Promise<void> {
+    await this.checkpointer?.kill();
   }
 
   /** Its one serving process holds every live claim. */
@@ -742,6 +770,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.writes.close();
+    await this.checkpointer?.stop();
     this.db.close();
     this.ownerLock?.release();
   }

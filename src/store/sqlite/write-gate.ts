@@ -21,9 +21,10 @@ const waitAsync = (
 
 /** The cell holds FREE, or the number of the thread holding the gate. */
 const FREE = 0;
-/** The main thread's number; the deliver thread's is DELIVER_THREAD. */
+/** The main thread's number; the deliver thread's is DELIVER_THREAD, the checkpoint thread's CHECKPOINT_THREAD. */
 export const MAIN_THREAD = 1;
 export const DELIVER_THREAD = 2;
+export const CHECKPOINT_THREAD = 3;
 
 export class WriteGate {
   private readonly cell: Int32Array;
@@ -52,6 +53,14 @@ export class WriteGate {
     if (holder === FREE) return;
     const waiting = waitAsync(this.cell, 0, holder);
     if (waiting.async) await waiting.value;
+  }
+
+  /** Takes the gate, blocking this thread until it is free: for a thread with no event loop to keep turning (the checkpoint thread). */
+  acquireBlocking(): void {
+    while (!this.tryAcquire()) {
+      const holder = Atomics.load(this.cell, 0);
+      if (holder !== FREE) Atomics.wait(this.cell, 0, holder);
+    }
   }
 
   release(): void {
