@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { SERVE_NODE_FLAGS } from '../src/core/heap.js';
 import type { LoadJob, LoadProgress, LoadResult, SinkCommand, SinkReply, SinkStats } from './common.js';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
@@ -163,7 +164,8 @@ export interface HeraldOptions {
 
 /** Runs `herald serve` from the build in `root` and resolves once /readyz answers 200. */
 export async function startHeraldProcess(root: string, configFile: string, port: number, options: HeraldOptions = {}): Promise<HeraldProcess> {
-  const nodeFlags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  // As herald's launchers run it (core/heap.ts).
+  const nodeFlags = [...SERVE_NODE_FLAGS, ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [])];
   const child = spawn(process.execPath, [...nodeFlags, path.join(root, 'dist/bin/herald.js'), '--config', configFile, 'serve', ...(options.flags ?? [])], {
     // Logs at herald's default level (info), as in production, to /dev/null.
     env: { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'info' },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 /** The `herald` command. Every command takes --config (default ./herald.config.yaml). */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';

@@ -13,6 +13,20 @@
  */
 import v8 from 'node:v8';
 
+/**
+ * The node flags herald's launchers give the serving process (the bin's
+ * shebang, `npm start`, docs/herald.service, the benchmark): V8 lets each
+ * thread's young generation grow to 16 MB semi-spaces, 34 MB of new space per
+ * thread at the benchmark's rates, and with the deliver thread that was a
+ * third of herald's resident memory. 8 MB halves it at no cost the benchmark
+ * could tell from its noise (bench/RESULTS.md). A flag V8 reads when the
+ * thread starts, so only node's command line can set it for the main thread;
+ * the threads herald starts set theirs (DELIVER_YOUNG_GENERATION_MB).
+ */
+export const SERVE_NODE_FLAGS = ['--max-semi-space-size=8'] as const;
+/** The deliver thread's young generation: two semi-spaces and a large-object space of 8 MB each (Worker resourceLimits). */
+export const DELIVER_YOUNG_GENERATION_MB = 24;
+
 const HEAP_GROWING_PERCENT = 100;
 
 /** Sets V8's heap growing factor unless node was given one; returns whether it did. */

@@ -55,7 +55,7 @@ describe('docs/herald.service', function () {
   });
 
   it('runs node on the built bin (not npm), restarts on a store or port failure, and not on a config error', () => {
-    assert.match(unit.ExecStart!, /^\/usr\/bin\/node \/opt\/herald\/dist\/bin\/herald\.js .*serve$/);
+    assert.match(unit.ExecStart!, /^\/usr\/bin\/node --max-semi-space-size=8 \/opt\/herald\/dist\/bin\/herald\.js .*serve$/);
     assert.doesNotMatch(unit.ExecStart!, /npm|npx/);
     assert.equal(unit.Restart, 'on-failure');
     assert.deepEqual(unit.RestartPreventExitStatus!.split(/\s+/).map(Number), [EXIT.failed, EXIT.input]);

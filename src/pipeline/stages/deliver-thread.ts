@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { createChannel, type Channel } from '../../channels/channel.js';
 import type { ThreadStore } from '../../core/threads.js';
 import type { HeraldConfig } from '../../core/config.js';
+import { DELIVER_YOUNG_GENERATION_MB } from '../../core/heap.js';
 import type { Logger } from '../../core/log.js';
 import { DELIVER_THREAD, type WriteGate } from '../../store/sqlite/write-gate.js';
 import type { BreakerOpening } from '../alerts/alert-event.js';
@@ -132,7 +133,10 @@ export class DeliverThread implements DeliveryRunner {
       log: { level: log.level, bindings: log.bindings() },
     };
     // Beside this file in tsc's output; in the bundle, an entry point of its own in the same folder (scripts/bundle.mjs).
-    const worker = new Worker(new URL('./deliver-worker.js', import.meta.url), { workerData: data });
+    const worker = new Worker(new URL('./deliver-worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: DELIVER_YOUNG_GENERATION_MB },
+    });
     this.worker = worker;
     const running = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
