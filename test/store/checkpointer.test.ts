@@ -109,4 +109,22 @@ describe('SQLite checkpoint thread', () => {
     await insert(3000, 100);
     await until(() => databaseBytes() > before + 2_000_000, 'the serving connection checkpoints');
   });
+
+  it('empties the WAL after an erasure even while the thread checkpoints all the time: it waits for the gate', async () => {
+    const busy = new SqliteStore(path.join(dir, 'busy.db'), { checkpointEveryMs: 1 });
+    await busy.migrate();
+    await busy.startServing();
+    try {
+      for (let round = 0; round < 40; round++) {
+        const e = newEvent(`erase-${round}`);
+        e.event.subject = `subject-${round}`;
+        await busy.insertEvent(e);
+        await busy.eraseSubject(`subject-${round}`, { dryRun: false });
+        // TRUNCATE leaves an empty -wal file; one that gave up (SQLITE_BUSY) leaves the pages in it.
+        assert.equal(statSync(path.join(dir, 'busy.db-wal')).size, 0, `round ${round}: the WAL still holds pages`);
+      }
+    } finally {
+      await busy.close();
+    }
+  });
 });

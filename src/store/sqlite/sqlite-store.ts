@@ -680,7 +680,7 @@ export class SqliteStore implements Store {
   async reseal(changes: Reseal[]): Promise<number> {
     const written = await this.writes.write(() => reseal(this.db, changes));
     // As after an erasure: the values under the old key leave the -wal file too (best effort beside a serving herald).
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    await this.emptyWal();
     return written;
   }
 
@@ -688,8 +688,23 @@ export class SqliteStore implements Store {
     const erased = await this.writes.write(() => eraseSubject(this.db, subject, dryRun));
     // The -wal file still holds the pages as they were before: copy the new ones into the database and empty it.
     // Best effort: a reader in the middle of a transaction holds the old pages until the next checkpoint.
-    if (!dryRun) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    if (!dryRun) await this.emptyWal();
     return erased;
+  }
+
+  /**
+   * Copies the WAL into the database file and empties it. It holds the write
+   * gate meanwhile: the checkpoint thread's checkpoint, or another thread's
+   * commit, would otherwise make it give up (SQLITE_BUSY) and leave the old
+   * pages in the -wal file.
+   */
+  private async emptyWal(): Promise<void> {
+    while (!this.gate.tryAcquire()) await this.gate.free();
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.gate.release();
+    }
   }
 
   async recordAudit({ id, at, actor, action, target, detail }: AuditEntry): Promise<void> {
