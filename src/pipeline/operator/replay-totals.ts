@@ -3,18 +3,10 @@
  * the console's dry run and progress. Apart from replay.ts, so that the CLI
  * adding pages from a running herald's API does not load the routing code.
  */
-import type { ReplayPage, SessionRefreshFailure } from './replay.js';
+import type { ReplayPage } from './replay.js';
 
-export interface ReplayTotals {
-  events: number;
-  deliveries: number;
-  byRule: Record<string, number>;
-  batched: number;
-  batchedByRule: Record<string, number>;
-  notRouted: number;
-  /** With refreshSession only: the sessions fetched again, and those that could not be. */
-  sessions?: { refreshed: number; failed: SessionRefreshFailure[] };
-}
+/** The counts of a page, summed over the pages (`sessions` with refreshSession only). */
+export type ReplayTotals = Pick<ReplayPage, 'events' | 'deliveries' | 'byRule' | 'batched' | 'batchedByRule' | 'notRouted' | 'sessions'>;
 
 export function emptyReplayTotals(refreshSession: boolean): ReplayTotals {
   return {
