@@ -1,6 +1,7 @@
 /** Runs the built `herald` command as a separate process, as a user would. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
@@ -37,14 +38,54 @@ export function runHeraldProcess(args: string[], env: NodeJS.ProcessEnv = {}): P
   });
 }
 
-/** A port nobody listens on right now. */
+/**
+ * A port nobody listens on right now, for a listener that starts later (`herald serve`, or a
+ * process restarted on the same port) or for a receiver that is meant to refuse connections.
+ *
+ * Not one the kernel hands out for port 0. Sinks and in-process heralds listen on port 0, in this
+ * process and in mocha's other worker, and the kernel may give them a port just found free here:
+ * on Linux, listen(0) draws at random from the odd ports of the lower half of
+ * ip_local_port_range, about 7,000 ports by default. A sink of the other worker that drew the port of a
+ * `herald serve` before that process bound it answered serveHerald's /readyz and the test's
+ * webhook with 200 (media-archive-crash timed out waiting for a download that the real herald,
+ * which had failed to bind, never started); a sink that drew the port a breaker test's herald
+ * was sending to got that herald's deliveries (delivery.test.ts counted a second webhook-id).
+ * So the port is drawn below the ephemeral range, where neither port 0 nor an outgoing
+ * connection's local port ever lands, and checked free by binding it.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
+  const [low, high] = [FREE_PORTS_FROM, Math.min(ephemeralPortsFrom(), 49_152)];
+  for (let tries = 0; tries < 100; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // before the check: a call running beside this one draws another
+    const server = net.createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue; // in use: stays in handedOut, not drawn again
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
+  throw new Error(`no free port found between ${low} and ${high}`);
+}
+
+/** The lowest port freePort() draws; the ones below are left to services the machine may run. */
+const FREE_PORTS_FROM = 15_000;
+/** Ports freePort() drew in this process (handed out, or in use): two callers in one test may both be yet to bind theirs. */
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range (Linux); elsewhere, or with no room below it, the IANA range's, 49152. */
+function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > FREE_PORTS_FROM + 1000) return low;
+  } catch {
+    // not Linux
+  }
+  return 49_152;
 }
 
 const READY_WITHIN_MS = 30_000;
