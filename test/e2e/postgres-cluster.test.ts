@@ -191,9 +191,11 @@ describe('PostgreSQL: several herald processes sharing one schema', function () 
       let claimed: Array<{ id: string; claim_expires_at: number }>;
       while ((claimed = await claimedByVictim()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       heralds[victim]!.child.kill('SIGKILL');
+      // The victim runs no more code from here. Not when its exit is read: a busy test process read it 200 ms
+      // later, after the others had taken over its claims and sent, and their sends looked like overlaps.
+      diedAt = performance.now();
       alive.delete(victim);
       await heralds[victim]!.exited;
-      diedAt = performance.now();
       // The others release a dead process's claims within a second: read after the kill, they may be gone already.
       const left = await claimedByVictim();
       orphans = left.length > 0 ? left : claimed;
