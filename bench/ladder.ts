@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import getRawBody from 'raw-body';
 import type { NormalizedEvent } from '../src/core/event.js';
+import { SERVE_NODE_FLAGS } from '../src/core/heap.js';
 import { newEventId } from '../src/core/ids.js';
 import { Ingest } from '../src/pipeline/stages/ingest.js';
 import { PROVIDERS } from '../src/providers/registry.js';
@@ -102,7 +103,7 @@ async function serveRung(rung: Rung, port: number): Promise<void> {
 
 async function measure(rung: Rung, wrk: string, seconds: number): Promise<number> {
   const port = await freePort();
-  const server = fork(fileURLToPath(import.meta.url), ['--serve', rung, '--port', String(port)], { execArgv: ['--max-semi-space-size=8'] });
+  const server = fork(fileURLToPath(import.meta.url), ['--serve', rung, '--port', String(port)], { execArgv: [...SERVE_NODE_FLAGS] });
   await once(server, 'message');
   try {
     const job = (durationS: number, tag: string) =>
