@@ -35,7 +35,7 @@ import { PROVIDERS } from '../src/providers/registry.js';
 import { GroupCommit } from '../src/store/sqlite/group-commit.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { WalSync } from '../src/store/sqlite/wal-sync.js';
-import { BENCH_SOURCE, signedRequests } from './common.js';
+import { BENCH_SOURCE, signedRequests, type SignedRequest } from './common.js';
 import { freePort } from './processes.js';
 import { findWrk, runWrk, WRK_INSTALL } from './wrk.js';
 
@@ -101,7 +101,20 @@ async function serveRung(rung: Rung, port: number): Promise<void> {
   app.listen(port, '127.0.0.1', () => process.send!('listening'));
 }
 
-async function measure(rung: Rung, wrk: string, seconds: number): Promise<number> {
+/** One round's signed events: every rung's server starts with an empty store, so the rungs of a round share them. */
+interface Pools {
+  tag: string;
+  warmup: SignedRequest[];
+  timed: SignedRequest[];
+}
+
+function signPools(): Pools {
+  // Signed per round, not once: a round takes about a minute, and the signatures' timestamps must stay within the tolerance.
+  const tag = `l${Date.now().toString(36)}`;
+  return { tag, warmup: signedRequests(`${tag}w`, POOL_SIZE / 4), timed: signedRequests(tag, POOL_SIZE) };
+}
+
+async function measure(rung: Rung, wrk: string, seconds: number, pools: Pools): Promise<number> {
   const port = await freePort();
   const server = fork(fileURLToPath(import.meta.url), ['--serve', rung, '--port', String(port)], { execArgv: [...SERVE_NODE_FLAGS] });
   await once(server, 'message');
@@ -116,9 +129,8 @@ async function measure(rung: Rung, wrk: string, seconds: number): Promise<number
         poolSize: POOL_SIZE,
         generator: { kind: 'wrk', path: wrk, threads: 1 },
       }) as const;
-    const tag = `l${Date.now().toString(36)}`;
-    await runWrk(wrk, job(WARMUP_S, `${tag}w`), signedRequests(`${tag}w`, POOL_SIZE / 4));
-    const result = await runWrk(wrk, job(seconds, tag), signedRequests(tag, POOL_SIZE));
+    await runWrk(wrk, job(WARMUP_S, `${pools.tag}w`), pools.warmup);
+    const result = await runWrk(wrk, job(seconds, pools.tag), pools.timed);
     if (result.failed > 0) throw new Error(`${rung}: ${result.failed} requests failed`);
     return result.rps;
   } finally {
@@ -144,8 +156,9 @@ if (args.serve) {
   const rows: Array<Record<Rung, number>> = [];
   for (let round = 1; round <= Number(args.rounds); round++) {
     const row = {} as Record<Rung, number>;
+    const pools = signPools();
     for (const rung of RUNGS) {
-      row[rung] = await measure(rung, wrk, Number(args.seconds));
+      row[rung] = await measure(rung, wrk, Number(args.seconds), pools);
       console.error(`round ${round}: ${rung} ${Math.round(row[rung])} req/s`);
     }
     rows.push(row);
