@@ -608,7 +608,7 @@ export interface Store extends ThreadStore {
    * a key derived from it (pipeline/mechanisms/media-links.ts).
    */
   sharedSecret(name: string, candidate: Buffer): Promise<Buffer>;
-  /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). */
+  /** Writes one row, and resolves once it is durable: the store can be read and written (for /readyz). SQLite also wants some free space (MIN_FREE_BYTES). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

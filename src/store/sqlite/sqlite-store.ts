@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { NormalizedEvent } from '../../core/event.js';
 import { StoreOpenError, StoreUnavailableError } from '../../core/errors.js';
@@ -142,6 +143,14 @@ function openDatabase(file: string, create: boolean, busyTimeoutMs: number): Dat
 }
 /** The dead letter's reason when its destination left the config (SQL: it names the row's destination). */
 const DESTINATION_REMOVED_ERROR = `'destination-removed: destination "' || destination || '" is no longer in the config; retry the delivery once it is back'`;
+
+/**
+ * Readiness wants this much free space where the store's file is: four
+ * webhooks at the default body limit. A full disk does not always fail the
+ * probe's one-row write: after a checkpoint, SQLite writes the WAL again from
+ * its start, into space the file already has.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
 
 /** How long a write waits for a lock held by another connection before the store reports itself unavailable. */
 const BUSY_TIMEOUT_MS = 1000;
@@ -774,6 +783,15 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.file !== ':memory:') {
+      const { bavail, bsize } = await statfs(path.dirname(this.file));
+      const free = bavail * bsize;
+      if (free < MIN_FREE_BYTES) {
+        throw new StoreUnavailableError(
+          `the disk holding the store has ${Math.floor(free / 1024)} KiB free, under the ${MIN_FREE_BYTES / 1024} KiB readiness asks for`,
+        );
+      }
+    }
     const probe = this.statement('INSERT INTO store_probe (id, written_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at');
     await this.writes.write(() => probe.run(Date.now()));
   }
