@@ -165,6 +165,13 @@ export class SqliteStore implements Store {
   private readonly checkpointEveryMs: number | undefined;
   /** Taken around each commit; a second connection of this process to the file shares it. */
   readonly gate: WriteGate;
+  /**
+   * Runs reads in one read transaction: its statements share one snapshot
+   * and one WAL read lock, where each statement on its own takes and drops
+   * its own (bench/RESULTS.md: a claim of 8 deliveries, 9 statements, took
+   * 87 µs alone and 33 µs in one transaction). Built once, as in GroupCommit.
+   */
+  private readonly inOneRead: <T>(read: () => T) => T;
 
   /**
    * `file` is a path, or `:memory:` for tests. With `create: false` (the
@@ -198,6 +205,7 @@ export class SqliteStore implements Store {
     // Deleted rows are overwritten with zeros, not left in free pages: an erased subject (README, "Erasure")
     // or a payload sealed anew by `herald keys rotate` is gone from the file, not only from the tables.
     this.db.pragma('secure_delete = ON');
+    this.inOneRead = this.db.transaction((read: () => unknown) => read()) as <T>(read: () => T) => T;
     this.writes = new GroupCommit(this.db, new WalSync(file === ':memory:' ? null : file), (error) => new StoreUnavailableError(error), gate);
   }
 
@@ -382,16 +390,18 @@ export class SqliteStore implements Store {
        ORDER BY next_attempt_at, rowid LIMIT ?`,
     );
     const row = this.statement('SELECT * FROM deliveries WHERE rowid = ?');
-    const claimed: Delivery[] = [];
-    const skip = this.claims.of(destination).length;
-    for (const { rowid, due: dueAt } of due.all(destination, now, limit + skip) as Array<{ rowid: number; due: number }>) {
-      if (claimed.length === limit) break;
-      if (this.claims.isLive(rowid, now)) continue;
-      const delivery = toDelivery(row.get(rowid) as DeliveryRow);
-      this.claims.add({ rowid, deliveryId: delivery.id, destination, claimant, expiresAt: now + claimTtlMs, dueAt });
-      claimed.push(delivery);
-    }
-    return claimed;
+    return this.inOneRead(() => {
+      const claimed: Delivery[] = [];
+      const skip = this.claims.of(destination).length;
+      for (const { rowid, due: dueAt } of due.all(destination, now, limit + skip) as Array<{ rowid: number; due: number }>) {
+        if (claimed.length === limit) break;
+        if (this.claims.isLive(rowid, now)) continue;
+        const delivery = toDelivery(row.get(rowid) as DeliveryRow);
+        this.claims.add({ rowid, deliveryId: delivery.id, destination, claimant, expiresAt: now + claimTtlMs, dueAt });
+        claimed.push(delivery);
+      }
+      return claimed;
+    });
   }
 
   async completeAttempt(claimant: string, attempt: Attempt, verdict: AttemptVerdict): Promise<boolean> {
