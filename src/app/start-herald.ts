@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { MediaDownloader } from '../channels/media-download.js';
 import { SessionApiClient } from '../channels/session-api.js';
 import type { HeraldConfig, MediaConfig } from '../core/config.js';
+import type { NormalizedEvent } from '../core/event.js';
 import { ConfigError, formatConfigIssue } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DataKeyring } from '../core/sealing.js';
@@ -38,7 +39,7 @@ import type { HeraldSetup } from './setup.js';
 import type { MediaFiles } from '../store/media-files.js';
 import { SealedMediaFiles } from '../store/sealed-media-files.js';
 import type { SealedStore } from '../store/sealed-store.js';
-import type { Store } from '../store/store.js';
+import type { EventRouting, Store } from '../store/store.js';
 import { openMediaFiles, openStore } from './open-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
@@ -201,6 +202,7 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
     ...(media && { leaseMs: Math.max(60_000, media.timeoutMs + 30_000) }),
   });
   const monitor = new AlertMonitor({ store, raiser: alerts, settings: alertSettings, paused: () => deliver.paused(), log });
+  const routing = options.route ?? options.stages !== false;
   const ingest = new Ingest({
     sources: () => current.setup.config.sources,
     providers: PROVIDERS,
@@ -212,9 +214,10 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
       route.wake();
       enrich.wake();
     },
+    // Where this process routes, each event is routed in the write that stores it (SQLite; PostgreSQL leaves it to the stage).
+    ...(routing && { route: (event: NormalizedEvent) => route.planAtIngest(event), onRouted: (done: EventRouting) => route.routedAtIngest(done) }),
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const routing = options.route ?? options.stages !== false;
   const stallMs = options.stallMs ?? STALL_MS;
   const watched = (): WatchedStage[] => [
     ...(routing ? [{ name: 'route', progress: route.progress, stallMs }] : []),

@@ -135,8 +135,12 @@ export class SealedStore implements Store {
     return this.inner.schemaVersion();
   }
 
-  insertEvent(event: NewEvent): Promise<InsertResult> {
-    return this.inner.insertEvent({ ...event, event: sealEvent(this.keys, event.event) });
+  insertEvent({ route, ...event }: NewEvent): Promise<InsertResult> {
+    return this.inner.insertEvent({
+      ...event,
+      event: sealEvent(this.keys, event.event),
+      ...(route && { route: () => this.sealRouting(route()) }),
+    });
   }
 
   async getEvent(id: string): Promise<NormalizedEvent | undefined> {
@@ -165,7 +169,11 @@ export class SealedStore implements Store {
   }
 
   markRouted(routings: EventRouting[]): Promise<void> {
-    return this.inner.markRouted(routings.map((r) => ({ ...r, deliveries: this.sealDeliveries(r.deliveries) })));
+    return this.inner.markRouted(routings.map((r) => this.sealRouting(r)));
+  }
+
+  private sealRouting(routing: EventRouting): EventRouting {
+    return { ...routing, deliveries: this.sealDeliveries(routing.deliveries) };
   }
 
   async claimEventsToEnrich(request: EnrichmentClaimRequest): Promise<EnrichmentClaim[]> {

@@ -22,6 +22,14 @@ export interface NewEvent {
    * due at this time (ms since epoch).
    */
   enrichDueAtMs?: number;
+  /**
+   * The event's routing, asked for once the event is known to be new: a
+   * store that can (SQLite) calls it inside the write that stores the event
+   * and writes the event routed, with its deliveries and batch entries, in
+   * that write. A store that cannot (PostgreSQL: several processes claim
+   * events to route) never calls it, and the event waits for the route stage.
+   */
+  route?: () => EventRouting;
 }
 
 /** An event handed to the enrich stage, and how many tries it has had (this one included). */

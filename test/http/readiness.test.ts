@@ -59,17 +59,20 @@ describe('GET /readyz and GET /api/health', function () {
 
   it('turns 503 when routing has events waiting and routes none for longer than the bound, and ready again once it moves', async () => {
     assert.deepEqual(await readyz(), { status: 200, body: '{"status":"ready"}' });
-    // Routing that fails on every event: the events wait.
+    // Routing that fails on every event, outside any one rule (a rule's failure routes the event without it): the
+    // events wait. Ingest, which routes each event as it stores it, stores it unrouted for the route stage.
     const good = loadRouting(herald.config);
     const broken = {
       ...good,
       routing: {
         ...good.routing,
-        rules: Object.assign(Object.create(good.routing.rules) as object, {
-          match: () => {
-            throw new Error('stuck');
+        rules: Object.create(good.routing.rules, {
+          version: {
+            get: () => {
+              throw new Error('stuck');
+            },
           },
-        }),
+        }) as object,
       },
     };
     herald.reload(broken as unknown as typeof good);

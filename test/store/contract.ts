@@ -214,6 +214,32 @@ export function storeContract(name: string, harness: StoreHarness): void {
         assert.equal((await store.listDeliveries({ eventId: e.id })).length, 1);
       });
 
+      it('writes the routing an insert offers with the event, or asks for none and leaves the event to route; a duplicate asks for none', async () => {
+        const e = event();
+        const [d, errors] = [delivery(), [{ rule: 'r', error: 'TypeError: x' }]];
+        let asked = 0;
+        const route = () => (asked++, { eventId: e.id, rulesVersion: 'v1', deliveries: [d], errors });
+        assert.equal((await store.insertEvent({ event: e, dedupeKey: 'k', dedupeUntilMs: Date.now() + 60_000, route })).status, 'stored');
+        if (asked === 1) {
+          assert.deepEqual(await store.unroutedEvents(10), []);
+          assert.deepEqual([...(await store.routedEventIds([e.id]))], [e.id]);
+          assert.deepEqual(
+            (await store.listDeliveries({ eventId: e.id })).map((x) => x.id),
+            [d.id],
+          );
+          assert.deepEqual(await store.routingErrors(e.id), errors);
+        } else {
+          assert.equal(asked, 0);
+          assert.deepEqual(
+            (await store.unroutedEvents(10)).map((x) => x.id),
+            [e.id],
+          );
+        }
+        const seen = asked;
+        assert.equal((await store.insertEvent({ event: event(), dedupeKey: 'k', dedupeUntilMs: Date.now() + 60_000, route })).status, 'duplicate');
+        assert.equal(asked, seen);
+      });
+
       it('routes each event exactly once when the same events are routed concurrently', async () => {
         const events = Array.from({ length: 50 }, () => event());
         await Promise.all(events.map((e) => store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 })));

@@ -133,6 +133,21 @@ for (const [name, make] of [
       assert.equal(storedKeyId(stored!.deliveries[0]!.attempts[0]!.responseExcerpt!), keyIdOf(k1));
     });
 
+    it('seals the messages of an event routed in the write that stores it, as those of one routed later', async () => {
+      const store = open(new DataKeyring(k1));
+      const e = event('facesign', { subject: 'sess_r', data: { name: MARKER.data } });
+      const d = { ...delivery(), message: { channel: 'webhook' as const, body: { text: MARKER.message }, contentType: 'application/json' } };
+      let asked = false;
+      const route = () => ((asked = true), { eventId: e.id, rulesVersion: 'v1', deliveries: [d] });
+      await store.insertEvent({ event: e, dedupeKey: `key-${e.id}`, dedupeUntilMs: Date.now() + 60_000, route });
+      // PostgreSQL routes no event as it stores it: the route stage does, later.
+      if (!asked) await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [d] }]);
+      assert.equal(asked, name === 'SQLite');
+      assert.deepEqual((await store.listDeliveries({ eventId: e.id }))[0]!.message, d.message);
+      await store.close();
+      await assertNoMarker({ data: MARKER.data, message: MARKER.message });
+    });
+
     it('seals a replayed event whose session was fetched again, as it seals any event', async () => {
       const store = open(new DataKeyring(k1));
       const e = await storeOne(store, 'sess_r');

@@ -10,7 +10,8 @@ import addFormatsModule from 'ajv-formats';
 import type { MediaConfig, SourceConfig } from '../../core/config.js';
 import { RequestRejectedError, StoreUnavailableError } from '../../core/errors.js';
 import type { IncomingWebhook, Provider } from '../../providers/provider.js';
-import type { InsertResult, Store } from '../../store/store.js';
+import type { NormalizedEvent } from '../../core/event.js';
+import type { EventRouting, InsertResult, NewEvent, Store } from '../../store/store.js';
 import { enrichmentDueAt } from './enrich.js';
 import { jsonShapeProblem } from '../events/json-shape.js';
 import type { HeraldMetrics } from '../mechanisms/metrics.js';
@@ -26,8 +27,16 @@ export interface IngestDeps {
   providers: Record<string, Provider>;
   store: Store;
   now?: () => number;
-  /** Called after a new event was stored: wakes the route (and enrich) stage. */
+  /** Called after a new event was stored unrouted: wakes the route (and enrich) stage. */
   onStored?: () => void;
+  /**
+   * Routes an event as it is stored, in the same write (a store that cannot
+   * leaves it to the route stage: NewEvent.route). Absent where this process
+   * does not route; never asked for an event that waits for enrichment.
+   */
+  route?: (event: NormalizedEvent) => EventRouting;
+  /** Called after an event was stored routed: what the route stage does after routing one (wakes deliver, raises alerts). */
+  onRouted?: (routing: EventRouting) => void;
   /** The media archive, when configured: media events wait for it before routing (media-archive.ts). */
   media?: MediaConfig;
   metrics?: HeraldMetrics;
@@ -99,24 +108,40 @@ export class Ingest {
     }
     const event = normalizeEvent(source, provider, payload, req, receivedAtMs);
     const enrichDueAtMs = enrichmentDueAt(source, event, receivedAtMs, this.deps.media);
-    let result: InsertResult;
+    const newEvent: NewEvent = {
+      event,
+      dedupeKey: provider.dedupeKey(payload, req),
+      dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
+      // Routed once its provider's API has been asked, its media archived (enrich.ts).
+      ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
+    };
+    const route = enrichDueAtMs === undefined ? this.deps.route : undefined;
+    let routing: EventRouting | undefined;
     const endWrite = this.deps.metrics?.storeWriteSeconds.startTimer();
+    let result: InsertResult;
     try {
-      result = await this.deps.store.insertEvent({
-        event,
-        dedupeKey: provider.dedupeKey(payload, req),
-        dedupeUntilMs: receivedAtMs + source.dedupeWindowMs,
-        // Routed once its provider's API has been asked, its media archived (enrich.ts).
-        ...(enrichDueAtMs !== undefined && { enrichDueAtMs }),
-      });
+      result = await this.deps.store.insertEvent(route ? { ...newEvent, route: () => (routing ??= route(event)) } : newEvent);
     } catch (error) {
-      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+      // The write failed on the routing's part (one event's deliveries could not be written; the store itself
+      // is fine): store the event alone, and the route stage routes it with its own fallbacks.
+      if (!route || error instanceof StoreUnavailableError) throw asUnavailable(error);
+      routing = undefined;
+      result = await this.deps.store.insertEvent(newEvent).catch((retryError: unknown) => {
+        throw asUnavailable(retryError);
+      });
     }
     endWrite?.();
     this.deps.metrics?.events.inc({ source: source.name, result: result.status });
-    if (result.status === 'stored') this.deps.onStored?.();
+    if (result.status === 'stored') {
+      if (routing) this.deps.onRouted?.(routing);
+      else this.deps.onStored?.();
+    }
     return result;
   }
+}
+
+function asUnavailable(error: unknown): StoreUnavailableError {
+  return error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
 }
 
 /** The body as a JSON object; anything else (invalid UTF-8, bad JSON) is a 400. */

@@ -208,12 +208,30 @@ export class RouteStage {
     const routings = events.map((event) => this.plan(event, routing));
     await this.save(routings);
     this.progress.progressed();
+    this.saved(routings);
+    return events.length;
+  }
+
+  /**
+   * An event's routing, for ingest to store with the event (NewEvent.route):
+   * as this stage would plan it, with the routing in force now.
+   */
+  planAtIngest(event: NormalizedEvent): EventRouting {
+    return this.plan(event, this.deps.routing());
+  }
+
+  /** An event was stored with its routing (by ingest): what follows a routing this stage saved. */
+  routedAtIngest(routing: EventRouting): void {
+    this.saved([routing]);
+  }
+
+  /** After routings were stored: alerts for their errors, and the stages with new work woken. */
+  private saved(routings: EventRouting[]): void {
     for (const { eventId, errors = [] } of routings) {
       for (const error of errors) this.deps.onRoutingError?.(eventId, error);
     }
     if (routings.some((r) => r.deliveries.length > 0)) this.deps.onRouted?.();
     if (routings.some((r) => (r.batched?.length ?? 0) > 0)) this.deps.onBatched?.();
-    return events.length;
   }
 
   /** One event's routing. Never throws: whatever goes wrong stays with this event. */

@@ -237,7 +237,7 @@ export class SqliteStore implements Store {
     return SQLITE_MIGRATIONS.length;
   }
 
-  async insertEvent({ event, dedupeKey, dedupeUntilMs, enrichDueAtMs }: NewEvent): Promise<InsertResult> {
+  async insertEvent({ event, dedupeKey, dedupeUntilMs, enrichDueAtMs, route }: NewEvent): Promise<InsertResult> {
     const claimKey = this.statement(
       `INSERT INTO event_dedupe (source, dedupe_key, event_id, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (source, dedupe_key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at
@@ -247,8 +247,8 @@ export class SqliteStore implements Store {
     const findKey = this.statement('SELECT event_id FROM event_dedupe WHERE source = ? AND dedupe_key = ?');
     const insert = this.statement(
       `INSERT INTO events (id, source, provider, type, category, outcome, subject, time, received_at,
-                           provider_event_id, dedupe_key, body, enrich_due_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           provider_event_id, dedupe_key, body, enrich_due_at, routed_at, rules_version, routing_errors)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return this.writes.write((): InsertResult => {
       const now = Date.now();
@@ -257,6 +257,9 @@ export class SqliteStore implements Store {
         const existing = findKey.get(event.source, dedupeKey) as { event_id: string };
         return { status: 'duplicate', id: existing.event_id };
       }
+      // Routed in this write: the event's row, its deliveries and batch entries reach the disk once, in one
+      // commit, where routing it later rewrote the row and took a second commit (bench/RESULTS.md).
+      const routing = route?.();
       insert.run(
         event.id,
         event.source,
@@ -271,7 +274,11 @@ export class SqliteStore implements Store {
         dedupeKey,
         JSON.stringify(event),
         enrichDueAtMs ?? null,
+        routing ? new Date(now).toISOString() : null,
+        routing?.rulesVersion ?? null,
+        routing?.errors?.length ? JSON.stringify(routing.errors) : null,
       );
+      if (routing) this.writeRouting(routing, now);
       return { status: 'stored', id: event.id };
     });
   }
@@ -313,19 +320,22 @@ export class SqliteStore implements Store {
 
   async markRouted(routings: EventRouting[]): Promise<void> {
     const mark = this.statement('UPDATE events SET routed_at = ?, rules_version = ?, routing_errors = ? WHERE id = ? AND routed_at IS NULL');
-    const insert = this.statement(INSERT_NEW_DELIVERY);
     return this.writes.write(() => {
       const now = Date.now();
       for (const routing of routings) {
         // Already routed (by an earlier run that crashed before acknowledging): keep what it made.
         const errors = routing.errors?.length ? JSON.stringify(routing.errors) : null;
         if (mark.run(new Date(now).toISOString(), routing.rulesVersion, errors, routing.eventId).changes === 0) continue;
-        for (const d of routing.deliveries) {
-          insert.run(newDeliveryParams(routing.eventId, d, now));
-        }
-        for (const entry of routing.batched ?? []) addToBatch((sql) => this.statement(sql), routing.eventId, entry);
+        this.writeRouting(routing, now);
       }
     });
+  }
+
+  /** A routed event's deliveries and batch entries (inside a write). */
+  private writeRouting(routing: EventRouting, now: number): void {
+    const insert = this.statement(INSERT_NEW_DELIVERY);
+    for (const d of routing.deliveries) insert.run(newDeliveryParams(routing.eventId, d, now));
+    for (const entry of routing.batched ?? []) addToBatch((sql) => this.statement(sql), routing.eventId, entry);
   }
 
   /** One process sends batches, one at a time: a due batch is simply read. */
