@@ -69,6 +69,24 @@ export function delivery(destination = 'hook'): NewDelivery {
   };
 }
 
+/** An entry of a group of `sess_1` (wait 30 s, interval 5 min) as routing at `now` makes it. */
+export function groupEntry(now: number): BatchEntry {
+  return {
+    rule: 'grouped',
+    destination: 'hook',
+    template: 'summary',
+    key: JSON.stringify(['sess_1']),
+    keyLabel: 'sess_1',
+    keyValues: { subject: 'sess_1' },
+    spec: { kind: 'group', by: ['subject'], max: 100, waitMs: GROUP_WAIT_MS, intervalMs: GROUP_INTERVAL_MS },
+    firstDueAt: now + GROUP_WAIT_MS,
+    intervalMs: GROUP_INTERVAL_MS,
+    now,
+  };
+}
+export const GROUP_WAIT_MS = 30_000;
+export const GROUP_INTERVAL_MS = 300_000;
+
 export function attempt(deliveryId: string, n = 1): Attempt {
   return { deliveryId, attempt: n, startedAt: Date.now(), durationMs: 5, outcome: 'delivered', status: 200, reason: null, error: null, responseExcerpt: 'ok' };
 }
@@ -928,22 +946,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
     });
 
     describe('batches joined again by a replay (addDeliveries)', () => {
-      const WAIT = 30_000;
-      const INTERVAL = 300_000;
+      const [WAIT, INTERVAL] = [GROUP_WAIT_MS, GROUP_INTERVAL_MS];
       const t0 = Date.parse('2026-03-02T10:00:00Z');
-      /** An entry of a group of `subject` (wait 30 s, interval 5 min) as routing at `now` makes it. */
-      const entry = (now: number): BatchEntry => ({
-        rule: 'grouped',
-        destination: 'hook',
-        template: 'summary',
-        key: JSON.stringify(['sess_1']),
-        keyLabel: 'sess_1',
-        keyValues: { subject: 'sess_1' },
-        spec: { kind: 'group', by: ['subject'], max: 100, waitMs: WAIT, intervalMs: INTERVAL },
-        firstDueAt: now + WAIT,
-        intervalMs: INTERVAL,
-        now,
-      });
       const claimBatch = async (now: number) => store.claimDueBatches({ limit: 10, claimant: 'b', claimTtlMs: 60_000, now });
       /** Sends the batch's pending events: it is due again only if events are still pending after those. */
       const send = async (now: number, batchId: string, consumed: string[]) =>
@@ -964,7 +968,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('adds a sent event to its batch again, due as routing would make it, with a delivery in the same write; once while it waits', async () => {
         const e = event();
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
-        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [entry(t0)] }]);
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [groupEntry(t0)] }]);
         const [first] = await claimBatch(t0 + WAIT);
         assert.deepEqual(first?.eventIds, [e.id]);
         await send(t0 + WAIT, first!.id, [e.id]);
@@ -972,11 +976,11 @@ export function storeContract(name: string, harness: StoreHarness): void {
 
         // Replayed a minute later: the group's last message went out 30 s ago, so the next is due at it plus the interval.
         const replayed = delivery();
-        await store.addDeliveries([{ eventId: e.id, deliveries: [replayed], batched: [entry(t0 + 60_000)] }], t0 + 60_000);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [replayed], batched: [groupEntry(t0 + 60_000)] }], t0 + 60_000);
         assert.equal((await store.getDelivery(replayed.id))?.status, 'pending', 'the delivery is stored in the same write');
         assert.equal(await store.nextBatchDueAt(), t0 + WAIT + INTERVAL);
         // Replayed again while it waits: still once, and the due time stays.
-        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0 + 120_000)] }], t0 + 120_000);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [groupEntry(t0 + 120_000)] }], t0 + 120_000);
         assert.equal(await store.nextBatchDueAt(), t0 + WAIT + INTERVAL);
         assert.deepEqual(await claimBatch(t0 + WAIT + INTERVAL - 1), [], 'not before the interval');
         const [second] = await claimBatch(t0 + WAIT + INTERVAL);
@@ -990,7 +994,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         const e = event();
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
         await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
-        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0)] }], t0);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [groupEntry(t0)] }], t0);
         assert.equal(await store.nextBatchDueAt(), t0 + WAIT);
         const [batch] = await claimBatch(t0 + WAIT);
         assert.equal(batch?.rule, 'grouped');
@@ -1003,7 +1007,7 @@ export function storeContract(name: string, harness: StoreHarness): void {
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
         await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [] }]);
         const fresh = { ...e, outcome: 'completed' as const, session: { status: 'complete' } };
-        await store.addDeliveries([{ eventId: e.id, deliveries: [delivery()], batched: [entry(t0)], event: fresh }], t0);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [delivery()], batched: [groupEntry(t0)], event: fresh }], t0);
         assert.deepEqual(await store.getEvent(e.id), fresh);
         const [batch] = await claimBatch(t0 + WAIT);
         assert.deepEqual(batch?.eventIds, [e.id]);
@@ -1013,9 +1017,9 @@ export function storeContract(name: string, harness: StoreHarness): void {
       it('leaves the batches of an event not routed yet to its routing, which adds it once', async () => {
         const e = event();
         await store.insertEvent({ event: e, dedupeKey: e.id, dedupeUntilMs: Date.now() + 60_000 });
-        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [entry(t0)] }], t0);
+        await store.addDeliveries([{ eventId: e.id, deliveries: [], batched: [groupEntry(t0)] }], t0);
         assert.equal(await store.nextBatchDueAt(), undefined, 'not added by the replay');
-        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [entry(t0)] }]);
+        await store.markRouted([{ eventId: e.id, rulesVersion: 'v1', deliveries: [], batched: [groupEntry(t0)] }]);
         const [batch] = await claimBatch(t0 + WAIT);
         assert.deepEqual(batch?.eventIds, [e.id]);
         await send(t0 + WAIT, batch!.id, [e.id]);

@@ -7,8 +7,7 @@ import { StoreUnavailableError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createMigratedSqliteFile, storeDir, tempDir } from '../helpers/herald.js';
-import type { BatchEntry } from '../../src/store/store.js';
-import { attempt, delivery, event, newEvent, storeContract } from './contract.js';
+import { attempt, delivery, event, GROUP_WAIT_MS, groupEntry, newEvent, storeContract } from './contract.js';
 
 let contractDir: string | undefined;
 let contractStore: SqliteStore | undefined;
@@ -96,18 +95,7 @@ describe('SqliteStore', () => {
     const e = event();
     const d = delivery();
     const now = Date.now();
-    const entry: BatchEntry = {
-      rule: 'grouped',
-      destination: 'hook',
-      template: 'summary',
-      key: JSON.stringify(['sess_1']),
-      keyLabel: 'sess_1',
-      keyValues: { subject: 'sess_1' },
-      spec: { kind: 'group', by: ['subject'], max: 100, waitMs: 30_000, intervalMs: 300_000 },
-      firstDueAt: now + 30_000,
-      intervalMs: 300_000,
-      now,
-    };
+    const entry = groupEntry(now);
     const before = store.commitStats();
     const [stored, failed] = await Promise.allSettled([
       store.insertEvent({
@@ -127,7 +115,7 @@ describe('SqliteStore', () => {
     assert.match(String(failed.status === 'rejected' && failed.reason), /routing broke/);
     assert.equal(store.commitStats().commits - before.commits, 1, 'one commit for both, the failed write undone alone');
     assert.equal((await store.listDeliveries({ eventId: e.id })).length, 1);
-    const [batch, ...others] = await store.claimDueBatches({ limit: 10, claimant: 'b', claimTtlMs: 60_000, now: now + 30_000 });
+    const [batch, ...others] = await store.claimDueBatches({ limit: 10, claimant: 'b', claimTtlMs: 60_000, now: now + GROUP_WAIT_MS });
     assert.deepEqual([batch?.eventIds, others], [[e.id], []]);
     assert.equal(await store.countEvents(), 1);
     assert.equal((await store.insertEvent(newEvent('k2'))).status, 'stored', 'the failed write left no dedupe key behind');
