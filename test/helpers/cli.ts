@@ -1,8 +1,9 @@
 /** Runs the built `herald` command as a separate process, as a user would. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
 import { runHeraldInProcess } from './cli-in-process.js';
@@ -51,7 +52,9 @@ export function runHeraldProcess(args: string[], env: NodeJS.ProcessEnv = {}): P
  * which had failed to bind, never started); a sink that drew the port a breaker test's herald
  * was sending to got that herald's deliveries (delivery.test.ts counted a second webhook-id).
  * So the port is drawn below the ephemeral range, where neither port 0 nor an outgoing
- * connection's local port ever lands, and checked free by binding it.
+ * connection's local port ever lands, and checked free by binding it. It is also reserved
+ * across mocha's workers (reservePort): each worker draws from the same range, and two could
+ * draw one port before either's herald bound it.
  */
 export async function freePort(): Promise<number> {
   const [low, high] = [FREE_PORTS_FROM, Math.min(ephemeralPortsFrom(), 49_152)];
@@ -59,6 +62,7 @@ export async function freePort(): Promise<number> {
     const port = low + Math.floor(Math.random() * (high - low));
     if (handedOut.has(port)) continue;
     handedOut.add(port); // before the check: a call running beside this one draws another
+    if (!reservePort(port)) continue; // another worker's
     const server = net.createServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -70,6 +74,32 @@ export async function freePort(): Promise<number> {
     return port;
   }
   throw new Error(`no free port found between ${low} and ${high}`);
+}
+
+/** Where each port freePort() hands out is reserved, a file per port, for every process of the run. */
+const RESERVED_PORTS = path.join(os.tmpdir(), 'herald-test-ports');
+/** A reservation older than this is an earlier run's: the port is free to draw again. */
+const RESERVATION_MS = 30 * 60_000;
+
+/** Reserves `port` for this process unless another process of the run has (an exclusive create is atomic). */
+function reservePort(port: number): boolean {
+  mkdirSync(RESERVED_PORTS, { recursive: true });
+  const file = path.join(RESERVED_PORTS, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  try {
+    if (Date.now() - statSync(file).mtimeMs < RESERVATION_MS) return false;
+    rmSync(file, { force: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    // Another process took it over first (or removed it meanwhile): draw another.
+    return false;
+  }
 }
 
 /** The lowest port freePort() draws; the ones below are left to services the machine may run. */
