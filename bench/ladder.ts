@@ -6,8 +6,9 @@
  * - bare: reads the body and answers;
  * - plain: parses the body and stores it durably in a one-column table, with
  *   herald's group commit and WAL fsync (the cost of a durable answer alone);
- * - store: `SqliteStore.insertEvent` of an event made from the body without
- *   any check: herald's schema, its indexes and dedupe key, the checkpoint thread;
+ * - store: `SqliteStore.insertEvent` of the event `normalizeEvent` makes from
+ *   the body, without any check (no signature, no schema): herald's schema,
+ *   its indexes and dedupe key, the checkpoint thread;
  * - ingest: `Ingest.receive`: verify, parse, validate, normalize, store.
  *
  * `herald serve` itself is the main bench's scenario 1 (`npm run bench -- --only 1`).
@@ -27,9 +28,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import getRawBody from 'raw-body';
-import type { NormalizedEvent } from '../src/core/event.js';
 import { SERVE_NODE_FLAGS } from '../src/core/heap.js';
-import { newEventId } from '../src/core/ids.js';
+import { normalizeEvent } from '../src/pipeline/events/normalize.js';
 import { Ingest } from '../src/pipeline/stages/ingest.js';
 import { PROVIDERS } from '../src/providers/registry.js';
 import { GroupCommit } from '../src/store/sqlite/group-commit.js';
@@ -71,28 +71,10 @@ async function serveRung(rung: Rung, port: number): Promise<void> {
       const text = JSON.stringify(JSON.parse(body.toString('utf8')));
       await plainCommit.write(() => plainInsert.run(text));
     } else if (rung === 'store') {
-      const payload = JSON.parse(body.toString('utf8')) as { id: string; type: string };
-      const at = new Date().toISOString();
-      const event: NormalizedEvent = {
-        specversion: '1.0',
-        id: newEventId(),
-        source: 'facesign',
-        provider: 'facesign',
-        type: payload.type,
-        category: 'verification',
-        outcome: null,
-        subject: null,
-        time: at,
-        receivedAt: at,
-        providerEventId: payload.id,
-        datacontenttype: 'application/json',
-        data: payload,
-      };
-      await store.insertEvent({
-        event,
-        dedupeKey: payload.id,
-        dedupeUntilMs: Date.now() + 86_400_000,
-      });
+      const payload = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const req = { body, headers: ctx.req.headers };
+      const event = normalizeEvent(BENCH_SOURCE, PROVIDERS.facesign, payload, req, Date.now());
+      await store.insertEvent({ event, dedupeKey: PROVIDERS.facesign.dedupeKey(payload, req), dedupeUntilMs: Date.now() + 86_400_000 });
     } else if (rung === 'ingest') {
       await ingest.receive('facesign', { body, headers: ctx.req.headers });
     }

@@ -69,6 +69,8 @@ export function delivery(destination = 'hook'): NewDelivery {
   };
 }
 
+export const GROUP_WAIT_MS = 30_000;
+export const GROUP_INTERVAL_MS = 300_000;
 /** An entry of a group of `sess_1` (wait 30 s, interval 5 min) as routing at `now` makes it. */
 export function groupEntry(now: number): BatchEntry {
   return {
@@ -84,8 +86,6 @@ export function groupEntry(now: number): BatchEntry {
     now,
   };
 }
-export const GROUP_WAIT_MS = 30_000;
-export const GROUP_INTERVAL_MS = 300_000;
 
 export function attempt(deliveryId: string, n = 1): Attempt {
   return { deliveryId, attempt: n, startedAt: Date.now(), durationMs: 5, outcome: 'delivered', status: 200, reason: null, error: null, responseExcerpt: 'ok' };
