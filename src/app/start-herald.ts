@@ -142,16 +142,19 @@ export async function startHerald(setup: HeraldSetup, log: Logger, options: Star
   const delivering = options.deliver ?? options.stages !== false;
   // Delivering on a thread of its own needs a second connection to the same store: a SQLite file (not
   // :memory:). A test's injected clock cannot cross to another thread: it keeps the stage on this one.
-  // With data keys the messages are sealed, and the thread's connection does not open them: until it
-  // does, herald delivers on this thread (README, "Encryption at rest").
+  // The thread seals and opens with the same data keys.
   const deliverThread =
-    delivering &&
-    config.delivery.thread &&
-    store.inner instanceof SqliteStore &&
-    store.inner.file !== ':memory:' &&
-    store.keys.keyIds.length === 0 &&
-    !options.stageClock
-      ? new DeliverThread({ file: store.inner.file, gate: store.inner.gate, config, claimant: `${claimant}:deliver`, log, metrics, onBreakerOpened })
+    delivering && config.delivery.thread && store.inner instanceof SqliteStore && store.inner.file !== ':memory:' && !options.stageClock
+      ? new DeliverThread({
+          file: store.inner.file,
+          gate: store.inner.gate,
+          keys: store.keys,
+          config,
+          claimant: `${claimant}:deliver`,
+          log,
+          metrics,
+          onBreakerOpened,
+        })
       : undefined;
   const deliver: DeliveryRunner =
     deliverThread ??

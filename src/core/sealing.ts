@@ -108,6 +108,16 @@ export class DataKeyring {
     return new DataKeyring(current, old);
   }
 
+  /**
+   * The raw keys, the current one first, for the same keyring on another
+   * thread of this process (the deliver thread: `new DataKeyring(...)` there).
+   * Key material: never logged, never sent outside the process.
+   */
+  material(): { current: Buffer | null; old: Buffer[] } {
+    const keys = [...this.keys.values()];
+    return this.currentKeyId === null ? { current: null, old: keys } : { current: keys[0]!, old: keys.slice(1) };
+  }
+
   /** Whether values are sealed when written. */
   get sealing(): boolean {
     return this.currentKeyId !== null;

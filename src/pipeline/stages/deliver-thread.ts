@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { createChannel, type Channel } from '../../channels/channel.js';
 import type { ThreadStore } from '../../core/threads.js';
 import type { HeraldConfig } from '../../core/config.js';
+import type { DataKeyring } from '../../core/sealing.js';
 import { DELIVER_YOUNG_GENERATION_MB } from '../../core/heap.js';
 import type { Logger } from '../../core/log.js';
 import { DELIVER_THREAD, type WriteGate } from '../../store/sqlite/write-gate.js';
@@ -64,6 +65,8 @@ export interface DeliverWorkerData {
   claimant: string;
   paused: string[];
   log: { level: string; bindings: Record<string, unknown> };
+  /** The data keys (DataKeyring.material): the thread's connection seals and opens as the main thread's does. */
+  keys: { current: Uint8Array | null; old: Uint8Array[] };
 }
 
 export type ToDeliverThread =
@@ -87,6 +90,8 @@ export interface DeliverThreadDeps {
   /** The SQLite file, and the gate of the main thread's connection to it. */
   file: string;
   gate: WriteGate;
+  /** The store's data keys (README, "Encryption at rest"). */
+  keys: DataKeyring;
   config: HeraldConfig;
   claimant: string;
   log: Logger;
@@ -122,7 +127,7 @@ export class DeliverThread implements DeliveryRunner {
 
   /** Starts the thread; resolves once it runs (it claims from then on), rejects if it could not start. */
   start(): Promise<void> {
-    const { file, gate, claimant, log } = this.deps;
+    const { file, gate, claimant, log, keys } = this.deps;
     const data: DeliverWorkerData = {
       file,
       gate: gate.shared,
@@ -131,6 +136,7 @@ export class DeliverThread implements DeliveryRunner {
       claimant,
       paused: [...this.pausedDestinations],
       log: { level: log.level, bindings: log.bindings() },
+      keys: keys.material(),
     };
     // Beside this file in tsc's output; in the bundle, an entry point of its own in the same folder (scripts/bundle.mjs).
     const worker = new Worker(new URL('./deliver-worker.js', import.meta.url), {

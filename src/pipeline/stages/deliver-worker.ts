@@ -6,6 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { censorSecrets } from '../../core/log.js';
+import { DataKeyring } from '../../core/sealing.js';
+import { SealedStore } from '../../store/sealed-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { DELIVER_THREAD, WriteGate } from '../../store/sqlite/write-gate.js';
 import { DeliverStage } from './deliver.js';
@@ -25,6 +27,11 @@ const DELIVERY_METRICS = /^herald_(delivery|breaker)_/;
 const data = workerData as DeliverWorkerData;
 const port = parentPort!;
 const post = (message: FromDeliverThread) => port.postMessage(message);
+
+/** A Buffer again: what crosses to a thread arrives as a plain Uint8Array. */
+function toBuffer(bytes: Uint8Array | null): Buffer | null {
+  return bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 let lines = '';
 let logFlush: NodeJS.Immediate | undefined;
@@ -47,8 +54,16 @@ const log = pino(
   },
 );
 
-const store = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate, DELIVER_THREAD) });
-store.checkpointElsewhere();
+const connection = new SqliteStore(data.file, { create: false, gate: new WriteGate(data.gate, DELIVER_THREAD) });
+connection.checkpointElsewhere();
+// Sealed as on the main thread: messages opened when claimed, response excerpts sealed when recorded.
+const store = new SealedStore(
+  connection,
+  new DataKeyring(
+    toBuffer(data.keys.current),
+    data.keys.old.map((key) => toBuffer(key)!),
+  ),
+);
 const metrics = new HeraldMetrics(undefined, { processMetrics: false });
 let destinations = destinationsOf(data.config, store);
 const deliver = new DeliverStage({

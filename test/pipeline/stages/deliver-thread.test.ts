@@ -9,10 +9,11 @@
  * with the default, off.)
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../../src/core/log.js';
 import { PACKAGE_ROOT } from '../../../src/core/paths.js';
+import { DataKeyring, generateDataKey } from '../../../src/core/sealing.js';
 import type { DestinationConfig } from '../../../src/core/config.js';
 import { DeliverStage } from '../../../src/pipeline/stages/deliver.js';
 import { DeliverThread } from '../../../src/pipeline/stages/deliver-thread.js';
@@ -109,6 +110,40 @@ describe('delivering on a thread of its own (delivery.thread)', function () {
       await store.close();
       rmSync(path.dirname(dbFile), { recursive: true, force: true });
     }
+  });
+
+  it('with a data key, opens the sealed messages it sends and seals the answers it records', async () => {
+    const marker = 'Thread-Sealed-Marker-7Jw2';
+    sink = await startHttpSink((request) => ({ status: 200, body: request.body.includes(marker) ? `got ${marker}` : 'got nothing' }));
+    herald = await startTestHerald(
+      { rulesDir: ONE_WEBHOOK_RULE, destinations: { hook: hook(`${sink.url}/hook`) }, delivery: ON_A_THREAD },
+      { dataKeys: new DataKeyring(Buffer.from(generateDataKey(), 'base64')) },
+    );
+    assert.ok(herald.deliver instanceof DeliverThread, 'sealing keeps the deliver stage on its thread');
+    const dbFile = herald.config.store.slice('sqlite:'.length);
+    for (let i = 0; i < 5; i++) {
+      const reply = await herald.postSigned(source, {
+        ...loadSample('facesign', 'session.status'),
+        id: `evt_sealed_${i}`,
+        note: marker,
+        createdAt: Date.now(),
+      });
+      assert.equal(reply.status, 200);
+    }
+    const delivered = await settledDeliveries(herald.store, 5);
+    assert.ok(delivered.every((d) => d.status === 'delivered'));
+    assert.equal(sink.requests.length, 5);
+    assert.ok(
+      sink.requests.every((r) => r.body.includes(marker)),
+      'each message went out opened',
+    );
+    const attempts = await herald.store.listAttempts(delivered[0]!.id);
+    assert.equal(attempts[0]!.responseExcerpt, `got ${marker}`, 'the main thread opens what the deliver thread sealed');
+    const bytes = readdirSync(path.dirname(dbFile))
+      .map((f) => readFileSync(path.join(path.dirname(dbFile), f)).toString('latin1'))
+      .join('\n');
+    assert.ok(bytes.includes('evt_sealed_0'), 'the files are the store (the provider event id is kept as it is)');
+    assert.ok(!bytes.includes(marker), 'neither the messages nor the answers are stored as they are');
   });
 
   it('with delivery.thread off, delivers on the main thread', async () => {
