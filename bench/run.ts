@@ -15,7 +15,7 @@
  * --closed-s N, --sustain-s N
  *             seconds of each closed-loop run (default 10) and of the paced sustained run (default 60)
  * --delivery-thread on|off
- *             herald's delivery.thread (default on; herald's own default is off): off runs it on one thread
+ *             herald's delivery.thread (default on, as herald's own): off runs it on one thread
  *
  * Every process is separate: herald (`herald serve` on SQLite), the sink it
  * delivers to, the Koa baseline, and a fresh load generator per measurement

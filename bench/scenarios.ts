@@ -78,7 +78,7 @@ export interface Bench {
   cpuProfileDir?: string;
   /** What drives the closed loops: wrk, or autocannon where wrk is not installed. */
   closedGenerator: ClosedLoadJob['generator'];
-  /** herald's `delivery.thread` in the bench (on unless `--delivery-thread off`; herald's own default is off). */
+  /** herald's `delivery.thread` in the bench (on unless `--delivery-thread off`, as herald's own default). */
   deliveryThread: boolean;
   /** The heralds kept for reuse (plan.shareHeralds), by how they were started. */
   shared?: Map<string, BenchHerald>;

@@ -14,7 +14,7 @@ export const DEFAULTS = {
     timeout: '10s',
     retry: ['5s', '30s', '2m', '10m', '30m', '1h', '3h', '6h', '12h', '24h'],
     maxAge: '3d',
-    thread: false,
+    thread: true,
   },
   alerts: {
     enabled: true,

@@ -105,7 +105,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       );
       await sink.waitFor(before + subjects.length);
       const { events } = (await api('events')).body as { events: Array<{ id: string; providerEventId: string }> };
-      return providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
+      const ids = providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
+      // The sink has the requests; the deliver thread records their answers a moment later.
+      const recorded = async (id: string) =>
+        ((await api(`events/${id}`)).body.deliveries as Array<{ attempts: unknown[] }>).every((d) => d.attempts.length > 0);
+      await waitUntil(async () => (await Promise.all(ids.map(recorded))).every(Boolean), 10_000, 'the attempts to be recorded');
+      return ids;
     }
 
     before(async () => {

@@ -150,7 +150,7 @@ describe('loadConfig', () => {
       assert.equal(config.retentionMs, 30 * DAY);
       assert.deepEqual(config.delivery, {
         timeoutMs: 10_000,
-        thread: false,
+        thread: true,
         retryMs: [5, 30, 120, 600, 1800, 3600, 10_800, 21_600, 43_200, 86_400].map((s) => s * 1000),
         maxAgeMs: 3 * DAY,
       });

@@ -55,6 +55,8 @@ export function testConfig(store: string, overrides: Partial<HeraldConfig> = {})
     retentionMs: 30 * 86_400_000,
     sources: testSources(),
     destinations: {},
+    // On one thread here, unlike herald's default: an injected clock stays on it anyway, and the
+    // deliver thread's own tests turn it on (test/pipeline/stages/deliver-thread.test.ts).
     delivery: { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 3 * 86_400_000, thread: false },
     // Off here: an alert is one more event and delivery in tests about something else
     // (most use a rule that sends every event somewhere). The alert tests turn it on.

@@ -1,5 +1,5 @@
 /**
- * The deliver stage on a thread of its own (`delivery.thread`, off by default;
+ * The deliver stage on a thread of its own (`delivery.thread`, on by default;
  * for a SQLite file only): the main thread receives, stores and routes events, the
  * deliver thread claims, sends and records deliveries, so herald uses two
  * cores. The two share nothing per delivery: the deliver thread opens its own

@@ -1,12 +1,11 @@
 /**
  * The deliver stage on a thread of its own (`delivery.thread: true`, with a
- * SQLite file; off by default): events are received and routed on the main thread and
+ * SQLite file; on by default): events are received and routed on the main thread and
  * delivered from the other, each exactly once; the thread's log lines,
  * metrics and breaker states reach the main thread; stopping waits for the
  * attempts in flight and records them. (Killing the process under load:
  * test/e2e/crash.test.ts; SIGTERM under load: test/e2e/shutdown.test.ts;
- * both were run with the thread on when it was the default; they now run
- * with the default, off.)
+ * both run `herald serve` with the default, on.)
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +33,7 @@ function hook(url: string, options: Record<string, unknown> = {}): DestinationCo
   };
 }
 
-/** `delivery.thread` is off by default (README, "Store"): these tests turn it on. */
+/** The test config (test/helpers/config.ts) delivers on the main thread: these tests turn the thread on, as herald's default is. */
 const ON_A_THREAD = { timeoutMs: 10_000, retryMs: [5_000], maxAgeMs: 86_400_000, thread: true };
 
 describe('delivering on a thread of its own (delivery.thread)', function () {
