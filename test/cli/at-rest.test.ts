@@ -21,7 +21,7 @@ import { loadSample } from '../../src/providers/samples.js';
 import { PROVIDERS } from '../../src/providers/registry.js';
 import { freePort, runHerald, serveHerald, type ServeProcess } from '../helpers/cli.js';
 import { testSource } from '../helpers/config.js';
-import { signedRequest, tempDir } from '../helpers/herald.js';
+import { settledDeliveries, signedRequest, tempDir } from '../helpers/herald.js';
 import { writeHookConfig } from '../helpers/herald-process.js';
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js';
 import { startHttpSink, waitUntil, type HttpSink } from '../helpers/sinks.js';
@@ -86,7 +86,7 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
       return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
     };
 
-    /** Posts FaceSign events about `subjects` (one each) with the marker in their payloads; returns herald's event ids once all are delivered. */
+    /** Posts FaceSign events about `subjects` (one each) with the marker in their payloads to the herald served in this process; returns herald's event ids once all are delivered and recorded. */
     async function post(subjects: string[]): Promise<string[]> {
       const before = sink.requests.length;
       const providerIds = await Promise.all(
@@ -104,13 +104,10 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
         }),
       );
       await sink.waitFor(before + subjects.length);
-      const { events } = (await api('events')).body as { events: Array<{ id: string; providerEventId: string }> };
-      const ids = providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
       // The sink has the requests; the deliver thread records their answers a moment later.
-      const recorded = async (id: string) =>
-        ((await api(`events/${id}`)).body.deliveries as Array<{ attempts: unknown[] }>).every((d) => d.attempts.length > 0);
-      await waitUntil(async () => (await Promise.all(ids.map(recorded))).every(Boolean), 10_000, 'the attempts to be recorded');
-      return ids;
+      await settledDeliveries(inProcess!.store, before + subjects.length);
+      const { events } = (await api('events')).body as { events: Array<{ id: string; providerEventId: string }> };
+      return providerIds.map((providerId) => events.find((e) => e.providerEventId === providerId)!.id);
     }
 
     before(async () => {
